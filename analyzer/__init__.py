@@ -1,0 +1,1 @@
+"""Log parsers, diagnostics and reports for GPT training runs (no torch needed)."""
