@@ -13,13 +13,13 @@ def _num(x: float | None, spec: str = ".6g") -> str:
     return "-" if x is None else format(x, spec)
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.3g}%"
+def _pct(x: float | None, sign: str = "") -> str:
+    return "-" if x is None else f"{100 * x:{sign}.3g}%"
 
 
 def _failure_cells(r: Row) -> list[str]:
     return [r.metric, _num(r.step, "d") if r.step is not None else "-", _num(r.baseline),
-            _num(r.candidate), _num(r.diff, "+.3g"), _pct(r.rel_diff), r.status]
+            _num(r.candidate), _num(r.diff, "+.3g"), _pct(r.rel_diff, "+"), r.status]
 
 
 def _summary_cells(s: MetricSummary) -> list[str]:

@@ -1,0 +1,173 @@
+"""`golden` and `check`: the CI regression check as two CLI verbs (a thin layer over
+analyzer.golden). analyzer/cli.py adds them with ``register(subparsers)``.
+
+    python -m analyzer golden RUN -o baseline.json
+    python -m analyzer check RUN --baseline baseline.json [--mode exact] [--rtol loss=0.01]
+
+Exit status of ``check``: 0 pass, 1 regression, 2 unusable input (one line on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import sys
+from typing import Any, Callable
+
+from analyzer import golden
+from analyzer.golden import GoldenError
+from analyzer.golden_report import render_json, render_markdown, render_table
+from analyzer.run import Run
+
+EXIT_PASS, EXIT_REGRESSION, EXIT_UNUSABLE = 0, 1, 2
+
+
+def load_run(path: str) -> Run:
+    """Any supported run (our JSONL, a run directory, a stdout log) through analyzer.load."""
+    from analyzer.load import load
+    try:
+        return load(path)
+    except GoldenError:
+        raise
+    except (OSError, ValueError) as e:
+        # analyzer.load already words its errors as 'FILE: problem'; OSErrors may not be
+        msg = f"{path}: {e.strerror}" if isinstance(e, OSError) and e.strerror else str(e)
+        raise GoldenError(msg) from None
+
+
+def parse_per_metric(values: list[str] | None, flag: str) -> dict[str, float]:
+    """['loss=0.02', 'step_time=0.5'] -> {'loss': 0.02, 'step_time': 0.5}; a bare number
+    applies to every loss metric (``--rtol 0.05``)."""
+    out: dict[str, float] = {}
+    for text in values or []:
+        name, _, number = text.rpartition("=")
+        try:
+            value = float(number)
+        except ValueError:
+            raise GoldenError(f"{flag} {text!r}: expected METRIC=NUMBER, e.g. "
+                              f"{flag} loss=0.02") from None
+        if not math.isfinite(value) or value < 0:
+            raise GoldenError(f"{flag} {text!r}: the tolerance must be a number >= 0")
+        out[name or "loss"] = value
+    return out
+
+
+def _one_line_errors(command: Callable[[argparse.Namespace], int]
+                     ) -> Callable[[argparse.Namespace], int]:
+    """Unusable input is one line on stderr and exit status 2, never a traceback (whoever
+    dispatches the subcommand, analyzer/cli.py or main below)."""
+    @functools.wraps(command)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except GoldenError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    return wrapper
+
+
+@_one_line_errors
+def cmd_golden(args: argparse.Namespace) -> int:
+    run = load_run(args.run)
+    baseline = golden.make_baseline(run, every=args.every, max_points=args.max_points,
+                                    warmup=args.warmup, description=args.description)
+    text = golden.dumps_baseline(baseline)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_PASS
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise GoldenError(f"{args.output}: cannot write baseline ({e.strerror})") from None
+    n = len(baseline["train_loss"]["values"])
+    print(f"wrote {args.output}: train loss at {n} steps (every {baseline['train_loss']['every']}"
+          f"), {len(baseline['evals'])} evals", file=sys.stderr)
+    return EXIT_PASS
+
+
+@_one_line_errors
+def cmd_check(args: argparse.Namespace) -> int:
+    tolerances = golden.make_tolerances(parse_per_metric(args.rtol, "--rtol"),
+                                        parse_per_metric(args.atol, "--atol"))
+    baseline = golden.read_baseline(args.baseline)
+    run = load_run(args.run)
+    result = golden.check(run, baseline, tolerances, mode=args.mode, smoothing=args.smooth,
+                          check_step_time=args.check_step_time, direction=args.direction,
+                          strict_config=args.strict_config, baseline_name=args.baseline)
+    render = render_json if args.json else render_markdown if args.markdown else render_table
+    sys.stdout.write(render(result))
+    return EXIT_PASS if result.passed else EXIT_REGRESSION
+
+
+def _add_golden(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "golden", help="write a baseline (golden) file from a run",
+        description="Write a baseline from a run (our events.jsonl, its directory, or a "
+                    "stdout log): train loss at steps, eval losses, final val loss, median "
+                    "step time. See docs/ci-check.md.")
+    p.add_argument("run", help="run to take the baseline from")
+    p.add_argument("-o", "--output", required=True, help="baseline file to write ('-': stdout)")
+    p.add_argument("--every", type=int, default=None,
+                   help="keep the train loss at multiples of this step (default: every "
+                        "logged step, or a round stride keeping about --max-points)")
+    p.add_argument("--max-points", type=int, default=200,
+                   help="most train-loss steps to keep when --every is not given (200)")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="first logged iterations left out of the step time (default 10%%)")
+    p.add_argument("--description", default=None, help="one line saying what the baseline is")
+    p.set_defaults(func=cmd_golden)
+
+
+def _add_check(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "check", help="compare a run with a baseline; exit 0 pass, 1 regression, 2 unusable",
+        description="Compare a run with a baseline written by `golden`. Exit status: 0 pass, "
+                    "1 regression, 2 unusable input. See docs/ci-check.md.")
+    p.add_argument("run", help="run to check (our events.jsonl, its directory, or a stdout log)")
+    p.add_argument("--baseline", required=True, help="baseline file written by `golden`")
+    p.add_argument("--mode", choices=golden.MODES, default="tolerance",
+                   help="exact: every loss bit-for-bit equal (deterministic runs); "
+                        "tolerance (default): within --rtol/--atol")
+    p.add_argument("--rtol", action="append", metavar="METRIC=X",
+                   help="relative tolerance per metric, repeatable: loss (all losses), "
+                        "train_loss, eval_train_loss, val_loss, final_val_loss, step_time. "
+                        "Defaults: losses 0.02, step_time 0.5")
+    p.add_argument("--atol", action="append", metavar="METRIC=X",
+                   help="absolute tolerance per metric, repeatable (default 0)")
+    p.add_argument("--check-step-time", action="store_true",
+                   help="also fail when the median step time is slower than the tolerance "
+                        "allows (off by default: CI machines differ)")
+    p.add_argument("--smooth", type=int, default=1, metavar="N",
+                   help="compare trailing means over N stored train-loss points, so one "
+                        "noisy batch does not fail a build (tolerance mode)")
+    p.add_argument("--direction", choices=golden.DIRECTIONS, default="both",
+                   help="both (default): a loss far below the baseline fails too (a lost "
+                        "causal mask looks like that); worse: only higher losses fail")
+    p.add_argument("--strict-config", action="store_true",
+                   help="fail when the run's config differs from the baseline's "
+                        "(default: report it)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the result as JSON")
+    out.add_argument("--markdown", action="store_true",
+                     help="print the result as Markdown (for a pull-request comment)")
+    p.set_defaults(func=cmd_check)
+
+
+def register(subparsers: Any) -> None:
+    """Add the `golden` and `check` subcommands to the analyzer's CLI."""
+    _add_golden(subparsers)
+    _add_check(subparsers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (`python -m analyzer.cli_golden golden|check ...`)."""
+    parser = argparse.ArgumentParser(prog="python -m analyzer.cli_golden",
+                                     description=__doc__.split("\n\n")[0])
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
