@@ -1,0 +1,147 @@
+"""Thresholds of every diagnostic, with the reasoning behind each default.
+
+Defaults were chosen against the real logs in ../shared/data/realdata: they find the NaNs,
+eval spikes, overfitting and wrong MFU constants those logs show, and stay quiet on the healthy
+runs (llm.c GPT-2 124M, modded-nanogpt records, nanoGPT shakespeare-char).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DiagnosticsConfig:
+    """Thresholds of the diagnostics. Override any field: ``DiagnosticsConfig(patience=3)``."""
+
+    # --- overfitting ---
+    patience: int = 2
+    """Evals after the best val loss that must all stay above it before we call it overfitting
+    (as early stopping's patience). 2 catches nanoGPT's shakespeare-char runs, which log a
+    handful of evals; raise it for runs with many noisy evals."""
+    min_delta: float = 0.01
+    """Loss units the val loss must have risen above its best, and the train loss fallen, over
+    those evals. Eval-loss noise with nanoGPT's eval_iters=200 is a few thousandths."""
+
+    # --- throughput, evals and warm-up ---
+    warmup_steps: int = 10
+    """Steps at the start of each segment left out of throughput and MFU statistics
+    (torch.compile, CUDA caches). The first logged iteration is always left out."""
+    eval_spike_ratio: float = 1.5
+    """Eval-inclusive iterations are reported as eval spikes when their median dt is at least
+    this many times the steady median."""
+    spike_ratio: float = 3.0
+    """An iteration not explained by an eval is a timing spike when its dt is this many times
+    the rolling median of its neighbours. Bimodal step times (2x) stay below it."""
+    spike_window: int = 51
+    """Logged iterations in the rolling median that spikes are measured against."""
+    spike_min_overhead: float = 0.01
+    """Unexplained spikes costing less than this fraction of the wall time are not reported
+    (one slow step in thousands is noise: a GC pause, a data shard switch)."""
+    spike_warn_overhead: float = 0.05
+    """Unexplained spikes costing at least this fraction of the wall time are a warning."""
+    drop_ratio: float = 1.5
+    """A throughput drop is a stretch where the rolling median throughput falls below the
+    run's typical throughput divided by this."""
+    drop_min_frac: float = 0.05
+    """Share of the steady iterations (and at least 5) a drop must last to be reported."""
+
+    # --- loss ---
+    loss_window: int = 50
+    """Previous logged losses that a loss is compared with (rolling mean and std)."""
+    loss_min_history: int = 10
+    """Logged losses needed before spikes are looked for."""
+    loss_spike_sigma: float = 6.0
+    """A loss spike is above the rolling mean by this many rolling standard deviations (as
+    OLMo's spike score) ..."""
+    loss_spike_rel: float = 0.2
+    """... and above the rolling mean by this fraction (llm-foundry's 'k times the mean').
+    Both must hold: single-batch noise in llm.c reaches 5-6 sigma but only ~5% above the mean,
+    and noisy fine-tuning losses reach 2x the mean but only ~3 sigma."""
+    divergence_rel: float = 0.3
+    """The loss diverged when its final rolling median is this fraction above its lowest
+    rolling median."""
+    plateau_frac: float = 0.3
+    """Tail of each segment (share of its steps) examined for a plateau."""
+    plateau_min_points: int = 30
+    """Logged losses the tail needs before a plateau can be called."""
+    plateau_rel: float = 0.002
+    """A plateau: the loss improved by less than this fraction across the tail ..."""
+    plateau_lr_frac: float = 0.5
+    """... while the learning rate (when logged) was still at least this share of its peak. A
+    flat loss at the end of a decayed schedule is convergence, not a plateau."""
+
+    # --- MFU ---
+    low_mfu: float = 0.10
+    """Steady-state median MFU (fraction) below which MFU is low. nanoGPT reaches ~0.37 on an
+    A100 for GPT-2 124M, llm.c ~0.32-0.50."""
+    small_model_params: float = 50e6
+    """Models with fewer parameters cannot keep a GPU busy: low MFU is expected (info), and an
+    MFU above small_model_max_mfu is implausible."""
+    small_model_max_mfu: float = 0.5
+    """Highest median MFU believable for a model under small_model_params."""
+    max_plausible_mfu: float = 0.75
+    """The 95th percentile of MFU above this points to a wrong peak-FLOPS constant (real runs
+    top out around 0.5-0.6); above 1.0 it is certain."""
+
+    # --- stragglers (multi-process runs) ---
+    straggler_ratio: float = 1.15
+    """Median slowest-rank / fastest-rank step time above which ranks are unbalanced."""
+    straggler_share: float = 0.6
+    """Share of the logged iterations in which one rank must be the slowest to be named."""
+    straggler_min_points: int = 10
+    """Logged iterations with per-rank timings needed before judging."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"DiagnosticsConfig.{f.name} must be a number, "
+                                 f"got {value!r}")
+            if value < 0:
+                raise ValueError(f"DiagnosticsConfig.{f.name} must be >= 0, got {value!r}")
+            if f.type == "int" and int(value) != value:
+                raise ValueError(f"DiagnosticsConfig.{f.name} must be an integer, "
+                                 f"got {value!r}")
+        for name in ("eval_spike_ratio", "spike_ratio", "drop_ratio", "straggler_ratio"):
+            if getattr(self, name) <= 1:
+                raise ValueError(f"DiagnosticsConfig.{name} must be > 1, "
+                                 f"got {getattr(self, name)!r}")
+        for name in ("drop_min_frac", "plateau_frac", "straggler_share", "plateau_lr_frac"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"DiagnosticsConfig.{name} must be in (0, 1], "
+                                 f"got {getattr(self, name)!r}")
+        if self.patience < 1:
+            raise ValueError(f"DiagnosticsConfig.patience must be >= 1, got {self.patience}")
+
+    @classmethod
+    def from_overrides(cls, pairs: list[str]) -> "DiagnosticsConfig":
+        """Build from 'name=value' strings (the CLI's --set); values parsed as numbers only."""
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for pair in pairs:
+            name, sep, text = pair.partition("=")
+            name = name.strip()
+            if not sep or name not in known:
+                raise ValueError(f"unknown diagnostics setting {name!r} "
+                                 f"(known: {', '.join(known)})")
+            try:
+                kwargs[name] = int(text) if known[name].type == "int" else float(text)
+            except ValueError:
+                raise ValueError(f"DiagnosticsConfig.{name}: {text!r} is not a number") from None
+        return cls(**kwargs)
+
+
+def config_docs() -> list[tuple[str, Any, str]]:
+    """(name, default, docstring) of every threshold, read from the source so docs and --help
+    cannot drift from the code."""
+    import ast
+    import inspect
+    tree = ast.parse(inspect.getsource(DiagnosticsConfig))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) \
+                and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = " ".join(str(nxt.value.value).split())  # type: ignore
+    return [(f.name, f.default, docs.get(f.name, "")) for f in fields(DiagnosticsConfig)]

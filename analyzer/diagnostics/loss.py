@@ -1,0 +1,148 @@
+"""Training-loss shape: spikes, divergence and plateaus.
+
+A spike must clear two bars at once (see DiagnosticsConfig.loss_spike_sigma and
+loss_spike_rel): a statistical one, as OLMo's z-score over a rolling window, and a practical
+one, as llm-foundry's "k times the recent mean". One bar alone cries wolf on real logs.
+Non-finite losses are left to the nonfinite diagnostic.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.findings import Finding
+from analyzer.run import Run
+
+
+def _segments(run: Run):
+    """(segment, steps, losses, lrs) per segment with finite losses, in step order."""
+    it = run.iters[run.iters["step"].notna()]
+    for seg, df in it.groupby("segment"):
+        df = df.sort_values("step", kind="stable")
+        df = df[np.isfinite(df["loss"].to_numpy(dtype=float))]
+        if len(df):
+            yield (int(seg), df["step"].to_numpy(dtype=int), df["loss"].to_numpy(dtype=float),
+                   df["lr"].to_numpy(dtype=float))
+
+
+def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarray, ...]:
+    """Boolean spike mask plus the rolling mean and std each loss was compared with."""
+    prev = pd.Series(loss).shift(1)
+    roll = prev.rolling(config.loss_window, min_periods=config.loss_min_history)
+    mean, std = roll.mean().to_numpy(), roll.std().to_numpy()
+    spike = (loss > mean + config.loss_spike_sigma * std) & \
+            (loss > mean * (1 + config.loss_spike_rel))
+    return np.nan_to_num(spike, nan=0).astype(bool), mean, std
+
+
+def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """Sudden jumps of the training loss; a jump never recovered from is an error."""
+    findings = []
+    for seg, steps, loss, _ in _segments(run):
+        spike, mean, std = _spike_points(loss, config)
+        i = 0
+        while i < len(loss):
+            if not spike[i]:
+                i += 1
+                continue
+            # the loss before the jump: median of the last few points, not the window mean,
+            # which lags behind a loss that is still falling fast
+            before = float(np.median(loss[max(0, i - 5):i]))
+            limit = before * (1 + config.loss_spike_rel)
+            back = np.flatnonzero(loss[i + 1:] <= limit)
+            end = i + 1 + int(back[0]) if len(back) else len(loss) - 1
+            peak = int(i + np.argmax(loss[i:end + 1]))
+            recovered = len(back) > 0
+            z = (loss[i] - mean[i]) / std[i] if std[i] > 0 else float("inf")
+            evidence = {"step": int(steps[i]), "loss_before": before, "loss": float(loss[i]),
+                        "peak_loss": float(loss[peak]), "peak_step": int(steps[peak]),
+                        "z_score": float(z), "ratio_to_mean": float(loss[i] / mean[i]),
+                        "recovered_at": int(steps[end]) if recovered else None}
+            if recovered:
+                findings.append(Finding(
+                    code="loss_spike", severity="warning", segment=seg,
+                    steps=(int(steps[i]), int(steps[end])),
+                    message=(f"The training loss spiked at step {steps[i]} ({before:.4f} -> "
+                             f"{loss[peak]:.4f}) and came back down by step {steps[end]}."),
+                    evidence=evidence,
+                    suggestion=("One recovered spike is usually harmless; repeated spikes "
+                                "call for a lower learning rate, gradient clipping, or a look "
+                                "at the batches at those steps (bad data).")))
+            else:
+                findings.append(Finding(
+                    code="loss_divergence", severity="error", segment=seg,
+                    steps=(int(steps[i]), int(steps[-1])),
+                    message=(f"The training loss exploded at step {steps[i]} ({before:.4f} -> "
+                             f"{loss[peak]:.4f}) and had not recovered by the end of the log "
+                             f"({loss[-1]:.4f} at step {steps[-1]})."),
+                    evidence=evidence,
+                    suggestion=("Restart from a checkpoint before the jump with a lower "
+                                "learning rate or a longer warm-up, and keep gradient "
+                                "clipping on (grad_clip=1.0).")))
+                break
+            i = end + 1
+    return findings
+
+
+def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """A loss that drifts up for good without one sudden spike: the rolling median at the
+    end is well above its lowest point."""
+    findings = []
+    spiked = {f.segment for f in loss_spikes(run, config) if f.code == "loss_divergence"}
+    for seg, steps, loss, _ in _segments(run):
+        if seg in spiked or len(loss) < 2 * config.loss_min_history:
+            continue
+        w = max(5, len(loss) // 20)
+        med = pd.Series(loss).rolling(w, min_periods=w).median().to_numpy()
+        valid = np.flatnonzero(np.isfinite(med))
+        if len(valid) < 2:
+            continue
+        low = int(valid[np.argmin(med[valid])])
+        final = float(med[valid[-1]])
+        if final <= med[low] * (1 + config.divergence_rel):
+            continue
+        findings.append(Finding(
+            code="loss_divergence", severity="error", segment=seg,
+            steps=(int(steps[low]), int(steps[-1])),
+            message=(f"The training loss has been climbing: its running median went from "
+                     f"{med[low]:.4f} at step {steps[low]} up to {final:.4f} at step "
+                     f"{steps[-1]}."),
+            evidence={"low_step": int(steps[low]), "low_median": float(med[low]),
+                      "final_median": final, "window": w},
+            suggestion=("Lower the learning rate (or decay it), check the data order for a "
+                        "switch to different data, and keep gradient clipping on.")))
+    return findings
+
+
+def loss_plateau(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """The loss stopped improving while the learning rate was still high."""
+    findings = []
+    for seg, steps, loss, lr in _segments(run):
+        span = steps[-1] - steps[0]
+        tail = steps >= steps[-1] - config.plateau_frac * span
+        if span <= 0 or tail.sum() < config.plateau_min_points:
+            continue
+        if np.isfinite(lr).any():
+            peak = np.nanmax(lr)
+            tail_lr = np.nanmin(np.where(tail, lr, np.nan)) if np.isfinite(lr[tail]).any() \
+                else np.nan
+            if not (tail_lr >= config.plateau_lr_frac * peak):
+                continue  # a decayed schedule settling down is convergence
+        t = loss[tail]
+        half = len(t) // 2
+        a, b = float(np.median(t[:half])), float(np.median(t[half:]))
+        gain = (a - b) / abs(a) if a else 0.0
+        if gain >= config.plateau_rel:
+            continue
+        s0 = int(steps[tail][0])
+        findings.append(Finding(
+            code="loss_plateau", severity="info", segment=seg, steps=(s0, int(steps[-1])),
+            message=(f"The training loss stopped improving from step {s0} on "
+                     f"(median {a:.4f} then {b:.4f}) although the learning rate was still "
+                     f"high or unknown."),
+            evidence={"median_first_half": a, "median_second_half": b, "improvement": gain,
+                      "points": int(tail.sum())},
+            suggestion=("If this is not the end of training, try a higher or lower learning "
+                        "rate, a bigger model, or check that the data is not repeating.")))
+    return findings

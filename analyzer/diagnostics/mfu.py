@@ -1,0 +1,130 @@
+"""Model FLOPs utilisation: too low to be healthy, or too high to be true.
+
+MFU = achieved FLOP/s / the device's peak. nanoGPT divides by an A100's 312 TFLOPS whatever
+the device, so its MFU reads >100% on an H100 and ~0% on a CPU; forks change the constant.
+Only steady iterations count (no eval, no warm-up): see analyzer.stats.
+"""
+from __future__ import annotations
+
+import re
+
+from analyzer import stats
+from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.findings import Finding
+from analyzer.run import Run
+
+# Dense bf16 tensor-core peaks (FLOP/s), most specific names first: 'H200' must not match
+# 'H20', nor 'H100 PCIe' the SXM part. Used only to explain what the MFU would really be.
+_PEAKS: list[tuple[str, float]] = [
+    (r"H200", 989e12), (r"H20\b", 148e12), (r"H100.*(PCIe|PCIE)", 756e12),
+    (r"H100", 989e12), (r"GH200", 989e12), (r"A100", 312e12), (r"A10G", 70e12),
+    (r"L40S", 362e12), (r"L4\b", 121e12), (r"V100", 125e12), (r"T4\b", 65e12),
+    (r"RTX 4090", 165e12), (r"RTX 3090", 71e12),
+]
+NANOGPT_PEAK = 312e12  # nanoGPT's estimate_mfu: A100 bf16
+
+
+def device_peak(name: str | None) -> float | None:
+    """Dense bf16 peak FLOP/s of a device name such as 'NVIDIA H100 80GB HBM3'."""
+    if not name:
+        return None
+    for pattern, peak in _PEAKS:
+        if re.search(pattern, name):
+            return peak
+    return None
+
+
+def _n_params(run: Run) -> float | None:
+    model = run.meta.get("model") or {}
+    n = model.get("n_params") or run.meta.get("n_params")
+    try:
+        return float(n) if n else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _meta(run: Run, key: str):
+    return run.meta.get(key) or (run.meta.get("config") or {}).get(key)
+
+
+def _causes(run: Run, n_params: float | None, config: DiagnosticsConfig) -> list[str]:
+    causes = []
+    device = str(_meta(run, "device") or "")
+    if device.startswith(("cpu", "mps")):
+        causes.append(f"the device is {device}, but the MFU is measured against a GPU's peak")
+    if n_params is not None and n_params < config.small_model_params:
+        causes.append(f"the model is small ({n_params / 1e6:.2f}M parameters): kernels "
+                      "are too small to fill the GPU and launch overhead dominates")
+    dtype = str(_meta(run, "dtype") or "")
+    if dtype in ("float32", "fp32"):
+        causes.append("it trains in float32, so tensor cores run far below their bf16 peak")
+    if _meta(run, "compile") is False:
+        causes.append("torch.compile is off")
+    return causes
+
+
+def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """Steady-state median MFU below ``low_mfu``. Info when the run is small or not on a
+    GPU (then it is expected), warning otherwise."""
+    mfu = stats.mfu_series(run.iters)[stats.clean(run, config.warmup_steps)].dropna()
+    if len(mfu) < 3:
+        return []
+    median = float(mfu.median())
+    if median >= config.low_mfu:
+        return []
+    n_params = _n_params(run)
+    causes = _causes(run, n_params, config)
+    expected = any(c.startswith(("the device is", "the model is small")) for c in causes)
+    steps = run.iters.loc[mfu.index, "step"].dropna().astype(int)
+    generic = ("other likely causes: a small batch or sequence length, torch.compile off, "
+               "float32 instead of bf16, no flash attention, or the data loader starving "
+               "the GPU")
+    return [Finding(
+        code="low_mfu", severity="info" if expected else "warning",
+        steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
+        message=(f"The steady-state MFU is {median:.2%} (below {config.low_mfu:.0%}): "
+                 + ("; ".join(causes) if causes else generic) + "."),
+        evidence={"median_mfu": median, "threshold": config.low_mfu,
+                  "p90_mfu": float(mfu.quantile(0.9)), "n_params": n_params,
+                  "causes": causes},
+        suggestion=("Expected for this setup; compare MFU only between runs of similar size "
+                    "on the same device." if expected else
+                    "Use bf16 autocast, torch.compile, flash attention (scaled_dot_product_"
+                    "attention) and the largest micro-batch that fits; then profile."))]
+
+
+def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """MFU above what any real run reaches: the peak-FLOPS constant is wrong for the
+    device (nanoGPT's A100 figure on an H100, or a fork's own constant)."""
+    mfu = stats.mfu_series(run.iters)[stats.clean(run, config.warmup_steps)].dropna()
+    if len(mfu) < 3:
+        return []
+    p95, median = float(mfu.quantile(0.95)), float(mfu.median())
+    n_params = _n_params(run)
+    small = n_params is not None and n_params < config.small_model_params
+    if not (p95 > config.max_plausible_mfu or (small and median > config.small_model_max_mfu)):
+        return []
+    name = _meta(run, "device_name")
+    true_peak = device_peak(str(name)) if name else None
+    used = run.meta.get("peak_flops") or (NANOGPT_PEAK if run.format == "nanogpt" else None)
+    corrected = None
+    if true_peak and used:
+        corrected = median * used / true_peak
+    why = (f"the 95th percentile is {p95:.1%}" if p95 > config.max_plausible_mfu else
+           f"a {n_params / 1e6:.1f}M-parameter model cannot keep a GPU that busy")
+    msg = (f"The reported MFU (median {median:.1%}, max {mfu.max():.1%}) is not believable: "
+           f"{why}, so the peak-FLOPS constant used to compute it is probably wrong for "
+           "this device")
+    if corrected is not None:
+        msg += f"; against the {name}'s real peak it would be about {corrected:.1%}"
+    steps = run.iters.loc[mfu.index, "step"].dropna().astype(int)
+    return [Finding(
+        code="mfu_implausible", severity="error" if p95 > 1.0 else "warning",
+        steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
+        message=msg + ".",
+        evidence={"median_mfu": median, "p95_mfu": p95, "max_mfu": float(mfu.max()),
+                  "n_params": n_params, "peak_flops_used": used, "device_name": name,
+                  "device_peak_flops": true_peak, "corrected_median_mfu": corrected},
+        suggestion=("Compute MFU against the device's real dense bf16 peak (H100 SXM ~989 "
+                    "TFLOPS, A100 312): nanoGPT's estimate_mfu hard-codes the A100 figure. "
+                    "Do not compare this MFU with other runs until it is fixed."))]

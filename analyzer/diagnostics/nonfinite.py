@@ -1,0 +1,124 @@
+"""NaN / Inf losses: where they start, what came before, whether the run ever recovered.
+
+In a Run a non-finite loss is NaN in the ``loss`` column (our JSONL writes null, foreign
+parsers give float nan). NaN also means "not logged" for formats whose iteration lines may
+carry no loss (some modded-nanogpt records), so a NaN counts as non-finite only when the
+segment shows the loss is normally logged: an anomaly event, a finite loss somewhere, or an
+eval whose losses are non-finite too.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.findings import Finding
+from analyzer.run import Run
+
+
+def _dtype(run: Run) -> str | None:
+    dtype = run.meta.get("dtype") or (run.meta.get("config") or {}).get("dtype")
+    return str(dtype) if dtype else None
+
+
+def _suggestion(dtype: str | None, never_finite: bool) -> str:
+    if never_finite:
+        return ("Check the setup before the dynamics: token ids within the vocabulary, the "
+                "weight initialisation, a zero or negative learning rate, and whether a "
+                "float32 run of a few steps is finite.")
+    tips = ["resume from a checkpoint before the onset with a lower learning rate or a "
+            "longer warm-up", "enable gradient clipping (grad_clip=1.0)"]
+    if dtype in ("float16", "fp16", "half"):
+        tips.insert(0, "float16 overflows easily: train in bfloat16 if the device has it, "
+                       "or make sure the GradScaler is enabled")
+    return "; ".join(tips).capitalize() + "."
+
+
+def _segment_mask(run: Run, seg: int, it: pd.DataFrame) -> np.ndarray:
+    loss = it["loss"].to_numpy(dtype=float)
+    bad = np.isinf(loss)
+    an = run.anomalies
+    an = an[(an["segment"] == seg) & (an["kind"] == "nonfinite_loss")]
+    bad |= it["step"].isin(an["step"].dropna()).to_numpy()
+    ev = run.evals[run.evals["segment"] == seg]
+    bad_evals = ev["val_loss"].isna() & ev["train_loss"].isna()
+    logged = len(an) > 0 or np.isfinite(loss).any() or bool(bad_evals.any())
+    if logged:
+        bad |= np.isnan(loss)
+    return bad
+
+
+def nonfinite_loss(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """One finding per segment whose training or eval loss went NaN / Inf."""
+    findings = []
+    dtype = _dtype(run)
+    for seg in sorted(set(run.iters["segment"]) | set(run.evals["segment"])):
+        it = run.iters[run.iters["segment"] == seg].sort_values("step", kind="stable")
+        it = it[it["step"].notna()]
+        bad = _segment_mask(run, seg, it)
+        ev = run.evals[(run.evals["segment"] == seg) & run.evals["step"].notna()]
+        ev_bad = ev[ev["val_loss"].isna() & ev["train_loss"].isna()
+                    | np.isinf(ev["val_loss"].astype(float))]
+        if not bad.any() and ev_bad.empty:
+            continue
+        steps = it["step"].to_numpy(dtype=float)
+        loss = it["loss"].to_numpy(dtype=float)
+        onsets = [steps[bad].min()] if bad.any() else []
+        if not ev_bad.empty:
+            onsets.append(float(ev_bad["step"].min()))
+        first = int(min(onsets))
+        before = (steps < first) & np.isfinite(loss) & ~bad
+        after_ok = (steps > first) & np.isfinite(loss) & ~bad
+        last_ok = int(np.flatnonzero(before)[-1]) if before.any() else None
+        lr_known = it["lr"].to_numpy(dtype=float)
+        lr_rows = np.flatnonzero((steps <= first) & np.isfinite(lr_known))
+        lr = float(lr_known[lr_rows[-1]]) if len(lr_rows) else None
+        n_bad = int(bad.sum())
+        recovered = int(steps[after_ok][0]) if after_ok.any() else None
+        never = last_ok is None
+        last_step = int(steps[-1]) if len(steps) else first
+        lr_txt = f", learning rate {lr:.3g}" if lr is not None else ""
+        if never:
+            msg = (f"The loss was not finite from the first logged step ({first}) on: "
+                   "the run never trained, so the cause is in the setup, not the dynamics.")
+        elif recovered is None:
+            msg = (f"The loss became NaN/Inf at step {first} (last finite loss "
+                   f"{loss[last_ok]:.4f} at step {int(steps[last_ok])}{lr_txt}) and stayed "
+                   f"non-finite for the remaining {n_bad} logged iterations.")
+        else:
+            msg = (f"The loss was NaN/Inf at {n_bad} logged iterations from step {first} "
+                   f"(last finite loss {loss[last_ok]:.4f} at step {int(steps[last_ok])}"
+                   f"{lr_txt}) and was finite again at step {recovered}.")
+        findings.append(Finding(
+            code="nonfinite_loss", severity="error" if recovered is None else "warning",
+            segment=int(seg), steps=(first, max(first, last_step)), message=msg,
+            evidence={"first_nonfinite_step": first,
+                      "last_finite_step": None if never else int(steps[last_ok]),
+                      "last_finite_loss": None if never else float(loss[last_ok]),
+                      "lr_at_onset": lr, "nonfinite_iters": n_bad,
+                      "nonfinite_evals": int(len(ev_bad)), "persisted": recovered is None,
+                      "recovered_at": recovered, "dtype": dtype},
+            suggestion=_suggestion(dtype, never)))
+    return findings
+
+
+def nonfinite_grad(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """Non-finite gradients reported by the trainer (anomaly events) while the loss was
+    finite: fp16 loss-scale overflows are skipped harmlessly, anything else is suspect."""
+    an = run.anomalies[run.anomalies["kind"] == "nonfinite_grad"]
+    findings = []
+    for seg, df in an.groupby("segment"):
+        steps = df["step"].dropna().astype(int).to_numpy()
+        skipped = bool((df["action"] == "skip").all())
+        findings.append(Finding(
+            code="nonfinite_grad", severity="info" if skipped else "warning", segment=int(seg),
+            steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
+            message=(f"The gradient was NaN/Inf at {len(df)} steps"
+                     + (" and those updates were skipped." if skipped else
+                        " and the trainer kept going.")),
+            evidence={"count": len(df), "steps": [int(s) for s in steps[:8]],
+                      "actions": sorted(set(df["action"].dropna()))},
+            suggestion=("A few skipped steps early in fp16 training are the loss scaler "
+                        "finding its range; many of them, or any under bf16/fp32, call for a "
+                        "lower learning rate or gradient clipping.")))
+    return findings

@@ -1,0 +1,162 @@
+"""Timing: eval-induced spikes (expected), spikes nothing explains, and throughput drops."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analyzer import stats
+from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.findings import Finding
+from analyzer.run import Run
+
+
+def _steps_preview(steps: np.ndarray, n: int = 8) -> list[int]:
+    return [int(s) for s in steps[:n]]
+
+
+def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """Iterations whose dt includes an eval or a checkpoint save: expected, explained, and
+    kept out of throughput and MFU statistics. Reported with the share of wall time they
+    cost, because that share is what eval_interval / eval_iters trade against."""
+    it = run.iters
+    dt = it["dt_ms"].where(it["dt_ms"] > 0)
+    evi = stats.eval_inclusive(run) & dt.notna()
+    st = stats.throughput_stats(run, config.warmup_steps)
+    if not evi.any() or st.median_dt_ms is None:
+        return []
+    eval_dt = float(dt[evi].median())
+    ratio = eval_dt / st.median_dt_ms
+    if ratio < config.eval_spike_ratio:
+        return []  # e.g. llm.c and modded-nanogpt time the training step alone
+    steps = it.loc[evi, "step"].dropna().to_numpy(dtype=int)
+    frac = st.eval_overhead_frac or 0.0
+    if frac >= 0.10:
+        suggestion = (f"Evals take {frac:.0%} of the time: raise eval_interval or lower "
+                      "eval_iters if you can afford noisier val estimates.")
+    else:
+        suggestion = "Nothing to fix; read throughput from the steady steps, as done here."
+    return [Finding(
+        code="eval_spikes", severity="info", segment=int(it.loc[evi, "segment"].iloc[0]),
+        steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
+        message=(f"{len(steps)} iterations include an evaluation or checkpoint in their time "
+                 f"(~{eval_dt:,.0f} ms against ~{st.median_dt_ms:,.1f} ms for a normal step); "
+                 f"this is expected, they are left out of throughput and MFU figures, and "
+                 f"evals cost about {frac:.1%} of the wall time."),
+        evidence={"eval_iters": len(steps), "steps": _steps_preview(steps),
+                  "median_eval_dt_ms": eval_dt, "median_dt_ms": st.median_dt_ms,
+                  "ratio": ratio, "eval_overhead_s": st.eval_overhead_s,
+                  "eval_overhead_frac": frac, "wall_s": st.wall_s},
+        suggestion=suggestion)]
+
+
+def _rolling_median(x: pd.Series, window: int, min_periods: int) -> pd.Series:
+    return x.rolling(window, center=True, min_periods=min(min_periods, window)).median()
+
+
+def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """Steady iterations many times slower than their neighbours, with no eval at that step.
+    Reported only when together they cost a noticeable share of the wall time."""
+    it = run.iters
+    ok = stats.steady(run, config.warmup_steps)
+    st = stats.throughput_stats(run, config.warmup_steps)
+    if not st.wall_s or ok.sum() < 5:
+        return []
+    findings = []
+    for seg, df in it[ok].groupby("segment"):
+        df = df.sort_values("step")
+        dt = df["dt_ms"].reset_index(drop=True)
+        base = _rolling_median(dt, config.spike_window, 5)
+        spike = (dt > config.spike_ratio * base).to_numpy()
+        if not spike.any():
+            continue
+        over_s = float((dt - base)[spike].sum()) / 1e3
+        frac = over_s / st.wall_s
+        if frac < config.spike_min_overhead:
+            continue
+        steps = df["step"].to_numpy(dtype=int)[spike]
+        gaps = np.diff(steps)
+        periodic = len(steps) >= 3 and len(set(gaps.tolist())) == 1
+        every = f", every {gaps[0]} steps" if periodic else ""
+        findings.append(Finding(
+            code="timing_spikes",
+            severity="warning" if frac >= config.spike_warn_overhead else "info",
+            segment=int(seg), steps=(int(steps[0]), int(steps[-1])),
+            message=(f"{len(steps)} iterations were much slower than their neighbours{every} "
+                     f"(up to {dt[spike].max():,.0f} ms against ~{base[spike].median():,.0f} ms) "
+                     f"with no eval to explain them; together they cost {frac:.1%} of the "
+                     f"wall time."),
+            evidence={"spikes": len(steps), "steps": _steps_preview(steps),
+                      "max_dt_ms": float(dt[spike].max()),
+                      "typical_dt_ms": float(base[spike].median()),
+                      "overhead_s": over_s, "overhead_frac": frac,
+                      "periodic_every": int(gaps[0]) if periodic else None},
+            suggestion=("Regular spikes point at something your loop does every few steps "
+                        "(checkpointing, logging to disk, sampling); irregular ones at other "
+                        "jobs on the machine, data-loading stalls or garbage collection." )))
+    return findings
+
+
+def _rate(run: Run, rows: pd.Series) -> tuple[pd.Series, str]:
+    """Throughput per row: tokens/s when logged (robust to batch-size schedules), else
+    steps/s from dt."""
+    it = run.iters
+    tok = it["tokens_per_s"].where(it["tokens_per_s"] > 0)
+    if tok[rows].notna().mean() >= 0.5:
+        return tok, "tokens_per_s"
+    return 1000.0 / it["dt_ms"].where(it["dt_ms"] > 0), "steps_per_s"
+
+
+def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """A sustained stretch of steady iterations whose rolling median throughput is well
+    below the run's typical (upper-quartile) throughput."""
+    ok = stats.steady(run, config.warmup_steps)
+    if ok.sum() < 20:
+        return []
+    rate, unit = _rate(run, ok)
+    findings = []
+    for seg, df in run.iters[ok].groupby("segment"):
+        r = rate[df.index]
+        keep = r.notna()
+        df, r = df[keep], r[keep]
+        n = len(r)
+        w = max(5, int(round(n * config.drop_min_frac)))
+        if n < 4 * w:
+            continue
+        order = np.argsort(df["step"].to_numpy(), kind="stable")
+        r = r.iloc[order].reset_index(drop=True)
+        steps = df["step"].to_numpy(dtype=int)[order]
+        med = r.rolling(w, center=True, min_periods=w).median()
+        typical = float(med.quantile(0.75))
+        low = (med < typical / config.drop_ratio).to_numpy()
+        runs = _true_runs(low)
+        runs = [(a, b) for a, b in runs if b - a >= w]
+        if not runs:
+            continue
+        a, b = max(runs, key=lambda ab: ab[1] - ab[0])
+        during = float(r[a:b].median())
+        to_end = b == n
+        tokens = unit == "tokens_per_s"
+        what = "tokens/s" if tokens else "steps/s"
+        findings.append(Finding(
+            code="throughput_drop", severity="warning" if tokens else "info", segment=int(seg),
+            steps=(int(steps[a]), int(steps[b - 1])),
+            message=(f"Throughput fell from ~{typical:,.3g} to ~{during:,.3g} {what} between "
+                     f"steps {steps[a]} and {steps[b - 1]}"
+                     + (" and stayed there to the end of the log." if to_end else
+                        " and then recovered.")
+                     + ("" if tokens else " (measured from step time: expected if the batch "
+                        "size or sequence length grows on a schedule)")),
+            evidence={"typical": typical, "during": during, "unit": unit,
+                      "slowdown": typical / during if during else None,
+                      "iterations": b - a, "recovered": not to_end},
+            suggestion=("Check for thermal throttling or power capping (nvidia-smi), other "
+                        "processes on the GPU, a slower data source, or memory growth "
+                        "forcing allocator retries.")))
+    return findings
+
+
+def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of consecutive True values."""
+    padded = np.concatenate([[False], mask, [False]]).astype(int)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

@@ -1,0 +1,88 @@
+"""What a diagnostic reports: a Finding.
+
+A finding is one thing worth telling the person who trained the run: what happened (a code
+and one plain sentence), how bad it is (severity), where (step range and segment), the numbers
+behind it (evidence) and what to do about it (suggestion). Diagnostics return lists of them;
+the CLI, the report and the dashboard only display them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["info", "warning", "error"]
+SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis of a run."""
+    code: str
+    """Stable machine name, e.g. 'overfitting' or 'nonfinite_loss'."""
+    severity: Severity
+    """'info' (expected or harmless), 'warning' (worth a look) or 'error' (the run is broken)."""
+    message: str
+    """One sentence a newcomer understands."""
+    steps: tuple[int, int] | None = None
+    """First and last training step the finding covers (inclusive); None: the whole run."""
+    segment: int = 0
+    """Which segment of the file (run or resume) the finding belongs to."""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """The numbers behind the message (JSON-serialisable scalars and short lists)."""
+    suggestion: str = ""
+    """What to do about it."""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"Finding.severity must be one of {SEVERITIES}, "
+                             f"got {self.severity!r}")
+
+    @property
+    def rank(self) -> int:
+        """0 for info, 1 for warning, 2 for error: for sorting and --fail-on."""
+        return SEVERITIES.index(self.severity)
+
+    @property
+    def key(self) -> tuple[str, int, int | None]:
+        """Identity of a finding while a run grows: `watch` prints each key once."""
+        return (self.code, self.segment, self.steps[0] if self.steps else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["steps"] = list(self.steps) if self.steps else None
+        d["evidence"] = {k: _jsonable(v) for k, v in self.evidence.items()}
+        return d
+
+    def format(self) -> str:
+        """A human line: severity, code, where, message."""
+        where = ""
+        if self.steps:
+            a, b = self.steps
+            where = f" [step {a}]" if a == b else f" [steps {a}-{b}]"
+        seg = f" (segment {self.segment})" if self.segment else ""
+        return f"{self.severity.upper():7s} {self.code}{where}{seg}: {self.message}"
+
+
+def _jsonable(value: Any) -> Any:
+    """Evidence holds numpy scalars and NaN now and then; JSON wants plain values."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Most severe first, then by segment and step."""
+    return sorted(findings, key=lambda f: (-f.rank, f.segment,
+                                           f.steps[0] if f.steps else -1, f.code))
+
+
+def worst(findings: list[Finding]) -> str | None:
+    """The highest severity among findings, or None when there are none."""
+    return max(findings, key=lambda f: f.rank).severity if findings else None

@@ -1,0 +1,130 @@
+"""Throughput statistics that are not fooled by evals and warm-up.
+
+nanoGPT-style loops measure ``dt`` from one iteration to the next, so an iteration that ran an
+eval (or saved a checkpoint) at its top looks 10-1000x slower than the rest, and the first
+iterations include ``torch.compile`` and cache warm-up. Averaging over them gives a wrong
+throughput and a wrong MFU. Here those iterations are recognised and set aside:
+
+- eval-inclusive: the ``eval_inclusive`` flag, or an eval / checkpoint at the same step of the
+  same segment (stdout logs have no flag, but the eval line sits at the top of that step);
+- warm-up: the first logged iteration of each segment, and every step before
+  ``first_step + warmup_steps``.
+
+Everything else with a positive ``dt_ms`` is "steady". Pure functions of a Run, no printing.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analyzer.run import Run
+
+
+def eval_inclusive(run: Run) -> pd.Series:
+    """Per iteration row: does its dt include an eval or a checkpoint save?"""
+    it = run.iters
+    flag = it["eval_inclusive"].astype(bool).to_numpy(copy=True)
+    marked = []
+    for df in (run.evals, run.checkpoints):
+        if len(df):
+            marked.append(df[["segment", "step"]].dropna())
+    if marked and len(it):
+        keys = pd.concat(marked).drop_duplicates()
+        hit = pd.MultiIndex.from_frame(it[["segment", "step"]].astype("float64")).isin(
+            pd.MultiIndex.from_frame(keys.astype("float64")))
+        flag |= np.asarray(hit, dtype=bool)
+    return pd.Series(flag, index=it.index, name="eval_inclusive")
+
+
+def warmup(run: Run, warmup_steps: int) -> pd.Series:
+    """Per iteration row: is it part of a segment's warm-up (compile, caches)?"""
+    it = run.iters
+    if not len(it):
+        return pd.Series([], dtype=bool, name="warmup")
+    step = it["step"].astype("float64")
+    first_step = step.groupby(it["segment"]).transform("min")
+    first_row = ~it["segment"].duplicated()
+    return ((step < first_step + warmup_steps) | first_row).rename("warmup")
+
+
+def clean(run: Run, warmup_steps: int) -> pd.Series:
+    """Per iteration row: neither eval-inclusive nor warm-up (its MFU and tokens/s count)."""
+    return (~eval_inclusive(run) & ~warmup(run, warmup_steps)).rename("clean")
+
+
+def steady(run: Run, warmup_steps: int) -> pd.Series:
+    """Per iteration row: a normal training step whose dt is a fair throughput sample."""
+    dt = run.iters["dt_ms"]
+    return (dt.notna() & (dt > 0) & clean(run, warmup_steps)).rename("steady")
+
+
+def mfu_series(iters: pd.DataFrame) -> pd.Series:
+    """Per-step MFU where measured, else the smoothed one; zero or negative is 'not measured'
+    (nanochat prints 0.00 when it does not know the peak, old nanoGPT -100)."""
+    mfu = iters["mfu"].where(iters["mfu"].notna(), iters["mfu_smoothed"])
+    return mfu.where(mfu > 0)
+
+
+@dataclass
+class ThroughputStats:
+    """Steady-state throughput of a run, with what was excluded and why."""
+    iters: int                      # logged iterations
+    steady_iters: int               # of which steady (the ones the medians use)
+    eval_iters: int                 # excluded: dt includes an eval or checkpoint
+    warmup_iters: int               # excluded: warm-up
+    median_dt_ms: float | None
+    p10_dt_ms: float | None
+    p90_dt_ms: float | None
+    median_tokens_per_s: float | None
+    median_mfu: float | None        # fraction
+    wall_s: float | None            # estimated wall time of the logged step range
+    eval_overhead_s: float | None   # time eval-inclusive steps took beyond a normal step
+    eval_overhead_frac: float | None  # of wall_s
+    warmup_overhead_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _median(s: pd.Series) -> float | None:
+    s = s.dropna()
+    return float(s.median()) if len(s) else None
+
+
+def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
+    """Median step time, tokens/s and MFU over steady iterations, and an estimate of the wall
+    time with the share of it spent in evals.
+
+    Logs often print every ``log_interval`` steps only; unlogged steps are assumed to take the
+    steady median (an eval step is a multiple of the log interval in nanoGPT, so it is seen).
+    """
+    it = run.iters
+    evi = eval_inclusive(run)
+    wu = warmup(run, warmup_steps) & ~evi
+    ok = steady(run, warmup_steps)
+    fair = clean(run, warmup_steps)
+    dt = it["dt_ms"].where(it["dt_ms"] > 0)
+    med = _median(dt[ok])
+    wall = eval_s = warm_s = None
+    if med is not None:
+        wall_ms = 0.0
+        for _, seg in it.assign(dt=dt).groupby("segment"):
+            steps = seg["step"].dropna()
+            logged = seg["dt"].notna()
+            n_steps = int(steps.max() - steps.min() + 1) if len(steps) else 0
+            wall_ms += seg["dt"].sum() + max(0, n_steps - int(logged.sum())) * med
+        eval_ms = float((dt[evi] - med).clip(lower=0).sum())
+        warm_ms = float((dt[wu] - med).clip(lower=0).sum())
+        wall, eval_s, warm_s = wall_ms / 1e3, eval_ms / 1e3, warm_ms / 1e3
+    return ThroughputStats(
+        iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & dt.notna()).sum()),
+        warmup_iters=int((wu & dt.notna()).sum()), median_dt_ms=med,
+        p10_dt_ms=float(dt[ok].quantile(0.1)) if ok.any() else None,
+        p90_dt_ms=float(dt[ok].quantile(0.9)) if ok.any() else None,
+        median_tokens_per_s=_median(it["tokens_per_s"][fair]),
+        median_mfu=_median(mfu_series(it)[fair]),
+        wall_s=wall, eval_overhead_s=eval_s,
+        eval_overhead_frac=(eval_s / wall) if wall else None, warmup_overhead_s=warm_s)
