@@ -1,0 +1,1 @@
+"""The gptscope live dashboard (Streamlit) and its launcher."""

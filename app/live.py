@@ -1,0 +1,246 @@
+"""Follow the files under a logs root as they are written, for every browser session at once.
+
+One ``LiveRegistry`` per logs root lives for the whole server process (the dashboard keeps it
+in ``st.cache_resource``). It owns
+
+- a watchdog observer on the root that marks files *dirty* when bytes are appended (and the
+  listing stale when files appear or go);
+- one analyzer ``Follower`` per file, which reads only the bytes appended since its last
+  poll, so a page refresh every second costs a ``stat``-free dictionary lookup when nothing
+  changed and a read of the new lines when something did;
+- small per-file memos (summaries, chart series, findings) that are dropped when the file's
+  version changes, so browser ticks on an unchanged run cost almost nothing.
+
+If the observer cannot start (no inotify watches left, an odd filesystem), files are checked
+with ``stat`` on every refresh instead; a watched file is also ``stat``-checked every few
+seconds in case an event was missed. Nothing here imports Streamlit.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from app.paths import is_inside
+
+
+def _default_follower(path: Path) -> Any:
+    try:
+        from analyzer.follow import Follower  # imported late: the analyzer imports pandas
+    except ImportError:  # TEMPORARY shim until analyzer.follow lands; removed after
+        return _ShimFollower(path)
+    return Follower(path)
+
+
+class _ShimFollower:  # TEMPORARY: JSONL only, rebuilds the Run on every poll
+    def __init__(self, path: Path):
+        self.path, self.offset, self.events, self.run = path, 0, [], None
+
+    def poll(self):
+        from analyzer.run import Run
+        from gptscope.schema import read_events
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        cut = data.rfind(b"\n") + 1
+        self.offset += cut
+        new = [e for e in read_events(data[:cut].splitlines()) if isinstance(e, dict)]
+        self.events += new
+        self.run = Run.from_events(self.events, "gptscope", str(self.path))
+        return new, False
+
+
+@dataclass
+class Tracked:
+    """One followed file and what was derived from its current version."""
+    path: Path
+    follower: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    version: int = 0            # bumped whenever new events arrive or the file was reset
+    polled_at: float = 0.0      # monotonic time of the last poll
+    stat_key: tuple = ()        # (inode, size, mtime_ns) at the last poll
+    error: str | None = None    # why the last poll failed, shown in the run's panel
+    memo: dict = field(default_factory=dict)   # derived data of the current version
+    findings: list | None = None
+    findings_version: int = -1
+    findings_at: float = 0.0
+    findings_cost_s: float = 0.0
+    findings_error: str | None = None
+
+    @property
+    def run(self) -> Any:
+        """The analyzer's Run for what was read so far (None before the first good poll)."""
+        return None if self.follower is None else getattr(self.follower, "run", None)
+
+    def update_findings(self, analyse: Callable[[Any], list], live: bool,
+                        min_interval_s: float = 1.0) -> None:
+        """Run the diagnostics on the current version, at most every few seconds while live.
+
+        A diagnostic pass over a million iterations takes a while; while a run is being
+        written the pass is repeated at most every ``max(min_interval_s, 5 x its cost)``
+        seconds, so the page keeps ticking. Once the run stops, the last version is always
+        analysed. Call with ``self.lock`` held.
+        """
+        run = self.run
+        if run is None or self.findings_version == self.version:
+            return
+        now = time.monotonic()
+        wait = max(min_interval_s, 5.0 * self.findings_cost_s)
+        if live and self.findings is not None and now - self.findings_at < wait:
+            return
+        try:
+            self.findings = list(analyse(run))
+            self.findings_error = None
+        except Exception as e:  # a diagnostic bug must not take the page down
+            self.findings_error = f"diagnostics failed: {type(e).__name__}: {e}"
+            self.findings = self.findings or []
+        self.findings_cost_s = time.monotonic() - now
+        self.findings_at = time.monotonic()
+        self.findings_version = self.version
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per file version and key."""
+        k = (self.version, key)
+        if k not in self.memo:
+            if len(self.memo) > 64:  # slider sweeps on a finished run: keep memory bounded
+                self.memo.clear()
+            self.memo[k] = compute()
+        return self.memo[k]
+
+
+class LiveRegistry:
+    """Followers and a watchdog observer for one logs root (shared by all sessions)."""
+
+    def __init__(self, root: Path, follower_factory: Callable[[Path], Any] | None = None,
+                 watch: bool = True, safety_poll_s: float = 5.0):
+        self.root = Path(root).resolve()
+        self.follower_factory = follower_factory or _default_follower
+        self.safety_poll_s = safety_poll_s
+        self._tracked: dict[Path, Tracked] = {}
+        self._dirty: set[Path] = set()
+        self._lock = threading.Lock()
+        self.listing_version = 0
+        self.observer: Any = None
+        self.watch_error: str | None = None
+        if watch:
+            self._start_observer()
+
+    # -- watchdog -----------------------------------------------------------------------
+    def _start_observer(self) -> None:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError as e:  # pragma: no cover - watchdog is a dependency
+            self.watch_error = f"watchdog unavailable ({e}); checking files by polling"
+            return
+        registry = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                registry._on_event(event)
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            observer = Observer()
+            observer.daemon = True
+            observer.schedule(Handler(), str(self.root), recursive=True)
+            observer.start()
+            self.observer = observer
+        except OSError as e:
+            self.watch_error = f"cannot watch {self.root} ({e}); checking files by polling"
+
+    def _on_event(self, event: Any) -> None:
+        kind = getattr(event, "event_type", "")
+        if kind in ("opened", "closed_no_write"):
+            return  # reads (ours included) are not changes
+        paths = [getattr(event, "src_path", ""), getattr(event, "dest_path", "")]
+        with self._lock:
+            for p in paths:
+                if p:
+                    self._dirty.add(Path(os.fsdecode(p)))
+            if kind in ("created", "deleted", "moved") or getattr(event, "is_directory", False):
+                self.listing_version += 1
+
+    @property
+    def watching(self) -> bool:
+        return self.observer is not None and self.observer.is_alive()
+
+    def stop(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+            self.observer = None
+
+    # -- followers ----------------------------------------------------------------------
+    def tracked(self, path: Path) -> Tracked:
+        """The Tracked entry of a file inside the root (created on first use, no I/O)."""
+        path = Path(path)
+        if not is_inside(path.resolve(), self.root):
+            raise ValueError(f"{path} is outside the logs root {self.root}")
+        with self._lock:
+            t = self._tracked.get(path)
+            if t is None:
+                t = self._tracked[path] = Tracked(path)
+                self._dirty.add(path)
+            return t
+
+    def refresh(self, path: Path) -> Tracked:
+        """Read what was appended to ``path`` since the last refresh, if anything was."""
+        t = self.tracked(path)
+        with t.lock:
+            if self._needs_poll(t):
+                self._poll(t)
+        return t
+
+    def _needs_poll(self, t: Tracked) -> bool:
+        with self._lock:
+            dirty = t.path in self._dirty
+            self._dirty.discard(t.path)
+        if dirty or t.follower is None:
+            return True
+        if self.watching and time.monotonic() - t.polled_at < self.safety_poll_s:
+            return False
+        return _stat_key(t.path) != t.stat_key
+
+    def _poll(self, t: Tracked) -> None:
+        t.polled_at = time.monotonic()
+        t.stat_key = _stat_key(t.path)
+        try:
+            if t.follower is None:
+                t.follower = self.follower_factory(t.path)
+            new, reset = _poll_result(t.follower.poll())
+        except FileNotFoundError:
+            t.error = f"{t.path.name}: the file is gone (deleted or moved)"
+            return
+        except Exception as e:  # a broken file must not break the page: say what happened
+            t.error = f"{t.path.name}: cannot read ({type(e).__name__}: {e})"
+            return
+        t.error = None
+        if new or reset or t.version == 0:
+            t.version += 1
+            t.memo.clear()
+
+
+def _stat_key(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except OSError:
+        return ()
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _poll_result(result: Any) -> tuple[int, bool]:
+    """(number of new events, reset flag) from whatever shape Follower.poll returns."""
+    if isinstance(result, tuple) and len(result) == 2:
+        events, reset = result
+    else:
+        events = getattr(result, "events", result)
+        reset = getattr(result, "reset", False)
+    try:
+        n = len(events)
+    except TypeError:
+        n = 1 if events else 0
+    return n, bool(reset)

@@ -1,0 +1,1 @@
+"""Streamlit pages of the dashboard (render only; the logic lives in app.logic)."""
