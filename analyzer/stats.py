@@ -46,8 +46,18 @@ def warmup(run: Run, warmup_steps: int) -> pd.Series:
         return pd.Series([], dtype=bool, name="warmup")
     step = it["step"].astype("float64")
     first_step = step.groupby(it["segment"]).transform("min")
-    first_row = ~it["segment"].duplicated()
-    return ((step < first_step + warmup_steps) | first_row).rename("warmup")
+    return ((step < first_step + warmup_steps) | first_rows(run)).rename("warmup")
+
+
+def first_rows(run: Run) -> pd.Series:
+    """Per iteration row: the first logged iteration of its segment. Its dt holds process
+    start-up, compile and the step-0 eval at once, so it is warm-up, never an eval spike."""
+    return (~run.iters["segment"].duplicated()).rename("first")
+
+
+def eval_spike_rows(run: Run) -> pd.Series:
+    """Eval-inclusive rows whose extra time is the eval's (all but a segment's first)."""
+    return (eval_inclusive(run) & ~first_rows(run)).rename("eval_spike")
 
 
 def clean(run: Run, warmup_steps: int) -> pd.Series:
@@ -74,7 +84,7 @@ class ThroughputStats:
     iters: int                      # logged iterations
     steady_iters: int               # of which steady (the ones the medians use)
     eval_iters: int                 # excluded: dt includes an eval or checkpoint
-    warmup_iters: int               # excluded: warm-up
+    warmup_iters: int               # excluded: warm-up (incl. each segment's first iteration)
     median_dt_ms: float | None
     p10_dt_ms: float | None
     p90_dt_ms: float | None
@@ -102,7 +112,7 @@ def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
     steady median (an eval step is a multiple of the log interval in nanoGPT, so it is seen).
     """
     it = run.iters
-    evi = eval_inclusive(run)
+    evi = eval_spike_rows(run)
     wu = warmup(run, warmup_steps) & ~evi
     ok = steady(run, warmup_steps)
     fair = clean(run, warmup_steps)

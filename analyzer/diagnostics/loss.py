@@ -37,10 +37,13 @@ def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarr
 
 
 def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
-    """Sudden jumps of the training loss; a jump never recovered from is an error."""
+    """Sudden jumps of the training loss. A jump gone by the next logged step is one odd
+    batch (reported together, as info); one that lasts is a spike (warning); one never
+    recovered from is a divergence (error)."""
     findings = []
     for seg, steps, loss, _ in _segments(run):
         spike, mean, std = _spike_points(loss, config)
+        outliers: list[int] = []
         i = 0
         while i < len(loss):
             if not spike[i]:
@@ -59,7 +62,9 @@ def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                         "peak_loss": float(loss[peak]), "peak_step": int(steps[peak]),
                         "z_score": float(z), "ratio_to_mean": float(loss[i] / mean[i]),
                         "recovered_at": int(steps[end]) if recovered else None}
-            if recovered:
+            if recovered and end == i + 1:
+                outliers.append(i)
+            elif recovered:
                 findings.append(Finding(
                     code="loss_spike", severity="warning", segment=seg,
                     steps=(int(steps[i]), int(steps[end])),
@@ -82,7 +87,24 @@ def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                                 "clipping on (grad_clip=1.0).")))
                 break
             i = end + 1
+        if outliers:
+            findings.append(_outliers(seg, steps, loss, mean, outliers))
     return findings
+
+
+def _outliers(seg: int, steps: np.ndarray, loss: np.ndarray, mean: np.ndarray,
+              idx: list[int]) -> Finding:
+    worst = max(idx, key=lambda k: loss[k] / mean[k])
+    return Finding(
+        code="loss_outliers", severity="info", segment=seg,
+        steps=(int(steps[idx[0]]), int(steps[idx[-1]])),
+        message=(f"{len(idx)} single-step loss jump(s), each gone by the next logged step "
+                 f"(largest {loss[worst]:.4f} at step {steps[worst]} against a recent mean of "
+                 f"{mean[worst]:.4f}): unusual batches, not instability."),
+        evidence={"count": len(idx), "steps": [int(steps[k]) for k in idx[:20]],
+                  "max_ratio_to_mean": float(loss[worst] / mean[worst])},
+        suggestion=("Harmless on their own. If they come at the same steps in every run, the "
+                    "data at those positions is odd (duplicated or garbled documents)."))
 
 
 def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:

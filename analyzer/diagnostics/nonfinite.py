@@ -78,9 +78,12 @@ def nonfinite_loss(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         never = last_ok is None
         last_step = int(steps[-1]) if len(steps) else first
         lr_txt = f", learning rate {lr:.3g}" if lr is not None else ""
-        if never:
+        if never and first <= config.warmup_steps:
             msg = (f"The loss was not finite from the first logged step ({first}) on: "
                    "the run never trained, so the cause is in the setup, not the dynamics.")
+        elif never:
+            msg = (f"Every logged loss is NaN/Inf: the log starts at step {first}, so the "
+                   "loss went non-finite earlier than that and never came back.")
         elif recovered is None:
             msg = (f"The loss became NaN/Inf at step {first} (last finite loss "
                    f"{loss[last_ok]:.4f} at step {int(steps[last_ok])}{lr_txt}) and stayed "
@@ -98,7 +101,7 @@ def nonfinite_loss(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                       "lr_at_onset": lr, "nonfinite_iters": n_bad,
                       "nonfinite_evals": int(len(ev_bad)), "persisted": recovered is None,
                       "recovered_at": recovered, "dtype": dtype},
-            suggestion=_suggestion(dtype, never)))
+            suggestion=_suggestion(dtype, never and first <= config.warmup_steps)))
     return findings
 
 

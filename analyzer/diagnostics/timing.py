@@ -20,16 +20,16 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     cost, because that share is what eval_interval / eval_iters trade against."""
     it = run.iters
     dt = it["dt_ms"].where(it["dt_ms"] > 0)
-    evi = stats.eval_inclusive(run) & dt.notna()
+    evi = stats.eval_spike_rows(run) & dt.notna()
     st = stats.throughput_stats(run, config.warmup_steps)
     if not evi.any() or st.median_dt_ms is None:
         return []
     eval_dt = float(dt[evi].median())
     ratio = eval_dt / st.median_dt_ms
-    if ratio < config.eval_spike_ratio:
+    frac = st.eval_overhead_frac or 0.0
+    if ratio < config.eval_spike_ratio or frac < config.spike_min_overhead:
         return []  # e.g. llm.c and modded-nanogpt time the training step alone
     steps = it.loc[evi, "step"].dropna().to_numpy(dtype=int)
-    frac = st.eval_overhead_frac or 0.0
     if frac >= 0.10:
         suggestion = (f"Evals take {frac:.0%} of the time: raise eval_interval or lower "
                       "eval_iters if you can afford noisier val estimates.")
@@ -74,12 +74,13 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if frac < config.spike_min_overhead:
             continue
         steps = df["step"].to_numpy(dtype=int)[spike]
-        gaps = np.diff(steps)
-        periodic = len(steps) >= 3 and len(set(gaps.tolist())) == 1
-        every = f", every {gaps[0]} steps" if periodic else ""
+        period = _period(steps)
+        every = f", every {period} steps" if period else ""
+        # a periodic cost is something the loop does on purpose (a preconditioner update,
+        # a checkpoint): worth knowing, not alarming
+        bad = frac >= config.spike_warn_overhead and not period
         findings.append(Finding(
-            code="timing_spikes",
-            severity="warning" if frac >= config.spike_warn_overhead else "info",
+            code="timing_spikes", severity="warning" if bad else "info",
             segment=int(seg), steps=(int(steps[0]), int(steps[-1])),
             message=(f"{len(steps)} iterations were much slower than their neighbours{every} "
                      f"(up to {dt[spike].max():,.0f} ms against ~{base[spike].median():,.0f} ms) "
@@ -89,11 +90,20 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                       "max_dt_ms": float(dt[spike].max()),
                       "typical_dt_ms": float(base[spike].median()),
                       "overhead_s": over_s, "overhead_frac": frac,
-                      "periodic_every": int(gaps[0]) if periodic else None},
+                      "periodic_every": period},
             suggestion=("Regular spikes point at something your loop does every few steps "
                         "(checkpointing, logging to disk, sampling); irregular ones at other "
                         "jobs on the machine, data-loading stalls or garbage collection." )))
     return findings
+
+
+def _period(steps: np.ndarray) -> int | None:
+    """The common spacing of spike steps when at least 80% of the gaps share it."""
+    if len(steps) < 4:
+        return None
+    gaps, counts = np.unique(np.diff(steps), return_counts=True)
+    best = int(np.argmax(counts))
+    return int(gaps[best]) if counts[best] >= 0.8 * (len(steps) - 1) else None
 
 
 def _rate(run: Run, rows: pd.Series) -> tuple[pd.Series, str]:
@@ -134,18 +144,21 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         a, b = max(runs, key=lambda ab: ab[1] - ab[0])
         during = float(r[a:b].median())
-        to_end = b == n
+        to_end = b >= n - w // 2 - 1  # the centred median is undefined on the last w/2 points
         tokens = unit == "tokens_per_s"
         what = "tokens/s" if tokens else "steps/s"
+        # From step time alone, a lasting slowdown is most often a batch-size or sequence-
+        # length schedule (modded-nanogpt records); a temporary one is not.
+        severe = tokens or not to_end
         findings.append(Finding(
-            code="throughput_drop", severity="warning" if tokens else "info", segment=int(seg),
+            code="throughput_drop", severity="warning" if severe else "info", segment=int(seg),
             steps=(int(steps[a]), int(steps[b - 1])),
             message=(f"Throughput fell from ~{typical:,.3g} to ~{during:,.3g} {what} between "
                      f"steps {steps[a]} and {steps[b - 1]}"
                      + (" and stayed there to the end of the log." if to_end else
                         " and then recovered.")
-                     + ("" if tokens else " (measured from step time: expected if the batch "
-                        "size or sequence length grows on a schedule)")),
+                     + ("" if severe else " Measured from step time alone, this is expected "
+                        "when the batch size or sequence length grows on a schedule.")),
             evidence={"typical": typical, "during": during, "unit": unit,
                       "slowdown": typical / during if during else None,
                       "iterations": b - a, "recovered": not to_end},

@@ -1,0 +1,88 @@
+"""Loss spikes, outliers, divergence and plateaus, with noise that must not trigger them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.diagnostics import DiagnosticsConfig
+from analyzer.diagnostics.loss import loss_plateau, loss_spikes, loss_trend_divergence
+from tests.analyzer._synth import codes, iters, run
+
+CFG = DiagnosticsConfig()
+
+
+def decaying(n, start=10.9, end=3.3, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.arange(n)
+    return end + (start - end) * np.exp(-x / (n / 8)) + rng.normal(0, noise, n)
+
+
+def test_recovered_spike_is_a_warning():
+    loss = list(decaying(300, noise=0.01))
+    for k in range(150, 154):
+        loss[k] = 5.0
+    (f,) = loss_spikes(run(iters(range(300), loss)), CFG)
+    assert f.code == "loss_spike" and f.severity == "warning"
+    assert f.steps[0] == 150 and f.evidence["recovered_at"] == 154
+    assert f.evidence["peak_loss"] == 5.0
+
+
+def test_explosion_not_recovered_is_divergence():
+    # minlora fp32 shape: 4.82 at iter 100, 270.39 at iter 110, decaying to 31 by iter 180
+    steps = list(range(0, 190, 10))
+    loss = [10.93, 9.90, 9.04, 7.84, 6.60, 6.09, 5.86, 5.66, 5.30, 5.06, 4.82,
+            270.39, 182.65, 121.92, 96.66, 68.63, 78.43, 40.02, 31.01]
+    (f,) = loss_spikes(run(iters(steps, loss)), CFG)
+    assert f.code == "loss_divergence" and f.severity == "error"
+    assert f.steps == (110, 180) and f.evidence["peak_loss"] == 270.39
+    assert f.evidence["recovered_at"] is None
+
+
+def test_single_step_jumps_are_outliers():
+    loss = list(decaying(2000, noise=0.02))
+    for k in (500, 900, 1500):
+        loss[k] += 1.2
+    (f,) = loss_spikes(run(iters(range(2000), loss)), CFG)
+    assert f.code == "loss_outliers" and f.severity == "info"
+    assert f.evidence["steps"] == [500, 900, 1500]
+
+
+@pytest.mark.parametrize("loss, why", [
+    (decaying(3000, noise=0.05, seed=1), "per-batch noise on a falling curve"),
+    (2.6 + np.random.default_rng(2).normal(0, 0.9, 300).clip(-1.4, 3.2),
+     "noisy fine-tuning loss: 2x the mean but ~3 sigma"),
+    (np.r_[decaying(1000, noise=0.02), [3.5]], "llm.c-style 5-sigma blip, 6% above"),
+])
+def test_noise_is_not_a_spike(loss, why):
+    r = run(iters(range(len(loss)), list(loss)))
+    assert codes(loss_spikes(r, CFG)) == [], why
+    assert codes(loss_trend_divergence(r, CFG)) == [], why
+
+
+def test_slow_climb_is_divergence():
+    loss = np.r_[decaying(500, end=2.0), np.linspace(2.0, 3.5, 500)]
+    (f,) = loss_trend_divergence(run(iters(range(1000), list(loss))), CFG)
+    assert f.code == "loss_divergence" and f.evidence["final_median"] > 3.0
+    assert 400 <= f.evidence["low_step"] <= 560
+
+
+def test_plateau_with_high_lr():
+    loss = np.r_[decaying(300, end=3.4), np.full(300, 3.4)]
+    r = run(iters(range(600), list(loss), lr=6e-4))
+    (f,) = loss_plateau(r, CFG)
+    assert f.code == "loss_plateau" and f.severity == "info"
+
+
+@pytest.mark.parametrize("lr, loss, why", [
+    (list(np.linspace(6e-4, 1e-5, 600)), np.r_[decaying(300, end=3.4), np.full(300, 3.4)],
+     "flat at the end of a decayed schedule: converged"),
+    ([6e-4] * 600, decaying(600, end=1.0), "still improving"),
+])
+def test_no_plateau(lr, loss, why):
+    assert loss_plateau(run(iters(range(600), list(loss), lr=lr)), CFG) == [], why
+
+
+def test_nan_losses_are_left_to_the_nan_diagnostic():
+    loss = list(decaying(100)) + [float("nan")] * 20
+    r = run(iters(range(120), loss))
+    assert loss_spikes(r, CFG) == [] and loss_trend_divergence(r, CFG) == []

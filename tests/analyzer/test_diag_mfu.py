@@ -1,0 +1,84 @@
+"""MFU: low (with likely causes), and implausible (a wrong peak-FLOPS constant)."""
+from __future__ import annotations
+
+import pytest
+
+from analyzer.diagnostics import DiagnosticsConfig
+from analyzer.diagnostics.mfu import device_peak, implausible_mfu, low_mfu
+from tests.analyzer._synth import ev, iters, run
+
+CFG = DiagnosticsConfig()
+
+
+def mfu_run(mfu, n=200, meta=None, format="gptscope", **kw):
+    return run(iters(range(n), 2.0, 20.0, mfu=mfu, **kw), meta=meta, format=format)
+
+
+def test_low_mfu_warning_lists_generic_causes():
+    (f,) = low_mfu(mfu_run(0.04), CFG)
+    assert f.code == "low_mfu" and f.severity == "warning"
+    assert f.evidence["median_mfu"] == pytest.approx(0.04)
+
+
+@pytest.mark.parametrize("meta, cause", [
+    ({"model": {"n_params": 800_000}}, "small"),
+    ({"device": "cpu"}, "cpu"),
+])
+def test_low_mfu_expected_is_info(meta, cause):
+    (f,) = low_mfu(mfu_run(0.004, meta=meta), CFG)
+    assert f.severity == "info" and cause in f.message
+
+
+def test_low_mfu_names_float32():
+    (f,) = low_mfu(mfu_run(0.05, meta={"dtype": "float32"}), CFG)
+    assert "float32" in f.message
+
+
+@pytest.mark.parametrize("mfu, why", [
+    (0.35, "healthy"), (0.0, "0.00 printed when the peak is unknown: not measured"),
+    (None, "not measured"),
+])
+def test_no_low_mfu(mfu, why):
+    assert low_mfu(mfu_run(mfu), CFG) == [], why
+
+
+def test_eval_and_warmup_iterations_do_not_drag_the_median():
+    # 40% of logged iterations are eval-inclusive with a collapsed MFU
+    steps = list(range(100))
+    mfu = [0.01 if s % 5 < 2 else 0.30 for s in steps]
+    r = run(iters(steps, 2.0, 20.0, mfu=mfu), [ev(s, 2.0, 2.0) for s in steps if s % 5 < 2])
+    assert low_mfu(r, CFG) == []
+
+
+def test_over_100_percent_on_h100_is_an_error_with_correction():
+    r = mfu_run(1.10, meta={"device_name": "NVIDIA H100 80GB HBM3"}, format="nanogpt")
+    (f,) = implausible_mfu(r, CFG)
+    assert f.code == "mfu_implausible" and f.severity == "error"
+    assert f.evidence["corrected_median_mfu"] == pytest.approx(1.10 * 312 / 989)
+    assert "H100" in f.message
+
+
+def test_fork_constant_on_a_small_model():
+    # propathee bpe shape: 30M parameters, MFU 59-98% (median ~65%)
+    mfu = [0.59 + 0.39 * ((i * 7) % 10) / 10 for i in range(200)]
+    r = mfu_run(mfu, meta={"model": {"n_params": 29.94e6}})
+    (f,) = implausible_mfu(r, CFG)
+    assert f.severity == "warning" and f.evidence["max_mfu"] == pytest.approx(max(mfu))
+
+
+@pytest.mark.parametrize("mfu, meta", [
+    (0.52, {"model": {"n_params": 560e6}}),   # nanochat d20 on H100
+    (0.32, {"model": {"n_params": 124e6}}),   # llm.c on A100
+    (0.30, {"model": {"n_params": 10e6}}),
+])
+def test_plausible_mfu(mfu, meta):
+    assert implausible_mfu(mfu_run(mfu, meta=meta), CFG) == []
+
+
+@pytest.mark.parametrize("name, peak", [
+    ("NVIDIA H200", 989e12), ("NVIDIA H20", 148e12), ("NVIDIA H100 PCIe", 756e12),
+    ("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA A100-PCIE-40GB", 312e12),
+    ("NVIDIA GeForce RTX 4090", 165e12), ("Tesla T4", 65e12), ("mystery", None),
+])
+def test_device_peak_is_not_fooled_by_similar_names(name, peak):
+    assert device_peak(name) == peak

@@ -1,0 +1,93 @@
+"""NaN / Inf losses: onset, last finite loss, lr there, persisted or recovered."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from analyzer.diagnostics import DiagnosticsConfig
+from analyzer.diagnostics.nonfinite import nonfinite_grad, nonfinite_loss
+from gptscope.schema import make_event
+from tests.analyzer._synth import ev, iters, run
+
+CFG = DiagnosticsConfig()
+NAN = float("nan")
+
+
+def test_nan_onset_persisting():
+    steps = list(range(0, 455, 5))
+    losses = [3.5 if s < 425 else NAN for s in steps]
+    lrs = [6e-4 - s * 1e-7 for s in steps]
+    (f,) = nonfinite_loss(run(iters(steps, losses, lr=lrs)), CFG)
+    assert f.code == "nonfinite_loss" and f.severity == "error"
+    assert f.steps == (425, 450)
+    e = f.evidence
+    assert (e["first_nonfinite_step"], e["last_finite_step"], e["last_finite_loss"]) == \
+        (425, 420, 3.5)
+    assert e["lr_at_onset"] == pytest.approx(6e-4 - 425e-7)
+    assert e["persisted"] is True and e["nonfinite_iters"] == 6
+    assert "425" in f.message and "420" in f.message
+
+
+def test_recovered_nan_is_a_warning():
+    losses = [2.0] * 10 + [NAN] * 3 + [2.0] * 10
+    (f,) = nonfinite_loss(run(iters(range(23), losses)), CFG)
+    assert f.severity == "warning"
+    assert f.evidence["recovered_at"] == 13 and f.evidence["persisted"] is False
+
+
+def test_inf_counts_too():
+    losses = [2.0] * 5 + [math.inf] * 2
+    # make_event writes inf as null (JSON has none), so build the frame value directly
+    r = run(iters(range(7), losses[:5] + [2.0, 2.0]))
+    r.iters.loc[5:, "loss"] = math.inf
+    (f,) = nonfinite_loss(r, CFG)
+    assert f.evidence["first_nonfinite_step"] == 5
+
+
+def test_never_finite_with_nan_val_loss():
+    # llm.c: 'val loss nan' then 'loss nan' from step 1 on
+    r = run([ev(0, None, None)], iters(range(1, 100), NAN, lr=1e-6))
+    (f,) = nonfinite_loss(r, CFG)
+    assert f.evidence["first_nonfinite_step"] == 0
+    assert f.evidence["last_finite_loss"] is None
+    assert "setup" in f.message or "never" in f.message
+
+
+def test_log_starting_mid_run_does_not_claim_the_run_never_trained():
+    r = run([ev(16000, None, None)], iters(range(16219, 16256), NAN))
+    (f,) = nonfinite_loss(r, CFG)
+    assert "never trained" not in f.message and "step 16000" in f.message
+
+
+def test_loss_not_logged_is_not_nan():
+    # modded-nanogpt records whose step lines carry no train loss: NaN means "absent"
+    r = run(iters(range(100), None), [ev(0, None, 10.8), ev(50, None, 4.0)])
+    assert nonfinite_loss(r, CFG) == []
+
+
+def test_anomaly_events_mark_the_step():
+    # our trainer: loss null in the iter event, then an anomaly event with the value
+    r = run(iters(range(10), [2.0] * 9 + [None]),
+            [make_event("anomaly", "r", 9, 9.0, kind="nonfinite_loss", value="inf",
+                        action="stop")])
+    (f,) = nonfinite_loss(r, CFG)
+    assert f.evidence["first_nonfinite_step"] == 9
+
+
+def test_fp16_gets_fp16_advice():
+    r = run(iters(range(20), [2.0] * 10 + [NAN] * 10), meta={"dtype": "float16"})
+    (f,) = nonfinite_loss(r, CFG)
+    assert "float16" in f.suggestion and f.evidence["dtype"] == "float16"
+
+
+def test_healthy_run_has_none():
+    assert nonfinite_loss(run(iters(range(100), 2.0), [ev(50, 2.0, 2.1)]), CFG) == []
+
+
+@pytest.mark.parametrize("action, severity", [("skip", "info"), ("continue", "warning")])
+def test_nonfinite_grad(action, severity):
+    an = [make_event("anomaly", "r", s, 0.0, kind="nonfinite_grad", value="inf", action=action)
+          for s in (3, 4)]
+    (f,) = nonfinite_grad(run(iters(range(10)), an), CFG)
+    assert f.severity == severity and f.evidence["count"] == 2 and f.steps == (3, 4)

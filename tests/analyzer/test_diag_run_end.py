@@ -1,0 +1,31 @@
+"""How the run ended: failed or interrupted run_end events."""
+from __future__ import annotations
+
+import pytest
+
+from analyzer.diagnostics import DiagnosticsConfig
+from analyzer.diagnostics.run_end import run_failed
+from gptscope.schema import make_event
+from tests.analyzer._synth import iters, run
+
+
+def ended(status, error=None, step=42):
+    return run(iters(range(43)), [make_event("run_end", "r", step, 1.0, status=status,
+                                             error=error, steps=step, wall_s=12.0)])
+
+
+def test_failed_run_quotes_the_error():
+    tb = "Traceback (most recent call last):\n  ...\ntorch.OutOfMemoryError: CUDA out of memory"
+    (f,) = run_failed(ended("failed", tb), DiagnosticsConfig())
+    assert f.code == "run_failed" and f.severity == "error" and f.steps == (42, 42)
+    assert "CUDA out of memory" in f.message
+
+
+def test_interrupted_run():
+    (f,) = run_failed(ended("interrupted"), DiagnosticsConfig())
+    assert f.code == "run_interrupted" and f.severity == "warning"
+
+
+@pytest.mark.parametrize("r", [ended("completed"), run(iters(range(10)))])
+def test_completed_or_still_running(r):
+    assert run_failed(r, DiagnosticsConfig()) == []

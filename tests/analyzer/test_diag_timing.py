@@ -1,0 +1,132 @@
+"""Eval-induced spikes (expected), unexplained spikes, throughput drops, and the throughput
+statistics that leave evals and warm-up out."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer import stats
+from analyzer.diagnostics import DiagnosticsConfig
+from analyzer.diagnostics.timing import eval_spikes, throughput_drop, timing_spikes
+from tests.analyzer._synth import ev, it, iters, run
+
+CFG = DiagnosticsConfig()
+
+
+def nanogpt_like(eval_every=100, log_every=10, n=1000, normal=20.0, eval_extra=1000.0,
+                 first=5000.0, with_eval_rows=True):
+    """Steps 0..n-1 logged every log_every; an eval at the top of every eval_every-th step."""
+    steps = list(range(0, n, log_every))
+    dts = [first if s == 0 else normal + (eval_extra if s % eval_every == 0 else 0.0)
+           for s in steps]
+    evs = [ev(s, 2.0, 2.1) for s in range(0, n, eval_every)] if with_eval_rows else []
+    return run(iters(steps, 2.0, dts), evs)
+
+
+def test_eval_spikes_explained_and_overhead_by_hand():
+    r = nanogpt_like()
+    (f,) = eval_spikes(r, CFG)
+    assert f.code == "eval_spikes" and f.severity == "info"
+    assert f.steps == (100, 900) and f.evidence["eval_iters"] == 9
+    # by hand: steps 0..990 are 991 iterations; 90 normal logged ones (1800 ms) + 9 eval
+    # steps (9 * 1020) + iter 0 (5000) + 891 unlogged at 20 ms = 33800 ms; evals add 9000
+    assert f.evidence["wall_s"] == pytest.approx(33.8)
+    assert f.evidence["eval_overhead_frac"] == pytest.approx(9000 / 33800)
+    assert "expected" in f.message
+
+
+def test_throughput_stats_leave_evals_and_warmup_out():
+    r = nanogpt_like()
+    st = stats.throughput_stats(r, warmup_steps=10)
+    assert st.median_dt_ms == pytest.approx(20.0)
+    assert st.p90_dt_ms == pytest.approx(20.0)  # no eval step leaks into the percentiles
+    assert (st.eval_iters, st.warmup_iters, st.steady_iters) == (9, 1, 90)
+    assert st.warmup_overhead_s == pytest.approx(4.98)
+
+
+def test_eval_flag_without_eval_rows():
+    # our JSONL marks the iteration itself
+    steps = list(range(0, 300))
+    evi = [s % 50 == 0 and s > 0 for s in steps]
+    r = run(iters(steps, 2.0, [520.0 if e else 20.0 for e in evi], eval_inclusive=evi))
+    (f,) = eval_spikes(r, CFG)
+    assert f.evidence["eval_iters"] == 5
+
+
+def test_checkpoint_at_a_step_also_explains_it():
+    from gptscope.schema import make_event
+    steps = list(range(0, 300, 10))
+    dts = [800.0 if s in (100, 200) else 20.0 for s in steps]
+    ckpt = [make_event("checkpoint", "r", s, 0.0, path="ckpt.pt") for s in (100, 200)]
+    r = run(iters(steps, 2.0, dts), ckpt)
+    assert eval_spikes(r, CFG)[0].evidence["eval_iters"] == 2
+    assert timing_spikes(r, CFG) == []
+
+
+def test_no_eval_spike_when_dt_excludes_the_eval():
+    # llm.c and modded-nanogpt time the step alone: evals do not show in dt
+    r = nanogpt_like(eval_extra=0.0)
+    assert eval_spikes(r, CFG) == []
+
+
+def test_without_eval_rows_the_spikes_are_unexplained():
+    r = nanogpt_like(with_eval_rows=False)
+    (f,) = timing_spikes(r, CFG)
+    assert f.code == "timing_spikes" and f.evidence["periodic_every"] == 100
+    assert f.severity == "info"  # periodic: something the loop does on purpose
+
+
+def test_irregular_costly_spikes_are_a_warning():
+    rng = np.random.default_rng(0)
+    steps = list(range(1000))
+    slow = set(rng.choice(np.arange(20, 1000), size=12, replace=False).tolist())
+    dts = [400.0 if s in slow else 20.0 + rng.normal(0, 1) for s in steps]
+    (f,) = timing_spikes(run(iters(steps, 2.0, dts)), CFG)
+    assert f.severity == "warning" and f.evidence["spikes"] == 12
+    assert f.evidence["periodic_every"] is None
+    assert f.evidence["overhead_frac"] == pytest.approx(12 * 380 / sum(dts), rel=0.02)
+
+
+@pytest.mark.parametrize("dts, why", [
+    ([20.0] * 2000, "flat"),
+    ([14.0 if i % 3 else 30.0 for i in range(2000)], "bimodal 14/30 ms"),
+    ([20.0] * 1000 + [200.0] + [20.0] * 999, "one spike in 2000: 0.45% of the time"),
+])
+def test_no_timing_spikes(dts, why):
+    assert timing_spikes(run(iters(range(2000), 2.0, dts)), CFG) == [], why
+
+
+def test_throughput_drop_in_tokens_per_s_is_a_warning():
+    steps = list(range(1000))
+    tok = [50_000.0 if 500 <= s < 700 else 100_000.0 for s in steps]
+    (f,) = throughput_drop(run(iters(steps, 2.0, 20.0, tokens_per_s=tok)), CFG)
+    assert f.severity == "warning" and f.evidence["unit"] == "tokens_per_s"
+    assert f.evidence["recovered"] is True
+    assert f.evidence["typical"] == pytest.approx(100_000)
+    assert f.evidence["during"] == pytest.approx(50_000)
+    assert 480 <= f.steps[0] <= 520 and 680 <= f.steps[1] <= 720
+
+
+def test_step_time_staircase_is_info():
+    # modded-nanogpt style: batch size grows, step time with it, for good
+    steps = list(range(1500))
+    dts = [30.0 if s < 500 else 57.0 if s < 1000 else 83.0 for s in steps]
+    (f,) = throughput_drop(run(iters(steps, 2.0, dts)), CFG)
+    assert f.severity == "info" and f.evidence["recovered"] is False
+    assert "schedule" in f.message
+
+
+@pytest.mark.parametrize("tok, why", [
+    ([100_000.0] * 1000, "flat"),
+    ([100_000.0 * (1 + 0.1 * np.sin(i / 7)) for i in range(1000)], "wobble of 10%"),
+    ([100_000.0] * 990 + [10_000.0] * 10, "a short dip (< 5% of the run)"),
+])
+def test_no_throughput_drop(tok, why):
+    r = run(iters(range(1000), 2.0, 20.0, tokens_per_s=tok))
+    assert throughput_drop(r, CFG) == [], why
+
+
+def test_single_logged_iteration_is_safe():
+    r = run([it(0)])
+    assert eval_spikes(r, CFG) == timing_spikes(r, CFG) == throughput_drop(r, CFG) == []
+    assert stats.throughput_stats(r).median_dt_ms is None
