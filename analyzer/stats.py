@@ -138,3 +138,78 @@ def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
         median_mfu=_median(mfu_series(it)[fair]),
         wall_s=wall, eval_overhead_s=eval_s,
         eval_overhead_frac=(eval_s / wall) if wall else None, warmup_overhead_s=warm_s)
+
+
+def _final_loss(iters: pd.DataFrame) -> float | None:
+    """Median of the last 5% (at least 1, at most 50) finite logged losses: one batch's loss
+    is too noisy to quote as 'the' final loss."""
+    loss = iters["loss"][np.isfinite(iters["loss"].to_numpy(dtype=float))]
+    if not len(loss):
+        return None
+    k = int(min(50, max(1, len(loss) // 20)))
+    return float(loss.iloc[-k:].median())
+
+
+def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
+    """The facts of a run in one flat-ish dict (the CLI's `summary`, the report's header)."""
+    it, ev = run.iters, run.evals
+    steps = pd.concat([it["step"], ev["step"]]).dropna()
+    last_seg = it[it["segment"] == it["segment"].max()] if len(it) else it
+    val = ev[ev["val_loss"].notna()]
+    best = val.loc[val["val_loss"].idxmin()] if len(val) else None
+    model = run.meta.get("model") or {}
+    out: dict[str, Any] = {
+        "source": run.source, "format": run.format, "segments": run.n_segments,
+        "first_step": int(steps.min()) if len(steps) else None,
+        "last_step": int(steps.max()) if len(steps) else None,
+        "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
+        "final_train_loss": _final_loss(last_seg.sort_values("step")) if len(it) else None,
+        "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
+        "best_val_loss": float(best["val_loss"]) if best is not None else None,
+        "best_val_step": int(best["step"]) if best is not None and pd.notna(best["step"])
+        else None,
+        "n_params": model.get("n_params") or run.meta.get("n_params"),
+        "device": run.meta.get("device_name") or run.meta.get("device"),
+        "status": (run.end or {}).get("status"),
+        "lines": run.stats.lines, "lines_parsed": run.stats.parsed,
+        "lines_skipped": run.stats.skipped,
+    }
+    out["throughput"] = throughput_stats(run, warmup_steps).to_dict()
+    return out
+
+
+def _smoothed_loss(run: Run) -> pd.Series:
+    """Train loss by step (last segment wins on repeated steps), centred rolling median."""
+    it = run.iters[np.isfinite(run.iters["loss"].to_numpy(dtype=float))
+                   & run.iters["step"].notna()]
+    s = it.drop_duplicates("step", keep="last").set_index("step")["loss"].sort_index()
+    w = max(1, min(len(s) // 50, 101))
+    return s.rolling(w, center=True, min_periods=1).median()
+
+
+def compare(a: Run, b: Run, warmup_steps: int = 10) -> dict[str, Any]:
+    """Two runs side by side: their summaries, and their losses at the steps both logged
+    (train loss smoothed, so one noisy batch does not decide). Differences are b - a."""
+    sa, sb = summarize(a, warmup_steps), summarize(b, warmup_steps)
+    out: dict[str, Any] = {"a": sa, "b": sb}
+    la, lb = _smoothed_loss(a), _smoothed_loss(b)
+    common = la.index.intersection(lb.index)
+    if len(common):
+        rel = (lb[common] - la[common]) / la[common].abs()
+        out["train_loss"] = {"common_steps": len(common), "first": int(common.min()),
+                             "last": int(common.max()),
+                             "at_last": [float(la[common.max()]), float(lb[common.max()])],
+                             "mean_rel_diff": float(rel.mean())}
+    va = a.evals.dropna(subset=["val_loss", "step"]).drop_duplicates("step", keep="last")
+    vb = b.evals.dropna(subset=["val_loss", "step"]).drop_duplicates("step", keep="last")
+    both = va.merge(vb, on="step", suffixes=("_a", "_b"))
+    if len(both):
+        diff = both["val_loss_b"] - both["val_loss_a"]
+        out["val_loss"] = {"common_evals": len(both), "last": int(both["step"].max()),
+                           "at_last": [float(both["val_loss_a"].iloc[-1]),
+                                       float(both["val_loss_b"].iloc[-1])],
+                           "mean_diff": float(diff.mean())}
+    ta, tb = sa["throughput"]["median_dt_ms"], sb["throughput"]["median_dt_ms"]
+    if ta and tb:
+        out["speedup"] = ta / tb  # > 1: b is faster per step
+    return out

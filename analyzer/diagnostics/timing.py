@@ -53,27 +53,37 @@ def _rolling_median(x: pd.Series, window: int, min_periods: int) -> pd.Series:
     return x.rolling(window, center=True, min_periods=min(min_periods, window)).median()
 
 
+def spike_rows(run: Run, config: DiagnosticsConfig) -> tuple[pd.Series, pd.Series]:
+    """Per iteration row: an unexplained timing spike? And the rolling median it was
+    measured against (NaN where not steady). The report marks these rows."""
+    it = run.iters
+    ok = stats.steady(run, config.warmup_steps)
+    spike = pd.Series(False, index=it.index)
+    base = pd.Series(np.nan, index=it.index)
+    for _, df in it[ok].groupby("segment"):
+        df = df.sort_values("step", kind="stable")
+        b = _rolling_median(df["dt_ms"], config.spike_window, 5)
+        base[df.index] = b
+        spike[df.index] = df["dt_ms"] > config.spike_ratio * b
+    return spike, base
+
+
 def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Steady iterations many times slower than their neighbours, with no eval at that step.
     Reported only when together they cost a noticeable share of the wall time."""
-    it = run.iters
-    ok = stats.steady(run, config.warmup_steps)
     st = stats.throughput_stats(run, config.warmup_steps)
-    if not st.wall_s or ok.sum() < 5:
+    if not st.wall_s:
         return []
+    spike_all, base_all = spike_rows(run, config)
     findings = []
-    for seg, df in it[ok].groupby("segment"):
-        df = df.sort_values("step")
-        dt = df["dt_ms"].reset_index(drop=True)
-        base = _rolling_median(dt, config.spike_window, 5)
-        spike = (dt > config.spike_ratio * base).to_numpy()
-        if not spike.any():
-            continue
-        over_s = float((dt - base)[spike].sum()) / 1e3
+    for seg, df in run.iters[spike_all].groupby("segment"):
+        df = df.sort_values("step", kind="stable")
+        dt, base = df["dt_ms"], base_all[df.index]
+        over_s = float((dt - base).sum()) / 1e3
         frac = over_s / st.wall_s
         if frac < config.spike_min_overhead:
             continue
-        steps = df["step"].to_numpy(dtype=int)[spike]
+        steps = df["step"].to_numpy(dtype=int)
         period = _period(steps)
         every = f", every {period} steps" if period else ""
         # a periodic cost is something the loop does on purpose (a preconditioner update,
@@ -83,17 +93,15 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             code="timing_spikes", severity="warning" if bad else "info",
             segment=int(seg), steps=(int(steps[0]), int(steps[-1])),
             message=(f"{len(steps)} iterations were much slower than their neighbours{every} "
-                     f"(up to {dt[spike].max():,.0f} ms against ~{base[spike].median():,.0f} ms) "
+                     f"(up to {dt.max():,.0f} ms against ~{base.median():,.0f} ms) "
                      f"with no eval to explain them; together they cost {frac:.1%} of the "
                      f"wall time."),
             evidence={"spikes": len(steps), "steps": _steps_preview(steps),
-                      "max_dt_ms": float(dt[spike].max()),
-                      "typical_dt_ms": float(base[spike].median()),
-                      "overhead_s": over_s, "overhead_frac": frac,
-                      "periodic_every": period},
+                      "max_dt_ms": float(dt.max()), "typical_dt_ms": float(base.median()),
+                      "overhead_s": over_s, "overhead_frac": frac, "periodic_every": period},
             suggestion=("Regular spikes point at something your loop does every few steps "
                         "(checkpointing, logging to disk, sampling); irregular ones at other "
-                        "jobs on the machine, data-loading stalls or garbage collection." )))
+                        "jobs on the machine, data-loading stalls or garbage collection.")))
     return findings
 
 
