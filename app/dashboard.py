@@ -27,15 +27,15 @@ PERSIST = (runs.SEL, "x_axis", "smoothing", "log_y", "live")
 
 
 def main() -> None:
-    st.set_page_config(page_title="gptscope", page_icon="📈", layout="wide")
+    st.set_page_config(page_title="gptscope", page_icon=":material/monitoring:", layout="wide")
     for key in PERSIST:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     ctx = context(parse_args(sys.argv[1:]).logs)
-    ctx.pages["runs"] = st.Page(lambda: runs.page(ctx), title="Runs", icon="📈",
-                                url_path="runs", default=True)
-    ctx.pages["open"] = st.Page(lambda: open_log.page(ctx), title="Open a log", icon="📂",
-                                url_path="open")
+    ctx.pages["runs"] = st.Page(lambda: runs.page(ctx), title="Runs",
+                                icon=":material/monitoring:", url_path="runs", default=True)
+    ctx.pages["open"] = st.Page(lambda: open_log.page(ctx), title="Open a log",
+                                icon=":material/folder_open:", url_path="open")
     st.navigation(list(ctx.pages.values())).run()
 
 

@@ -235,6 +235,7 @@ class ChartSpec:
     # (frame, column, mask column, label): points drawn on top of the lines
     marker: tuple[str, str, str, str] | None = None
     nonfinite_bands: bool = False   # shade steps where the loss was NaN/inf
+    y_format: str | None = None     # d3 format of the y axis labels
 
 
 CHARTS: tuple[ChartSpec, ...] = (
@@ -247,9 +248,10 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("mfu", "model FLOPs utilisation", "MFU (%)",
               (("iters", "mfu", "MFU", 100.0),
                ("iters", "mfu_smoothed", "MFU (running)", 100.0)), log_ok=False),
-    ChartSpec("lr", "learning rate", "lr", (("iters", "lr", "lr", 1.0),), log_ok=False),
+    ChartSpec("lr", "learning rate", "lr", (("iters", "lr", "lr", 1.0),), log_ok=False,
+              y_format="~e"),
     ChartSpec("tps", "throughput", "tokens/s",
-              (("iters", "tokens_per_s", "tokens/s", 1.0),), log_ok=False),
+              (("iters", "tokens_per_s", "tokens/s", 1.0),), log_ok=False, y_format="~s"),
     ChartSpec("grad_norm", "gradient norm", "grad norm",
               (("iters", "grad_norm", "grad norm", 1.0),)),
 )
@@ -320,14 +322,29 @@ def steps_to_x(run: Any, axis: str, steps: np.ndarray) -> np.ndarray | None:
 
 # ---------------------------------------------------------------------------- metadata
 
+def fmt_evidence(evidence: dict[str, Any], limit: int = 12) -> str:
+    """A finding's evidence as 'key = value' pairs, numbers to four significant digits."""
+    parts = []
+    for key, value in list(evidence.items())[:limit]:
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        elif isinstance(value, (list, tuple)):
+            shown = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value[:8])
+            value = f"[{shown}{', …' if len(value) > 8 else ''}]"
+        parts.append(f"{key} = {value}")
+    if len(evidence) > limit:
+        parts.append("…")
+    return " · ".join(parts)
+
+
 def fmt_count(n: float | None) -> str:
     if n is None or not math.isfinite(float(n)):
         return "–"
     n = float(n)
-    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+    for unit, div in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= div:
             return f"{n / div:.2f}{unit}"
-    return f"{n:g}"
+    return f"{n:.4g}"
 
 
 def meta_rows(run: Any, path: str) -> list[tuple[str, str]]:

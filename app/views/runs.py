@@ -6,7 +6,6 @@ status changes) and the run view every second while a selected run is being writ
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,7 +20,9 @@ LIST_EVERY_S = 2.0
 VIEW_EVERY_S = 1.0
 MAX_SUMMARIES = 50
 MAX_FINDINGS = 20
-ICONS = {"error": "🛑", "warning": "⚠️", "info": "ℹ️"}
+# Material icons ship with Streamlit; emoji need a font a headless server may not have
+ICONS = {"error": ":material/error:", "warning": ":material/warning:",
+         "info": ":material/info:"}
 
 
 @dataclass(frozen=True)
@@ -167,15 +168,14 @@ def _header(name: str, t, s: logic.Summary | None) -> None:
     run = t.run
     mfu = run.iters["mfu"].dropna() if len(run.iters) else pd.Series(dtype=float)
     tps = run.iters["tokens_per_s"].dropna() if len(run.iters) else pd.Series(dtype=float)
-    cols = st.columns(6)
+    cols = st.columns(7)
     cols[0].metric("status", s.status if s else "–")
     cols[1].metric("step", "–" if not s or s.step is None else f"{s.step:,}")
     cols[2].metric("loss", _num(s.loss if s else None))
     cols[3].metric("val loss", _num(s.val_loss if s else None))
     cols[4].metric("MFU", f"{100 * mfu.iloc[-1]:.1f}%" if len(mfu) else "–")
-    cols[5].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None),
-                   f"{logic.fmt_count(tps.iloc[-1])} tok/s" if len(tps) else None,
-                   delta_color="off")
+    cols[5].metric("tokens/s", logic.fmt_count(tps.iloc[-1]) if len(tps) else "–")
+    cols[6].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None))
 
 
 def _num(v: float | None) -> str:
@@ -214,7 +214,7 @@ def _finding(i: int, f) -> None:
         if f.suggestion:
             st.markdown(f"*What to do:* {md_escape(f.suggestion)}")
         if f.evidence:
-            st.caption("Evidence: " + md_escape(json.dumps(f.to_dict()["evidence"])[:500]))
+            st.caption("Evidence: " + md_escape(logic.fmt_evidence(f.to_dict()["evidence"])))
         if f.steps:
             st.button("Show these steps on the charts", key=f"zoom-{i}-{f.code}-{f.steps[0]}",
                       on_click=_set_zoom, args=(f.steps, f.code))
@@ -285,7 +285,7 @@ def _chart(opened, spec: logic.ChartSpec, c: Controls, step_range, zoom, multi):
         bands = [(a / div, b / div, lab) for a, b, lab in bands]
     return line_chart(pts, title=spec.title, y_title=spec.y_title, x_title=x_title,
                       log=c.log_y and spec.log_ok, multi_run=multi, bands=bands or None,
-                      markers=mk if spec.marker else None,
+                      markers=mk if spec.marker else None, y_format=spec.y_format,
                       marker_label=spec.marker[3] if spec.marker else "")
 
 
