@@ -1,0 +1,72 @@
+"""Reports: a PNG figure set and a self-contained HTML page with the findings, escaped."""
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+
+from analyzer.cli import main
+from analyzer.diagnostics import run_all
+from analyzer.load import load
+from analyzer.report import panels, render_html, render_png, thin
+from tests.analyzer._cli_runs import overfit_events, write
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_png_report(tmp_path, capsys):
+    run_file = write(tmp_path / "run.jsonl", overfit_events())
+    out = tmp_path / "report.png"
+    assert main(["report", str(run_file), "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == PNG_MAGIC and out.stat().st_size > 10_000
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_panels_follow_the_data(tmp_path):
+    run = load(write(tmp_path / "run.jsonl", overfit_events()))
+    assert [t for t, _ in panels(run, [])] == ["Loss", "Step time", "MFU", "Learning rate"]
+    run.iters["mfu"] = np.nan
+    run.iters["lr"] = np.nan
+    assert [t for t, _ in panels(run, [])] == ["Loss", "Step time"]
+
+
+def test_html_report_embeds_figures_and_findings_escaped(tmp_path):
+    evil = "<script>alert('x')</script>"
+    events = overfit_events(end={"status": "failed", "error": f"RuntimeError: {evil}",
+                                 "steps": 999, "wall_s": 10.0})
+    run = load(write(tmp_path / "run.jsonl", events))
+    findings = run_all(run)
+    assert {"run_failed", "overfitting", "eval_spikes"} <= {f.code for f in findings}
+    out = tmp_path / "report.html"
+    render_html(run, findings, out)
+    page = out.read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    for f in findings:
+        assert f.code in page
+    assert "step 500" in page  # the checkpoint to keep
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 4
+    assert all(base64.b64decode(img)[:8] == PNG_MAGIC for img in images)
+
+
+def test_html_via_cli_and_png_direct(tmp_path):
+    run_file = write(tmp_path / "run.jsonl", overfit_events(n=300))
+    out = tmp_path / "r.html"
+    assert main(["report", str(run_file), "-o", str(out)]) == 0
+    assert "Findings" in out.read_text()
+    run = load(run_file)
+    render_png(run, [], tmp_path / "direct.png")
+    assert (tmp_path / "direct.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_thin_keeps_spikes_and_bounds_points():
+    x = np.arange(100_000, dtype=float)
+    y = np.ones_like(x)
+    y[54_321] = 50.0
+    y[77_777] = np.nan
+    tx, ty = thin(x, y, max_points=1000)
+    assert len(tx) <= 1002 and np.nanmax(ty) == 50.0 and np.nanmin(ty) == 1.0
+    sx, sy = thin(x[:10], y[:10], max_points=1000)
+    assert len(sx) == 10
