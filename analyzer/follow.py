@@ -1,0 +1,284 @@
+"""Follow a log while it is written: read only the appended bytes, for every format.
+
+    f = Follower("logs/run1/events.jsonl")     # or a run directory, or a nanoGPT train.log
+    while True:
+        up = f.poll()                          # cheap when nothing changed: one fstat
+        if up.reset: ...                       # truncated, replaced or deleted: start over
+        for ev in up.new_events: ...           # schema events, in file order
+        run = f.run                            # the Run so far (None until the format is known)
+
+A follower keeps the byte offset up to the last complete line and holds back a half-written
+last line until its newline arrives. It notices that the file was truncated (size below the
+offset), replaced (another inode or device) or rewritten in place (the first bytes, or the
+bytes just before the offset, changed), and then starts over from the top with ``reset``
+set. The format is detected from the first lines once there are enough of them, then that
+format's streaming Parser reads each new block of lines. ``run`` is cheap: the iteration
+table is a view of growing arrays (analyzer.load.RunBuilder), not rebuilt per poll.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from analyzer import parsers as registry
+from analyzer.load import EVENTS_FILE, RunBuilder, UnknownFormat, split_lines
+from analyzer.run import Run
+
+_READ = 64 << 20        # bytes read per step while catching up with a big file
+_BULK = 1 << 20         # JSONL reads bigger than this use the columnar fast reader
+_PROBE = 64             # bytes compared at the top and before the offset to spot a rewrite
+# Confidence needed to fix the format while the file has fewer than HEAD_LINES lines: a log
+# that has only printed its first header lines may still become something else.
+EARLY_CONFIDENCE = 0.5
+
+
+class LazyEvents(Sequence):
+    """The events of one poll. Rows read by the columnar reader become event dicts only
+    when looked at, so catching up with a million-line file does not build a million dicts;
+    ``len()`` is always cheap."""
+
+    def __init__(self, pieces: list[tuple] | None = None):
+        self._pieces = pieces or []
+        self._n = sum(len(p[1]) if p[0] == "events" else len(p[1]["segment"])
+                      for p in self._pieces)
+        self._list: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _events(self) -> list[dict[str, Any]]:
+        if self._list is None:
+            out: list[dict[str, Any]] = []
+            for piece in self._pieces:
+                out.extend(piece[1] if piece[0] == "events" else _row_events(*piece[1:]))
+            self._list, self._pieces = out, []
+        return self._list
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._events()[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._events())
+
+    def __repr__(self) -> str:
+        return f"LazyEvents({self._n} events)"
+
+
+def _row_events(cols: dict[str, np.ndarray], info: dict[str, Any]) -> list[dict[str, Any]]:
+    """iter events back from fast-read columns, keys in the order the file had them."""
+    head = {"type": "iter", "v": int(info["v"].split(b":")[1]), "run_id": info["run_id"]}
+    keys = info["keys"][3:]
+    values = {}
+    for k in keys:
+        if k == "step":
+            values[k] = [None if m else int(s) for s, m in
+                         zip(cols["step"].tolist(), cols["step_mask"].tolist())]
+        elif k == "eval_inclusive":
+            values[k] = cols[k].tolist()
+        elif k == "slowest_rank":
+            values[k] = [None if x != x else int(x) for x in cols[k].tolist()]
+        else:
+            values[k] = [None if x != x else x for x in cols[k].tolist()]
+    return [{**head, **dict(zip(keys, row))} for row in zip(*(values[k] for k in keys))]
+
+
+@dataclass
+class Update:
+    """What one poll found."""
+    new_events: Sequence[dict[str, Any]] = field(default_factory=LazyEvents)
+    """The events read from the new lines, in file order (schema events)."""
+    reset: bool = False
+    """Everything read before is void (the file was truncated, replaced or deleted); the
+    events start again from the top of the file."""
+    missing: bool = False
+    """The file does not exist (yet, or any more)."""
+    error: str | None = None
+    """A one-line problem, e.g. the file is in no known format (also ``Follower.error``)."""
+    format: str | None = None
+    """The detected format, once known."""
+
+    @property
+    def events(self) -> Sequence[dict[str, Any]]:
+        return self.new_events
+
+    @property
+    def changed(self) -> bool:
+        """True when the run differs from before this poll."""
+        return self.reset or len(self.new_events) > 0
+
+
+class Follower:
+    """Reads a growing log incrementally; see the module docstring.
+
+    ``path``: a log file, or a run directory (its events.jsonl). ``format``: a parser NAME
+    to skip detection. Not thread-safe: one thread polls.
+    """
+
+    def __init__(self, path: str | os.PathLike, format: str | None = None):
+        p = Path(path)
+        self.path = p / EVENTS_FILE if p.is_dir() else p
+        self.forced_format = format
+        self.error: str | None = None
+        self._start_over()
+
+    def _start_over(self) -> None:
+        self.offset = 0          # bytes read: everything before it is whole lines
+        self.lineno = 1          # number of the next line
+        self.format: str | None = None
+        self._ident: tuple[int, int] | None = None
+        self._top = b""          # the file's first bytes and the last bytes read: if they
+        self._last = b""         # change, the file was rewritten in place
+        self._held = bytearray()  # whole lines held until the format is known
+        self._parser: Any = None
+        self._builder: RunBuilder | None = None
+        self._failed = False     # no format found in the first lines: stop trying
+
+    @property
+    def run(self) -> Run | None:
+        """The run read so far; None until the format is known."""
+        if self._builder is None:
+            return None
+        return self._builder.run()
+
+    @property
+    def stats(self):  # -> ParseStats | None
+        return None if self._builder is None else self._builder.stats
+
+    def poll(self) -> Update:
+        """Read what was appended since the last poll."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            had = self._ident is not None
+            self._start_over()
+            self.error = f"{self.path}: no such file"
+            return Update(reset=had, missing=True, error=self.error)
+        except OSError as e:
+            self.error = f"{self.path}: {e.strerror or e}"
+            return Update(error=self.error, format=self.format)
+        try:
+            return self._poll(fd)
+        finally:
+            os.close(fd)
+
+    def _poll(self, fd: int) -> Update:
+        st = os.fstat(fd)
+        reset = self._ident is not None and self._changed(fd, st)
+        if reset:
+            self._start_over()
+        self._ident = (st.st_dev, st.st_ino)
+        pieces: list[tuple] = []
+        while self.offset < st.st_size:
+            data = os.pread(fd, min(_READ, st.st_size - self.offset), self.offset)
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                if len(data) < _READ:
+                    break   # a half-written last line: wait for its newline
+                end = len(data)  # a line longer than a read: take it in pieces
+            data = data[:end]
+            if self.offset == 0:
+                self._top = data[:_PROBE]
+            self._last = data[-_PROBE:]
+            self.offset += end
+            pieces += self._feed(data)
+        self.error = str(UnknownFormat(self.path, registry.names())) if self._failed else None
+        return Update(LazyEvents(pieces), reset=reset, error=self.error, format=self.format)
+
+    def _changed(self, fd: int, st: os.stat_result) -> bool:
+        """Was the file truncated, replaced or rewritten since the last poll?"""
+        if (st.st_dev, st.st_ino) != self._ident or st.st_size < self.offset:
+            return True
+        if os.pread(fd, len(self._top), 0) != self._top:
+            return True
+        return os.pread(fd, len(self._last), self.offset - len(self._last)) != self._last
+
+    def _feed(self, data: bytes, final: bool = False) -> list[tuple]:
+        """Whole lines into the parser (held back until the format is known)."""
+        if self._failed or (not data and self._parser is not None):
+            return []
+        if self._parser is None:
+            self._held += data
+            if not self._choose_format(final):
+                return []
+            data, self._held = bytes(self._held), bytearray()
+        if self.format == "gptscope" and len(data) > _BULK and not final:
+            return self._add(self._bulk(data))
+        lines = split_lines(data)
+        if data.endswith(b"\n"):
+            lines.pop()  # the empty text after the last newline
+        events = self._parser.feed(lines, self.lineno)
+        self.lineno += len(lines)
+        return self._add(lambda b: b.add_events(events))
+
+    def _bulk(self, data: bytes) -> Any:
+        from analyzer.parsers import jsonl
+
+        def read(builder: RunBuilder) -> None:
+            self.lineno += jsonl.parse_into(builder, data, self.lineno, final=False)
+        return read
+
+    def _choose_format(self, final: bool) -> bool:
+        """Pick the format from the held lines once they are conclusive."""
+        name = self.forced_format
+        if name is None:
+            held = self._held
+            n = held.count(b"\n")
+            sure = final or n >= registry.HEAD_LINES
+            name = registry.detect(_head(held, 256 << 10, registry.HEAD_LINES),
+                                   registry.MIN_CONFIDENCE if sure else EARLY_CONFIDENCE)
+            if name is None and n > registry.HEAD_LINES:
+                name = registry.detect(_head(held, 4 << 20, registry.LONG_HEAD_LINES))
+            if name is None:
+                if final or n >= registry.LONG_HEAD_LINES or len(held) >= 4 << 20:
+                    self._failed, self._held = True, bytearray()
+                return False
+        mod = registry.get(name)
+        self.format = mod.NAME
+        self._parser = mod.Parser(run_id=self.path.stem)
+        self._builder = RunBuilder(mod.NAME, str(self.path), stats=self._parser.stats)
+        return True
+
+    def _add(self, action: Any) -> list[tuple]:
+        """Run ``action(builder)``; return what it added, as LazyEvents pieces."""
+        builder = self._builder
+        builder.journal = []
+        try:
+            action(builder)
+            return builder.journal
+        finally:
+            builder.journal = None
+
+    def finish(self) -> Update:
+        """The writer is done: also read a last line without a newline, settle the format
+        with what there is, and flush the parser."""
+        up = self.poll()
+        if up.missing:
+            return up
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                tail = f.read()
+        except OSError:
+            tail = b""
+        self.offset += len(tail)
+        pieces = list(up.new_events._pieces) if isinstance(up.new_events, LazyEvents) else []
+        pieces += self._feed(tail + (b"\n" if tail and not tail.endswith(b"\n") else b""),
+                             final=True)
+        if self._parser is not None:
+            pieces += self._add(lambda b: b.add_events(self._parser.finish()))
+        self.error = str(UnknownFormat(self.path, registry.names())) if self._failed else None
+        return Update(LazyEvents(pieces), reset=up.reset, error=self.error,
+                      format=self.format)
+
+
+def _head(held: bytearray, size: int, limit: int) -> list[str]:
+    """The first lines of the held bytes, without one cut by the byte limit."""
+    lines = split_lines(held[:size])
+    if lines and (len(held) > size or lines[-1] == ""):
+        lines.pop()
+    return lines[:limit]

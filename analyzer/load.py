@@ -1,0 +1,327 @@
+"""``load(path) -> Run``: read any supported log, its format detected from its content.
+
+Also home of ``RunBuilder``, which gathers events (and ready-made iteration columns from the
+fast readers) into a Run piece by piece, with exactly the result of ``Run.from_events``; the
+loaders and the ``Follower`` share it, so a run read at once and a run followed line by line
+are the same Run.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analyzer import parsers as registry
+from analyzer.run import (ANOMALY_COLUMNS, CHECKPOINT_COLUMNS, EVAL_COLUMNS, ITER_COLUMNS,
+                          METRIC_COLUMNS, ParseStats, Run, _frame, _FLOAT_EVAL, _FLOAT_ITER)
+
+EVENTS_FILE = "events.jsonl"  # what a run directory holds
+_BLOCK = 8 << 20              # bytes handed to a streaming parser at a time
+
+
+class LoadError(Exception):
+    """A file cannot be read as a run. ``str()`` is one line naming the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
+class UnknownFormat(LoadError):
+    """No parser recognises the file; ``tried`` lists the formats that were tried."""
+
+    def __init__(self, path: str | os.PathLike, tried: Sequence[str]):
+        self.tried = list(tried)
+        super().__init__(path, "not a training log in a known format (tried: "
+                         + ", ".join(self.tried) + ")")
+
+
+# -- building a Run ------------------------------------------------------------------------
+
+_OTHER = {"eval": (EVAL_COLUMNS, _FLOAT_EVAL), "metric": (METRIC_COLUMNS, ["time", "value"]),
+          "checkpoint": (CHECKPOINT_COLUMNS, ["time", "val_loss"]),
+          "anomaly": (ANOMALY_COLUMNS, ["time"])}
+
+
+def _to_float(value: Any) -> float:
+    if value is None:
+        return np.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # pd.to_numeric(errors="coerce") in Run.from_events
+        return np.nan
+
+
+class _IterColumns:
+    """The iteration table as growing numpy columns (capacity doubles, rows never change).
+
+    ``frame()`` hands out DataFrames that are views of these arrays: O(1) however long the
+    run. The views are derived from one master frame, so pandas' copy-on-write copies a
+    column before anyone writes into it: a caller can never change our buffers.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.rank_missing = 0  # slowest_rank is int64 in Run.from_events unless one is missing
+        self.cols: dict[str, np.ndarray] = {}
+        self._master: pd.DataFrame | None = None
+        self._alloc(0)
+
+    def _alloc(self, capacity: int) -> None:
+        new = {c: np.empty(capacity, np.float64) for c in _FLOAT_ITER + ["slowest_rank"]}
+        new.update(segment=np.empty(capacity, np.int64), step=np.empty(capacity, np.int64),
+                   step_mask=np.empty(capacity, bool), eval_inclusive=np.empty(capacity, bool))
+        for c, old in self.cols.items():
+            new[c][:self.n] = old[:self.n]
+        self.cols, self._master = new, None
+
+    def reserve(self, extra: int) -> None:
+        capacity = len(self.cols["segment"])
+        if self.n + extra > capacity:
+            self._alloc(max(self.n + extra, 2 * capacity, 1024))
+
+    def append(self, columns: dict[str, np.ndarray], n: int, segment: int) -> None:
+        """Append n rows; a column not given is missing (NaN, null step, False)."""
+        self.reserve(n)
+        a, b = self.n, self.n + n
+        for c, arr in self.cols.items():
+            if c in columns:
+                arr[a:b] = columns[c]
+            elif c == "segment":
+                arr[a:b] = segment
+            elif c == "step":
+                arr[a:b] = 0
+            elif c == "step_mask":  # no step column: every step is null
+                arr[a:b] = "step" not in columns
+            elif c == "eval_inclusive":
+                arr[a:b] = False
+            else:
+                arr[a:b] = np.nan
+        self.rank_missing += int(np.isnan(self.cols["slowest_rank"][a:b]).sum())
+        self.n = b
+
+    def append_events(self, events: Sequence[dict[str, Any]], segment: int) -> None:
+        cols: dict[str, Any] = {c: [_to_float(e.get(c)) for e in events]
+                                for c in _FLOAT_ITER + ["slowest_rank"]}
+        steps = [e.get("step") for e in events]
+        cols["step_mask"] = [not isinstance(s, (int, float)) or s != s for s in steps]
+        cols["step"] = [0 if m else int(s) for s, m in zip(steps, cols["step_mask"])]
+        cols["eval_inclusive"] = [bool(e.get("eval_inclusive")) for e in events]
+        self.append(cols, len(events), segment)
+
+    def frame(self) -> pd.DataFrame:
+        if self.n == 0:
+            return _frame([], ITER_COLUMNS, _FLOAT_ITER)
+        if self._master is None:
+            c = self.cols
+            data: dict[str, Any] = {k: c[k] for k in ITER_COLUMNS}
+            data["step"] = pd.arrays.IntegerArray(c["step"], c["step_mask"])
+            self._master = pd.DataFrame(data, columns=ITER_COLUMNS, copy=False)
+        df = self._master.iloc[:self.n]
+        if self.rank_missing == 0:  # all present: ints, as Run.from_events makes them
+            df = df.assign(slowest_rank=self.cols["slowest_rank"][:self.n].astype(np.int64))
+        return df
+
+    def view(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The rows [start, stop) as numpy views (they stay valid: rows never change)."""
+        return {c: a[start:stop] for c, a in self.cols.items()}
+
+
+class RunBuilder:
+    """Gathers events into a Run incrementally; ``run()`` equals ``Run.from_events``.
+
+    Feed it events in file order with ``add_events``; a fast reader may instead hand over
+    whole columns of ``iter`` rows with ``add_iter_columns``. ``run()`` is cheap: the
+    iteration table is a view of growing arrays and the small tables are rebuilt only when
+    they changed.
+    """
+
+    def __init__(self, format: str, source: str | None = None,
+                 stats: ParseStats | None = None):
+        self.format, self.source = format, source
+        self.stats = stats if stats is not None else ParseStats()
+        self.iters = _IterColumns()
+        self.rows: dict[str, list[dict[str, Any]]] = {k: [] for k in _OTHER}
+        self.meta: dict[str, Any] = {}
+        self.segments: list[dict[str, Any]] = []
+        self.end: dict[str, Any] | None = None
+        self.segment = 0
+        self._frames: dict[str, pd.DataFrame] = {}
+        # (row index, run_id) whenever the run_id of iter rows changes: lets a follower
+        # turn fast-read rows back into events (see follow.Update)
+        self.journal: list[tuple] | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.iters.n + sum(len(r) for r in self.rows.values())
+
+    def add_events(self, events: Iterable[dict[str, Any]]) -> None:
+        pending: list[dict[str, Any]] = []  # consecutive iter events, appended in one go
+
+        def flush() -> None:
+            if pending:
+                self.iters.append_events(pending, self.segment)
+                pending.clear()
+
+        events = list(events)
+        if self.journal is not None and events:
+            self.journal.append(("events", events))
+        for ev in events:
+            etype = ev.get("type")
+            if etype == "iter":
+                pending.append(ev)
+                continue
+            flush()
+            if etype in ("run_start", "resume"):
+                if self.segments or self.n_rows:
+                    self.segment += 1
+                self.segments.append({"segment": self.segment, "kind": etype,
+                                      "step": ev.get("step"), "time": ev.get("time")})
+                if etype == "run_start" and not self.meta:
+                    self.meta = {k: v for k, v in ev.items() if k not in ("type", "v")}
+            elif etype in self.rows:
+                self.rows[etype].append({**ev, "segment": self.segment})
+                self._frames.pop(etype, None)
+            elif etype == "run_end":
+                self.end = ev
+        flush()
+
+    def add_iter_columns(self, columns: dict[str, np.ndarray], n: int,
+                         layout: dict[str, Any] | None = None) -> None:
+        """Append n iter rows given as numpy columns (names as in ITER_COLUMNS; ``step``
+        int64 with an optional boolean ``step_mask`` of nulls). ``layout`` (run_id, v, keys)
+        lets a follower rebuild the events; it is only kept when journaling."""
+        if n <= 0:
+            return
+        start = self.iters.n
+        self.iters.append(columns, n, self.segment)
+        if self.journal is not None:
+            self.journal.append(("rows", self.iters.view(start, start + n), layout or {}))
+
+    def run(self) -> Run:
+        for etype, (columns, floats) in _OTHER.items():
+            if etype not in self._frames:
+                self._frames[etype] = _frame(self.rows[etype], columns, floats)
+        f = self._frames
+        return Run(iters=self.iters.frame(), evals=f["eval"], metrics=f["metric"],
+                   checkpoints=f["checkpoint"], anomalies=f["anomaly"], meta=dict(self.meta),
+                   format=self.format, source=self.source, stats=self.stats, end=self.end,
+                   segments=list(self.segments))
+
+
+# -- reading files -------------------------------------------------------------------------
+
+def resolve(path: str | os.PathLike) -> Path:
+    """The log file a path names: a run directory stands for its events.jsonl."""
+    p = Path(path)
+    if p.is_dir():
+        if not (p / EVENTS_FILE).is_file():
+            raise LoadError(p, f"a directory without {EVENTS_FILE}")
+        p = p / EVENTS_FILE
+    if not p.exists():
+        raise LoadError(p, "no such file")
+    if not p.is_file():
+        raise LoadError(p, "not a regular file")
+    return p
+
+
+def split_lines(data: bytes | memoryview) -> list[str]:
+    """Decode (UTF-8, bad bytes replaced) and split on \\n; a \\r before it is dropped."""
+    text = bytes(data).decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    return [s[:-1] if s.endswith("\r") else s for s in lines]
+
+
+def looks_binary(head: bytes) -> bool:
+    """NUL bytes, or mostly undecodable bytes, in the first kilobytes: not a text log."""
+    head = head[:8192]
+    if b"\0" in head:
+        return True
+    text = head.decode("utf-8", errors="replace")
+    return len(text) > 64 and text.count("\ufffd") > len(text) // 4
+
+
+def head_lines(data: Any, size: int, limit: int) -> list[str]:
+    """The first ``limit`` lines of a file's bytes, without a line cut by the byte limit."""
+    head = data[:size]
+    lines = split_lines(head)
+    if len(data) > size and not head.endswith(b"\n"):
+        lines.pop()  # cut by the byte limit, not by the writer
+    return lines[:limit]
+
+
+def detect_format(path: str | os.PathLike, data: Any) -> str:
+    """The format name of a file from its first lines (more of them when the first ones
+    are not conclusive); UnknownFormat if no parser is confident."""
+    name = registry.detect(head_lines(data, 256 << 10, registry.HEAD_LINES))
+    if name is None and len(data) > 256 << 10:
+        name = registry.detect(head_lines(data, 4 << 20, registry.LONG_HEAD_LINES))
+    if name is None:
+        raise UnknownFormat(path, registry.names())
+    return name
+
+
+def load(path: str | os.PathLike, format: str | None = None) -> Run:
+    """Read a run from a log file (or a run directory), detecting the format from content.
+
+    ``format`` (a parser NAME such as 'nanogpt') skips detection. Unreadable lines are
+    skipped and counted in ``run.stats``; a file that is missing, empty, binary or in no
+    known format raises LoadError (UnknownFormat), whose message is one line.
+    """
+    p = resolve(path)
+    try:
+        with open(p, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                raise LoadError(p, "empty file")
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as e:
+        raise LoadError(p, e.strerror or str(e)) from None
+    try:
+        if looks_binary(mm[:8192]):
+            raise LoadError(p, "binary data, not a text log")
+        if format is None:
+            format = detect_format(p, mm)
+        try:
+            mod = registry.get(format)
+        except KeyError:
+            raise LoadError(p, f"unknown format {format!r} (known: "
+                               f"{', '.join(registry.names())})") from None
+        run = None
+        fast = getattr(mod, "parse_file_fast", None)
+        if fast is not None:
+            run = fast(mm if getattr(mod, "ACCEPTS_BUFFER", False) else mm[:])
+        if run is None:
+            run = parse_stream(mod, mm, run_id=p.stem)
+    finally:
+        try:
+            mm.close()
+        except BufferError:  # an array still points into the map: the GC closes it later
+            pass
+    run.source = str(p)
+    return run
+
+
+def parse_stream(mod: Any, data: Any, run_id: str = "log") -> Run:
+    """Any format through its streaming Parser, a block of lines at a time, so memory holds
+    the columns of the events rather than the whole text."""
+    parser = mod.Parser(run_id=run_id)
+    builder = RunBuilder(mod.NAME, stats=parser.stats)
+    lineno, pos, size = 1, 0, len(data)
+    while pos < size:
+        end = min(pos + _BLOCK, size)
+        if end < size:
+            cut = data.rfind(b"\n", pos, end)
+            end = cut + 1 if cut >= 0 else end  # a line longer than a block is cut; rare
+        lines = split_lines(data[pos:end])
+        if lines and lines[-1] == "" and end > pos and data[end - 1:end] == b"\n":
+            lines.pop()  # the text after the last newline is empty, not a line
+        builder.add_events(parser.feed(lines, lineno))
+        lineno += len(lines)
+        pos = end
+    builder.add_events(parser.finish())
+    return builder.run()

@@ -1,0 +1,374 @@
+"""gptscope's own events.jsonl (gptscope/schema.py): a simple reader and a fast one.
+
+The simple reader (``Parser``) decodes line by line with ``json`` and checks each event
+against the schema. It reads any key order and any extra fields.
+
+The fast reader (``parse_into`` / ``parse_file_fast``) exists because a run has up to
+millions of ``iter`` lines, and per-line ``json.loads`` plus building rows takes ~13 s per
+million. Our writer emits every event's keys in one fixed order (schema.make_event), and iter
+values are plain numbers, so an iter line is a fixed sequence of ``"key":value`` pieces
+joined by commas. pyarrow's CSV reader (C++, on all cores) therefore splits the lines into
+one column per key, and vectorised compute checks each column's key, cuts it off and casts
+the values to numbers. A line that does not have exactly the layout of the file's first iter
+line -- another event type, another key order, extra fields, a bad value, a cut line -- goes
+to the simple reader instead, so the result is the same as reading everything slowly.
+"""
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analyzer.run import ParseStats, Run
+from gptscope.schema import EVENT_TYPES, field_names, validate
+
+NAME = "gptscope"
+ACCEPTS_BUFFER = True  # parse_file_fast reads any bytes-like object, e.g. an mmap
+CHUNK = 16 << 20       # bytes per CSV task: bounds the memory of the intermediate columns
+
+_ITER_KEYS = field_names("iter")
+_REQUIRED_ITER = [k for k in _ITER_KEYS if k not in ("step_ms_min", "step_ms_max",
+                                                     "slowest_rank")]
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_INT = r"^-?(0|[1-9][0-9]*)$"  # JSON numbers, for the rare column that does not cast
+_FLOAT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+
+
+def detect(head: list[str]) -> float:
+    """Share of the first non-blank lines that are schema events (a cut line counts too)."""
+    good = bad = 0
+    for line in head:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            ev = json.loads(line)
+            ok = isinstance(ev, dict) and ev.get("type") in EVENT_TYPES and "v" in ev
+        except ValueError:
+            ok = line.startswith('{"type":"')  # half-written by a running trainer
+        good, bad = good + ok, bad + (not ok)
+        if good + bad >= 50:
+            break
+    return good / (good + bad) if good else 0.0
+
+
+def parse_line(line: str, lineno: int, stats: ParseStats) -> dict[str, Any] | None:
+    """One line into an event, or None (a blank line, or a bad one counted in stats)."""
+    text = line.strip()
+    if not text:
+        return None
+    try:
+        ev = json.loads(text)
+    except ValueError as e:
+        stats.skip(lineno, f"not JSON ({getattr(e, 'msg', e)})", text)
+        return None
+    errors = validate(ev)
+    if errors:
+        stats.skip(lineno, errors[0], text)
+        return None
+    stats.parsed += 1
+    return ev
+
+
+class Parser:
+    """The simple streaming reader: one json.loads and one schema check per line."""
+
+    def __init__(self, run_id: str = "log"):
+        self.run_id = run_id  # unused: every event names its run
+        self.stats = ParseStats()
+
+    def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
+        self.stats.lines += len(lines)
+        out = []
+        for i, line in enumerate(lines):
+            ev = parse_line(line, first_lineno + i, self.stats)
+            if ev is not None:
+                out.append(ev)
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        return []
+
+
+# -- the fast reader ------------------------------------------------------------------------
+
+@dataclass
+class Layout:
+    """The key order of the file's iter lines, learnt from its first one."""
+    keys: list[str]
+    v: bytes          # the '"v":1' piece, exactly as written
+    run_id: str       # of the sample line; other chunks find their own
+    length: int       # of the sample line, to guess how many rows a file holds
+
+    @property
+    def prefixes(self) -> list[bytes]:
+        return [b'{"type":'] + [f'"{k}":'.encode() for k in self.keys[1:]]
+
+
+def learn_layout(data: Any, limit: int = 64 << 20) -> Layout | None:
+    """The layout of the first iter line (searched in the first ``limit`` bytes) if it is
+    ours: keys in schema order, values without commas. None: use the simple reader."""
+    pos = 0
+    while True:
+        pos = data.find(b'{"type":"iter",', pos, limit)
+        if pos < 0:
+            return None
+        if pos == 0 or data[pos - 1:pos] == b"\n":
+            break
+        pos += 1
+    end = data.find(b"\n", pos)
+    line = bytes(data[pos:end if end >= 0 else len(data)]).rstrip(b"\r")
+    try:
+        ev = json.loads(line)
+    except ValueError:
+        return None
+    keys = list(ev)
+    if (validate(ev) or keys != [k for k in _ITER_KEYS if k in ev]
+            or line.count(b",") != len(keys) - 1 or not line.endswith(b"}")):
+        return None
+    return Layout(keys, f'"v":{ev["v"]}'.encode(), ev["run_id"], len(line) + 1)
+
+
+@dataclass
+class Chunk:
+    """What the fast reader got from one block of whole lines."""
+    n_lines: int
+    columns: dict[str, np.ndarray]         # iter columns of the rows read fast
+    fast_lines: np.ndarray                 # their line numbers, 1-based within the chunk
+    slow: list[tuple[int, str]]            # (line number, text) for the simple reader
+    run_id: str | None = None
+
+
+def _slow_chunk(data: Any) -> Chunk:
+    lines = bytes(data).decode("utf-8", errors="replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    slow = [(i + 1, s) for i, s in enumerate(lines)]
+    return Chunk(len(lines), {}, np.empty(0, np.int64), slow)
+
+
+def _read_columns(data: Any, ncol: int):  # -> pyarrow.Table | None
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    invalid: list[tuple[int, str]] = []
+
+    def keep(row: Any) -> str:  # rows with another number of pieces: the simple reader's
+        invalid.append((row.number, row.text))
+        return "skip"
+
+    names = [f"c{i}" for i in range(ncol)]
+    table = pcsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pcsv.ReadOptions(column_names=names, use_threads=False,
+                                      block_size=max(1 << 20, len(data) + 1)),
+        parse_options=pcsv.ParseOptions(delimiter=",", quote_char=False, escape_char=False,
+                                        double_quote=False, newlines_in_values=False,
+                                        ignore_empty_lines=False, invalid_row_handler=keep),
+        convert_options=pcsv.ConvertOptions(column_types={n: pa.binary() for n in names},
+                                            strings_can_be_null=False))
+    return table, invalid
+
+
+def _values(piece, start: int, stop: int, kind: str):  # -> (numpy values, ok, null mask)
+    """Cast the value part of 'key:value' pieces; rows whose value is not a number (or
+    true/false) are not ok. Floats come back with NaN for null, ints with a null mask."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    s = pc.binary_slice(piece, start, stop).view(pa.string())
+    if kind == "bool":
+        true = pc.equal(s, "true")
+        return true.to_numpy(zero_copy_only=False), pc.or_(true, pc.equal(s, "false")), None
+    null = pc.equal(s, "null")
+    if pc.any(null).as_py():
+        s = pc.if_else(null, None, s)
+    target = pa.int64() if kind == "int" else pa.float64()
+    try:
+        values = s.cast(target)
+        ok = pa.scalar(True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ok = pc.fill_null(pc.match_substring_regex(s, _INT if kind == "int" else _FLOAT), True)
+        values = pc.if_else(ok, s, None).cast(target)
+    if kind == "float":
+        return values.to_numpy(zero_copy_only=False), ok, None
+    mask = values.is_null().to_numpy(zero_copy_only=False)
+    return values.fill_null(0).to_numpy(zero_copy_only=False), ok, mask
+
+
+def parse_chunk(data: Any, start: int, stop: int, layout: Layout) -> Chunk:
+    """The whole lines data[start:stop] through the CSV reader and the column casts."""
+    if stop <= start:
+        return Chunk(0, {}, np.empty(0, np.int64), [])
+    if data.find(b"\r", start, stop) >= 0 and _LONE_CR.search(data[start:stop]):
+        return _slow_chunk(data[start:stop])  # the CSV reader would end a line at a lone \r
+    try:
+        import pyarrow as pa
+        return _parse_chunk(pa.py_buffer(data).slice(start, stop - start), layout)
+    except (ValueError, UnicodeDecodeError):  # pyarrow errors are ValueErrors
+        return _slow_chunk(data[start:stop])  # e.g. undecodable bytes in a line read slowly
+    finally:
+        _release(data, start, stop)
+
+
+def _release(data: Any, start: int, stop: int) -> None:
+    """Drop a read part of a memory-mapped file from this process's memory, so that memory
+    follows the events rather than the file (the pages stay in the OS file cache)."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        start -= start % mmap.PAGESIZE
+        try:
+            data.madvise(mmap.MADV_DONTNEED, start, stop - start)
+        except (OSError, ValueError):
+            pass  # only an optimisation
+
+
+def _parse_chunk(data: Any, layout: Layout) -> Chunk:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    ncol = len(layout.keys)
+    table, invalid = _read_columns(data, ncol)
+    cols = [table.column(i).combine_chunks() for i in range(ncol)]
+    n = table.num_rows
+    ok = pc.and_(pc.equal(cols[0], b'{"type":"iter"'), pc.equal(cols[1], layout.v))
+    run_id = None
+    first = pc.index(cols[0], b'{"type":"iter"').as_py()
+    if first >= 0:  # this chunk's run_id: the first iter row's, if it is a JSON string
+        ref = cols[2][first].as_py()
+        try:
+            run_id = json.loads(b"{" + ref + b"}")["run_id"]
+        except (ValueError, KeyError, TypeError):
+            run_id = None
+        ok = pc.and_(ok, pc.equal(cols[2], ref)) if isinstance(run_id, str) else \
+            pa.scalar(False)
+    columns: dict[str, np.ndarray] = {}
+    for i in range(3, ncol):
+        key, prefix = layout.keys[i], layout.prefixes[i]
+        last = i == ncol - 1
+        ok = pc.and_(ok, pc.starts_with(cols[i], prefix))
+        if last:
+            ok = pc.and_(ok, pc.ends_with(cols[i], b"}"))
+        kind = "bool" if key == "eval_inclusive" else \
+            "int" if key in ("step", "slowest_rank") else "float"
+        values, good, mask = _values(cols[i], len(prefix), -1 if last else 1 << 30, kind)
+        ok = pc.and_(ok, good)
+        if key == "step":
+            columns["step_mask"] = mask
+        elif kind == "int":  # slowest_rank: a float column with NaN, like the others
+            values = values.astype(np.float64)
+            values[mask] = np.nan
+        columns[key] = values
+    ok_np = np.asarray(ok.to_numpy(zero_copy_only=False) if n else [], dtype=bool)
+    if ok_np.shape != (n,):  # a scalar: the same for every row
+        ok_np = np.full(n, bool(ok.as_py()) if n else False)
+    # line numbers of the table's rows: the lines the CSV reader did not hand back
+    n_lines = n + len(invalid)
+    is_row = np.ones(n_lines, bool)
+    is_row[[num - 1 for num, _ in invalid]] = False
+    row_lines = np.flatnonzero(is_row) + 1
+    slow = list(invalid)
+    bad = np.flatnonzero(~ok_np)
+    if len(bad):
+        idx = pa.array(bad)
+        texts = pc.binary_join_element_wise(*[c.take(idx) for c in cols], b",")
+        for lineno, text in zip(row_lines[bad].tolist(), texts.to_pylist()):
+            text = text.decode("utf-8", errors="replace")
+            slow.append((lineno, "" if text.strip(",") == "" else text))  # "" was blank
+        slow.sort()
+    keep = {k: v[ok_np] for k, v in columns.items()} if len(bad) else columns
+    return Chunk(n_lines, keep, row_lines[ok_np], slow, run_id)
+
+
+def split_chunks(data: Any, start: int, end: int, size: int = CHUNK) -> list[tuple[int, int]]:
+    """[start, end) cut into pieces of about ``size`` bytes at line ends."""
+    out = []
+    while start < end:
+        stop = min(start + size, end)
+        if stop < end:
+            cut = data.rfind(b"\n", start, stop)
+            stop = cut + 1 if cut >= 0 else data.find(b"\n", stop, end) + 1 or end
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def parse_into(builder: Any, data: Any, first_lineno: int = 1, final: bool = True) -> int:
+    """Read the whole lines of ``data`` into a RunBuilder; returns the number of lines read.
+
+    ``final``: the text after the last newline is a last line, read if it is a whole event
+    and otherwise taken as half-written and ignored; without it, that text is not read.
+    """
+    stats = builder.stats
+    end = data.rfind(b"\n") + 1
+    layout = learn_layout(data)
+    pieces = split_chunks(data, 0, end)
+    lineno = first_lineno
+    if layout is not None:  # a generous guess saves regrowing; untouched pages cost no RAM
+        builder.iters.reserve(int(end / (0.75 * layout.length)))
+    if layout is None:
+        for a, b in pieces:
+            lineno += _merge(builder, _slow_chunk(data[a:b]), lineno, None)
+    elif len(pieces) == 1:
+        lineno += _merge(builder, parse_chunk(data, 0, end, layout), lineno, layout)
+    else:  # pyarrow releases the GIL: the chunks are read on all cores, merged in order
+        workers = min(len(pieces), os.cpu_count() or 1, 8)
+        with ThreadPoolExecutor(workers) as pool:
+            for chunk in pool.map(lambda ab: parse_chunk(data, *ab, layout), pieces):
+                lineno += _merge(builder, chunk, lineno, layout)
+    if final and end < len(data):
+        tail = bytes(data[end:]).decode("utf-8", errors="replace")
+        try:
+            ev = json.loads(tail)
+        except ValueError:
+            ev = None  # half-written by a running trainer: not an error
+        if ev is not None and not validate(ev):
+            stats.lines += 1
+            stats.parsed += 1
+            builder.add_events([ev])
+            lineno += 1
+    return lineno - first_lineno
+
+
+def _merge(builder: Any, chunk: Chunk, first_lineno: int, layout: Layout | None) -> int:
+    """Add a chunk's fast rows and its slow lines to the builder in line order; returns
+    the chunk's number of lines.
+
+    Only a slow line that is an iter, run_start or resume event needs the fast rows before
+    it appended first (row order, segment numbers); evals and the like go in as they come,
+    so a chunk's fast rows are usually appended in one piece. A journaling builder (a
+    follower) gets everything in exact line order instead.
+    """
+    stats = builder.stats
+    stats.lines += chunk.n_lines
+    nfast = len(chunk.fast_lines)
+    stats.parsed += nfast
+    info = {"run_id": chunk.run_id, "v": layout.v if layout else None,
+            "keys": layout.keys if layout else None}
+    exact = builder.journal is not None
+    slow = [(lineno, ev) for lineno, text in chunk.slow
+            if (ev := parse_line(text, first_lineno + lineno - 1, stats)) is not None]
+    cuts = np.searchsorted(chunk.fast_lines, [lineno for lineno, _ in slow]).tolist()
+    pos, group = 0, []
+    for (_, ev), k in zip(slow, cuts):
+        if k > pos and (exact or ev.get("type") in ("iter", "run_start", "resume")):
+            builder.add_events(group)
+            group = []
+            builder.add_iter_columns({c: v[pos:k] for c, v in chunk.columns.items()},
+                                     k - pos, info)
+            pos = k
+        group.append(ev)
+    builder.add_events(group)
+    builder.add_iter_columns({c: v[pos:] for c, v in chunk.columns.items()}, nfast - pos,
+                             info)
+    return chunk.n_lines
+
+
+def parse_file_fast(data: Any) -> Run:
+    """A whole events.jsonl (bytes or any buffer, e.g. an mmap) into a Run."""
+    from analyzer.load import RunBuilder
+    builder = RunBuilder(NAME)
+    parse_into(builder, data)
+    return builder.run()
