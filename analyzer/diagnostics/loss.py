@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analyzer import stats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.findings import Finding
 from analyzer.run import Run
@@ -116,21 +117,23 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if seg in spiked or len(loss) < 2 * config.loss_min_history:
             continue
         w = max(5, len(loss) // 20)
-        med = pd.Series(loss).rolling(w, min_periods=w).median().to_numpy()
-        valid = np.flatnonzero(np.isfinite(med))
-        if len(valid) < 2:
+        full = len(loss) // w * w  # whole blocks only: the last partial one is too noisy
+        med = stats.block_medians(loss[len(loss) - full:], w)
+        if len(med) < 2:
             continue
-        low = int(valid[np.argmin(med[valid])])
-        final = float(med[valid[-1]])
+        low = int(np.argmin(med))
+        final = float(med[-1])
         if final <= med[low] * (1 + config.divergence_rel):
             continue
+        offset = len(loss) - full
+        low_step = int(steps[offset + low * w])
         findings.append(Finding(
             code="loss_divergence", severity="error", segment=seg,
-            steps=(int(steps[low]), int(steps[-1])),
-            message=(f"The training loss has been climbing: its running median went from "
-                     f"{med[low]:.4f} at step {steps[low]} up to {final:.4f} at step "
-                     f"{steps[-1]}."),
-            evidence={"low_step": int(steps[low]), "low_median": float(med[low]),
+            steps=(low_step, int(steps[-1])),
+            message=(f"The training loss has been climbing: its median went from "
+                     f"{med[low]:.4f} around step {low_step} up to {final:.4f} at the end "
+                     f"(step {steps[-1]})."),
+            evidence={"low_step": low_step, "low_median": float(med[low]),
                       "final_median": final, "window": w},
             suggestion=("Lower the learning rate (or decay it), check the data order for a "
                         "switch to different data, and keep gradient clipping on.")))

@@ -10,6 +10,10 @@ from analyzer.findings import Finding
 from analyzer.run import Run
 
 
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def _steps_preview(steps: np.ndarray, n: int = 8) -> list[int]:
     return [int(s) for s in steps[:n]]
 
@@ -38,7 +42,8 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     return [Finding(
         code="eval_spikes", severity="info", segment=int(it.loc[evi, "segment"].iloc[0]),
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
-        message=(f"{len(steps)} iterations include an evaluation or checkpoint in their time "
+        message=(f"{_n(len(steps), 'iteration includes', 'iterations include')} an "
+                 f"evaluation or checkpoint in its time "
                  f"(~{eval_dt:,.0f} ms against ~{st.median_dt_ms:,.1f} ms for a normal step); "
                  f"this is expected, they are left out of throughput and MFU figures, and "
                  f"evals cost about {frac:.1%} of the wall time."),
@@ -47,10 +52,6 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                   "ratio": ratio, "eval_overhead_s": st.eval_overhead_s,
                   "eval_overhead_frac": frac, "wall_s": st.wall_s},
         suggestion=suggestion)]
-
-
-def _rolling_median(x: pd.Series, window: int, min_periods: int) -> pd.Series:
-    return x.rolling(window, center=True, min_periods=min(min_periods, window)).median()
 
 
 def spike_rows(run: Run, config: DiagnosticsConfig) -> tuple[pd.Series, pd.Series]:
@@ -62,9 +63,9 @@ def spike_rows(run: Run, config: DiagnosticsConfig) -> tuple[pd.Series, pd.Serie
     base = pd.Series(np.nan, index=it.index)
     for _, df in it[ok].groupby("segment"):
         df = df.sort_values("step", kind="stable")
-        b = _rolling_median(df["dt_ms"], config.spike_window, 5)
+        b = stats.local_median(df["dt_ms"].to_numpy(), config.spike_window)
         base[df.index] = b
-        spike[df.index] = df["dt_ms"] > config.spike_ratio * b
+        spike[df.index] = df["dt_ms"].to_numpy() > config.spike_ratio * b
     return spike, base
 
 
@@ -92,7 +93,8 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         findings.append(Finding(
             code="timing_spikes", severity="warning" if bad else "info",
             segment=int(seg), steps=(int(steps[0]), int(steps[-1])),
-            message=(f"{len(steps)} iterations were much slower than their neighbours{every} "
+            message=(f"{_n(len(steps), 'iteration was', 'iterations were')} much slower than "
+                     f"its neighbours{every} "
                      f"(up to {dt.max():,.0f} ms against ~{base.median():,.0f} ms) "
                      f"with no eval to explain them; together they cost {frac:.1%} of the "
                      f"wall time."),
@@ -125,34 +127,33 @@ def _rate(run: Run, rows: pd.Series) -> tuple[pd.Series, str]:
 
 
 def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
-    """A sustained stretch of steady iterations whose rolling median throughput is well
-    below the run's typical (upper-quartile) throughput."""
+    """A sustained stretch of steady iterations whose throughput is well below the run's
+    typical (upper-quartile) throughput. Measured on medians of short blocks of iterations,
+    so single slow steps (timing_spikes) do not count."""
     ok = stats.steady(run, config.warmup_steps)
     if ok.sum() < 20:
         return []
     rate, unit = _rate(run, ok)
     findings = []
     for seg, df in run.iters[ok].groupby("segment"):
-        r = rate[df.index]
-        keep = r.notna()
-        df, r = df[keep], r[keep]
-        n = len(r)
-        w = max(5, int(round(n * config.drop_min_frac)))
+        df = df.assign(rate=rate[df.index]).dropna(subset=["rate"])
+        df = df.sort_values("step", kind="stable")
+        n = len(df)
+        w = max(5, int(round(n * config.drop_min_frac)))  # shortest drop worth reporting
         if n < 4 * w:
             continue
-        order = np.argsort(df["step"].to_numpy(), kind="stable")
-        r = r.iloc[order].reset_index(drop=True)
-        steps = df["step"].to_numpy(dtype=int)[order]
-        med = r.rolling(w, center=True, min_periods=w).median()
-        typical = float(med.quantile(0.75))
-        low = (med < typical / config.drop_ratio).to_numpy()
-        runs = _true_runs(low)
-        runs = [(a, b) for a, b in runs if b - a >= w]
+        size = max(1, w // 5)  # blocks: a drop spans at least 5 of them
+        med = stats.block_medians(df["rate"].to_numpy(), size)
+        steps = df["step"].to_numpy(dtype=int)[::size][:len(med)]
+        typical = float(np.quantile(med, 0.75))
+        low = med < typical / config.drop_ratio
+        runs = [(a, b) for a, b in _true_runs(low) if (b - a) * size >= w]
         if not runs:
             continue
         a, b = max(runs, key=lambda ab: ab[1] - ab[0])
-        during = float(r[a:b].median())
-        to_end = b >= n - w // 2 - 1  # the centred median is undefined on the last w/2 points
+        last = df["step"].to_numpy(dtype=int)[min(n, b * size) - 1]
+        during = float(np.median(df["rate"].to_numpy()[a * size:b * size]))
+        to_end = b == len(med)
         tokens = unit == "tokens_per_s"
         what = "tokens/s" if tokens else "steps/s"
         # From step time alone, a lasting slowdown is most often a batch-size or sequence-
@@ -160,16 +161,16 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         severe = tokens or not to_end
         findings.append(Finding(
             code="throughput_drop", severity="warning" if severe else "info", segment=int(seg),
-            steps=(int(steps[a]), int(steps[b - 1])),
+            steps=(int(steps[a]), int(last)),
             message=(f"Throughput fell from ~{typical:,.3g} to ~{during:,.3g} {what} between "
-                     f"steps {steps[a]} and {steps[b - 1]}"
+                     f"steps {steps[a]} and {last}"
                      + (" and stayed there to the end of the log." if to_end else
                         " and then recovered.")
                      + ("" if severe else " Measured from step time alone, this is expected "
                         "when the batch size or sequence length grows on a schedule.")),
             evidence={"typical": typical, "during": during, "unit": unit,
                       "slowdown": typical / during if during else None,
-                      "iterations": b - a, "recovered": not to_end},
+                      "iterations": int(min(n, b * size) - a * size), "recovered": not to_end},
             suggestion=("Check for thermal throttling or power capping (nvidia-smi), other "
                         "processes on the GPU, a slower data source, or memory growth "
                         "forcing allocator retries.")))
