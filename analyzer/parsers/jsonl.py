@@ -206,11 +206,14 @@ def parse_chunk(data: Any, start: int, stop: int, layout: Layout) -> Chunk:
         return Chunk(0, {}, np.empty(0, np.int64), [])
     if data.find(b"\r", start, stop) >= 0 and _LONE_CR.search(data[start:stop]):
         return _slow_chunk(data[start:stop])  # the CSV reader would end a line at a lone \r
-    try:
-        import pyarrow as pa
-        return _parse_chunk(pa.py_buffer(data).slice(start, stop - start), layout)
+    import pyarrow as pa
+    buf = pa.py_buffer(data).slice(start, stop - start)
+    try:  # invalid UTF-8 would fail the CSV reader's callback: read such a block slowly
+        pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(buf)], np.int64)),
+                                         buf).validate(full=True)
+        return _parse_chunk(buf, layout)
     except (ValueError, UnicodeDecodeError):  # pyarrow errors are ValueErrors
-        return _slow_chunk(data[start:stop])  # e.g. undecodable bytes in a line read slowly
+        return _slow_chunk(data[start:stop])
     finally:
         _release(data, start, stop)
 
