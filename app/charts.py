@@ -72,7 +72,7 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
             x=alt.X("x0:Q", title=x_title), x2="x1:Q", tooltip=["band:N"]))
     # few points (an eval every few hundred steps, a young run): draw the points too, so a
     # single eval is visible at all
-    few = len(df) == 0 or df.groupby("key").size().max() <= 60
+    few = bool(len(df) == 0 or df.groupby("key").size().max() <= 60)
     layers.append(alt.Chart(df).mark_line(strokeWidth=1.5, clip=True, point=few)
                   .encode(**enc).add_params(zoom))
     if markers is not None and len(markers):

@@ -2,8 +2,9 @@
 
     streamlit run app/dashboard.py [-- --logs DIR]
 
-Router only: it finds the logs root, keeps widget state across pages and hands each page the
-shared context. The pages live in app/views, the logic in app/logic.py and friends.
+Router only: it keeps widget state across pages and runs the page scripts in app/views
+(each finds the logs root and the shared registry itself, see app.views.common). The logic
+lives in app/logic.py and friends.
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ if _PROJECT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.views import open_log, runs  # noqa: E402
-from app.views.common import context, parse_args  # noqa: E402
+from app.views import runs  # noqa: E402
 
 # Widget values that must survive a visit to another page (Streamlit drops the state of
 # widgets that a run does not draw, unless it is written back first).
 PERSIST = (runs.SEL, "x_axis", "smoothing", "log_y", "live")
+PAGES = {"runs": "views/page_runs.py", "open": "views/page_open.py"}
 
 
 def main() -> None:
@@ -31,12 +32,12 @@ def main() -> None:
     for key in PERSIST:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
-    ctx = context(parse_args(sys.argv[1:]).logs)
-    ctx.pages["runs"] = st.Page(lambda: runs.page(ctx), title="Runs",
-                                icon=":material/monitoring:", url_path="runs", default=True)
-    ctx.pages["open"] = st.Page(lambda: open_log.page(ctx), title="Open a log",
-                                icon=":material/folder_open:", url_path="open")
-    st.navigation(list(ctx.pages.values())).run()
+    st.navigation([
+        st.Page(PAGES["runs"], title="Runs", icon=":material/monitoring:", url_path="runs",
+                default=True),
+        st.Page(PAGES["open"], title="Open a log", icon=":material/folder_open:",
+                url_path="open"),
+    ]).run()
 
 
 main()

@@ -28,29 +28,8 @@ from app.paths import is_inside
 
 
 def _default_follower(path: Path) -> Any:
-    try:
-        from analyzer.follow import Follower  # imported late: the analyzer imports pandas
-    except ImportError:  # TEMPORARY shim until analyzer.follow lands; removed after
-        return _ShimFollower(path)
+    from analyzer.follow import Follower  # imported late: the analyzer imports pandas
     return Follower(path)
-
-
-class _ShimFollower:  # TEMPORARY: JSONL only, rebuilds the Run on every poll
-    def __init__(self, path: Path):
-        self.path, self.offset, self.events, self.run = path, 0, [], None
-
-    def poll(self):
-        from analyzer.run import Run
-        from gptscope.schema import read_events
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            data = f.read()
-        cut = data.rfind(b"\n") + 1
-        self.offset += cut
-        new = [e for e in read_events(data[:cut].splitlines()) if isinstance(e, dict)]
-        self.events += new
-        self.run = Run.from_events(self.events, "gptscope", str(self.path))
-        return new, False
 
 
 @dataclass
@@ -58,6 +37,7 @@ class Tracked:
     """One followed file and what was derived from its current version."""
     path: Path
     follower: Any = None
+    snapshot: Any = None        # the Run after the last good poll (never changes after)
     lock: threading.Lock = field(default_factory=threading.Lock)
     version: int = 0            # bumped whenever new events arrive or the file was reset
     polled_at: float = 0.0      # monotonic time of the last poll
@@ -72,8 +52,12 @@ class Tracked:
 
     @property
     def run(self) -> Any:
-        """The analyzer's Run for what was read so far (None before the first good poll)."""
-        return None if self.follower is None else getattr(self.follower, "run", None)
+        """The analyzer's Run for what was read so far (None before the format is known).
+
+        A snapshot taken after each poll: the follower's tables only ever grow and a Run is
+        a view of them, so a page can draw it while another session polls.
+        """
+        return self.snapshot
 
     def update_findings(self, analyse: Callable[[Any], list], live: bool,
                         min_interval_s: float = 1.0) -> None:
@@ -211,15 +195,17 @@ class LiveRegistry:
         try:
             if t.follower is None:
                 t.follower = self.follower_factory(t.path)
-            new, reset = _poll_result(t.follower.poll())
-        except FileNotFoundError:
-            t.error = f"{t.path.name}: the file is gone (deleted or moved)"
-            return
+            up = t.follower.poll()
         except Exception as e:  # a broken file must not break the page: say what happened
             t.error = f"{t.path.name}: cannot read ({type(e).__name__}: {e})"
             return
-        t.error = None
-        if new or reset or t.version == 0:
+        if getattr(up, "missing", False):
+            # keep what was read on screen, and say why it stopped moving
+            t.error = f"{t.path.name}: the file is gone (deleted or moved)"
+            return
+        t.error = getattr(up, "error", None)
+        if getattr(up, "reset", False) or len(getattr(up, "new_events", ())) or t.version == 0:
+            t.snapshot = t.follower.run
             t.version += 1
             t.memo.clear()
 
@@ -230,17 +216,3 @@ def _stat_key(path: Path) -> tuple:
     except OSError:
         return ()
     return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _poll_result(result: Any) -> tuple[int, bool]:
-    """(number of new events, reset flag) from whatever shape Follower.poll returns."""
-    if isinstance(result, tuple) and len(result) == 2:
-        events, reset = result
-    else:
-        events = getattr(result, "events", result)
-        reset = getattr(result, "reset", False)
-    try:
-        n = len(events)
-    except TypeError:
-        n = 1 if events else 0
-    return n, bool(reset)

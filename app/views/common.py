@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,6 @@ class Context:
     """The logs root and its registry, handed to every page."""
     root: Path
     registry: LiveRegistry
-    pages: dict[str, Any] = field(default_factory=dict)   # url path -> st.Page, for links
 
     def discover(self) -> Discovery:
         return discover(self.root)

@@ -49,4 +49,4 @@ def _show(ctx: Context, name: str) -> None:
     st.session_state[SEL] = [name]
     st.session_state[AUTO] = False
     st.session_state.pop(ZOOM, None)
-    st.switch_page(ctx.pages["runs"])
+    st.switch_page("views/page_runs.py")

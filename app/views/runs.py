@@ -106,8 +106,10 @@ def _run_list(ctx: Context) -> None:
             with t.lock:
                 rows.append(logic.summarize(t.run, rf, t_now))
         else:
-            rows.append(logic.Summary(rf.name, "unreadable" if err != "not loaded" else "–",
-                                      None, None, None, None, rf.mtime, rf.kind, 0))
+            status = ("–" if err == "not loaded" else "unreadable" if err or t.error
+                      else "waiting")  # no line in a known format yet
+            rows.append(logic.Summary(rf.name, status, None, None, None, None, rf.mtime,
+                                      rf.kind, 0))
     st.subheader("Runs")
     if not rows:
         st.info("No runs yet under the logs root. Start one with `python -m app.launch`, "
@@ -146,9 +148,12 @@ def _run_view(ctx: Context, c: Controls) -> None:
     for name in selected:
         t, err = ctx.open(name)
         if err:
-            st.warning(err)
+            st.warning(md_escape(err))
         elif t.error:
-            st.warning(t.error)  # gone or unreadable: say so, keep what was read
+            st.warning(md_escape(t.error))  # gone or unreadable: say so, keep what was read
+        elif t.run is None:
+            st.info(md_escape(f"{name}: no line in a known log format yet; waiting for more "
+                              f"(read {t.stat_key[1] if t.stat_key else 0:,} bytes)."))
         if t is not None and t.run is not None:
             opened.append((name, t))
     if not opened:
@@ -157,10 +162,19 @@ def _run_view(ctx: Context, c: Controls) -> None:
     rf = run_file(ctx, name)
     with t.lock:
         summary = logic.summarize(t.run, rf, now()) if rf else None
-    _header(name, t, summary)
-    _findings(t, live=c.live and summary is not None and summary.status == "running")
-    _charts(opened, c)
-    _details(name, t)
+    _guarded("header", _header, name, t, summary)
+    _guarded("findings", _findings, t,
+             live=c.live and summary is not None and summary.status == "running")
+    _guarded("charts", _charts, opened, c)
+    _guarded("details", _details, name, t)
+
+
+def _guarded(panel: str, draw, *args, **kwargs) -> None:
+    """Draw one panel; if the data surprises it, say so in the panel and draw the rest."""
+    try:
+        draw(*args, **kwargs)
+    except Exception as e:
+        st.warning(md_escape(f"The {panel} panel cannot be drawn: {type(e).__name__}: {e}"))
 
 
 def _header(name: str, t, s: logic.Summary | None) -> None:
@@ -243,18 +257,23 @@ def _charts(opened: list, c: Controls) -> None:
     missing = []
     grid = st.columns(2)
     n_drawn = 0
-    for spec in logic.CHARTS:
-        chart = _chart(opened, spec, c, step_range, zoom, multi)
+    metrics = sorted({m for _, t in opened for m in logic.metric_names(t.run)})
+    jobs = [(spec.title, lambda spec=spec: _chart(opened, spec, c, step_range, zoom, multi))
+            for spec in logic.CHARTS]
+    jobs += [(m, lambda m=m: _metric_chart(opened, m, c, step_range, multi)) for m in metrics]
+    for title, build in jobs:
+        try:
+            chart = build()
+        except Exception as e:  # one odd series must not take the other panels down
+            grid[n_drawn % 2].warning(md_escape(f"{title}: cannot draw ({type(e).__name__}: "
+                                                f"{e})"))
+            n_drawn += 1
+            continue
         if chart is None:
-            missing.append(spec.title)
+            missing.append(title)
             continue
         grid[n_drawn % 2].altair_chart(chart, width="stretch")
         n_drawn += 1
-    for metric in sorted({m for _, t in opened for m in logic.metric_names(t.run)}):
-        chart = _metric_chart(opened, metric, c, step_range, multi)
-        if chart is not None:
-            grid[n_drawn % 2].altair_chart(chart, width="stretch")
-            n_drawn += 1
     if missing:
         st.caption("No data (yet) for: " + ", ".join(missing))
 

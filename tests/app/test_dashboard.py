@@ -1,0 +1,208 @@
+"""The dashboard's pages through Streamlit's AppTest (no browser; charts are opaque)."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.app import _runs as R
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch, repo_root):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    monkeypatch.setenv("GPTSCOPE_LOGS", str(logs))
+    yield logs
+    st.cache_resource.clear()   # stops this root's watchdog observer
+    st.cache_data.clear()
+
+
+def app(repo_root, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(repo_root / "app" / "dashboard.py"), default_timeout=60)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.main.metric if m.label == label)
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.main.markdown] + [m.value for m in at.main.caption]
+    parts += [m.value for m in at.main.warning] + [m.value for m in at.main.info]
+    return "\n".join(parts)
+
+
+def test_empty_logs_root_says_how_to_start(root, repo_root):
+    at = app(repo_root)
+    assert "No runs yet" in at.main.info[0].value
+    assert at.sidebar.code[0].value == str(root.resolve())
+
+
+def test_run_list_header_findings_and_charts(root, repo_root):
+    R.write(root / "old" / "events.jsonl", R.events("old", 50, ended=True))
+    os.utime(root / "old" / "events.jsonl", (R.T0, R.T0))
+    R.write(root / "nan" / "events.jsonl", R.events("nan", 300, nan_at=120, ended=True))
+    at = app(repo_root)
+    table = at.main.dataframe[0].value
+    assert table["run"].tolist() == ["nan/events.jsonl", "old/events.jsonl"]  # newest first
+    assert table["status"].tolist() == ["completed", "completed"]
+    assert table["step"].tolist() == [299, 49]
+    # the newest run is followed by default
+    assert at.sidebar.multiselect[0].value == ["nan/events.jsonl"]
+    assert at.main.subheader[1].value == "nan"
+    assert metric(at, "step") == "299" and metric(at, "status") == "completed"
+    assert metric(at, "MFU") == "25.0%"
+    # the injected NaN is a finding, with its explanation and a button to its steps
+    assert "nonfinite\\_loss" in texts(at)
+    assert any(b.label == "Show these steps on the charts" for b in at.main.button)
+    charts = [e for e in at.main if type(e).__name__ == "UnknownElement"]
+    assert len(charts) >= 6    # loss, eval, dt, MFU, lr, tokens/s, grad norm
+
+
+def test_findings_are_most_severe_first(root, repo_root):
+    R.write(root / "r" / "events.jsonl", R.events("r", 300, nan_at=120, ended=True))
+    at = app(repo_root)
+    lines = [m.value for m in at.main.markdown if m.value.startswith(":material/")]
+    severities = [line.split("**")[1] for line in lines]
+    rank = {"error": 2, "warning": 1, "info": 0}
+    assert severities and severities == sorted(severities, key=lambda s: -rank[s])
+
+
+def test_widgets_rerender_without_errors(root, repo_root):
+    R.write(root / "r" / "events.jsonl", R.events("r", 200, nan_at=50, ended=True))
+    at = app(repo_root)
+    assert at.sidebar.radio[0].options == ["step", "wall time", "tokens"]
+    assert at.sidebar.slider[0].value == 0.6
+    for axis in ("time", "tokens"):
+        at.sidebar.radio[0].set_value(axis).run()
+        assert not at.exception
+    at.sidebar.toggle[0].set_value(True).run()        # log scale
+    at.sidebar.slider[0].set_value(0.0).run()
+    assert not at.exception
+    assert len([e for e in at.main if type(e).__name__ == "UnknownElement"]) >= 6
+
+
+def test_clicking_a_finding_zooms_to_its_steps(root, repo_root):
+    R.write(root / "r" / "events.jsonl", R.events("r", 300, nan_at=120, ended=True))
+    at = app(repo_root)
+    button = next(b for b in at.main.button if b.label == "Show these steps on the charts")
+    button.click().run()
+    assert not at.exception
+    assert any("Showing steps" in i.value for i in at.main.info)
+    next(b for b in at.main.button if b.label == "Show the whole run").click().run()
+    assert not any("Showing steps" in i.value for i in at.main.info)
+
+
+def test_a_tick_shows_appended_steps(root, repo_root):
+    path = R.write(root / "live" / "events.jsonl", R.events("live", 10)[:-1])
+    at = app(repo_root)
+    assert metric(at, "status") == "running" and metric(at, "step") == "8"
+    R.write(path, [R.it("live", s, 1.0) for s in range(9, 15)], mode="a")
+    time.sleep(0.3)   # watchdog marks the file; AppTest does not fire run_every: run again
+    at.run()
+    assert metric(at, "step") == "14"
+    assert at.main.dataframe[0].value["step"].tolist() == [14]
+
+
+def test_follows_the_newest_run_until_the_user_picks(root, repo_root):
+    R.write(root / "a" / "events.jsonl", R.events("a", 5))
+    at = app(repo_root)
+    assert at.sidebar.multiselect[0].value == ["a/events.jsonl"]
+    R.write(root / "b" / "events.jsonl", R.events("b", 5))
+    at.run()
+    assert at.sidebar.multiselect[0].value == ["b/events.jsonl"]
+    at.sidebar.multiselect[0].set_value(["a/events.jsonl", "b/events.jsonl"]).run()
+    assert not at.exception
+    R.write(root / "c" / "events.jsonl", R.events("c", 5))
+    at.run()
+    assert at.sidebar.multiselect[0].value == ["a/events.jsonl", "b/events.jsonl"]
+    assert at.main.subheader[1].value == "a"     # first selected run; both overlaid
+
+
+def test_runs_from_the_url(root, repo_root):
+    R.write(root / "a" / "events.jsonl", R.events("a", 5, ended=True))
+    R.write(root / "b" / "events.jsonl", R.events("b", 7, ended=True))
+    at = app(repo_root, {"run": "a/events.jsonl"})
+    assert at.main.subheader[1].value == "a" and metric(at, "step") == "4"
+
+
+@pytest.mark.parametrize("wanted", ["../outside.log", "/etc/passwd", "link.log"])
+def test_paths_outside_the_root_are_refused_with_a_message(root, repo_root, wanted):
+    (root.parent / "outside.log").write_text("iter 0: loss 4.0, time 1.0ms, mfu 1.00%\n")
+    os.symlink(root.parent / "outside.log", root / "link.log")
+    at = app(repo_root, {"run": wanted})
+    assert any("refused" in w.value for w in at.main.warning)
+
+
+def test_malformed_and_unknown_files_show_messages(root, repo_root):
+    path = R.write(root / "r" / "events.jsonl", R.events("r", 20, ended=True))
+    with open(path, "a") as f:
+        f.write("{not json\n" + "\x00garbage\n")
+    (root / "notes.txt").write_text("shopping list\n" * 20_001)   # past format detection
+    (root / "young.log").write_text("starting up...\n")
+    for p in ("notes.txt", "young.log"):
+        os.utime(root / p, (R.T0, R.T0))
+    at = app(repo_root)
+    table = at.main.dataframe[0].value
+    assert table.set_index("run")["status"].to_dict() == {
+        "r/events.jsonl": "completed", "notes.txt": "unreadable", "young.log": "waiting"}
+    at.sidebar.multiselect[0].set_value(["r/events.jsonl"]).run()
+    assert metric(at, "step") == "19"          # the bad lines are skipped, and counted
+    at = app(repo_root, {"run": "notes.txt"})
+    assert any("not a training log" in w.value for w in at.main.warning)
+    at = app(repo_root, {"run": "young.log"})
+    assert any("no line in a known log format yet" in i.value for i in at.main.info)
+
+
+def test_a_vanishing_file_shows_a_message(root, repo_root):
+    path = R.write(root / "r" / "events.jsonl", R.events("r", 20))
+    at = app(repo_root, {"run": "r/events.jsonl"})
+    path.unlink()
+    time.sleep(0.3)
+    at.run()
+    assert not at.exception
+    assert any("gone" in w.value for w in at.main.warning)
+
+
+def test_log_text_is_escaped_markdown(root, repo_root):
+    name = "![img](x.png) <b>b</b> :red[r] $y$"    # a run folder named by a prankster
+    R.write(root / name / "events.jsonl", R.events("x", 5, ended=True))
+    at = app(repo_root)
+    title = at.main.subheader[1].value
+    assert title == ("\\!\\[img\\]\\(x\\.png\\) \\<b\\>b\\</b\\> \\:red\\[r\\] "
+                     "\\$y\\$")
+
+
+def test_no_html_from_the_app(repo_root):
+    for path in (repo_root / "app").rglob("*.py"):
+        text = path.read_text()
+        assert "unsafe_allow_html" not in text and "st.html" not in text, path
+
+
+def test_open_a_log_page(root, repo_root):
+    (root / "logs").mkdir()
+    R.write(root / "deep" / "x" / "y" / "z" / "events.jsonl", R.events("z", 5, ended=True))
+    at = app(repo_root)
+    at.switch_page("views/page_open.py").run()
+    assert not at.exception and at.title[0].value == "Open a log"
+    at.text_input(key="open_path").input("../../etc/passwd")
+    at.button(key="open_button").click().run()
+    assert "Refused" in at.error[0].value
+    at.text_input(key="open_path").input("nope.log")
+    at.button(key="open_button").click().run()
+    assert "no such file" in at.error[0].value
+    at.text_input(key="open_path").input("deep/x/y/z/events.jsonl")
+    at.button(key="open_button").click().run()
+    assert not at.exception
+    assert at.title[0].value == "gptscope"     # back on the Runs page, with that run
+    assert at.main.subheader[1].value == "deep/x/y/z"

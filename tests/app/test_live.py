@@ -1,0 +1,169 @@
+"""The registry follows files through watchdog and polls a file only when it changed."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from analyzer.follow import Follower
+from app.live import LiveRegistry
+from tests.app import _runs as R
+
+
+class CountingFollower:
+    """Wraps the analyzer's real follower and counts its polls."""
+    polls = 0
+
+    def __init__(self, path):
+        self.inner = Follower(path)
+
+    def poll(self):
+        CountingFollower.polls += 1
+        return self.inner.poll()
+
+    @property
+    def run(self):
+        return self.inner.run
+
+
+def _wait(cond, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def registry(tmp_path):
+    CountingFollower.polls = 0
+    reg = LiveRegistry(tmp_path, follower_factory=CountingFollower, safety_poll_s=60.0)
+    yield reg
+    reg.stop()
+
+
+def test_watchdog_marks_appends_and_only_then_polls(registry, tmp_path):
+    path = R.write(tmp_path / "r" / "events.jsonl", R.events("r", 10))
+    assert _wait(lambda: path in registry._dirty)
+    time.sleep(0.3)  # let the events of the first write arrive before the first read
+    t = registry.refresh(path)
+    assert registry.watching
+    assert len(t.run.iters) == 10 and t.version == 1
+    polls = CountingFollower.polls
+    for _ in range(5):                     # browser ticks with nothing new: no poll at all
+        assert registry.refresh(path).version == 1
+    assert CountingFollower.polls == polls
+    R.write(path, [R.it("r", 10, 1.0), R.it("r", 11, 1.0)], mode="a")
+    assert _wait(lambda: path in registry._dirty), "watchdog did not report the append"
+    t = registry.refresh(path)
+    assert len(t.run.iters) == 12 and t.version == 2
+    assert CountingFollower.polls == polls + 1
+
+
+def test_memo_is_per_version(registry, tmp_path):
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 5))
+    t = registry.refresh(path)
+    calls = []
+    assert t.cached("k", lambda: calls.append(1) or len(t.run.iters)) == 5
+    assert t.cached("k", lambda: calls.append(1) or -1) == 5 and len(calls) == 1
+    R.write(path, [R.it("r", 5, 1.0)], mode="a")
+    _wait(lambda: path in registry._dirty)
+    t = registry.refresh(path)
+    assert t.cached("k", lambda: len(t.run.iters)) == 6
+
+
+def test_without_watchdog_changes_are_found_by_stat(tmp_path):
+    reg = LiveRegistry(tmp_path, watch=False)
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 3))
+    assert len(reg.refresh(path).run.iters) == 3 and not reg.watching
+    R.write(path, [R.it("r", 3, 1.0)], mode="a")
+    assert len(reg.refresh(path).run.iters) == 4
+
+
+def test_a_vanishing_file_is_an_error_message_not_an_exception(registry, tmp_path):
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 3))
+    assert registry.refresh(path).error is None
+    path.unlink()
+    _wait(lambda: path in registry._dirty)
+    t = registry.refresh(path)
+    assert t.error == "events.jsonl: the file is gone (deleted or moved)"
+    assert len(t.run.iters) == 3       # what was read stays on screen
+
+
+def test_a_broken_follower_is_an_error_message(tmp_path):
+    class Broken:
+        def __init__(self, path):
+            pass
+
+        def poll(self):
+            raise ValueError("line 3: not JSON")
+
+    reg = LiveRegistry(tmp_path, follower_factory=Broken, watch=False)
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 3))
+    t = reg.refresh(path)
+    assert t.error == "events.jsonl: cannot read (ValueError: line 3: not JSON)"
+    assert t.run is None
+
+
+def test_files_outside_the_root_are_refused(registry, tmp_path):
+    with pytest.raises(ValueError, match="outside the logs root"):
+        registry.tracked(tmp_path.parent / "elsewhere.log")
+
+
+def test_findings_are_throttled_while_live_and_final_when_done(registry, tmp_path):
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 3))
+    t = registry.refresh(path)
+    calls = []
+
+    def analyse(run):
+        calls.append(len(run.iters))
+        return [len(run.iters)]
+
+    t.update_findings(analyse, live=True)
+    assert t.findings == [3]
+    R.write(path, [R.it("r", 3, 1.0)], mode="a")
+    _wait(lambda: path in registry._dirty)
+    t = registry.refresh(path)
+    t.update_findings(analyse, live=True, min_interval_s=60)   # too soon: skipped
+    assert t.findings == [3]
+    t.update_findings(analyse, live=False, min_interval_s=60)  # not live: always up to date
+    assert t.findings == [4] and calls == [3, 4]
+    t.update_findings(analyse, live=False)                     # same version: no rerun
+    assert calls == [3, 4]
+
+
+def test_a_failing_diagnostic_is_reported(registry, tmp_path):
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 3))
+    t = registry.refresh(path)
+    t.update_findings(lambda run: 1 / 0, live=False)
+    assert t.findings == [] and "ZeroDivisionError" in t.findings_error
+
+
+def test_new_files_bump_the_listing(registry, tmp_path):
+    before = registry.listing_version
+    R.write(tmp_path / "new" / "events.jsonl", R.events("n", 1))
+    assert _wait(lambda: registry.listing_version > before)
+
+
+def test_a_refresh_reads_only_the_appended_bytes(registry, tmp_path, monkeypatch):
+    import os
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 2000))
+    registry.refresh(path)
+    read = []
+    real_pread = os.pread
+
+    def counting_pread(fd, n, offset):
+        data = real_pread(fd, n, offset)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(os, "pread", counting_pread)
+    size = path.stat().st_size
+    R.write(path, [R.it("r", 2000, 1.0)], mode="a")
+    appended = path.stat().st_size - size
+    _wait(lambda: path in registry._dirty)
+    t = registry.refresh(path)
+    assert len(t.run.iters) == 2001
+    # the appended line, plus two small probes that check the file was not rewritten
+    assert appended <= sum(read) <= appended + 2 * 64 and size > 100_000
