@@ -87,7 +87,7 @@ def nonfinite_loss(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         elif recovered is None:
             msg = (f"The loss became NaN/Inf at step {first} (last finite loss "
                    f"{loss[last_ok]:.4f} at step {int(steps[last_ok])}{lr_txt}) and stayed "
-                   f"non-finite for the remaining {n_bad} logged iterations.")
+                   f"non-finite to the end of the log ({n_bad} logged iterations).")
         else:
             msg = (f"The loss was NaN/Inf at {n_bad} logged iterations from step {first} "
                    f"(last finite loss {loss[last_ok]:.4f} at step {int(steps[last_ok])}"

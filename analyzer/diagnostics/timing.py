@@ -42,8 +42,8 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     return [Finding(
         code="eval_spikes", severity="info", segment=int(it.loc[evi, "segment"].iloc[0]),
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
-        message=(f"{_n(len(steps), 'iteration includes', 'iterations include')} an "
-                 f"evaluation or checkpoint in its time "
+        message=(f"The measured time of {_n(len(steps), 'iteration', 'iterations')} includes "
+                 f"an evaluation or checkpoint "
                  f"(~{eval_dt:,.0f} ms against ~{st.median_dt_ms:,.1f} ms for a normal step); "
                  f"this is expected, they are left out of throughput and MFU figures, and "
                  f"evals cost about {frac:.1%} of the wall time."),
@@ -94,7 +94,7 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             code="timing_spikes", severity="warning" if bad else "info",
             segment=int(seg), steps=(int(steps[0]), int(steps[-1])),
             message=(f"{_n(len(steps), 'iteration was', 'iterations were')} much slower than "
-                     f"its neighbours{every} "
+                     f"the steps around {'it' if len(steps) == 1 else 'them'}{every} "
                      f"(up to {dt.max():,.0f} ms against ~{base.median():,.0f} ms) "
                      f"with no eval to explain them; together they cost {frac:.1%} of the "
                      f"wall time."),
