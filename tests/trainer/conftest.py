@@ -1,0 +1,21 @@
+"""Fixtures for trainer tests: a tiny configuration that trains in a second or two on CPU."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trainer.config import Config, preset
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Config:
+    """2 layers, 16 wide, char-level Tiny Shakespeare, CPU, writing under tmp_path."""
+    return preset("tiny").replace(out_dir=str(tmp_path / "logs"), device="cpu", max_iters=30,
+                                  lr_decay_iters=30, eval_interval=10, eval_iters=2,
+                                  learning_rate=1e-2, min_lr=1e-3).validate()
+
+
+def read_events(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]

@@ -1,0 +1,77 @@
+"""Checkpoints and small run files, written atomically: a reader (or a resume after a crash)
+sees either the previous complete file or the new complete file, never a torn one."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CKPT_NAME = "ckpt.pt"
+
+
+class CheckpointError(OSError):
+    """A checkpoint could not be written or read; the message names the file."""
+
+
+def _fsync_dir(path: Path) -> None:
+    # the rename itself must reach the disk too, or a crash can forget the new name
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """write(file) into path.tmp, fsync, then os.replace over path. On any error the
+    temporary file is removed and the old path is left as it was."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise CheckpointError(e.errno, f"cannot write {path}: {e.strerror or e}") from e
+        raise
+    _fsync_dir(path.parent)
+
+
+def save(state: dict[str, Any], path: str | Path) -> None:
+    """torch.save a checkpoint atomically. The state must hold only tensors and plain Python
+    values (dicts, lists, str, numbers, None) so that it loads with weights_only=True."""
+    _atomic_write(Path(path), lambda f: torch.save(state, f))
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint without unpickling arbitrary objects (weights_only=True): a file from
+    an unknown source cannot run code."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(2, f"{path}: no such checkpoint") from None
+    except OSError as e:
+        raise CheckpointError(e.errno, f"{path}: cannot read checkpoint ({e.strerror})") from e
+    except Exception as e:  # torch raises UnpicklingError/RuntimeError for bad files
+        raise CheckpointError(0, f"{path}: not a loadable checkpoint "
+                                 f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from e
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    data = (json.dumps(obj, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    _atomic_write(Path(path), lambda f: f.write(data))

@@ -1,0 +1,149 @@
+"""Where the trainer's events go: sinks. The training loop never prints; it emits events.
+
+- JsonlSink: ``events.jsonl``, one schema event per line, flushed as written so that a reader
+  tailing the file sees each event at once.
+- StdoutSink: nanoGPT's stdout lines (``step N: train loss ...``, ``iter N: loss ...``), so
+  people's habits and log-parsing scripts keep working.
+- NullSink: for non-zero ranks and library use.
+
+New outputs (TensorBoard, W&B...) are new sinks.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from gptscope import schema
+
+
+class Sink(Protocol):
+    def emit(self, event: dict[str, Any]) -> None: ...
+    def message(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class NullSink:
+    def emit(self, event: dict[str, Any]) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class JsonlSink:
+    """Appends events to a JSONL file (append: a resumed run continues the same file)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._f: TextIO | None = open(self.path, "a", encoding="utf-8")
+
+    def emit(self, event: dict[str, Any]) -> None:
+        if self._f is None:
+            return
+        self._f.write(schema.dumps(event) + "\n")
+        self._f.flush()
+
+    def message(self, text: str) -> None:
+        pass  # free text has no place in the event stream
+
+    def close(self) -> None:
+        if self._f is not None:
+            try:
+                self._f.flush()
+                os.fsync(self._f.fileno())  # the run is over: make its record durable
+            except OSError:
+                pass
+            self._f.close()
+            self._f = None
+
+
+class StdoutSink:
+    """Formats events as nanoGPT's stdout lines. The iter line shows nanoGPT's running MFU;
+    until that exists (its first 5 iterations) it shows this iteration's MFU, and ``mfu n/a``
+    when the device's peak is unknown: never nanoGPT's ``-100.00%`` placeholder."""
+
+    def __init__(self, stream: TextIO | None = None, run_dir: str | Path = ""):
+        self.stream: TextIO | None = stream or sys.stdout
+        self.run_dir = str(run_dir)
+
+    def _print(self, text: str) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            # stdout went away (`| head`, closed terminal): events.jsonl still records the
+            # run, so training goes on without the console rather than dying
+            self.stream = None
+
+    def message(self, text: str) -> None:
+        self._print(text)
+
+    def emit(self, ev: dict[str, Any]) -> None:
+        kind = ev["type"]
+        # run_start: the trainer prints nanoGPT's header lines as messages (also on resume)
+        if kind == "iter":
+            self._print(format_iter(ev))
+        elif kind == "eval":
+            self._print(f"step {ev['step']}: train loss {_f4(ev['train_loss'])}, "
+                        f"val loss {_f4(ev['val_loss'])}")
+        elif kind == "checkpoint":
+            self._print(f"saving checkpoint to {self.run_dir}")
+        elif kind == "anomaly":
+            self._print(f"warning: step {ev['step']}: non-finite "
+                        f"{ev['kind'].removeprefix('nonfinite_')} ({ev['value']}), "
+                        f"action: {ev['action']}")
+        elif kind == "resume":
+            self._print(f"Resuming training from {self.run_dir} at iter {ev['from_step']}")
+        elif kind == "run_end":
+            line = f"run {ev['status']} after {ev['steps']} iterations in {ev['wall_s']:.1f}s"
+            self._print(line + (f": {ev['error']}" if ev.get("error") else ""))
+
+    def close(self) -> None:
+        try:
+            if self.stream is not None:
+                self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def format_iter(ev: dict[str, Any]) -> str:
+    """nanoGPT's ``iter N: loss X.XXXX, time Y.YYms, mfu Z.ZZ%`` (time is dt_ms)."""
+    mfu = ev["mfu_smoothed"] if ev["mfu_smoothed"] is not None else ev["mfu"]
+    mfu_text = "mfu n/a" if mfu is None else f"mfu {mfu * 100:.2f}%"
+    dt = ev["dt_ms"]
+    return (f"iter {ev['step']}: loss {_f4(ev['loss'])}, "
+            f"time {'n/a' if dt is None else f'{dt:.2f}'}ms, {mfu_text}")
+
+
+def _f4(x: float | None) -> str:
+    return "nan" if x is None else f"{x:.4f}"
+
+
+class EventLog:
+    """Builds schema events (schema.make_event) for one run and hands them to its sinks."""
+
+    def __init__(self, run_id: str, sinks: list[Sink]):
+        self.run_id = run_id
+        self.sinks = sinks
+
+    def emit(self, event_type: str, step: int | None, **fields: Any) -> dict[str, Any]:
+        event = schema.make_event(event_type, self.run_id, step, time.time(), **fields)
+        for sink in self.sinks:
+            sink.emit(event)
+        return event
+
+    def message(self, text: str) -> None:
+        for sink in self.sinks:
+            sink.message(text)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
