@@ -1,0 +1,325 @@
+"""What every stdout-log parser shares: segments, headers, run ends and statistics.
+
+A format's parser subclasses ``StdoutParser`` and implements ``parse_line`` (one cleaned,
+non-blank line -> True if it understood it), calling ``iteration``, ``evaluation``,
+``metric``, ``checkpoint`` and the header setters. This base turns those calls into schema
+events with the same rules for every format:
+
+- **Segments.** A ``run_start`` is emitted lazily, just before the first data event of a run,
+  so that it carries every header line printed before it (DDP prints the header once per
+  rank: the repeats simply merge). A new segment starts when a header line or a start marker
+  (``resume_marker``) comes after data and more data follows, or when the step goes
+  backwards. Header lines that come after the last data event and are never followed by data
+  (other ranks' block-buffered output flushed at exit) are ignored. A resume is a ``resume``
+  event; the first segment is always a ``run_start``.
+- **Time.** Foreign logs carry no clock: an event's ``time`` is the seconds elapsed since the
+  start of the log, summed from the printed per-step times (``dt_ms``, else ``step_ms``).
+- **Non-finite values.** A NaN/Inf loss is written as null with an ``anomaly`` event after
+  the iteration (action 'continue': these trainers do not react to it).
+- **Endings.** Only what the log states: a scheduler's cancel message or a job killed by a
+  signal ('interrupted'), ``[CUDA ERROR]``, a failed assertion, ``Aborted``/``Killed`` or a
+  Python traceback that is not followed by more training ('failed', with the message), or a
+  format's own completion line. A traceback is only known to be final at ``finish()``.
+- **Statistics.** Every non-blank line is counted as parsed or skipped (with a reason:
+  'unrecognised', 'warning', 'traceback', 'elision', 'spliced'); nothing is fatal.
+
+Lines spliced by a scheduler message (``...| norm  nan (slurmstepd: error: *** JOB ...``)
+are cut at the message: the format may still read its values from the part before
+(``parse_partial``), and the message itself ends the run.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.parsers._text import clean_line, finite, is_elision, nonfinite_name
+from analyzer.run import ParseStats
+from gptscope.schema import make_event
+
+MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "bias", "n_params")
+DEVICES = ("cpu", "cuda", "mps")
+
+_SPLICE = re.compile(r"slurmstepd: |srun: error: ")
+_SLURM_CANCEL = re.compile(r"slurmstepd: error: \*+ (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+")
+_SIGNAL = re.compile(r"Received \d+ death signal|Received SIG[A-Z]+\b|srun: forcing job termination"
+                     r"|srun: Job step aborted")
+# a shell's report of a killed job: 'script: line 14: 252049 Aborted  (core dumped) ./train'
+_SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +(?:Aborted|Killed|Segmentation fault|Bus error)\b.*"
+                          r"|(?:Aborted|Killed|Segmentation fault|Bus error)(?: \(core dumped\))?")
+_ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")
+_CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
+_TRACEBACK = "Traceback (most recent call last):"
+# the last line of a traceback: 'ValueError: ...', 'KeyboardInterrupt', 'torch.X.ChildFailedError:'
+_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::.*)?$")
+_PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
+_TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
+               "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
+
+
+@dataclass
+class Header:
+    """What a run's header lines said; becomes the segment's run_start event."""
+    config: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(MODEL_KEYS))
+    tokens_per_iter: int | None = None
+    max_iters: int | None = None
+    device: str | None = None
+    device_name: str | None = None
+    dtype: str | None = None
+    world_size: int | None = None
+    peak_flops: float | None = None
+    peak_flops_source: str = "unknown"
+    torch_version: str | None = None
+
+
+def device_type(value: Any) -> str | None:
+    """'cuda:0' -> 'cuda'; None for anything that is not cpu/cuda/mps."""
+    text = str(value).strip().lower().split(":")[0] if value is not None else ""
+    return text if text in DEVICES else None
+
+
+class StdoutParser:
+    """Base of the stdout-log parsers (see the module docstring)."""
+    NAME = "stdout"
+    # True when the format's per-step time includes an eval printed just before the step
+    # (nanoGPT, build-nanogpt measure from one iteration to the next).
+    EVAL_IN_DT = False
+
+    def __init__(self, run_id: str = "log") -> None:
+        self.run_id = run_id
+        self.stats = ParseStats()
+        self.header = Header()          # what the next run_start will say
+        self.seg_header = self.header   # the header of the current segment
+        self.segment = -1               # current segment number; -1 before the first
+        self.elapsed = 0.0              # seconds since the start of the log (see docstring)
+        self.last_iter_step: int | None = None
+        self.last_eval_step: int | None = None
+        self._out: list[dict[str, Any]] = []
+        self._new_run: str | None = None       # 'run_start'/'resume' pending after data
+        self._resume_from: str | None = None   # checkpoint named by a resume marker
+        self._seg_data = False                 # the current segment has had data events
+        self._header_seen = False
+        self._eval_step: int | None = None     # eval printed since the last iteration
+        self._best_val: float | None = None
+        self._ended = False
+        self._in_traceback = False
+        self._exception: str | None = None     # last exception of a trailing traceback
+        self._cuda_error: str | None = None    # '[CUDA ERROR] at file x' awaiting its message
+        self._assertion: str | None = None
+
+    # ----------------------------------------------------------------- the interface
+    def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
+        """Schema events for these consecutive lines (decoded, without line terminators)."""
+        self._out = out = []
+        for i, raw in enumerate(lines):
+            self.stats.lines += 1
+            text = clean_line(raw)
+            if text.strip():
+                self._line(text, first_lineno + i)
+        self._out = []
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Events only known at the end of the input: a traceback that ended the run, a
+        run_start for a log with a header but no data."""
+        self._out = out = []
+        if self._cuda_error is not None:
+            self._end("failed", self._cuda_error)
+        if self._exception is not None and not self._ended:
+            status = "interrupted" if "KeyboardInterrupt" in self._exception else "failed"
+            self._end(status, self._exception)
+        self._exception = self._cuda_error = None
+        if self.segment < 0 and self._header_seen:
+            self._start_segment("run_start", None)
+        self._out = []
+        return out
+
+    # ----------------------------------------------------------------- for subclasses
+    def parse_line(self, text: str, lineno: int) -> bool:
+        """Read one cleaned, non-blank line; True if it belongs to the format."""
+        raise NotImplementedError
+
+    def parse_partial(self, text: str, lineno: int) -> bool:
+        """Read the beginning of a line that a scheduler message cut off."""
+        return self.parse_line(text, lineno)
+
+    def on_segment(self) -> None:
+        """Reset per-segment state of the format (called when a segment starts)."""
+
+    def header_line(self) -> Header:
+        """Note a header line; returns the header it belongs to (a new one after data)."""
+        self._header_seen = True
+        if self._seg_data and self._new_run is None:
+            self._new_run = "run_start"
+            self.header = Header()
+        return self.header
+
+    def resume_marker(self, checkpoint: str | None = None) -> None:
+        """'Resuming training from X': the next data continues a run from a checkpoint."""
+        self.header_line()
+        self._new_run = "resume"
+        self._resume_from = checkpoint
+
+    def iteration(self, step: int | None, *, loss: float | None = None,
+                  lr: float | None = None, grad_norm: float | None = None,
+                  dt_ms: float | None = None, step_ms: float | None = None,
+                  tokens_per_s: float | None = None, mfu: float | None = None,
+                  mfu_smoothed: float | None = None) -> None:
+        self._data(step, "iter")
+        inclusive = (self.EVAL_IN_DT and dt_ms is not None and self._eval_step is not None
+                     and self._eval_step == step)
+        self._eval_step = None
+        d = dt_ms if dt_ms is not None else step_ms
+        if d is not None and math.isfinite(d):
+            self.elapsed += d / 1000.0
+        self._emit("iter", step, loss=loss, lr=lr, grad_norm=grad_norm, dt_ms=dt_ms,
+                   step_ms=step_ms, eval_inclusive=inclusive, tokens_per_s=tokens_per_s,
+                   mfu=mfu, mfu_smoothed=mfu_smoothed)
+        for kind, value in (("nonfinite_loss", loss), ("nonfinite_grad", grad_norm)):
+            name = nonfinite_name(value)
+            if name is not None:
+                self._emit("anomaly", step, kind=kind, value=name, action="continue")
+        if step is not None:
+            self.last_iter_step = step
+
+    def evaluation(self, step: int | None, *, train_loss: float | None = None,
+                   val_loss: float | None = None) -> None:
+        self._data(step, "eval")
+        if finite(val_loss) is not None and (self._best_val is None or val_loss < self._best_val):
+            self._best_val = val_loss
+        self._emit("eval", step, train_loss=train_loss, val_loss=val_loss,
+                   best_val_loss=self._best_val)
+        self._eval_step = step
+        if step is not None:
+            self.last_eval_step = step
+
+    def metric(self, step: int | None, name: str, value: float | None) -> None:
+        self._data(step, "other")
+        self._emit("metric", step, name=name, value=value)
+
+    def checkpoint(self, step: int | None, path: str, val_loss: float | None = None) -> None:
+        self._data(step, "other")
+        self._emit("checkpoint", step, path=path, val_loss=val_loss)
+
+    def completed(self) -> None:
+        """The format's own 'training finished' line."""
+        self._end("completed", None)
+
+    # ----------------------------------------------------------------- internals
+    def _emit(self, etype: str, step: int | None, **fields: Any) -> None:
+        self._out.append(make_event(etype, self.run_id, step, self.elapsed, **fields))
+
+    def _data(self, step: int | None, kind: str) -> None:
+        """Open the first segment, or a new one (see the module docstring), before data."""
+        self._exception = None  # training went on after a traceback: it was not fatal
+        if self.segment < 0:
+            self._start_segment("run_start", step)
+        elif self._new_run is not None:
+            self._start_segment(self._new_run, step)
+        elif step is not None and kind != "other" and self._backwards(step, kind):
+            self._start_segment("resume" if step > 0 else "run_start", step)
+
+    def _backwards(self, step: int, kind: str) -> bool:
+        it, ev = self.last_iter_step, self.last_eval_step
+        if kind == "iter":
+            return (it is not None and step <= it) or (ev is not None and step < ev)
+        return (it is not None and step <= it) or (ev is not None and step <= ev)
+
+    def _start_segment(self, kind: str, step: int | None) -> None:
+        self.segment += 1
+        if kind == "resume" and self.segment > 0:
+            self._emit("resume", step, from_step=step if step is not None else 0,
+                       checkpoint=self._resume_from)
+        else:
+            self.seg_header = h = self.header
+            self._emit("run_start", step, config=dict(h.config), model=dict(h.model),
+                       tokens_per_iter=h.tokens_per_iter, max_iters=h.max_iters,
+                       device=h.device or "unknown", device_name=h.device_name,
+                       dtype=h.dtype or "unknown", world_size=h.world_size or 1,
+                       peak_flops=h.peak_flops, peak_flops_source=h.peak_flops_source,
+                       torch_version=h.torch_version, source=self.NAME)
+        self._new_run = self._resume_from = None
+        self._seg_data = True
+        self.last_iter_step = self.last_eval_step = self._eval_step = self._best_val = None
+        self._ended = False
+        self.on_segment()
+
+    def _end(self, status: str, error: str | None) -> None:
+        if self._ended:
+            return
+        self._data(None, "other")
+        self._emit("run_end", self.last_iter_step, status=status, error=error,
+                   steps=self.last_iter_step, wall_s=self.elapsed)
+        self._ended = True
+
+    def _line(self, text: str, lineno: int) -> None:
+        if self._cuda_error is not None:  # llm.c prints the CUDA error's text on the next line
+            error, self._cuda_error = self._cuda_error, None
+            self._end("failed", f"{error}: {text.strip()}")
+            self.stats.parsed += 1
+            return
+        m = _SPLICE.search(text, 1)
+        if m is not None:
+            ok = self.parse_partial(text[:m.start()].rstrip(), lineno)
+            self._generic(text[m.start():])
+            if ok:
+                self.stats.parsed += 1
+            else:
+                self.stats.skip(lineno, "spliced", text)
+            return
+        if self._in_traceback and text[:1].isspace():
+            self.stats.skip(lineno, "traceback", text)
+            return
+        try:
+            understood = self.parse_line(text, lineno)
+        except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as e:
+            # a bug must not stop the reading of a log: count the line, say why
+            self.stats.skip(lineno, f"parser error: {type(e).__name__}: {e}", text)
+            return
+        if understood:
+            self._in_traceback = False
+            self.stats.parsed += 1
+            return
+        reason = self._generic(text)
+        if reason is None:
+            self.stats.parsed += 1
+        else:
+            self.stats.skip(lineno, reason, text)
+
+    def _generic(self, text: str) -> str | None:
+        """Lines every format shares: endings, tracebacks, warnings. None if it was an
+        ending (parsed), else the reason the line is skipped."""
+        t = text.strip()
+        if _SLURM_CANCEL.match(t) or _SIGNAL.search(t):
+            self._end("interrupted", t)
+            return None
+        if _ASSERTION.search(t):
+            self._assertion = t
+            self._end("failed", t)
+            return None
+        m = _CUDA_ERROR.match(t)
+        if m:
+            self._cuda_error = f"CUDA ERROR at {m.group(1)}"
+            return None
+        if _SHELL_DEATH.fullmatch(t):
+            self._end("failed", self._assertion or t)
+            return None
+        if t == _TRACEBACK:
+            self._in_traceback = True
+            return "traceback"
+        if self._in_traceback:
+            if t.startswith(_TRACE_CONT):
+                return "traceback"
+            self._in_traceback = False
+            if _EXCEPTION.match(t):
+                self._exception = t
+                return "traceback"
+        if t.startswith(_TRACE_CONT):
+            return "traceback"
+        if _PY_WARNING.match(t) or t.startswith(("WARNING", "Warning:", "warnings.warn")):
+            return "warning"
+        if is_elision(t):
+            return "elision"
+        return "unrecognised"

@@ -1,0 +1,157 @@
+"""Line clean-up shared by the stdout-log parsers: real logs are messy.
+
+What reaches a parser is what a person saw on a terminal, saved through ``tee``, a
+scheduler's output file or a paste into a README: ``\\r``-joined progress bars, ANSI colour
+codes, timestamp and ``> `` quote prefixes, elision marks, warnings and tracebacks between
+the lines that matter, and bytes that are not UTF-8. ``clean_line`` removes the decoration
+so that each parser's patterns only describe its own format. Pure functions, no state.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+from typing import Any
+
+# CSI sequences (colours, cursor moves) and OSC sequences (terminal titles, links).
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# '2023-01-01 12:00:00 ', '[2023-01-01T12:00:00.123Z] ', '2026-02-01 20:37:26,202 - '
+_TIMESTAMP = re.compile(r"\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?"
+                        r"(?:\s+-\s+|\s*\|\s*|\s+|$)")
+# Python's logging: 'name - LEVEL - message' (after the timestamp)
+_LOGGING = re.compile(r"[\w.]+ - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
+_QUOTE = re.compile(r">(?: |$)")
+# '...', '… …', '[…]', '[...]', '... (truncated) ...', '(...)'
+_ELISION = re.compile(r"[\[(]?(?:\.{3,}|…)[\])]?(?:\s*\(?[a-z ]*\)?\s*[\[(]?(?:\.{3,}|…)[\])]?)*")
+_PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
+
+
+def decode_lines(data: bytes) -> list[str]:
+    """Split raw file bytes into text lines, the way every parser expects them.
+
+    Bytes that are not UTF-8 become U+FFFD (a log is never rejected for its encoding). Lines
+    are split on ``\\n`` only, and lose the ``\\n`` and a ``\\r`` just before it; a ``\\r``
+    inside a line (a progress bar) is kept for ``clean_line``. A final line without ``\\n``
+    is returned too: callers following a growing file hold it back themselves.
+    """
+    text = data.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def clean_line(line: str) -> str:
+    """The text of a line as a terminal would finally show it, without decoration.
+
+    - ``\\r`` progress: only the last non-empty ``\\r``-separated part is kept (what stayed
+      on screen); ``evaluating 10/1256\\revaluating 20/1256\\rHellaSwag: ...`` gives the result;
+    - ANSI escape sequences are removed;
+    - leading ``> `` quote marks, timestamps and Python-logging ``name - LEVEL - `` prefixes
+      are removed (in any order, e.g. a quoted timestamped line);
+    - trailing whitespace is removed; leading whitespace is kept (tracebacks need it).
+    """
+    if "\r" in line:
+        parts = [p for p in line.split("\r") if p.strip()]
+        line = parts[-1] if parts else ""
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if line and not _PLAIN.match(line):
+        line = _strip_prefixes(line)
+    return line.rstrip()
+
+
+def _strip_prefixes(line: str) -> str:
+    for _ in range(4):  # '> 2023-01-01 12:00:00 > iter 1: ...' at most a few layers deep
+        m = _QUOTE.match(line) or _TIMESTAMP.match(line)
+        if m is None:
+            break
+        line = line[m.end():]
+    m = _LOGGING.match(line)
+    return line[m.end():] if m else line
+
+
+def is_elision(text: str) -> bool:
+    """An ellipsis line a person put in a pasted log to mark cut lines: '...', '[…]'."""
+    t = text.strip()
+    return bool(t) and _ELISION.fullmatch(t) is not None
+
+
+def to_float(text: str | None) -> float | None:
+    """A printed number as float: '1,234.5' -> 1234.5, 'nan' -> nan, '' or junk -> None."""
+    if text is None:
+        return None
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def to_int(text: str | None) -> int | None:
+    """A printed integer: '16,384' -> 16384, '00042' -> 42; junk -> None."""
+    if text is None:
+        return None
+    try:
+        return int(text.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def finite(x: float | None) -> float | None:
+    """x if it is a finite number, else None (what the schema stores for 'not a value')."""
+    return x if x is not None and math.isfinite(x) else None
+
+
+def nonfinite_name(x: float | None) -> str | None:
+    """'nan', 'inf' or '-inf' for a non-finite float (the anomaly event's value), else None."""
+    if x is None or math.isfinite(x):
+        return None
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def literal(text: str) -> Any:
+    """A config value as printed in a Python config file or a 'key: value' dump.
+
+    Literals ('1e-3', 'True', "'cuda'") become their value, read with ast.literal_eval
+    (never eval: a config may hold expressions like ``__import__('torch')...``); anything
+    else stays the text itself. A trailing ``# comment`` is dropped.
+    """
+    text = text.strip()
+    for candidate in (text, text.split(" #", 1)[0].split("\t#", 1)[0].strip()):
+        try:
+            value = ast.literal_eval(candidate)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            return value
+        if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool))
+                                                    for v in value):
+            return list(value)
+        return candidate
+    return text.split(" #", 1)[0].strip()
+
+
+_FIELD = re.compile(r"(?P<key>[A-Za-z][\w/ .-]*?)?\s*[:=]?\s*\(?(?P<num>[-+]?(?:nan|inf|(?:\d[\d,]*)?"
+                    r"\.?\d+(?:[eE][-+]?\d+)?))(?P<unit>.*)$", re.IGNORECASE)
+
+
+def pipe_fields(text: str) -> dict[str, tuple[float | None, str]]:
+    """'loss: 2.5 | lr 6e-4 | dt: 410.25ms | 31.9% bf16 MFU' -> {key: (number, unit)}.
+
+    The ``a | b | c`` layout of build-nanogpt, llm.c and nanochat step lines. A part without
+    a leading name is keyed by its unit ('ms', '% bf16 MFU', 'tok/s'); the number is None when
+    the part has none (a line cut short).
+    """
+    out: dict[str, tuple[float | None, str]] = {}
+    for part in text.split("|"):
+        part = part.strip()
+        if not part:
+            continue
+        m = _FIELD.match(part)
+        if m is None:
+            out[part.rstrip(":").strip().lower()] = (None, "")
+            continue
+        unit = m.group("unit").strip()
+        key = (m.group("key") or unit).strip().lower()
+        out.setdefault(key, (to_float(m.group("num")), unit))
+    return out

@@ -1,0 +1,141 @@
+"""build-nanogpt ``train_gpt2.py`` (karpathy/build-nanogpt): its stdout and its ``log.txt``.
+
+stdout::
+
+    total desired batch size: 524288
+    => calculated gradient accumulation steps: 2
+    validation loss: 10.9522                      eval at the top of the next step
+    HellaSwag accuracy: 2497/10042=0.2487         metric 'hellaswag', same step
+    rank 1 sample 0: Hello, I'm a language model, ...   (text may run over several lines)
+    step     0 | loss: 10.955010 | lr 8.3916e-07 | norm: 15.3421 | dt: 23547.83ms | tok/sec: 22264.81
+
+log.txt (written by the master rank)::
+
+    0 val 10.9310        0 hella 0.2413        0 train 10.934416
+
+Meaning: steps are 0-based in both. ``dt`` is measured from the top of one step to the end
+of it, *including* the eval, HellaSwag and sampling done at the top of that step, so a step
+that follows a ``validation loss`` line is ``eval_inclusive``; ``step_ms`` is null.
+``tok/sec`` is that step's own throughput (all ranks). The log file has the loss only.
+The world size is not printed (default 1). A stderr file with only torchrun/slurm lines is
+read too (no iterations; a cancelled job gives an 'interrupted' run_end).
+"""
+from __future__ import annotations
+
+import re
+
+from analyzer.parsers._stdout import StdoutParser, device_type
+from analyzer.parsers._text import clean_line, pipe_fields, to_float, to_int
+
+NAME = "buildnanogpt"
+
+_STEP = re.compile(r"step\s+(\d+) \|(.*)$")
+_VAL = re.compile(r"validation loss: (\S+)")
+_HELLA = re.compile(r"HellaSwag accuracy: (\d+)/(\d+)\s*=\s*(\S+)")
+_SAMPLE = re.compile(r"rank (\d+) sample (\d+): ")
+_LOGFILE = re.compile(r"(\d+) (train|val|hella) (\S+)$")
+_BATCH = re.compile(r"total desired batch size: ([\d,]+)")
+_ACCUM = re.compile(r"=> calculated gradient accumulation steps: (\d+)")
+_DEVICE = re.compile(r"using device: (\S+)")
+_HEADER = re.compile(r"found \d+ shards for split|num (?:non-)?decayed parameter tensors|"
+                     r"using fused AdamW|loaded \d+ tokens|1 epoch = |I am GPU|"
+                     r"Setting OMP_NUM_THREADS|\*{5,}$|using ddp|ddp_rank")
+
+
+def detect(head: list[str]) -> float:
+    """Confidence that these first lines are build-nanogpt stdout or its log.txt."""
+    logfile = other = 0
+    for raw in head:
+        line = clean_line(raw)
+        if _STEP.match(line) and "loss:" in line and "tok/sec" in line:
+            return 0.95
+        if _LOGFILE.fullmatch(line):
+            logfile += 1
+        elif line.strip():
+            other += 1
+        if _BATCH.match(line) or _ACCUM.match(line):
+            return 0.8
+    if logfile >= 2 and other == 0:
+        return 0.9
+    text = "\n".join(head)
+    if "OMP_NUM_THREADS" in text or "torch.distributed.elastic" in text:
+        return 0.25  # a torchrun stderr file: nothing but how the job ended
+    return 0.0
+
+
+class Parser(StdoutParser):
+    NAME = NAME
+    EVAL_IN_DT = True
+
+    def __init__(self, run_id: str = "log") -> None:
+        super().__init__(run_id)
+        self._in_sample = False
+
+    def parse_line(self, text: str, lineno: int) -> bool:
+        m = _STEP.match(text)
+        if m:
+            return self._step(int(m.group(1)), m.group(2))
+        m = _LOGFILE.fullmatch(text)
+        if m:
+            self._logfile(int(m.group(1)), m.group(2), to_float(m.group(3)))
+            return True
+        sample = self._in_sample
+        self._in_sample = False
+        m = _VAL.match(text)
+        if m:
+            self.evaluation(self._next_step(), val_loss=to_float(m.group(1)))
+            return True
+        m = _HELLA.match(text)
+        if m:
+            self.metric(self._next_step(), "hellaswag", to_float(m.group(3)))
+            return True
+        if _SAMPLE.match(text):
+            self._in_sample = True
+            return True
+        if self._header(text):
+            return True
+        if sample and not text.startswith("Traceback"):
+            self._in_sample = True  # the sample's text went on over a newline
+            return True
+        return False
+
+    def _next_step(self) -> int:
+        """Evals run at the top of the step after the last printed one."""
+        return 0 if self.last_iter_step is None else self.last_iter_step + 1
+
+    def _step(self, step: int, rest: str) -> bool:
+        f = pipe_fields(rest)
+        loss = f.get("loss", (None, ""))[0]
+        if loss is None:
+            return False
+        self._in_sample = False
+        self.iteration(step, loss=loss, lr=f.get("lr", (None, ""))[0],
+                       grad_norm=f.get("norm", (None, ""))[0], dt_ms=f.get("dt", (None, ""))[0],
+                       tokens_per_s=f.get("tok/sec", (None, ""))[0])
+        return True
+
+    def _logfile(self, step: int, kind: str, value: float | None) -> None:
+        if kind == "train":
+            self.iteration(step, loss=value)
+        elif kind == "val":
+            self.evaluation(step, val_loss=value)
+        else:
+            self.metric(step, "hellaswag", value)
+
+    def _header(self, text: str) -> bool:
+        m = _BATCH.match(text)
+        if m:
+            self.header_line().tokens_per_iter = to_int(m.group(1))
+            return True
+        m = _ACCUM.match(text)
+        if m:
+            self.header_line().config["grad_accum_steps"] = int(m.group(1))
+            return True
+        m = _DEVICE.match(text)
+        if m:
+            self.header_line().device = device_type(m.group(1))
+            return True
+        if _HEADER.match(text.strip()):
+            self.header_line()
+            return True
+        return False

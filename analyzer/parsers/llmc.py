@@ -1,0 +1,226 @@
+"""llm.c (karpathy/llm.c): ``train_gpt2cu`` / ``train_gpt2`` stdout and the ``-o`` log file.
+
+stdout of train_gpt2.cu, after a ``| Parameter | Value |`` table::
+
+    val loss 11.007921
+    step    1/19560 | loss 11.009662 (+nanz)| norm 15.0789 (+nanz)| lr 8.57e-07 | 4230.95 ms | 31.9% bf16 MFU | 123917 tok/s
+    evaluating HellaSwag: 0/1256\\r...\\rHellaSwag: 2493/10042 = 0.248257
+    [CUDA ERROR] at file train_gpt2.cu:265:   (message on the next line)
+    total average iteration time: 4201.3 ms      (the run completed)
+
+stdout of the CPU reference train_gpt2.c (after a ``[GPT-2]`` block)::
+
+    step 0: train loss 5.356189 (took 1452.121000 ms)
+
+llm.c's python train_gpt2.py prints ``step 1/50 | train loss 5.1 | norm ... | (123.45 ms | ...)``.
+The ``-o`` log file: ``s:0 tel:11.0095`` (val loss), ``s:0 trl:11.0116 lr:0.000001 norm:14.96``
+(train), ``s:250 eval:0.2437`` (HellaSwag); the python trainer's log file has ``trl``/``tel``
+with 6 decimals and no lr/norm.
+
+Meaning and conventions:
+
+- **Steps are 0-based everywhere**, as in the log file and in llm.c itself: train_gpt2.cu
+  and train_gpt2.py *print* ``step+1`` ("step 1/19560" is step 0), so stdout step numbers are
+  shifted down by one; train_gpt2.c prints the 0-based step. An eval (``val loss``,
+  HellaSwag) runs at the top of the step after the last printed one, like the log file's
+  ``s:N tel:``.
+- the printed ms is the training step alone (the timer starts after the eval): ``step_ms``;
+  ``dt_ms`` is null, so ``eval_inclusive`` is never set. ``MFU`` is per step -> ``mfu``.
+- ``tokens_per_s`` is total batch size / step time when the header gives the batch size (the
+  printed tok/s is a running average), else the printed value.
+- ``(+nanz)`` z-scores are ignored; ``nan`` losses and norms become anomalies.
+"""
+from __future__ import annotations
+
+import re
+
+from analyzer.parsers._stdout import StdoutParser
+from analyzer.parsers._text import clean_line, literal, pipe_fields, to_float, to_int
+
+NAME = "llmc"
+
+_STEP_CU = re.compile(r"step\s+(\d+)/(\d+) \|(.*)$")
+_STEP_C = re.compile(r"step (\d+): train loss (\S+) \(took (\S+) ms\)")
+_VAL = re.compile(r"val loss (\S+)")
+_HELLA = re.compile(r"HellaSwag: (\d+)/(\d+) = (\S+)")
+_LOGFILE = re.compile(r"s:(\d+) (trl|tel|eval):(\S+)(.*)$")
+_TABLE = re.compile(r"\|\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|$")
+_KEYVAL = re.compile(r"([a-z_ ]+): (\d+)$")  # train_gpt2.c's [GPT-2] block
+_BATCH = re.compile(r"batch_size B=(\d+) \* seq_len T=(\d+) \* num_processes=(\d+) "
+                    r"and total_batch_size=(\d+)")
+_DONE = re.compile(r"total average iteration time: (\S+) ms")
+_HEADER = re.compile(r"\+-+\+|\[GPT-2\]|Multi-GPU support is disabled|num_parameters: \d+ =>|"
+                     r"allocated \d+ MiB|allocating \d+ MiB|=> setting grad_accum_steps|"
+                     r"device memory usage|memory per sequence|-> estimated maximum batch|"
+                     r"padded_vocab_size|num_activations|train dataset num_batches|"
+                     r"val dataset num_batches|Precision is configured|ProcessID|\| Parameter|"
+                     r"WARNING: Failed to open the tokenizer|The Tokenizer is a new feature|"
+                     r"Re-run `python train_gpt2.py`")
+_PROGRESS = re.compile(r"evaluating HellaSwag: \d+/\d+")
+_CKPT_STEP = re.compile(r"Writing checkpoint at step (\d+)")
+_CKPT_FILE = re.compile(r"Writing model to (\S+)")
+_TABLE_KEYS = {  # table row -> (where, key)
+    "num_layers L": ("model", "n_layer"), "num_heads NH": ("model", "n_head"),
+    "channels C": ("model", "n_embd"), "max_sequence_length T": ("model", "block_size"),
+    "padded_vocab_size Vp": ("model", "vocab_size"), "num_layers": ("model", "n_layer"),
+    "num_heads": ("model", "n_head"), "channels": ("model", "n_embd"),
+    "max_seq_len": ("model", "block_size"), "vocab_size": ("model", "vocab_size"),
+}
+_DTYPES = {"BF16": "bfloat16", "FP16": "float16", "FP32": "float32"}
+
+
+def detect(head: list[str]) -> float:
+    """Confidence that these first lines are llm.c stdout or its -o log file."""
+    score = 0.0
+    for raw in head:
+        line = clean_line(raw)
+        if (_STEP_CU.match(line) and "|" in line) or _STEP_C.match(line) or _LOGFILE.match(line):
+            return 0.95
+        if "| Parameter" in line or line.startswith(("[GPT-2]", "Multi-GPU support is disabled",
+                                                     "[CUDA ERROR]", "train_gpt2cu:")):
+            score = 0.85
+    return score
+
+
+class Parser(StdoutParser):
+    NAME = NAME
+
+    def __init__(self, run_id: str = "log") -> None:
+        super().__init__(run_id)
+        self._generating = 0   # 0: no; 1: 'generating:' seen; 2: inside the '---' block
+        self._ckpt_step: int | None = None
+
+    def parse_line(self, text: str, lineno: int) -> bool:
+        if self._generating:
+            return self._generation(text)
+        if text.startswith("step"):
+            return self._step(text)
+        m = _LOGFILE.match(text)
+        if m:
+            return self._logfile(int(m.group(1)), m.group(2), m.group(3), m.group(4))
+        m = _VAL.match(text)
+        if m:
+            self.evaluation(self._eval_at(), val_loss=to_float(m.group(1)))
+            return True
+        m = _HELLA.search(text)
+        if m:
+            self.metric(self._eval_at(), "hellaswag", to_float(m.group(3)))
+            return True
+        if _PROGRESS.match(text) or "evaluating HellaSwag: ".startswith(text):
+            return True  # the \r progress, or what is left of it when a log was cut
+        m = _CKPT_STEP.match(text)
+        if m:
+            self._ckpt_step = int(m.group(1))
+            return True
+        m = _CKPT_FILE.match(text)
+        if m:
+            step = self._ckpt_step if self._ckpt_step is not None else self.last_iter_step
+            self.checkpoint(step, m.group(1))
+            return True
+        if text.startswith("Writing state to "):
+            return True
+        if text == "generating:":
+            self._generating = 1
+            return True
+        m = _DONE.match(text)
+        if m:
+            self.completed()
+            return True
+        return self._header(text)
+
+    def _eval_at(self) -> int:
+        """Evals run at the top of the step after the last printed one."""
+        if self.last_eval_step is not None and (self.last_iter_step is None
+                                                or self.last_eval_step > self.last_iter_step):
+            return self.last_eval_step  # HellaSwag right after its val loss
+        return 0 if self.last_iter_step is None else self.last_iter_step + 1
+
+    def _step(self, text: str) -> bool:
+        m = _STEP_C.match(text)
+        if m:
+            step, loss, ms = to_int(m.group(1)), to_float(m.group(2)), to_float(m.group(3))
+            self.iteration(step, loss=loss, step_ms=ms, tokens_per_s=self._tokens(ms, None))
+            return True
+        m = _STEP_CU.match(text)
+        if m is None:
+            return False
+        f = pipe_fields(m.group(3))
+        loss = f.get("loss", f.get("train loss", (None, "")))[0]
+        if loss is None:
+            return False
+        ms = f.get("ms", (None, ""))[0]
+        mfu = next((v for k, (v, _) in f.items() if k.endswith("mfu")), None)
+        printed_tps = f.get("tok/s", f.get("tok/s)", (None, "")))[0]
+        if self.header.max_iters is None:
+            self.header.max_iters = int(m.group(2))
+        self.iteration(int(m.group(1)) - 1, loss=loss, lr=f.get("lr", (None, ""))[0],
+                       grad_norm=f.get("norm", (None, ""))[0], step_ms=ms,
+                       tokens_per_s=self._tokens(ms, printed_tps),
+                       mfu=mfu / 100.0 if mfu is not None and mfu >= 0 else None)
+        return True
+
+    def _tokens(self, ms: float | None, printed: float | None) -> float | None:
+        tpi = self.seg_header.tokens_per_iter
+        if tpi and ms and ms > 0:
+            return tpi / (ms / 1000.0)
+        return printed
+
+    def _logfile(self, step: int, kind: str, value: str, rest: str) -> bool:
+        x = to_float(value)
+        if kind == "trl":
+            extra = dict(re.findall(r"(\w+):(\S+)", rest))
+            self.iteration(step, loss=x, lr=to_float(extra.get("lr")),
+                           grad_norm=to_float(extra.get("norm")))
+        elif kind == "tel":
+            self.evaluation(step, val_loss=x)
+        else:
+            self.metric(step, "hellaswag", x)
+        return True
+
+    def _generation(self, text: str) -> bool:
+        if text.strip() == "---":
+            self._generating = 2 if self._generating == 1 else 0
+        return True
+
+    def _header(self, text: str) -> bool:
+        m = _TABLE.fullmatch(text.strip())
+        if m and m.group(1) != "Parameter":
+            self._table_row(m.group(1), m.group(2))
+            return True
+        m = _BATCH.search(text)
+        if m:
+            h = self.header_line()
+            h.tokens_per_iter, h.world_size = int(m.group(4)), int(m.group(3))
+            return True
+        if _HEADER.search(text):
+            h = self.header_line()
+            if text.startswith("Multi-GPU support is disabled"):
+                h.world_size = 1
+            return True
+        m = _KEYVAL.fullmatch(text.strip())
+        if m and m.group(1) in _TABLE_KEYS | {"num_parameters": 0}:
+            self._table_row(m.group(1), m.group(2))
+            return True
+        return text.strip() == "---"
+
+    def _table_row(self, key: str, raw: str) -> None:
+        h = self.header_line()
+        value = h.config[key] = literal(raw)
+        where = _TABLE_KEYS.get(key)
+        if where is not None:
+            h.model[where[1]] = value
+        elif key == "num_parameters" and isinstance(value, int):
+            t, c = h.model["block_size"], h.model["n_embd"]  # without position embeddings
+            h.model["n_params"] = value - t * c if isinstance(t, int) and isinstance(c, int) else value
+        elif key == "total batch size" and isinstance(value, int):
+            h.tokens_per_iter = value
+        elif key == "device":
+            h.device, h.device_name = "cuda", str(value)
+        elif key == "peak TFlops" and isinstance(value, (int, float)) and value > 0:
+            h.peak_flops, h.peak_flops_source = value * 1e12, "table:llm.c"
+        elif key == "precision":
+            h.dtype = _DTYPES.get(str(value).upper())
+        elif key == "num_processes" and isinstance(value, int):
+            h.world_size = value
+        elif key == "train_num_batches" and isinstance(value, int):
+            h.max_iters = value

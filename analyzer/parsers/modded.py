@@ -1,0 +1,141 @@
+"""modded-nanogpt (KellerJordan/modded-nanogpt) record logs, every era.
+
+Lines read (after the training script's source, which records start with)::
+
+    Running pytorch 2.4.1+cu121 compiled for CUDA 12.1      (torch version)
+    Running on device_name=NVIDIA H100 80GB HBM3 with world_size=8
+    |   0  NVIDIA H100 80GB HBM3   On  | ...                  (nvidia-smi: device, GPU count)
+    step:0/6000 val_loss:11.0149 train_time:305ms step_avg:nanms
+    step:1/6000 train_loss:11.0091 train_time:24179ms step_avg:nanms
+    step:1/1480 train_time:29246ms step_avg:nanms          (Dec 2024 on: no train loss)
+    step:1/4875 train_time:5.418s step_avg:5418.26ms        (track 3: seconds)
+
+Meaning and conventions:
+
+- ``step:N`` on a training line is printed after N optimizer steps, i.e. the 0-based step
+  N-1: **iteration steps are shifted down by one** so that, as in nanoGPT, the eval at
+  ``step:N`` (the model after N steps) sits at the top of iteration N.
+- ``train_time`` is the cumulative training time, stopped while validating, and reset to 0
+  after the first 10 (compile) steps. ``step_ms`` is its difference to the previous
+  ``train_time`` printed (training or val line) or, after the reset, the value itself;
+  ``dt_ms`` is null (evals are outside the clock), so ``eval_inclusive`` is never set.
+- ``step_avg`` is derived (train_time / timed steps) and ignored; ``nanms`` is not a value.
+- no MFU, lr or tokens/s is printed. ``world_size`` is the printed one, else the number of
+  GPUs nvidia-smi lists (records run one process per GPU).
+- the val line at the last step (N = M) states the end of training: ``run_end`` completed.
+"""
+from __future__ import annotations
+
+import re
+
+from analyzer.parsers._stdout import StdoutParser
+from analyzer.parsers._text import clean_line, to_float
+
+NAME = "modded"
+
+_STEP = re.compile(r"step:(\d+)/(\d+) (.*)$")
+_KV = re.compile(r"(\w+):(\S+)")
+_TORCH = re.compile(r"Running [Pp]y[Tt]orch (\S+)")
+_DEVICE = re.compile(r"Running on device_name=(.+?) with world_size=(\d+)")
+_GPU_ROW = re.compile(r"\|\s+(\d+)\s+(NVIDIA .+?|Tesla .+?)\s+(?:On|Off)\s+\|")
+_PARAM_DUMP = re.compile(r"[\w.]+: torch\.Size\(\[[\d, ]*\]\)")
+_PARAMS = re.compile(r"\s*Total parameters: ([\d,]+)")
+_HEADER = re.compile(r"=+$|Running (?:[Pp]ython|Triton)|Model parameters:|\s*(?:Non-)?[Ee]mbedding "
+                     r"parameters:|nvidia-smi:|[+|][-=+| ]*[+|]$|\|.*\|$|"
+                     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3} +\d+ [\d:]+ \d{4}$|"
+                     r"(?:Training|Validation) DataLoader:|Compiling model|Sampling steps|"
+                     r"Resetting Model|Processes:")
+_INFO = re.compile(r"peak memory (?:consumption|allocated)")
+
+
+def detect(head: list[str]) -> float:
+    """Confidence that these first lines are a modded-nanogpt log."""
+    score = 0.0
+    for raw in head:
+        line = clean_line(raw)
+        m = _STEP.match(line)
+        if m and re.search(r"\b(?:val_loss|train_loss|train_time):", m.group(3)):
+            return 0.95
+        if _TORCH.match(line) and score < 0.3:
+            score = 0.3
+    return score
+
+
+class Parser(StdoutParser):
+    NAME = NAME
+
+    def __init__(self, run_id: str = "log") -> None:
+        super().__init__(run_id)
+        self._train_time: float | None = None   # last train_time printed, ms
+        self._world_printed = False
+
+    def on_segment(self) -> None:
+        self._train_time = None
+
+    def parse_line(self, text: str, lineno: int) -> bool:
+        m = _STEP.match(text)
+        if m:
+            return self._step(int(m.group(1)), int(m.group(2)), dict(_KV.findall(m.group(3))))
+        return self._header(text)
+
+    def _step(self, n: int, total: int, kv: dict[str, str]) -> bool:
+        train_time = _ms(kv.get("train_time"))
+        if self.header.max_iters is None:
+            self.header.max_iters = total
+        if "val_loss" in kv:
+            self.evaluation(n, val_loss=to_float(kv["val_loss"]))
+            self._train_time = train_time
+            if n == total:
+                self.completed()
+            return True
+        if "train_time" not in kv and "train_loss" not in kv:
+            return False
+        self._data(n - 1, "iter")  # a new segment resets the clock before the difference
+        step_ms = None
+        if train_time is not None:
+            prev = self._train_time
+            step_ms = train_time - prev if prev is not None and train_time >= prev else train_time
+            self._train_time = train_time
+        self.iteration(n - 1, loss=to_float(kv.get("train_loss")), step_ms=step_ms)
+        return True
+
+    def _header(self, text: str) -> bool:
+        m = _TORCH.match(text)
+        if m:
+            self.header_line().torch_version = m.group(1)
+            return True
+        m = _DEVICE.match(text)
+        if m:
+            h = self.header_line()
+            h.device, h.device_name, h.world_size = "cuda", m.group(1), int(m.group(2))
+            self._world_printed = True
+            return True
+        m = _PARAMS.match(text)
+        if m:
+            self.header_line().model["n_params"] = int(m.group(1).replace(",", ""))
+            return True
+        m = _GPU_ROW.match(text)
+        if m:
+            h = self.header_line()
+            h.device, h.device_name = "cuda", m.group(2).strip()
+            if not self._world_printed:
+                h.world_size = max(h.world_size or 0, int(m.group(1)) + 1)
+            return True
+        if _PARAM_DUMP.match(text) or _HEADER.match(text):
+            self.header_line()
+            return True
+        return bool(_INFO.match(text))
+
+
+def _ms(text: str | None) -> float | None:
+    """'24179ms' -> 24179.0, '5.418s' -> 5418.0, 'nanms' -> None."""
+    if text is None:
+        return None
+    if text.endswith("ms"):
+        x = to_float(text[:-2])
+    elif text.endswith("s"):
+        x = to_float(text[:-1])
+        x = x * 1000.0 if x is not None else None
+    else:
+        x = to_float(text)
+    return x if x is not None and x == x else None

@@ -1,0 +1,190 @@
+"""nanochat (karpathy/nanochat) ``scripts.base_train`` and ``chat_sft``/``mid_train`` stdout.
+
+Lines read::
+
+    Autodetected device type: cuda           Distributed world size: 8   (a logging line)
+    GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14
+    Vocab size: 32,768   num_layers: 24   model_dim: 1536 (...)   num_heads: 12
+    Total batch size 524,288 => gradient accumulation steps: 2
+    Calculated number of iterations from target data:param ratio: 16,704
+    Step 00250 | Validation bpb: 1.086329              metric 'val_bpb'
+    Step 03000 | CORE metric: 0.1697                    metric 'core'
+    step 00250/16704 (1.50%) | loss: 3.602910 | lrm: 1.00 | dt: 659.50ms | tok/sec: 794,972 | mfu: 49.69 | epoch: 1 | total time: 2.62m | eta: 179.6m
+    step 00001 (0.00%) | loss: 5.471677 | ... | mfu: 0.00 | ...       (chat_sft: no total)
+    Saved model parameters to: .../model_016704.pt      checkpoint
+    Total training time: 179.44m                        the run completed
+
+Meaning and conventions:
+
+- steps are the printed numbers (the step counter's meaning changed between versions: older
+  base_train prints the 0-based loop index, newer scripts the number of steps done).
+- ``loss`` is what nanochat prints: a bias-corrected EMA (beta 0.9) of the training loss,
+  so single-step spikes are damped; validation is reported in bits per byte, a metric
+  (``val_bpb``), not an eval loss; ``Validation loss`` lines of older scripts are evals.
+- ``dt`` is the training step alone (the clock starts after any eval): ``step_ms``;
+  ``dt_ms`` is null. ``tok/sec`` and ``mfu`` (percent, no sign) are per step; MFU is null
+  when the peak FLOPS is unknown (nanochat then prints 0.00). ``lrm`` is an lr multiplier,
+  not an lr, so ``lr`` stays null.
+- ANSI colours and the ``2026-02-01 20:37:26,202 - module - LEVEL - `` logging prefix are
+  removed by ``_text.clean_line``; ``[GC rankN]`` debug lines are recognised and skipped.
+"""
+from __future__ import annotations
+
+import ast
+import re
+
+from analyzer.parsers._stdout import Header, StdoutParser, device_type
+from analyzer.parsers._text import clean_line, literal, pipe_fields, to_float, to_int
+
+NAME = "nanochat"
+
+_STEP = re.compile(r"step (\d+)(?:/(\d+))? \((\S+)%\)\s*\|(.*)$")
+_OLD_STEP = re.compile(r"Step (\d+)(?:/(\d+))? \| Training loss: (\S+?)\s*\|(.*)$")
+_METRIC = re.compile(r"Step (\d+) \| ([A-Za-z][\w /-]*?): (\S+)")
+_GPU = re.compile(r"GPU: (.+?) \| Peak FLOPS \((\w+)\): (\S+)")
+_CKPT = re.compile(r"Saved model parameters to: (\S+)")
+_DONE = re.compile(r"Total training time: (\S+)")
+_NO_PEAK = "unknown: not in nanochat's table"  # nanochat then prints mfu 0.00
+_KEYS = {  # header 'key: value' -> (where, key)
+    "Vocab size": ("model", "vocab_size"), "num_layers": ("model", "n_layer"),
+    "model_dim": ("model", "n_embd"), "num_heads": ("model", "n_head"),
+    "max_seq_len": ("model", "block_size"), "sequence_len": ("model", "block_size"),
+}
+_KEYVAL = re.compile(r"([A-Za-z_][\w ]*?)\s*: ([-\d,.e+]+)(?:\s.*)?$")
+_HEADER = re.compile(r"Autodetected device type|Distributed world size|COMPUTE_DTYPE|Tokens / micro"
+                     r"|Total batch size|Scaling |Parameter counts|Estimated FLOPs|Calculated "
+                     r"number of iterations|Total number of training tokens|Tokens : Scaling|"
+                     r"Total training FLOPs|Inherited |Loading model from|Loading optimizer|"
+                     r"Loaded optimizer|Building model with config|No model tag provided|"
+                     r"Training mixture|Peak flops undefined|✓ |[\s█░╗╔═║╚╝]+$|head_dim|num_kv_heads|"
+                     r"Vocab size")
+# lines that may come at any time (so they must not start a new segment like a header)
+_NOISE = re.compile(r"\[GC rank|HTTP Request: |Evaluating: |Saved (?:optimizer state|metadata)"
+                    r"|Peak memory usage|Minimum validation bpb|Downloading https?:|Downloaded to ")
+
+
+def detect(head: list[str]) -> float:
+    """Confidence that these first lines are nanochat training output."""
+    score = 0.0
+    for raw in head:
+        line = clean_line(raw)
+        if _STEP.match(line) and "loss:" in line or _METRIC.match(line):
+            return 0.95
+        if line.startswith(("Autodetected device type", "COMPUTE_DTYPE")) or \
+                (line.startswith("GPU: ") and "Peak FLOPS" in line):
+            score = 0.6
+    return score
+
+
+class Parser(StdoutParser):
+    NAME = NAME
+
+    def parse_line(self, text: str, lineno: int) -> bool:
+        m = _STEP.match(text)
+        if m:
+            return self._step(int(m.group(1)), m.group(2), m.group(4))
+        m = _OLD_STEP.match(text)
+        if m:
+            f = pipe_fields(m.group(4))
+            self._total(m.group(2))
+            self.iteration(int(m.group(1)), loss=to_float(m.group(3)),
+                           step_ms=f.get("dt", (None, ""))[0])
+            return True
+        m = _METRIC.match(text)
+        if m:
+            self._metric(int(m.group(1)), m.group(2), to_float(m.group(3)))
+            return True
+        m = _CKPT.match(text)
+        if m:
+            self.checkpoint(self.last_iter_step, m.group(1))
+            return True
+        if _DONE.match(text):
+            self.completed()
+            return True
+        return self._header(text) or bool(_NOISE.match(text))
+
+    def _total(self, total: str | None) -> None:
+        if total and self.header.max_iters is None:
+            self.header.max_iters = int(total)
+
+    def _step(self, step: int, total: str | None, rest: str) -> bool:
+        f = pipe_fields(rest)
+        loss = f.get("loss", (None, ""))[0]
+        if loss is None:
+            return False
+        self._total(total)
+        self._data(step, "iter")  # the segment's header decides whether MFU means anything
+        mfu = f.get("mfu", (None, ""))[0]
+        if mfu is None or mfu <= 0 or self.seg_header.peak_flops_source.startswith(_NO_PEAK):
+            mfu = None
+        self.iteration(step, loss=loss, step_ms=f.get("dt", (None, ""))[0],
+                       tokens_per_s=f.get("tok/sec", (None, ""))[0],
+                       mfu=mfu / 100.0 if mfu is not None else None)
+        return True
+
+    def _metric(self, step: int, name: str, value: float | None) -> None:
+        key = name.strip().lower()
+        if key == "validation loss":
+            self.evaluation(step, val_loss=value)
+            return
+        key = {"validation bpb": "val_bpb", "core metric": "core"}.get(key, key)
+        self.metric(step, re.sub(r"\W+", "_", key).strip("_"), value)
+
+    def _header(self, text: str) -> bool:
+        m = _GPU.match(text)
+        if m:
+            h = self.header_line()
+            h.device, h.device_name = "cuda", m.group(1).strip()
+            peak = to_float(m.group(3))
+            if peak is not None and 0 < peak < float("inf"):
+                h.peak_flops, h.peak_flops_source = peak, "table:nanochat"
+            else:
+                h.peak_flops, h.peak_flops_source = None, _NO_PEAK
+            return True
+        if not _HEADER.match(text) and not (self._seg_data is False and _KEYVAL.match(text)):
+            return False
+        h = self.header_line()
+        self._header_values(text, h)
+        return True
+
+    def _header_values(self, text: str, h: Header) -> None:
+        if text.startswith("Autodetected device type:"):
+            h.device = device_type(text.split(":", 1)[1])
+        elif text.startswith("Distributed world size:"):
+            h.world_size = to_int(text.split(":", 1)[1].strip())
+        elif text.startswith("Total batch size "):
+            h.tokens_per_iter = to_int(text.split()[3])
+        elif text.startswith("Calculated number of iterations"):
+            h.max_iters = to_int(text.rsplit(":", 1)[1].strip())
+        elif text.startswith("COMPUTE_DTYPE:"):
+            dtype = text.split(":", 1)[1].split()[0].replace("torch.", "")
+            h.dtype = dtype if dtype in ("float32", "bfloat16", "float16") else h.dtype
+        elif text.startswith("Building model with config:"):
+            self._model_config(text.split(":", 1)[1], h)
+        elif text.startswith("Peak flops undefined"):
+            h.peak_flops, h.peak_flops_source = None, _NO_PEAK
+        elif text.startswith("Inherited "):
+            key, _, value = text[len("Inherited "):].partition(" from ")[0].partition("=")
+            h.config[key.strip()] = literal(value)
+        elif text.strip().startswith("total") and ":" in text:
+            h.model["n_params"] = to_int(text.split(":", 1)[1].strip())
+        else:
+            m = _KEYVAL.match(text)
+            if m:
+                key, value = m.group(1).strip(), to_float(m.group(2))
+                h.config[key] = int(value) if value is not None and value.is_integer() else value
+                where = _KEYS.get(key)
+                if where is not None and value is not None:
+                    h.model[where[1]] = int(value)
+
+    def _model_config(self, raw: str, h: Header) -> None:
+        try:
+            cfg = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            return
+        if isinstance(cfg, dict):
+            h.config.update({k: v for k, v in cfg.items() if isinstance(v, (int, float, str))})
+            for src, dst in (("n_layer", "n_layer"), ("n_head", "n_head"), ("n_embd", "n_embd"),
+                             ("vocab_size", "vocab_size"), ("sequence_len", "block_size")):
+                if isinstance(cfg.get(src), int):
+                    h.model[dst] = cfg[src]

@@ -1,0 +1,217 @@
+"""nanoGPT ``train.py`` stdout (karpathy/nanoGPT and its forks), every version.
+
+Lines read::
+
+    iter 250: loss 1.9636, time 1155.43ms, mfu 0.33%          current format
+    iter 1631: loss 4.0863, time 561.94ms                      before Feb 2023 (no mfu)
+    iter 5: loss 3.3399, time 18371.47ms, lr:0.0003 , mfu: 3.06%   forks add fields
+    step 250: train loss 1.9657, val loss 2.0649               eval (before iteration 250)
+    saving checkpoint to out-shakespeare-char
+    Overriding config with config/x.py:  + the file echoed;  Overriding: key = value
+    ==== CONFIG VALUES ====  key: value lines  ====             a fork's config dump
+    tokens per iteration will be: 16,384    found vocab_size = 65 (...)
+    number of parameters: 10.65M            Initializing a new model from scratch
+    Resuming training from out              (a resume: a new segment)
+
+Meaning of the numbers (documented facts of train.py):
+
+- ``time`` is ``dt_ms``: wall time from the previous iteration, so the iteration right after
+  an eval (``step N:`` then ``iter N:``) includes the eval and the checkpoint save:
+  ``eval_inclusive`` is set on it. ``step_ms`` is never printed (null).
+- the printed ``mfu`` is nanoGPT's *running* MFU (0.9 old + 0.1 new, against a hard-coded
+  A100 bf16 peak of 312 TFLOPS) -> ``mfu_smoothed``; ``-100.00%`` means "not measured yet"
+  (the first 5 iterations) -> null. The per-step ``mfu`` is derived: the first measured line
+  of a segment is the EMA's seed, i.e. exactly that step's MFU, and per-step MFU is inversely
+  proportional to dt, so ``mfu = mfu_first * dt_first / dt``.
+- ``tokens_per_s`` = tokens per iteration (header) / dt; null without that header line.
+- DDP prints the header once per rank: the repeats merge, and the number of ``tokens per
+  iteration`` lines before the first iteration gives ``world_size``.
+- device and dtype come from the config echo when printed, else 'unknown'.
+"""
+from __future__ import annotations
+
+import re
+
+from analyzer.parsers._stdout import Header, StdoutParser, device_type
+from analyzer.parsers._text import literal, to_float, to_int
+from analyzer.run import Run
+
+NAME = "nanogpt"
+
+# Lenient on the numbers (parsed with float()/int() afterwards), strict on the words, so
+# that the vectorised reader in _fast.py reads exactly the same lines the same way.
+_ITER = re.compile(r"iter (\S+): loss (\S+), time (\S+)ms(?:, (.*))?$")
+_LR = re.compile(r"\blr[:=]?\s*([^\s,%]+)")
+_MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
+_EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss ([^,\s]+)")
+_CKPT = re.compile(r"saving checkpoint to (.+)$")
+_TOKENS = re.compile(r"tokens per iteration will be: ([\d,]+)")
+_VOCAB = re.compile(r"(?:found vocab_size = |defaulting to vocab_size of GPT-2 to )(\d+)")
+_PARAMS = re.compile(r"number of parameters: ([\d.]+)M")
+_OVERRIDE_FILE = re.compile(r"Overriding config with (.+?):?$")
+_OVERRIDE = re.compile(r"Overriding: (\w+) = (.*)$")
+_ASSIGN = re.compile(r"(\w+)\s*=\s*(.+)$")
+_DUMP_START = re.compile(r"=+ ?CONFIG VALUES ?=+$")
+_DUMP_LINE = re.compile(r"(\w+): (.*)$")
+_RESUME = re.compile(r"Resuming training from (.+)$")
+_HEADER = re.compile(r"Initializing a new model from scratch|Initializing from OpenAI GPT-2 "
+                     r"weights|loading weights from pretrained gpt|forcing vocab_size=|"
+                     r"overriding dropout rate|num (?:non-)?decayed parameter tensors|"
+                     r"using fused AdamW|compiling the model|Multiple GPUs? detected")
+_DTYPES = ("float32", "bfloat16", "float16")
+# train.py's estimate_mfu divides by an A100's bf16 peak, whatever the device.
+PEAK_FLOPS = 312e12
+PEAK_SOURCE = "table:nanoGPT train.py A100 bf16 constant"
+
+
+def detect(head: list[str]) -> float:
+    """Confidence that these first lines are nanoGPT train.py output."""
+    from analyzer.parsers._text import clean_line
+    score = 0.0
+    for raw in head:
+        line = clean_line(raw)
+        m = _ITER.match(line)
+        if (m and to_int(m.group(1)) is not None) or _EVAL.match(line):
+            return 0.95
+        if _TOKENS.match(line) or _OVERRIDE_FILE.match(line) or _PARAMS.match(line):
+            score = 0.6
+    return score
+
+
+class Parser(StdoutParser):
+    NAME = NAME
+    EVAL_IN_DT = True
+
+    def __init__(self, run_id: str = "log") -> None:
+        super().__init__(run_id)
+        self._config_mode: str | None = None   # 'file' (python echo) or 'dump' (key: value)
+        self._mfu_c: float | None = None       # mfu * dt of the segment's first measured line
+        self._last_val: float | None = None
+        _nanogpt_header(self.header)
+
+    def on_segment(self) -> None:
+        self._mfu_c = None
+
+    def header_line(self) -> Header:
+        return _nanogpt_header(super().header_line())
+
+    def parse_line(self, text: str, lineno: int) -> bool:
+        if self._config_mode is not None:
+            if self._config_line(text):
+                return True
+            self._config_mode = None
+        if text.startswith("iter "):
+            return self._iter(text)
+        m = _EVAL.match(text)
+        if m:
+            self._last_val = to_float(m.group(3))
+            self.evaluation(int(m.group(1)), train_loss=to_float(m.group(2)),
+                            val_loss=self._last_val)
+            return True
+        m = _CKPT.match(text)
+        if m:
+            step = self.last_eval_step if self.last_eval_step is not None else self.last_iter_step
+            self.checkpoint(step, m.group(1).strip(), self._last_val)
+            return True
+        return self._header(text)
+
+    def _iter(self, text: str) -> bool:
+        m = _ITER.match(text)
+        step = to_int(m.group(1)) if m else None
+        loss, dt = (to_float(m.group(2)), to_float(m.group(3))) if m else (None, None)
+        if step is None or loss is None or dt is None:
+            return False
+        rest = m.group(4) or ""
+        lr = mfu_pct = None
+        if rest:
+            mm = _MFU.search(rest)
+            mfu_pct = to_float(mm.group(1)) if mm else None
+            ml = _LR.search(rest)
+            lr = to_float(ml.group(1)) if ml else None
+        self._data(step, "iter")  # opens a new segment first, if this step starts one
+        measured = mfu_pct is not None and mfu_pct >= 0
+        if measured and self._mfu_c is None:
+            self._mfu_c = (mfu_pct / 100.0) * dt
+        tpi = self.seg_header.tokens_per_iter
+        self.iteration(
+            step, loss=loss, lr=lr, dt_ms=dt,
+            tokens_per_s=tpi / (dt / 1000.0) if tpi is not None and tpi > 0 and dt > 0 else None,
+            mfu=self._mfu_c / dt if self._mfu_c is not None and dt > 0 else None,
+            mfu_smoothed=mfu_pct / 100.0 if measured else None)
+        return True
+
+    def _header(self, text: str) -> bool:
+        m = _TOKENS.match(text)
+        if m:
+            h = self.header_line()
+            h.tokens_per_iter = to_int(m.group(1))
+            h.world_size = (h.world_size or 0) + 1  # once per DDP rank
+            return True
+        m = _RESUME.match(text)
+        if m:
+            self.resume_marker(m.group(1).strip())
+            return True
+        m = _OVERRIDE_FILE.match(text)
+        if m:
+            self.header_line()
+            self._config_mode = "file"
+            return True
+        if _DUMP_START.match(text):
+            self.header_line()
+            self._config_mode = "dump"
+            return True
+        m = _OVERRIDE.match(text)
+        if m:
+            self._set_config(m.group(1), m.group(2))
+            return True
+        m = _VOCAB.match(text)
+        if m:
+            self.header_line().model["vocab_size"] = int(m.group(1))
+            return True
+        m = _PARAMS.match(text)
+        if m:
+            self.header_line().model["n_params"] = round(float(m.group(1)) * 1e6)
+            return True
+        if _HEADER.match(text):
+            self.header_line()
+            return True
+        return False
+
+    def _config_line(self, text: str) -> bool:
+        if self._config_mode == "dump":
+            if set(text.strip()) == {"="}:
+                self._config_mode = None
+                return True
+            m = _DUMP_LINE.match(text)
+        else:
+            if text.lstrip().startswith("#"):
+                return True
+            m = _ASSIGN.match(text)
+        if m is None:
+            return False
+        self._set_config(m.group(1), m.group(2))
+        return True
+
+    def _set_config(self, key: str, raw: str) -> None:
+        h = self.header_line()
+        value = h.config[key] = literal(raw)
+        if key in ("n_layer", "n_head", "n_embd", "block_size", "bias"):
+            h.model[key] = value
+        elif key == "max_iters" and isinstance(value, int):
+            h.max_iters = value
+        elif key == "device":
+            h.device = device_type(value)
+        elif key == "dtype" and value in _DTYPES:
+            h.dtype = value
+
+
+def _nanogpt_header(h: Header) -> Header:
+    if h.peak_flops is None:
+        h.peak_flops, h.peak_flops_source = PEAK_FLOPS, PEAK_SOURCE
+    return h
+
+
+def parse_file_fast(data: bytes) -> Run | None:
+    """The whole file at once, vectorised (see _fast.py); None when it does not apply."""
+    from analyzer.parsers._fast import parse_nanogpt
+    return parse_nanogpt(data)
