@@ -66,7 +66,9 @@ class _IterColumns:
 
     def __init__(self) -> None:
         self.n = 0
-        self.rank_missing = 0  # slowest_rank is int64 in Run.from_events unless one is missing
+        # Run.from_events leaves slowest_rank to pandas' inference: int64 when every row has
+        # one, object when every row has an explicit null, float64 otherwise. Count both.
+        self.rank_ints = self.rank_nulls = 0
         self.cols: dict[str, np.ndarray] = {}
         self._master: pd.DataFrame | None = None
         self._alloc(0)
@@ -84,8 +86,11 @@ class _IterColumns:
         if self.n + extra > capacity:
             self._alloc(max(self.n + extra, 2 * capacity, 1024))
 
-    def append(self, columns: dict[str, np.ndarray], n: int, segment: int) -> None:
-        """Append n rows; a column not given is missing (NaN, null step, False)."""
+    def append(self, columns: dict[str, Any], n: int, segment: int,
+               rank_nulls: int | None = None) -> None:
+        """Append n rows; a column not given is missing (NaN, null step, False).
+        ``rank_nulls``: how many NaN slowest_rank values were explicit nulls (default:
+        all of them when the column is given)."""
         self.reserve(n)
         a, b = self.n, self.n + n
         for c, arr in self.cols.items():
@@ -101,7 +106,10 @@ class _IterColumns:
                 arr[a:b] = False
             else:
                 arr[a:b] = np.nan
-        self.rank_missing += int(np.isnan(self.cols["slowest_rank"][a:b]).sum())
+        if "slowest_rank" in columns:
+            nan = int(np.isnan(self.cols["slowest_rank"][a:b]).sum())
+            self.rank_ints += n - nan
+            self.rank_nulls += nan if rank_nulls is None else rank_nulls
         self.n = b
 
     def append_events(self, events: Sequence[dict[str, Any]], segment: int) -> None:
@@ -111,7 +119,8 @@ class _IterColumns:
         cols["step_mask"] = [not isinstance(s, (int, float)) or s != s for s in steps]
         cols["step"] = [0 if m else int(s) for s, m in zip(steps, cols["step_mask"])]
         cols["eval_inclusive"] = [bool(e.get("eval_inclusive")) for e in events]
-        self.append(cols, len(events), segment)
+        nulls = sum(1 for e in events if "slowest_rank" in e and e["slowest_rank"] is None)
+        self.append(cols, len(events), segment, rank_nulls=nulls)
 
     def frame(self) -> pd.DataFrame:
         if self.n == 0:
@@ -122,8 +131,10 @@ class _IterColumns:
             data["step"] = pd.arrays.IntegerArray(c["step"], c["step_mask"])
             self._master = pd.DataFrame(data, columns=ITER_COLUMNS, copy=False)
         df = self._master.iloc[:self.n]
-        if self.rank_missing == 0:  # all present: ints, as Run.from_events makes them
+        if self.rank_ints == self.n:
             df = df.assign(slowest_rank=self.cols["slowest_rank"][:self.n].astype(np.int64))
+        elif self.rank_nulls == self.n:
+            df = df.assign(slowest_rank=np.full(self.n, None, dtype=object))
         return df
 
     def view(self, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -257,8 +268,9 @@ def head_lines(data: Any, size: int, limit: int) -> list[str]:
 def detect_format(path: str | os.PathLike, data: Any) -> str:
     """The format name of a file from its first lines (more of them when the first ones
     are not conclusive); UnknownFormat if no parser is confident."""
-    name = registry.detect(head_lines(data, 256 << 10, registry.HEAD_LINES))
-    if name is None and len(data) > 256 << 10:
+    head = head_lines(data, 256 << 10, registry.HEAD_LINES + 1)
+    name = registry.detect(head[:registry.HEAD_LINES])
+    if name is None and len(head) > registry.HEAD_LINES:
         name = registry.detect(head_lines(data, 4 << 20, registry.LONG_HEAD_LINES))
     if name is None:
         raise UnknownFormat(path, registry.names())

@@ -1,0 +1,260 @@
+"""analyzer.load: content detection, clear one-line errors, the registry, RunBuilder."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+import analyzer
+from analyzer import parsers as registry
+from analyzer.load import LoadError, RunBuilder, UnknownFormat
+from analyzer.run import (ANOMALY_COLUMNS, CHECKPOINT_COLUMNS, EVAL_COLUMNS, ITER_COLUMNS,
+                          METRIC_COLUMNS, ParseStats, Run)
+from gptscope.schema import dumps, make_event
+
+# -- a tiny fake format, to test the machinery without any real parser -----------------------
+# Lines "STEP <n> LOSS <x>"; "RESTART" starts a new segment. test_follow.py uses it too.
+
+_STEP = re.compile(r"STEP (\d+) LOSS (\S+)$")
+
+
+def _fake_detect(head: list[str]) -> float:
+    return min(1.0, sum(bool(_STEP.match(line)) for line in head) / 3)
+
+
+class _FakeParser:
+    def __init__(self, run_id: str = "log"):
+        self.run_id, self.stats, self.started = run_id, ParseStats(), False
+
+    def _start(self) -> dict:
+        self.started = True
+        return make_event("run_start", self.run_id, 0, 0.0, config={}, model={}, device="cpu",
+                          dtype="float32", world_size=1, peak_flops_source="unknown",
+                          source="fake")
+
+    def feed(self, lines: list[str], first_lineno: int) -> list[dict]:
+        out = []
+        self.stats.lines += len(lines)
+        for i, line in enumerate(lines):
+            m = _STEP.match(line)
+            if line == "RESTART":
+                out.append(self._start())
+            elif m:
+                if not self.started:
+                    out.append(self._start())
+                out.append(make_event("iter", self.run_id, int(m.group(1)), 0.0,
+                                      loss=float(m.group(2))))
+            elif line.strip():
+                self.stats.skip(first_lineno + i, "not a step line", line)
+                continue
+            else:
+                continue
+            self.stats.parsed += 1
+        return out
+
+    def finish(self) -> list[dict]:
+        return []
+
+
+FAKE = SimpleNamespace(NAME="fake", detect=_fake_detect, Parser=_FakeParser)
+
+
+def fake_log(steps: range) -> str:
+    return "".join(f"STEP {s} LOSS {2.0 - s / 1000}\n" for s in steps)
+
+
+@pytest.fixture
+def fake():
+    registry.register(FAKE)
+    yield FAKE
+    registry.unregister("fake")
+
+
+def events_text(n: int = 5, run_id: str = "r") -> str:
+    evs = [make_event("run_start", run_id, 0, 1.0, config={}, model={}, device="cpu",
+                      dtype="float32", world_size=1, peak_flops_source="unknown",
+                      source="gptscope")]
+    evs += [make_event("iter", run_id, s, 2.0 + s, loss=3.0 - s / 10, dt_ms=10.0)
+            for s in range(n)]
+    evs.append(make_event("eval", run_id, n, 9.0, train_loss=2.0, val_loss=2.2))
+    return "".join(dumps(e) + "\n" for e in evs)
+
+
+# -- load --------------------------------------------------------------------------------------
+
+def test_load_a_run_directory(tmp_path):
+    (tmp_path / "events.jsonl").write_text(events_text(4))
+    run = analyzer.load(tmp_path)
+    assert run.format == "gptscope" and run.source == str(tmp_path / "events.jsonl")
+    assert run.iters["step"].tolist() == [0, 1, 2, 3] and len(run.evals) == 1
+    assert run.meta["run_id"] == "r"
+    for frame, columns in [(run.iters, ITER_COLUMNS), (run.evals, EVAL_COLUMNS),
+                           (run.metrics, METRIC_COLUMNS), (run.checkpoints, CHECKPOINT_COLUMNS),
+                           (run.anomalies, ANOMALY_COLUMNS)]:
+        assert list(frame.columns) == columns
+
+
+def test_jsonl_is_detected_by_content_whatever_its_name(tmp_path):
+    path = tmp_path / "train.log"
+    path.write_text(events_text(3))
+    assert analyzer.load(path).format == "gptscope"
+
+
+def test_foreign_format_named_events_jsonl_is_detected_by_content(tmp_path, fake):
+    path = tmp_path / "events.jsonl"
+    path.write_text("some banner\n" + fake_log(range(10)))
+    run = analyzer.load(tmp_path)
+    assert run.format == "fake" and run.iters["step"].tolist() == list(range(10))
+    assert run.stats.skipped == 1 and run.stats.samples[0][0] == 1
+
+
+def test_nanogpt_log_named_events_jsonl(tmp_path):
+    pytest.importorskip("analyzer.parsers.nanogpt")
+    path = tmp_path / "events.jsonl"
+    path.write_text("tokens per iteration will be: 16,384\n"
+                    "iter 0: loss 4.2000, time 900.00ms, mfu -100.00%\n"
+                    "iter 1: loss 4.1000, time 20.00ms, mfu -100.00%\n")
+    run = analyzer.load(path)
+    assert run.format == "nanogpt" and run.iters["step"].tolist() == [0, 1]
+
+
+def test_unknown_format_is_one_line_naming_file_and_formats(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("dear diary\nnothing trained today\n")
+    with pytest.raises(UnknownFormat) as e:
+        analyzer.load(path)
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith(str(path))
+    assert set(e.value.tried) == set(registry.names()) and "gptscope" in e.value.tried
+    for name in e.value.tried:
+        assert name in msg
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "empty file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+])
+def test_empty_and_binary_files(tmp_path, content, problem):
+    path = tmp_path / "x.log"
+    path.write_bytes(content)
+    with pytest.raises(LoadError, match=problem) as e:
+        analyzer.load(path)
+    assert str(e.value).startswith(str(path)) and "\n" not in str(e.value)
+
+
+def test_missing_file_and_directory_without_events(tmp_path):
+    with pytest.raises(LoadError, match="no such file"):
+        analyzer.load(tmp_path / "nope.log")
+    with pytest.raises(LoadError, match="without events.jsonl"):
+        analyzer.load(tmp_path)
+
+
+def test_explicit_format_skips_detection_and_unknown_name_is_an_error(tmp_path, fake):
+    path = tmp_path / "x.log"
+    path.write_text("STEP 1 LOSS 2.0\n")  # one line: too little for detection alone
+    assert analyzer.load(path, format="fake").iters["step"].tolist() == [1]
+    with pytest.raises(LoadError, match="unknown format 'nope'"):
+        analyzer.load(path, format="nope")
+
+
+def test_non_utf8_bytes_are_replaced(tmp_path):
+    path = tmp_path / "events.jsonl"
+    text = events_text(3).encode()
+    path.write_bytes(text.replace(b'"run_id":"r"', b'"run_id":"r\xff"', 1) + b"\xfe\xff\n")
+    run = analyzer.load(path)
+    assert run.meta["run_id"] == "r\ufffd" and len(run.iters) == 3
+    assert run.stats.skipped == 1 and run.stats.samples[0][0] == 6
+
+
+def test_long_preamble_is_searched_further(tmp_path, fake):
+    path = tmp_path / "record.txt"  # e.g. a log that starts with the training script
+    path.write_text("import os\n" * 1000 + fake_log(range(5)))
+    run = analyzer.load(path)
+    assert run.format == "fake" and len(run.iters) == 5
+
+
+def test_several_segments(tmp_path):
+    text = events_text(3) + dumps(make_event("resume", "r", 2, 5.0, from_step=2)) + "\n" + \
+        events_text(2, run_id="s")
+    (tmp_path / "events.jsonl").write_text(text)
+    run = analyzer.load(tmp_path)
+    assert [s["kind"] for s in run.segments] == ["run_start", "resume", "run_start"]
+    assert run.iters["segment"].tolist() == [0, 0, 0, 2, 2]
+    assert run.evals["segment"].tolist() == [0, 2]
+
+
+# -- the registry ------------------------------------------------------------------------------
+
+def test_registry_lists_our_format_first_and_tolerates_missing_modules(monkeypatch):
+    monkeypatch.setattr(registry, "MODULES", registry.MODULES + ("not_written_yet",))
+    assert registry.names()[0] == "gptscope"
+    assert "not_written_yet" not in registry.names()
+
+
+def test_a_failing_detector_counts_as_zero(fake, monkeypatch):
+    def boom(head):
+        raise RuntimeError("bug")
+    monkeypatch.setattr(FAKE, "detect", boom)
+    assert ("fake" in registry.names()) and registry.detect(["STEP 1 LOSS 2"] * 5) is None
+
+
+def test_ties_go_to_the_earlier_format(fake):
+    twin = SimpleNamespace(NAME="twin", detect=_fake_detect, Parser=_FakeParser)
+    registry.register(twin)
+    try:
+        assert registry.detect(["STEP 1 LOSS 2"] * 5) == "fake"
+    finally:
+        registry.unregister("twin")
+
+
+# -- RunBuilder --------------------------------------------------------------------------------
+
+def test_run_frames_are_safe_to_modify():
+    builder = RunBuilder("gptscope")
+    builder.add_events([make_event("iter", "r", s, 0.0, loss=1.0) for s in range(5)])
+    first = builder.run()
+    first.iters.loc[0, "loss"] = 99.0
+    first.iters["loss"] *= 2
+    builder.add_events([make_event("iter", "r", 5, 0.0, loss=1.0)])
+    assert builder.run().iters["loss"].tolist() == [1.0] * 6
+
+
+def test_builder_frames_equal_from_events_for_all_tables():
+    evs = [make_event("metric", "r", 1, 1.0, name="hellaswag", value=0.3),
+           make_event("checkpoint", "r", 2, 1.0, path="ckpt.pt", val_loss=1.5),
+           make_event("anomaly", "r", 3, 1.0, kind="nonfinite_loss", value="nan",
+                      action="continue"),
+           make_event("iter", "r", 3, 1.0, loss=None, slowest_rank=None),
+           make_event("run_end", "r", 3, 2.0, status="failed", error="nan")]
+    builder = RunBuilder("gptscope")
+    builder.add_events(evs[:2])
+    builder.run()
+    builder.add_events(evs[2:])
+    got, want = builder.run(), Run.from_events(evs, "gptscope")
+    for name in ("iters", "evals", "metrics", "checkpoints", "anomalies"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name))
+    assert got.end == want.end
+
+
+# -- every real log loads ----------------------------------------------------------------------
+
+FOLDER_FORMAT = {"nanogpt": "nanogpt", "build-nanogpt": "buildnanogpt", "llmc": "llmc",
+                 "modded-nanogpt": "modded", "nanochat": "nanochat"}
+
+
+def _real_files() -> list[Path]:
+    from tests.conftest import REALDATA
+    return sorted(p for p in REALDATA.glob("*/*") if p.is_file()) if REALDATA.is_dir() else []
+
+
+@pytest.mark.parametrize("path", _real_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_real_log_loads_as_the_format_of_its_folder(path, realdata):
+    module = FOLDER_FORMAT[path.parent.name]
+    mod = pytest.importorskip(f"analyzer.parsers.{module}")
+    run = analyzer.load(path)  # even a job's stderr without training lines loads (0 iters)
+    assert run.format == mod.NAME
+    assert list(run.iters.columns) == ITER_COLUMNS
+    assert run.stats.lines > 0
