@@ -97,8 +97,13 @@ def summary_table(rows: Iterable[Summary], now: float) -> pd.DataFrame:
             "elapsed": fmt_duration(s.elapsed_s),
             "updated": fmt_duration(max(0.0, now - s.updated)) + " ago",
             "format": s.format} for s in rows]
-    return pd.DataFrame(out, columns=["run", "status", "step", "loss", "val loss", "elapsed",
-                                      "updated", "format"])
+    table = pd.DataFrame(out, columns=["run", "status", "step", "loss", "val loss",
+                                       "elapsed", "updated", "format"])
+    # typed columns, so a missing value shows as an empty cell rather than "None"
+    table["step"] = pd.to_numeric(table["step"]).astype("Int64")
+    for col in ("loss", "val loss"):
+        table[col] = pd.to_numeric(table[col]).astype("float64")
+    return table
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -272,7 +272,7 @@ def _charts(opened: list, c: Controls) -> None:
         if chart is None:
             missing.append(title)
             continue
-        grid[n_drawn % 2].altair_chart(chart, width="stretch")
+        grid[n_drawn % 2].vega_lite_chart(spec=chart, width="stretch")
         n_drawn += 1
     if missing:
         st.caption("No data (yet) for: " + ", ".join(missing))

@@ -44,10 +44,16 @@ def test_summary_latest_loss_is_nan_when_the_last_step_was_not_finite():
 
 def test_summary_table_formats():
     rows = [logic.Summary("a", "running", 5, 1.5, None, 3725.0, 990.0, "gptscope", 6)]
+    rows.append(logic.Summary("b", "waiting", None, None, None, None, 0.0, "log", 0))
     table = logic.summary_table(rows, now=1000.0)
     assert table.iloc[0].to_dict() == {"run": "a", "status": "running", "step": 5,
-                                       "loss": 1.5, "val loss": None, "elapsed": "1:02:05",
-                                       "updated": "10 s ago", "format": "gptscope"}
+                                       "loss": 1.5, "val loss": pytest.approx(math.nan,
+                                                                             nan_ok=True),
+                                       "elapsed": "1:02:05", "updated": "10 s ago",
+                                       "format": "gptscope"}
+    assert str(table["step"].dtype) == "Int64" and table["step"].isna().tolist() == [False,
+                                                                                      True]
+    assert table["loss"].dtype == "float64"
 
 
 @pytest.mark.parametrize("seconds, want", [(None, "–"), (0.4, "0 s"), (59, "59 s"),

@@ -1,0 +1,146 @@
+"""End to end in a real headless Chromium: a run being written shows up live.
+
+Starts the dashboard on a temporary logs root, writes schema events from a thread as a
+trainer would, and checks in the browser that the run is listed, that new steps appear
+without a reload, and that an injected NaN becomes a finding. Leaves a screenshot in the
+test's temporary folder.
+"""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from gptscope.schema import dumps
+from tests.app import _runs as R
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_dashboard(repo_root: Path, logs: Path, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", str(repo_root / "app" / "dashboard.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false", "--", "--logs", str(logs)]
+    return subprocess.Popen(cmd, cwd=repo_root, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("dashboard did not become healthy")
+
+
+class Writer(threading.Thread):
+    """A stand-in trainer: one iteration every 0.3 s; a NaN loss when asked."""
+
+    def __init__(self, path: Path):
+        super().__init__(daemon=True)
+        self.path, self.step = path, 0
+        self.stop_event, self.nan = threading.Event(), threading.Event()
+
+    def write(self, events) -> None:
+        with open(self.path, "a") as f:
+            f.write("".join(dumps(e) + "\n" for e in events))
+
+    def run(self) -> None:
+        now = time.time()
+        self.write([R.start("e2e-run", time=now)]
+                   + [R.it("e2e-run", s, 4.0 - 0.01 * s, time=now) for s in range(20)])
+        self.step = 20
+        while not self.stop_event.wait(0.3):
+            s = self.step
+            if self.nan.is_set():
+                self.write([R.it("e2e-run", s, math.nan, time=time.time()),
+                            R.anomaly("e2e-run", s)])
+                self.nan.clear()
+            else:
+                self.write([R.it("e2e-run", s, 4.0 - 0.01 * s, time=time.time())])
+            self.step += 1
+
+
+def test_live_run_in_a_real_browser(tmp_path, repo_root):
+    from playwright.sync_api import expect, sync_playwright
+
+    logs = tmp_path / "logs"
+    (logs / "e2e-run").mkdir(parents=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_dashboard(repo_root, logs, port)
+    writer = Writer(logs / "e2e-run" / "events.jsonl")
+    try:
+        wait_healthy(url, server)
+        writer.start()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1600})
+                page.goto(url)
+                # the run is listed and followed
+                expect(page.get_by_text("e2e-run").first).to_be_visible(timeout=60_000)
+                step = page.locator('[data-testid="stMetric"]', has_text="step").locator(
+                    '[data-testid="stMetricValue"]')
+                expect(step).to_have_text(_digits(), timeout=30_000)
+                page.evaluate("window.__noReload = 42")
+                first = int(step.inner_text().replace(",", ""))
+                # new steps arrive without a reload
+                page.wait_for_function(
+                    "n => { const e = document.querySelectorAll('[data-testid=\"stMetric\"]');"
+                    " for (const m of e) if (m.innerText.includes('step')) {"
+                    " const v = m.querySelector('[data-testid=\"stMetricValue\"]');"
+                    " return parseInt(v.innerText.replace(/,/g, '')) >= n + 3; }"
+                    " return false; }", arg=first, timeout=20_000)
+                assert page.evaluate("window.__noReload") == 42
+                # a NaN becomes a finding on the page
+                writer.nan.set()
+                expect(page.get_by_text("nonfinite_loss").first).to_be_visible(
+                    timeout=30_000)
+                expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+                assert page.evaluate("window.__noReload") == 42
+                page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        writer.stop_event.set()
+        writer.join(timeout=5)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    print(f"screenshot: {tmp_path / 'dashboard.png'}")
+
+
+def _digits():
+    import re
+    return re.compile(r"^[\d,]+$")
