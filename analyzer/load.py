@@ -7,6 +7,7 @@ are the same Run.
 """
 from __future__ import annotations
 
+import inspect
 import mmap
 import os
 from pathlib import Path
@@ -306,9 +307,11 @@ def load(path: str | os.PathLike, format: str | None = None) -> Run:
         run = None
         fast = getattr(mod, "parse_file_fast", None)
         if fast is not None:
-            run = fast(mm if getattr(mod, "ACCEPTS_BUFFER", False) else mm[:])
+            data = mm if getattr(mod, "ACCEPTS_BUFFER", False) else mm[:]
+            named = "run_id" in inspect.signature(fast).parameters
+            run = fast(data, run_id=run_id(p)) if named else fast(data)
         if run is None:
-            run = parse_stream(mod, mm, run_id=p.stem)
+            run = parse_stream(mod, mm, run_id=run_id(p))
     finally:
         try:
             mm.close()
@@ -316,6 +319,12 @@ def load(path: str | os.PathLike, format: str | None = None) -> Run:
             pass
     run.source = str(p)
     return run
+
+
+def run_id(path: Path) -> str:
+    """The run_id given to a foreign log's events: its file name without extension (the
+    parsers' stand-in for the id our own events carry)."""
+    return path.stem
 
 
 def parse_stream(mod: Any, data: Any, run_id: str = "log") -> Run:

@@ -10,7 +10,9 @@ Every parser module has the same small interface, so that ``analyzer.load`` and 
         stats: analyzer.run.ParseStats
         def feed(self, lines: list[str], first_lineno: int) -> list[dict]
         def finish(self) -> list[dict]
-    def parse_file_fast(data: bytes) -> Run | None   # optional: a whole file at once
+    def parse_file_fast(data: bytes, run_id: str = "log") -> Run | None
+                                               # optional: a whole file at once (the same
+                                               # Run as the Parser; None: use the Parser)
 
 Lines given to ``detect`` and ``feed`` are decoded text (UTF-8, bad bytes replaced) without
 their line terminator (the ``\\n`` and a ``\\r`` just before it); ``first_lineno`` is the
