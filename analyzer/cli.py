@@ -118,8 +118,8 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
         f"loss      final train {_num(s['final_train_loss'])}, final val "
         f"{_num(s['final_val_loss'])}, best val {_num(s['best_val_loss'])}"
         + (f" at step {s['best_val_step']}" if s["best_val_step"] is not None else ""),
-        f"speed     {_num(t['median_dt_ms'], '{:,.1f}')} ms/step median (p10 "
-        f"{_num(t['p10_dt_ms'], '{:,.1f}')}, p90 {_num(t['p90_dt_ms'], '{:,.1f}')}) over "
+        f"speed     {_num(t['median_step_ms'], '{:,.1f}')} ms/step median (p10 "
+        f"{_num(t['p10_step_ms'], '{:,.1f}')}, p90 {_num(t['p90_step_ms'], '{:,.1f}')}) over "
         f"{t['steady_iters']} steady steps; {t['eval_iters']} eval and {t['warmup_iters']} "
         f"warm-up steps left out",
         f"          tokens/s {_num(t['median_tokens_per_s'], '{:,.0f}')}, MFU "
@@ -213,8 +213,8 @@ def format_compare(c: dict[str, Any], name_a: str, name_b: str) -> str:
             ("final train loss", a["final_train_loss"], b["final_train_loss"], "{:.4f}"),
             ("best val loss", a["best_val_loss"], b["best_val_loss"], "{:.4f}"),
             ("best val step", a["best_val_step"], b["best_val_step"], None),
-            ("median ms/step", a["throughput"]["median_dt_ms"],
-             b["throughput"]["median_dt_ms"], "{:,.1f}"),
+            ("median ms/step", a["throughput"]["median_step_ms"],
+             b["throughput"]["median_step_ms"], "{:,.1f}"),
             ("tokens/s", a["throughput"]["median_tokens_per_s"],
              b["throughput"]["median_tokens_per_s"], "{:,.0f}"),
             ("MFU", a["throughput"]["median_mfu"], b["throughput"]["median_mfu"], "{:.2%}")]
@@ -261,8 +261,9 @@ def progress_line(run) -> str | None:
     parts = [f"step {last['step']}"]
     loss = last["loss"]
     parts.append(f"loss {loss:.4f}" if loss == loss else "loss nan")
-    if last["dt_ms"] == last["dt_ms"]:
-        parts.append(f"{last['dt_ms']:,.1f} ms/step")
+    t = last["dt_ms"] if last["dt_ms"] == last["dt_ms"] else last["step_ms"]
+    if t == t:
+        parts.append(f"{t:,.1f} ms/step")
     mfu = last["mfu"] if last["mfu"] == last["mfu"] else last["mfu_smoothed"]
     if isinstance(mfu, float) and math.isfinite(mfu) and mfu > 0:
         parts.append(f"mfu {mfu:.1%}" if mfu >= 0.01 else f"mfu {mfu:.2%}")

@@ -105,19 +105,22 @@ def _dt_panel(run: Run, config: DiagnosticsConfig) -> Callable[[Any], None]:
         wu = stats.warmup(run, config.warmup_steps) & ~evi
         spike, _ = spike_rows(run, config)
         steady = stats.steady(run, config.warmup_steps)
+        t = stats.step_time(it)
+        wall = it["dt_ms"].where(it["dt_ms"] > 0)
+        wall = wall.where(wall.notna(), t)  # eval-inclusive rows: the time they really took
         df = it[steady].sort_values("step")
-        ax.plot(*thin(df["step"].to_numpy(dtype=float), df["dt_ms"].to_numpy(dtype=float)),
+        ax.plot(*thin(df["step"].to_numpy(dtype=float), t[df.index].to_numpy(dtype=float)),
                 lw=0.7, label="steady steps")
-        for mask, style, label in ((evi, "^", "includes eval/checkpoint"),
+        for mask, style, label in ((evi & it["dt_ms"].gt(0), "^", "includes eval/checkpoint"),
                                    (wu, "s", "warm-up"), (spike, "x", "unexplained spike")):
-            pts = it[mask & it["dt_ms"].notna()]
+            pts = it[mask & wall.notna()]
             if len(pts):
-                ax.plot(pts["step"], pts["dt_ms"], style, ms=4, label=label)
-        median = stats.throughput_stats(run, config.warmup_steps).median_dt_ms
+                ax.plot(pts["step"], wall[pts.index], style, ms=4, label=label)
+        median = stats.throughput_stats(run, config.warmup_steps).median_step_ms
         if median:
             ax.axhline(median, color="grey", ls=":", lw=1, label=f"median {median:,.1f} ms")
-        dt = it["dt_ms"][it["dt_ms"] > 0]
-        if len(dt) and dt.max() / dt.min() > 20:
+        shown = wall.dropna()
+        if len(shown) and shown.max() / shown.min() > 20:
             ax.set_yscale("log")
         ax.set_ylabel("step time (ms)")
     return draw
@@ -152,7 +155,7 @@ def panels(run: Run, findings: list[Finding], config: DiagnosticsConfig | None =
     config = config or DiagnosticsConfig()
     it = run.iters
     out: list[Panel] = [("Loss", _loss_panel(run, findings))]
-    if it["dt_ms"].gt(0).any():
+    if stats.step_time(it).notna().any():
         out.append(("Step time", _dt_panel(run, config)))
     if stats.mfu_series(it).notna().any():
         out.append(("MFU", _mfu_panel(run, config)))

@@ -10,7 +10,9 @@ throughput and a wrong MFU. Here those iterations are recognised and set aside:
 - warm-up: the first logged iteration of each segment, and every step before
   ``first_step + warmup_steps``.
 
-Everything else with a positive ``dt_ms`` is "steady". Pure functions of a Run, no printing.
+Everything else with a positive step time is "steady". The step time is ``step_ms`` (the
+training step alone) where the log has it, else nanoGPT's ``dt_ms``. Pure functions of a Run,
+no printing.
 """
 from __future__ import annotations
 
@@ -73,10 +75,16 @@ def clean(run: Run, warmup_steps: int) -> pd.Series:
     return (~eval_inclusive(run) & ~warmup(run, warmup_steps)).rename("clean")
 
 
+def step_time(iters: pd.DataFrame) -> pd.Series:
+    """Milliseconds of each training step: ``step_ms`` where logged (it leaves evals out),
+    else ``dt_ms``; null when neither is a positive number."""
+    t = iters["step_ms"].where(iters["step_ms"].notna(), iters["dt_ms"])
+    return t.where(t > 0).rename("step_time_ms")
+
+
 def steady(run: Run, warmup_steps: int) -> pd.Series:
-    """Per iteration row: a normal training step whose dt is a fair throughput sample."""
-    dt = run.iters["dt_ms"]
-    return (dt.notna() & (dt > 0) & clean(run, warmup_steps)).rename("steady")
+    """Per iteration row: a normal training step whose time is a fair throughput sample."""
+    return (step_time(run.iters).notna() & clean(run, warmup_steps)).rename("steady")
 
 
 def mfu_series(iters: pd.DataFrame) -> pd.Series:
@@ -115,9 +123,9 @@ class ThroughputStats:
     steady_iters: int               # of which steady (the ones the medians use)
     eval_iters: int                 # excluded: dt includes an eval or checkpoint
     warmup_iters: int               # excluded: warm-up (incl. each segment's first iteration)
-    median_dt_ms: float | None
-    p10_dt_ms: float | None
-    p90_dt_ms: float | None
+    median_step_ms: float | None
+    p10_step_ms: float | None
+    p90_step_ms: float | None
     median_tokens_per_s: float | None
     median_mfu: float | None        # fraction
     wall_s: float | None            # estimated wall time of the logged step range
@@ -140,34 +148,45 @@ def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
 
     Logs often print every ``log_interval`` steps only; unlogged steps are assumed to take the
     steady median (an eval step is a multiple of the log interval in nanoGPT, so it is seen).
+    Eval time is what eval-inclusive ``dt_ms`` exceed a normal step by, or, when no dt holds
+    the evals (llm.c, modded-nanogpt), the evals' own ``eval_ms`` if logged.
     """
     it = run.iters
     evi = eval_spike_rows(run)
     wu = warmup(run, warmup_steps) & ~evi
     ok = steady(run, warmup_steps)
     fair = clean(run, warmup_steps)
+    t = step_time(it)
     dt = it["dt_ms"].where(it["dt_ms"] > 0)
-    med = _median(dt[ok])
+    med = _median(t[ok])
     wall = eval_s = warm_s = None
     if med is not None:
+        own = dt.where(dt.notna(), t)  # what each logged row took on the wall clock
         wall_ms = 0.0
-        for _, seg in it.assign(dt=dt).groupby("segment"):
+        for _, seg in it.assign(own=own).groupby("segment"):
             steps = seg["step"].dropna()
-            logged = seg["dt"].notna()
             n_steps = int(steps.max() - steps.min() + 1) if len(steps) else 0
-            wall_ms += seg["dt"].sum() + max(0, n_steps - int(logged.sum())) * med
-        eval_ms = float((dt[evi] - med).clip(lower=0).sum())
-        warm_ms = float((dt[wu] - med).clip(lower=0).sum())
-        wall, eval_s, warm_s = wall_ms / 1e3, eval_ms / 1e3, warm_ms / 1e3
+            wall_ms += seg["own"].sum() + max(0, n_steps - int(seg["own"].notna().sum())) * med
+        normal = t.where(it["step_ms"].notna(), med)  # a step's own share of its dt
+        eval_rows = evi & dt.notna()
+        eval_ms: float | None = float((dt - normal)[eval_rows].clip(lower=0).sum())
+        if not eval_rows.any():
+            logged = run.evals["eval_ms"].dropna()
+            eval_ms = float(logged.sum()) if len(logged) else None
+            wall_ms += eval_ms or 0.0
+        warm_ms = float((own - med)[wu].clip(lower=0).sum())
+        wall, warm_s = wall_ms / 1e3, warm_ms / 1e3
+        eval_s = eval_ms / 1e3 if eval_ms is not None else None
     return ThroughputStats(
-        iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & dt.notna()).sum()),
-        warmup_iters=int((wu & dt.notna()).sum()), median_dt_ms=med,
-        p10_dt_ms=float(dt[ok].quantile(0.1)) if ok.any() else None,
-        p90_dt_ms=float(dt[ok].quantile(0.9)) if ok.any() else None,
+        iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & t.notna()).sum()),
+        warmup_iters=int((wu & t.notna()).sum()), median_step_ms=med,
+        p10_step_ms=float(t[ok].quantile(0.1)) if ok.any() else None,
+        p90_step_ms=float(t[ok].quantile(0.9)) if ok.any() else None,
         median_tokens_per_s=_median(it["tokens_per_s"][fair]),
         median_mfu=_median(mfu_series(it)[fair]),
         wall_s=wall, eval_overhead_s=eval_s,
-        eval_overhead_frac=(eval_s / wall) if wall else None, warmup_overhead_s=warm_s)
+        eval_overhead_frac=(eval_s / wall) if wall and eval_s is not None else None,
+        warmup_overhead_s=warm_s)
 
 
 def _final_loss(iters: pd.DataFrame) -> float | None:
@@ -239,7 +258,7 @@ def compare(a: Run, b: Run, warmup_steps: int = 10) -> dict[str, Any]:
                            "at_last": [float(both["val_loss_a"].iloc[-1]),
                                        float(both["val_loss_b"].iloc[-1])],
                            "mean_diff": float(diff.mean())}
-    ta, tb = sa["throughput"]["median_dt_ms"], sb["throughput"]["median_dt_ms"]
+    ta, tb = sa["throughput"]["median_step_ms"], sb["throughput"]["median_step_ms"]
     if ta and tb:
         out["speedup"] = ta / tb  # > 1: b is faster per step
     return out

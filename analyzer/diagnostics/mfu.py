@@ -110,9 +110,12 @@ def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     corrected = None
     if true_peak and used:
         corrected = median * used / true_peak
+    printed = run.iters["mfu_smoothed"].where(run.iters["mfu_smoothed"] > 0).max()
+    printed = float(printed) if printed == printed else None  # what the log itself shows
     why = (f"the 95th percentile is {p95:.1%}" if p95 > config.max_plausible_mfu else
            f"a {n_params / 1e6:.1f}M-parameter model cannot keep a GPU that busy")
-    msg = (f"The reported MFU (median {median:.1%}, max {mfu.max():.1%}) is not believable: "
+    shown = f", the log prints up to {printed:.2%}" if printed is not None else ""
+    msg = (f"The MFU (median {median:.1%} over steady steps{shown}) is not believable: "
            f"{why}, so the peak-FLOPS constant used to compute it is probably wrong for "
            "this device")
     if corrected is not None:
@@ -123,6 +126,7 @@ def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
         message=msg + ".",
         evidence={"median_mfu": median, "p95_mfu": p95, "max_mfu": float(mfu.max()),
+                  "max_printed_mfu": printed,
                   "n_params": n_params, "peak_flops_used": used, "device_name": name,
                   "device_peak_flops": true_peak, "corrected_median_mfu": corrected},
         suggestion=("Compute MFU against the device's real dense bf16 peak (H100 SXM ~989 "

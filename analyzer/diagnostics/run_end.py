@@ -14,16 +14,19 @@ def run_failed(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         return []
     step = end.get("step") if end.get("step") is not None else end.get("steps")
     error = (end.get("error") or "").strip()
-    last_line = error.splitlines()[-1] if error else ""
+    last_line = error.splitlines()[-1].strip() if error else ""
+    where = f"at step {step}" if step is not None else "with no training step logged"
     if status == "failed":
-        msg = f"The run failed at step {step}" + (f": {last_line}" if last_line else ".")
-        tip = ("Read the error above; an out-of-memory error calls for a smaller micro-batch "
-               "(more gradient accumulation) or activation checkpointing. Resume from the "
-               "last checkpoint once fixed.")
+        msg = f"The run failed {where}" + (f": {last_line}" if last_line else ".")
+        tip = ("Read the error; an out-of-memory error calls for a smaller micro-batch (more "
+               "gradient accumulation) or activation checkpointing. Resume from the last "
+               "checkpoint once fixed.")
     else:
-        msg = f"The run was interrupted at step {step} before reaching its last iteration."
-        tip = "Resume it from its last checkpoint (init_from='resume') if that was not meant."
-    if not msg.endswith("."):
+        msg = f"The run was stopped {where}" + (f": {last_line}" if last_line else
+                                                " before reaching its last iteration.")
+        tip = ("A scheduler time limit needs a longer allocation or a resume from the last "
+               "checkpoint; if you stopped it yourself, resume it the same way when you want.")
+    if not msg.endswith((".", "*")):
         msg += "."
     segment = max(0, run.n_segments - 1)
     return [Finding(

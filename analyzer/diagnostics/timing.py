@@ -26,10 +26,10 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     dt = it["dt_ms"].where(it["dt_ms"] > 0)
     evi = stats.eval_spike_rows(run) & dt.notna()
     st = stats.throughput_stats(run, config.warmup_steps)
-    if not evi.any() or st.median_dt_ms is None:
+    if not evi.any() or st.median_step_ms is None:
         return []
     eval_dt = float(dt[evi].median())
-    ratio = eval_dt / st.median_dt_ms
+    ratio = eval_dt / st.median_step_ms
     frac = st.eval_overhead_frac or 0.0
     if ratio < config.eval_spike_ratio or frac < config.spike_min_overhead:
         return []  # e.g. llm.c and modded-nanogpt time the training step alone
@@ -44,11 +44,11 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
         message=(f"The measured time of {_n(len(steps), 'iteration', 'iterations')} includes "
                  f"an evaluation or checkpoint "
-                 f"(~{eval_dt:,.0f} ms against ~{st.median_dt_ms:,.1f} ms for a normal step); "
+                 f"(~{eval_dt:,.0f} ms against ~{st.median_step_ms:,.1f} ms for a normal step); "
                  f"this is expected, they are left out of throughput and MFU figures, and "
                  f"evals cost about {frac:.1%} of the wall time."),
         evidence={"eval_iters": len(steps), "steps": _steps_preview(steps),
-                  "median_eval_dt_ms": eval_dt, "median_dt_ms": st.median_dt_ms,
+                  "median_eval_dt_ms": eval_dt, "median_step_ms": st.median_step_ms,
                   "ratio": ratio, "eval_overhead_s": st.eval_overhead_s,
                   "eval_overhead_frac": frac, "wall_s": st.wall_s},
         suggestion=suggestion)]
@@ -59,13 +59,14 @@ def spike_rows(run: Run, config: DiagnosticsConfig) -> tuple[pd.Series, pd.Serie
     measured against (NaN where not steady). The report marks these rows."""
     it = run.iters
     ok = stats.steady(run, config.warmup_steps)
+    t = stats.step_time(it)
     spike = pd.Series(False, index=it.index)
     base = pd.Series(np.nan, index=it.index)
     for _, df in it[ok].groupby("segment"):
-        df = df.sort_values("step", kind="stable")
-        b = stats.local_median(df["dt_ms"].to_numpy(), config.spike_window)
-        base[df.index] = b
-        spike[df.index] = df["dt_ms"].to_numpy() > config.spike_ratio * b
+        rows = df.sort_values("step", kind="stable").index
+        b = stats.local_median(t[rows].to_numpy(), config.spike_window)
+        base[rows] = b
+        spike[rows] = t[rows].to_numpy() > config.spike_ratio * b
     return spike, base
 
 
@@ -79,7 +80,7 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     findings = []
     for seg, df in run.iters[spike_all].groupby("segment"):
         df = df.sort_values("step", kind="stable")
-        dt, base = df["dt_ms"], base_all[df.index]
+        dt, base = stats.step_time(df), base_all[df.index]
         over_s = float((dt - base).sum()) / 1e3
         frac = over_s / st.wall_s
         if frac < config.spike_min_overhead:
@@ -123,7 +124,7 @@ def _rate(run: Run, rows: pd.Series) -> tuple[pd.Series, str]:
     tok = it["tokens_per_s"].where(it["tokens_per_s"] > 0)
     if tok[rows].notna().mean() >= 0.5:
         return tok, "tokens_per_s"
-    return 1000.0 / it["dt_ms"].where(it["dt_ms"] > 0), "steps_per_s"
+    return 1000.0 / stats.step_time(it), "steps_per_s"
 
 
 def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:

@@ -98,7 +98,7 @@ def test_summary(overfit, capsys):
     s = json.loads(capsys.readouterr().out)
     assert s["best_val_step"] == 500 and s["findings"] == {"error": 0, "warning": 1,
                                                            "info": 1}
-    assert s["throughput"]["eval_iters"] == 9 and s["throughput"]["median_dt_ms"] == 20.0
+    assert s["throughput"]["eval_iters"] == 9 and s["throughput"]["median_step_ms"] == 20.0
 
 
 def test_compare(tmp_path, capsys):

@@ -38,8 +38,8 @@ def test_eval_spikes_explained_and_overhead_by_hand():
 def test_throughput_stats_leave_evals_and_warmup_out():
     r = nanogpt_like()
     st = stats.throughput_stats(r, warmup_steps=10)
-    assert st.median_dt_ms == pytest.approx(20.0)
-    assert st.p90_dt_ms == pytest.approx(20.0)  # no eval step leaks into the percentiles
+    assert st.median_step_ms == pytest.approx(20.0)
+    assert st.p90_step_ms == pytest.approx(20.0)  # no eval step leaks into the percentiles
     assert (st.eval_iters, st.warmup_iters, st.steady_iters) == (9, 1, 90)
     assert st.warmup_overhead_s == pytest.approx(4.98)
 
@@ -129,4 +129,39 @@ def test_no_throughput_drop(tok, why):
 def test_single_logged_iteration_is_safe():
     r = run([it(0)])
     assert eval_spikes(r, CFG) == timing_spikes(r, CFG) == throughput_drop(r, CFG) == []
-    assert stats.throughput_stats(r).median_dt_ms is None
+    assert stats.throughput_stats(r).median_step_ms is None
+
+
+def test_step_ms_is_the_step_time_when_logged():
+    # our trainer: dt_ms includes the eval at the top of the step, step_ms does not
+    steps = list(range(0, 300))
+    evi = [s % 100 == 0 for s in steps]
+    dts = [520.0 if e else 21.0 for e in evi]
+    r = run(iters(steps, 2.0, dts, step_ms=20.0, eval_inclusive=evi))
+    st = stats.throughput_stats(r)
+    assert st.median_step_ms == 20.0
+    # the two evals after the first iteration took 520 - 20 ms each beyond their step
+    assert st.eval_overhead_s == pytest.approx(2 * 0.5)
+    (f,) = eval_spikes(r, CFG)
+    assert f.evidence["median_eval_dt_ms"] == 520.0
+
+
+def test_clock_without_evals_uses_eval_ms_or_says_unknown():
+    # modded-nanogpt: only step_ms (the clock stops during evals), no dt_ms
+    steps = list(range(1, 301))
+    r = run(iters(steps, 2.0, None, step_ms=100.0), [ev(s, None, 3.0) for s in (100, 200)])
+    st = stats.throughput_stats(r)
+    assert st.median_step_ms == 100.0 and st.eval_overhead_frac is None
+    assert eval_spikes(r, CFG) == []
+    r = run(iters(steps, 2.0, None, step_ms=100.0),
+            [ev(s, None, 3.0, eval_ms=3000.0) for s in (100, 200)])
+    st = stats.throughput_stats(r)
+    # 300 steps of 100 ms, plus 6 s of evals
+    assert st.wall_s == pytest.approx(36.0) and st.eval_overhead_frac == pytest.approx(6 / 36)
+
+
+def test_spikes_in_step_ms_only_logs():
+    steps = list(range(2000))
+    step_ms = [1300.0 if s % 10 == 0 else 255.0 for s in steps]
+    (f,) = timing_spikes(run(iters(steps, 2.0, None, step_ms=step_ms)), CFG)
+    assert f.evidence["periodic_every"] == 10 and f.severity == "info"
