@@ -111,6 +111,12 @@ def nonfinite_grad(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     an = run.anomalies[run.anomalies["kind"] == "nonfinite_grad"]
     findings = []
     for seg, df in an.groupby("segment"):
+        # where the loss is non-finite too, nonfinite_loss already says it all
+        it = run.iters[run.iters["segment"] == seg]
+        bad_loss = it.loc[~np.isfinite(it["loss"].to_numpy(dtype=float)), "step"]
+        df = df[~df["step"].isin(bad_loss.dropna())]
+        if df.empty:
+            continue
         steps = df["step"].dropna().astype(int).to_numpy()
         skipped = bool((df["action"] == "skip").all())
         findings.append(Finding(

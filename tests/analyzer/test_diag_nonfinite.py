@@ -91,3 +91,12 @@ def test_nonfinite_grad(action, severity):
           for s in (3, 4)]
     (f,) = nonfinite_grad(run(iters(range(10)), an), CFG)
     assert f.severity == severity and f.evidence["count"] == 2 and f.steps == (3, 4)
+
+
+def test_nonfinite_grad_at_nonfinite_loss_steps_is_not_repeated():
+    # llm.c prints 'loss nan ... norm nan': the loss finding covers both
+    an = [make_event("anomaly", "r", s, 0.0, kind="nonfinite_grad", value="nan",
+                     action="continue") for s in range(5, 10)]
+    r = run(iters(range(10), [2.0] * 5 + [NAN] * 5), an)
+    assert nonfinite_grad(r, CFG) == []
+    assert nonfinite_loss(r, CFG)[0].evidence["first_nonfinite_step"] == 5

@@ -57,6 +57,15 @@ def test_nan_onset(realdata, name, first, last_step, last_loss):
     assert e["persisted"] is True
 
 
+def test_nanochat_sft_nan(realdata):
+    # 'step 00008 ... loss: 8.991203' then 'loss: nan' on every later step line
+    name = "nanochat/pr657-chat_sft-gtx1660-ansi.log"
+    f = by_code(findings_of(realdata, name, "nanochat"), "nonfinite_loss")
+    assert f.evidence["last_finite_loss"] == pytest.approx(8.991203)
+    assert f.evidence["nonfinite_iters"] == grep_count(realdata / name, "loss: nan")
+    assert f.evidence["persisted"] is True
+
+
 @pytest.mark.parametrize("name", [
     "llmc/hector-11679010-nan-from-step1-short.log",       # 'val loss nan', loss nan from 1
     "llmc/hector-11672255-nan-timelimit-cancel-midline.log",
