@@ -114,8 +114,9 @@ class _IterColumns:
         self.n = b
 
     def append_events(self, events: Sequence[dict[str, Any]], segment: int) -> None:
-        cols: dict[str, Any] = {c: [_to_float(e.get(c)) for e in events]
-                                for c in _FLOAT_ITER + ["slowest_rank"]}
+        cols: dict[str, Any] = {
+            c: [v if (v := e.get(c)).__class__ is float else _to_float(v) for e in events]
+            for c in _FLOAT_ITER + ["slowest_rank"]}
         steps = [e.get("step") for e in events]
         cols["step_mask"] = [not isinstance(s, (int, float)) or s != s for s in steps]
         cols["step"] = [0 if m else int(s) for s, m in zip(steps, cols["step_mask"])]

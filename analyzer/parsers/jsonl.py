@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from analyzer.run import ParseStats, Run
-from gptscope.schema import EVENT_TYPES, field_names, validate
+from gptscope.schema import (COMMON, EVENT_TYPES, FIELDS, OPTIONAL, RUN_END_STATUSES,
+                             field_names, validate)
 
 NAME = "gptscope"
 ACCEPTS_BUFFER = True  # parse_file_fast reads any bytes-like object, e.g. an mmap
@@ -58,6 +59,29 @@ def detect(head: list[str]) -> float:
     return good / (good + bad) if good else 0.0
 
 
+_EXACT = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
+          "dict": (dict,), "null": (type(None),)}
+# per event type: (name, exact types, optional); json.loads makes only these exact types
+_SPEC = {etype: [(name, tuple(t for n in types for t in _EXACT[n]), name in OPTIONAL)
+                 for name, types, _ in COMMON + fields] for etype, fields in FIELDS.items()}
+
+
+def is_valid(ev: Any) -> bool:
+    """schema.validate(ev) == [] for what json.loads returns, several times faster: a
+    million events are checked one by one when a file is not in the fast layout."""
+    etype = ev.get("type") if type(ev) is dict else None
+    spec = _SPEC.get(etype) if type(etype) is str else None
+    if spec is None:
+        return False
+    for name, types, optional in spec:
+        if name in ev:
+            if type(ev[name]) not in types:
+                return False
+        elif not optional:
+            return False
+    return ev["type"] != "run_end" or ev["status"] in RUN_END_STATUSES
+
+
 def parse_line(line: str, lineno: int, stats: ParseStats) -> dict[str, Any] | None:
     """One line into an event, or None (a blank line, or a bad one counted in stats)."""
     text = line.strip()
@@ -68,9 +92,12 @@ def parse_line(line: str, lineno: int, stats: ParseStats) -> dict[str, Any] | No
     except ValueError as e:
         stats.skip(lineno, f"not JSON ({getattr(e, 'msg', e)})", text)
         return None
-    errors = validate(ev)
-    if errors:
-        stats.skip(lineno, errors[0], text)
+    if not is_valid(ev):
+        try:
+            problem = (validate(ev) or ["not a schema event"])[0]  # validate says why
+        except TypeError:  # e.g. {"type": [1]}: an unhashable type trips validate
+            problem = f"unknown event type {ev.get('type')!r}"
+        stats.skip(lineno, problem, text)
         return None
     stats.parsed += 1
     return ev

@@ -94,6 +94,12 @@ def test_bad_lines_are_counted_with_line_numbers():
     assert "not JSON" in parser.stats.samples[0][1]
 
 
+def test_a_type_that_is_not_a_string_is_a_bad_line():
+    parser = jsonl.Parser()
+    assert parser.feed(['{"type": [1], "v": 1}', '{"type": {}}'], 1) == []
+    assert parser.stats.skipped == 2 and "unknown event type" in parser.stats.samples[0][1]
+
+
 def test_any_key_order_and_extra_fields():
     event = it(3)
     shuffled = dict(reversed(list(event.items())))
@@ -101,6 +107,23 @@ def test_any_key_order_and_extra_fields():
     run, stats = slow([json.dumps(shuffled)])
     assert stats.skipped == 0
     assert run.iters["step"].tolist() == [3] and run.iters["loss"].tolist() == [event["loss"]]
+
+
+_ITER = make_event("iter", "r", 1, 1.0, loss=1.0)
+
+
+@pytest.mark.parametrize("value", [
+    _ITER, {**_ITER, "loss": True}, {**_ITER, "step": 1.0}, {**_ITER, "time": 1},
+    {**_ITER, "step": None}, {**_ITER, "slowest_rank": 2}, {**_ITER, "slowest_rank": 1.5},
+    {k: v for k, v in _ITER.items() if k != "lr"}, {"type": "iter"},
+    {"type": 5}, [1], "x", None, 3,
+    make_event("run_end", "r", 1, 1.0, status="completed"),
+    {**make_event("run_end", "r", 1, 1.0, status="completed"), "status": "done"},
+    start(), {**start(), "config": []},
+])
+def test_quick_check_agrees_with_schema_validate(value):
+    from gptscope.schema import validate
+    assert jsonl.is_valid(value) == (validate(value) == [])
 
 
 # -- the fast reader -------------------------------------------------------------------------

@@ -1,0 +1,221 @@
+"""How fast the analyzer reads and follows big logs. Prints figures; asserts nothing.
+
+    python benchmarks/jsonl_bench.py                 # 1,000,000 iter events, ~350 MB
+    python benchmarks/jsonl_bench.py --events 100000 --baselines
+
+1. Generates an events.jsonl of N ``iter`` events (plus a run_start and an eval every 250
+   steps) in the writer's layout (gptscope.schema key order, full float precision, as the
+   trainer writes them), and, if the nanoGPT parser is there, a nanoGPT stdout log of N
+   ``iter`` lines.
+2. Times ``analyzer.load`` into DataFrames, each in a fresh process so that its peak memory
+   (VmHWM, the peak resident set) is its own; prints lines/s, MB/s and the peak memory above the interpreter
+   with pandas imported. ``--baselines`` also times plain line reading, a json.loads loop
+   and pyarrow.json on the same file.
+3. Follows each file with a Follower: the catch-up read, then 1,000 lines appended to the
+   N-line file and read by ``poll()``, and the up-to-date Run from ``.run``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gptscope.schema import OPTIONAL, dumps, field_names, make_event  # noqa: E402
+
+RUN_ID = "shakespeare-char-2026-07-01"
+
+
+def iter_lines(first: int, n: int, seed: int = 0):
+    """iter event lines, exactly as dumps(make_event(...)) writes them, but built from a
+    template: generating a million events through make_event alone takes a minute."""
+    rng = random.Random(seed + first)
+    keys = [k for k in field_names("iter")[5:] if k not in OPTIONAL]
+    assert keys[:3] == ["loss", "lr", "grad_norm"]  # the template follows the schema order
+    head = f'{{"type":"iter","v":1,"run_id":"{RUN_ID}",'
+    for i in range(first, first + n):
+        dt = 120.0 + rng.random() * 5
+        values = dict(loss=4.0 * 0.99999 ** i + rng.random() * 0.1, lr=6e-4 * rng.random(),
+                      grad_norm=rng.random() * 2, dt_ms=dt, step_ms=dt - 0.5,
+                      eval_inclusive=i % 250 == 0, tokens_per_s=16384 / dt * 1000,
+                      mfu=0.4 + rng.random() * 0.01, mfu_smoothed=0.4 + rng.random() * 0.01)
+        yield i, values, head + f'"time":{1.7e9 + i * 0.12 + rng.random()!r},"step":{i},' + \
+            ",".join(f'"{k}":{_json(values[k])}' for k in keys) + "}\n"
+
+
+def _json(value: float | bool) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value)
+
+
+def eval_line(step: int) -> str:
+    return dumps(make_event("eval", RUN_ID, step, 1.7e9 + step * 0.12, train_loss=3.0,
+                            val_loss=3.1, eval_ms=1500.0, best_val_loss=3.1)) + "\n"
+
+
+def write_jsonl(path: Path, first: int, n: int, mode: str = "w") -> None:
+    with open(path, mode) as f:
+        if first == 0:
+            f.write(dumps(make_event(
+                "run_start", RUN_ID, 0, 1.7e9, config={"batch_size": 64}, model={"n_layer": 6},
+                tokens_per_iter=16384, max_iters=n, device="cuda", device_name="NVIDIA H100",
+                dtype="bfloat16", world_size=1, peak_flops=989e12,
+                peak_flops_source="table:H100", torch_version="2.13.0",
+                source="gptscope")) + "\n")
+        for i, values, line in iter_lines(first, n):
+            if i < first + 3:  # the template writes what the schema's writer writes
+                time_ = json.loads(line)["time"]
+                assert line == dumps(make_event("iter", RUN_ID, i, time_, **values)) + "\n"
+            f.write(line)
+            if i % 250 == 0:
+                f.write(eval_line(i))
+
+
+def write_nanogpt(path: Path, first: int, n: int, mode: str = "w") -> None:
+    rng = random.Random(first)
+    with open(path, mode) as f:
+        if first == 0:
+            f.write("tokens per iteration will be: 16,384\nnumber of parameters: 10.65M\n")
+        for i in range(first, first + n):
+            if i % 250 == 0:
+                f.write(f"step {i}: train loss {3 + rng.random():.4f}, "
+                        f"val loss {3.1 + rng.random():.4f}\n")
+            f.write(f"iter {i}: loss {4 * 0.99999 ** i:.4f}, time {120 + rng.random() * 5:.2f}ms,"
+                    f" mfu {40 + rng.random():.2f}%\n")
+
+
+_CHILD = r"""
+import json, resource, sys, time
+import analyzer
+
+def peak_mb():  # VmHWM starts afresh at exec; ru_maxrss would include the parent's
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+before = peak_mb()
+t = time.perf_counter()
+run = analyzer.load(sys.argv[1])
+s = time.perf_counter() - t
+print(json.dumps({"s": s, "rows": len(run.iters), "lines": run.stats.lines,
+                  "base_mb": before, "peak_mb": peak_mb()}))
+"""
+
+
+def timed_load(path: Path, repeat: int) -> dict:
+    """Best of ``repeat`` fresh processes (peak memory of that best one)."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], check=True,
+                             capture_output=True, text=True, cwd=ROOT).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    return min(runs, key=lambda r: r["s"])
+
+
+def follow_append(path: Path, append, n: int, times: int = 5) -> dict:
+    """Catch-up time, then the median time of poll() (and of .run) for 1,000 new lines."""
+    from analyzer import Follower
+    f = Follower(path)
+    t = time.perf_counter()
+    f.poll()
+    catch_up = time.perf_counter() - t
+    polls, runs = [], []
+    for k in range(times):
+        append(path, n + k * 1000, 1000, "a")
+        t = time.perf_counter()
+        up = f.poll()
+        polls.append(time.perf_counter() - t)
+        assert len(up.new_events) >= 1000
+        t = time.perf_counter()
+        run = f.run
+        runs.append(time.perf_counter() - t)
+    assert len(run.iters) == n + times * 1000
+    return {"catch_up_s": catch_up, "poll_ms": statistics.median(polls) * 1e3,
+            "run_ms": statistics.median(runs) * 1e3}
+
+
+def baselines(path: Path) -> None:
+    def timeit(name: str, fn) -> None:
+        t = time.perf_counter()
+        fn()
+        print(f"  {name:34s} {time.perf_counter() - t:7.2f} s")
+
+    def read_lines():
+        with open(path, "rb") as f:
+            for _ in f:
+                pass
+
+    def json_loop():
+        with open(path, "rb") as f:
+            rows = [json.loads(line) for line in f]
+        import pandas as pd
+        pd.DataFrame([r for r in rows if r["type"] == "iter"])
+
+    def pyarrow_json():
+        import pyarrow.json as pj
+        pj.read_json(path).to_pandas()
+
+    print("baselines on the same file:")
+    timeit("read the lines (no parsing)", read_lines)
+    timeit("json.loads loop + DataFrame", json_loop)
+    timeit("pyarrow.json.read_json + to_pandas", pyarrow_json)
+
+
+def report(name: str, path: Path, r: dict) -> None:
+    mb = path.stat().st_size / 1e6
+    print(f"{name}: {r['lines']:,} lines, {mb:,.0f} MB -> {r['rows']:,} iter rows in "
+          f"{r['s']:.2f} s = {r['lines'] / r['s'] / 1e6:.2f} M lines/s, {mb / r['s']:.0f} MB/s; "
+          f"peak RSS {r['peak_mb']:.0f} MB ({r['peak_mb'] - r['base_mb']:.0f} MB above "
+          f"{r['base_mb']:.0f} MB after imports)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", type=int, default=1_000_000, help="iter events per file")
+    ap.add_argument("--dir", type=Path, help="where to write the files (default: a temp dir)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed loads per file (best kept)")
+    ap.add_argument("--baselines", action="store_true",
+                    help="also time line reading, json.loads and pyarrow.json")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = args.dir or Path(tmp)
+        d.mkdir(parents=True, exist_ok=True)
+        print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}")
+        t = time.perf_counter()
+        jl = d / "events.jsonl"
+        write_jsonl(jl, 0, args.events)
+        print(f"generated {jl} in {time.perf_counter() - t:.1f} s")
+        report("load events.jsonl", jl, timed_load(jl, args.repeat))
+        if args.baselines:
+            baselines(jl)
+        f = follow_append(jl, write_jsonl, args.events)
+        print(f"follow events.jsonl: catch-up {f['catch_up_s']:.2f} s; 1,000 lines appended "
+              f"to {args.events:,}: poll {f['poll_ms']:.1f} ms, .run {f['run_ms']:.1f} ms")
+        try:
+            import analyzer.parsers.nanogpt  # noqa: F401
+        except ImportError:
+            print("nanoGPT parser not there: skipped")
+            return
+        ng = d / "train.log"
+        write_nanogpt(ng, 0, args.events)
+        report("load nanoGPT train.log", ng, timed_load(ng, args.repeat))
+        f = follow_append(ng, write_nanogpt, args.events)
+        print(f"follow nanoGPT train.log: catch-up {f['catch_up_s']:.2f} s; 1,000 lines "
+              f"appended to {args.events:,}: poll {f['poll_ms']:.1f} ms, "
+              f".run {f['run_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
