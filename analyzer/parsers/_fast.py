@@ -67,19 +67,24 @@ def _iter_columns(data: bytes, starts: np.ndarray, ends: np.ndarray
         idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
         if not len(idx):
             continue
-        cols = _read_tokens(pc.filter(chunk, cand))
-        if cols is None:
+        read = _read_tokens(pc.filter(chunk, cand))
+        if read is None:
             return None
-        out["line"].append(idx + lo)
+        ok, cols = read
+        out["line"].append(idx[ok] + lo)
         for k, v in zip(("step", "loss", "dt", "pct"), cols):
-            out[k].append(v)
+            out[k].append(v[ok])
     if not out["line"]:
         return None
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def _read_tokens(lines: pa.Array) -> list[np.ndarray] | None:
-    """Cut 'iter N: loss X, time Yms, mfu Z%' lines at spaces and read the numbers."""
+def _read_tokens(lines: pa.Array) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """Cut 'iter N: loss X, time Yms, mfu Z%' lines at spaces and read the numbers.
+
+    Returns which lines really have that form (the others are left to the parser) and the
+    step, loss, dt and mfu columns; None if the lines cannot be cut into 8 fields.
+    """
     body = lines.buffers()[2]
     offs = np.frombuffer(lines.buffers()[1], np.int64, len(lines) + 1, lines.offset * 8)
     body = body[int(offs[0]):int(offs[-1])]
@@ -97,21 +102,39 @@ def _read_tokens(lines: pa.Array) -> list[np.ndarray] | None:
                   pc.equal(table["c6"], b"mfu"), pc.ends_with(table["c1"], b":"),
                   pc.ends_with(table["c3"], b","), pc.ends_with(table["c5"], b"ms,"),
                   pc.ends_with(table["c7"], b"%")]
-        if not all(pc.all(c).as_py() for c in checks):
-            return None
+        ok = np.ones(len(lines), bool)
+        for c in checks:
+            ok &= c.to_numpy(zero_copy_only=False)
         cols = []
         for name, cut, typ in (("c1", 1, pa.int64()), ("c3", 1, pa.float64()),
                                ("c5", 3, pa.float64()), ("c7", 1, pa.float64())):
-            arr = pc.cast(pc.binary_slice(table[name], 0, -cut).cast(pa.string()), typ)
-            if arr.null_count:
-                return None
-            cols.append(arr.to_numpy())
-        return cols
+            values, valid = _numbers(pc.binary_slice(table[name].combine_chunks(), 0, -cut), typ)
+            ok &= valid
+            cols.append(values)
+        return ok, cols
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 
 
-def parse_nanogpt(data: bytes) -> Run | None:
+_NUMBER = {pa.int64(): rb"^[-+]?\d+$",
+           pa.float64(): rb"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$|^[-+]?(?:nan|inf)$"}
+
+
+def _numbers(tokens: pa.Array, typ: pa.DataType) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens as numbers, and which tokens are numbers at all (a cast fails as a whole,
+    so only when it does are the odd tokens looked for)."""
+    try:
+        values = pc.cast(tokens.cast(pa.string()), typ)
+        return values.to_numpy(zero_copy_only=False), np.ones(len(tokens), bool)
+    except pa.ArrowInvalid:
+        valid = pc.match_substring_regex(tokens, _NUMBER[typ]).to_numpy(zero_copy_only=False)
+        values = np.zeros(len(tokens), np.int64 if typ == pa.int64() else np.float64)
+        values[valid] = pc.cast(pc.filter(tokens, pa.array(valid)).cast(pa.string()), typ
+                                ).to_numpy(zero_copy_only=False)
+        return values, valid
+
+
+def parse_nanogpt(data: bytes, run_id: str = "log") -> Run | None:
     """nanogpt.parse_file_fast (see the module docstring)."""
     from analyzer.parsers import nanogpt
 
@@ -134,7 +157,7 @@ def parse_nanogpt(data: bytes) -> Run | None:
     is_plain[line[plain]] = True
     row_of_line = np.full(len(starts), -1, np.int64)
     row_of_line[line] = np.arange(n)
-    parser = nanogpt.Parser()
+    parser = nanogpt.Parser(run_id)
     events: list[dict[str, Any]] = []
     scalar_rows: list[tuple[int, int, dict[str, Any]]] = []   # (row, segment, iter event)
     runs: list[tuple[int, int, int, Any, Any]] = []           # plain rows [a, b) and state

@@ -30,6 +30,9 @@ from analyzer.parsers._text import clean_line, pipe_fields, to_float, to_int
 NAME = "buildnanogpt"
 
 _STEP = re.compile(r"step\s+(\d+) \|(.*)$")
+# the usual line in one match (the general field split is the slow path)
+_STEP_FULL = re.compile(r"step\s+\d+ \| loss: (\S+) \| lr (\S+) \| norm: (\S+) \| dt: (\S+)ms \| "
+                        r"tok/sec: (\S+)$")
 _VAL = re.compile(r"validation loss: (\S+)")
 _HELLA = re.compile(r"HellaSwag accuracy: (\d+)/(\d+)\s*=\s*(\S+)")
 _SAMPLE = re.compile(r"rank (\d+) sample (\d+): ")
@@ -104,6 +107,13 @@ class Parser(StdoutParser):
         return 0 if self.last_iter_step is None else self.last_iter_step + 1
 
     def _step(self, step: int, rest: str) -> bool:
+        m = _STEP_FULL.match(f"step {step} |{rest}")
+        values = [to_float(g) for g in m.groups()] if m else [None]
+        if None not in values:
+            loss, lr, norm, dt, tps = values
+            self._in_sample = False
+            self.iteration(step, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt, tokens_per_s=tps)
+            return True
         f = pipe_fields(rest)
         loss = f.get("loss", (None, ""))[0]
         if loss is None:

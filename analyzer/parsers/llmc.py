@@ -40,6 +40,9 @@ from analyzer.parsers._text import clean_line, literal, pipe_fields, to_float, t
 NAME = "llmc"
 
 _STEP_CU = re.compile(r"step\s+(\d+)/(\d+) \|(.*)$")
+# the whole train_gpt2cu line in one match (the general field split is the slow path)
+_STEP_FULL = re.compile(r"step\s+(\d+)/(\d+) \| loss +(\S+) \([^)]*\)\| norm +(\S+) \([^)]*\)\| "
+                        r"lr (\S+) \| (\S+) ms \| (\S+)% bf16 MFU \| (\S+) tok/s$")
 _STEP_C = re.compile(r"step (\d+): train loss (\S+) \(took (\S+) ms\)")
 _VAL = re.compile(r"val loss (\S+)")
 _HELLA = re.compile(r"HellaSwag: (\d+)/(\d+) = (\S+)")
@@ -141,6 +144,11 @@ class Parser(StdoutParser):
             step, loss, ms = to_int(m.group(1)), to_float(m.group(2)), to_float(m.group(3))
             self.iteration(step, loss=loss, step_ms=ms, tokens_per_s=self._tokens(ms, None))
             return True
+        m = _STEP_FULL.match(text)
+        if m:
+            step, loss, norm, lr, ms, mfu, tps = (to_float(g) for g in m.group(1, 3, 4, 5, 6, 7, 8))
+            if None not in (step, loss, norm, lr, ms, mfu, tps):
+                return self._cu_step(int(step), int(m.group(2)), loss, lr, norm, ms, mfu, tps)
         m = _STEP_CU.match(text)
         if m is None:
             return False
@@ -151,10 +159,15 @@ class Parser(StdoutParser):
         ms = f.get("ms", (None, ""))[0]
         mfu = next((v for k, (v, _) in f.items() if k.endswith("mfu")), None)
         printed_tps = f.get("tok/s", f.get("tok/s)", (None, "")))[0]
+        return self._cu_step(int(m.group(1)), int(m.group(2)), loss, f.get("lr", (None, ""))[0],
+                             f.get("norm", (None, ""))[0], ms, mfu, printed_tps)
+
+    def _cu_step(self, shown: int, total: int, loss: float, lr: float | None,
+                 norm: float | None, ms: float | None, mfu: float | None,
+                 printed_tps: float | None) -> bool:
         if self.header.max_iters is None:
-            self.header.max_iters = int(m.group(2))
-        self.iteration(int(m.group(1)) - 1, loss=loss, lr=f.get("lr", (None, ""))[0],
-                       grad_norm=f.get("norm", (None, ""))[0], step_ms=ms,
+            self.header.max_iters = total
+        self.iteration(shown - 1, loss=loss, lr=lr, grad_norm=norm, step_ms=ms,
                        tokens_per_s=self._tokens(ms, printed_tps),
                        mfu=mfu / 100.0 if mfu is not None and mfu >= 0 else None)
         return True

@@ -39,6 +39,9 @@ from analyzer.parsers._text import clean_line, literal, pipe_fields, to_float, t
 NAME = "nanochat"
 
 _STEP = re.compile(r"step (\d+)(?:/(\d+))? \((\S+)%\)\s*\|(.*)$")
+# the usual fields in one match (the general field split is the slow path)
+_STEP_FULL = re.compile(r" loss: (\S+) \| lrm: \S+ \| dt: (\S+)ms \| tok/sec: (\S+) \| mfu: (\S+)"
+                        r"(?: \|.*)?$")
 _OLD_STEP = re.compile(r"Step (\d+)(?:/(\d+))? \| Training loss: (\S+?)\s*\|(.*)$")
 _METRIC = re.compile(r"Step (\d+) \| ([A-Za-z][\w /-]*?): (\S+)")
 _GPU = re.compile(r"GPU: (.+?) \| Peak FLOPS \((\w+)\): (\S+)")
@@ -108,17 +111,19 @@ class Parser(StdoutParser):
             self.header.max_iters = int(total)
 
     def _step(self, step: int, total: str | None, rest: str) -> bool:
-        f = pipe_fields(rest)
-        loss = f.get("loss", (None, ""))[0]
+        m = _STEP_FULL.match(rest)
+        values = [to_float(g) for g in m.groups()] if m else [None]
+        if None in values:
+            f = pipe_fields(rest)
+            values = [f.get(k, (None, ""))[0] for k in ("loss", "dt", "tok/sec", "mfu")]
+        loss, dt, tps, mfu = values
         if loss is None:
             return False
         self._total(total)
         self._data(step, "iter")  # the segment's header decides whether MFU means anything
-        mfu = f.get("mfu", (None, ""))[0]
         if mfu is None or mfu <= 0 or self.seg_header.peak_flops_source.startswith(_NO_PEAK):
             mfu = None
-        self.iteration(step, loss=loss, step_ms=f.get("dt", (None, ""))[0],
-                       tokens_per_s=f.get("tok/sec", (None, ""))[0],
+        self.iteration(step, loss=loss, step_ms=dt, tokens_per_s=tps,
                        mfu=mfu / 100.0 if mfu is not None else None)
         return True
 

@@ -211,7 +211,12 @@ def _nanogpt_header(h: Header) -> Header:
     return h
 
 
-def parse_file_fast(data: bytes) -> Run | None:
-    """The whole file at once, vectorised (see _fast.py); None when it does not apply."""
+# parse_file_fast reads any buffer (bytes, mmap) without copying it.
+ACCEPTS_BUFFER = True
+
+
+def parse_file_fast(data: bytes, run_id: str = "log") -> Run | None:
+    """The whole file at once, vectorised (see _fast.py), with the same result as feeding
+    every line to Parser(run_id); None when the file does not fit the vectorised reader."""
     from analyzer.parsers._fast import parse_nanogpt
-    return parse_nanogpt(data)
+    return parse_nanogpt(data, run_id)

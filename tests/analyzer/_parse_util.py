@@ -1,0 +1,54 @@
+"""Helpers for the stdout-parser tests: run a parser over text, compare two Runs."""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from analyzer.parsers._text import decode_lines
+from analyzer.run import Run
+
+FRAMES = ("iters", "evals", "metrics", "checkpoints", "anomalies")
+
+
+def events(mod: ModuleType, text: str | bytes, chunk: int | None = None) -> list[dict[str, Any]]:
+    """All events of a log, fed in chunks of `chunk` lines (all at once by default)."""
+    data = text.encode() if isinstance(text, str) else text
+    lines = decode_lines(data)
+    parser = mod.Parser()
+    out: list[dict[str, Any]] = []
+    step = chunk or max(1, len(lines))
+    for i in range(0, len(lines), step):
+        out += parser.feed(lines[i:i + step], i + 1)
+    return out + parser.finish()
+
+
+def run(mod: ModuleType, text: str | bytes, chunk: int | None = None) -> Run:
+    """A Run the way the loader's streaming path builds it."""
+    data = text.encode() if isinstance(text, str) else text
+    lines = decode_lines(data)
+    parser = mod.Parser()
+    evs: list[dict[str, Any]] = []
+    step = chunk or max(1, len(lines))
+    for i in range(0, len(lines), step):
+        evs += parser.feed(lines[i:i + step], i + 1)
+    evs += parser.finish()
+    return Run.from_events(evs, format=mod.NAME, stats=parser.stats)
+
+
+def assert_same_run(a: Run, b: Run) -> None:
+    """Every frame, the metadata, segments, end and statistics are equal (bit for bit)."""
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True,
+                                      obj=name)
+    assert a.meta == b.meta
+    assert a.segments == b.segments
+    assert a.end == b.end
+    sa, sb = a.stats, b.stats
+    assert (sa.lines, sa.parsed, sa.skipped, sa.samples) == \
+        (sb.lines, sb.parsed, sb.skipped, sb.samples)
+
+
+def of_type(evs: list[dict[str, Any]], etype: str) -> list[dict[str, Any]]:
+    return [e for e in evs if e["type"] == etype]

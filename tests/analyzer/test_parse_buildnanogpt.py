@@ -1,0 +1,123 @@
+"""build-nanogpt train_gpt2.py: stdout, log.txt, and a torchrun stderr file."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from analyzer.parsers import buildnanogpt
+from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+
+STDOUT = """\
+total desired batch size: 524288
+=> calculated gradient accumulation steps: 2
+found 99 shards for split train
+found 1 shards for split val
+using fused AdamW: True
+validation loss: 10.9522
+HellaSwag accuracy: 2497/10042=0.2487
+step     0 | loss: 10.955010 | lr 8.3916e-07 | norm: 15.3421 | dt: 23547.83ms | tok/sec: 22264.81
+step     1 | loss: 10.902707 | lr 1.6783e-06 | norm: 14.8630 | dt: 410.25ms | tok/sec: 1277966.93
+validation loss: 10.7000
+HellaSwag accuracy: 2436/10042=0.2426
+rank 1 sample 0: Hello, I'm a language model, "CD.
+The I) The time is more time, it with the
+rank 0 sample 0: Hello, I'm a language model, this is
+[Enter code for this simulation]
+step     2 | loss: 10.803959 | lr 2.5175e-06 | norm: nan | dt: 18264.89ms | tok/sec: 28704.70
+"""
+
+
+def test_stdout():
+    evs = events(buildnanogpt, STDOUT)
+    it = of_type(evs, "iter")
+    assert [(i["step"], i["loss"], i["lr"], i["grad_norm"], i["dt_ms"], i["tokens_per_s"],
+             i["eval_inclusive"]) for i in it] == [
+        (0, 10.95501, 8.3916e-07, 15.3421, 23547.83, 22264.81, True),
+        (1, 10.902707, 1.6783e-06, 14.863, 410.25, 1277966.93, False),
+        (2, 10.803959, 2.5175e-06, None, 18264.89, 28704.7, True)]   # eval at the top of 2
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 10.9522), (2, 10.7)]
+    assert [(m["step"], m["name"], m["value"]) for m in of_type(evs, "metric")] == [
+        (0, "hellaswag", 0.2487), (2, "hellaswag", 0.2426)]
+    assert [(a["step"], a["kind"]) for a in of_type(evs, "anomaly")] == [(2, "nonfinite_grad")]
+    r = run(buildnanogpt, STDOUT)
+    assert r.meta["tokens_per_iter"] == 524288 and r.meta["config"]["grad_accum_steps"] == 2
+    assert r.stats.skipped == 0  # sample text over several lines is recognised
+
+
+def test_log_file():
+    text = "0 val 10.9310\n0 hella 0.2413\n0 train 10.934416\n1 train 10.883945\n"
+    evs = events(buildnanogpt, text)
+    assert [(i["step"], i["loss"], i["dt_ms"], i["eval_inclusive"])
+            for i in of_type(evs, "iter")] == [(0, 10.934416, None, False),
+                                               (1, 10.883945, None, False)]
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 10.931)]
+    assert [(m["step"], m["value"]) for m in of_type(evs, "metric")] == [(0, 0.2413)]
+
+
+def test_torchrun_stderr_with_a_time_limit():
+    text = ("slurmstepd: error: *** STEP 1809955.0 ON nid006965 CANCELLED AT 2026-04-07T08:18:54"
+            " DUE TO TIME LIMIT ***\n"
+            "W0407 08:18:54.022000 79282 api.py:723] Received 15 death signal, shutting down\n"
+            "--- Logging error ---\nTraceback (most recent call last):\n  File \"x\", line 1\n"
+            "torch.distributed.elastic.multiprocessing.api.SignalException: Process 79282 got "
+            "signal: 15\n")
+    r = run(buildnanogpt, text)
+    assert len(r.iters) == 0 and r.end["status"] == "interrupted"
+    assert "DUE TO TIME LIMIT" in r.end["error"]
+    assert buildnanogpt.detect(text.splitlines() + ["Setting OMP_NUM_THREADS environment"]) > 0.2
+
+
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_chunks(chunk):
+    assert_same_run(run(buildnanogpt, STDOUT), run(buildnanogpt, STDOUT, chunk=chunk))
+
+
+def test_detect():
+    assert buildnanogpt.detect(STDOUT.splitlines()[7:9]) > 0.9
+    assert buildnanogpt.detect(["0 val 10.9310", "0 hella 0.2413", "0 train 10.934416"]) > 0.8
+    assert buildnanogpt.detect(["iter 0: loss 4.2, time 1.0ms, mfu 1.00%"]) == 0
+    assert buildnanogpt.detect(["step:1/6000 train_loss:11.0091 train_time:24179ms"]) == 0
+
+
+# --------------------------------------------------------------------- the real logs
+def _lines(path):
+    return path.read_text(errors="replace").splitlines()
+
+
+@pytest.fixture(scope="module")
+def files(realdata):
+    found = sorted((realdata / "build-nanogpt").iterdir())
+    assert len(found) >= 7
+    return found
+
+
+def test_every_real_file_loads_with_independent_counts(files):
+    for path in files:
+        r = run(buildnanogpt, path.read_bytes())
+        lines = _lines(path)
+        if path.suffix == ".txt":
+            n_iter = sum(" train " in x for x in lines)
+            n_eval = sum(" val " in x for x in lines)
+            n_hella = sum(" hella " in x for x in lines)
+        else:
+            n_iter = sum(x.startswith("step ") and "| loss:" in x for x in lines)
+            n_eval = sum(x.startswith("validation loss:") for x in lines)
+            n_hella = sum(x.startswith("HellaSwag accuracy:") for x in lines)
+        assert (len(r.iters), len(r.evals), len(r.metrics)) == (n_iter, n_eval, n_hella), path
+        assert not any(s[1].startswith("parser error") for s in r.stats.samples), path
+        if n_iter:
+            first = next(x for x in lines if re.match(r"(step\s+0 \||0 train )", x))
+            assert r.iters["loss"].iloc[0] == float(re.findall(r"\d+\.\d+", first)[0]), path
+            assert r.iters["step"].is_monotonic_increasing and r.n_segments == 1
+
+
+def test_full_stdout(files):
+    path = next(p for p in files if p.name == "agndm-1epoch-4gpu-stdout.log")
+    r = run(buildnanogpt, path.read_bytes())
+    assert r.iters["step"].iloc[-1] == 19072 and len(r.iters) == 19073
+    spikes = r.iters[r.iters["eval_inclusive"]]
+    assert spikes["step"].tolist() == sorted(set(range(0, 19073, 250)) | {19072})
+    assert (spikes["dt_ms"] > 15_000).all()
+    assert (r.iters.loc[~r.iters["eval_inclusive"], "dt_ms"] < 2_000).all()
+    assert r.stats.skipped == 0

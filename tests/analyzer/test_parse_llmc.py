@@ -1,0 +1,221 @@
+"""llm.c: train_gpt2cu / train_gpt2 stdout and the -o log file, with their failure modes."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from analyzer.parsers import llmc
+from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+
+TABLE = """\
++-----------------------+----------------------------------------------------+
+| Parameter             | Value                                              |
++-----------------------+----------------------------------------------------+
+| total batch size      | 524288                                             |
+| device                | NVIDIA A100-PCIE-40GB                              |
+| peak TFlops           | 312.0                                              |
+| precision             | BF16                                               |
+| max_sequence_length T | 1024                                               |
+| padded_vocab_size Vp  | 50304                                              |
+| num_layers L          | 12                                                 |
+| num_heads NH          | 12                                                 |
+| channels C            | 768                                                |
+| num_parameters        | 124475904                                          |
+| train_num_batches     | 19560                                              |
+| num_processes         | 1                                                  |
++-----------------------+----------------------------------------------------+
+allocated 237 MiB for model parameters
+---
+WARNING: Failed to open the tokenizer file gpt2_tokenizer.bin
+The Tokenizer is a new feature added April 14 2024.
+---
+"""
+STEPS = """\
+val loss 11.007921
+step    1/19560 | loss 11.009662 (+nanz)| norm 15.0789 (+nanz)| lr 8.57e-07 | 4230.95 ms | 31.9% bf16 MFU | 123917 tok/s
+step    2/19560 | loss 10.956554 (+nanz)| norm 15.2427 (+nanz)| lr 1.71e-06 | 4385.98 ms | 30.8% bf16 MFU | 119537 tok/s
+val loss 10.5
+evaluating HellaSwag: 0/1256\revaluating HellaSwag: 10/1256\rHellaSwag: 2493/10042 = 0.248257
+step    3/19560 | loss     nan (+nanz)| norm    nan (+nanz)| lr 2.57e-06 | 4401.95 ms | 30.7% bf16 MFU | 119315 tok/s
+"""
+
+
+def test_stdout_steps_are_zero_based_like_the_log_file():
+    evs = events(llmc, TABLE + STEPS)
+    it = of_type(evs, "iter")
+    assert [i["step"] for i in it] == [0, 1, 2]
+    first = it[0]
+    assert (first["loss"], first["grad_norm"], first["lr"], first["step_ms"], first["dt_ms"]) == \
+        (11.009662, 15.0789, 8.57e-07, 4230.95, None)
+    assert first["mfu"] == pytest.approx(0.319) and not first["eval_inclusive"]
+    # tokens/s per step from the table's total batch size (the printed one is an average)
+    assert first["tokens_per_s"] == pytest.approx(524288 / 4.23095)
+    assert it[2]["loss"] is None and it[2]["grad_norm"] is None
+    assert [(a["step"], a["kind"]) for a in of_type(evs, "anomaly")] == [
+        (2, "nonfinite_loss"), (2, "nonfinite_grad")]
+    # evals run at the top of the step after the last printed one
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 11.007921),
+                                                                            (2, 10.5)]
+    assert [(m["step"], m["name"], m["value"]) for m in of_type(evs, "metric")] == [
+        (2, "hellaswag", 0.248257)]
+
+
+def test_config_table():
+    r = run(llmc, TABLE + STEPS)
+    m = r.meta
+    assert m["model"] == dict(n_layer=12, n_head=12, n_embd=768, block_size=1024,
+                              vocab_size=50304, bias=None, n_params=124475904 - 1024 * 768)
+    assert (m["tokens_per_iter"], m["max_iters"], m["device"], m["device_name"], m["dtype"],
+            m["world_size"], m["peak_flops"], m["peak_flops_source"]) == (
+        524288, 19560, "cuda", "NVIDIA A100-PCIE-40GB", "bfloat16", 1, 312e12, "table:llm.c")
+    assert m["config"]["train_num_batches"] == 19560
+    assert r.stats.skipped == 0  # the tokenizer warning is a known llm.c header line
+
+
+@pytest.mark.parametrize("tail, status, error", [
+    ("allocating 19806 MiB for activations\n[CUDA ERROR] at file train_gpt2.cu:265:\n"
+     "out of memory\n", "failed", "CUDA ERROR at train_gpt2.cu:265: out of memory"),
+    ("[CUDA ERROR] at file train_gpt2.cu:754:\n", "failed", "CUDA ERROR at train_gpt2.cu:754"),
+    ("train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion `total_batch_size % "
+     "tokens_per_fwdbwd == 0' failed.\n/var/spool/slurmd/job1/slurm_script: line 14: 252049 "
+     "Aborted                 (core dumped) ./train_gpt2cu -i x\n", "failed",
+     "train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion `total_batch_size % "
+     "tokens_per_fwdbwd == 0' failed."),
+    ("step    4/19560 | loss     nan (+nanz)|slurmstepd: error: *** JOB 11672255 ON g084 "
+     "CANCELLED AT 2024-10-10T02:20:29 DUE TO TIME LIMIT ***\n", "interrupted",
+     "slurmstepd: error: *** JOB 11672255 ON g084 CANCELLED AT 2024-10-10T02:20:29 DUE TO "
+     "TIME LIMIT ***"),
+    ("total average iteration time: 4201.300000 ms\n", "completed", None),
+])
+def test_endings(tail, status, error):
+    r = run(llmc, TABLE + STEPS + tail)
+    assert r.end["status"] == status and r.end["error"] == error
+    assert len(r.end and r.meta) and r.meta["model"]["n_layer"] == 12
+
+
+def test_spliced_step_line_keeps_its_values():
+    r = run(llmc, STEPS + "step    4/19560 | loss     nan (+nanz)| norm    nan (slurmstepd: "
+                          "error: *** JOB 11679031 ON g002 CANCELLED AT 2024-10-11T13:44:45 ***\n")
+    last = r.iters.iloc[-1]
+    assert last["step"] == 3 and math.isnan(last["loss"]) and math.isnan(last["step_ms"])
+    assert r.end["status"] == "interrupted" and r.stats.skipped == 0
+
+
+def test_cpu_reference_format_and_generation_block():
+    text = ("[GPT-2]\nmax_seq_len: 1024\nvocab_size: 50257\nnum_layers: 12\nnum_heads: 12\n"
+            "channels: 768\nnum_parameters: 124439808\ntrain dataset num_batches: 1192\n"
+            "val loss 5.252026\nstep 0: train loss 5.356189 (took 1452.121000 ms)\n"
+            "step 1: train loss 4.301069 (took 1288.673000 ms)\n... (trunctated) ...\n"
+            "step 39: train loss 3.970751 (took 1323.779000 ms)\nval loss 4.107781\n"
+            "generating:\n---\nCome Running Away,\nstep 5: not a step\n---\n")
+    r = run(llmc, text)
+    assert r.iters["step"].tolist() == [0, 1, 39]
+    assert r.iters["step_ms"].tolist() == [1452.121, 1288.673, 1323.779]
+    assert r.evals["step"].tolist() == [0, 40]
+    assert r.meta["model"]["n_params"] == 124439808 - 1024 * 768
+    assert [s[1] for s in r.stats.samples] == ["elision"]
+
+
+@pytest.mark.parametrize("text, rows", [
+    ("s:0 tel:11.0095\ns:0 trl:11.0116 lr:0.000001 norm:14.96\ns:1 trl:10.9586 lr:0.000002 "
+     "norm:15.18\ns:250 tel:6.1565\ns:250 eval:0.2437\n",
+     [(0, 11.0116, 1e-06, 14.96), (1, 10.9586, 2e-06, 15.18)]),
+    ("s:0 tel:10.968871\ns:0 trl:10.965596\ns:1 trl:10.814037\n",     # the python trainer
+     [(0, 10.965596, None, None), (1, 10.814037, None, None)]),
+])
+def test_log_file(text, rows):
+    evs = events(llmc, text)
+    assert [(i["step"], i["loss"], i["lr"], i["grad_norm"]) for i in of_type(evs, "iter")] == rows
+    assert of_type(evs, "eval")[0]["step"] == 0
+    for m in of_type(evs, "metric"):
+        assert (m["step"], m["name"]) == (250, "hellaswag")
+
+
+def test_python_trainer_stdout():
+    text = "step    1/50 | train loss 5.270009 | norm 30.5 | lr 1.00e-04 | (1022.84 ms | 500 tok/s)"
+    it = of_type(events(llmc, text), "iter")
+    assert (it[0]["step"], it[0]["loss"], it[0]["grad_norm"], it[0]["step_ms"]) == \
+        (0, 5.270009, 30.5, 1022.84)
+
+
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_chunks(chunk):
+    text = TABLE + STEPS + "[CUDA ERROR] at file train_gpt2.cu:754:\nmisaligned address\n"
+    assert_same_run(run(llmc, text), run(llmc, text, chunk=chunk))
+
+
+def test_detect():
+    assert llmc.detect(STEPS.splitlines()) > 0.9
+    assert llmc.detect(["s:0 tel:11.0095"]) > 0.9
+    assert llmc.detect(TABLE.splitlines()[:4]) > 0.8
+    assert llmc.detect(["iter 0: loss 4.2, time 1.0ms, mfu 1.00%"]) == 0
+    assert llmc.detect(["step 00001/16704 (0.01%) | loss: 10.7 | lrm: 1.00 | dt: 629.00ms"]) < 0.5
+
+
+# --------------------------------------------------------------------- the real logs
+def _lines(path):
+    return path.read_text(errors="replace").splitlines()
+
+
+@pytest.fixture(scope="module")
+def files(realdata):
+    found = {p.name: p for p in sorted((realdata / "llmc").glob("*.log"))}
+    assert len(found) >= 13
+    return found
+
+
+def test_every_real_log_loads_with_independent_counts(files):
+    for name, path in files.items():
+        r = run(llmc, path.read_bytes())
+        lines = _lines(path)
+        if any(x.startswith("s:") for x in lines):
+            counts = [sum(" trl:" in x for x in lines), sum(" tel:" in x for x in lines),
+                      sum(" eval:" in x for x in lines)]
+        else:
+            counts = [sum(bool(re.match(r"step\s+\d+(/\d+ \|| *: train loss)", x)) for x in lines),
+                      sum(x.startswith("val loss ") for x in lines),
+                      sum(bool(re.search(r"HellaSwag: \d+/\d+ = ", x)) for x in lines)]
+        assert [len(r.iters), len(r.evals), len(r.metrics)] == counts, name
+        assert not any(s[1].startswith("parser error") for s in r.stats.samples), name
+        assert r.n_segments == 1, name
+
+
+@pytest.mark.parametrize("name, status", [
+    ("hector-11672072-cuda-oom-at-startup.log", "failed"),
+    ("hector-11678978-cuda-misaligned-address.log", "failed"),
+    ("hector-11673594-assert-abort.log", "failed"),
+    ("hector-11672255-nan-timelimit-cancel-midline.log", "interrupted"),
+    ("hector-11679031-nan-cancelled-tail40.log", "interrupted"),
+    ("hector-11672114-healthy-truncated-at-hellaswag.log", "interrupted"),
+    ("hector-11685414-full-run-a100.log", None),    # cut off: no statement of an end
+    ("siddanth-log124M-main.log", None),
+])
+def test_endings_of_real_logs(files, name, status):
+    r = run(llmc, files[name].read_bytes())
+    assert (r.end or {}).get("status") == status
+
+
+@pytest.mark.parametrize("name", ["hector-11672255-nan-timelimit-cancel-midline.log",
+                                  "hector-11679010-nan-from-step1-short.log",
+                                  "hector-11679031-nan-head330.log"])
+def test_nan_from_the_first_step(files, name):
+    lines = _lines(files[name])
+    first_nan = next(int(x.split()[1].split("/")[0]) for x in lines
+                     if x.startswith("step ") and "loss     nan" in x)
+    r = run(llmc, files[name].read_bytes())
+    assert first_nan == 1 and r.iters["step"].iloc[0] == 0
+    assert r.iters["loss"].isna().all()   # never finite: a setup problem, not a divergence
+    assert (r.anomalies["kind"] == "nonfinite_loss").sum() == len(r.iters)
+    assert r.evals["val_loss"].isna().all()
+
+
+def test_full_run(files):
+    r = run(llmc, files["hector-11685414-full-run-a100.log"].read_bytes())
+    assert len(r.iters) == 19560 and r.iters["step"].iloc[-1] == 19559
+    assert r.evals["step"].iloc[-1] == 19560 and r.evals["val_loss"].iloc[-1] == 3.264775
+    assert r.metrics["value"].iloc[0] == 0.248257
+    assert r.checkpoints["step"].tolist() == [5000, 10000, 15000]
+    assert r.checkpoints["path"].iloc[0] == "log124M/model_00005000.bin"
+    assert r.iters["mfu"].median() == pytest.approx(0.32, abs=0.01)

@@ -1,0 +1,386 @@
+"""nanoGPT train.py stdout: every line form, every quirk of real logs, the vectorised reader."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from analyzer.parsers import nanogpt
+from analyzer.parsers._text import decode_lines
+from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+
+ITER = "iter {s}: loss {l:.4f}, time {t:.2f}ms, mfu {m:.2f}%"
+
+
+def iters(steps, loss=2.0, dt=100.0, mfu=30.0) -> str:
+    return "\n".join(ITER.format(s=s, l=loss, t=dt, m=mfu if s >= 5 else -100) for s in steps)
+
+
+# --------------------------------------------------------------------- single line forms
+@pytest.mark.parametrize("line, fields", [
+    ("iter 250: loss 1.9636, time 1155.43ms, mfu 0.33%",
+     dict(step=250, loss=1.9636, dt_ms=1155.43, mfu_smoothed=0.0033, lr=None)),
+    ("iter 0: loss 4.2709, time 10268.08ms, mfu -100.00%",       # the 'not measured' sentinel
+     dict(step=0, loss=4.2709, dt_ms=10268.08, mfu_smoothed=None, mfu=None)),
+    ("iter 1631: loss 4.0863, time 561.94ms",                      # before Feb 2023: no mfu
+     dict(step=1631, loss=4.0863, dt_ms=561.94, mfu_smoothed=None, mfu=None)),
+    ("iter 5: loss 3.3399, time 18371.47ms, lr:0.0003 , mfu: 3.06%",  # a fork's fields
+     dict(step=5, loss=3.3399, dt_ms=18371.47, lr=0.0003, mfu_smoothed=0.0306)),
+    ("iter 7: loss 2.5, time 10.00ms, lr 6.0000e-04, mfu 50.00%",
+     dict(step=7, lr=6e-4, mfu_smoothed=0.5)),
+    ("iter 110: loss nan, time 440.71ms, mfu 48.31%",              # NaN loss: null + anomaly
+     dict(step=110, loss=None, dt_ms=440.71)),
+])
+def test_iter_line(line, fields):
+    it = of_type(events(nanogpt, line), "iter")
+    assert len(it) == 1
+    for key, value in fields.items():
+        assert it[0][key] == (pytest.approx(value) if isinstance(value, float) else value), key
+    assert it[0]["step_ms"] is None  # nanoGPT prints the time between iterations only
+
+
+def test_nan_loss_gives_an_anomaly():
+    evs = events(nanogpt, "iter 110: loss nan, time 440.71ms, mfu 48.31%\n"
+                          "iter 120: loss inf, time 440.71ms, mfu 48.31%")
+    an = of_type(evs, "anomaly")
+    assert [(a["step"], a["kind"], a["value"], a["action"]) for a in an] == [
+        (110, "nonfinite_loss", "nan", "continue"), (120, "nonfinite_loss", "inf", "continue")]
+
+
+def test_mfu_is_a_fraction_and_per_step_mfu_is_derived_from_the_ema_seed():
+    # the first measured line seeds nanoGPT's running MFU: that step's MFU is the printed
+    # value; later steps scale with 1/dt
+    text = ("iter 4: loss 2.0, time 100.00ms, mfu -100.00%\n"
+            "iter 5: loss 2.0, time 100.00ms, mfu 40.00%\n"
+            "iter 6: loss 2.0, time 200.00ms, mfu 38.00%")
+    it = of_type(events(nanogpt, text), "iter")
+    assert [i["mfu_smoothed"] for i in it] == [None, 0.4, 0.38]
+    assert it[0]["mfu"] is None
+    assert it[1]["mfu"] == pytest.approx(0.40) and it[2]["mfu"] == pytest.approx(0.20)
+
+
+def test_eval_then_iteration_at_the_same_step_is_eval_inclusive():
+    text = ("iter 99: loss 2.0, time 100.00ms, mfu 1.00%\n"
+            "step 100: train loss 1.9000, val loss 2.1000\n"
+            "saving checkpoint to out-kirin\n"
+            "iter 100: loss 2.0, time 9000.00ms, mfu 1.00%\n"
+            "iter 101: loss 2.0, time 100.00ms, mfu 1.00%\n"
+            "step 200: train loss 1.8000, val loss 2.0000\n"
+            "iter 205: loss 2.0, time 100.00ms, mfu 1.00%")
+    evs = events(nanogpt, text)
+    assert [(i["step"], i["eval_inclusive"]) for i in of_type(evs, "iter")] == [
+        (99, False), (100, True), (101, False), (205, False)]
+    ev = of_type(evs, "eval")
+    assert [(e["step"], e["train_loss"], e["val_loss"], e["best_val_loss"]) for e in ev] == [
+        (100, 1.9, 2.1, 2.1), (200, 1.8, 2.0, 2.0)]
+    ck = of_type(evs, "checkpoint")
+    assert [(c["step"], c["path"], c["val_loss"]) for c in ck] == [(100, "out-kirin", 2.1)]
+
+
+CONFIG_ECHO = """\
+Overriding config with config/train_shakespeare_char.py:
+# train a miniature character-level shakespeare model
+
+out_dir = 'out-shakespeare-char'
+eval_interval = 250 # keep frequent because we'll overfit
+n_layer = 6
+n_head = 6
+n_embd = 384
+block_size = 256 # context of up to 256 previous characters
+max_iters = 5000
+device = 'cuda' if __import__('torch').cuda.is_available() else 'cpu'
+Overriding: max_iters = 2000
+Overriding: dtype = float16
+================== CONFIG VALUES =================
+bias: False
+compile: False
+===================================================
+tokens per iteration will be: 16,384
+found vocab_size = 65 (inside data/shakespeare_char/meta.pkl)
+Initializing a new model from scratch
+number of parameters: 10.65M
+num decayed parameter tensors: 26, with 10,740,096 parameters
+using fused AdamW: True
+step 0: train loss 4.2874, val loss 4.2823
+iter 0: loss 4.2654, time 13500.54ms, mfu -100.00%
+iter 10: loss 3.1462, time 13.86ms, mfu -100.00%
+"""
+
+
+def test_header_and_config_echo():
+    r = run(nanogpt, CONFIG_ECHO)
+    cfg = r.meta["config"]
+    assert cfg["out_dir"] == "out-shakespeare-char" and cfg["eval_interval"] == 250
+    assert cfg["max_iters"] == 2000 and cfg["bias"] is False  # later lines win
+    assert cfg["device"].startswith("'cuda' if __import__")  # kept as text, never evaluated
+    assert r.meta["model"] == dict(n_layer=6, n_head=6, n_embd=384, block_size=256,
+                                   vocab_size=65, bias=False, n_params=10_650_000)
+    assert r.meta["tokens_per_iter"] == 16384 and r.meta["max_iters"] == 2000
+    assert r.meta["dtype"] == "float16" and r.meta["device"] == "unknown"
+    assert r.meta["world_size"] == 1 and r.meta["source"] == "nanogpt"
+    assert r.meta["peak_flops"] == 312e12
+    assert r.stats.skipped == 0 and r.stats.parsed == r.stats.lines - 1  # one blank line
+    # tokens/s from the header's tokens per iteration
+    assert r.iters["tokens_per_s"].tolist() == pytest.approx([16384 / 13.50054, 16384 / 0.01386])
+
+
+def test_ddp_header_once_per_rank_is_one_run_with_its_world_size():
+    rank_header = ("Overriding config with config/train_gpt2.py:\nbatch_size = 12\n"
+                   "tokens per iteration will be: 491,520\nnumber of parameters: 123.59M\n")
+    text = rank_header * 4 + "step 0: train loss 10.9, val loss 10.9\n" + iters(range(3))
+    r = run(nanogpt, text)
+    assert r.n_segments == 1 and len(r.iters) == 3
+    assert r.meta["world_size"] == 4 and r.meta["tokens_per_iter"] == 491520
+    assert r.meta["config"] == {"batch_size": 12}
+
+
+def test_resume_is_a_new_segment():
+    text = ("tokens per iteration will be: 1,000\n" + iters(range(0, 30, 10)) + "\n"
+            "tokens per iteration will be: 1,000\nResuming training from out\n"
+            "step 20: train loss 1.5, val loss 1.6\n" + iters(range(20, 50, 10)))
+    r = run(nanogpt, text)
+    assert [s["kind"] for s in r.segments] == ["run_start", "resume"]
+    evs = events(nanogpt, text)
+    res = of_type(evs, "resume")
+    assert res[0]["from_step"] == 20 and res[0]["checkpoint"] == "out"
+    assert r.iters.groupby("segment")["step"].apply(list).to_dict() == {
+        0: [0, 10, 20], 1: [20, 30, 40]}
+    assert r.evals["segment"].tolist() == [1]
+
+
+@pytest.mark.parametrize("between", [
+    "",                                            # two runs concatenated, no header
+    "Initializing a new model from scratch\n",     # a new run appended to the same file
+    "Overriding config with config/x.py:\nn_layer = 2\n",
+])
+def test_step_going_back_or_a_new_header_starts_a_new_segment(between):
+    text = iters(range(0, 50, 10)) + "\n" + between + iters(range(0, 30, 10))
+    r = run(nanogpt, text)
+    assert r.n_segments == 2
+    assert r.iters.groupby("segment").size().tolist() == [5, 3]
+    assert [s["kind"] for s in r.segments] == ["run_start", "run_start"]
+
+
+def test_header_lines_flushed_after_the_last_iteration_do_not_start_a_run():
+    # other DDP ranks' block-buffered stdout arrives at exit, after rank 0's iterations
+    text = iters(range(10)) + "\ntokens per iteration will be: 1,000\nnumber of parameters: 1M\n"
+    r = run(nanogpt, text)
+    assert r.n_segments == 1 and len(r.iters) == 10 and r.stats.skipped == 0
+
+
+@pytest.mark.parametrize("tail, status, error", [
+    ("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+     "    x()\nRuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n",
+     "failed", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"),
+    ("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+     "KeyboardInterrupt\n", "interrupted", "KeyboardInterrupt"),
+    ("slurmstepd: error: *** JOB 42 ON node1 CANCELLED AT 2024-10-10T02:20:29 DUE TO TIME "
+     "LIMIT ***\n", "interrupted", None),
+    ("/var/spool/slurmd/job1/slurm_script: line 14: 252049 Killed    python train.py\n",
+     "failed", None),
+])
+def test_run_end_only_when_the_log_states_it(tail, status, error):
+    evs = events(nanogpt, iters(range(3)) + "\n" + tail)
+    end = of_type(evs, "run_end")
+    assert len(end) == 1 and end[0]["status"] == status and end[0]["steps"] == 2
+    if error:
+        assert end[0]["error"] == error
+    assert of_type(events(nanogpt, iters(range(3))), "run_end") == []  # a log that just stops
+
+
+def test_a_traceback_followed_by_more_training_is_not_an_end():
+    text = (iters(range(2)) + "\nTraceback (most recent call last):\n  File \"x.py\", line 1\n"
+            "ValueError: a logging hiccup\n" + iters(range(2, 4)))
+    r = run(nanogpt, text)
+    assert r.end is None and len(r.iters) == 4
+    assert [s[1] for s in r.stats.samples] == ["traceback"] * 3
+
+
+def test_messy_lines():
+    text = ("2023-01-01 12:00:00 > iter 0: loss 4.0000, time 100.00ms, mfu -100.00%\n"
+            "\n"
+            "> iter 1: loss 3.9000, time 100.00ms, mfu -100.00%\n"
+            "\x1b[32miter 2: loss 3.8000, time 100.00ms, mfu -100.00%\x1b[0m\n"
+            "compiling 10%\rcompiling 100%\riter 3: loss 3.7000, time 100.00ms, mfu -100.00%\n"
+            "... ...\n"
+            "/x/train.py:218: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is deprecated\n"
+            "  scaler = torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))\n"
+            "wandb: Syncing run mini-gpt\n"
+            "iter 4890: loss 1.4\xff662, time 30.37ms, mfu 16.18%\n"    # a bad byte: skipped
+            "iter 4900: loss 1.4400, time 15.54ms, mfu 17.30%\n")
+    r = run(nanogpt, text.encode("latin-1"))
+    assert r.iters["step"].tolist() == [0, 1, 2, 3, 4900]
+    assert r.iters["loss"].tolist() == [4.0, 3.9, 3.8, 3.7, 1.44]
+    reasons = [s[1] for s in r.stats.samples]
+    assert reasons == ["elision", "warning", "unrecognised", "unrecognised", "unrecognised"]
+    assert r.stats.lines == 11 and r.stats.parsed == 5 and r.stats.skipped == 5
+
+
+def test_a_line_cut_by_a_scheduler_message():
+    text = (iters(range(6)) + "\n" + "iter 6: loss 2.0000, time 100.00ms, mfu 30.00%"
+            "slurmstepd: error: *** JOB 1 ON n CANCELLED AT 2024-10-11T13:44:45 ***\n")
+    r = run(nanogpt, text)
+    assert r.iters["step"].tolist()[-1] == 6 and r.end["status"] == "interrupted"
+    cut = run(nanogpt, iters(range(6)) + "\niter 6: loss 2.0, tislurmstepd: error: *** JOB 1 "
+                                          "ON n CANCELLED AT 2024-10-11T13:44:45 ***\n")
+    assert len(cut.iters) == 6 and cut.end["status"] == "interrupted"
+    assert cut.stats.samples[0][1] == "spliced"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7])
+def test_feeding_in_chunks_gives_the_same_run(chunk):
+    text = CONFIG_ECHO + iters(range(20, 60, 10)) + "\nResuming training from out\n" + \
+        iters(range(30, 60, 10)) + "\nTraceback (most recent call last):\nOSError: disk\n"
+    assert_same_run(run(nanogpt, text), run(nanogpt, text, chunk=chunk))
+
+
+def test_detect():
+    assert nanogpt.detect(["iter 0: loss 4.2709, time 10268.08ms, mfu -100.00%"]) > 0.9
+    assert nanogpt.detect(["step 0: train loss 4.2, val loss 4.2"]) > 0.9
+    assert 0.5 <= nanogpt.detect(["tokens per iteration will be: 512"]) < 0.9
+    assert nanogpt.detect(["step     0 | loss: 10.9 | lr 8e-07 | norm: 15.3 | dt: 23.8ms"]) == 0
+    assert nanogpt.detect(["s:0 trl:11.0116 lr:0.000001 norm:14.96", "hello"]) == 0
+
+
+# --------------------------------------------------------------------- the real logs
+def _count(path, pattern):
+    return sum(1 for line in path.read_text(errors="replace").splitlines()
+               if re.match(pattern, line))
+
+
+def _files(realdata):
+    return sorted((realdata / "nanogpt").glob("*.log"))
+
+
+@pytest.fixture(scope="module")
+def real_logs(realdata):
+    return {p.name: p for p in _files(realdata)}
+
+
+def test_every_real_log_loads_with_independent_counts(real_logs):
+    assert len(real_logs) >= 13
+    for name, path in real_logs.items():
+        r = run(nanogpt, path.read_bytes())
+        n_iter = _count(path, r"iter \d+: loss ")
+        n_eval = _count(path, r"step \d+: train loss ")
+        n_ckpt = _count(path, r"saving checkpoint to ")
+        assert (len(r.iters), len(r.evals), len(r.checkpoints)) == (n_iter, n_eval, n_ckpt), name
+        assert not any(s[1].startswith("parser error") for s in r.stats.samples), name
+        assert r.stats.parsed + r.stats.skipped <= r.stats.lines
+        first = next(line for line in path.read_text(errors="replace").splitlines()
+                     if line.startswith("iter "))
+        assert r.iters["loss"].iloc[0] == float(first.split("loss ")[1].split(",")[0]), name
+        assert r.n_segments == 1, name
+
+
+@pytest.mark.parametrize("name, onset, last_finite", [
+    ("chenzihua-termux-cpu-nan-at-425.log", 425, 420),
+    ("minlora-readme-fp16-nan.log", 110, 100),
+])
+def test_nan_onsets(real_logs, name, onset, last_finite):
+    r = run(nanogpt, real_logs[name].read_bytes())
+    bad = r.iters[r.iters["loss"].isna()]
+    assert bad["step"].iloc[0] == onset and bad["step"].is_monotonic_increasing
+    assert r.iters.loc[r.iters["loss"].notna(), "step"].max() == last_finite
+    assert r.anomalies["step"].tolist() == bad["step"].tolist()
+
+
+def test_eval_spikes_are_marked(real_logs):
+    r = run(nanogpt, real_logs["macmini-m4-mps-warnings-evalspike-overfit-excerpt.log"]
+            .read_bytes())
+    spikes = r.iters[r.iters["eval_inclusive"]]
+    assert spikes["step"].tolist() == list(range(0, 2251, 250))
+    assert (spikes["dt_ms"].iloc[1:] > 50_000).all()
+    assert (r.iters.loc[~r.iters["eval_inclusive"], "dt_ms"].iloc[1:] < 5_000).all()
+    assert r.meta["device"] == "mps" and r.meta["config"]["device"] == "mps"
+    assert r.stats.skipped == 6  # 3 warnings of 2 lines each
+
+
+def test_mfu_sentinel_and_fork_variant(real_logs):
+    r = run(nanogpt, real_logs["nanochatgpt-readme-colab-evalevery5-adamw.log"].read_bytes())
+    assert r.iters.loc[r.iters["step"] < 5, "mfu_smoothed"].isna().all()
+    assert r.iters.loc[r.iters["step"] >= 5, "mfu_smoothed"].notna().all()
+    r = run(nanogpt, real_logs["nanochatgpt-readme-colab-modified-format-lr-mfu-colon.log"]
+            .read_bytes())
+    assert (r.iters["lr"] == 0.0003).all() and r.iters["mfu_smoothed"].iloc[-1] == 0.0342
+    assert r.checkpoints["path"].iloc[0] == "/content/drive/MyDrive/Model"
+
+
+# --------------------------------------------------------------------- the vectorised reader
+def test_fast_reader_equals_the_streaming_parser_on_every_real_log(real_logs):
+    used = 0
+    for name, path in real_logs.items():
+        data = path.read_bytes()
+        fast = nanogpt.parse_file_fast(data)
+        if fast is not None:
+            used += 1
+            assert_same_run(run(nanogpt, data), fast)
+    assert used >= 12  # all but the fork with 'lr:' fields
+
+
+def _generated(seed: int) -> str:
+    """A log with every context-dependent situation, in random order and amounts."""
+    rng = np.random.default_rng(seed)
+    out = ["tokens per iteration will be: 8,192"] * int(rng.integers(1, 4))
+    step, running = 0, -1.0
+    for _ in range(int(rng.integers(50, 300))):
+        kind = rng.choice(["iter"] * 20 + ["eval", "nan", "blank", "warn", "resume", "back",
+                                           "header", "elide", "crlf", "bad"]
+                          + ["prefix"] * (seed % 4 == 0))
+        dt = float(rng.uniform(5, 500))
+        if kind == "eval":
+            out += [f"step {step}: train loss {rng.uniform(1, 3):.4f}, val loss 2.0000",
+                    "saving checkpoint to out"]
+        elif kind == "blank":
+            out.append("")
+        elif kind == "warn":
+            out.append("UserWarning: something")
+        elif kind == "resume":
+            out += ["tokens per iteration will be: 8,192", "Resuming training from out"]
+            step = max(0, step - int(rng.integers(0, 30)))
+            running = -1.0
+        elif kind == "back":
+            step = max(0, step - int(rng.integers(1, 30)))
+        elif kind == "header":
+            out.append("Initializing a new model from scratch")
+            step, running = 0, -1.0
+        elif kind == "elide":
+            out.append("...")
+        elif kind == "bad":
+            out.append("iter x: loss 1.0, time 1.0ms, mfu 1.00%")
+        else:
+            loss = "nan" if kind == "nan" else f"{rng.uniform(1, 5):.4f}"
+            mfu = -100.0 if rng.random() < 0.1 else float(rng.uniform(0, 60))
+            line = f"iter {step}: loss {loss}, time {dt:.2f}ms, mfu {mfu:.2f}%"
+            if kind == "prefix":
+                line = "> " + line
+            out.append(line + ("\r" if kind == "crlf" else ""))
+            step += int(rng.integers(1, 3))
+    if rng.random() < 0.5:
+        out += ["Traceback (most recent call last):", "  File \"t.py\"", "OSError: boom"]
+    return "\n".join(out) + ("\n" if rng.random() < 0.5 else "")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_reader_equals_the_streaming_parser_on_generated_logs(seed):
+    data = _generated(seed).encode()
+    fast = nanogpt.parse_file_fast(data)
+    slow = run(nanogpt, data)
+    if seed % 4 == 0:  # a '> '-prefixed iteration line sends the whole file to feed()
+        assert fast is None or not any(line.startswith("> iter") for line in decode_lines(data))
+    else:
+        assert fast is not None
+    if fast is not None:
+        assert_same_run(slow, fast)
+
+
+def test_fast_reader_is_used_for_plain_logs_and_keeps_every_row():
+    text = ("tokens per iteration will be: 8,192\n" + iters(range(0, 3000), dt=20.0) +
+            "\nstep 3000: train loss 1.0, val loss 1.1\n" + iters(range(3000, 3010), dt=20.0))
+    fast = nanogpt.parse_file_fast(text.encode())
+    assert fast is not None and len(fast.iters) == 3010
+    assert_same_run(run(nanogpt, text), fast)
+    assert fast.iters["time"].iloc[-1] == pytest.approx(3010 * 0.02)
+    assert math.isclose(fast.iters["tokens_per_s"].iloc[-1], 8192 / 0.02)

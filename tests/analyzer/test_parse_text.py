@@ -1,0 +1,82 @@
+"""analyzer.parsers._text: the line clean-up every stdout parser relies on."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from analyzer.parsers._text import (clean_line, decode_lines, is_elision, literal, pipe_fields,
+                                    to_float, to_int)
+
+
+@pytest.mark.parametrize("data, lines", [
+    (b"a\nb\n", ["a", "b"]),
+    (b"a\nb", ["a", "b"]),                          # a last line without newline is a line
+    (b"a\r\nb\r\n", ["a", "b"]),                    # CRLF
+    (b"x\rprogress\ry\n", ["x\rprogress\ry"]),      # an inner \r is kept for clean_line
+    (b"\n\n", ["", ""]),
+    (b"", []),
+    (b"loss \xff\xfe 1.0\n", ["loss \ufffd\ufffd 1.0"]),  # not UTF-8: replaced, not fatal
+])
+def test_decode_lines(data, lines):
+    assert decode_lines(data) == lines
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("iter 1: loss 2.0000, time 5.00ms, mfu 1.00%", "iter 1: loss 2.0000, time 5.00ms, mfu 1.00%"),
+    ("evaluating 10/1256\revaluating 20/1256\rHellaSwag: 1/2 = 0.5", "HellaSwag: 1/2 = 0.5"),
+    ("step 5 | loss 1.0\r", "step 5 | loss 1.0"),
+    ("progress 1\r   \r", "progress 1"),
+    ("\x1b[32m\x1b[1mINFO\x1b[0m - hello", "INFO - hello"),
+    ("\x1b]0;title\x07iter 3", "iter 3"),
+    ("2023-01-01 12:00:00 iter 3: loss 1.0", "iter 3: loss 1.0"),
+    ("[2023-01-01T12:00:00.123Z] step 3", "step 3"),
+    ("> iter 3: loss 1.0", "iter 3: loss 1.0"),
+    ("> 2023-01-01 12:00:00 iter 3: loss 1.0", "iter 3: loss 1.0"),
+    ("2023-01-01 12:00:00 > iter 3: loss 1.0", "iter 3: loss 1.0"),
+    (">", ""),
+    ("2026-02-01 20:37:26,202 - nanochat.common - \x1b[32m\x1b[1mINFO\x1b[0m - Distributed world "
+     "size: 8", "Distributed world size: 8"),
+    ("  File \"x.py\", line 3, in <module>   ", "  File \"x.py\", line 3, in <module>"),
+    ("10 train 2.5", "10 train 2.5"),               # a number is not a timestamp
+])
+def test_clean_line(raw, clean):
+    assert clean_line(raw) == clean
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("...", True), ("... ...", True), ("[…]", True), ("…", True), ("[...]", True),
+    ("... (trunctated) ...", True), ("  ...  ", True),
+    ("...and more", False), ("iter 1", False), ("", False), ("step ...: x", False),
+])
+def test_is_elision(text, expected):
+    assert is_elision(text) is expected
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1e-3", 1e-3), ("True", True), ("'cuda'", "cuda"), ("5000 # comment", 5000),
+    ("'out-shakespeare-char'", "out-shakespeare-char"),
+    ("out-shakespeare-bpe", "out-shakespeare-bpe"),       # a config dump prints strings bare
+    ("'cuda' if __import__('torch').cuda.is_available() else 'cpu'",
+     "'cuda' if __import__('torch').cuda.is_available() else 'cpu'"),  # never evaluated
+    ("5 * 8", "5 * 8"), ("[1, 2]", [1, 2]), ("None", None),
+])
+def test_literal(text, value):
+    assert literal(text) == value
+
+
+def test_numbers():
+    assert to_float("1,234.5") == 1234.5 and to_int("16,384") == 16384 and to_int("00042") == 42
+    assert math.isnan(to_float("nan")) and to_float("inf") == math.inf
+    assert to_float("12ms") is None and to_int("x") is None and to_float(None) is None
+
+
+def test_pipe_fields():
+    f = pipe_fields(" loss 11.009662 (+nanz)| norm 15.0789 (+nanz)| lr 8.57e-07 | 4230.95 ms "
+                    "| 31.9% bf16 MFU | 123917 tok/s")
+    assert f["loss"][0] == 11.009662 and f["norm"][0] == 15.0789 and f["lr"][0] == 8.57e-07
+    assert f["ms"][0] == 4230.95 and f["% bf16 mfu"][0] == 31.9 and f["tok/s"][0] == 123917
+    f = pipe_fields("loss: 3.6 | dt: 659.50ms | tok/sec: 794,972 | mfu: 49.69 | total time: 2.62m")
+    assert f["dt"] == (659.5, "ms") and f["tok/sec"][0] == 794972 and f["total time"][0] == 2.62
+    f = pipe_fields(" loss     nan (+nanz)| norm    nan (")     # a line cut short
+    assert math.isnan(f["loss"][0]) and math.isnan(f["norm"][0])
