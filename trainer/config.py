@@ -148,6 +148,9 @@ class SystemConfig:
     float32 on CPU), 'float32', 'bfloat16' or 'float16'."""
     compile: bool = False
     """Compile the model with torch.compile (worth it on GPU; slower to start)."""
+    threads: int = 0
+    """CPU threads for torch operations; 0 keeps torch's default (one per physical core).
+    Tiny models run faster on 1, and so does a CPU that other programs are busy on."""
     peak_tflops: float = 0.0
     """Peak dense TFLOP/s per device for MFU; 0 looks the device up (GPU) or measures it
     (CPU)."""
@@ -161,7 +164,7 @@ class SystemConfig:
             raise ConfigError("device", f"must be auto, cpu, cuda, cuda:N or mps, "
                                         f"got {self.device!r}")
         _choice(self, "dtype", ("auto", "float32", "bfloat16", "float16"))
-        _non_negative(self, "peak_tflops")
+        _non_negative(self, "peak_tflops", "threads")
         if self.run_id and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.run_id):
             raise ConfigError("run_id", f"use letters, digits, '.', '_' and '-', "
                                         f"got {self.run_id!r}")
@@ -221,7 +224,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                  always_save_checkpoint=True, compile=True),
     # A model small enough for tests and smoke checks: seconds on a CPU.
     "tiny": dict(n_layer=2, n_head=2, n_embd=16, block_size=32, batch_size=8, max_iters=50,
-                 lr_decay_iters=50, warmup_iters=5, eval_interval=25, eval_iters=4),
+                 lr_decay_iters=50, warmup_iters=5, eval_interval=25, eval_iters=4, threads=1),
 }
 
 

@@ -79,11 +79,16 @@ def lookup_peak(device_name: str) -> tuple[float, str] | None:
     return best[1] * 1e12, " ".join(best[0])
 
 
+def measure_cpu_peak() -> float:
+    """FLOP/s of the best of a few float32 matmuls with the current torch threads: the
+    practical peak of this CPU (no datasheet describes a shared cloud vCPU). About 0.1 s, once
+    per process and thread count."""
+    import torch
+    return _cpu_matmul_peak(torch.get_num_threads())
+
+
 @functools.cache
-def measure_cpu_peak(n: int = 1024, repeats: int = 5) -> float:
-    """FLOP/s of the best of a few float32 n×n matmuls with the current torch threads: the
-    practical peak of this CPU (no datasheet describes a shared cloud vCPU). Takes ~0.1-0.5 s,
-    once per process."""
+def _cpu_matmul_peak(threads: int, n: int = 1024, repeats: int = 5) -> float:
     import torch
     a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b)  # warm-up: thread pool, caches

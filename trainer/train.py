@@ -387,6 +387,17 @@ def train(cfg: Config, resume_dir: str | Path | None = None,
     resume_dir. Events go to <run_dir>/events.jsonl, nanoGPT lines to stdout (None: quiet)
     and any extra sinks. Raises after recording run_end 'failed' when something breaks."""
     dist = dist_mod.from_env()
+    threads = torch.get_num_threads()
+    if cfg.system.threads > 0:
+        torch.set_num_threads(cfg.system.threads)
+    try:
+        return _train(cfg, dist, resume_dir, stdout, sinks)
+    finally:
+        torch.set_num_threads(threads)  # a library call leaves the process as it found it
+
+
+def _train(cfg: Config, dist: dist_mod.DistInfo, resume_dir: str | Path | None,
+           stdout: TextIO | None, sinks: list[Sink] | None) -> RunResult:
     trainer = Trainer(cfg, dist)
     state = None
     if resume_dir is not None:

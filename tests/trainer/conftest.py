@@ -11,7 +11,7 @@ from trainer.config import Config, preset
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Config:
-    """2 layers, 16 wide, char-level Tiny Shakespeare, CPU, writing under tmp_path."""
+    """2 layers, 16 wide, char-level Tiny Shakespeare, CPU (1 thread), under tmp_path."""
     return preset("tiny").replace(out_dir=str(tmp_path / "logs"), device="cpu", max_iters=30,
                                   lr_decay_iters=30, eval_interval=10, eval_iters=2,
                                   learning_rate=1e-2, min_lr=1e-3).validate()
