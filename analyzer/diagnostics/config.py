@@ -29,20 +29,21 @@ class DiagnosticsConfig:
     (torch.compile, CUDA caches). The first logged iteration is always left out."""
     eval_spike_ratio: float = 1.5
     """Eval-inclusive iterations are reported as eval spikes when their median dt is at least
-    this many times the steady median."""
+    this many times the steady median step time (and they cost spike_min_overhead of the
+    wall time)."""
     spike_ratio: float = 3.0
-    """An iteration not explained by an eval is a timing spike when its dt is this many times
-    the rolling median of its neighbours. Bimodal step times (2x) stay below it."""
+    """An iteration not explained by an eval is a timing spike when its step time is this many
+    times the median of its neighbours. Bimodal step times (2x) stay below it."""
     spike_window: int = 51
-    """Logged iterations in the rolling median that spikes are measured against."""
+    """Neighbours (consecutive logged iterations) whose median a spike is measured against."""
     spike_min_overhead: float = 0.01
     """Unexplained spikes costing less than this fraction of the wall time are not reported
     (one slow step in thousands is noise: a GC pause, a data shard switch)."""
     spike_warn_overhead: float = 0.05
     """Unexplained spikes costing at least this fraction of the wall time are a warning."""
     drop_ratio: float = 1.5
-    """A throughput drop is a stretch where the rolling median throughput falls below the
-    run's typical throughput divided by this."""
+    """A throughput drop is a stretch where the median throughput (tokens/s, else steps/s)
+    falls below the run's typical (upper-quartile) throughput divided by this."""
     drop_min_frac: float = 0.05
     """Share of the steady iterations (and at least 5) a drop must last to be reported."""
 
@@ -59,8 +60,8 @@ class DiagnosticsConfig:
     Both must hold: single-batch noise in llm.c reaches 5-6 sigma but only ~5% above the mean,
     and noisy fine-tuning losses reach 2x the mean but only ~3 sigma."""
     divergence_rel: float = 0.3
-    """The loss diverged when its final rolling median is this fraction above its lowest
-    rolling median."""
+    """The loss diverged when the median of its last twentieth is this fraction above the
+    lowest such median (a slow climb; a sudden one is a spike that never recovers)."""
     plateau_frac: float = 0.3
     """Tail of each segment (share of its steps) examined for a plateau."""
     plateau_min_points: int = 30

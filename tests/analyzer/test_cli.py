@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from analyzer.cli import EXAMPLES, main
@@ -120,3 +121,31 @@ def test_parse_our_jsonl_round_trips(overfit, tmp_path, capsys):
     assert len(b.iters) == len(a.iters) == 1000 and len(b.evals) == 10
     assert b.iters["loss"].tolist() == a.iters["loss"].tolist()
     assert "1011 events" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [
+    "nanogpt/chenzihua-termux-cpu-nan-at-425.log",
+    "llmc/hector-11679010-nan-from-step1-short.log",
+    "build-nanogpt/agndm-1epoch-4gpu-stdout-head300.log",
+])
+def test_parse_foreign_logs_into_valid_events(realdata, tmp_path, name, capsys):
+    from gptscope.schema import validate
+    src = realdata / name
+    out = tmp_path / "events.jsonl"
+    assert main(["parse", str(src), "-o", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines and all(validate(json.loads(line)) == [] for line in lines)
+    a, b = load(src), load(out)
+    assert b.format == "gptscope"
+    assert (len(b.iters), len(b.evals)) == (len(a.iters), len(a.evals))
+    assert b.iters["step"].tolist() == a.iters["step"].tolist()
+    assert np.allclose(b.iters["loss"], a.iters["loss"], equal_nan=True)
+
+
+def test_parse_to_stdout(realdata, capsys):
+    assert main(["parse", str(realdata / "nanogpt/minlora-readme-fp16-nan.log"), "-o", "-"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    iters = [e for e in events if e["type"] == "iter"]
+    # 'iter 0' ... 'iter 180' every 10: 19 lines; NaN from 110 is null in JSON
+    assert len(iters) == 19
+    assert [e["loss"] is None for e in iters] == [e["step"] >= 110 for e in iters]
