@@ -32,9 +32,10 @@ from analyzer.run import Run
 _READ = 64 << 20        # bytes read per step while catching up with a big file
 _BULK = 1 << 20         # JSONL reads bigger than this use the columnar fast reader
 _PROBE = 64             # bytes compared at the top and before the offset to spot a rewrite
-# Confidence needed to fix the format while the file has fewer than HEAD_LINES lines: a log
-# that has only printed its first header lines may still become something else.
-EARLY_CONFIDENCE = 0.5
+# While a file has fewer than HEAD_LINES lines, a log that has only printed header lines may
+# still turn out to be another format: fix it early only on a training line (SURE) or on a
+# header hint (HINT) that no other format shares.
+SURE, HINT = 0.9, 0.5
 
 
 class LazyEvents(Sequence):
@@ -228,9 +229,11 @@ class Follower:
         if name is None:
             held = self._held
             n = held.count(b"\n")
-            sure = final or n >= registry.HEAD_LINES
-            name = registry.detect(_head(held, 256 << 10, registry.HEAD_LINES),
-                                   registry.MIN_CONFIDENCE if sure else EARLY_CONFIDENCE)
+            head = _head(held, 256 << 10, registry.HEAD_LINES)
+            if final or n >= registry.HEAD_LINES:
+                name = registry.detect(head)
+            else:
+                name = _early(registry.scores(head))
             if name is None and n > registry.HEAD_LINES:
                 name = registry.detect(_head(held, 4 << 20, registry.LONG_HEAD_LINES))
             if name is None:
@@ -274,6 +277,16 @@ class Follower:
         self.error = str(UnknownFormat(self.path, registry.names())) if self._failed else None
         return Update(LazyEvents(pieces), reset=up.reset, error=self.error,
                       format=self.format)
+
+
+def _early(ranked: list[tuple[float, str]]) -> str | None:
+    """The format from a few first lines, when that is already unambiguous."""
+    if not ranked:
+        return None
+    (best, name), rest = ranked[0], [score for score, _ in ranked[1:]]
+    if best >= SURE or (best >= HINT and not any(rest)):
+        return name
+    return None
 
 
 def _head(held: bytearray, size: int, limit: int) -> list[str]:

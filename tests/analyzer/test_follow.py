@@ -250,3 +250,29 @@ def test_every_real_log_followed_in_pieces_equals_loaded(path, tmp_path, realdat
     for name in ("iters", "evals", "metrics", "checkpoints", "anomalies"):
         pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), obj=name)
     assert got.segments == want.segments
+
+
+@pytest.mark.parametrize("ranked, expected", [
+    ([(0.95, "a"), (0.6, "b")], "a"),      # a training line: sure
+    ([(0.6, "a"), (0.0, "b")], "a"),       # a header hint only one format has
+    ([(0.6, "a"), (0.3, "b")], None),      # hints of two formats: wait for more lines
+    ([(0.3, "a"), (0.0, "b")], None),
+    ([], None),
+])
+def test_early_detection_waits_for_an_unambiguous_answer(ranked, expected):
+    assert follow._early(ranked) == expected
+
+
+@pytest.mark.parametrize("path", _real_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_real_log_is_never_taken_for_another_format_while_it_starts(path, tmp_path,
+                                                                      realdata):
+    """Written ten lines at a time, a log's format is unknown or right, never wrong."""
+    lines = path.read_bytes().splitlines(keepends=True)[:300]
+    copy = tmp_path / path.name
+    copy.write_bytes(b"")
+    f = Follower(copy)
+    want = analyzer.load(path).format
+    for i in range(0, len(lines), 10):
+        with open(copy, "ab") as fh:
+            fh.write(b"".join(lines[i:i + 10]))
+        assert f.poll().format in (None, want)
