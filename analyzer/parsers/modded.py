@@ -16,8 +16,8 @@ Meaning and conventions:
   N-1: **iteration steps are shifted down by one** so that, as in nanoGPT, the eval at
   ``step:N`` (the model after N steps) sits at the top of iteration N.
 - ``train_time`` is the cumulative training time, stopped while validating, and reset to 0
-  after the first 10 (compile) steps. ``step_ms`` is its difference to the previous
-  ``train_time`` printed (training or val line) or, after the reset, the value itself;
+  after the first 10 (compile) steps. ``step_ms`` is its difference to the previous training
+  line's (the first: to the val line's at step 0) or, after the reset, the value itself;
   ``dt_ms`` is null (evals are outside the clock), so ``eval_inclusive`` is never set.
 - ``step_avg`` is derived (train_time / timed steps) and ignored; ``nanms`` is not a value.
 - no MFU, lr or tokens/s is printed. ``world_size`` is the printed one, else the number of
@@ -66,11 +66,12 @@ class Parser(StdoutParser):
 
     def __init__(self, run_id: str = "log") -> None:
         super().__init__(run_id)
-        self._train_time: float | None = None   # last train_time printed, ms
+        self._train_time: float | None = None   # last train_time of a training line, ms
+        self._val_time: float | None = None     # train_time of a val line before the first
         self._world_printed = False
 
     def on_segment(self) -> None:
-        self._train_time = None
+        self._train_time = self._val_time = None
 
     def parse_line(self, text: str, lineno: int) -> bool:
         m = _STEP.match(text)
@@ -84,7 +85,7 @@ class Parser(StdoutParser):
             self.header.max_iters = total
         if "val_loss" in kv:
             self.evaluation(n, val_loss=to_float(kv["val_loss"]))
-            self._train_time = train_time
+            self._val_time = train_time
             if n == total:
                 self.completed()
             return True
@@ -93,7 +94,9 @@ class Parser(StdoutParser):
         self._data(n - 1, "iter")  # a new segment resets the clock before the difference
         step_ms = None
         if train_time is not None:
-            prev = self._train_time
+            # the clock stops for validation, so differences of training lines are step times
+            # (the first one counts from the set-up time a val line at step 0 showed)
+            prev = self._train_time if self._train_time is not None else self._val_time
             step_ms = train_time - prev if prev is not None and train_time >= prev else train_time
             self._train_time = train_time
         self.iteration(n - 1, loss=to_float(kv.get("train_loss")), step_ms=step_ms)

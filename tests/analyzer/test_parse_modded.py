@@ -1,0 +1,132 @@
+"""modded-nanogpt record logs: every era of the step line, the warm-up clock reset, units."""
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from analyzer.parsers import modded
+from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+
+HEADER = """\
+====================================================================================================
+Running pytorch 2.4.1+cu121 compiled for CUDA 12.1
+nvidia-smi:
+Wed Oct  9 18:10:50 2024
++---------------------------------------------------------------------------------------+
+|   0  NVIDIA H100 80GB HBM3          On  | 00000000:61:00.0 Off |                    0 |
+| N/A   30C    P0             113W / 700W |   5789MiB / 81559MiB |      5%      Default |
++-----------------------------------------+----------------------+----------------------+
+|   1  NVIDIA H100 80GB HBM3          On  | 00000000:62:00.0 Off |                    0 |
++-----------------------------------------+----------------------+----------------------+
+====================================================================================================
+"""
+STEPS = """\
+step:0/12 val_loss:11.0149 train_time:305ms step_avg:nanms
+step:1/12 train_loss:11.0091 train_time:24179ms step_avg:nanms
+step:2/12 train_loss:11.0001 train_time:24523ms step_avg:nanms
+step:10/12 train_loss:10.4348 train_time:26562ms step_avg:nanms
+step:11/12 train_loss:10.2423 train_time:1539ms step_avg:nanms
+step:12/12 train_loss:10.0687 train_time:1796ms step_avg:898.00ms
+step:12/12 val_loss:9.9000 train_time:1800ms step_avg:900.00ms
+peak memory consumption: 34239 MiB
+"""
+
+
+def test_steps_are_zero_based_and_step_ms_comes_from_the_clock():
+    evs = events(modded, HEADER + STEPS)
+    it = of_type(evs, "iter")
+    # step:N is printed after N steps: the 0-based step N-1
+    assert [i["step"] for i in it] == [0, 1, 9, 10, 11]
+    assert [i["loss"] for i in it] == [11.0091, 11.0001, 10.4348, 10.2423, 10.0687]
+    # differences of train_time; after the reset at step 10 the value itself
+    assert [i["step_ms"] for i in it] == [24179 - 305, 24523 - 24179, 26562 - 24523, 1539,
+                                          1796 - 1539]
+    assert all(i["dt_ms"] is None and not i["eval_inclusive"] for i in it)
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 11.0149),
+                                                                            (12, 9.9)]
+    end = of_type(evs, "run_end")
+    assert len(end) == 1 and end[0]["status"] == "completed"   # the val at step M of M
+
+
+def test_header():
+    r = run(modded, HEADER + STEPS)
+    assert (r.meta["torch_version"], r.meta["device"], r.meta["device_name"],
+            r.meta["world_size"], r.meta["max_iters"]) == (
+        "2.4.1+cu121", "cuda", "NVIDIA H100 80GB HBM3", 2, 12)
+    assert r.stats.skipped == 0
+
+
+@pytest.mark.parametrize("line, step, loss, step_ms", [
+    ("step:3/1480 train_time:29476ms step_avg:nanms", 2, None, 29476.0),   # no train loss
+    ("step:3/4875 train_time:5.418s step_avg:5418.26ms", 2, None, 5418.0),  # seconds
+    ("step:3/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 2, 3.5, 500.0),
+])
+def test_line_forms(line, step, loss, step_ms):
+    it = of_type(events(modded, line), "iter")
+    assert (it[0]["step"], it[0]["loss"], it[0]["step_ms"]) == (step, loss, step_ms)
+    assert of_type(events(modded, line), "anomaly") == []  # no loss printed is not a NaN
+
+
+def test_world_size_printed_wins():
+    r = run(modded, "Running on device_name=NVIDIA H100 80GB HBM3 with world_size=8\n"
+                    "|   0  NVIDIA H100 80GB HBM3          On  | 0:61:00.0 Off |   0 |\n"
+                    "step:1/5 train_time:5.418s step_avg:5418.26ms\n")
+    assert r.meta["world_size"] == 8
+
+
+def test_nan_loss():
+    evs = events(modded, "step:1/5 train_loss:nan train_time:10ms step_avg:nanms")
+    assert of_type(evs, "iter")[0]["loss"] is None
+    assert of_type(evs, "anomaly")[0]["kind"] == "nonfinite_loss"
+
+
+@pytest.mark.parametrize("chunk", [1, 5])
+def test_chunks(chunk):
+    assert_same_run(run(modded, HEADER + STEPS), run(modded, HEADER + STEPS, chunk=chunk))
+
+
+def test_detect():
+    assert modded.detect(STEPS.splitlines()) > 0.9
+    assert modded.detect(["iter 0: loss 4.2, time 1.0ms, mfu 1.00%"]) == 0
+    assert modded.detect(["step 0: train loss 5.356189 (took 1452.121000 ms)"]) == 0
+
+
+# --------------------------------------------------------------------- the real logs
+@pytest.fixture(scope="module")
+def files(realdata):
+    found = {p.name: p for p in sorted((realdata / "modded-nanogpt").glob("*.log"))}
+    assert len(found) >= 10
+    return found
+
+
+def test_every_real_log_loads_with_independent_counts(files):
+    for name, path in files.items():
+        lines = path.read_text(errors="replace").splitlines()
+        r = run(modded, path.read_bytes())
+        n_train = sum(x.startswith("step:") and "val_loss" not in x for x in lines)
+        n_val = sum(x.startswith("step:") and "val_loss" in x for x in lines)
+        assert (len(r.iters), len(r.evals)) == (n_train, n_val), name
+        total = int(re.match(r"step:\d+/(\d+)", next(x for x in lines
+                                                      if x.startswith("step:"))).group(1))
+        assert r.iters["step"].tolist() == list(range(total)), name
+        assert r.end["status"] == "completed" and r.meta["max_iters"] == total, name
+        assert (r.iters["step_ms"] > 0).all(), name
+        last_val = float(lines[[i for i, x in enumerate(lines) if "val_loss" in x][-1]]
+                         .split("val_loss:")[1].split()[0])
+        assert r.evals["val_loss"].iloc[-1] == last_val, name
+        assert r.stats.skipped <= 1, name   # the one stray '74' line of the track-2 record
+        has_loss = any("train_loss" in x for x in lines)
+        assert r.iters["loss"].notna().all() if has_loss else r.iters["loss"].isna().all()
+
+
+def test_wall_time_of_a_record_matches_its_last_train_time(files):
+    # the step times after the warm-up reset add up to the final train_time
+    path = files["2024-10-10-muon-train_loss-format.log"]
+    last = [x for x in path.read_text().splitlines() if "train_loss" in x][-1]
+    final_ms = float(last.split("train_time:")[1].split("ms")[0])
+    r = run(modded, path.read_bytes())
+    assert math.isclose(r.iters.loc[r.iters["step"] >= 10, "step_ms"].sum(), final_ms)
+    s = run(modded, files["2026-04-30-track3-adamh-seconds-format.log"].read_bytes())
+    assert s.iters["step_ms"].median() == pytest.approx(151, abs=5)

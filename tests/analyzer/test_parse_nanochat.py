@@ -1,0 +1,131 @@
+"""nanochat base_train / chat_sft stdout: step lines, bpb and CORE metrics, ANSI logging."""
+from __future__ import annotations
+
+import pytest
+
+from analyzer.parsers import nanochat
+from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+
+BASE = """\
+Autodetected device type: cuda
+2026-02-01 20:37:26,202 - nanochat.common - \x1b[32m\x1b[1mINFO\x1b[0m - Distributed world size: 8
+GPU: NVIDIA H100 80GB HBM3 | Peak FLOPS (BF16): 9.89e+14
+Warning: wandb initialization failed (api_key not configured (no-tty)), logging disabled.
+Vocab size: 32,768
+num_layers: 24
+model_dim: 1536 (base: 1536, nudge: +0)
+num_heads: 12
+Total batch size 524,288 => gradient accumulation steps: 2
+Parameter counts:
+wte                     : 50,331,648
+total                   : 1,384,124,976
+Calculated number of iterations from target data:param ratio: 16,704
+Step 00000 | Validation bpb: 3.167584
+step 00000/16704 (0.00%) | loss: 10.397165 | lrm: 1.00 | dt: 18077.85ms | tok/sec: 29,001 | mfu: 1.81 | epoch: 1 | total time: 0.00m
+[GC rank3] gen2: 11.9ms collected 28 objects
+step 00001/16704 (0.01%) | loss: 10.757717 | lrm: 1.00 | dt: 629.00ms | tok/sec: 833,525 | mfu: 52.10 | epoch: 1 | total time: 0.00m | eta: 183.2m
+Step 00002 | CORE metric: 0.1697
+Evaluating: bigbench_operators (10-shot, type: language_modeling)... accuracy: 0.1714 | time: 0.49s
+2026-02-02 00:09:58,013 - nanochat.checkpoint_manager - \x1b[32m\x1b[1mINFO\x1b[0m - Saved model parameters to: /root/.cache/nanochat/base_checkpoints/d24/model_000002.pt
+Peak memory usage: 62389.67MiB
+Total training time: 179.44m
+Minimum validation bpb: 0.753336
+"""
+
+
+def test_base_train():
+    evs = events(nanochat, BASE)
+    it = of_type(evs, "iter")
+    assert [(i["step"], i["loss"], i["step_ms"], i["dt_ms"], i["tokens_per_s"]) for i in it] == [
+        (0, 10.397165, 18077.85, None, 29001.0), (1, 10.757717, 629.0, None, 833525.0)]
+    assert it[1]["mfu"] == pytest.approx(0.521) and it[1]["lr"] is None
+    assert [(m["step"], m["name"], m["value"]) for m in of_type(evs, "metric")] == [
+        (0, "val_bpb", 3.167584), (2, "core", 0.1697)]
+    assert [(c["step"], c["path"]) for c in of_type(evs, "checkpoint")] == [
+        (1, "/root/.cache/nanochat/base_checkpoints/d24/model_000002.pt")]
+    assert of_type(evs, "run_end")[0]["status"] == "completed"
+    r = run(nanochat, BASE)
+    m = r.meta
+    assert (m["device"], m["device_name"], m["world_size"], m["peak_flops"], m["tokens_per_iter"],
+            m["max_iters"]) == ("cuda", "NVIDIA H100 80GB HBM3", 8, 9.89e14, 524288, 16704)
+    assert m["model"]["n_layer"] == 24 and m["model"]["n_embd"] == 1536
+    assert m["model"]["vocab_size"] == 32768 and m["model"]["n_params"] == 1_384_124_976
+    assert [s[1] for s in r.stats.samples] == ["warning"]
+
+
+SFT = """\
+2026-03-16 22:57:30,775 - nanochat.common - \x1b[33m\x1b[1mWARNING\x1b[0m - Peak flops undefined for: NVIDIA GeForce GTX 1660 SUPER, MFU will show as 0%
+2026-03-16 22:57:30,922 - nanochat.checkpoint_manager - \x1b[32m\x1b[1mINFO\x1b[0m - Building model with config: {'sequence_len': 128, 'vocab_size': 32768, 'n_layer': 2, 'n_head': 1, 'n_kv_head': 1, 'n_embd': 128, 'window_pattern': 'SSSL'}
+Autodetected device type: cuda
+COMPUTE_DTYPE: torch.float32 (auto-detected: CUDA SM 75 (pre-Ampere, bf16 not supported, using fp32))
+GPU: NVIDIA GeForce GTX 1660 SUPER | Peak FLOPS (BF16): inf
+Inherited total_batch_size=128 from pretrained checkpoint
+Total batch size 128 => gradient accumulation steps: 1
+Step 00000 | Validation bpb: 3.3084
+step 00001 (0.00%) | loss: 5.471677 | lrm: 1.00 | dt: 1142.98ms | tok/sec: 111 | mfu: 0.00 | epoch: 1 | total time: 0.00m
+step 00009 (0.00%) | loss: nan | lrm: 1.00 | dt: 5.20ms | tok/sec: 24,595 | mfu: 0.00 | epoch: 1 | total time: 0.00m
+Step 00100 | Validation loss: 2.5
+"""
+
+
+def test_chat_sft():
+    evs = events(nanochat, SFT)
+    it = of_type(evs, "iter")
+    assert [(i["step"], i["loss"], i["mfu"]) for i in it] == [(1, 5.471677, None), (9, None, None)]
+    assert [a["kind"] for a in of_type(evs, "anomaly")] == ["nonfinite_loss"]
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(100, 2.5)]
+    r = run(nanochat, SFT)
+    assert r.meta["peak_flops"] is None and r.meta["peak_flops_source"].startswith("unknown")
+    assert r.meta["dtype"] == "float32" and r.meta["model"]["block_size"] == 128
+    assert r.meta["config"]["total_batch_size"] == 128 and r.meta["tokens_per_iter"] == 128
+    assert r.stats.skipped == 0
+
+
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_chunks(chunk):
+    assert_same_run(run(nanochat, BASE), run(nanochat, BASE, chunk=chunk))
+
+
+def test_detect():
+    assert nanochat.detect(BASE.splitlines()) > 0.9
+    assert nanochat.detect(SFT.splitlines()) > 0.9
+    assert nanochat.detect(["step     0 | loss: 10.9 | lr 8e-07 | norm: 15.3 | dt: 23.8ms"]) == 0
+    assert nanochat.detect(["step:1/6000 train_loss:11.0091 train_time:24179ms"]) == 0
+
+
+# --------------------------------------------------------------------- the real logs
+@pytest.fixture(scope="module")
+def files(realdata):
+    found = {p.name: p for p in sorted((realdata / "nanochat").glob("*.log"))}
+    assert len(found) >= 3
+    return found
+
+
+def test_every_real_log_loads_with_independent_counts(files):
+    for name, path in files.items():
+        lines = path.read_text(errors="replace").splitlines()
+        r = run(nanochat, path.read_bytes())
+        n_iter = sum(x.startswith("step ") and "| loss:" in x for x in lines)
+        n_metric = sum(x.startswith("Step ") and " | " in x for x in lines)
+        assert (len(r.iters), len(r.metrics), len(r.evals)) == (n_iter, n_metric, 0), name
+        assert r.n_segments == 1 and r.iters["step"].is_monotonic_increasing, name
+        first = next(x for x in lines if x.startswith("step "))
+        assert r.iters["loss"].iloc[0] == float(first.split("loss: ")[1].split()[0]), name
+        assert r.stats.skipped <= 2, name   # warnings only
+
+
+def test_full_base_train(files):
+    r = run(nanochat, files["pr492-speedrun-d24-base_train-8xH100.log"].read_bytes())
+    assert len(r.iters) == 16704 and r.iters["step"].iloc[-1] == 16703
+    bpb = r.metrics[r.metrics["name"] == "val_bpb"]
+    assert bpb["step"].iloc[-1] == 16704 and bpb["value"].iloc[-1] == 0.753336
+    assert r.metrics.loc[r.metrics["name"] == "core", "value"].iloc[-1] == 0.2633
+    assert r.end["status"] == "completed" and len(r.checkpoints) == 1
+    assert r.iters["mfu"].median() == pytest.approx(0.50, abs=0.02)
+
+
+def test_sft_nan_onset(files):
+    r = run(nanochat, files["pr657-chat_sft-gtx1660-ansi.log"].read_bytes())
+    assert r.iters.loc[r.iters["loss"].isna(), "step"].iloc[0] == 9
+    assert r.iters["mfu"].isna().all()          # peak FLOPS unknown: 0.00 is not a value
+    assert r.meta["device_name"] == "NVIDIA GeForce GTX 1660 SUPER"
