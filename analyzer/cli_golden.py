@@ -22,17 +22,18 @@ from analyzer.run import Run
 EXIT_PASS, EXIT_REGRESSION, EXIT_UNUSABLE = 0, 1, 2
 
 
-def load_run(path: str) -> Run:
+def load_run(path: str, format: str | None = None) -> Run:
     """Any supported run (our JSONL, a run directory, a stdout log) through analyzer.load."""
-    from analyzer.load import load
+    from analyzer.load import LoadError, load
     try:
-        return load(path)
-    except GoldenError:
-        raise
-    except (OSError, ValueError) as e:
-        # analyzer.load already words its errors as 'FILE: problem'; OSErrors may not be
-        msg = f"{path}: {e.strerror}" if isinstance(e, OSError) and e.strerror else str(e)
-        raise GoldenError(msg) from None
+        run = load(path, format=format)
+    except LoadError as e:
+        raise GoldenError(str(e)) from None       # already 'FILE: problem'
+    except OSError as e:
+        raise GoldenError(f"{path}: {e.strerror or e}") from None
+    if run.source is None:
+        run.source = path
+    return run
 
 
 def parse_per_metric(values: list[str] | None, flag: str) -> dict[str, float]:
@@ -68,7 +69,7 @@ def _one_line_errors(command: Callable[[argparse.Namespace], int]
 
 @_one_line_errors
 def cmd_golden(args: argparse.Namespace) -> int:
-    run = load_run(args.run)
+    run = load_run(args.run, args.format)
     baseline = golden.make_baseline(run, every=args.every, max_points=args.max_points,
                                     warmup=args.warmup, description=args.description)
     text = golden.dumps_baseline(baseline)
@@ -91,13 +92,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     tolerances = golden.make_tolerances(parse_per_metric(args.rtol, "--rtol"),
                                         parse_per_metric(args.atol, "--atol"))
     baseline = golden.read_baseline(args.baseline)
-    run = load_run(args.run)
+    run = load_run(args.run, args.format)
     result = golden.check(run, baseline, tolerances, mode=args.mode, smoothing=args.smooth,
                           check_step_time=args.check_step_time, direction=args.direction,
                           strict_config=args.strict_config, baseline_name=args.baseline)
     render = render_json if args.json else render_markdown if args.markdown else render_table
     sys.stdout.write(render(result))
     return EXIT_PASS if result.passed else EXIT_REGRESSION
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", default=None,
+                   help="skip format detection (e.g. gptscope, nanogpt, llmc)")
 
 
 def _add_golden(subparsers: Any) -> None:
@@ -116,6 +122,7 @@ def _add_golden(subparsers: Any) -> None:
     p.add_argument("--warmup", type=int, default=None,
                    help="first logged iterations left out of the step time (default 10%%)")
     p.add_argument("--description", default=None, help="one line saying what the baseline is")
+    _add_format(p)
     p.set_defaults(func=cmd_golden)
 
 
@@ -151,6 +158,7 @@ def _add_check(subparsers: Any) -> None:
     out.add_argument("--json", action="store_true", help="print the result as JSON")
     out.add_argument("--markdown", action="store_true",
                      help="print the result as Markdown (for a pull-request comment)")
+    _add_format(p)
     p.set_defaults(func=cmd_check)
 
 

@@ -36,7 +36,8 @@ DIRECTIONS = ("both", "worse")
 # output directory or the logging does not show up as a "different config".
 IGNORED_CONFIG = frozenset({"out_dir", "run_id", "log_dir", "logs_dir", "log_interval",
                             "always_save_checkpoint", "wandb_log", "wandb_project",
-                            "wandb_run_name", "stdout", "quiet", "verbose", "dashboard"})
+                            "wandb_run_name", "stdout", "quiet", "verbose", "dashboard",
+                            "peak_tflops", "save_on_interrupt"})
 RUNTIME_KEYS = ("device", "dtype", "world_size", "torch_version")
 
 
@@ -141,9 +142,10 @@ def step_time(run: Run, warmup: int | None = None) -> dict[str, Any]:
 def config_fingerprint(run: Run) -> dict[str, Any]:
     """The settings that shape a loss curve: training config, model shape, runtime."""
     meta = run.meta or {}
+    # null means "not known" (a foreign log that does not print it), not a setting
     config = {k: v for k, v in sorted((meta.get("config") or {}).items())
-              if k not in IGNORED_CONFIG and not k.startswith("wandb")}
-    model = dict(sorted((meta.get("model") or {}).items()))
+              if k not in IGNORED_CONFIG and not k.startswith("wandb") and v is not None}
+    model = {k: v for k, v in sorted((meta.get("model") or {}).items()) if v is not None}
     runtime = {k: meta[k] for k in RUNTIME_KEYS if meta.get(k) is not None}
     return {"config": config, "model": model, "runtime": runtime}
 
@@ -368,11 +370,13 @@ class CheckResult:
                 "rows": [r.to_dict() for r in self.rows]}
 
 
-def _ranges(steps: list[int], limit: int = 6) -> str:
-    """[3, 4, 5, 9] -> '3-5, 9' (consecutive stored steps merged), cut after `limit` parts."""
+def _ranges(steps: list[int], among: list[int], limit: int = 6) -> str:
+    """Steps as ranges of neighbours in `among` (the baseline's steps, which may be every
+    10th): [3, 4, 5, 9] -> '3-5, 9'; cut after `limit` parts."""
+    pos = {s: i for i, s in enumerate(among)}
     parts: list[list[int]] = []
     for s in steps:
-        if parts and s - parts[-1][1] <= 1:
+        if parts and pos[s] - pos[parts[-1][1]] == 1:
             parts[-1][1] = s
         else:
             parts.append([s, s])
@@ -418,7 +422,7 @@ def _check_train_loss(loss: pd.Series, baseline: dict[str, Any], result: CheckRe
     if missing:
         result.problems.append(Problem(
             "missing_steps", f"train_loss: {len(missing)} of {len(steps)} baseline steps are "
-            f"not in the run: {_ranges(missing)}", True))
+            f"not in the run: {_ranges(missing, steps)}", True))
     last, base_last = int(loss.index[-1]), int(tl["last_step"])
     if last < base_last:
         result.problems.append(Problem(
@@ -457,7 +461,7 @@ def _check_evals(evals: pd.DataFrame, baseline: dict[str, Any], result: CheckRes
     if missing and not evals.empty:
         result.problems.append(Problem(
             "missing_steps", f"evals: {len(missing)} of {len(base)} baseline eval steps are "
-            f"not in the run: {_ranges(missing)}", True))
+            f"not in the run: {_ranges(missing, sorted(base))}", True))
 
 
 def _check_step_time(run: Run, baseline: dict[str, Any], result: CheckResult) -> None:
@@ -472,6 +476,8 @@ def _check_step_time(run: Run, baseline: dict[str, Any], result: CheckResult) ->
 
 
 def _diff_section(name: str, base: dict[str, Any], mine: dict[str, Any]) -> list[str]:
+    if base and not mine:
+        return [f"{name}: not recorded in the run"]
     out = []
     for k in list(base) + [k for k in mine if k not in base]:
         b, c = base.get(k, "(absent)"), mine.get(k, "(absent)")
@@ -483,17 +489,12 @@ def _diff_section(name: str, base: dict[str, Any], mine: dict[str, Any]) -> list
 
 def _check_config(run: Run, baseline: dict[str, Any], strict: bool, result: CheckResult) -> None:
     base, mine = baseline["config"], config_fingerprint(run)
-    if not mine["config"] and not mine["model"]:
-        if base.get("config") or base.get("model"):
-            result.problems.append(Problem(
-                "config", "the run records no config; it is not compared", strict))
-    else:
-        diffs = (_diff_section("config", base.get("config") or {}, mine["config"])
-                 + _diff_section("model", base.get("model") or {}, mine["model"]))
-        if diffs:
-            more = f"; ... ({len(diffs) - 8} more)" if len(diffs) > 8 else ""
-            result.problems.append(Problem(
-                "config", "different config: " + "; ".join(diffs[:8]) + more, strict))
+    diffs = (_diff_section("config", base.get("config") or {}, mine["config"])
+             + _diff_section("model", base.get("model") or {}, mine["model"]))
+    if diffs:
+        more = f"; ... ({len(diffs) - 8} more)" if len(diffs) > 8 else ""
+        result.problems.append(Problem(
+            "config", "different config: " + "; ".join(diffs[:8]) + more, strict))
     runtime = _diff_section("runtime", base.get("runtime") or {}, mine["runtime"])
     if runtime:
         result.problems.append(Problem(
