@@ -261,7 +261,7 @@ def _parse_chunk(data: Any, layout: Layout) -> Chunk:
     import pyarrow.compute as pc
     ncol = len(layout.keys)
     table, invalid = _read_columns(data, ncol)
-    cols = [table.column(i).combine_chunks() for i in range(ncol)]
+    cols = [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in table.columns]
     n = table.num_rows
     ok = pc.and_(pc.equal(cols[0], b'{"type":"iter"'), pc.equal(cols[1], layout.v))
     run_id = None
