@@ -23,19 +23,27 @@ def minmax_indices(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
     if n <= max_points:
         return np.arange(n)
     n_buckets = max(1, (max_points - 2) // 2)
-    size = -(-n // n_buckets)  # ceil: the last bucket may be short, padded with NaN
+    size = -(-n // n_buckets)  # ceil: the last bucket may be short
     n_buckets = -(-n // size)
-    padded = np.full(n_buckets * size, np.nan)
+    nan = np.isnan(y)
+    has_nan = bool(nan.any())
+    # pad the short last bucket with the last value (a padded index maps back to n - 1),
+    # or with NaN when NaNs need handling anyway
+    padded = np.full(n_buckets * size, np.nan if has_nan else y[-1])
     padded[:n] = y
     grid = padded.reshape(n_buckets, size)
-    empty = np.isnan(grid).all(axis=1)
-    # NaN never wins: it becomes +inf for the argmin and -inf for the argmax
-    lo = np.argmin(np.where(np.isnan(grid), np.inf, grid), axis=1)
-    hi = np.argmax(np.where(np.isnan(grid), -np.inf, grid), axis=1)
+    if has_nan:  # NaN never wins: it becomes +inf for the argmin and -inf for the argmax
+        gnan = np.isnan(grid)
+        empty = gnan.all(axis=1)
+        lo = np.argmin(np.where(gnan, np.inf, grid), axis=1)
+        hi = np.argmax(np.where(gnan, -np.inf, grid), axis=1)
+    else:
+        empty = np.zeros(n_buckets, bool)
+        lo, hi = np.argmin(grid, axis=1), np.argmax(grid, axis=1)
     base = np.arange(n_buckets) * size
     keep = np.concatenate([(base + lo)[~empty], (base + hi)[~empty], [0, n - 1]])
-    keep = np.unique(keep)
-    return keep[~np.isnan(y[keep])] if np.isnan(y[[0, -1]]).any() else keep
+    keep = np.unique(np.minimum(keep, n - 1))
+    return keep[~nan[keep]] if has_nan else keep
 
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS

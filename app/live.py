@@ -49,6 +49,7 @@ class Tracked:
     findings_at: float = 0.0
     findings_cost_s: float = 0.0
     findings_error: str | None = None
+    _job: threading.Thread | None = None     # the background diagnostics pass, if running
 
     @property
     def run(self) -> Any:
@@ -61,29 +62,42 @@ class Tracked:
 
     def update_findings(self, analyse: Callable[[Any], list], live: bool,
                         min_interval_s: float = 1.0) -> None:
-        """Run the diagnostics on the current version, at most every few seconds while live.
+        """Bring the findings up to date with the current version.
 
-        A diagnostic pass over a million iterations takes a while; while a run is being
-        written the pass is repeated at most every ``max(min_interval_s, 5 x its cost)``
-        seconds, so the page keeps ticking. Once the run stops, the last version is always
-        analysed. Call with ``self.lock`` held.
+        A diagnostic pass over a million iterations takes seconds. While a run is being
+        written the pass runs in a background thread, at most every
+        ``max(min_interval_s, 5 x its cost)`` seconds, and the page shows the last result
+        meanwhile, so the charts keep ticking. Once the run stops, the last version is
+        analysed before returning.
         """
-        run = self.run
-        if run is None or self.findings_version == self.version:
+        run, version = self.run, self.version
+        job = self._job
+        if job is not None and job.is_alive():
+            if live:
+                return
+            job.join()
+        if run is None or self.findings_version == version:
             return
-        now = time.monotonic()
         wait = max(min_interval_s, 5.0 * self.findings_cost_s)
-        if live and self.findings is not None and now - self.findings_at < wait:
+        if live and self.findings is not None and time.monotonic() - self.findings_at < wait:
             return
+        if live:
+            self._job = threading.Thread(target=self._analyse, args=(analyse, run, version),
+                                         daemon=True, name=f"findings {self.path.name}")
+            self._job.start()
+        else:
+            self._analyse(analyse, run, version)
+
+    def _analyse(self, analyse: Callable[[Any], list], run: Any, version: int) -> None:
+        start = time.monotonic()
         try:
-            self.findings = list(analyse(run))
-            self.findings_error = None
+            findings, error = list(analyse(run)), None
         except Exception as e:  # a diagnostic bug must not take the page down
-            self.findings_error = f"diagnostics failed: {type(e).__name__}: {e}"
-            self.findings = self.findings or []
-        self.findings_cost_s = time.monotonic() - now
+            findings, error = self.findings or [], f"diagnostics failed: {type(e).__name__}: {e}"
+        self.findings, self.findings_error = findings, error
+        self.findings_cost_s = time.monotonic() - start
         self.findings_at = time.monotonic()
-        self.findings_version = self.version
+        self.findings_version = version
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per file version and key."""

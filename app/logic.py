@@ -149,16 +149,34 @@ def time_unit(max_seconds: float) -> tuple[str, float]:
 # ---------------------------------------------------------------------------- series
 
 def _points(x: np.ndarray, y: np.ndarray, steps: np.ndarray, run: str, series: str,
-            segment: int, max_points: int) -> pd.DataFrame:
-    idx = minmax_indices(y, max_points)
+            segment: int, max_points: int) -> pd.DataFrame | None:
+    """Min/max-downsampled points of one line; NaN (and NaN x) points are left out."""
+    idx = minmax_indices(y, max_points)   # a NaN never wins a bucket
+    idx = idx[np.isfinite(y[idx]) & np.isfinite(x[idx])]
+    if len(idx) == 0:
+        return None
     return pd.DataFrame({"x": x[idx], "y": y[idx], "run": run, "series": series,
                          "segment": segment, "step": steps[idx]}, columns=POINT_COLUMNS)
 
 
+def segment_slices(segs: np.ndarray) -> list[tuple[int, int, int]]:
+    """(segment, start, stop) of each run of equal segment numbers, in row order.
+
+    Segments are contiguous (rows are appended in file order), so slicing costs nothing,
+    where a boolean mask per segment would copy every column of a million-row run.
+    """
+    if len(segs) == 0:
+        return []
+    cuts = (np.flatnonzero(segs[1:] != segs[:-1]) + 1).tolist()
+    starts, stops = [0] + cuts, cuts + [len(segs)]
+    return [(int(segs[a]), a, b) for a, b in zip(starts, stops)]
+
+
 def series_points(run: Any, name: str, frame: str, column: str, axis: str,
                   series: str | None = None, scale: float = 1.0, smooth: float | None = None,
-                  step_range: tuple[int, int] | None = None, max_points: int = MAX_POINTS,
-                  mask_column: str | None = None) -> pd.DataFrame:
+                  step_range: tuple[float, float] | None = None,
+                  max_points: int = MAX_POINTS, mask_column: str | None = None
+                  ) -> pd.DataFrame:
     """Chart points of one column of a run, per segment, downsampled with min/max buckets.
 
     ``smooth`` adds TensorBoard's debiased EMA of the whole segment (computed before the
@@ -172,28 +190,28 @@ def series_points(run: Any, name: str, frame: str, column: str, axis: str,
     xs = x_of(run, df, axis)
     if xs is None:
         return empty
-    ys = df[column].to_numpy(dtype="float64", na_value=np.nan) * scale
+    ys = df[column].to_numpy(dtype="float64", na_value=np.nan)
+    ys = ys * scale if scale != 1.0 else ys
     steps = df["step"].to_numpy(dtype="float64", na_value=np.nan)
-    segs = df["segment"].to_numpy()
-    keep_rows = np.ones(len(df), bool) if mask_column is None else df[mask_column].to_numpy(bool)
+    keep = None if mask_column is None else df[mask_column].to_numpy(bool)
     label = series or column
+    slices = segment_slices(df["segment"].to_numpy())
+    budget = max(200, max_points // max(1, len(slices)))
     out = []
-    seg_ids = np.unique(segs)
-    budget = max(200, max_points // max(1, len(seg_ids)))
-    for seg in seg_ids:
-        sel = (segs == seg) & keep_rows
-        x, y, st = xs[sel], ys[sel], steps[sel]
+    for seg, a, b in slices:
+        x, y, st = xs[a:b], ys[a:b], steps[a:b]
+        if keep is not None:
+            k = keep[a:b]
+            x, y, st = x[k], y[k], st[k]
         sm = debiased_ema(y, smooth) if smooth else None
         if step_range is not None:
             r = (st >= step_range[0]) & (st <= step_range[1])
             x, y, st = x[r], y[r], st[r]
             sm = None if sm is None else sm[r]
-        ok = np.isfinite(y) & np.isfinite(x)
-        if ok.any():
-            out.append(_points(x[ok], y[ok], st[ok], name, label, int(seg), budget))
-        if sm is not None and ok.any():
-            out.append(_points(x[ok], sm[ok], st[ok], name, f"{label} (smoothed)", int(seg),
-                               budget))
+        out.append(_points(x, y, st, name, label, seg, budget))
+        if sm is not None:
+            out.append(_points(x, sm, st, name, f"{label} (smoothed)", seg, budget))
+    out = [p for p in out if p is not None]
     return pd.concat(out, ignore_index=True) if out else empty
 
 

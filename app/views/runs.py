@@ -163,10 +163,14 @@ def _run_view(ctx: Context, c: Controls) -> None:
     with t.lock:
         summary = logic.summarize(t.run, rf, now()) if rf else None
     _guarded("header", _header, name, t, summary)
-    _guarded("findings", _findings, t,
-             live=c.live and summary is not None and summary.status == "running")
+    # the findings sit above the charts but are filled last: a diagnostics pass over a
+    # million iterations takes seconds, the charts should not wait for it
+    findings_box = st.container()
     _guarded("charts", _charts, opened, c)
     _guarded("details", _details, name, t)
+    with findings_box:
+        _guarded("findings", _findings, t,
+                 live=c.live and summary is not None and summary.status == "running")
 
 
 def _guarded(panel: str, draw, *args, **kwargs) -> None:
@@ -203,13 +207,14 @@ def _findings(t, live: bool) -> None:
     except ImportError as e:  # a broken install must not take the charts down
         st.warning(md_escape(f"Diagnostics unavailable: {e}"))
         return
-    with t.lock:
-        t.update_findings(run_all, live)
-        findings = sort_findings(list(t.findings or []))
+    t.update_findings(run_all, live)
+    findings = sort_findings(list(t.findings or []))
     st.markdown(f"#### Findings ({len(findings)})")
     if t.findings_error:
-        st.warning(t.findings_error)
-    if not findings:
+        st.warning(md_escape(t.findings_error))
+    if t.findings is None:
+        st.caption("Analysing…")
+    elif not findings:
         st.caption("Nothing to report so far.")
     for i, f in enumerate(findings[:MAX_FINDINGS]):
         _finding(i, f)

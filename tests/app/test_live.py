@@ -111,7 +111,7 @@ def test_files_outside_the_root_are_refused(registry, tmp_path):
         registry.tracked(tmp_path.parent / "elsewhere.log")
 
 
-def test_findings_are_throttled_while_live_and_final_when_done(registry, tmp_path):
+def test_findings_are_in_the_background_throttled_while_live_and_final_when_done(registry, tmp_path):
     path = R.write(tmp_path / "events.jsonl", R.events("r", 3))
     t = registry.refresh(path)
     calls = []
@@ -120,8 +120,8 @@ def test_findings_are_throttled_while_live_and_final_when_done(registry, tmp_pat
         calls.append(len(run.iters))
         return [len(run.iters)]
 
-    t.update_findings(analyse, live=True)
-    assert t.findings == [3]
+    t.update_findings(analyse, live=True)      # live: in a background thread
+    assert _wait(lambda: t.findings == [3])
     R.write(path, [R.it("r", 3, 1.0)], mode="a")
     _wait(lambda: path in registry._dirty)
     t = registry.refresh(path)
@@ -167,3 +167,21 @@ def test_a_refresh_reads_only_the_appended_bytes(registry, tmp_path, monkeypatch
     assert len(t.run.iters) == 2001
     # the appended line, plus two small probes that check the file was not rewritten
     assert appended <= sum(read) <= appended + 2 * 64 and size > 100_000
+
+
+def test_a_slow_diagnostic_does_not_block_a_live_page(registry, tmp_path):
+    import threading
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 3))
+    t = registry.refresh(path)
+    release = threading.Event()
+
+    def slow(run):
+        release.wait(10)
+        return ["done"]
+
+    start = time.monotonic()
+    t.update_findings(slow, live=True)
+    assert time.monotonic() - start < 1.0 and t.findings is None   # the page goes on
+    t.update_findings(slow, live=True)                             # one pass at a time
+    release.set()
+    assert _wait(lambda: t.findings == ["done"])

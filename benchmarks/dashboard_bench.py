@@ -1,0 +1,227 @@
+"""Dashboard speed: first render of a 1,000,000-iteration run, and append-to-visible latency.
+
+    python benchmarks/dashboard_bench.py [--iters 1000000] [--no-browser] [--samples 5]
+
+Prints figures (no pass/fail):
+- server side: the incremental reader catching up with the file (what the dashboard does on
+  first sight of a run), downsampling + chart specs of every chart, the diagnostics pass;
+- in a real headless Chromium (if /usr/bin/chromium exists): page load to the first drawn
+  chart on a fresh server, the same on a warm server, and the time from appending one event
+  to the file until the browser shows its step, without a reload (on a small live run and on
+  the 1,000,000-iteration run itself).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gptscope.schema import dumps, make_event  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ITER = ('{{"type":"iter","v":1,"run_id":"{rid}","time":{t:.3f},"step":{s},"loss":{loss},'
+        '"lr":{lr:.6g},"grad_norm":1.0,"dt_ms":{dt},"step_ms":100.0,"eval_inclusive":{ei},'
+        '"tokens_per_s":163840.0,"mfu":0.31,"mfu_smoothed":0.31}}\n')
+
+
+def write_run(path: Path, run_id: str, n: int, t_end: float) -> None:
+    """A long healthy run with evals every 250 steps, a few spikes and one NaN."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = t_end - 0.1 * n
+    start = make_event("run_start", run_id, 0, t0, config={"max_iters": n},
+                       model={"n_params": 10_650_000}, tokens_per_iter=16384, max_iters=n,
+                       device="cuda", device_name="bench", dtype="bfloat16", world_size=1,
+                       peak_flops=312e12, peak_flops_source="table:A100",
+                       torch_version="bench", source="gptscope")
+    with open(path, "w") as f:
+        f.write(dumps(start) + "\n")
+        chunk = []
+        for s in range(n):
+            t = t0 + 0.1 * s
+            if s % 250 == 0:
+                chunk.append(dumps(make_event("eval", run_id, s, t, train_loss=3.0 - s / n,
+                                              val_loss=3.1 - s / n, eval_ms=400.0,
+                                              best_val_loss=None)) + "\n")
+            loss = 3.0 * math.exp(-s / (n / 4)) + 0.5 + 0.05 * math.sin(s * 0.7)
+            if s % 99_991 == 17:
+                loss *= 4  # spikes the downsampling must keep
+            loss_s = "null" if s == n // 2 else f"{loss:.5f}"
+            ei = s % 250 == 0
+            chunk.append(ITER.format(rid=run_id, t=t, s=s, loss=loss_s, lr=6e-4,
+                                     dt=500.0 if ei else 100.0, ei="true" if ei else "false"))
+            if len(chunk) >= 50_000:
+                f.write("".join(chunk))
+                chunk.clear()
+        f.write("".join(chunk))
+
+
+def timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t
+
+
+def server_side(path: Path) -> None:
+    from analyzer.diagnostics import run_all
+    from analyzer.follow import Follower
+    from app import logic
+    from app.charts import line_chart
+
+    follower = Follower(path)
+    _, t_follow = timed(follower.poll)
+    run = follower.run
+    print(f"  incremental reader, first poll (catch-up): {t_follow:6.2f} s "
+          f"({len(run.iters):,} iterations, {path.stat().st_size / 1e6:.0f} MB)")
+
+    def charts():
+        n = 0
+        for spec in logic.CHARTS:
+            pts, mk = logic.chart_points(run, "bench", spec, "step", 0.6)
+            line_chart(pts, title=spec.title, y_title=spec.y_title, x_title="step",
+                       markers=mk if spec.marker else None,
+                       bands=[(float(a), float(b), "nan") for a, b in
+                              logic.nonfinite_ranges(run)])
+            n = max(n, len(pts))
+        return n
+
+    n_pts, t_charts = timed(charts)
+    print(f"  downsample + smooth + specs, {len(logic.CHARTS)} charts: {t_charts:6.2f} s "
+          f"(largest chart {n_pts:,} points)")
+    findings, t_diag = timed(run_all, run)
+    print(f"  diagnostics (run_all): {t_diag:6.2f} s ({len(findings)} findings)")
+    _, t_poll = timed(follower.poll)
+    print(f"  poll with nothing new: {t_poll * 1e3:6.2f} ms")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(logs: Path, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "dashboard.py"),
+           "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false", "--", "--logs", str(logs)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the dashboard did not start")
+
+
+STEP_AT_LEAST = """n => { for (const m of document.querySelectorAll('[data-testid="stMetric"]'))
+  if (m.innerText.includes('step')) {
+    const v = m.querySelector('[data-testid="stMetricValue"]');
+    return parseInt(v.innerText.replace(/,/g, '')) >= n; }
+  return false; }"""
+CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+
+
+def page_load(browser, url: str) -> tuple[float, float]:
+    """Seconds from navigation to the first drawn chart, and to the NaN finding shown."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    t = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(CHART, timeout=600_000)
+    chart = time.perf_counter() - t
+    page.get_by_text("nonfinite_loss").first.wait_for(timeout=600_000)
+    findings = time.perf_counter() - t
+    page.close()
+    return chart, findings
+
+
+def append_latency(browser, url: str, path: Path, run_id: str, next_step: int,
+                   samples: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(url)
+    page.wait_for_function(STEP_AT_LEAST, arg=next_step - 1, timeout=600_000)
+    page.evaluate("window.__noReload = 1")
+    out = []
+    for i in range(samples):
+        step = next_step + i
+        time.sleep(1.3)  # land at a random phase of the 1 s refresh
+        with open(path, "a") as f:
+            f.write(dumps(make_event("iter", run_id, step, time.time(), loss=1.0, lr=6e-4,
+                                     dt_ms=100.0)) + "\n")
+        t = time.perf_counter()
+        page.wait_for_function(STEP_AT_LEAST, arg=step, timeout=60_000, polling=20)
+        out.append(time.perf_counter() - t)
+    assert page.evaluate("window.__noReload") == 1, "the page reloaded"
+    page.close()
+    return out
+
+
+def browser_side(logs: Path, big: Path, n: int, samples: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    t = time.perf_counter()
+    server = start_server(logs, port)
+    print(f"  server start to health ok: {time.perf_counter() - t:6.2f} s")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for label in ("fresh server", "warm server (run already read)"):
+                chart, findings = page_load(browser, url + "/?run=big/events.jsonl")
+                print(f"  page load, 1M run, {label}: first chart drawn {chart:6.2f} s, "
+                      f"findings shown {findings:6.2f} s")
+            small = logs / "small" / "events.jsonl"
+            write_run(small, "small", 200, time.time())
+            lat = append_latency(browser, url + "/?run=small/events.jsonl", small, "small",
+                                 200, samples)
+            print(f"  append to visible, small live run: median {statistics.median(lat):.2f}"
+                  f" s, max {max(lat):.2f} s ({samples} appends, no reload)")
+            lat = append_latency(browser, url + "/?run=big/events.jsonl", big, "big", n,
+                                 samples)
+            print(f"  append to visible, 1M-iteration live run: median "
+                  f"{statistics.median(lat):.2f} s, max {max(lat):.2f} s")
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--iters", type=int, default=1_000_000)
+    ap.add_argument("--samples", type=int, default=5, help="appends timed per run")
+    ap.add_argument("--no-browser", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gptscope-bench-") as tmp:
+        logs = Path(tmp) / "logs"
+        big = logs / "big" / "events.jsonl"
+        _, t = timed(write_run, big, "big", args.iters, time.time())
+        print(f"wrote a {args.iters:,}-iteration run in {t:.1f} s")
+        print("server side:")
+        server_side(big)
+        if args.no_browser or not Path(CHROMIUM).exists():
+            print("browser: skipped")
+            return
+        print("browser (headless Chromium):")
+        browser_side(logs, big, args.iters, args.samples)
+
+
+if __name__ == "__main__":
+    main()
