@@ -291,9 +291,7 @@ def _parse_chunk(data: Any, layout: Layout) -> Chunk:
             values = values.astype(np.float64)
             values[mask] = np.nan
         columns[key] = values
-    ok_np = np.asarray(ok.to_numpy(zero_copy_only=False) if n else [], dtype=bool)
-    if ok_np.shape != (n,):  # a scalar: the same for every row
-        ok_np = np.full(n, bool(ok.as_py()) if n else False)
+    ok_np = ok.to_numpy(zero_copy_only=False)  # an array: every column and'ed into it
     # line numbers of the table's rows: the lines the CSV reader did not hand back
     n_lines = n + len(invalid)
     is_row = np.ones(n_lines, bool)
@@ -306,7 +304,9 @@ def _parse_chunk(data: Any, layout: Layout) -> Chunk:
         texts = pc.binary_join_element_wise(*[c.take(idx) for c in cols], b",")
         for lineno, text in zip(row_lines[bad].tolist(), texts.to_pylist()):
             text = text.decode("utf-8", errors="replace")
-            slow.append((lineno, "" if text.strip(",") == "" else text))  # "" was blank
+            # an empty line comes back as empty pieces (a line of bare commas would too,
+            # and is then taken as blank rather than counted: harmless)
+            slow.append((lineno, "" if text.strip(",") == "" else text))
         slow.sort()
     keep = {k: v[ok_np] for k, v in columns.items()} if len(bad) else columns
     return Chunk(n_lines, keep, row_lines[ok_np], slow, run_id)
