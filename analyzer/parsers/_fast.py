@@ -124,12 +124,12 @@ def _numbers(tokens: pa.Array, typ: pa.DataType) -> tuple[np.ndarray, np.ndarray
     """The tokens as numbers, and which tokens are numbers at all (a cast fails as a whole,
     so only when it does are the odd tokens looked for)."""
     try:
-        values = pc.cast(tokens.cast(pa.string()), typ)
+        values = pc.cast(tokens, typ)
         return values.to_numpy(zero_copy_only=False), np.ones(len(tokens), bool)
     except pa.ArrowInvalid:
         valid = pc.match_substring_regex(tokens, _NUMBER[typ]).to_numpy(zero_copy_only=False)
         values = np.zeros(len(tokens), np.int64 if typ == pa.int64() else np.float64)
-        values[valid] = pc.cast(pc.filter(tokens, pa.array(valid)).cast(pa.string()), typ
+        values[valid] = pc.cast(pc.filter(tokens, pa.array(valid)), typ
                                 ).to_numpy(zero_copy_only=False)
         return values, valid
 
@@ -229,6 +229,5 @@ def _iter_frame(n: int, runs: list, scalar_rows: list, step: np.ndarray, loss: n
             value = ev.get(key)
             cols[key][row] = (bool(value) if key == "eval_inclusive"
                               else np.nan if value is None else value)
-    df = pd.DataFrame(cols, columns=ITER_COLUMNS)
-    df["step"] = df["step"].astype("Int64")
-    return df
+    cols["step"] = pd.array(step, dtype="Int64")
+    return pd.DataFrame(cols, columns=ITER_COLUMNS, copy=False)
