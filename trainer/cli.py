@@ -54,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{run,prepare,sample}",
                                 parser_class=_Parser)
     run = sub.add_parser("run", help="train a model", description="Train a GPT. Every "
-                         "option below is a config field.", epilog=EPILOG,
-                         allow_abbrev=False)
+                         "option below --resume is a config field.", epilog=EPILOG,
+                         allow_abbrev=False,
+                         usage="python -m trainer run [--preset NAME] [--config FILE.toml] "
+                               "[--resume DIR|latest] [--FIELD=VALUE ...]")
     run.add_argument("--preset", help="named defaults: " + ", ".join(C.PRESETS))
     run.add_argument("--config", metavar="FILE.toml", help="TOML file of config values "
                      "(flat keys or [model]/[data]/[optim]/[train]/[system] tables)")

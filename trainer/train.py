@@ -381,11 +381,17 @@ def load_run_config(run_dir: str | Path) -> Config:
         raise ConfigError(str(path), f"cannot read the run's config ({e})") from None
 
 
+_SYS_STDOUT: Any = object()  # "sys.stdout as it is when train() is called"
+
+
 def train(cfg: Config, resume_dir: str | Path | None = None,
-          stdout: TextIO | None = sys.stdout, sinks: list[Sink] | None = None) -> RunResult:
+          stdout: TextIO | None = _SYS_STDOUT, sinks: list[Sink] | None = None) -> RunResult:
     """Train according to cfg (already validated), in a new run directory or continuing
-    resume_dir. Events go to <run_dir>/events.jsonl, nanoGPT lines to stdout (None: quiet)
-    and any extra sinks. Raises after recording run_end 'failed' when something breaks."""
+    resume_dir. Events go to <run_dir>/events.jsonl, nanoGPT lines to stdout (default:
+    sys.stdout; None: quiet) and any extra sinks. Raises after recording run_end 'failed'
+    when something breaks."""
+    if stdout is _SYS_STDOUT:
+        stdout = sys.stdout
     dist = dist_mod.from_env()
     threads = torch.get_num_threads()
     if cfg.system.threads > 0:

@@ -113,3 +113,11 @@ def test_toml_errors_name_file_and_key(tmp_path, text, words):
 def test_from_flat_roundtrip():
     cfg = C.preset("gpt2")
     assert C.from_flat(cfg.flat()) == cfg
+
+
+def test_docs_table_matches_the_fields(repo_root):
+    """docs/trainer.md lists every field with its current default and docstring."""
+    text = (repo_root / "docs" / "trainer.md").read_text()
+    docs, defaults = C.field_docs(), C.Config().flat()
+    for name in C.FIELD_TYPES:
+        assert f"| `{name}` | `{defaults[name]!r}` | {docs[name]} |" in text, name
