@@ -112,7 +112,8 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
     lines = [
         f"run       {s['source']} ({s['format']}, {s['segments']} segment"
         f"{'s' if s['segments'] != 1 else ''})",
-        f"steps     {_num(s['first_step'], '{}')} - {_num(s['last_step'], '{}')}: "
+        "steps     " + (f"{s['first_step']} - {s['last_step']}: " if s["first_step"] is not None
+                         else "none logged: ") +
         f"{s['iters_logged']} iterations logged, {s['evals']} evals, "
         f"{s['checkpoints']} checkpoints" + (f", ended {s['status']}" if s["status"] else ""),
         f"loss      final train {_num(s['final_train_loss'])}, final val "
@@ -486,6 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, LoadError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `... | head`: the reader left, nothing to report
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as e:
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         print(f"error: {where}{e.strerror or e}", file=sys.stderr)

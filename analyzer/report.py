@@ -70,7 +70,11 @@ def _loss_panel(run: Run, findings: list[Finding]) -> Callable[[Any], None]:
     def draw(ax: Any) -> None:
         for seg, df in _by_segment(run.iters):
             x, y = df["step"].to_numpy(dtype=float), df["loss"].to_numpy(dtype=float)
-            if np.isfinite(y).any():
+            if not np.isfinite(y).any():
+                continue
+            if len(y) < 200:  # few points: the raw curve is readable as it is
+                ax.plot(*thin(x, y), lw=1.2, label=_label(run, seg, "train"))
+            else:
                 ax.plot(*thin(x, y), lw=0.6, alpha=0.35, label=_label(run, seg, "train"))
                 ax.plot(*thin(x, _smooth(df["loss"]).to_numpy()), lw=1.6,
                         label=_label(run, seg, "train (smoothed)"))
@@ -109,8 +113,9 @@ def _dt_panel(run: Run, config: DiagnosticsConfig) -> Callable[[Any], None]:
         wall = it["dt_ms"].where(it["dt_ms"] > 0)
         wall = wall.where(wall.notna(), t)  # eval-inclusive rows: the time they really took
         df = it[steady].sort_values("step")
+        # dots, not a line: a line between periodic spikes paints the panel solid
         ax.plot(*thin(df["step"].to_numpy(dtype=float), t[df.index].to_numpy(dtype=float)),
-                lw=0.7, label="steady steps")
+                ".", ms=2, alpha=0.6, label="steady steps")
         for mask, style, label in ((evi & it["dt_ms"].gt(0), "^", "includes eval/checkpoint"),
                                    (wu, "s", "warm-up"), (spike, "x", "unexplained spike")):
             pts = it[mask & wall.notna()]
