@@ -62,6 +62,7 @@ def clean_line(line: str) -> str:
 
 
 def _strip_prefixes(line: str) -> str:
+    line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
     for _ in range(4):  # '> 2023-01-01 12:00:00 > iter 1: ...' at most a few layers deep
         m = _QUOTE.match(line) or _TIMESTAMP.match(line)
         if m is None:

@@ -39,6 +39,7 @@ def test_decode_lines(data, lines):
      "size: 8", "Distributed world size: 8"),
     ("  File \"x.py\", line 3, in <module>   ", "  File \"x.py\", line 3, in <module>"),
     ("10 train 2.5", "10 train 2.5"),               # a number is not a timestamp
+    ("\ufeffiter 0: loss 4.0", "iter 0: loss 4.0"),   # a byte-order mark
 ])
 def test_clean_line(raw, clean):
     assert clean_line(raw) == clean
