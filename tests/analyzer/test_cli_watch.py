@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -102,8 +103,8 @@ def test_watch_our_jsonl_until_run_end(tmp_path, capsys):
         t.join()
     out = capsys.readouterr().out
     assert code == 0
-    # printed once, the moment it appeared, when step 150 was the last logged one
-    assert "ERROR   nonfinite_loss [step 150]" in out
+    # printed once, with the onset; how far the log had grown by then depends on timing
+    assert re.search(r"ERROR   nonfinite_loss \[steps? 150(-\d+)?\]", out)
     assert "ERROR   run_failed" in out and "loss is nan" in out
     assert out.count("nonfinite_loss") == 1
     assert out.rstrip().splitlines()[-1].startswith("step 199 | loss nan")
