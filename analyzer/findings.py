@@ -13,6 +13,10 @@ from typing import Any, Literal
 
 Severity = Literal["info", "warning", "error"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
+# Codes that can happen more than once in a segment, each time at its own step (a second
+# loss spike; overfitting again after a new best val loss). Other codes describe the state of
+# a segment, whose step range moves as the run grows (a plateau's tail, the MFU statistics).
+EPISODIC = frozenset({"loss_spike", "loss_divergence", "overfitting"})
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ class Finding:
     @property
     def key(self) -> tuple[str, int, int | None]:
         """Identity of a finding while a run grows: `watch` prints each key once."""
-        return (self.code, self.segment, self.steps[0] if self.steps else None)
+        start = self.steps[0] if self.steps and self.code in EPISODIC else None
+        return (self.code, self.segment, start)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -67,7 +67,8 @@ def test_watch_prints_the_nan_while_the_log_is_still_growing(tmp_path, repo_root
     nan = next(o for o in got if o.get("code") == "nonfinite_loss")
     assert nan["evidence"]["first_nonfinite_step"] == 425
     assert nan["evidence"]["last_finite_step"] == 420
-    assert [o["code"] for o in got if o["type"] == "finding"].count("nonfinite_loss") == 1
+    printed = [o["code"] for o in got if o["type"] == "finding"]
+    assert len(printed) == len(set(printed)), printed  # each finding once, however it grows
     assert got[-1]["type"] == "progress" and got[-1]["text"].startswith("step 455")
 
 

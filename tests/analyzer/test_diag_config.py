@@ -66,7 +66,9 @@ def test_finding_validation_json_and_format():
     d = json.loads(json.dumps(f.to_dict(), allow_nan=False))
     assert d["steps"] == [3, 9] and d["evidence"] == {"a": None, "b": [1.0, None], "n": 2}
     assert f.format().startswith("WARNING x [steps 3-9] (segment 1): m")
-    assert f.key == ("x", 1, 3)
+    assert f.key == ("x", 1, None)  # a state: its range moves as the run grows
+    spike = Finding(code="loss_spike", severity="warning", message="m", steps=(3, 9))
+    assert spike.key == ("loss_spike", 0, 3)  # an episode: a later spike is a new finding
 
 
 def test_sorting_and_worst():
