@@ -53,7 +53,8 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
                log: bool = False, multi_run: bool = False,
                bands: list[tuple[float, float, str]] | None = None,
                markers: pd.DataFrame | None = None, marker_label: str = "",
-               y_format: str | None = None, height: int = 240) -> dict[str, Any]:
+               y_format: str | None = None, x_format: str = "~s",
+               height: int = 240) -> dict[str, Any]:
     """A layered Vega-Lite line chart of long-form points (x, y, run, series, segment).
 
     Colour is the run when several runs are overlaid, else the series; a raw series that has a
@@ -64,10 +65,10 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
     df = _prepare(points, log)
     few = bool(len(df) == 0 or df.groupby("key").size().max() <= FEW_POINTS)
     x = {"field": "x", "type": "quantitative", "title": x_title,
-         "scale": {"zero": False, "nice": False}}
+         "scale": {"zero": False, "nice": False}, "axis": {"format": x_format}}
     y = {"field": "y", "type": "quantitative", "title": y_title,
          "scale": {"type": "log"} if log else {"zero": False},
-         "axis": {"format": y_format or ".4~g"}}
+         "axis": {"format": y_format or ",.4~r"}}
     enc: dict[str, Any] = {
         "x": x, "y": y, "detail": {"field": "key", "type": "nominal"},
         "color": {"field": "run" if multi_run else "base", "type": "nominal",

@@ -125,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = args.port or free_port(args.address)
     host = "127.0.0.1" if args.address in ("0.0.0.0", "") else args.address
     url = f"http://{host}:{port}"
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` stops us like Ctrl-C does
+    # Ctrl-C and `kill` both stop us cleanly (SIGINT explicitly too: a shell starts
+    # background jobs with SIGINT ignored)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     dash_log = Path(logs) / ".dashboard.log"
     dashboard = trainer = None
     try:

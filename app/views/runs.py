@@ -310,6 +310,7 @@ def _chart(opened, spec: logic.ChartSpec, c: Controls, step_range, zoom, multi):
     return line_chart(pts, title=spec.title, y_title=spec.y_title, x_title=x_title,
                       log=c.log_y and spec.log_ok, multi_run=multi, bands=bands or None,
                       markers=mk if spec.marker else None, y_format=spec.y_format,
+                      x_format=_x_format(c.axis),
                       marker_label=spec.marker[3] if spec.marker else "")
 
 
@@ -326,7 +327,7 @@ def _metric_chart(opened, metric: str, c: Controls, step_range, multi):
     pts = pd.concat(parts, ignore_index=True)
     x_title, div = _x_title(c.axis, pts)
     return line_chart(pts.assign(x=pts["x"] / div), title=metric, y_title=metric,
-                      x_title=x_title, multi_run=multi)
+                      x_title=x_title, multi_run=multi, x_format=_x_format(c.axis))
 
 
 def _bands(run, axis: str, ranges, text: str) -> list[tuple[float, float, str]]:
@@ -344,6 +345,11 @@ def _x_title(axis: str, pts: pd.DataFrame) -> tuple[str, float]:
         unit, div = logic.time_unit(float(pts["x"].max()) if len(pts) else 0.0)
         return f"wall time ({unit})", div
     return logic.X_AXES[axis], 1.0
+
+
+def _x_format(axis: str) -> str:
+    # SI prefixes for counts (1.5k steps, 2.1M tokens); plain digits for minutes and hours
+    return ",.3~r" if axis == "time" else "~s"
 
 
 def _details(name: str, t) -> None:

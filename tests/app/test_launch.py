@@ -68,9 +68,11 @@ def test_launch_trains_serves_and_stops_on_ctrl_c(tmp_path, repo_root):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    # started with SIGINT ignored, as a shell starts a background job: Ctrl-C must still work
     proc = subprocess.Popen([sys.executable, "-m", "app.launch", "--port", str(port),
                              f"--out_dir={logs}", "--max_iters=7"], cwd=repo_root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         line = proc.stdout.readline()
         url = f"http://127.0.0.1:{port}"
@@ -90,6 +92,10 @@ def test_launch_trains_serves_and_stops_on_ctrl_c(tmp_path, repo_root):
         with pytest.raises(ProcessLookupError):
             os.kill(trainer_pid, 0)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:   # a failed assertion: still stop the children cleanly
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
