@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from analyzer import parsers as registry
-from analyzer.load import EVENTS_FILE, RunBuilder, UnknownFormat, run_id, split_lines
+from analyzer.load import EVENTS_FILE, RunBuilder, UnknownFormat, log_run_id, split_lines
 from analyzer.run import Run
 
 _READ = 64 << 20        # bytes read per step while catching up with a big file
@@ -242,7 +242,7 @@ class Follower:
                 return False
         mod = registry.get(name)
         self.format = mod.NAME
-        self._parser = mod.Parser(run_id=run_id(self.path))
+        self._parser = mod.Parser(run_id=log_run_id(self.path))
         self._builder = RunBuilder(mod.NAME, str(self.path), stats=self._parser.stats)
         return True
 

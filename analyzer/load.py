@@ -8,7 +8,6 @@ are the same Run.
 from __future__ import annotations
 
 import inspect
-import mmap
 import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -22,6 +21,7 @@ from analyzer.run import (ANOMALY_COLUMNS, CHECKPOINT_COLUMNS, EVAL_COLUMNS, ITE
 
 EVENTS_FILE = "events.jsonl"  # what a run directory holds
 _BLOCK = 8 << 20              # bytes handed to a streaming parser at a time
+_HEAD = 4 << 20               # bytes read for detection
 
 
 class LoadError(Exception):
@@ -258,22 +258,24 @@ def looks_binary(head: bytes) -> bool:
     return len(text) > 64 and text.count("\ufffd") > len(text) // 4
 
 
-def head_lines(data: Any, size: int, limit: int) -> list[str]:
-    """The first ``limit`` lines of a file's bytes, without a line cut by the byte limit."""
+def head_lines(data: Any, size: int, limit: int, complete: bool = True) -> list[str]:
+    """The first ``limit`` lines of a file's bytes (``data``: the file, or its first bytes
+    when not ``complete``), without a last line cut short by a byte limit."""
     head = data[:size]
     lines = split_lines(head)
-    if len(data) > size and not head.endswith(b"\n"):
+    if (len(data) > size or not complete) and not head.endswith(b"\n"):
         lines.pop()  # cut by the byte limit, not by the writer
     return lines[:limit]
 
 
-def detect_format(path: str | os.PathLike, data: Any) -> str:
+def detect_format(path: str | os.PathLike, data: Any, complete: bool = True) -> str:
     """The format name of a file from its first lines (more of them when the first ones
-    are not conclusive); UnknownFormat if no parser is confident."""
-    head = head_lines(data, 256 << 10, registry.HEAD_LINES + 1)
+    are not conclusive); UnknownFormat if no parser is confident. ``data``: the file's
+    bytes (or mmap), or with ``complete=False`` only its first ones (4 MB are enough)."""
+    head = head_lines(data, 256 << 10, registry.HEAD_LINES + 1, complete)
     name = registry.detect(head[:registry.HEAD_LINES])
     if name is None and len(head) > registry.HEAD_LINES:
-        name = registry.detect(head_lines(data, 4 << 20, registry.LONG_HEAD_LINES))
+        name = registry.detect(head_lines(data, _HEAD, registry.LONG_HEAD_LINES, complete))
     if name is None:
         raise UnknownFormat(path, registry.names())
     return name
@@ -289,40 +291,40 @@ def load(path: str | os.PathLike, format: str | None = None) -> Run:
     p = resolve(path)
     try:
         with open(p, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
+            head = f.read(_HEAD)
+            if not head:
                 raise LoadError(p, "empty file")
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            if looks_binary(head):
+                raise LoadError(p, "binary data, not a text log")
+            mod = _module(p, format or detect_format(p, head, complete=len(head) < _HEAD))
+            if hasattr(mod, "parse_path"):  # reads the file itself, block by block
+                run = mod.parse_path(p, run_id=log_run_id(p))
+            else:
+                run = _parse_bytes(mod, head + f.read(), log_run_id(p))
     except OSError as e:
         raise LoadError(p, e.strerror or str(e)) from None
-    try:
-        if looks_binary(mm[:8192]):
-            raise LoadError(p, "binary data, not a text log")
-        if format is None:
-            format = detect_format(p, mm)
-        try:
-            mod = registry.get(format)
-        except KeyError:
-            raise LoadError(p, f"unknown format {format!r} (known: "
-                               f"{', '.join(registry.names())})") from None
-        run = None
-        fast = getattr(mod, "parse_file_fast", None)
-        if fast is not None:
-            data = mm if getattr(mod, "ACCEPTS_BUFFER", False) else mm[:]
-            named = "run_id" in inspect.signature(fast).parameters
-            run = fast(data, run_id=run_id(p)) if named else fast(data)
-        if run is None:
-            run = parse_stream(mod, mm, run_id=run_id(p))
-    finally:
-        try:
-            mm.close()
-        except BufferError:  # an array still points into the map: the GC closes it later
-            pass
     run.source = str(p)
     return run
 
 
-def run_id(path: Path) -> str:
+def _module(path: Path, name: str) -> Any:
+    try:
+        return registry.get(name)
+    except KeyError:
+        raise LoadError(path, f"unknown format {name!r} (known: "
+                              f"{', '.join(registry.names())})") from None
+
+
+def _parse_bytes(mod: Any, data: bytes, run_id: str) -> Run:
+    run = None
+    fast = getattr(mod, "parse_file_fast", None)
+    if fast is not None:
+        named = "run_id" in inspect.signature(fast).parameters
+        run = fast(data, run_id=run_id) if named else fast(data)
+    return run if run is not None else parse_stream(mod, data, run_id=run_id)
+
+
+def log_run_id(path: Path) -> str:
     """The run_id given to a foreign log's events: its file name without extension (the
     parsers' stand-in for the id our own events carry)."""
     return path.stem

@@ -106,10 +106,10 @@ def peak_mb():  # VmHWM starts afresh at exec; ru_maxrss would include the paren
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 before = peak_mb()
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 run = analyzer.load(sys.argv[1])
-s = time.perf_counter() - t
-print(json.dumps({"s": s, "rows": len(run.iters), "lines": run.stats.lines,
+s, cpu = time.perf_counter() - t, time.process_time() - cpu
+print(json.dumps({"s": s, "cpu": cpu, "rows": len(run.iters), "lines": run.stats.lines,
                   "base_mb": before, "peak_mb": peak_mb()}))
 """
 
@@ -176,7 +176,8 @@ def baselines(path: Path) -> None:
 def report(name: str, path: Path, r: dict) -> None:
     mb = path.stat().st_size / 1e6
     print(f"{name}: {r['lines']:,} lines, {mb:,.0f} MB -> {r['rows']:,} iter rows in "
-          f"{r['s']:.2f} s = {r['lines'] / r['s'] / 1e6:.2f} M lines/s, {mb / r['s']:.0f} MB/s; "
+          f"{r['s']:.2f} s (CPU {r['cpu']:.2f} s, all threads) = "
+          f"{r['lines'] / r['s'] / 1e6:.2f} M lines/s, {mb / r['s']:.0f} MB/s; "
           f"peak RSS {r['peak_mb']:.0f} MB ({r['peak_mb'] - r['base_mb']:.0f} MB above "
           f"{r['base_mb']:.0f} MB after imports)")
 

@@ -13,6 +13,7 @@ Every parser module has the same small interface, so that ``analyzer.load`` and 
     def parse_file_fast(data: bytes, run_id: str = "log") -> Run | None
                                                # optional: a whole file at once (the same
                                                # Run as the Parser; None: use the Parser)
+    def parse_path(path, run_id: str = "log") -> Run    # optional: reads the file itself
 
 Lines given to ``detect`` and ``feed`` are decoded text (UTF-8, bad bytes replaced) without
 their line terminator (the ``\\n`` and a ``\\r`` just before it); ``first_lineno`` is the

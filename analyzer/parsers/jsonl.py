@@ -16,12 +16,12 @@ to the simple reader instead, so the result is the same as reading everything sl
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import numpy as np
 
@@ -30,7 +30,6 @@ from gptscope.schema import (COMMON, EVENT_TYPES, FIELDS, OPTIONAL, RUN_END_STAT
                              field_names, validate)
 
 NAME = "gptscope"
-ACCEPTS_BUFFER = True  # parse_file_fast reads any bytes-like object, e.g. an mmap
 CHUNK = 16 << 20       # bytes per CSV task: bounds the memory of the intermediate columns
 
 _ITER_KEYS = field_names("iter")
@@ -138,12 +137,12 @@ class Layout:
         return [b'{"type":'] + [f'"{k}":'.encode() for k in self.keys[1:]]
 
 
-def learn_layout(data: Any, limit: int = 64 << 20) -> Layout | None:
-    """The layout of the first iter line (searched in the first ``limit`` bytes) if it is
-    ours: keys in schema order, values without commas. None: use the simple reader."""
+def learn_layout(data: bytes) -> Layout | None:
+    """The layout of the first iter line in ``data`` if it is ours: keys in schema order,
+    values without commas. None: use the simple reader."""
     pos = 0
     while True:
-        pos = data.find(b'{"type":"iter",', pos, limit)
+        pos = data.find(b'{"type":"iter",', pos)
         if pos < 0:
             return None
         if pos == 0 or data[pos - 1:pos] == b"\n":
@@ -170,6 +169,7 @@ class Chunk:
     fast_lines: np.ndarray                 # their line numbers, 1-based within the chunk
     slow: list[tuple[int, str]]            # (line number, text) for the simple reader
     run_id: str | None = None
+    layout: Layout | None = None
 
 
 def _slow_chunk(data: Any) -> Chunk:
@@ -227,33 +227,22 @@ def _values(piece, start: int, stop: int, kind: str):  # -> (numpy values, ok, n
     return values.fill_null(0).to_numpy(zero_copy_only=False), ok, mask
 
 
-def parse_chunk(data: Any, start: int, stop: int, layout: Layout) -> Chunk:
-    """The whole lines data[start:stop] through the CSV reader and the column casts."""
-    if stop <= start:
+def parse_chunk(block: bytes, layout: Layout | None) -> Chunk:
+    """A block of whole lines (ending in \\n) through the CSV reader and the column casts."""
+    if not block:
         return Chunk(0, {}, np.empty(0, np.int64), [])
-    if data.find(b"\r", start, stop) >= 0 and _LONE_CR.search(data[start:stop]):
-        return _slow_chunk(data[start:stop])  # the CSV reader would end a line at a lone \r
+    if layout is None or (b"\r" in block and _LONE_CR.search(block)):
+        return _slow_chunk(block)  # the CSV reader would end a line at a lone \r
     import pyarrow as pa
-    buf = pa.py_buffer(data).slice(start, stop - start)
+    buf = pa.py_buffer(block)
     try:  # invalid UTF-8 would fail the CSV reader's callback: read such a block slowly
         pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(buf)], np.int64)),
                                          buf).validate(full=True)
-        return _parse_chunk(buf, layout)
+        chunk = _parse_chunk(buf, layout)
     except (ValueError, UnicodeDecodeError):  # pyarrow errors are ValueErrors
-        return _slow_chunk(data[start:stop])
-    finally:
-        _release(data, start, stop)
-
-
-def _release(data: Any, start: int, stop: int) -> None:
-    """Drop a read part of a memory-mapped file from this process's memory, so that memory
-    follows the events rather than the file (the pages stay in the OS file cache)."""
-    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-        start -= start % mmap.PAGESIZE
-        try:
-            data.madvise(mmap.MADV_DONTNEED, start, stop - start)
-        except (OSError, ValueError):
-            pass  # only an optimisation
+        return _slow_chunk(block)
+    chunk.layout = layout
+    return chunk
 
 
 def _parse_chunk(data: Any, layout: Layout) -> Chunk:
@@ -312,57 +301,84 @@ def _parse_chunk(data: Any, layout: Layout) -> Chunk:
     return Chunk(n_lines, keep, row_lines[ok_np], slow, run_id)
 
 
-def split_chunks(data: Any, start: int, end: int, size: int = CHUNK) -> list[tuple[int, int]]:
-    """[start, end) cut into pieces of about ``size`` bytes at line ends."""
-    out = []
+def memory_blocks(data: bytes, end: int, size: int | None = None) -> Iterator[bytes]:
+    """data[:end] (whole lines) in blocks of about ``size`` bytes cut at line ends."""
+    size = size or CHUNK
+    start = 0
     while start < end:
         stop = min(start + size, end)
         if stop < end:
             cut = data.rfind(b"\n", start, stop)
             stop = cut + 1 if cut >= 0 else data.find(b"\n", stop, end) + 1 or end
-        out.append((start, stop))
+        yield data[start:stop]
         start = stop
-    return out
 
 
-def parse_into(builder: Any, data: Any, first_lineno: int = 1, final: bool = True) -> int:
-    """Read the whole lines of ``data`` into a RunBuilder; returns the number of lines read.
+def file_blocks(f: BinaryIO, rest: list[bytes], size: int | None = None) -> Iterator[bytes]:
+    """A file in blocks of whole lines, read as they are needed (memory stays at a few
+    blocks, and a file truncated meanwhile just ends early). The text after the last
+    newline is put in ``rest``."""
+    size = size or CHUNK
+    carry = b""
+    while True:
+        data = f.read(size)
+        if not data:
+            rest.append(carry)
+            return
+        data = carry + data
+        cut = data.rfind(b"\n") + 1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
 
-    ``final``: the text after the last newline is a last line, read if it is a whole event
-    and otherwise taken as half-written and ignored; without it, that text is not read.
-    """
-    stats = builder.stats
-    end = data.rfind(b"\n") + 1
-    layout = learn_layout(data)
-    pieces = split_chunks(data, 0, end)
-    lineno = first_lineno
-    if layout is not None:  # a generous guess saves regrowing; untouched pages cost no RAM
-        builder.iters.reserve(int(end / (0.75 * layout.length)))
-    if layout is None:
-        for a, b in pieces:
-            lineno += _merge(builder, _slow_chunk(data[a:b]), lineno, None)
-    elif len(pieces) == 1:
-        lineno += _merge(builder, parse_chunk(data, 0, end, layout), lineno, layout)
-    else:  # pyarrow releases the GIL: the chunks are read on all cores, merged in order
-        workers = min(len(pieces), os.cpu_count() or 1, 8)
-        with ThreadPoolExecutor(workers) as pool:
-            for chunk in pool.map(lambda ab: parse_chunk(data, *ab, layout), pieces):
-                lineno += _merge(builder, chunk, lineno, layout)
-    if final and end < len(data):
-        tail = bytes(data[end:]).decode("utf-8", errors="replace")
-        try:
-            ev = json.loads(tail)
-        except ValueError:
-            ev = None  # half-written by a running trainer: not an error
-        if ev is not None and not validate(ev):
-            stats.lines += 1
-            stats.parsed += 1
-            builder.add_events([ev])
-            lineno += 1
+
+def read_blocks(builder: Any, blocks: Iterable[bytes], first_lineno: int = 1,
+                size_hint: int = 0) -> int:
+    """Blocks of whole lines into a RunBuilder, parsed on all cores (pyarrow releases the
+    GIL) and merged in file order; returns the number of lines."""
+    workers = min(os.cpu_count() or 1, 8)
+    lineno, layout = first_lineno, None
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(workers) as pool:
+        for block in blocks:
+            if layout is None and (layout := learn_layout(block)) is not None:
+                # room for every line as an iter row: saves regrowing the columns, and
+                # pages never written cost no memory
+                builder.iters.reserve(int(max(size_hint, len(block)) / (0.75 * layout.length)))
+            pending.append(pool.submit(parse_chunk, block, layout))
+            while len(pending) > workers or (pending and pending[0].done()):
+                lineno += _merge(builder, pending.popleft().result(), lineno)
+        while pending:
+            lineno += _merge(builder, pending.popleft().result(), lineno)
     return lineno - first_lineno
 
 
-def _merge(builder: Any, chunk: Chunk, first_lineno: int, layout: Layout | None) -> int:
+def read_last_line(builder: Any, text: bytes) -> int:
+    """The text after a file's last newline: read if it is a whole event (a writer that
+    ended without newline); otherwise it is being written, and that is not an error."""
+    try:
+        ev = json.loads(text.decode("utf-8", errors="replace"))
+    except ValueError:
+        return 0
+    if not is_valid(ev):
+        return 0
+    builder.stats.lines += 1
+    builder.stats.parsed += 1
+    builder.add_events([ev])
+    return 1
+
+
+def parse_into(builder: Any, data: bytes, first_lineno: int = 1, final: bool = True) -> int:
+    """The whole lines of ``data`` into a RunBuilder; returns the number of lines read.
+    ``final``: also read the text after the last newline (see read_last_line)."""
+    end = data.rfind(b"\n") + 1
+    n = read_blocks(builder, memory_blocks(data, end), first_lineno, end)
+    if final and end < len(data):
+        n += read_last_line(builder, data[end:])
+    return n
+
+
+def _merge(builder: Any, chunk: Chunk, first_lineno: int) -> int:
     """Add a chunk's fast rows and its slow lines to the builder in line order; returns
     the chunk's number of lines.
 
@@ -375,6 +391,7 @@ def _merge(builder: Any, chunk: Chunk, first_lineno: int, layout: Layout | None)
     stats.lines += chunk.n_lines
     nfast = len(chunk.fast_lines)
     stats.parsed += nfast
+    layout = chunk.layout
     info = {"run_id": chunk.run_id, "v": layout.v if layout else None,
             "keys": layout.keys if layout else None}
     exact = builder.journal is not None
@@ -396,9 +413,23 @@ def _merge(builder: Any, chunk: Chunk, first_lineno: int, layout: Layout | None)
     return chunk.n_lines
 
 
-def parse_file_fast(data: Any) -> Run:
-    """A whole events.jsonl (bytes or any buffer, e.g. an mmap) into a Run."""
+def parse_file_fast(data: bytes) -> Run:
+    """A whole events.jsonl, as bytes, into a Run."""
     from analyzer.load import RunBuilder
     builder = RunBuilder(NAME)
     parse_into(builder, data)
+    return builder.run()
+
+
+def parse_path(path: str | os.PathLike, run_id: str = "log") -> Run:
+    """An events.jsonl read from disk block by block: memory follows the events, not the
+    file. (``run_id`` is unused: our events carry theirs.)"""
+    from analyzer.load import RunBuilder
+    builder = RunBuilder(NAME)
+    rest: list[bytes] = []
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        read_blocks(builder, file_blocks(f, rest), 1, size)
+    if rest and rest[0]:
+        read_last_line(builder, rest[0])
     return builder.run()

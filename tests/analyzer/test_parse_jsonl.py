@@ -170,6 +170,20 @@ def test_fast_reader_equals_simple_reader(monkeypatch, chunk):
     assert list(got.iters.columns) == ITER_COLUMNS
 
 
+@pytest.mark.parametrize("chunk", [None, 300, 5000])
+@pytest.mark.parametrize("last", ["", '{"type":"iter","v":1,"ru', dumps(it(999))])
+def test_reading_from_disk_in_blocks_equals_reading_from_memory(tmp_path, monkeypatch,
+                                                                 chunk, last):
+    text = "".join(line + "\n" for line in mixed_lines()) + last
+    path = tmp_path / "events.jsonl"
+    path.write_text(text)
+    if chunk:
+        monkeypatch.setattr(jsonl, "CHUNK", chunk)
+    from_disk, in_memory = jsonl.parse_path(path), jsonl.parse_file_fast(text.encode())
+    assert_same_run(from_disk, in_memory)
+    assert from_disk.iters["step"].iloc[-1] == (999 if last.endswith("}") else 119)
+
+
 def test_fast_reader_multi_process_layout(monkeypatch):
     lines = [dumps(start())] + [dumps(it(s, step_ms_min=1.0 + s, step_ms_max=3.0,
                                          slowest_rank=s % 4)) for s in range(50)]
