@@ -70,3 +70,22 @@ def test_thin_keeps_spikes_and_bounds_points():
     assert len(tx) <= 1002 and np.nanmax(ty) == 50.0 and np.nanmin(ty) == 1.0
     sx, sy = thin(x[:10], y[:10], max_points=1000)
     assert len(sx) == 10
+
+
+def test_html_of_a_real_log(realdata, tmp_path):
+    # macmini: val minimum 1.4723 at step 1750 then up; eval steps take ~89 s
+    src = realdata / "nanogpt/macmini-m4-mps-warnings-evalspike-overfit-excerpt.log"
+    out = tmp_path / "macmini.html"
+    assert main(["report", str(src), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "overfitting" in page and "step 1750" in page and "eval_spikes" in page
+    assert page.count("data:image/png;base64,") == 3  # loss, step time, MFU (no lr logged)
+
+
+def test_segments_are_drawn_apart(tmp_path):
+    from tests.analyzer._cli_runs import start
+    events = overfit_events(n=200) + [start("r")] + overfit_events(n=200)[1:]
+    run = load(write(tmp_path / "two.jsonl", events))
+    assert run.n_segments == 2
+    render_png(run, run_all(run), tmp_path / "two.png")
+    assert (tmp_path / "two.png").read_bytes()[:8] == PNG_MAGIC
