@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import types
+from pathlib import Path
 from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # A seeded model that trains in about 3 s on one CPU core. Measured choices: with
 # block_size 8 a model without a causal mask learns to copy within 100 steps (loss 0.7 vs
@@ -26,7 +30,8 @@ CI_CONFIG = ["--preset=tiny", "--device=cpu", "--dtype=float32", "--compile=fals
              "--n_layer=2", "--n_head=1", "--n_embd=64", "--block_size=8", "--batch_size=32",
              "--learning_rate=0.003", "--min_lr=0.0003", "--warmup_iters=20",
              "--max_iters=200", "--lr_decay_iters=200", "--eval_interval=25", "--eval_iters=4",
-             "--seed=1337", "--peak_tflops=1"]   # fixed peak: else the trainer times a matmul
+             "--seed=1337", "--threads=1",
+             "--peak_tflops=1"]   # a fixed peak: else the trainer times a matmul
 
 # Pin what makes CPU float results depend on the machine, before torch is imported: the
 # instruction set of ATen's vectorised kernels and of MKL/oneDNN (an AVX-512 machine
@@ -70,6 +75,29 @@ def _check_leak() -> None:
 BUGS: dict[str, Callable[[], None]] = {"no_causal_mask": _no_causal_mask}
 
 
+def start(out_dir: str | Path, run_id: str, *args: str, bug: str | None = None,
+          env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start training the CI model in a child process (into out_dir/run_id)."""
+    cmd = [sys.executable, "-m", "tests.ci.train", "--out_dir", str(out_dir), "--run_id",
+           run_id, *args, *(["--bug", bug] if bug else [])]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, **(env or {})})
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
+    """Wait for a started run; its stdout, or RuntimeError with the end of its stderr."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise RuntimeError(f"CI training did not finish in {timeout} s: {proc.args}") from None
+    if proc.returncode != 0:
+        raise RuntimeError(f"CI training failed (exit {proc.returncode}): {proc.args}\n"
+                           f"{err[-3000:]}")
+    return out
+
+
 def main(argv: list[str]) -> int:
     bug = None
     if "--bug" in argv:
@@ -81,9 +109,8 @@ def main(argv: list[str]) -> int:
         for key, value in DETERMINISTIC_ENV.items():
             os.environ.setdefault(key, value)   # the caller may override any of them
     import torch
-    # Bit-for-bit repeatable on one machine: a fixed thread count (parallel reductions split
-    # work by thread), and an error for any op without a deterministic implementation.
-    torch.set_num_threads(1)
+    # An error for any op without a deterministic implementation. (The thread count, which
+    # decides how parallel reductions split their sums, is CI_CONFIG's --threads=1.)
     torch.use_deterministic_algorithms(True)
     if bug:
         BUGS[bug]()

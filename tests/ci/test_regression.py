@@ -1,0 +1,107 @@
+"""The project's own CI regression check: the real trainer, a seeded tiny model on CPU, the
+committed golden curve (tests/ci/baseline.json), and proof that the check can fail.
+
+Four runs of the CI model train at once in child processes (one thread each, ~6 CPU-seconds
+each): the golden run, an unchanged rerun, the learning rate x100, and the model with its
+causal mask removed (tests/ci/train.py --bug no_causal_mask).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analyzer.cli import main as analyzer_main
+from tests.ci import train
+from tests.ci.make_baseline import BASELINE
+
+pytestmark = pytest.mark.slow
+
+LR = float(next(a for a in train.CI_CONFIG if a.startswith("--learning_rate=")).split("=")[1])
+VARIANTS: dict[str, dict] = {
+    "golden": {},
+    "rerun": {},
+    "lr_x100": {"args": [f"--learning_rate={LR * 100:g}"]},
+    "no_causal_mask": {"bug": "no_causal_mask"},
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("ci_runs")
+    procs = {name: train.start(out, name, *v.get("args", []), bug=v.get("bug"))
+             for name, v in VARIANTS.items()}
+    try:
+        for proc in procs.values():
+            train.finish(proc)
+    finally:
+        for proc in procs.values():      # never leave a trainer running
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return {name: out / name for name in VARIANTS}
+
+
+def check(capsys: pytest.CaptureFixture, run: Path, baseline: Path, *args: str
+          ) -> tuple[int, dict]:
+    """`python -m analyzer check RUN --baseline B --json ...`, in process."""
+    capsys.readouterr()
+    code = analyzer_main(["check", str(run), "--baseline", str(baseline), "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def losses(run: Path) -> list[tuple[int, float]]:
+    """(step, loss) of every iter event, read straight from the JSONL."""
+    with open(run / "events.jsonl", encoding="utf-8") as f:
+        return [(e["step"], e["loss"]) for e in map(json.loads, f) if e["type"] == "iter"]
+
+
+def test_ci_run_passes_the_committed_baseline(runs, capsys):
+    # The command CI users type, in a child process: its exit status is what fails a build.
+    proc = subprocess.run([sys.executable, "-m", "analyzer", "check", str(runs["golden"]),
+                           "--baseline", str(BASELINE)], capture_output=True, text=True,
+                          cwd=train.ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("golden check: PASS")
+    # CI_CONFIG and the committed baseline describe the same run
+    code, result = check(capsys, runs["golden"], BASELINE)
+    assert code == 0
+    assert [p for p in result["problems"] if p["kind"] == "config"] == []
+
+
+def test_an_unchanged_rerun_is_bit_for_bit_equal(runs, capsys, tmp_path):
+    first, again = losses(runs["golden"]), losses(runs["rerun"])
+    assert len(first) == 200 and first == again
+    baseline = tmp_path / "first.json"
+    assert analyzer_main(["golden", str(runs["golden"]), "-o", str(baseline)]) == 0
+    code, result = check(capsys, runs["rerun"], baseline, "--mode", "exact")
+    assert code == 0 and result["status"] == "pass"
+    assert len(result["rows"]) == 200 + 2 * 9 + 1
+
+
+def final_val(result: dict) -> tuple[float, float]:
+    row = next(r for r in result["rows"] if r["metric"] == "final_val_loss")
+    return row["baseline"], row["candidate"]
+
+
+def test_learning_rate_x100_fails(runs, capsys):
+    code, result = check(capsys, runs["lr_x100"], BASELINE)
+    assert code == 1 and result["status"] == "regression"
+    base, cand = final_val(result)
+    assert cand > base * 1.1            # the run got worse, far outside 2%
+    config = [p["message"] for p in result["problems"] if p["kind"] == "config"]
+    assert config and f"config.learning_rate {LR:g} -> {LR * 100:g}" in config[0]
+
+
+def test_a_model_without_causal_mask_fails(runs, capsys):
+    code, result = check(capsys, runs["no_causal_mask"], BASELINE)
+    assert code == 1 and result["status"] == "regression"
+    base, cand = final_val(result)
+    assert cand < base / 2              # it reads the answer: loss far *below* the golden
+    assert [p for p in result["problems"] if p["kind"] == "config"] == []   # same config
+    # a one-sided check would let this bug through: that is why "both" is the default
+    code, _ = check(capsys, runs["no_causal_mask"], BASELINE, "--direction", "worse")
+    assert code == 0
