@@ -270,6 +270,10 @@ class Follower:
             tail = b""
         self.offset += len(tail)
         pieces = list(up.new_events._pieces) if isinstance(up.new_events, LazyEvents) else []
+        if self.format == "gptscope" and tail:  # a cut last event is ignored, as load does
+            from analyzer.parsers.jsonl import read_last_line
+            pieces += self._add(lambda b: read_last_line(b, tail))
+            tail = b""
         pieces += self._feed(tail + (b"\n" if tail and not tail.endswith(b"\n") else b""),
                              final=True)
         if self._parser is not None:

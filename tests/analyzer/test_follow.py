@@ -211,6 +211,20 @@ def test_finish_reads_a_last_line_without_newline(tmp_path, fake):
     assert up.format == "fake" and f.run.iters["step"].tolist() == [0, 1]
 
 
+@pytest.mark.parametrize("last, steps", [(iters(range(3, 4))[:-1], [0, 1, 2, 3]),
+                                         (iters(range(3, 4))[:30], [0, 1, 2])])
+def test_finish_on_our_events_reads_a_whole_last_event_and_ignores_a_cut_one(
+        tmp_path, last, steps):
+    path = tmp_path / "events.jsonl"
+    path.write_text(start() + iters(range(3)) + last)
+    f = Follower(path)
+    f.poll()
+    up = f.finish()
+    assert f.run.iters["step"].tolist() == steps and f.run.stats.skipped == 0
+    assert len(up.new_events) == len(steps) - 3
+    assert f.run.stats.lines == analyzer.load(path).stats.lines
+
+
 def test_nanogpt_stdout_followed_equals_loaded(tmp_path):
     pytest.importorskip("analyzer.parsers.nanogpt")
     path = tmp_path / "train.log"
