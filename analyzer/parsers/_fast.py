@@ -19,6 +19,8 @@ another format, a number Arrow reads differently), ``None`` sends the caller to 
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -30,19 +32,20 @@ import pyarrow.csv as pcsv
 from analyzer.run import ITER_COLUMNS, Run
 
 CHUNK_LINES = 1 << 18   # lines per vectorised chunk: bounds the temporary Arrow columns
+MIN_PIECE = 4 << 20     # bytes: smaller files are not split across threads
 _COLS = [f"c{i}" for i in range(8)]
+_KEYS = ("step", "loss", "dt", "pct")
 
 
-def line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end offsets of every line (end excludes ``\\n`` and a ``\\r`` before it),
-    the same lines ``_text.decode_lines`` gives."""
-    buf = np.frombuffer(data, np.uint8)
+def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets of every line in a byte array (end excludes ``\\n`` and a
+    ``\\r`` before it), the same lines ``_text.decode_lines`` gives."""
     nl = np.flatnonzero(buf == 10)
     starts = np.empty(len(nl) + 1, np.int64)
     starts[0] = 0
     starts[1:] = nl + 1
-    ends = np.append(nl, len(data)).astype(np.int64)
-    if starts[-1] == len(data):  # the file ends with a newline: no empty last line
+    ends = np.append(nl, len(buf)).astype(np.int64)
+    if starts[-1] == len(buf):  # the text ends with a newline: no empty last line
         starts, ends = starts[:-1], ends[:-1]
     if len(ends):
         cr = buf[np.maximum(ends - 1, 0)] == 13
@@ -50,36 +53,67 @@ def line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def _iter_columns(data: bytes, starts: np.ndarray, ends: np.ndarray
-                  ) -> dict[str, np.ndarray] | None:
-    """step/loss/dt/mfu% of the lines in the exact current nanoGPT format, with their line
-    indices; None if a line that looks like one cannot be read the same way as feed()."""
-    buf = np.frombuffer(data, np.uint8)
+def _pieces(data: Any, n: int) -> list[tuple[int, int]]:
+    """[lo, hi) byte ranges of whole lines, about len(data)/n each."""
+    size, cuts = len(data), [0]
+    for i in range(1, n):
+        nl = data.find(b"\n", max(cuts[-1], size * i // n))
+        if nl < 0:
+            break
+        cuts.append(nl + 1)
+    return [(lo, hi) for lo, hi in zip(cuts, cuts[1:] + [size]) if hi > lo]
+
+
+def _extract(data: Any, lo: int, hi: int, threads: bool) -> dict[str, np.ndarray] | None:
+    """Line bounds of data[lo:hi] and the step/loss/dt/mfu% columns of its lines in the
+    exact current nanoGPT format (with their line indices); None if a line that looks like
+    one cannot be read the same way as feed()."""
+    buf = np.frombuffer(data, np.uint8, count=hi - lo, offset=lo)
+    starts, ends = line_bounds(buf)
     lines = pa.Array.from_buffers(pa.large_binary(), len(starts),
-                                  [None, pa.py_buffer(np.append(starts, len(data))),
-                                   pa.py_buffer(data)])
-    out: dict[str, list[np.ndarray]] = {k: [] for k in ("line", "step", "loss", "dt", "pct")}
-    for lo in range(0, len(starts), CHUNK_LINES):
-        hi = min(lo + CHUNK_LINES, len(starts))
-        chunk = lines.slice(lo, hi - lo)
-        pct_end = buf[np.maximum(ends[lo:hi] - 1, 0)] == ord("%")
+                                  [None, pa.py_buffer(np.append(starts, len(buf))),
+                                   pa.py_buffer(buf)])
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("line",) + _KEYS}
+    for a in range(0, len(starts), CHUNK_LINES):
+        b = min(a + CHUNK_LINES, len(starts))
+        chunk = lines.slice(a, b - a)
+        pct_end = buf[np.maximum(ends[a:b] - 1, 0)] == ord("%")
         cand = pc.and_(pc.starts_with(chunk, b"iter "), pa.array(pct_end))
         idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
         if not len(idx):
             continue
-        read = _read_tokens(pc.filter(chunk, cand))
+        read = _read_tokens(pc.filter(chunk, cand), threads)
         if read is None:
             return None
         ok, cols = read
-        out["line"].append(idx[ok] + lo)
-        for k, v in zip(("step", "loss", "dt", "pct"), cols):
+        out["line"].append(idx[ok] + a)
+        for k, v in zip(_KEYS, cols):
             out[k].append(v[ok])
-    if not out["line"]:
+    res = {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+    res["line"] = res["line"].astype(np.int64)
+    res["starts"], res["ends"] = starts + lo, ends + lo
+    return res
+
+
+def _iter_columns(data: Any) -> dict[str, np.ndarray] | None:
+    """_extract over the whole file, in parallel pieces on a multi-core machine (numpy and
+    Arrow release the GIL); line indices and offsets are for the whole file."""
+    workers = min(os.cpu_count() or 1, 8, max(1, len(data) // MIN_PIECE))
+    pieces = _pieces(data, workers)
+    if len(pieces) > 1:
+        with ThreadPoolExecutor(len(pieces)) as pool:
+            parts = list(pool.map(lambda r: _extract(data, r[0], r[1], False), pieces))
+    else:
+        parts = [_extract(data, lo, hi, True) for lo, hi in pieces]
+    if not parts or any(p is None for p in parts):
         return None
-    return {k: np.concatenate(v) for k, v in out.items()}
+    first = np.cumsum([0] + [len(p["starts"]) for p in parts[:-1]])
+    for p, f in zip(parts, first):
+        p["line"] += f
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _read_tokens(lines: pa.Array) -> tuple[np.ndarray, list[np.ndarray]] | None:
+def _read_tokens(lines: pa.Array, threads: bool) -> tuple[np.ndarray, list[np.ndarray]] | None:
     """Cut 'iter N: loss X, time Yms, mfu Z%' lines at spaces and read the numbers.
 
     Returns which lines really have that form (the others are left to the parser) and the
@@ -91,7 +125,8 @@ def _read_tokens(lines: pa.Array) -> tuple[np.ndarray, list[np.ndarray]] | None:
     try:
         table = pcsv.read_csv(
             pa.BufferReader(body),
-            read_options=pcsv.ReadOptions(column_names=_COLS, block_size=4 << 20),
+            read_options=pcsv.ReadOptions(column_names=_COLS, block_size=4 << 20,
+                                          use_threads=threads),
             parse_options=pcsv.ParseOptions(delimiter=" ", quote_char=False,
                                             ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(column_types={c: pa.binary() for c in _COLS},
@@ -138,11 +173,12 @@ def parse_nanogpt(data: bytes, run_id: str = "log") -> Run | None:
     """nanogpt.parse_file_fast (see the module docstring)."""
     from analyzer.parsers import nanogpt
 
-    starts, ends = line_bounds(data)
-    cols = _iter_columns(data, starts, ends)
-    if cols is None:
+    cols = _iter_columns(data)
+    if cols is None or not len(cols["line"]):
         return None
-    line, step, loss, dt, pct = (cols[k] for k in ("line", "step", "loss", "dt", "pct"))
+    starts, ends = cols["starts"], cols["ends"]
+    line, step, loss, dt, pct = (cols[k] for k in ("line",) + _KEYS)
+    step = step.astype(np.int64)
     n = len(line)
     measured = pct >= 0
     elapsed = np.cumsum(dt / 1000.0)
@@ -204,7 +240,6 @@ def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray,
 def _iter_frame(n: int, runs: list, scalar_rows: list, step: np.ndarray, loss: np.ndarray,
                 dt: np.ndarray, pct: np.ndarray, measured: np.ndarray,
                 elapsed: np.ndarray) -> pd.DataFrame:
-    nan = np.full(n, np.nan)
     seg = np.zeros(n, np.int64)
     mfu_c = np.full(n, np.nan)
     tpi = np.full(n, np.nan)
@@ -214,15 +249,16 @@ def _iter_frame(n: int, runs: list, scalar_rows: list, step: np.ndarray, loss: n
         tpi[a:b] = np.nan if t is None or t <= 0 else t
     with np.errstate(divide="ignore", invalid="ignore"):
         pos = dt > 0
+        # the arrays passed in are this reader's own: they become columns without copies
+        # (a plain row's loss is finite; the parser's rows overwrite theirs below)
         cols: dict[str, Any] = {
-            "segment": seg, "step": step, "time": elapsed.copy(),
-            "loss": np.where(np.isfinite(loss), loss, np.nan), "lr": nan.copy(),
-            "grad_norm": nan.copy(), "dt_ms": dt.copy(), "step_ms": nan.copy(),
-            "eval_inclusive": np.zeros(n, bool),
+            "segment": seg, "step": step, "time": elapsed, "loss": loss,
+            "dt_ms": dt, "eval_inclusive": np.zeros(n, bool),
             "tokens_per_s": np.where(pos, tpi / (dt / 1000.0), np.nan),
             "mfu": np.where(pos, mfu_c / dt, np.nan),
-            "mfu_smoothed": np.where(measured, pct / 100.0, np.nan),
-            "step_ms_min": nan.copy(), "step_ms_max": nan.copy(), "slowest_rank": nan.copy()}
+            "mfu_smoothed": np.where(measured, pct / 100.0, np.nan)}
+    for key in ("lr", "grad_norm", "step_ms", "step_ms_min", "step_ms_max", "slowest_rank"):
+        cols[key] = np.full(n, np.nan)
     for row, s, ev in scalar_rows:
         cols["segment"][row] = s
         for key in ITER_COLUMNS[2:]:

@@ -384,3 +384,17 @@ def test_fast_reader_is_used_for_plain_logs_and_keeps_every_row():
     assert_same_run(run(nanogpt, text), fast)
     assert fast.iters["time"].iloc[-1] == pytest.approx(3010 * 0.02)
     assert math.isclose(fast.iters["tokens_per_s"].iloc[-1], 8192 / 0.02)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fast_reader_in_parallel_pieces_and_small_chunks(monkeypatch, seed):
+    # big files are split across threads and read in chunks: force both on a small file
+    from analyzer.parsers import _fast
+    monkeypatch.setattr(_fast, "MIN_PIECE", 64)
+    monkeypatch.setattr(_fast, "CHUNK_LINES", 7)
+    monkeypatch.setattr(_fast.os, "cpu_count", lambda: 5)
+    data = _generated(seed).encode()
+    assert len(_fast._pieces(data, 5)) == 5
+    fast = nanogpt.parse_file_fast(data)
+    assert fast is not None
+    assert_same_run(run(nanogpt, data), fast)
