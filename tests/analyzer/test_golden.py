@@ -4,25 +4,28 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
+from pathlib import Path
 
 import pytest
 
 from analyzer import golden
+from analyzer.cli import main as analyzer_main
 from analyzer.golden import GoldenError, Tolerance
 from analyzer.golden_report import render_json, render_markdown, render_table
 from analyzer.run import Run
-from gptscope.schema import make_event
+from gptscope.schema import dumps, make_event
 
 
 def curve(step: int) -> float:
     return 4.0 * math.exp(-step / 40) + 1.0
 
 
-def make_run(losses: dict[int, float] | None = None, evals: dict[int, float] | None = None,
-             config: dict | None = None, step_ms: dict[int, float] | None = None,
-             eval_every: int = 10, n: int = 50, torch_version: str = "2.13.0",
-             source: str = "/tmp/somewhere/events.jsonl") -> Run:
-    """A run whose train loss is `losses` (default: curve), evals every eval_every steps."""
+def make_events(losses: dict[int, float] | None = None, evals: dict[int, float] | None = None,
+                config: dict | None = None, step_ms: dict[int, float] | None = None,
+                eval_every: int = 10, n: int = 50, torch_version: str = "2.13.0") -> list[dict]:
+    """Events of a run whose train loss is `losses` (default: curve), evals every
+    eval_every steps (val loss = curve + 0.1, train loss = curve)."""
     losses = losses if losses is not None else {s: curve(s) for s in range(n + 1)}
     evals = evals if evals is not None else {s: curve(s) + 0.1 for s in range(0, n + 1,
                                                                                eval_every)}
@@ -39,7 +42,11 @@ def make_run(losses: dict[int, float] | None = None, evals: dict[int, float] | N
             ev.append(make_event("iter", "r1", s, 1.0, loss=losses[s], dt_ms=100.0,
                                  step_ms=(step_ms or {}).get(s, 10.0),
                                  eval_inclusive=s in evals))
-    return Run.from_events(ev, format="gptscope", source=source)
+    return ev
+
+
+def make_run(*args, source: str = "/tmp/somewhere/events.jsonl", **kw) -> Run:
+    return Run.from_events(make_events(*args, **kw), format="gptscope", source=source)
 
 
 @pytest.fixture
@@ -328,3 +335,126 @@ def test_a_passing_report(baseline):
     assert render_table(result).startswith("golden check: PASS (exact)")
     assert render_markdown(result).startswith("### :white_check_mark:")
     assert "failing points" not in render_table(result)
+
+
+# ---------------------------------------------------------------- the CLI: golden and check
+
+def write_run(path: Path, **kw) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(dumps(e) + "\n" for e in make_events(**kw)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def golden_file(tmp_path: Path) -> Path:
+    out = tmp_path / "baseline.json"
+    assert analyzer_main(["golden", str(write_run(tmp_path / "base" / "events.jsonl")),
+                          "-o", str(out)]) == 0
+    return out
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = analyzer_main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_golden_writes_the_runs_losses(golden_file):
+    data = json.loads(golden_file.read_text())
+    assert data["train_loss"]["values"] == {str(s): curve(s) for s in range(51)}
+    assert data["source"]["file"] == "events.jsonl"
+
+
+def test_check_exit_status_and_outputs(tmp_path, golden_file, capsys):
+    same = write_run(tmp_path / "same" / "events.jsonl")
+    worse = write_run(tmp_path / "worse" / "events.jsonl", losses=shifted(1.05, at={30}))
+    code, out, err = cli(capsys, "check", str(same.parent), "--baseline", str(golden_file),
+                         "--mode", "exact")
+    assert (code, err) == (0, "") and out.startswith("golden check: PASS (exact)")
+    code, out, _ = cli(capsys, "check", str(worse), "--baseline", str(golden_file))
+    assert code == 1 and out.startswith("golden check: REGRESSION")
+    code, out, _ = cli(capsys, "check", str(worse), "--baseline", str(golden_file), "--json")
+    data = json.loads(out)
+    assert code == 1 and [r["step"] for r in data["rows"] if r["status"] == "fail"] == [30]
+    code, out, _ = cli(capsys, "check", str(worse), "--baseline", str(golden_file),
+                       "--markdown")
+    assert code == 1 and out.startswith("### :x: gptscope golden check: REGRESSION")
+
+
+@pytest.mark.parametrize("args,passes", [
+    (["--rtol", "train_loss=0.06"], True),
+    (["--rtol", "0.06"], True),                      # a bare number: every loss metric
+    (["--rtol", "val_loss=0.06"], False),            # the wrong metric loosened
+    (["--atol", "loss=0.1"], True),       # 5% of curve(30) = 0.144 < 0.1 + 2% of 2.89
+    (["--atol", "loss=0.08"], False),
+    (["--smooth", "5"], True),            # 5% spread over 5 points: about 1% on each
+    (["--smooth", "5", "--rtol", "loss=0.009"], False),
+])
+def test_check_tolerance_options(tmp_path, golden_file, capsys, args, passes):
+    worse = write_run(tmp_path / "w" / "events.jsonl", losses=shifted(1.05, at={30}))
+    code, _, err = cli(capsys, "check", str(worse), "--baseline", str(golden_file), *args)
+    assert (code, err) == ((0, "") if passes else (1, ""))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["RUN", "--baseline", "MISSING"], "MISSING: cannot read baseline"),
+    (["NORUN", "--baseline", "BASE"], "NORUN: no such file"),
+    (["RUN", "--baseline", "BAD"], "BAD: line 1: not JSON"),
+    (["RUN", "--baseline", "BASE", "--rtol", "loss=abc"], "--rtol 'loss=abc': expected"),
+    (["RUN", "--baseline", "BASE", "--rtol", "lose=0.1"], "unknown metric 'lose'"),
+    (["RUN", "--baseline", "BASE", "--mode", "exact", "--smooth", "3"], "smoothing has no"),
+    (["EMPTY", "--baseline", "BASE"], "no training iterations"),
+])
+def test_unusable_input_is_exit_2_and_one_line(tmp_path, golden_file, capsys, args, message):
+    run = write_run(tmp_path / "r" / "events.jsonl")
+    empty = write_run(tmp_path / "e" / "events.jsonl", losses={}, evals={})
+    (tmp_path / "bad.json").write_text("{oops")
+    paths = {"RUN": str(run), "BASE": str(golden_file), "MISSING": str(tmp_path / "no.json"),
+             "NORUN": str(tmp_path / "nothing.log"), "BAD": str(tmp_path / "bad.json"),
+             "EMPTY": str(empty)}
+    code, out, err = cli(capsys, "check", *[paths.get(a, a) for a in args])
+    first = message.split(":")[0]
+    message = message.replace(first, paths.get(first, first), 1)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_golden_refuses_a_diverged_run(tmp_path, capsys):
+    losses = shifted(1.0)
+    losses[40] = float("nan")
+    run = write_run(tmp_path / "r" / "events.jsonl", losses=losses)
+    code, _, err = cli(capsys, "golden", str(run), "-o", str(tmp_path / "b.json"))
+    assert code == 2 and err == f"error: {run}: train loss is not finite at step 40 (1 " \
+                                "steps); a diverged run makes no baseline\n"
+    assert not (tmp_path / "b.json").exists()
+
+
+# ---------------------------------------------------------------- real stdout logs
+
+def test_a_nanogpt_stdout_log_is_its_own_golden(realdata, tmp_path, capsys):
+    log = realdata / "nanogpt" / "wilcoooo-shakespeare-char-tiny-cuda.log"
+    out = tmp_path / "b.json"
+    assert cli(capsys, "golden", str(log), "-o", str(out))[0] == 0
+    data = json.loads(out.read_text())
+    text = log.read_text()
+    iters = {s: float(x) for s, x in re.findall(r"^iter (\d+): loss ([\d.]+)", text, re.M)}
+    assert len(iters) == 151                          # log_interval 20, iters 0..3000
+    assert data["train_loss"]["values"] == iters      # as printed, every one of them
+    assert data["source"]["format"] == "nanogpt"
+    assert sorted(map(int, data["evals"])) == list(range(0, 3001, 500))
+    assert data["final_val_loss"] == {"step": 3000, "value": 1.8115}
+    code, text, _ = cli(capsys, "check", str(log), "--baseline", str(out), "--mode", "exact",
+                        "--check-step-time")
+    assert code == 0, text
+
+
+def test_a_nan_log_against_a_healthy_baseline(realdata, tmp_path, capsys):
+    healthy = realdata / "nanogpt" / "wilcoooo-shakespeare-char-tiny-cuda.log"
+    sick = realdata / "nanogpt" / "chenzihua-termux-cpu-nan-at-425.log"
+    out = tmp_path / "b.json"
+    assert cli(capsys, "golden", str(healthy), "-o", str(out))[0] == 0
+    code, text, _ = cli(capsys, "check", str(sick), "--baseline", str(out), "--json")
+    kinds = {p["kind"] for p in json.loads(text)["problems"] if p["fatal"]}
+    assert code == 1 and {"nan", "shorter_run", "missing_steps"} <= kinds
+    assert cli(capsys, "golden", str(sick), "-o", str(tmp_path / "c.json"))[0] == 2
