@@ -186,6 +186,16 @@ def test_several_segments(tmp_path):
     assert run.evals["segment"].tolist() == [0, 2]
 
 
+def test_importing_analyzer_stays_light():
+    import subprocess
+    import sys
+    code = ("import sys, analyzer; analyzer.load, analyzer.Follower; "
+            "print(sorted(m for m in ('matplotlib', 'streamlit', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    assert out.strip() == "[]"
+
+
 # -- the registry ------------------------------------------------------------------------------
 
 def test_registry_lists_our_format_first_and_tolerates_missing_modules(monkeypatch):
@@ -256,5 +266,8 @@ def test_every_real_log_loads_as_the_format_of_its_folder(path, realdata):
     mod = pytest.importorskip(f"analyzer.parsers.{module}")
     run = analyzer.load(path)  # even a job's stderr without training lines loads (0 iters)
     assert run.format == mod.NAME
-    assert list(run.iters.columns) == ITER_COLUMNS
+    for frame, columns in [(run.iters, ITER_COLUMNS), (run.evals, EVAL_COLUMNS),
+                           (run.metrics, METRIC_COLUMNS), (run.checkpoints, CHECKPOINT_COLUMNS),
+                           (run.anomalies, ANOMALY_COLUMNS)]:
+        assert list(frame.columns) == columns
     assert run.stats.lines > 0
