@@ -215,8 +215,8 @@ def _title(run: Run) -> str:
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
-text-align:left;vertical-align:top;font-size:14px}.error{background:#fdd}.warning{background:#ffe9c6}
-.info{background:#e8f1fd}code,pre{font-size:12px}img{max-width:100%}"""
+text-align:left;vertical-align:top;font-size:14px}.error{background:#fdd}
+.warning{background:#ffe9c6}.info{background:#e8f1fd}code,pre{font-size:12px}img{max-width:100%}"""
 
 
 def _fmt(value: Any) -> str:
