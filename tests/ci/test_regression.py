@@ -8,17 +8,18 @@ causal mask removed (tests/ci/train.py --bug no_causal_mask).
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from analyzer.cli import build_parser
 from analyzer.cli import main as analyzer_main
 from tests.ci import train
 from tests.ci.make_baseline import BASELINE
-
-pytestmark = pytest.mark.slow
 
 LR = float(next(a for a in train.CI_CONFIG if a.startswith("--learning_rate=")).split("=")[1])
 VARIANTS: dict[str, dict] = {
@@ -59,6 +60,7 @@ def losses(run: Path) -> list[tuple[int, float]]:
         return [(e["step"], e["loss"]) for e in map(json.loads, f) if e["type"] == "iter"]
 
 
+@pytest.mark.slow
 def test_ci_run_passes_the_committed_baseline(runs, capsys):
     # The command CI users type, in a child process: its exit status is what fails a build.
     proc = subprocess.run([sys.executable, "-m", "analyzer", "check", str(runs["golden"]),
@@ -72,6 +74,7 @@ def test_ci_run_passes_the_committed_baseline(runs, capsys):
     assert [p for p in result["problems"] if p["kind"] == "config"] == []
 
 
+@pytest.mark.slow
 def test_an_unchanged_rerun_is_bit_for_bit_equal(runs, capsys, tmp_path):
     first, again = losses(runs["golden"]), losses(runs["rerun"])
     assert len(first) == 200 and first == again
@@ -87,6 +90,7 @@ def final_val(result: dict) -> tuple[float, float]:
     return row["baseline"], row["candidate"]
 
 
+@pytest.mark.slow
 def test_learning_rate_x100_fails(runs, capsys):
     code, result = check(capsys, runs["lr_x100"], BASELINE)
     assert code == 1 and result["status"] == "regression"
@@ -96,6 +100,7 @@ def test_learning_rate_x100_fails(runs, capsys):
     assert config and f"config.learning_rate {LR:g} -> {LR * 100:g}" in config[0]
 
 
+@pytest.mark.slow
 def test_a_model_without_causal_mask_fails(runs, capsys):
     code, result = check(capsys, runs["no_causal_mask"], BASELINE)
     assert code == 1 and result["status"] == "regression"
@@ -105,3 +110,21 @@ def test_a_model_without_causal_mask_fails(runs, capsys):
     # a one-sided check would let this bug through: that is why "both" is the default
     code, _ = check(capsys, runs["no_causal_mask"], BASELINE, "--direction", "worse")
     assert code == 0
+
+
+def test_the_documented_workflow_trains_and_checks_the_ci_model():
+    """docs/ci-check.md's GitHub Actions example runs what these tests run."""
+    doc = (train.ROOT / "docs" / "ci-check.md").read_text(encoding="utf-8")
+    yaml = re.search(r"```yaml\n(.*?)```", doc, re.S).group(1)
+    folded = re.search(r"run: >\n((?: {10}.*\n)+)", yaml).group(1)
+    cmd = shlex.split(folded)
+    assert cmd[:4] == ["python", "-m", "trainer", "run"]
+    flags = [a for a in cmd[4:] if not a.startswith(("--out_dir=", "--run_id="))]
+    assert flags == train.CI_CONFIG
+    env = dict(re.findall(r"^ {6}([A-Z_]+): (\S+)$", yaml, re.M))
+    pins = {k: v for k, v in train.DETERMINISTIC_ENV.items() if not k.endswith("THREADS")}
+    assert env == pins
+    check = shlex.split(re.search(r"python -m analyzer check [^>\n]*", yaml).group(0))
+    args = build_parser(check[3:]).parse_args(check[3:])
+    assert (args.command, args.run, args.baseline, args.markdown) == (
+        "check", "ci-logs/candidate", "tests/ci/baseline.json", True)
