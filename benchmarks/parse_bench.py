@@ -1,37 +1,37 @@
 """Benchmark: a 1,000,000-line nanoGPT stdout log into a Run, against reading its lines.
 
-    python benchmarks/parse_bench.py [--lines 1000000] [--keep PATH]
+    python benchmarks/parse_bench.py [--lines 1000000] [--repeat 5] [--stream] [--keep PATH]
 
-Generates a realistic train.py log in a temporary directory (header with config echo,
-log_interval=1, an eval + checkpoint every 2000 iterations, the 5 iterations with
-``mfu -100.00%`` after each start), then times, best of --repeat runs:
+Generates a realistic train.py log in a temporary directory (config echo and header,
+log_interval=1, an eval + checkpoint every 2000 iterations, ``mfu -100.00%`` for the first 5
+iterations), then times each case in a fresh process (best of --repeat runs after one
+warm-up read, so the file is in the page cache) and reports its peak memory: the peak
+resident set (VmHWM) above the same process just before, so it counts Arrow's and numpy's
+memory too.
 
 - ``readlines``: ``open(path).readlines()``, the floor any line-based reader pays;
 - ``for line in f``: iterating the file's lines without keeping them;
-- ``naive regex``: a per-line ``re.match`` + float() loop (what a simple parser does);
-- ``parse (fast)``: ``nanogpt.parse_file_fast(bytes)``, the vectorised reader;
-- ``parse (stream)``: ``nanogpt.Parser.feed`` on all lines + ``Run.from_events`` (the
-  general path, also used to follow a file), only with --stream (it is slow by design).
+- ``naive regex``: a per-line ``re.match`` + float() loop into lists (a simple parser);
+- ``parse (fast)``: ``nanogpt.parse_file_fast`` on the file's bytes -> Run (what
+  ``analyzer.load`` does for this format, minus detection);
+- ``parse (stream)``: ``nanogpt.Parser.feed`` on every line + ``Run.from_events``, the
+  general path a follower uses (with --stream only: it is slow by design).
 
-Prints lines/s and peak Python memory (tracemalloc) of each. Numbers only, no assertions.
+Prints numbers only; nothing is asserted.
 """
 from __future__ import annotations
 
 import argparse
-import gc
+import json
 import random
 import re
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analyzer.parsers import nanogpt  # noqa: E402
-from analyzer.parsers._text import decode_lines  # noqa: E402
-from analyzer.run import Run  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 HEADER = """Overriding config with config/train_gpt2.py:
 # config for training GPT-2 (124M) down to very nice loss of ~2.85 on 1 node of 8X A100 40GB
@@ -56,7 +56,7 @@ compiling the model... (takes a ~minute)"""
 
 
 def generate(path: Path, n_lines: int, seed: int = 0) -> int:
-    """Write a nanoGPT log of about n_lines lines; returns the number of lines."""
+    """Write a nanoGPT log of n_lines lines; returns the number of lines."""
     rng = random.Random(seed)
     lines = HEADER.format(max_iters=n_lines).split("\n")
     running = -1.0
@@ -72,79 +72,98 @@ def generate(path: Path, n_lines: int, seed: int = 0) -> int:
             running = mfu if running == -1.0 else 0.9 * running + 0.1 * mfu
         lines.append(f"iter {it}: loss {loss:.4f}, time {dt:.2f}ms, mfu {running * 100:.2f}%")
         it += 1
-    path.write_text("\n".join(lines) + "\n")
-    return len(lines)
+    path.write_text("\n".join(lines[:n_lines]) + "\n")
+    return min(len(lines), n_lines)
 
 
-_NAIVE = re.compile(r"iter (\d+): loss ([\d.]+), time ([\d.]+)ms, mfu (-?[\d.]+)%")
+# ------------------------------------------------------------------ one case, in a child
+def _cases(path: Path) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from analyzer.parsers import nanogpt
+    from analyzer.parsers._text import decode_lines
+    from analyzer.run import Run
+
+    pattern = re.compile(r"iter (\d+): loss ([\d.]+), time ([\d.]+)ms, mfu (-?[\d.]+)%")
+
+    def naive() -> int:
+        rows = []
+        with open(path) as f:
+            for line in f:
+                m = pattern.match(line)
+                if m:
+                    rows.append((int(m[1]), float(m[2]), float(m[3]), float(m[4])))
+        return len(rows)
+
+    def fast() -> Run:
+        run = nanogpt.parse_file_fast(path.read_bytes())
+        assert run is not None, "the vectorised reader did not apply"
+        return run
+
+    def stream() -> Run:
+        parser = nanogpt.Parser()
+        events = parser.feed(decode_lines(path.read_bytes()), 1) + parser.finish()
+        return Run.from_events(events, format="nanogpt", stats=parser.stats)
+
+    return {"readlines": lambda: open(path).readlines(),
+            "for line in f": lambda: sum(1 for _ in open(path)),
+            "naive regex": naive, "parse (fast)": fast, "parse (stream)": stream}
 
 
-def naive(path: Path) -> int:
-    rows = []
-    with open(path) as f:
-        for line in f:
-            m = _NAIVE.match(line)
-            if m:
-                rows.append((int(m[1]), float(m[2]), float(m[3]), float(m[4])))
-    return len(rows)
+def _hwm_mib() -> float:
+    """Peak resident set of this process so far (Linux VmHWM), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def stream(path: Path) -> Run:
-    parser = nanogpt.Parser()
-    events = parser.feed(decode_lines(path.read_bytes()), 1) + parser.finish()
-    return Run.from_events(events, format="nanogpt", stats=parser.stats)
-
-
-def measure(fn, repeat: int) -> tuple[float, float]:
-    """Best wall time of `repeat` runs, and the peak traced memory of one run (MiB)."""
-    best = float("inf")
+def child(case: str, path: Path, repeat: int) -> None:
+    fn = _cases(path)[case]
+    path.read_bytes()  # warm the page cache
+    before = _hwm_mib()
+    times = []
     for _ in range(repeat):
-        gc.collect()
         t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    gc.collect()
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return best, peak
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        del result
+    print(json.dumps({"best_s": min(times), "peak_mib": _hwm_mib() - before}))
+
+
+def measure(case: str, path: Path, repeat: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", case, "--path", str(path),
+                          "--repeat", str(repeat)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--stream", action="store_true", help="also time the per-line parser")
     ap.add_argument("--keep", type=Path, help="write the generated log here and keep it")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child:
+        return child(args.child, args.path, args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "train.log"
         n = generate(path, args.lines)
-        size = path.stat().st_size / 2**20
-        print(f"generated {n:,} lines, {size:.1f} MiB: {path}")
-        cases = {
-            "readlines": lambda: open(path).readlines(),
-            "for line in f": lambda: sum(1 for _ in open(path)),
-            "naive regex": lambda: naive(path),
-            "parse (fast)": lambda: nanogpt.parse_file_fast(path.read_bytes()),
-        }
-        if args.stream:
-            cases["parse (stream)"] = lambda: stream(path)
-        run = nanogpt.parse_file_fast(path.read_bytes())
-        assert run is not None, "the fast path did not apply"
-        print(f"run: {len(run.iters):,} iterations, {len(run.evals)} evals, "
-              f"{run.n_segments} segment(s), {run.stats.skipped} skipped lines")
-        times = {}
-        for name, fn in cases.items():
-            t, peak = measure(fn, 1 if name in ("naive regex", "parse (stream)") else args.repeat)
-            times[name] = t
-            print(f"{name:16s} {t * 1000:8.1f} ms  {n / t / 1e6:6.2f} M lines/s  "
-                  f"peak {peak:7.1f} MiB")
-        fast = times["parse (fast)"]
-        print(f"parse (fast) / readlines = {fast / times['readlines']:.2f}x, "
-              f"/ for-line = {fast / times['for line in f']:.2f}x, "
-              f"naive regex / parse = {times['naive regex'] / fast:.1f}x")
+        print(f"generated {n:,} lines, {path.stat().st_size / 2**20:.1f} MiB: {path}")
+        cases = ["readlines", "for line in f", "naive regex", "parse (fast)"]
+        cases += ["parse (stream)"] if args.stream else []
+        res = {}
+        for case in cases:
+            slow = case in ("naive regex", "parse (stream)")
+            res[case] = r = measure(case, path, 1 if slow else args.repeat)
+            print(f"{case:16s} {r['best_s'] * 1000:8.1f} ms  {n / r['best_s'] / 1e6:6.2f} M "
+                  f"lines/s  peak +{r['peak_mib']:6.1f} MiB")
+        fast = res["parse (fast)"]["best_s"]
+        print(f"parse (fast) = {fast / res['readlines']['best_s']:.2f}x readlines, "
+              f"{fast / res['for line in f']['best_s']:.2f}x for-line; naive regex = "
+              f"{res['naive regex']['best_s'] / fast:.1f}x parse (fast)")
 
 
 if __name__ == "__main__":

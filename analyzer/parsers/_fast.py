@@ -219,6 +219,7 @@ def parse_nanogpt(data: bytes, run_id: str = "log") -> Run | None:
     if n > done:
         _advance(parser, runs, done, n, step, elapsed)
     events += parser.finish()
+    del cols, starts, ends, is_plain, row_of_line  # free before the big table is built
     iters = _iter_frame(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
     run = Run.from_events(events, format=nanogpt.NAME, stats=parser.stats)
     run.iters = iters
@@ -240,23 +241,25 @@ def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray,
 def _iter_frame(n: int, runs: list, scalar_rows: list, step: np.ndarray, loss: np.ndarray,
                 dt: np.ndarray, pct: np.ndarray, measured: np.ndarray,
                 elapsed: np.ndarray) -> pd.DataFrame:
+    """The iteration table: plain rows computed from their run's parser state exactly as
+    Parser._iter does, the parser's own rows copied from its events."""
     seg = np.zeros(n, np.int64)
-    mfu_c = np.full(n, np.nan)
-    tpi = np.full(n, np.nan)
-    for a, b, s, c, t in runs:
-        seg[a:b] = s
-        mfu_c[a:b] = np.nan if c is None else c
-        tpi[a:b] = np.nan if t is None or t <= 0 else t
+    tps = np.full(n, np.nan)
+    mfu = np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pos = dt > 0
-        # the arrays passed in are this reader's own: they become columns without copies
-        # (a plain row's loss is finite; the parser's rows overwrite theirs below)
-        cols: dict[str, Any] = {
-            "segment": seg, "step": step, "time": elapsed, "loss": loss,
-            "dt_ms": dt, "eval_inclusive": np.zeros(n, bool),
-            "tokens_per_s": np.where(pos, tpi / (dt / 1000.0), np.nan),
-            "mfu": np.where(pos, mfu_c / dt, np.nan),
-            "mfu_smoothed": np.where(measured, pct / 100.0, np.nan)}
+        for a, b, s, c, t in runs:
+            seg[a:b] = s
+            d = dt[a:b]
+            if t is not None and t > 0:
+                tps[a:b] = np.where(d > 0, t / (d / 1000.0), np.nan)
+            if c is not None:
+                mfu[a:b] = np.where(d > 0, c / d, np.nan)
+        smoothed = np.where(measured, pct / 100.0, np.nan)
+    # the arrays passed in are this reader's own: they become columns without copies (a
+    # plain row's loss is finite; the parser's rows overwrite theirs below)
+    cols: dict[str, Any] = {"segment": seg, "step": step, "time": elapsed, "loss": loss,
+                            "dt_ms": dt, "eval_inclusive": np.zeros(n, bool),
+                            "tokens_per_s": tps, "mfu": mfu, "mfu_smoothed": smoothed}
     for key in ("lr", "grad_norm", "step_ms", "step_ms_min", "step_ms_max", "slowest_rank"):
         cols[key] = np.full(n, np.nan)
     for row, s, ev in scalar_rows:
