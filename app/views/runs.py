@@ -259,6 +259,11 @@ def _charts(opened: list, c: Controls) -> None:
                      "resolution.")
         cols[1].button("Show the whole run", on_click=_clear_zoom)
     multi = len(opened) > 1
+    if c.axis == "tokens":
+        unknown = [label(n) for n, t in opened if not (t.run.meta or {}).get("tokens_per_iter")]
+        if unknown:
+            st.caption(md_escape("Not on the tokens axis (tokens per iteration not recorded): "
+                                 + ", ".join(unknown)))
     missing = []
     grid = st.columns(2)
     n_drawn = 0

@@ -86,6 +86,7 @@ def test_widgets_rerender_without_errors(root, repo_root):
     for axis in ("time", "tokens"):
         at.sidebar.radio[0].set_value(axis).run()
         assert not at.exception
+    assert not any("Not on the tokens axis" in c.value for c in at.main.caption)
     at.sidebar.toggle[0].set_value(True).run()        # log scale
     at.sidebar.slider[0].set_value(0.0).run()
     assert not at.exception
@@ -206,3 +207,59 @@ def test_open_a_log_page(root, repo_root):
     assert not at.exception
     assert at.title[0].value == "gptscope"     # back on the Runs page, with that run
     assert at.main.subheader[1].value == "deep/x/y/z"
+
+
+NANOGPT_LOG = b"""tokens per iteration will be: 16,384
+found vocab_size = 65 (inside data/shakespeare_char/meta.pkl)
+Initializing a new model from scratch
+number of parameters: 10.65M
+num decayed parameter tensors: 26, with 10,740,096 parameters
+num non-decayed parameter tensors: 13, with 4,992 parameters
+using fused AdamW: True
+step 0: train loss 4.2874, val loss 4.2823
+iter 0: loss 4.2654, time 29590.28ms, mfu -100.00%
+iter 10: loss 3.1462, time 10.69ms, mfu 34.84%
+iter 20: loss 2.7320, time 10.71ms, mfu 34.84%
+iter 30: loss nan, time 10.80ms, mfu 34.82%
+iter 40: loss nan, time 10.72ms, mfu 34.83%
+"""
+
+
+def test_upload_a_nanogpt_log(root, repo_root):
+    at = app(repo_root)
+    at.switch_page("views/page_open.py").run()
+    at.file_uploader[0].set_value(("my run.log", NANOGPT_LOG, "text/plain")).run()
+    next(b for b in at.button if b.label == "Analyse the uploaded log").click().run()
+    assert not at.exception
+    assert (root / "uploads" / "my_run.log").read_bytes() == NANOGPT_LOG
+    assert at.title[0].value == "gptscope"
+    assert at.main.subheader[1].value == "uploads/my\\_run\\.log"
+    assert metric(at, "step") == "40"
+    # a file written seconds ago counts as running: its diagnostics run in the background
+    for _ in range(50):
+        if "nonfinite\\_loss" in texts(at):
+            break
+        time.sleep(0.1)
+        at.switch_page("views/page_runs.py").run()   # AppTest stays on the page it ran
+    assert "nonfinite\\_loss" in texts(at)
+    details = at.main.expander[0].dataframe[0].value.set_index("field")["value"]
+    assert details["format"] == "nanogpt"
+
+
+def test_a_real_nanogpt_log_that_went_nan(root, repo_root, realdata):
+    src = realdata / "nanogpt" / "chenzihua-termux-cpu-nan-at-425.log"
+    (root / "termux.log").write_bytes(src.read_bytes())
+    os.utime(root / "termux.log", (R.T0, R.T0))
+    at = app(repo_root)
+    row = at.main.dataframe[0].value.iloc[0]
+    assert (row["run"], row["status"], row["format"]) == ("termux.log", "ended", "nanogpt")
+    assert "nonfinite\\_loss" in texts(at)
+    assert "425" in texts(at)
+
+
+def test_a_run_without_tokens_per_iteration_says_so_on_the_tokens_axis(root, repo_root):
+    R.write(root / "r" / "events.jsonl", [R.start("r", tokens_per_iter=None)]
+            + [R.it("r", s, 1.0) for s in range(5)] + [R.end("r", 4)])
+    at = app(repo_root)
+    at.sidebar.radio[0].set_value("tokens").run()
+    assert any("Not on the tokens axis" in c.value and "r" in c.value for c in at.main.caption)
