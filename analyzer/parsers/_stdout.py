@@ -333,7 +333,7 @@ class StdoutParser:
                 return "traceback"
         if t.startswith(_TRACE_CONT):
             return "traceback"
-        if _PY_WARNING.match(t) or t.startswith(("WARNING", "Warning:", "warnings.warn")):
+        if _PY_WARNING.match(t) or t.lower().startswith(("warning", "warnings.warn")):
             return "warning"
         if is_elision(t):
             return "elision"

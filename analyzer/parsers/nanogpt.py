@@ -53,7 +53,9 @@ _OVERRIDE = re.compile(r"Overriding: (\w+) = (.*)$")
 _ASSIGN = re.compile(r"(\w+)\s*=\s*(.+)$")
 _DUMP_START = re.compile(r"=+ ?CONFIG VALUES ?=+$")
 _DUMP_LINE = re.compile(r"(\w+): (.*)$")
-_RESUME = re.compile(r"Resuming training from (.+)$")
+_RESUME = re.compile(r"Resuming training from (.+?)(?: at iter \d+)?$")
+# gptscope's own trainer prints nanoGPT's lines, and says how the run ended
+_OUR_END = re.compile(r"run (completed|failed|interrupted) after \S+ iterations in \S+s(?:: (.*))?$")
 _HEADER = re.compile(r"Initializing a new model from scratch|Initializing from OpenAI GPT-2 "
                      r"weights|loading weights from pretrained gpt|forcing vocab_size=|"
                      r"overriding dropout rate|num (?:non-)?decayed parameter tensors|"
@@ -113,13 +115,17 @@ class Parser(StdoutParser):
             step = self.last_eval_step if self.last_eval_step is not None else self.last_iter_step
             self.checkpoint(step, m.group(1).strip(), self._last_val)
             return True
+        m = _OUR_END.match(text)
+        if m:
+            self._end(m.group(1), m.group(2))
+            return True
         return self._header(text)
 
     def _iter(self, text: str) -> bool:
         m = _ITER.match(text)
         step = to_int(m.group(1)) if m else None
         loss, dt = (to_float(m.group(2)), to_float(m.group(3))) if m else (None, None)
-        if step is None or loss is None or dt is None:
+        if step is None or loss is None:
             return False
         rest = m.group(4) or ""
         lr = mfu_pct = None
@@ -130,13 +136,14 @@ class Parser(StdoutParser):
             lr = to_float(ml.group(1)) if ml else None
         self._data(step, "iter")  # opens a new segment first, if this step starts one
         measured = mfu_pct is not None and mfu_pct >= 0
-        if measured and self._mfu_c is None:
+        if measured and self._mfu_c is None and dt is not None:
             self._mfu_c = (mfu_pct / 100.0) * dt
         tpi = self.seg_header.tokens_per_iter
+        timed = dt is not None and dt > 0
         self.iteration(
             step, loss=loss, lr=lr, dt_ms=dt,
-            tokens_per_s=tpi / (dt / 1000.0) if tpi is not None and tpi > 0 and dt > 0 else None,
-            mfu=self._mfu_c / dt if self._mfu_c is not None and dt > 0 else None,
+            tokens_per_s=tpi / (dt / 1000.0) if tpi is not None and tpi > 0 and timed else None,
+            mfu=self._mfu_c / dt if self._mfu_c is not None and timed else None,
             mfu_smoothed=mfu_pct / 100.0 if measured else None)
         return True
 

@@ -398,3 +398,21 @@ def test_fast_reader_in_parallel_pieces_and_small_chunks(monkeypatch, seed):
     fast = nanogpt.parse_file_fast(data)
     assert fast is not None
     assert_same_run(run(nanogpt, data), fast)
+
+
+def test_our_trainers_stdout():
+    # gptscope's trainer prints nanoGPT's lines, plus a few of its own
+    text = ("tokens per iteration will be: 4,096\nnumber of parameters: 0.80M\n"
+            "iter 0: loss 4.1831, time n/ams, mfu n/a\n"
+            "iter 1: loss nan, time 20.00ms, mfu n/a\n"
+            "warning: step 1: non-finite loss (nan), action: skip\n"
+            "Resuming training from logs/run-1 at iter 1\n"
+            "iter 1: loss 3.0000, time 20.00ms, mfu 0.50%\n"
+            "run failed after 2 iterations in 3.5s: RuntimeError: boom\n")
+    r = run(nanogpt, text)
+    assert r.iters["step"].tolist() == [0, 1, 1] and math.isnan(r.iters["dt_ms"].iloc[0])
+    assert [s["kind"] for s in r.segments] == ["run_start", "resume"]
+    res = of_type(events(nanogpt, text), "resume")[0]
+    assert (res["from_step"], res["checkpoint"]) == (1, "logs/run-1")
+    assert (r.end["status"], r.end["error"]) == ("failed", "RuntimeError: boom")
+    assert [s[1] for s in r.stats.samples] == ["warning"]
