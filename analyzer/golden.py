@@ -145,8 +145,10 @@ def config_fingerprint(run: Run) -> dict[str, Any]:
     # null means "not known" (a foreign log that does not print it), not a setting
     config = {k: v for k, v in sorted((meta.get("config") or {}).items())
               if k not in IGNORED_CONFIG and not k.startswith("wandb") and v is not None}
-    model = {k: v for k, v in sorted((meta.get("model") or {}).items()) if v is not None}
-    runtime = {k: meta[k] for k in RUNTIME_KEYS if meta.get(k) is not None}
+    # n_params follows from the shape, and stdout logs round it ("0.10M")
+    model = {k: v for k, v in sorted((meta.get("model") or {}).items())
+             if v is not None and k != "n_params"}
+    runtime = {k: meta[k] for k in RUNTIME_KEYS if meta.get(k) not in (None, "unknown")}
     return {"config": config, "model": model, "runtime": runtime}
 
 
@@ -301,7 +303,7 @@ class Row:
 @dataclass
 class Problem:
     """A finding about the run as a whole. fatal ones make the check fail on their own."""
-    kind: str       # shorter_run, missing_steps, nan, config, runtime, no_evals, step_time
+    kind: str   # missing_steps, shorter_run, longer_run, nan, no_evals, config, runtime, step_time
     message: str
     fatal: bool
 
@@ -475,11 +477,18 @@ def _check_step_time(run: Run, baseline: dict[str, Any], result: CheckResult) ->
                                 "tolerance", result.tolerances["step_time"], "worse"))
 
 
-def _diff_section(name: str, base: dict[str, Any], mine: dict[str, Any]) -> list[str]:
-    if base and not mine:
+def _diff_section(name: str, base: dict[str, Any], mine: dict[str, Any],
+                  common_only: bool) -> list[str]:
+    """Differences as 'config.key old -> new'. common_only: another log format records other
+    keys, so a key only one side has says nothing."""
+    if common_only:
+        keys = [k for k in base if k in mine]
+    elif base and not mine:
         return [f"{name}: not recorded in the run"]
+    else:
+        keys = list(base) + [k for k in mine if k not in base]
     out = []
-    for k in list(base) + [k for k in mine if k not in base]:
+    for k in keys:
         b, c = base.get(k, "(absent)"), mine.get(k, "(absent)")
         if b != c:
             out.append(f"{name}.{k} {json.dumps(b)} -> {json.dumps(c)}"
@@ -489,13 +498,14 @@ def _diff_section(name: str, base: dict[str, Any], mine: dict[str, Any]) -> list
 
 def _check_config(run: Run, baseline: dict[str, Any], strict: bool, result: CheckResult) -> None:
     base, mine = baseline["config"], config_fingerprint(run)
-    diffs = (_diff_section("config", base.get("config") or {}, mine["config"])
-             + _diff_section("model", base.get("model") or {}, mine["model"]))
+    common = (baseline.get("source") or {}).get("format") != run.format
+    diffs = (_diff_section("config", base.get("config") or {}, mine["config"], common)
+             + _diff_section("model", base.get("model") or {}, mine["model"], common))
     if diffs:
         more = f"; ... ({len(diffs) - 8} more)" if len(diffs) > 8 else ""
         result.problems.append(Problem(
             "config", "different config: " + "; ".join(diffs[:8]) + more, strict))
-    runtime = _diff_section("runtime", base.get("runtime") or {}, mine["runtime"])
+    runtime = _diff_section("runtime", base.get("runtime") or {}, mine["runtime"], common)
     if runtime:
         result.problems.append(Problem(
             "runtime", "different runtime: " + "; ".join(runtime), False))
