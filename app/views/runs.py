@@ -122,18 +122,18 @@ def _run_list(ctx: Context) -> None:
     if disc.refused:
         st.caption(f"Not shown (they point outside the logs root): "
                    f"{md_escape(', '.join(disc.refused[:5]))}")
-    _rerun_if_stale(rows)
+    _rerun_if_stale(ctx, rows, disc)
 
 
-def _rerun_if_stale(rows: list[logic.Summary]) -> None:
+def _rerun_if_stale(ctx: Context, rows: list[logic.Summary], disc) -> None:
     """A full rerun when the view must change shape: a newer run to follow, or a selected
     run that started or stopped being written (the view's timer is set per full run)."""
     if st.session_state.get(AUTO) and rows and st.session_state.get(SEL) != [rows[0].name]:
         st.rerun()
-    sel = set(st.session_state.get(SEL) or [])
-    running = any(r.status == "running" for r in rows if r.name in sel)
-    if st.session_state.get("live", True) and running != bool(st.session_state.get(
-            "_view_live")):
+    # the same test as page() makes, so the two can never disagree and loop
+    live = st.session_state.get("live", True) and any(
+        _status(ctx, n, disc) == "running" for n in st.session_state.get(SEL) or [])
+    if live != bool(st.session_state.get("_view_live")):
         st.rerun()
 
 
