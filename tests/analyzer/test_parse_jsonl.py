@@ -253,8 +253,8 @@ _events = st.one_of(
 _damage = st.sampled_from(["none", "none", "none", "cut", "reorder", "blank"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(_events, _damage), max_size=40), st.integers(200, 3000))
 def test_property_fast_equals_simple(monkeypatch, items, chunk):
     lines = []
