@@ -9,8 +9,8 @@
    ``iter`` lines.
 2. Times ``analyzer.load`` into DataFrames, each in a fresh process so that its peak memory
    (VmHWM, the peak resident set) is its own; prints lines/s, MB/s, CPU time (all threads)
-   and the peak memory above the interpreter with pandas imported. ``--baselines`` also times plain line reading, a json.loads loop
-   and pyarrow.json on the same file.
+   and the peak memory above the interpreter with pandas imported. ``--baselines`` also
+   times plain line reading, a json.loads loop and pyarrow.json on the same file.
 3. Follows each file with a Follower: the catch-up read, then 1,000 lines appended to the
    N-line file and read by ``poll()``, and the up-to-date Run from ``.run``.
 """
