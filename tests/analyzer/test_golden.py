@@ -268,6 +268,15 @@ def test_a_different_config_is_reported_and_fails_only_when_strict(baseline):
                             strict_config=True).passed
 
 
+def test_another_log_format_compares_only_the_keys_both_record(baseline):
+    events = make_events(config={"learning_rate": 6e-3})
+    events[0]["config"] = {"learning_rate": 6e-3, "dataset": "shakespeare_char"}
+    events[0]["model"] = {"n_layer": 2, "n_embd": None}     # a stdout log knows less
+    run = Run.from_events(events, format="nanogpt")
+    problems = {p.kind: p.message for p in golden.check(run, baseline).problems}
+    assert problems["config"] == "different config: config.learning_rate 0.0006 -> 0.006"
+
+
 def test_step_time_only_when_asked_and_only_slower_fails(baseline):
     slow = make_run(step_ms={s: 16.0 for s in range(51)})
     assert golden.check(slow, baseline).passed                          # not compared

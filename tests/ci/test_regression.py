@@ -36,8 +36,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     procs = {name: train.start(out, name, *v.get("args", []), bug=v.get("bug"))
              for name, v in VARIANTS.items()}
     try:
-        for proc in procs.values():
-            train.finish(proc)
+        for name, proc in procs.items():     # keep the nanoGPT-format stdout as a log too
+            (out / f"{name}.stdout.log").write_text(train.finish(proc), encoding="utf-8")
     finally:
         for proc in procs.values():      # never leave a trainer running
             if proc.poll() is None:
@@ -72,6 +72,17 @@ def test_ci_run_passes_the_committed_baseline(runs, capsys):
     code, result = check(capsys, runs["golden"], BASELINE)
     assert code == 0
     assert [p for p in result["problems"] if p["kind"] == "config"] == []
+
+
+@pytest.mark.slow
+def test_the_trainers_stdout_log_passes_too(runs, capsys):
+    # the same run read from its stdout (4-decimal losses): within tolerance, not exact
+    log = runs["golden"].parent / "golden.stdout.log"
+    code, result = check(capsys, log, BASELINE)
+    assert code == 0 and result["run"] == str(log)
+    assert max(r["diff"] for r in result["rows"] if r["metric"] == "train_loss") <= 5e-5
+    code, _ = check(capsys, log, BASELINE, "--mode", "exact")
+    assert code == 1
 
 
 @pytest.mark.slow
