@@ -52,8 +52,9 @@ _SLURM_CANCEL = re.compile(r"slurmstepd: error: \*+ (?:JOB|STEP) \S+ ON \S+ CANC
 _SIGNAL = re.compile(r"Received \d+ death signal|Received SIG[A-Z]+\b|srun: forcing job termination"
                      r"|srun: Job step aborted")
 # a shell's report of a killed job: 'script: line 14: 252049 Aborted  (core dumped) ./train'
-_SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +(?:Aborted|Killed|Segmentation fault|Bus error)\b.*"
-                          r"|(?:Aborted|Killed|Segmentation fault|Bus error)(?: \(core dumped\))?")
+_DEATH = r"(?:Aborted|Killed|Segmentation fault|Bus error)"
+_SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + _DEATH + r"\b.*|"
+                          + _DEATH + r"(?: \(core dumped\))?")
 _ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")
 _CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
 _TRACEBACK = "Traceback (most recent call last):"

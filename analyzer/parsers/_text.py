@@ -22,7 +22,8 @@ _TIMESTAMP = re.compile(r"\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[
 _LOGGING = re.compile(r"[\w.]+ - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
 _QUOTE = re.compile(r">(?: |$)")
 # '...', '… …', '[…]', '[...]', '... (truncated) ...', '(...)'
-_ELISION = re.compile(r"[\[(]?(?:\.{3,}|…)[\])]?(?:\s*\(?[a-z ]*\)?\s*[\[(]?(?:\.{3,}|…)[\])]?)*")
+_DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
+_ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")
 _PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
 
 
@@ -132,8 +133,9 @@ def literal(text: str) -> Any:
     return text.split(" #", 1)[0].strip()
 
 
-_FIELD = re.compile(r"(?P<key>[A-Za-z][\w/ .-]*?)?\s*[:=]?\s*\(?(?P<num>[-+]?(?:nan|inf|(?:\d[\d,]*)?"
-                    r"\.?\d+(?:[eE][-+]?\d+)?))(?P<unit>.*)$", re.IGNORECASE)
+_FIELD = re.compile(r"(?P<key>[A-Za-z][\w/ .-]*?)?\s*[:=]?\s*\(?"
+                    r"(?P<num>[-+]?(?:nan|inf|(?:\d[\d,]*)?\.?\d+(?:[eE][-+]?\d+)?))"
+                    r"(?P<unit>.*)$", re.IGNORECASE)
 
 
 def pipe_fields(text: str) -> dict[str, tuple[float | None, str]]:

@@ -224,7 +224,8 @@ class Parser(StdoutParser):
             h.model[where[1]] = value
         elif key == "num_parameters" and isinstance(value, int):
             t, c = h.model["block_size"], h.model["n_embd"]  # without position embeddings
-            h.model["n_params"] = value - t * c if isinstance(t, int) and isinstance(c, int) else value
+            known = isinstance(t, int) and isinstance(c, int)
+            h.model["n_params"] = value - t * c if known else value
         elif key == "total batch size" and isinstance(value, int):
             h.tokens_per_iter = value
         elif key == "device":

@@ -59,8 +59,8 @@ _HEADER = re.compile(r"Autodetected device type|Distributed world size|COMPUTE_D
                      r"number of iterations|Total number of training tokens|Tokens : Scaling|"
                      r"Total training FLOPs|Inherited |Loading model from|Loading optimizer|"
                      r"Loaded optimizer|Building model with config|No model tag provided|"
-                     r"Training mixture|Peak flops undefined|✓ |[\s█░╗╔═║╚╝]+$|head_dim|num_kv_heads|"
-                     r"Vocab size")
+                     r"Training mixture|Peak flops undefined|✓ |[\s█░╗╔═║╚╝]+$|head_dim|"
+                     r"num_kv_heads|Vocab size")
 # lines that may come at any time (so they must not start a new segment like a header)
 _NOISE = re.compile(r"\[GC rank|HTTP Request: |Evaluating: |Saved (?:optimizer state|metadata)"
                     r"|Peak memory usage|Minimum validation bpb|Downloading https?:|Downloaded to ")

@@ -55,7 +55,8 @@ _DUMP_START = re.compile(r"=+ ?CONFIG VALUES ?=+$")
 _DUMP_LINE = re.compile(r"(\w+): (.*)$")
 _RESUME = re.compile(r"Resuming training from (.+?)(?: at iter \d+)?$")
 # gptscope's own trainer prints nanoGPT's lines, and says how the run ended
-_OUR_END = re.compile(r"run (completed|failed|interrupted) after \S+ iterations in \S+s(?:: (.*))?$")
+_OUR_END = re.compile(r"run (completed|failed|interrupted) after \S+ iterations in \S+s"
+                      r"(?:: (.*))?$")
 _HEADER = re.compile(r"Initializing a new model from scratch|Initializing from OpenAI GPT-2 "
                      r"weights|loading weights from pretrained gpt|forcing vocab_size=|"
                      r"overriding dropout rate|num (?:non-)?decayed parameter tensors|"
