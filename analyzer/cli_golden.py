@@ -166,16 +166,3 @@ def register(subparsers: Any) -> None:
     """Add the `golden` and `check` subcommands to the analyzer's CLI."""
     _add_golden(subparsers)
     _add_check(subparsers)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (`python -m analyzer.cli_golden golden|check ...`)."""
-    parser = argparse.ArgumentParser(prog="python -m analyzer.cli_golden",
-                                     description=__doc__.split("\n\n")[0])
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
