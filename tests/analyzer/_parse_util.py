@@ -52,3 +52,11 @@ def assert_same_run(a: Run, b: Run) -> None:
 
 def of_type(evs: list[dict[str, Any]], etype: str) -> list[dict[str, Any]]:
     return [e for e in evs if e["type"] == etype]
+
+
+def real_names(folder: str, pattern: str = "*") -> list[str]:
+    """File names of the real logs in a realdata folder, for parametrize (empty without the
+    samples: the tests then skip, like the `realdata` fixture)."""
+    from tests.conftest import REALDATA
+    path = REALDATA / folder
+    return sorted(p.name for p in path.glob(pattern) if p.is_file()) if path.is_dir() else []

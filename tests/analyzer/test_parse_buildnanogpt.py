@@ -6,7 +6,7 @@ import re
 import pytest
 
 from analyzer.parsers import buildnanogpt
-from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+from tests.analyzer._parse_util import assert_same_run, events, of_type, real_names, run
 
 STDOUT = """\
 total desired batch size: 524288
@@ -85,35 +85,36 @@ def _lines(path):
     return path.read_text(errors="replace").splitlines()
 
 
-@pytest.fixture(scope="module")
-def files(realdata):
-    found = sorted((realdata / "build-nanogpt").iterdir())
-    assert len(found) >= 7
-    return found
+NAMES = real_names("build-nanogpt")
 
 
-def test_every_real_file_loads_with_independent_counts(files):
-    for path in files:
-        r = run(buildnanogpt, path.read_bytes())
-        lines = _lines(path)
-        if path.suffix == ".txt":
-            n_iter = sum(" train " in x for x in lines)
-            n_eval = sum(" val " in x for x in lines)
-            n_hella = sum(" hella " in x for x in lines)
-        else:
-            n_iter = sum(x.startswith("step ") and "| loss:" in x for x in lines)
-            n_eval = sum(x.startswith("validation loss:") for x in lines)
-            n_hella = sum(x.startswith("HellaSwag accuracy:") for x in lines)
-        assert (len(r.iters), len(r.evals), len(r.metrics)) == (n_iter, n_eval, n_hella), path
-        assert not any(s[1].startswith("parser error") for s in r.stats.samples), path
-        if n_iter:
-            first = next(x for x in lines if re.match(r"(step\s+0 \||0 train )", x))
-            assert r.iters["loss"].iloc[0] == float(re.findall(r"\d+\.\d+", first)[0]), path
-            assert r.iters["step"].is_monotonic_increasing and r.n_segments == 1
+def test_all_real_files_are_tested(realdata):
+    assert len(NAMES) >= 7
 
 
-def test_full_stdout(files):
-    path = next(p for p in files if p.name == "agndm-1epoch-4gpu-stdout.log")
+@pytest.mark.parametrize("name", NAMES)
+def test_real_file_loads_with_independent_counts(realdata, name):
+    path = realdata / "build-nanogpt" / name
+    r = run(buildnanogpt, path.read_bytes())
+    lines = _lines(path)
+    if path.suffix == ".txt":
+        n_iter = sum(" train " in x for x in lines)
+        n_eval = sum(" val " in x for x in lines)
+        n_hella = sum(" hella " in x for x in lines)
+    else:
+        n_iter = sum(x.startswith("step ") and "| loss:" in x for x in lines)
+        n_eval = sum(x.startswith("validation loss:") for x in lines)
+        n_hella = sum(x.startswith("HellaSwag accuracy:") for x in lines)
+    assert (len(r.iters), len(r.evals), len(r.metrics)) == (n_iter, n_eval, n_hella)
+    assert not any(s[1].startswith("parser error") for s in r.stats.samples)
+    if n_iter:
+        first = next(x for x in lines if re.match(r"(step\s+0 \||0 train )", x))
+        assert r.iters["loss"].iloc[0] == float(re.findall(r"\d+\.\d+", first)[0])
+        assert r.iters["step"].is_monotonic_increasing and r.n_segments == 1
+
+
+def test_full_stdout(realdata):
+    path = realdata / "build-nanogpt" / "agndm-1epoch-4gpu-stdout.log"
     r = run(buildnanogpt, path.read_bytes())
     assert r.iters["step"].iloc[-1] == 19072 and len(r.iters) == 19073
     spikes = r.iters[r.iters["eval_inclusive"]]

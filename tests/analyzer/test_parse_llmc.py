@@ -7,7 +7,7 @@ import re
 import pytest
 
 from analyzer.parsers import llmc
-from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+from tests.analyzer._parse_util import assert_same_run, events, of_type, real_names, run
 
 TABLE = """\
 +-----------------------+----------------------------------------------------+
@@ -166,20 +166,21 @@ def files(realdata):
     return found
 
 
-def test_every_real_log_loads_with_independent_counts(files):
-    for name, path in files.items():
-        r = run(llmc, path.read_bytes())
-        lines = _lines(path)
-        if any(x.startswith("s:") for x in lines):
-            counts = [sum(" trl:" in x for x in lines), sum(" tel:" in x for x in lines),
-                      sum(" eval:" in x for x in lines)]
-        else:
-            counts = [sum(bool(re.match(r"step\s+\d+(/\d+ \|| *: train loss)", x)) for x in lines),
-                      sum(x.startswith("val loss ") for x in lines),
-                      sum(bool(re.search(r"HellaSwag: \d+/\d+ = ", x)) for x in lines)]
-        assert [len(r.iters), len(r.evals), len(r.metrics)] == counts, name
-        assert not any(s[1].startswith("parser error") for s in r.stats.samples), name
-        assert r.n_segments == 1, name
+@pytest.mark.parametrize("name", real_names("llmc", "*.log"))
+def test_real_log_loads_with_independent_counts(files, name):
+    path = files[name]
+    r = run(llmc, path.read_bytes())
+    lines = _lines(path)
+    if any(x.startswith("s:") for x in lines):
+        counts = [sum(" trl:" in x for x in lines), sum(" tel:" in x for x in lines),
+                  sum(" eval:" in x for x in lines)]
+    else:
+        counts = [sum(bool(re.match(r"step\s+\d+(/\d+ \|| *: train loss)", x)) for x in lines),
+                  sum(x.startswith("val loss ") for x in lines),
+                  sum(bool(re.search(r"HellaSwag: \d+/\d+ = ", x)) for x in lines)]
+    assert [len(r.iters), len(r.evals), len(r.metrics)] == counts
+    assert not any(s[1].startswith("parser error") for s in r.stats.samples)
+    assert r.n_segments == 1
 
 
 @pytest.mark.parametrize("name, status", [

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from analyzer.parsers import modded
-from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+from tests.analyzer._parse_util import assert_same_run, events, of_type, real_names, run
 
 HEADER = """\
 ====================================================================================================
@@ -101,24 +101,25 @@ def files(realdata):
     return found
 
 
-def test_every_real_log_loads_with_independent_counts(files):
-    for name, path in files.items():
-        lines = path.read_text(errors="replace").splitlines()
-        r = run(modded, path.read_bytes())
-        n_train = sum(x.startswith("step:") and "val_loss" not in x for x in lines)
-        n_val = sum(x.startswith("step:") and "val_loss" in x for x in lines)
-        assert (len(r.iters), len(r.evals)) == (n_train, n_val), name
-        total = int(re.match(r"step:\d+/(\d+)", next(x for x in lines
-                                                      if x.startswith("step:"))).group(1))
-        assert r.iters["step"].tolist() == list(range(total)), name
-        assert r.end["status"] == "completed" and r.meta["max_iters"] == total, name
-        assert (r.iters["step_ms"] > 0).all(), name
-        last_val = float(lines[[i for i, x in enumerate(lines) if "val_loss" in x][-1]]
-                         .split("val_loss:")[1].split()[0])
-        assert r.evals["val_loss"].iloc[-1] == last_val, name
-        assert r.stats.skipped <= 1, name   # the one stray '74' line of the track-2 record
-        has_loss = any("train_loss" in x for x in lines)
-        assert r.iters["loss"].notna().all() if has_loss else r.iters["loss"].isna().all()
+@pytest.mark.parametrize("name", real_names("modded-nanogpt", "*.log"))
+def test_real_log_loads_with_independent_counts(files, name):
+    path = files[name]
+    lines = path.read_text(errors="replace").splitlines()
+    r = run(modded, path.read_bytes())
+    n_train = sum(x.startswith("step:") and "val_loss" not in x for x in lines)
+    n_val = sum(x.startswith("step:") and "val_loss" in x for x in lines)
+    assert (len(r.iters), len(r.evals)) == (n_train, n_val)
+    total = int(re.match(r"step:\d+/(\d+)", next(x for x in lines
+                                                  if x.startswith("step:"))).group(1))
+    assert r.iters["step"].tolist() == list(range(total))
+    assert r.end["status"] == "completed" and r.meta["max_iters"] == total
+    assert (r.iters["step_ms"] > 0).all()
+    last_val = float(lines[[i for i, x in enumerate(lines) if "val_loss" in x][-1]]
+                     .split("val_loss:")[1].split()[0])
+    assert r.evals["val_loss"].iloc[-1] == last_val
+    assert r.stats.skipped <= 1   # the one stray '74' line of the track-2 record
+    has_loss = any("train_loss" in x for x in lines)
+    assert r.iters["loss"].notna().all() if has_loss else r.iters["loss"].isna().all()
 
 
 def test_wall_time_of_a_record_matches_its_last_train_time(files):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from analyzer.parsers import nanochat
-from tests.analyzer._parse_util import assert_same_run, events, of_type, run
+from tests.analyzer._parse_util import assert_same_run, events, of_type, real_names, run
 
 BASE = """\
 Autodetected device type: cuda
@@ -101,17 +101,18 @@ def files(realdata):
     return found
 
 
-def test_every_real_log_loads_with_independent_counts(files):
-    for name, path in files.items():
-        lines = path.read_text(errors="replace").splitlines()
-        r = run(nanochat, path.read_bytes())
-        n_iter = sum(x.startswith("step ") and "| loss:" in x for x in lines)
-        n_metric = sum(x.startswith("Step ") and " | " in x for x in lines)
-        assert (len(r.iters), len(r.metrics), len(r.evals)) == (n_iter, n_metric, 0), name
-        assert r.n_segments == 1 and r.iters["step"].is_monotonic_increasing, name
-        first = next(x for x in lines if x.startswith("step "))
-        assert r.iters["loss"].iloc[0] == float(first.split("loss: ")[1].split()[0]), name
-        assert r.stats.skipped <= 2, name   # warnings only
+@pytest.mark.parametrize("name", real_names("nanochat", "*.log"))
+def test_real_log_loads_with_independent_counts(files, name):
+    path = files[name]
+    lines = path.read_text(errors="replace").splitlines()
+    r = run(nanochat, path.read_bytes())
+    n_iter = sum(x.startswith("step ") and "| loss:" in x for x in lines)
+    n_metric = sum(x.startswith("Step ") and " | " in x for x in lines)
+    assert (len(r.iters), len(r.metrics), len(r.evals)) == (n_iter, n_metric, 0)
+    assert r.n_segments == 1 and r.iters["step"].is_monotonic_increasing
+    first = next(x for x in lines if x.startswith("step "))
+    assert r.iters["loss"].iloc[0] == float(first.split("loss: ")[1].split()[0])
+    assert r.stats.skipped <= 2   # warnings only
 
 
 def test_full_base_train(files):
