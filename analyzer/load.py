@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
+import types
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -349,3 +351,14 @@ def parse_stream(mod: Any, data: Any, run_id: str = "log") -> Run:
         pos = end
     builder.add_events(parser.finish())
     return builder.run()
+
+
+class _CallableModule(types.ModuleType):
+    """``analyzer.load`` names both this module and its function (the package imports
+    nothing eagerly, to stay light): calling the module calls ``load``."""
+
+    def __call__(self, path: str | os.PathLike, format: str | None = None) -> Run:
+        return load(path, format)
+
+
+sys.modules[__name__].__class__ = _CallableModule

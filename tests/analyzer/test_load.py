@@ -189,11 +189,20 @@ def test_several_segments(tmp_path):
 def test_importing_analyzer_stays_light():
     import subprocess
     import sys
-    code = ("import sys, analyzer; analyzer.load, analyzer.Follower; "
-            "print(sorted(m for m in ('matplotlib', 'streamlit', 'torch') if m in sys.modules))")
+    heavy = "sorted(m for m in ('pandas', 'matplotlib', 'streamlit', 'torch') if m in sys.modules)"
+    code = (f"import sys, analyzer; print({heavy}); analyzer.load, analyzer.Follower; "
+            f"print({heavy})")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[2]).stdout
-    assert out.strip() == "[]"
+    assert out.split("\n")[:2] == ["[]", "['pandas']"]
+
+
+def test_analyzer_load_is_the_function_and_the_module(tmp_path):
+    import analyzer.load as module
+    from analyzer import load
+    (tmp_path / "events.jsonl").write_text(events_text(2))
+    assert load is module and module.load is not module
+    assert len(analyzer.load(tmp_path).iters) == len(module.load(tmp_path).iters) == 2
 
 
 # -- the registry ------------------------------------------------------------------------------
