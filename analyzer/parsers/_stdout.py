@@ -106,7 +106,6 @@ class StdoutParser:
         self._out: list[dict[str, Any]] = []
         self._new_run: str | None = None       # 'run_start'/'resume' pending after data
         self._resume_from: str | None = None   # checkpoint named by a resume marker
-        self._seg_data = False                 # the current segment has had data events
         self._header_seen = False
         self._eval_step: int | None = None     # eval printed since the last iteration
         self._best_val: float | None = None
@@ -158,7 +157,7 @@ class StdoutParser:
     def header_line(self) -> Header:
         """Note a header line; returns the header it belongs to (a new one after data)."""
         self._header_seen = True
-        if self._seg_data and self._new_run is None:
+        if self.segment >= 0 and self._new_run is None:  # after data: the next run
             self._new_run = "run_start"
             self.header = Header()
         return self.header
@@ -257,7 +256,6 @@ class StdoutParser:
                        peak_flops=h.peak_flops, peak_flops_source=h.peak_flops_source,
                        torch_version=h.torch_version, source=self.NAME)
         self._new_run = self._resume_from = None
-        self._seg_data = True
         self.last_iter_step = self.last_eval_step = self._eval_step = self._best_val = None
         self._ended = False
         self.on_segment()

@@ -146,7 +146,7 @@ class Parser(StdoutParser):
             else:
                 h.peak_flops, h.peak_flops_source = None, _NO_PEAK
             return True
-        if not _HEADER.match(text) and not (self._seg_data is False and _KEYVAL.match(text)):
+        if not _HEADER.match(text) and not (self.segment < 0 and _KEYVAL.match(text)):
             return False
         h = self.header_line()
         self._header_values(text, h)
