@@ -42,6 +42,11 @@ class JsonlSink:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._f: TextIO | None = open(self.path, "a", encoding="utf-8")
+        if _ends_mid_line(self.path):
+            # a killed writer left half a line: end it, so that it stays one bad line that
+            # readers skip instead of swallowing our next event
+            self._f.write("\n")
+            self._f.flush()
 
     def emit(self, event: dict[str, Any]) -> None:
         if self._f is None:
@@ -61,6 +66,15 @@ class JsonlSink:
                 pass
             self._f.close()
             self._f = None
+
+
+def _ends_mid_line(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
 
 
 class StdoutSink:

