@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -251,11 +252,18 @@ def split_lines(data: bytes | memoryview) -> list[str]:
     return [s[:-1] if s.endswith("\r") else s for s in lines]
 
 
+_NUL_BLOCK = re.compile(b"\0{16,}")
+
+
 def looks_binary(head: bytes) -> bool:
-    """NUL bytes, or mostly undecodable bytes, in the first kilobytes: not a text log."""
+    """NUL bytes among the text, or mostly undecodable bytes, in the first kilobytes: not a
+    text log. A block of NULs alone is not enough: a crash (a power cut on a filesystem with
+    delayed allocation) pads a log with them, and the lines around them are still a log."""
     head = head[:8192]
     if b"\0" in head:
-        return True
+        head = _NUL_BLOCK.sub(b"", head)
+        if b"\0" in head or not head.strip():
+            return True
     text = head.decode("utf-8", errors="replace")
     return len(text) > 64 and text.count("\ufffd") > len(text) // 4
 
