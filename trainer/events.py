@@ -36,6 +36,10 @@ class NullSink:
         pass
 
 
+class EventsWriteError(OSError):
+    """events.jsonl cannot be written; the message names the file."""
+
+
 class JsonlSink:
     """Appends events to a JSONL file (append: a resumed run continues the same file)."""
 
@@ -51,8 +55,18 @@ class JsonlSink:
     def emit(self, event: dict[str, Any]) -> None:
         if self._f is None:
             return
-        self._f.write(schema.dumps(event) + "\n")
-        self._f.flush()
+        try:
+            self._f.write(schema.dumps(event) + "\n")
+            self._f.flush()
+        except OSError as e:
+            # a full disk or a vanished mount: say which file, and stop writing to it (the
+            # run_end that follows would only fail the same way and hide this message)
+            f, self._f = self._f, None
+            try:
+                f.close()
+            except OSError:
+                pass
+            raise EventsWriteError(f"cannot write {self.path}: {e.strerror or e}") from e
 
     def message(self, text: str) -> None:
         pass  # free text has no place in the event stream
