@@ -15,6 +15,9 @@ CKPT_NAME = "ckpt.pt"
 class CheckpointError(OSError):
     """A checkpoint could not be written or read; the message names the file."""
 
+    def __str__(self) -> str:  # the message alone, without OSError's '[Errno 28] '
+        return self.strerror or super().__str__()
+
 
 def _fsync_dir(path: Path) -> None:
     # the rename itself must reach the disk too, or a crash can forget the new name
@@ -46,10 +49,24 @@ def _atomic_write(path: Path, write: Any) -> None:
             tmp.unlink()
         except OSError:
             pass
-        if isinstance(e, OSError):
-            raise CheckpointError(e.errno, f"cannot write {path}: {e.strerror or e}") from e
+        cause = _os_error(e)
+        if cause is not None:
+            raise CheckpointError(cause.errno, f"cannot write {path}: "
+                                               f"{cause.strerror or cause}") from e
         raise
     _fsync_dir(path.parent)
+
+
+def _os_error(e: BaseException) -> OSError | None:
+    """The OSError behind a failed write. torch.save reports a write that failed (a full
+    disk) as a RuntimeError of its zip writer, raised while handling the OSError."""
+    seen: set[int] = set()
+    while isinstance(e, Exception) and id(e) not in seen:
+        if isinstance(e, OSError):
+            return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
 
 
 def save(state: dict[str, Any], path: str | Path) -> None:

@@ -8,6 +8,8 @@ the functions it calls (the checkpoint writer, ``open``, the model's forward).
     slow_checkpoint: S       each checkpoint is written in two halves, S seconds apart: a
                              wide window for a SIGKILL to land in the middle of a write
     poison_steps: [i, ...]   the i-th training forward passes return a NaN loss
+    nan_weights_at: i        the i-th training forward first turns the embedding weights
+                             into NaN (a model gone bad, not just one loss)
     enospc: {"name": N, "after_bytes": B, "skip_opens": K}
                              writes to the (K+1)-th file named N opened for writing fail
                              with ENOSPC once B bytes went through (the part that fits is
@@ -48,16 +50,22 @@ def _slow_checkpoint(delay: float) -> None:
     ckpt.save = save
 
 
-def _poison(steps: list[int]) -> None:
+def _poison(steps: list[int], weights_at: int | None) -> None:
+    import torch
+
     from trainer.model import GPT
     original, calls, bad = GPT.forward, [-1], set(steps)
 
     def forward(self, idx, targets=None):
-        logits, loss = original(self, idx, targets)
-        if self.training and targets is not None:
+        training = self.training and targets is not None
+        if training:
             calls[0] += 1
-            if calls[0] in bad:
-                loss = loss * float("nan")
+            if calls[0] == weights_at:
+                with torch.no_grad():
+                    self.transformer.wte.weight.fill_(float("nan"))
+        logits, loss = original(self, idx, targets)
+        if training and calls[0] in bad:
+            loss = loss * float("nan")
         return logits, loss
 
     GPT.forward = forward
@@ -149,8 +157,8 @@ def _install() -> None:
     faults = json.loads(os.environ["GPTSCOPE_FAULTS"])
     if "slow_checkpoint" in faults:
         _slow_checkpoint(float(faults["slow_checkpoint"]))
-    if "poison_steps" in faults:
-        _poison(faults["poison_steps"])
+    if "poison_steps" in faults or "nan_weights_at" in faults:
+        _poison(faults.get("poison_steps", []), faults.get("nan_weights_at"))
     if "enospc" in faults:
         _enospc(faults["enospc"])
     if "readonly" in faults:
