@@ -31,7 +31,7 @@ import pyarrow.csv as pcsv
 
 from analyzer.run import ITER_COLUMNS, Run
 
-CHUNK_LINES = 1 << 18   # lines per vectorised chunk: bounds the temporary Arrow columns
+CHUNK_LINES = 1 << 16   # lines per vectorised chunk: bounds the temporary Arrow columns
 MIN_PIECE = 4 << 20     # bytes: smaller files are not split across threads
 _COLS = [f"c{i}" for i in range(8)]
 _KEYS = ("step", "loss", "dt", "pct")
@@ -223,6 +223,7 @@ def parse_nanogpt(data: bytes, run_id: str = "log") -> Run | None:
     iters = _iter_frame(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
     run = Run.from_events(events, format=nanogpt.NAME, stats=parser.stats)
     run.iters = iters
+    pa.default_memory_pool().release_unused()  # give the temporary columns back to the OS
     return run
 
 
