@@ -364,8 +364,11 @@ def _generated(seed: int) -> str:
     return "\n".join(out) + ("\n" if rng.random() < 0.5 else "")
 
 
+@pytest.mark.parametrize("min_run", [64, 2])
 @pytest.mark.parametrize("seed", range(40))
-def test_fast_reader_equals_the_streaming_parser_on_generated_logs(seed):
+def test_fast_reader_equals_the_streaming_parser_on_generated_logs(monkeypatch, seed, min_run):
+    from analyzer.parsers import _fast
+    monkeypatch.setattr(_fast, "MIN_RUN", min_run)  # 2: even short runs use the byte view
     data = _generated(seed).encode()
     fast = nanogpt.parse_file_fast(data)
     slow = run(nanogpt, data)
@@ -393,6 +396,7 @@ def test_fast_reader_in_parallel_pieces_and_small_chunks(monkeypatch, seed):
     from analyzer.parsers import _fast
     monkeypatch.setattr(_fast, "MIN_PIECE", 64)
     monkeypatch.setattr(_fast, "CHUNK_LINES", 7)
+    monkeypatch.setattr(_fast, "MIN_RUN", 3)
     monkeypatch.setattr(_fast.os, "cpu_count", lambda: 5)
     data = _generated(seed).encode()
     assert len(_fast._pieces(data, 5)) == 5
@@ -417,3 +421,49 @@ def test_our_trainers_stdout():
     assert (res["from_step"], res["checkpoint"]) == (1, "logs/run-1")
     assert (r.end["status"], r.end["error"]) == ("failed", "RuntimeError: boom")
     assert [s[1] for s in r.stats.samples] == ["warning"]
+
+
+def _uniform(seed: int, odd: bool) -> str:
+    """Long runs of one line layout (what the 2-D byte view reads), with lines of the same
+    width that must not be read the same way: a moved decimal point, another word, a
+    negative loss, a step going back, NaN."""
+    rng = np.random.default_rng(seed)
+    out = ["tokens per iteration will be: 8,192"]
+    step = 1000
+    for i in range(3000):
+        loss, dt, mfu = rng.uniform(1, 9.99), rng.uniform(100, 999.99), rng.uniform(10, 99.99)
+        line = f"iter {step}: loss {loss:.4f}, time {dt:.2f}ms, mfu {mfu:.2f}%"
+        r = rng.random()
+        if r < 0.01:
+            line = f"iter {step}: loss {loss * 10:.3f}, time {dt:.2f}ms, mfu {mfu:.2f}%"
+        elif r < 0.02:
+            line = line.replace("loss", "lose")
+        elif r < 0.03:
+            line = f"iter {step}: loss {-loss:.3f}, time {dt:.2f}ms, mfu {mfu:.2f}%"
+        elif r < 0.035:
+            step -= 50
+        elif r < 0.04:
+            line = f"iter {step}: loss nan, time {dt:.2f}ms, mfu {mfu:.2f}%"
+        elif r < 0.045:
+            line = f"iter {step}: loss {loss:.4f}, time {dt:.2f}ms, mfu -100.0%"
+        elif r < 0.05 and odd:
+            line = f"iter {step}: loss {loss:.4f}, time {dt:.2f}ms, mfu 3e.00%"
+        out.append(line)
+        step += 1
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_reader_on_long_runs_of_one_layout(seed):
+    from analyzer.parsers import _fast
+    odd = seed % 3 == 0
+    data = _uniform(seed, odd).encode()
+    starts, ends = _fast.line_bounds(np.frombuffer(data, np.uint8))
+    got = np.zeros(len(starts), bool)
+    vals = {k: np.zeros(len(starts)) for k in _fast._KEYS}
+    _fast._fixed_layouts(np.frombuffer(data, np.uint8), starts, ends, got, vals)
+    assert got.sum() > 1500  # most lines are read from the byte view
+    fast = nanogpt.parse_file_fast(data)
+    assert (fast is None) == odd  # '3e.00%' is an iteration to feed() but not a number
+    if fast is not None:
+        assert_same_run(run(nanogpt, data), fast)
