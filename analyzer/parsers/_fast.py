@@ -235,8 +235,9 @@ def _numbers(tokens: pa.Array, typ: pa.DataType) -> tuple[np.ndarray, np.ndarray
         return values, valid
 
 
-def parse_nanogpt(data: bytes, run_id: str = "log") -> Run | None:
-    """nanogpt.parse_file_fast (see the module docstring)."""
+def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
+                  ) -> tuple[Run, Any] | None:
+    """nanogpt.read_fast (see the module docstring)."""
     from analyzer.parsers import nanogpt
 
     cols = _iter_columns(data)
@@ -284,13 +285,14 @@ def parse_nanogpt(data: bytes, run_id: str = "log") -> Run | None:
             done = row + 1
     if n > done:
         _advance(parser, runs, done, n, step, elapsed)
-    events += parser.finish()
+    if final:
+        events += parser.finish()
     del cols, starts, ends, is_plain, row_of_line  # free before the big table is built
     iters = _iter_frame(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
     run = Run.from_events(events, format=nanogpt.NAME, stats=parser.stats)
     run.iters = iters
     pa.default_memory_pool().release_unused()  # give the temporary columns back to the OS
-    return run
+    return run, parser
 
 
 def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray,

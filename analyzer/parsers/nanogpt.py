@@ -225,6 +225,17 @@ ACCEPTS_BUFFER = True
 
 def parse_file_fast(data: bytes, run_id: str = "log") -> Run | None:
     """The whole file at once, vectorised (see _fast.py), with the same result as feeding
-    every line to Parser(run_id); None when the file does not fit the vectorised reader."""
+    every line to Parser(run_id) and finish(); None when the file does not fit the
+    vectorised reader."""
+    out = read_fast(data, run_id)
+    return out[0] if out is not None else None
+
+
+def read_fast(data: bytes, run_id: str = "log", final: bool = True
+              ) -> tuple[Run, Parser] | None:
+    """parse_file_fast, and the Parser in the state feed() would have left it in, so that a
+    follower can catch up with a big file at once and then feed() the lines appended later.
+    With final=False, finish() is not called (the file may still grow); `data` must then end
+    with a complete line. None when the file does not fit the vectorised reader."""
     from analyzer.parsers._fast import parse_nanogpt
-    return parse_nanogpt(data, run_id)
+    return parse_nanogpt(data, run_id, final)

@@ -467,3 +467,24 @@ def test_fast_reader_on_long_runs_of_one_layout(seed):
     assert (fast is None) == odd  # '3e.00%' is an iteration to feed() but not a number
     if fast is not None:
         assert_same_run(run(nanogpt, data), fast)
+
+
+def test_catch_up_fast_then_follow_with_feed():
+    # a follower reads the big backlog vectorised, then feeds the lines appended later
+    head = ("tokens per iteration will be: 8,192\n" + iters(range(0, 400), dt=20.0) +
+            "\nstep 400: train loss 1.0, val loss 1.1\n")
+    tail = (iters(range(400, 410), dt=20.0) + "\nTraceback (most recent call last):\n"
+            "OSError: disk full\n")
+    out = nanogpt.read_fast(head.encode(), final=False)
+    assert out is not None
+    backlog, parser = out
+    n = len(decode_lines(head.encode()))
+    more = parser.feed(decode_lines(tail.encode()), n + 1) + parser.finish()
+    whole = run(nanogpt, head + tail)
+    from analyzer.run import Run
+    rest = Run.from_events(more, format="nanogpt")
+    assert backlog.iters["step"].tolist() + rest.iters["step"].tolist() == \
+        whole.iters["step"].tolist()
+    assert rest.iters["time"].tolist() == whole.iters["time"].tolist()[-10:]
+    assert rest.iters["eval_inclusive"].tolist()[0] is True and rest.end["status"] == "failed"
+    assert parser.stats.lines == whole.stats.lines and parser.stats.parsed == whole.stats.parsed
