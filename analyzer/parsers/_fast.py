@@ -149,12 +149,13 @@ def _read_layout(m: re.Match, view: np.ndarray, first: int, got: np.ndarray,
         v = view[a:a + _ROWS]
         d = v[:, digits] - 48  # uint8: a byte below '0' wraps around, above 9 either way
         ok = (v[:, skeleton] == template).all(axis=1) & (d < 10).all(axis=1)
-        if not ok.all():
-            d = d[ok]
+        if ok.all():
+            rows: Any = slice(first + a, first + a + len(v))
+        else:
+            d, rows = d[ok], np.flatnonzero(ok) + first + a
         # integer mantissas are exact in float64, and mantissa / 10**k is correctly rounded,
         # i.e. exactly what float() gives for the printed decimal
         mant = d.astype(np.float64) @ weights
-        rows = np.flatnonzero(ok) + first + a
         got[rows] = True
         vals["step"][rows] = mant[:, 0].astype(np.int64)
         for f, key in enumerate(_KEYS[1:], start=1):
@@ -337,5 +338,5 @@ def _iter_frame(n: int, runs: list, scalar_rows: list, step: np.ndarray, loss: n
             value = ev.get(key)
             cols[key][row] = (bool(value) if key == "eval_inclusive"
                               else np.nan if value is None else value)
-    cols["step"] = pd.array(step, dtype="Int64")
+    cols["step"] = pd.arrays.IntegerArray(step, np.zeros(n, bool))  # Int64, no copy
     return pd.DataFrame(cols, columns=ITER_COLUMNS, copy=False)
