@@ -41,6 +41,7 @@ NAME = "nanogpt"
 # Lenient on the numbers (parsed with float()/int() afterwards), strict on the words, so
 # that the vectorised reader in _fast.py reads exactly the same lines the same way.
 _ITER = re.compile(r"iter (\S+): loss (\S+), time (\S+)ms(?:, (.*))?$")
+_ITER_STD = re.compile(r"iter (\d+): loss (\S+), time ([\d.]+)ms, mfu (-?[\d.]+)%$")  # one match
 _LR = re.compile(r"\blr[:=]?\s*([^\s,%]+)")
 _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
 _EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss ([^,\s]+)")
@@ -123,18 +124,21 @@ class Parser(StdoutParser):
         return self._header(text)
 
     def _iter(self, text: str) -> bool:
-        m = _ITER.match(text)
-        step = to_int(m.group(1)) if m else None
-        loss, dt = (to_float(m.group(2)), to_float(m.group(3))) if m else (None, None)
+        m = _ITER_STD.match(text)
+        if m:  # the common line: what the general reading below gives, in one match
+            step, loss, dt, mfu_pct = (to_int(m.group(1)), to_float(m.group(2)),
+                                       to_float(m.group(3)), to_float(m.group(4)))
+            lr = None
+        else:
+            m = _ITER.match(text)
+            step = to_int(m.group(1)) if m else None
+            loss, dt = (to_float(m.group(2)), to_float(m.group(3))) if m else (None, None)
+            rest = (m.group(4) or "") if m else ""
+            mm, ml = _MFU.search(rest), _LR.search(rest)
+            mfu_pct = to_float(mm.group(1)) if mm else None
+            lr = to_float(ml.group(1)) if ml else None
         if step is None or loss is None:
             return False
-        rest = m.group(4) or ""
-        lr = mfu_pct = None
-        if rest:
-            mm = _MFU.search(rest)
-            mfu_pct = to_float(mm.group(1)) if mm else None
-            ml = _LR.search(rest)
-            lr = to_float(ml.group(1)) if ml else None
         self._data(step, "iter")  # opens a new segment first, if this step starts one
         measured = mfu_pct is not None and mfu_pct >= 0
         if measured and self._mfu_c is None and dt is not None:
