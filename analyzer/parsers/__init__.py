@@ -14,6 +14,9 @@ Every parser module has the same small interface, so that ``analyzer.load`` and 
                                                # optional: a whole file at once (the same
                                                # Run as the Parser; None: use the Parser)
     def parse_path(path, run_id: str = "log") -> Run    # optional: reads the file itself
+    def read_fast(data, run_id="log", final=True) -> tuple[Run, Parser] | None
+                                               # optional: parse_file_fast plus the Parser
+                                               # to feed() what a followed file adds later
 
 Lines given to ``detect`` and ``feed`` are decoded text (UTF-8, bad bytes replaced) without
 their line terminator (the ``\\n`` and a ``\\r`` just before it); ``first_lineno`` is the
