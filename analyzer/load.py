@@ -20,7 +20,8 @@ import pandas as pd
 
 from analyzer import parsers as registry
 from analyzer.run import (ANOMALY_COLUMNS, CHECKPOINT_COLUMNS, EVAL_COLUMNS, ITER_COLUMNS,
-                          METRIC_COLUMNS, ParseStats, Run, _frame, _FLOAT_EVAL, _FLOAT_ITER)
+                          METRIC_COLUMNS, ParseStats, Run, _frame, _FLOAT_EVAL, _FLOAT_ITER,
+                          as_float, as_step)
 
 EVENTS_FILE = "events.jsonl"  # what a run directory holds
 _BLOCK = 8 << 20              # bytes handed to a streaming parser at a time
@@ -54,10 +55,7 @@ _OTHER = {"eval": (EVAL_COLUMNS, _FLOAT_EVAL), "metric": (METRIC_COLUMNS, ["time
 def _to_float(value: Any) -> float:
     if value is None:
         return np.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):  # pd.to_numeric(errors="coerce") in Run.from_events
-        return np.nan
+    return as_float(value)  # as Run.from_events does
 
 
 class _IterColumns:
@@ -120,9 +118,10 @@ class _IterColumns:
         cols: dict[str, Any] = {
             c: [v if (v := e.get(c)).__class__ is float else _to_float(v) for e in events]
             for c in _FLOAT_ITER + ["slowest_rank"]}
-        steps = [e.get("step") for e in events]
-        cols["step_mask"] = [not isinstance(s, (int, float)) or s != s for s in steps]
-        cols["step"] = [0 if m else int(s) for s, m in zip(steps, cols["step_mask"])]
+        steps = [s if (s := e.get("step")).__class__ is int and -2**63 <= s < 2**63
+                 else as_step(s) for e in events]
+        cols["step_mask"] = [s is None for s in steps]
+        cols["step"] = [0 if s is None else s for s in steps]
         cols["eval_inclusive"] = [bool(e.get("eval_inclusive")) for e in events]
         nulls = sum(1 for e in events if "slowest_rank" in e and e["slowest_rank"] is None)
         self.append(cols, len(events), segment, rank_nulls=nulls)
@@ -256,13 +255,15 @@ _NUL_BLOCK = re.compile(b"\0{16,}")
 
 
 def looks_binary(head: bytes) -> bool:
-    """NUL bytes among the text, or mostly undecodable bytes, in the first kilobytes: not a
-    text log. A block of NULs alone is not enough: a crash (a power cut on a filesystem with
-    delayed allocation) pads a log with them, and the lines around them are still a log."""
+    """Mostly not text in the first kilobytes: NUL bytes all through it (a binary file, UTF-16
+    text) or mostly undecodable bytes. A few damaged lines are not enough (parsers skip and
+    count them), nor is a block of NULs: a crash (a power cut on a filesystem with delayed
+    allocation) pads a log with them, and the lines around them are still a log."""
     head = head[:8192]
     if b"\0" in head:
         head = _NUL_BLOCK.sub(b"", head)
-        if b"\0" in head or not head.strip():
+        damaged = sum(len(line) + 1 for line in head.split(b"\n") if b"\0" in line)
+        if not head.strip() or damaged > len(head) // 4:
             return True
     text = head.decode("utf-8", errors="replace")
     return len(text) > 64 and text.count("\ufffd") > len(text) // 4

@@ -98,12 +98,37 @@ class Run:
                    end=end, segments=segments)
 
 
+def as_step(value: Any) -> int | None:
+    """A step as the frames hold it: an integer within int64, else None. A hostile log may
+    say ``step 10**30``; that is no step, and must not stop the reading of the rest."""
+    if isinstance(value, float):
+        if not (value == value and value.is_integer()):
+            return None
+        value = int(value)
+    if isinstance(value, int) and -2**63 <= value < 2**63:
+        return int(value)
+    return None
+
+
+def as_float(value: Any) -> float:
+    """A value as a float column holds it (NaN when it is no number); an integer too big
+    for a float is +-inf, as ``1e999`` is."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+    except (TypeError, ValueError):  # None, text: what pd.to_numeric(errors="coerce") does
+        return float("nan")
+
+
 def _frame(rows: list[dict[str, Any]], columns: list[str], floats: list[str]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=columns)
     for col in floats:
+        if df[col].dtype == object:  # where integers too big for a float would be
+            df[col] = df[col].map(as_float)
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    if "step" in df:
-        df["step"] = pd.to_numeric(df["step"], errors="coerce").astype("Int64")
+    if "step" in df:  # from the rows: a column with nulls would go through float64
+        df["step"] = pd.array([as_step(r.get("step")) for r in rows], dtype="Int64")
     df["segment"] = df["segment"].astype("int64")
     if "eval_inclusive" in df:
         df["eval_inclusive"] = df["eval_inclusive"].fillna(False).astype(bool)
