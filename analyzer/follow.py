@@ -28,6 +28,7 @@ import numpy as np
 from analyzer import parsers as registry
 from analyzer.load import EVENTS_FILE, RunBuilder, UnknownFormat, log_run_id, split_lines
 from analyzer.run import Run
+from gptscope.schema import SCHEMA_VERSION
 
 _READ = 64 << 20        # bytes read per step while catching up with a big file
 _BULK = 1 << 20         # JSONL reads bigger than this use the columnar fast reader
@@ -45,8 +46,7 @@ class LazyEvents(Sequence):
 
     def __init__(self, pieces: list[tuple] | None = None):
         self._pieces = pieces or []
-        self._n = sum(len(p[1]) if p[0] == "events" else len(p[1]["segment"])
-                      for p in self._pieces)
+        self._n = sum(_piece_len(p) for p in self._pieces)
         self._list: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
@@ -56,7 +56,9 @@ class LazyEvents(Sequence):
         if self._list is None:
             out: list[dict[str, Any]] = []
             for piece in self._pieces:
-                out.extend(piece[1] if piece[0] == "events" else _row_events(*piece[1:]))
+                kind = piece[0]
+                out.extend(piece[1] if kind == "events" else _row_events(*piece[1:])
+                           if kind == "rows" else _run_events(piece[1]))
             self._list, self._pieces = out, []
         return self._list
 
@@ -86,6 +88,38 @@ def _row_events(cols: dict[str, np.ndarray], info: dict[str, Any]) -> list[dict[
         else:
             values[k] = [None if x != x else x for x in cols[k].tolist()]
     return [{**head, **dict(zip(keys, row))} for row in zip(*(values[k] for k in keys))]
+
+
+def _piece_len(piece: tuple) -> int:
+    if piece[0] == "events":
+        return len(piece[1])
+    if piece[0] == "rows":
+        return len(piece[1]["segment"])
+    run = piece[1]
+    return (bool(run.meta) + len(run.iters) + len(run.evals) + len(run.metrics)
+            + len(run.checkpoints) + len(run.anomalies) + (run.end is not None))
+
+
+_TABLES = (("iters", "iter"), ("evals", "eval"), ("metrics", "metric"),
+           ("checkpoints", "checkpoint"), ("anomalies", "anomaly"))
+
+
+def _run_events(run: Run) -> list[dict[str, Any]]:
+    """Events rebuilt from the tables of a Run read at once (a vectorised reader keeps no
+    event list): the first run_start, then the rows by segment and step, then run_end. The
+    order within a step, and the start of later segments, are not kept."""
+    head = {"v": SCHEMA_VERSION, "run_id": run.meta.get("run_id")}
+    rows = []
+    for order, (table, etype) in enumerate(_TABLES):
+        frame = getattr(run, table)
+        records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+        for i, rec in enumerate(records):
+            seg = rec.pop("segment")
+            ev = {"type": etype, **head, **rec}
+            rows.append(((seg, -1 if ev["step"] is None else ev["step"], order, i), ev))
+    rows.sort(key=lambda r: r[0])
+    start = [{"type": "run_start", "v": SCHEMA_VERSION, **run.meta}] if run.meta else []
+    return start + [ev for _, ev in rows] + ([run.end] if run.end is not None else [])
 
 
 @dataclass
@@ -207,6 +241,10 @@ class Follower:
             if not self._choose_format(final):
                 return []
             data, self._held = bytes(self._held), bytearray()
+            if len(data) > _BULK and not final and data.endswith(b"\n"):
+                caught = self._catch_up(data)
+                if caught is not None:
+                    return caught
         if self.format == "gptscope" and len(data) > _BULK and not final:
             return self._add(self._bulk(data))
         lines = split_lines(data)
@@ -215,6 +253,18 @@ class Follower:
         events = self._parser.feed(lines, self.lineno)
         self.lineno += len(lines)
         return self._add(lambda b: b.add_events(events))
+
+    def _catch_up(self, data: bytes) -> list[tuple] | None:
+        """A big first read of a foreign log through its vectorised reader, when it has one
+        that hands back its Parser to continue with (``read_fast``)."""
+        read_fast = getattr(registry.get(self.format), "read_fast", None)
+        out = None if read_fast is None else read_fast(data, log_run_id(self.path),
+                                                       final=False)
+        if out is None:
+            return None
+        run, self._parser = out
+        self.lineno += data.count(b"\n")
+        return self._add(lambda b: b.add_run(run))
 
     def _bulk(self, data: bytes) -> Any:
         from analyzer.parsers import jsonl

@@ -217,6 +217,33 @@ class RunBuilder:
         if self.journal is not None:
             self.journal.append(("rows", self.iters.view(start, start + n), layout or {}))
 
+    def add_run(self, run: Run) -> None:
+        """Start from a Run read at once (a fast reader's catch-up with a big file); events
+        added later continue it as if all had been added one by one."""
+        it = run.iters
+        cols: dict[str, Any] = {c: it[c].to_numpy(dtype=np.float64, na_value=np.nan)
+                                for c in _FLOAT_ITER + ["slowest_rank"]}
+        cols["segment"] = it["segment"].to_numpy(dtype=np.int64)
+        cols["step_mask"] = it["step"].isna().to_numpy()
+        cols["step"] = it["step"].fillna(0).to_numpy(dtype=np.int64)
+        cols["eval_inclusive"] = it["eval_inclusive"].to_numpy(dtype=bool)
+        nulls = int(it["slowest_rank"].isna().sum()) if it["slowest_rank"].dtype == object \
+            else 0
+        self.iters.reserve(2 * len(it))  # room to grow: pages not yet written cost no RAM
+        self.iters.append(cols, len(it), 0, rank_nulls=nulls)
+        for etype, frame in [("eval", run.evals), ("metric", run.metrics),
+                             ("checkpoint", run.checkpoints), ("anomaly", run.anomalies)]:
+            rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+            self.rows[etype] += rows
+            self._frames.pop(etype, None)
+        self.meta, self.end, self.stats = dict(run.meta), run.end, run.stats
+        self.segments = list(run.segments)
+        segs = [s["segment"] for s in self.segments] + [int(f["segment"].max()) for f in (
+            it, run.evals, run.metrics, run.checkpoints, run.anomalies) if len(f)]
+        self.segment = max(segs, default=0)
+        if self.journal is not None:
+            self.journal.append(("run", run))
+
     def run(self) -> Run:
         for etype, (columns, floats) in _OTHER.items():
             if etype not in self._frames:
@@ -307,6 +334,8 @@ def load(path: str | os.PathLike, format: str | None = None) -> Run:
                 raise LoadError(p, "empty file")
             if looks_binary(head):
                 raise LoadError(p, "binary data, not a text log")
+            if len(head) < _HEAD and not head.strip():
+                raise LoadError(p, "empty file (only blank lines)")
             mod = _module(p, format or detect_format(p, head, complete=len(head) < _HEAD))
             if hasattr(mod, "parse_path"):  # reads the file itself, block by block
                 run = mod.parse_path(p, run_id=log_run_id(p))

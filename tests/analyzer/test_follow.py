@@ -225,6 +225,39 @@ def test_finish_on_our_events_reads_a_whole_last_event_and_ignores_a_cut_one(
     assert f.run.stats.lines == analyzer.load(path).stats.lines
 
 
+def test_big_foreign_backlog_is_caught_up_at_once_then_followed(tmp_path, monkeypatch):
+    nanogpt = pytest.importorskip("analyzer.parsers.nanogpt")
+    if not hasattr(nanogpt, "read_fast"):
+        pytest.skip("the nanoGPT parser has no read_fast")
+    monkeypatch.setattr(follow, "_BULK", 1000)
+    real, calls = nanogpt.read_fast, []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(nanogpt, "read_fast", spy)
+    path = tmp_path / "train.log"
+    lines = ["tokens per iteration will be: 8,192\n"]
+    for i in range(120):
+        if i % 50 == 0:
+            lines.append(f"step {i}: train loss {3 - i / 100:.4f}, "
+                         f"val loss {3.1 - i / 100:.4f}\n")
+        lines.append(f"iter {i}: loss {3 - i / 100:.4f}, time {20 + i % 3:.2f}ms, mfu 1.00%\n")
+    path.write_text("".join(lines[:100]))
+    f = Follower(path)
+    up = f.poll()
+    assert calls == [{"final": False}]  # the backlog went through the vectorised reader
+    assert len(up.new_events) == len(f.run.iters) + len(f.run.evals) + 1  # + run_start
+    assert [e["step"] for e in up.new_events if e["type"] == "iter"] == \
+        f.run.iters["step"].tolist()
+    append(path, "".join(lines[100:]))
+    new = f.poll().new_events
+    assert [e["step"] for e in new if e["type"] == "iter"] == \
+        [int(line.split()[1][:-1]) for line in lines[100:] if line.startswith("iter")]
+    assert len(calls) == 1  # only the backlog: then line by line
+    assert_same_as_load(f)
+
+
 def test_nanogpt_stdout_followed_equals_loaded(tmp_path):
     pytest.importorskip("analyzer.parsers.nanogpt")
     path = tmp_path / "train.log"

@@ -135,6 +135,7 @@ def test_unknown_format_is_one_line_naming_file_and_formats(tmp_path):
 
 @pytest.mark.parametrize("content, problem", [
     (b"", "empty file"),
+    (b"\n \r\n\t\n", "empty file \\(only blank lines\\)"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
 ])
 def test_empty_and_binary_files(tmp_path, content, problem):
