@@ -1,0 +1,69 @@
+"""torchrun: DistributedDataParallel with Gloo on CPU, 2 processes, one event stream."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gptscope import schema
+from trainer.train import train
+
+from .conftest import read_events
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # each torchrun launch starts 3 Python processes with torch
+
+ARGS = ["--preset=tiny", "--device=cpu", "--batch_size=4", "--gradient_accumulation_steps=2",
+        "--max_iters=20", "--lr_decay_iters=20", "--eval_interval=10", "--eval_iters=2",
+        "--learning_rate=0.01", "--min_lr=0.001", "--always_save_checkpoint"]
+
+
+def torchrun(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", "-m", "trainer", "run",
+                           f"--out_dir={tmp_path}", *args],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_two_processes_write_one_stream_and_match_one_process(tmp_path, tiny):
+    proc = torchrun(tmp_path, *ARGS, "--run_id=ddp")
+    events = read_events(tmp_path / "ddp")
+    assert all(schema.validate(e) == [] for e in events)
+    assert proc.stdout.count("step 20: train loss") == 1  # rank 0 alone prints
+    start, end = events[0], events[-1]
+    assert start["type"] == "run_start" and start["world_size"] == 2
+    assert start["tokens_per_iter"] == 4 * 32 * 2  # the global batch
+    assert (end["type"], end["status"], end["steps"]) == ("run_end", "completed", 20)
+    iters = [e for e in events if e["type"] == "iter"]
+    assert [e["step"] for e in iters] == list(range(20))
+    for e in iters:  # per-rank step times, for the straggler diagnostic
+        assert 0 < e["step_ms_min"] <= e["step_ms_max"] and e["slowest_rank"] in (0, 1)
+
+    # the same global batch in one process (4 x 2 micro-batches) learns the same way; the
+    # ranks draw different windows, so the curves agree statistically, not exactly
+    single = train(tiny.replace(batch_size=4, gradient_accumulation_steps=2, max_iters=20,
+                                lr_decay_iters=20, eval_interval=10, eval_iters=2,
+                                run_id="single"), stdout=None)
+    val = lambda evs: [e["val_loss"] for e in evs if e["type"] == "eval"]  # noqa: E731
+    ddp_val, single_val = val(events), val(read_events(single.run_dir))
+    assert ddp_val[0] == pytest.approx(single_val[0], abs=0.05)  # same init, same eval batches
+    assert ddp_val[-1] < ddp_val[0] - 0.2 and single_val[-1] < single_val[0] - 0.2
+    assert ddp_val[-1] == pytest.approx(single_val[-1], abs=0.1)
+
+
+def test_resume_under_torchrun_continues_exactly(tmp_path):
+    torchrun(tmp_path, *ARGS, "--run_id=whole")
+    torchrun(tmp_path, *ARGS, "--run_id=part", "--max_iters=10")
+    torchrun(tmp_path, f"--resume={tmp_path / 'part'}", "--max_iters=20")
+    part = read_events(tmp_path / "part")
+    (resume,) = [e for e in part if e["type"] == "resume"]
+    assert resume["from_step"] == 10
+    after = {e["step"]: e["loss"] for e in part[part.index(resume):] if e["type"] == "iter"}
+    whole = {e["step"]: e["loss"] for e in read_events(tmp_path / "whole") if e["type"] == "iter"}
+    assert sorted(after) == list(range(10, 20))
+    # each rank's data and dropout RNG states were saved and restored
+    assert after == pytest.approx({s: whole[s] for s in after}, abs=1e-6)

@@ -1,0 +1,375 @@
+"""The Trainer: model, optimizer and data built from a Config, and the training loop.
+
+Reading order: ``Trainer.__init__`` (setup) -> ``loop`` (nanoGPT's shape) -> ``train_step``
+/ ``evaluate_and_checkpoint`` / ``save``. ``trainer.train.train`` wraps it into a run
+(directory, sinks, signals, run_end).
+
+Timing follows nanoGPT so that curves compare: ``dt_ms`` is the wall time since the previous
+iteration ended, so it includes an eval or checkpoint done at the top of this iteration;
+``step_ms`` is the training step alone, and MFU and tokens/s come from it.
+
+Multi-process (torchrun): DistributedDataParallel, gradient accumulation divided across
+ranks with ``no_sync`` on all but the last micro-step, every rank evaluating the same
+batches (losses averaged, so all ranks take the same checkpoint decisions), rank 0 writing.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import signal
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from trainer import checkpoint as ckpt_io
+from trainer import dist as dist_mod
+from trainer import mfu as mfu_mod
+from trainer.config import Config, ConfigError
+from trainer.data import Batches, Dataset, load_dataset
+from trainer.events import EventLog
+from trainer.model import GPT, GPTConfig, padded_vocab
+from trainer.optim import lr_at, make_optimizer
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class NonFiniteError(RuntimeError):
+    """nan_policy='stop' ended the run."""
+
+
+class Interrupted(Exception):
+    """SIGTERM/SIGINT arrived; the loop stopped cleanly at the top of an iteration."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def resolve_device(cfg: Config, local_rank: int = 0) -> tuple[torch.device, torch.dtype]:
+    name, dtype = cfg.system.device, cfg.system.dtype
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device", f"{name!r} requested but CUDA is not available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device", "'mps' requested but MPS is not available")
+    if name == "cuda":
+        name = f"cuda:{local_rank}"  # one GPU per torchrun process
+    device = torch.device(name)
+    if dtype == "auto":
+        if device.type == "cuda":
+            dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        else:
+            dtype = "float32"
+    if dtype == "float16" and device.type != "cuda":
+        raise ConfigError("dtype", "float16 needs CUDA (its GradScaler); use bfloat16 or "
+                                   "float32 here")
+    return device, _DTYPES[dtype]
+
+
+def device_name(device: torch.device) -> str | None:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "cpu":
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return platform.processor() or platform.machine() or None
+    return device.type
+
+
+class Trainer:
+    """Everything a run needs, built without touching the disk (so that a bad config or
+    dataset fails before a run directory exists)."""
+
+    def __init__(self, cfg: Config, dist: dist_mod.DistInfo | None = None,
+                 dataset: Dataset | None = None):
+        self.cfg, self.dist = cfg, dist or dist_mod.DistInfo()
+        self.device, self.dtype = resolve_device(cfg, self.dist.local_rank)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+            torch.set_float32_matmul_precision("high")  # TF32 matmuls for any fp32 work
+        tc, mc = cfg.train, cfg.model
+        if tc.gradient_accumulation_steps % self.dist.world_size:
+            raise ConfigError("gradient_accumulation_steps", f"must be a multiple of the "
+                              f"{self.dist.world_size} processes, got "
+                              f"{tc.gradient_accumulation_steps}")
+        self.accum = tc.gradient_accumulation_steps // self.dist.world_size
+        self.tokens_per_iter = tc.batch_size * mc.block_size * tc.gradient_accumulation_steps
+        self._setup_data(dataset)
+        self._setup_model()
+        self.n_params = self.raw_model.num_params()
+        self.flops_per_iter = mfu_mod.flops_per_iter(self.n_params, mc.n_layer, mc.n_head,
+                                                     mc.n_embd, mc.block_size,
+                                                     self.tokens_per_iter)
+        # per device: each rank does 1/world_size of the FLOPs on its own device
+        self.flops_per_device = self.flops_per_iter / self.dist.world_size
+        self.device_name = device_name(self.device)
+        self.peak_flops, self.peak_source, self.peak_warning = mfu_mod.resolve_peak(
+            self.device.type, self.device_name, cfg.system.peak_tflops)
+        self.iter_num, self.best_val_loss = 0, None
+        self.last_eval_step: int | None = None
+        self.last_ckpt_step: int | None = None
+        self.stop_signal: int | None = None
+        self.bad_steps = 0
+        self.log: EventLog = EventLog("", [])
+        self.run_dir = Path(".")
+
+    def _setup_data(self, dataset: Dataset | None) -> None:
+        tc, mc = self.cfg.train, self.cfg.model
+        self.data = dataset or load_dataset(self.cfg.data.data)
+        for split, tokens in (("train", self.data.train), ("val", self.data.val)):
+            if len(tokens) <= mc.block_size:
+                raise ConfigError("block_size", f"{mc.block_size} is not smaller than the "
+                                  f"{split} split of {self.data.name} ({len(tokens)} tokens)")
+        self.batches = Batches(self.data.train, mc.block_size, tc.batch_size, self.device,
+                               tc.seed + 1000 * self.dist.rank)  # each rank its own stream
+        # evals read the same batches every time (fixed seeds): evals compare across steps
+        self.eval_batches = {s: Batches(getattr(self.data, s), mc.block_size, tc.batch_size,
+                                        self.device, self._eval_seed(s))
+                             for s in ("train", "val")}
+
+    def _eval_seed(self, split: str) -> int:
+        return self.cfg.train.seed + (1 if split == "train" else 2)
+
+    def _setup_model(self) -> None:
+        mc = self.cfg.model
+        dist_mod.init(self.dist, self.device)
+        torch.manual_seed(self.cfg.train.seed + self.dist.rank)  # DDP syncs rank 0's init
+        self.gpt_config = GPTConfig(vocab_size=padded_vocab(self.data.vocab_size, mc.pad_vocab),
+                                    block_size=mc.block_size, n_layer=mc.n_layer,
+                                    n_head=mc.n_head, n_embd=mc.n_embd, dropout=mc.dropout,
+                                    bias=mc.bias)
+        self.raw_model = GPT(self.gpt_config).to(self.device)
+        self.optimizer, self.optim_info = make_optimizer(self.raw_model, self.cfg.optim,
+                                                         self.device.type)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.dtype == torch.float16)
+        self.autocast = (nullcontext() if self.dtype == torch.float32 else
+                         torch.autocast(self.device.type, dtype=self.dtype))
+        # eval_model: compiled (if asked) but never DDP-wrapped; model: what training calls
+        self.eval_model = (torch.compile(self.raw_model) if self.cfg.system.compile
+                           else self.raw_model)
+        self.model = self.eval_model
+        if self.dist.enabled:
+            self.model = DDP(self.eval_model, device_ids=[self.device.index]
+                             if self.device.type == "cuda" else None)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _rng_state(self) -> dict[str, Any]:
+        return {"torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda"
+                else None,
+                "batches": self.batches.pending_state()}
+
+    def state_dict(self, rng_by_rank: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """A checkpoint: only tensors and plain values, so it loads with weights_only=True.
+        RNG states are kept per rank so that a resumed run draws the same data and dropout."""
+        return {"format": 1, "model": self.raw_model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+                "model_args": self.gpt_config.to_dict(), "config": self.cfg.flat(),
+                "data_meta": dict(self.data.meta), "iter_num": self.iter_num,
+                "best_val_loss": self.best_val_loss, "last_eval_step": self.last_eval_step,
+                "run_id": self.log.run_id, "rng": rng_by_rank or [self._rng_state()]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        ours = self.gpt_config.to_dict()
+        changed = [k for k in ours if k != "dropout" and ours[k] != state["model_args"].get(k)]
+        if changed:
+            key = changed[0]
+            raise ConfigError(key, f"the checkpoint has {key}={state['model_args'].get(key)!r}"
+                                   f", the config {ours[key]!r}: the model shape cannot change "
+                                   f"on resume")
+        self.raw_model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state["scaler"])
+        self.iter_num = int(state["iter_num"])
+        self.best_val_loss = state.get("best_val_loss")
+        self.last_eval_step = state.get("last_eval_step")
+        self.last_ckpt_step = self.iter_num
+        rngs = state.get("rng") or []
+        if len(rngs) == self.dist.world_size:
+            rng = rngs[self.dist.rank]
+            torch.set_rng_state(rng["torch"])
+            if rng.get("cuda") is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"], self.device)
+            self.batches.generator.set_state(rng["batches"])
+        else:  # another world size: fresh, distinct streams per rank
+            self.batches.generator.manual_seed(self.cfg.train.seed + 1000 * self.dist.rank
+                                               + 7919 * self.iter_num)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def loop(self) -> None:
+        """nanoGPT's loop: eval at the top of every eval_interval-th iteration (and at
+        max_iters, so a run always ends with an eval), then one optimizer step."""
+        tc = self.cfg.train
+        local_iter, running_mfu = 0, None
+        x, y = self.batches.next()
+        t_prev = time.perf_counter()
+        while True:
+            if dist_mod.any_flag(self.dist, self.stop_signal or 0, self.device):
+                raise Interrupted(self.stop_signal or signal.SIGTERM)
+            it = self.iter_num
+            evaluated = False
+            if (it % tc.eval_interval == 0 or it >= tc.max_iters) and it != self.last_eval_step:
+                self.evaluate_and_checkpoint(it)
+                evaluated = True
+            if it >= tc.max_iters or tc.eval_only:
+                break
+            logging = it % tc.log_interval == 0
+            if logging and self.device.type == "cuda":
+                torch.cuda.synchronize()  # (log iterations only) so step_ms is this step alone
+            t_step = time.perf_counter()
+            lr = lr_at(it, self.cfg.optim)
+            loss, norm, x, y = self.train_step(lr, x, y)
+            t_now = time.perf_counter()
+            dt, step_s, t_prev = t_now - t_prev, t_now - t_step, t_now
+            if logging:
+                mfu = mfu_mod.mfu(self.flops_per_device, step_s, self.peak_flops)
+                if mfu is not None and local_iter >= 5:  # nanoGPT skips warm-up iterations
+                    running_mfu = mfu if running_mfu is None else 0.9 * running_mfu + 0.1 * mfu
+                self.log_iter(it, loss, lr, norm, dt, step_s, evaluated, mfu, running_mfu)
+            self.iter_num += 1
+            local_iter += 1
+
+    def log_iter(self, it: int, loss: float, lr: float, norm: float | None, dt: float,
+                 step_s: float, evaluated: bool, mfu: float | None,
+                 running_mfu: float | None) -> None:
+        extra: dict[str, Any] = {}
+        if self.dist.enabled:
+            # one small all_gather per log iteration: the ranks' step times (a straggler
+            # shows as a large max - min) and their losses (logged as the mean)
+            ranks = dist_mod.gather(self.dist, [step_s * 1e3, loss], self.device)
+            times = [r[0] for r in ranks]
+            loss = sum(r[1] for r in ranks) / len(ranks)
+            slowest = max(range(len(times)), key=times.__getitem__)
+            extra = dict(step_ms_min=min(times), step_ms_max=times[slowest],
+                         slowest_rank=slowest)
+        self.log.emit("iter", it, loss=loss, lr=lr, grad_norm=norm, dt_ms=dt * 1e3,
+                      step_ms=step_s * 1e3, eval_inclusive=evaluated,
+                      tokens_per_s=self.tokens_per_iter / step_s, mfu=mfu,
+                      mfu_smoothed=running_mfu, **extra)
+
+    def _micro_context(self, micro: int) -> Any:
+        # DDP all-reduces gradients in backward; skip that on all but the last micro-step
+        last = micro == self.accum - 1
+        return self.model.no_sync() if self.dist.enabled and not last else nullcontext()
+
+    def train_step(self, lr: float, x: torch.Tensor, y: torch.Tensor
+                   ) -> tuple[float, float | None, torch.Tensor, torch.Tensor]:
+        """One optimizer step over `accum` micro-batches; returns (mean loss, grad norm before
+        clipping, next batch). A non-finite step is not applied (see check_finite)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        loss_sum = torch.zeros((), device=self.device)
+        for micro in range(self.accum):
+            with self._micro_context(micro):
+                with self.autocast:
+                    _, loss = self.model(x, y)
+                    loss = loss / self.accum
+                x, y = self.batches.next()  # prefetch while the GPU works on this micro-step
+                self.scaler.scale(loss).backward()
+            loss_sum += loss.detach()
+        if self.scaler.is_enabled():
+            self.scaler.unscale_(self.optimizer)
+        params = self.raw_model.parameters()
+        clip = self.cfg.optim.grad_clip
+        norm = (torch.nn.utils.clip_grad_norm_(params, clip) if clip > 0
+                else _total_norm(list(params)))
+        # The one host-device sync of a step: the nan policy must decide before the update.
+        loss_f, norm_f = torch.stack([loss_sum.float(), norm.float()]).tolist()
+        if self.check_finite(loss_f, norm_f):
+            self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss_f, norm_f, x, y
+
+    def check_finite(self, loss: float, norm: float) -> bool:
+        """True when the step may be applied. Non-finite steps are skipped and reported; with
+        nan_policy='stop', nan_patience of them in a row end the run. With fp16 a non-finite
+        gradient is the GradScaler's business (it skips the step and lowers the scale).
+        Under DDP the gradients (so the norm) are the same on every rank, and a non-finite
+        loss on one rank makes them non-finite everywhere: ranks decide alike."""
+        bad_grad = not math.isfinite(norm) and not self.scaler.is_enabled()
+        if math.isfinite(loss) and not bad_grad:
+            self.bad_steps = 0
+            return True
+        self.bad_steps += 1
+        tc = self.cfg.train
+        stop = tc.nan_policy == "stop" and self.bad_steps >= tc.nan_patience
+        kind, value = (("nonfinite_loss", loss) if not math.isfinite(loss)
+                       else ("nonfinite_grad", norm))
+        self.log.emit("anomaly", self.iter_num, kind=kind, value=str(value),
+                      action="stop" if stop else "skip")
+        if stop:
+            raise NonFiniteError(f"non-finite {kind.removeprefix('nonfinite_')} for "
+                                 f"{self.bad_steps} consecutive steps (last at step "
+                                 f"{self.iter_num}; nan_policy=stop, nan_patience="
+                                 f"{tc.nan_patience})")
+        return False
+
+    # -- evaluation and checkpoints ---------------------------------------------------------
+
+    @torch.no_grad()
+    def estimate_loss(self) -> dict[str, float]:
+        self.eval_model.eval()
+        sums = []
+        for split, batches in self.eval_batches.items():
+            batches.generator.manual_seed(self._eval_seed(split))
+            total = torch.zeros((), device=self.device)
+            for _ in range(self.cfg.train.eval_iters):
+                x, y = batches.next()
+                with self.autocast:
+                    _, loss = self.eval_model(x, y)
+                total += loss.float()
+            sums.append(total)
+        self.eval_model.train()
+        n = self.cfg.train.eval_iters
+        means = [s / n for s in torch.stack(sums).tolist()]  # one sync for the whole eval
+        train, val = dist_mod.mean(self.dist, means, self.device)
+        return {"train": train, "val": val}
+
+    def evaluate_and_checkpoint(self, it: int) -> None:
+        t0 = time.perf_counter()
+        losses = self.estimate_loss()
+        eval_ms = (time.perf_counter() - t0) * 1e3
+        val = losses["val"]
+        improved = math.isfinite(val) and (self.best_val_loss is None
+                                           or val < self.best_val_loss)
+        if improved:
+            self.best_val_loss = val
+        self.last_eval_step = it
+        self.log.emit("eval", it, train_loss=losses["train"], val_loss=val, eval_ms=eval_ms,
+                      best_val_loss=self.best_val_loss)
+        if it > 0 and (improved or self.cfg.train.always_save_checkpoint):
+            self.save(it, val)
+
+    def save(self, it: int, val_loss: float | None) -> None:
+        """Write ckpt.pt unless the model has gone non-finite. Every rank calls this (their
+        RNG states are gathered); rank 0 writes."""
+        if not all(torch.isfinite(p).all() for p in self.raw_model.parameters()):
+            self.log.message(f"warning: step {it}: model weights are not finite; "
+                             f"checkpoint not written")
+            return
+        rng_by_rank = dist_mod.gather_objects(self.dist, self._rng_state())
+        self.last_ckpt_step = it
+        if self.dist.is_main:
+            ckpt_io.save(self.state_dict(rng_by_rank), self.run_dir / ckpt_io.CKPT_NAME)
+            self.log.emit("checkpoint", it, path=ckpt_io.CKPT_NAME, val_loss=val_loss)
+
+
+def _total_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if hasattr(torch.nn.utils, "get_total_norm"):  # torch >= 2.6
+        return torch.nn.utils.get_total_norm(grads)
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
