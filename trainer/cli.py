@@ -148,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"run": cmd_run, "prepare": cmd_prepare, "sample": cmd_sample}[ns.command](ns)
     except (UsageError, C.ConfigError) as e:
         return _fail(str(e), 2)
+    except KeyboardInterrupt:  # a second Ctrl-C: run_end is written, no traceback
+        return 130
     except Exception as e:  # the library's own error types carry one-line messages
         from trainer.checkpoint import CheckpointError
         from trainer.data import DataError

@@ -153,7 +153,11 @@ def _run(tr: Trainer, resumed: bool, state: dict[str, Any] | None) -> RunResult:
     except Interrupted as e:
         status, signum = "interrupted", e.signum
         if tr.cfg.train.save_on_interrupt and tr.iter_num != tr.last_ckpt_step:
-            tr.save(tr.iter_num, None)
+            try:
+                tr.save(tr.iter_num, None)
+            except BaseException as save_error:
+                status, error = "failed", f"{type(save_error).__name__}: {save_error}"
+                raise
     except KeyboardInterrupt:
         status, signum = "interrupted", signal.SIGINT
         raise
