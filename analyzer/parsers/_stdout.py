@@ -61,6 +61,9 @@ _TRACEBACK = "Traceback (most recent call last):"
 # the last line of a traceback: 'ValueError: ...', 'KeyboardInterrupt', 'torch.X.ChildFailedError:'
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::.*)?$")
 _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
+# Characters that never appear in a text log (C0 controls other than tab, ESC and the line
+# ends): a line holding one is binary junk -- a crash's NUL padding, a blob, UTF-16 text.
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -92,6 +95,20 @@ class Header:
     peak_flops: float | None = None
     peak_flops_source: str = "unknown"
     torch_version: str | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    """Header values as JSON data (events are JSON): a log's config may say ``1e999`` or
+    ``{(1, 2): 3}``; non-finite floats become null as everywhere in the schema."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int)):
+        return value
+    return str(value)
 
 
 def device_type(value: Any) -> str | None:
@@ -268,7 +285,7 @@ class StdoutParser:
                        checkpoint=self._resume_from)
         else:
             self.seg_header = h = self.header
-            self._emit("run_start", step, config=dict(h.config), model=dict(h.model),
+            self._emit("run_start", step, config=_jsonable(h.config), model=_jsonable(h.model),
                        tokens_per_iter=h.tokens_per_iter, max_iters=h.max_iters,
                        device=h.device or "unknown", device_name=h.device_name,
                        dtype=h.dtype or "unknown", world_size=h.world_size or 1,
@@ -288,6 +305,9 @@ class StdoutParser:
         self._ended = True
 
     def _line(self, text: str, lineno: int) -> None:
+        if _JUNK.search(text):  # skipped before it can end a traceback or a CUDA error
+            self.stats.skip(lineno, "not text", text)
+            return
         if self._cuda_error is not None:  # llm.c prints the CUDA error's text on the next line
             error, self._cuda_error = self._cuda_error, None
             self._end("failed", f"{error}: {text.strip()}")

@@ -185,8 +185,8 @@ class Parser(StdoutParser):
     def _model_config(self, raw: str, h: Header) -> None:
         try:
             cfg = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
-            return
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return  # not a literal, or an odd one ({[1]: 2} raises TypeError)
         if isinstance(cfg, dict):
             h.config.update({k: v for k, v in cfg.items() if isinstance(v, (int, float, str))})
             for src, dst in (("n_layer", "n_layer"), ("n_head", "n_head"), ("n_embd", "n_embd"),
