@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import functools
 import inspect
+import math
 import re
 import textwrap
 import tomllib
@@ -300,11 +301,20 @@ def check_typed(key: str, value: Any, where: str = "") -> Any:
     kind = FIELD_TYPES[key]
     ok = {"bool": isinstance(value, bool),
           "int": isinstance(value, int) and not isinstance(value, bool),
-          "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+          # TOML has inf and nan; like the command line, a config holds finite numbers
+          "float": (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and _finite(value)),
           "str": isinstance(value, str)}[kind]
     if not ok:
         raise ConfigError(f"{where}{key}", f"expected {_KIND_WORDS[kind]}, got {value!r}")
     return float(value) if kind == "float" else value
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def normalize_key(key: str) -> str:
