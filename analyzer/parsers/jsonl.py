@@ -236,8 +236,9 @@ def parse_chunk(block: bytes, layout: Layout | None) -> Chunk:
     import pyarrow as pa
     buf = pa.py_buffer(block)
     try:  # invalid UTF-8 would fail the CSV reader's callback: read such a block slowly
-        pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(buf)], np.int64)),
-                                         buf).validate(full=True)
+        if not block.isascii():  # (our writer escapes everything else: the usual case)
+            pa.LargeStringArray.from_buffers(
+                1, pa.py_buffer(np.array([0, len(buf)], np.int64)), buf).validate(full=True)
         chunk = _parse_chunk(buf, layout)
     except (ValueError, UnicodeDecodeError):  # pyarrow errors are ValueErrors
         return _slow_chunk(block)
