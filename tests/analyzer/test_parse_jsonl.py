@@ -154,6 +154,8 @@ def mixed_lines() -> list[str]:
         dumps(make_event("resume", "r", 50, 5.0, from_step=50, checkpoint="ckpt.pt")),
         dumps(it(209)) + "  ",                                   # trailing blanks
         dumps(it(210)).replace('"mfu":0.25', '"mfu":1e-05'),     # exponent
+        json.dumps(it(211, run_id="résumé"), ensure_ascii=False,  # UTF-8, not escaped
+                   separators=(",", ":")),
     ]
     out.insert(60, dumps(start(run_id="second")))                 # a second run in the file
     out.append(dumps(make_event("run_end", "r", 119, 9.0, status="completed", steps=120)))
