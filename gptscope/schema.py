@@ -49,10 +49,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
                              "bias, n_params (without position embeddings)"),
         ("tokens_per_iter", ("int", "null"), "tokens processed per optimizer step, all ranks"),
         ("max_iters", ("int", "null"), "iteration the run stops at"),
-        ("device", ("str",), "torch device type: cpu, cuda or mps"),
+        ("device", ("str", "null"), "torch device type: cpu, cuda or mps; null: not known"),
         ("device_name", ("str", "null"), "human-readable device, e.g. 'NVIDIA H100 80GB HBM3'"),
-        ("dtype", ("str",), "compute dtype: float32, bfloat16 or float16"),
-        ("world_size", ("int",), "number of processes (torchrun ranks)"),
+        ("dtype", ("str", "null"), "compute dtype: float32, bfloat16 or float16; null: not known"),
+        ("world_size", ("int", "null"), "number of processes (torchrun ranks); null: not known"),
         ("peak_flops", ("float", "null"), "peak FLOP/s per device used for MFU; null: unknown"),
         ("peak_flops_source", ("str",), "where peak_flops came from: 'table:<entry>', "
                                         "'measured:<how>', 'user' or 'unknown'"),
@@ -168,7 +168,7 @@ def validate(event: Any) -> list[str]:
     if not isinstance(event, dict):
         return ["event is not a JSON object"]
     etype = event.get("type")
-    if etype not in FIELDS:
+    if not isinstance(etype, str) or etype not in FIELDS:
         return [f"unknown event type {etype!r}"]
     errors = []
     for name, types, _ in COMMON + FIELDS[etype]:

@@ -287,8 +287,8 @@ class StdoutParser:
             self.seg_header = h = self.header
             self._emit("run_start", step, config=_jsonable(h.config), model=_jsonable(h.model),
                        tokens_per_iter=h.tokens_per_iter, max_iters=h.max_iters,
-                       device=h.device or "unknown", device_name=h.device_name,
-                       dtype=h.dtype or "unknown", world_size=h.world_size or 1,
+                       device=h.device, device_name=h.device_name,
+                       dtype=h.dtype, world_size=h.world_size,
                        peak_flops=h.peak_flops, peak_flops_source=h.peak_flops_source,
                        torch_version=h.torch_version, source=self.NAME)
         self._new_run = self._resume_from = None

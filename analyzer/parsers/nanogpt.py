@@ -26,7 +26,7 @@ Meaning of the numbers (documented facts of train.py):
 - ``tokens_per_s`` = tokens per iteration (header) / dt; null without that header line.
 - DDP prints the header once per rank: the repeats merge, and the number of ``tokens per
   iteration`` lines before the first iteration gives ``world_size``.
-- device and dtype come from the config echo when printed, else 'unknown'.
+- device and dtype come from the config echo when printed, else null (not known).
 """
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ def test_header_and_config_echo():
     assert r.meta["model"] == dict(n_layer=6, n_head=6, n_embd=384, block_size=256,
                                    vocab_size=65, bias=False, n_params=10_650_000)
     assert r.meta["tokens_per_iter"] == 16384 and r.meta["max_iters"] == 2000
-    assert r.meta["dtype"] == "float16" and r.meta["device"] == "unknown"
+    assert r.meta["dtype"] == "float16" and r.meta["device"] is None  # not printed: null
     assert r.meta["world_size"] == 1 and r.meta["source"] == "nanogpt"
     assert r.meta["peak_flops"] == 312e12
     assert r.stats.skipped == 0 and r.stats.parsed == r.stats.lines - 1  # one blank line

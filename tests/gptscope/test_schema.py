@@ -65,3 +65,8 @@ def test_docs_list_every_field_of_every_event(repo_root):
         assert f"### `{etype}`" in doc
         for name, _, _ in fields:
             assert re.search(rf"\| `{name}` \|", doc), name
+
+
+@pytest.mark.parametrize("bad", [{"type": [1]}, {"type": {"a": 1}}, {"type": None}, [], "iter"])
+def test_validate_never_raises_on_odd_json(bad):
+    assert schema.validate(bad)
