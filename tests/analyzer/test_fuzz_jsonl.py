@@ -15,6 +15,7 @@ import json
 import os
 
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -144,6 +145,7 @@ def _garbage_line(data) -> bytes:
                          "{\"type\":\"iter\"}".encode("utf-16")])))
 
 
+@pytest.mark.slow  # ~15 s: a file written and read twice per example
 @fuzz()
 @given(st.lists(events(), max_size=40), st.data())
 def test_garbage_around_events_loses_none_of_them(tmp_path_factory, evs, data):
@@ -163,6 +165,8 @@ def test_garbage_around_events_loses_none_of_them(tmp_path_factory, evs, data):
     _same_run(got, want)
     assert got.stats.parsed == len(evs)
     assert got.stats.skipped == n_garbage
+    count("jsonl/recover")
+    count("events recovered", len(evs))
     try:
         _same_run(analyzer.load(path, format="gptscope"), want)
     except LoadError as e:  # only junk through the first kilobytes makes a file "binary"
@@ -176,10 +180,9 @@ def test_garbage_around_events_loses_none_of_them(tmp_path_factory, evs, data):
             pos += len(line) + len(ends)
         assert "binary" in str(e) and junk >= min(pos, 8192) // 4, (str(e), junk)
         count("jsonl/recover/binary-head")
-    count("jsonl/recover")
-    count("events recovered", len(evs))
 
 
+@pytest.mark.slow  # ~10 s: huge lines through both readers
 @fuzz()
 @given(st.data())
 def test_fast_reader_equals_simple_reader_on_damaged_files(data):

@@ -85,7 +85,7 @@ def test_damaged_input_never_crashes_a_parser(fmt, data):
 
 
 @pytest.mark.parametrize("fmt", ALL)
-@fuzz()
+@fuzz(0.5)
 @given(data=st.data())
 def test_detection_never_crashes(fmt, data):
     raw = data.draw(log_bytes(LINES[fmt], max_lines=40))

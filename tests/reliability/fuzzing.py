@@ -23,10 +23,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-EXAMPLES = {"ci": 300, "long": 3000}
+EXAMPLES = {"ci": 200, "long": 2000}
 PROFILE = os.environ.get("GPTSCOPE_FUZZ_PROFILE", "ci")
 if PROFILE not in EXAMPLES:
     raise ValueError(f"GPTSCOPE_FUZZ_PROFILE must be one of {sorted(EXAMPLES)}, got {PROFILE!r}")
+if os.environ.get("GPTSCOPE_FUZZ_EXAMPLES"):  # benchmarks/fuzz_long.py --examples N
+    EXAMPLES[PROFILE] = int(os.environ["GPTSCOPE_FUZZ_EXAMPLES"])
 COUNTS: Counter = Counter()
 
 # A generous bound on the time one example may take (the machine may be busy): a parser
