@@ -50,13 +50,21 @@ def _meta(run: Run, key: str):
 def _causes(run: Run, n_params: float | None, config: DiagnosticsConfig) -> list[str]:
     causes = []
     device = str(_meta(run, "device") or "")
-    if device.startswith(("cpu", "mps")):
+    source = str(run.meta.get("peak_flops_source") or "")
+    on_gpu = not device.startswith(("cpu", "mps"))
+    if not on_gpu and source.startswith("measured"):
+        # our trainer measures a CPU's peak with a big matmul: the small matmuls, softmax,
+        # layer norms and optimizer of a real step never get close to it
+        causes.append(f"the device is {device} and the peak is a large-matmul calibration "
+                      "that a training step's smaller, mixed operations cannot reach")
+    elif not on_gpu:
         causes.append(f"the device is {device}, but the MFU is measured against a GPU's peak")
     if n_params is not None and n_params < config.small_model_params:
-        causes.append(f"the model is small ({n_params / 1e6:.2f}M parameters): kernels "
-                      "are too small to fill the GPU and launch overhead dominates")
+        causes.append(f"the model is small ({n_params / 1e6:.2f}M parameters): its kernels "
+                      "are too small to keep the device busy and per-operation overhead "
+                      "dominates")
     dtype = str(_meta(run, "dtype") or "")
-    if dtype in ("float32", "fp32"):
+    if on_gpu and dtype in ("float32", "fp32"):
         causes.append("it trains in float32, so tensor cores run far below their bf16 peak")
     if _meta(run, "compile") is False:
         causes.append("torch.compile is off")

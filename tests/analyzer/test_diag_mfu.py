@@ -82,3 +82,11 @@ def test_plausible_mfu(mfu, meta):
 ])
 def test_device_peak_is_not_fooled_by_similar_names(name, peak):
     assert device_peak(name) == peak
+
+
+def test_low_mfu_on_cpu_with_a_measured_peak_blames_the_calibration_not_a_gpu():
+    meta = {"device": "cpu", "dtype": "float32", "peak_flops_source": "measured:cpu-matmul"}
+    (f,) = low_mfu(mfu_run(0.03, meta=meta), CFG)
+    assert f.severity == "info"
+    assert "calibration" in f.message and "GPU's peak" not in f.message
+    assert "tensor cores" not in f.message  # a CPU has none
