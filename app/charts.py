@@ -66,6 +66,9 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
     few = bool(len(df) == 0 or df.groupby("key").size().max() <= FEW_POINTS)
     x = {"field": "x", "type": "quantitative", "title": x_title,
          "scale": {"zero": False, "nice": False}, "axis": {"format": x_format}}
+    if len(df) and df["x"].nunique() == 1:  # one x (e.g. the first eval): a zero-width axis
+        x0 = float(df["x"].iloc[0])     # would print ticks like 0.000000, so widen it
+        x["scale"]["domain"] = [x0 - 1, x0 + 1]
     y = {"field": "y", "type": "quantitative", "title": y_title,
          "scale": {"type": "log"} if log else {"zero": False},
          "axis": {"format": y_format or ",.4~r"}}

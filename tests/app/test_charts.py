@@ -72,3 +72,12 @@ def test_few_points_are_drawn_as_points_too():
         "mark"]["point"] is True
     assert _layer(line_chart(many, title="t", y_title="y", x_title="s"), "lines")[
         "mark"]["point"] is False
+
+
+def test_a_single_x_gets_a_widened_domain_instead_of_a_zero_width_axis():
+    pts = _pts([(0, 4.17, "r", "train", 0, 0), (0, 4.16, "r", "val", 0, 0)])
+    spec = line_chart(pts, title="t", y_title="loss", x_title="step")
+    assert _layer(spec, "lines")["encoding"]["x"]["scale"]["domain"] == [-1.0, 1.0]
+    two = _pts([(0, 4.17, "r", "train", 0, 0), (250, 2.2, "r", "train", 0, 250)])
+    spec = line_chart(two, title="t", y_title="loss", x_title="step")
+    assert "domain" not in _layer(spec, "lines")["encoding"]["x"]["scale"]
