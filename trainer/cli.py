@@ -3,6 +3,7 @@
     python -m trainer run [--preset NAME] [--config FILE.toml] [--resume DIR|latest] [--key=value ...]
     python -m trainer prepare --input FILE.txt --tokenizer char|gpt2 --out DIR
     python -m trainer sample --run DIR [--start TEXT] [--max_new_tokens N]
+    python -m trainer bench [--preset NAME] [--steps N] [--warmup W] [--json] [--key=value ...]
 
 User errors print one line (``error: <field or file>: <problem>``) and exit 2 (bad
 configuration) or 1 (the run failed). An interrupted run exits with 128 + the signal number.
@@ -51,7 +52,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m trainer", description="Train GPT models that write "
                      "gptscope events.", allow_abbrev=False)
-    sub = parser.add_subparsers(dest="command", metavar="{run,prepare,sample}",
+    sub = parser.add_subparsers(dest="command", metavar="{run,prepare,sample,bench}",
                                 parser_class=_Parser)
     run = sub.add_parser("run", help="train a model", description="Train a GPT. Every "
                          "option below --resume is a config field.", epilog=EPILOG,
@@ -81,7 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
     samp.add_argument("--top_k", "--top-k", type=int, default=200)
     samp.add_argument("--seed", type=int, default=1337)
     samp.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    _add_bench_parser(sub)
     return parser
+
+
+def _add_bench_parser(sub: Any) -> None:
+    bench = sub.add_parser("bench", help="measure training speed (ms/iter, tokens/s, MFU, "
+                           "peak memory)", allow_abbrev=False, epilog=EPILOG,
+                           description="Time a preset's optimizer steps after a compile phase "
+                           "and warm-up steps; writes nothing. Every option below --json is "
+                           "a config field, as for run.",
+                           usage="python -m trainer bench [--preset NAME] [--config FILE.toml] "
+                                 "[--steps N] [--warmup W] [--json] [--FIELD=VALUE ...]")
+    bench.add_argument("--preset", help="named defaults: " + ", ".join(C.PRESETS))
+    bench.add_argument("--config", metavar="FILE.toml", help="TOML file of config values")
+    bench.add_argument("--steps", type=int, default=30, help="timed steps (default 30)")
+    bench.add_argument("--warmup", type=int, default=5,
+                       help="untimed steps after the compile phase (default 5)")
+    bench.add_argument("--json", action="store_true", help="print the figures as one JSON "
+                       "object instead of lines")
+    bench.set_defaults(resume=None)
+    _add_config_options(bench)
 
 
 def resolve_config(ns: argparse.Namespace, cuda_available: bool) -> tuple[C.Config, Any]:
@@ -111,6 +132,25 @@ def cmd_run(ns: argparse.Namespace) -> int:
     result = train(cfg, resume_dir=resume_dir)
     if result.status == "interrupted":
         return 128 + int(result.signum or 2)
+    return 0
+
+
+def cmd_bench(ns: argparse.Namespace) -> int:
+    import json
+
+    import torch
+
+    from trainer.bench import bench, format_result
+    if ns.steps < 1 or ns.warmup < 0:
+        raise UsageError(f"--steps must be >= 1 and --warmup >= 0, got {ns.steps} and "
+                         f"{ns.warmup}")
+    cfg, _ = resolve_config(ns, torch.cuda.is_available())
+    result = bench(cfg, steps=ns.steps, warmup=ns.warmup)
+    if ns.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        label = ns.preset or C.default_preset(torch.cuda.is_available())
+        print("\n".join(format_result(result, label)))
     return 0
 
 
@@ -145,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command is None:
             parser.print_help()
             return 2
-        return {"run": cmd_run, "prepare": cmd_prepare, "sample": cmd_sample}[ns.command](ns)
+        return {"run": cmd_run, "prepare": cmd_prepare, "sample": cmd_sample,
+                "bench": cmd_bench}[ns.command](ns)
     except (UsageError, C.ConfigError) as e:
         return _fail(str(e), 2)
     except KeyboardInterrupt:  # a second Ctrl-C: run_end is written, no traceback

@@ -119,6 +119,12 @@ class Trainer:
         self.last_ckpt_step: int | None = None
         self.stop_signal: int | None = None
         self.bad_steps = 0
+        # CPU (and MPS): the host reads each step's loss before the update, which costs
+        # nothing there. CUDA: no sync per step; non-finite steps are skipped on the device
+        # and checked against the nan policy at log iterations (see step_stats).
+        self.sync_each_step = self.device.type != "cuda"
+        self._pending: list[tuple[int, torch.Tensor]] = []
+        self._last_stats: tuple[float, float] = (math.nan, math.nan)
         self.log: EventLog = EventLog("", [])
         self.run_dir = Path(".")
 
@@ -214,24 +220,36 @@ class Trainer:
         max_iters, so a run always ends with an eval), then one optimizer step."""
         tc = self.cfg.train
         local_iter, running_mfu = 0, None
+        if (self.cfg.system.compile or self.device.type == "cuda") and not tc.eval_only:
+            seconds = self.warmup()
+            self.log.message(f"compile + first step: {seconds:.2f} s (before iter "
+                             f"{self.iter_num}; not in dt_ms, step_ms or MFU)")
         x, y = self.batches.next()
         t_prev = time.perf_counter()
         while True:
-            if dist_mod.any_flag(self.dist, self.stop_signal or 0, self.device):
-                raise Interrupted(self.stop_signal or signal.SIGTERM)
             it = self.iter_num
+            logging = it % tc.log_interval == 0
+            # Signal consensus is an all_reduce read by the host: every iteration on CPU,
+            # only at log iterations on CUDA (all ranks agree on which iterations those are).
+            if ((self.sync_each_step or logging)
+                    and dist_mod.any_flag(self.dist, self.stop_signal or 0, self.device)):
+                self.step_stats()  # report pending non-finite steps before stopping
+                raise Interrupted(self.stop_signal or signal.SIGTERM)
             evaluated = False
             if (it % tc.eval_interval == 0 or it >= tc.max_iters) and it != self.last_eval_step:
+                self.step_stats()  # pending nan checks first: a stop must precede a checkpoint
                 self.evaluate_and_checkpoint(it)
                 evaluated = True
             if it >= tc.max_iters or tc.eval_only:
                 break
-            logging = it % tc.log_interval == 0
             if logging and self.device.type == "cuda":
-                torch.cuda.synchronize()  # (log iterations only) so step_ms is this step alone
+                # sync (log iterations only): the queue is drained so step_ms is this step alone
+                torch.cuda.synchronize(self.device)
             t_step = time.perf_counter()
             lr = lr_at(it, self.cfg.optim)
-            loss, norm, x, y = self.train_step(lr, x, y)
+            x, y = self.train_step(lr, x, y)
+            if logging:
+                loss, norm = self.step_stats()  # CUDA: the host waits for the step here
             t_now = time.perf_counter()
             dt, step_s, t_prev = t_now - t_prev, t_now - t_step, t_now
             if logging:
@@ -265,10 +283,34 @@ class Trainer:
         last = micro == self.accum - 1
         return self.model.no_sync() if self.dist.enabled and not last else nullcontext()
 
+    def warmup(self) -> float:
+        """The compile phase, before the timed loop: one forward + backward through the
+        training model and one eval forward, on a batch of zeros, with the RNG states put back
+        and the gradients dropped, so that training after it is the same as without it.
+        Returns its seconds: torch.compile's time, plus the first step's one-off costs (CUDA
+        context, cuBLAS handles, allocator)."""
+        tc, mc = self.cfg.train, self.cfg.model
+        idx = torch.zeros((tc.batch_size, mc.block_size), dtype=torch.long, device=self.device)
+        t0 = time.perf_counter()
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            # the synchronised micro-step (under DDP every rank runs it: one all-reduce)
+            with self._micro_context(self.accum - 1):
+                with self.autocast:
+                    _, loss = self.model(idx, idx)
+                self.scaler.scale(loss).backward()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.eval_model.eval()
+            with torch.no_grad(), self.autocast:
+                self.eval_model(idx, idx)
+            self.eval_model.train()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # so that the compile time is all counted
+        return time.perf_counter() - t0
+
     def train_step(self, lr: float, x: torch.Tensor, y: torch.Tensor
-                   ) -> tuple[float, float | None, torch.Tensor, torch.Tensor]:
-        """One optimizer step over `accum` micro-batches; returns (mean loss, grad norm before
-        clipping, next batch). A non-finite step is not applied (see check_finite)."""
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step over `accum` micro-batches; returns the next batch. Its loss
+        and grad norm come from step_stats(). A non-finite step is not applied."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         loss_sum = torch.zeros((), device=self.device)
@@ -286,15 +328,52 @@ class Trainer:
         clip = self.cfg.optim.grad_clip
         norm = (torch.nn.utils.clip_grad_norm_(params, clip) if clip > 0
                 else _total_norm(list(params)))
-        # The one host-device sync of a step: the nan policy must decide before the update.
-        loss_f, norm_f = torch.stack([loss_sum.float(), norm.float()]).tolist()
-        if self.check_finite(loss_f, norm_f):
-            self.scaler.step(self.optimizer)
+        stats = torch.stack([loss_sum.float(), norm.float()])
+        if self.sync_each_step:
+            # CPU: the host-device "sync" is free, so the nan policy decides before the update
+            loss_f, norm_f = stats.tolist()
+            if self.check_finite(self.iter_num, loss_f, norm_f):
+                self.scaler.step(self.optimizer)
+            self._last_stats = (loss_f, norm_f)
+        else:
+            self._step_unless_nonfinite(stats)
+            self._pending.append((self.iter_num, stats))
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
-        return loss_f, norm_f, x, y
+        return x, y
 
-    def check_finite(self, loss: float, norm: float) -> bool:
+    def _step_unless_nonfinite(self, stats: torch.Tensor) -> None:
+        """The optimizer step, skipped on the device (no sync) when the step is not finite."""
+        if self.scaler.is_enabled():
+            # fp16: the GradScaler finds non-finite gradients on the device and skips itself
+            self.scaler.step(self.optimizer)
+            return
+        bad = (~torch.isfinite(stats).all()).float()
+        if self.optim_info.fused:
+            # The fused AdamW kernel skips its whole update (moments, step count) where
+            # found_inf is non-zero: the mechanism the GradScaler uses, here without a sync.
+            self.optimizer.found_inf, self.optimizer.grad_scale = bad, None  # type: ignore
+            try:
+                self.optimizer.step()
+            finally:
+                del self.optimizer.found_inf, self.optimizer.grad_scale  # type: ignore
+        elif not bad.item():  # sync: an unfused optimizer cannot skip on the device
+            self.optimizer.step()
+
+    def step_stats(self) -> tuple[float, float]:
+        """(loss, grad norm) of the latest step. On CUDA this is where the host waits for
+        the device (log and eval iterations only): the steps since the previous call are
+        checked in order against the nan policy (anomaly events, maybe NonFiniteError)."""
+        if self._pending:
+            steps = [step for step, _ in self._pending]
+            values = torch.stack([t for _, t in self._pending]).tolist()  # the sync
+            self._pending.clear()
+            for step, (loss, norm) in zip(steps, values):
+                self.check_finite(step, loss, norm)
+            self._last_stats = (values[-1][0], values[-1][1])
+        return self._last_stats
+
+    def check_finite(self, step: int, loss: float, norm: float) -> bool:
         """True when the step may be applied. Non-finite steps are skipped and reported; with
         nan_policy='stop', nan_patience of them in a row end the run. With fp16 a non-finite
         gradient is the GradScaler's business (it skips the step and lowers the scale).
@@ -309,12 +388,12 @@ class Trainer:
         stop = tc.nan_policy == "stop" and self.bad_steps >= tc.nan_patience
         kind, value = (("nonfinite_loss", loss) if not math.isfinite(loss)
                        else ("nonfinite_grad", norm))
-        self.log.emit("anomaly", self.iter_num, kind=kind, value=str(value),
+        self.log.emit("anomaly", step, kind=kind, value=str(value),
                       action="stop" if stop else "skip")
         if stop:
             raise NonFiniteError(f"non-finite {kind.removeprefix('nonfinite_')} for "
                                  f"{self.bad_steps} consecutive steps (last at step "
-                                 f"{self.iter_num}; nan_policy=stop, nan_patience="
+                                 f"{step}; nan_policy=stop, nan_patience="
                                  f"{tc.nan_patience})")
         return False
 

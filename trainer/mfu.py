@@ -92,7 +92,10 @@ def measure_cpu_peak() -> float:
 @functools.cache
 def _cpu_matmul_peak(threads: int, n: int = 1024, budget_s: float = 0.3) -> float:
     import torch
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    # its own generator: drawing from the global one would shift the dropout stream of
+    # the first run in a process (the peak is measured once per process)
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
     torch.mm(a, b)  # warm-up: thread pool, caches
     best, start, tries = float("inf"), time.perf_counter(), 0
     while tries < 5 or (time.perf_counter() - start < budget_s and tries < 200):
