@@ -7,9 +7,11 @@
 Prints ms/iter (median, p90, mean), tokens/s, MFU and peak memory; the compile phase is
 timed on its own line and left out of the figures. `--json` prints one JSON object.
 """
+import os
 import sys
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `python -m trainer` (see __main__)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainer.cli import main  # noqa: E402
