@@ -1,7 +1,9 @@
 """GPU speed paths checked on CPU: the device-side nan check (no per-step sync), the compile
 phase leaves training unchanged, and the benchmark's figures are consistent."""
+import io
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,19 @@ def test_warmup_phase_leaves_training_unchanged(tiny):
         return out + [p.sum().item() for p in tr.raw_model.parameters()]
 
     assert steps(True) == steps(False) == steps(False)
+
+
+def test_compile_phase_runs_before_iter_0_and_changes_nothing(tiny, monkeypatch):
+    # torch.compile stood in by the identity: the phase's logic without inductor's minutes
+    cfg = tiny.replace(dropout=0.1, max_iters=6, lr_decay_iters=6)
+    plain = train(cfg.replace(run_id="plain"), stdout=None)
+    monkeypatch.setattr(torch, "compile", lambda model: model)
+    out = io.StringIO()
+    compiled = train(cfg.replace(run_id="compiled", compile=True), stdout=out)
+    assert re.search(r"^compile \+ first step: [\d.]+ s \(before iter 0; not in dt_ms, "
+                     r"step_ms or MFU\)$", out.getvalue(), re.M)
+    assert out.getvalue().index("compile + first step") < out.getvalue().index("iter 0:")
+    assert _summary(compiled.run_dir) == _summary(plain.run_dir)
 
 
 def test_bench_figures_are_positive_and_consistent(tiny, capsys):
