@@ -229,9 +229,9 @@ class Trainer:
         while True:
             it = self.iter_num
             logging = it % tc.log_interval == 0
-            # Signal consensus is an all_reduce read by the host: every iteration on CPU,
-            # only at log iterations on CUDA (all ranks agree on which iterations those are).
-            if ((self.sync_each_step or logging)
+            # Under DDP signal consensus is an all_reduce read by the host: every iteration
+            # on CPU, only at log iterations on CUDA (all ranks agree on which those are).
+            if ((not self.dist.enabled or self.sync_each_step or logging)
                     and dist_mod.any_flag(self.dist, self.stop_signal or 0, self.device)):
                 self.step_stats()  # report pending non-finite steps before stopping
                 raise Interrupted(self.stop_signal or signal.SIGTERM)
