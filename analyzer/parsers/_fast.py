@@ -43,17 +43,32 @@ _KEYS = ("step", "loss", "dt", "pct")
 def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of every line in a byte array (end excludes ``\\n`` and a
     ``\\r`` before it), the same lines ``_text.decode_lines`` gives."""
-    nl = np.flatnonzero(buf == 10)
-    starts = np.empty(len(nl) + 1, np.int64)
-    starts[0] = 0
-    starts[1:] = nl + 1
-    ends = np.append(nl, len(buf)).astype(np.int64)
-    if starts[-1] == len(buf):  # the text ends with a newline: no empty last line
-        starts, ends = starts[:-1], ends[:-1]
-    if len(ends):
+    nl = _newlines(buf)
+    n = len(nl) + (1 if len(buf) and buf[-1] != 10 else 0)  # no empty last line
+    starts = np.empty(n, np.int64)
+    ends = np.empty(n, np.int64)
+    if n:
+        starts[0] = 0
+        starts[1:] = nl[:n - 1] + 1
+        ends[:len(nl)] = nl
+        ends[len(nl):] = len(buf)
         cr = buf[np.maximum(ends - 1, 0)] == 13
-        ends = np.where(cr & (ends > starts), ends - 1, ends)
+        cr &= ends > starts
+        if cr.any():
+            ends[cr] -= 1
     return starts, ends
+
+
+def _newlines(buf: np.ndarray, step: int = 1 << 20) -> np.ndarray:
+    """Offsets of the newlines, found a cache-sized piece at a time (a file-sized boolean
+    array would cost more in page faults than in comparisons)."""
+    found, mark = [], np.empty(min(step, len(buf)), bool)
+    for a in range(0, len(buf), step):
+        piece = buf[a:a + step]
+        is_nl = mark[:len(piece)]
+        np.equal(piece, 10, out=is_nl)
+        found.append(np.flatnonzero(is_nl) + a)
+    return np.concatenate(found) if found else np.empty(0, np.int64)
 
 
 def _pieces(data: Any, n: int) -> list[tuple[int, int]]:
@@ -76,22 +91,24 @@ def _extract(data: Any, lo: int, hi: int, threads: bool) -> dict[str, np.ndarray
     got = np.zeros(len(starts), bool)
     vals = {k: np.zeros(len(starts), np.int64 if k == "step" else np.float64) for k in _KEYS}
     _fixed_layouts(buf, starts, ends, got, vals)
-    lines = pa.Array.from_buffers(pa.large_binary(), len(starts),
-                                  [None, pa.py_buffer(np.append(starts, len(buf))),
-                                   pa.py_buffer(buf)])
-    for a in range(0, len(starts), CHUNK_LINES):  # what the fixed layouts did not read
-        b = min(a + CHUNK_LINES, len(starts))
-        chunk = lines.slice(a, b - a)
-        todo = (buf[np.maximum(ends[a:b] - 1, 0)] == ord("%")) & ~got[a:b]
-        cand = pc.and_(pc.starts_with(chunk, b"iter "), pa.array(todo))
-        idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
-        if not len(idx):
+    # what the fixed layouts did not read: the other lines that start like an iteration
+    todo = np.flatnonzero((buf[np.maximum(ends - 1, 0)] == ord("%")) & ~got)
+    if len(todo):
+        lines = pa.Array.from_buffers(pa.large_binary(), len(starts),
+                                      [None, pa.py_buffer(np.append(starts, len(buf))),
+                                       pa.py_buffer(buf)])
+    for a in range(0, len(todo), CHUNK_LINES):
+        idx = todo[a:a + CHUNK_LINES]
+        chunk = lines.take(pa.array(idx))
+        cand = pc.starts_with(chunk, b"iter ")
+        mask = cand.to_numpy(zero_copy_only=False)
+        if not mask.any():
             continue
         read = _read_tokens(pc.filter(chunk, cand), threads)
         if read is None:
             return None
         ok, cols = read
-        rows = idx[ok] + a
+        rows = idx[mask][ok]
         got[rows] = True
         for k, v in zip(_KEYS, cols):
             vals[k][rows] = v[ok]
@@ -246,10 +263,11 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
         return None
     starts, ends = cols["starts"], cols["ends"]
     line, step, loss, dt, pct = (cols[k] for k in ("line",) + _KEYS)
-    step = step.astype(np.int64)
+    step = step.astype(np.int64, copy=False)
     n = len(line)
     measured = pct >= 0
-    elapsed = np.cumsum(dt / 1000.0)
+    elapsed = dt / 1000.0  # per line first, as the parser adds them
+    np.cumsum(elapsed, out=elapsed)
     prev_iter = np.zeros(n, bool)
     prev_iter[1:] = line[1:] - 1 == line[:-1]
     plain = prev_iter & np.isfinite(loss)
