@@ -99,7 +99,7 @@ def _extract(data: Any, lo: int, hi: int, threads: bool) -> dict[str, np.ndarray
                                        pa.py_buffer(buf)])
     for a in range(0, len(todo), CHUNK_LINES):
         idx = todo[a:a + CHUNK_LINES]
-        chunk = lines.take(pa.array(idx))
+        chunk = lines.take(pa.array(idx, pa.int64()))
         cand = pc.starts_with(chunk, b"iter ")
         mask = cand.to_numpy(zero_copy_only=False)
         if not mask.any():
@@ -136,32 +136,47 @@ def _fixed_layouts(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, got: n
     heads = np.flatnonzero(~join)
     sizes = np.diff(np.append(heads, len(starts)))
     long = sizes >= MIN_RUN
+    layouts: dict[bytes, tuple | None] = {}  # a log has a few layouts, in hundreds of runs
     for first, n in zip(heads[long].tolist(), sizes[long].tolist()):
         start, w = int(starts[first]), int(width[first])
-        m = _STD.fullmatch(buf[start:start + w].tobytes())
-        if m is not None:
+        text = buf[start:start + w].tobytes()
+        key = text.translate(_ZERO_DIGITS)
+        if key not in layouts:
+            m = _STD.fullmatch(text)
+            layouts[key] = None if m is None else _layout(m)
+        if layouts[key] is not None:
             view = np.lib.stride_tricks.as_strided(buf[start:], shape=(n, w),
                                                    strides=(w + 1, 1), writeable=False)
-            _read_layout(m, view, first, got, vals)
+            _read_layout(layouts[key], view, first, got, vals)
 
 
-def _read_layout(m: re.Match, view: np.ndarray, first: int, got: np.ndarray,
-                 vals: dict[str, np.ndarray]) -> None:
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _layout(m: re.Match) -> tuple:
+    """Where a layout's digits are, what its other bytes are, and how the digits make
+    its four numbers."""
     text = m.string
-    digit_pos = [p for p in range(len(text)) if 48 <= text[p] <= 57]
-    skeleton = np.array([p for p in range(len(text)) if not 48 <= text[p] <= 57])
-    template = np.frombuffer(text, np.uint8)[skeleton]
+    row = np.frombuffer(text, np.uint8)
+    is_digit = row - 48 < 10  # uint8: a byte below '0' wraps around
+    digits = np.flatnonzero(is_digit)
     # column f of the weights turns field f's digits into its integer mantissa
-    weights = np.zeros((len(digit_pos), 4))
+    weights = np.zeros((len(digits), 4))
     scale, sign = [], []
     for f in range(4):
         a, b = m.span(f + 1)
         token = text[a:b]
-        ds = [i for i, p in enumerate(digit_pos) if a <= p < b]
+        ds = np.flatnonzero((digits >= a) & (digits < b))
         weights[ds, f] = 10.0 ** np.arange(len(ds) - 1, -1, -1)
         scale.append(10.0 ** (len(token) - token.index(b".") - 1) if b"." in token else 1.0)
         sign.append(-1.0 if token.startswith(b"-") else 1.0)
-    digits = np.array(digit_pos)
+    skeleton = np.flatnonzero(~is_digit)
+    return digits, skeleton, row[skeleton], weights, scale, sign
+
+
+def _read_layout(layout: tuple, view: np.ndarray, first: int, got: np.ndarray,
+                 vals: dict[str, np.ndarray]) -> None:
+    digits, skeleton, template, weights, scale, sign = layout
     for a in range(0, len(view), _ROWS):
         v = view[a:a + _ROWS]
         d = v[:, digits] - 48  # uint8: a byte below '0' wraps around, above 9 either way
@@ -277,20 +292,22 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
     # every line that is not a plain iteration goes through the streaming parser, in order
     is_plain = np.zeros(len(starts), bool)
     is_plain[line[plain]] = True
-    row_of_line = np.full(len(starts), -1, np.int64)
-    row_of_line[line] = np.arange(n)
+    others = np.flatnonzero(~is_plain)
+    first_row = np.searchsorted(line, others)  # the first iteration row at or after each
+    is_row = line[np.minimum(first_row, n - 1)] == others
+    starts_o, ends_o = starts[others].tolist(), ends[others].tolist()
     parser = nanogpt.Parser(run_id)
     events: list[dict[str, Any]] = []
     scalar_rows: list[tuple[int, int, dict[str, Any]]] = []   # (row, segment, iter event)
     runs: list[tuple[int, int, int, Any, Any]] = []           # plain rows [a, b) and state
     done = 0
-    for li in np.flatnonzero(~is_plain).tolist():
-        row = int(row_of_line[li])
-        k = row if row >= 0 else int(np.searchsorted(line, li))
+    for li, k, is_iter, a, b in zip(others.tolist(), first_row.tolist(), is_row.tolist(),
+                                    starts_o, ends_o):
+        row = k if is_iter else -1
         if k > done:
             _advance(parser, runs, done, k, step, elapsed)
             done = k
-        text = data[starts[li]:ends[li]].decode("utf-8", errors="replace")
+        text = data[a:b].decode("utf-8", errors="replace")
         for ev in parser.feed([text], li + 1):
             if ev["type"] == "iter":
                 if row < 0:
@@ -306,7 +323,7 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
         _advance(parser, runs, done, n, step, elapsed)
     if final:
         events += parser.finish()
-    del cols, starts, ends, is_plain, row_of_line  # free before the big table is built
+    del cols, starts, ends, is_plain  # free before the big table is built
     iters = _iter_frame(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
     run = Run.from_events(events, format=nanogpt.NAME, stats=parser.stats)
     run.iters = iters
