@@ -40,9 +40,10 @@ _COLS = [f"c{i}" for i in range(8)]
 _KEYS = ("step", "loss", "dt", "pct")
 
 
-def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def line_bounds(buf: np.ndarray, cr: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of every line in a byte array (end excludes ``\\n`` and a
-    ``\\r`` before it), the same lines ``_text.decode_lines`` gives."""
+    ``\\r`` before it), the same lines ``_text.decode_lines`` gives. ``cr=False``: the
+    caller knows there is no ``\\r``."""
     nl = _newlines(buf)
     n = len(nl) + (1 if len(buf) and buf[-1] != 10 else 0)  # no empty last line
     starts = np.empty(n, np.int64)
@@ -52,10 +53,11 @@ def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         starts[1:] = nl[:n - 1] + 1
         ends[:len(nl)] = nl
         ends[len(nl):] = len(buf)
-        cr = buf[np.maximum(ends - 1, 0)] == 13
-        cr &= ends > starts
-        if cr.any():
-            ends[cr] -= 1
+    if n and cr:
+        at_cr = buf[np.maximum(ends - 1, 0)] == 13
+        at_cr &= ends > starts
+        if at_cr.any():
+            ends[at_cr] -= 1
     return starts, ends
 
 
@@ -87,7 +89,11 @@ def _extract(data: Any, lo: int, hi: int, threads: bool) -> dict[str, np.ndarray
     exact current nanoGPT format (with their line indices); None if a line that looks like
     one cannot be read the same way as feed()."""
     buf = np.frombuffer(data, np.uint8, count=hi - lo, offset=lo)
-    starts, ends = line_bounds(buf)
+    try:  # a plain log has no \r: then no line end needs a look
+        cr = data.find(b"\r", lo, hi) >= 0
+    except (AttributeError, TypeError):
+        cr = True
+    starts, ends = line_bounds(buf, cr)
     got = np.zeros(len(starts), bool)
     vals = {k: np.zeros(len(starts), np.int64 if k == "step" else np.float64) for k in _KEYS}
     _fixed_layouts(buf, starts, ends, got, vals)
@@ -114,7 +120,7 @@ def _extract(data: Any, lo: int, hi: int, threads: bool) -> dict[str, np.ndarray
             vals[k][rows] = v[ok]
     line = np.flatnonzero(got)
     res = {"line": line, **{k: v[line] for k, v in vals.items()}}
-    res["starts"], res["ends"] = starts + lo, ends + lo
+    res["starts"], res["ends"] = (starts + lo, ends + lo) if lo else (starts, ends)
     return res
 
 
@@ -209,6 +215,8 @@ def _iter_columns(data: Any) -> dict[str, np.ndarray] | None:
     first = np.cumsum([0] + [len(p["starts"]) for p in parts[:-1]])
     for p, f in zip(parts, first):
         p["line"] += f
+    if len(parts) == 1:
+        return parts[0]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
