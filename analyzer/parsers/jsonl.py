@@ -211,18 +211,24 @@ def _values(piece, start: int, stop: int, kind: str):  # -> (numpy values, ok, n
     if kind == "bool":
         true = pc.equal(s, "true")
         return true.to_numpy(zero_copy_only=False), pc.or_(true, pc.equal(s, "false")), None
-    null = pc.equal(s, "null")
-    if pc.any(null).as_py():
-        s = pc.if_else(null, None, s)
     target = pa.int64() if kind == "int" else pa.float64()
-    try:
+    ok = pa.scalar(True)
+    try:  # the usual column: numbers only (a 'null' fails the cast, and is looked for then)
         values = s.cast(target)
-        ok = pa.scalar(True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        ok = pc.fill_null(pc.match_substring_regex(s, _INT if kind == "int" else _FLOAT), True)
-        values = pc.if_else(ok, s, None).cast(target)
+        null = pc.equal(s, "null")
+        if pc.any(null).as_py():
+            s = pc.if_else(null, None, s)
+        try:
+            values = s.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            ok = pc.fill_null(pc.match_substring_regex(s, _INT if kind == "int" else _FLOAT),
+                              True)
+            values = pc.if_else(ok, s, None).cast(target)
     if kind == "float":
         return values.to_numpy(zero_copy_only=False), ok, None
+    if not values.null_count:
+        return values.to_numpy(zero_copy_only=False), ok, np.zeros(len(values), bool)
     mask = values.is_null().to_numpy(zero_copy_only=False)
     return values.fill_null(0).to_numpy(zero_copy_only=False), ok, mask
 
