@@ -155,6 +155,25 @@ def _f4(x: float | None) -> str:
     return "nan" if x is None else f"{x:.4f}"
 
 
+# Digits worth writing: a float64 repr of every value would make events.jsonl a third larger
+# (and slower to read) for digits that are noise. Losses keep 9 significant digits, which
+# round-trips the float32 they come from exactly; times keep microseconds.
+_SIGNIFICANT = {"loss": 9, "grad_norm": 9, "train_loss": 9, "val_loss": 9, "best_val_loss": 9,
+                "lr": 9, "mfu": 8, "mfu_smoothed": 8, "tokens_per_s": 7, "value": 9}
+_DECIMALS = {"dt_ms": 3, "step_ms": 3, "eval_ms": 3, "step_ms_min": 3, "step_ms_max": 3,
+             "wall_s": 3}
+
+
+def _rounded(name: str, value: Any) -> Any:
+    if type(value) is not float:  # noqa: E721 - ints, bools, None and text stay as they are
+        return value
+    if name in _DECIMALS:
+        return round(value, _DECIMALS[name])
+    if name in _SIGNIFICANT and value == value and abs(value) != float("inf"):
+        return float(f"{value:.{_SIGNIFICANT[name]}g}")
+    return value
+
+
 class EventLog:
     """Builds schema events (schema.make_event) for one run and hands them to its sinks."""
 
@@ -163,7 +182,9 @@ class EventLog:
         self.sinks = sinks
 
     def emit(self, event_type: str, step: int | None, **fields: Any) -> dict[str, Any]:
-        event = schema.make_event(event_type, self.run_id, step, time.time(), **fields)
+        fields = {k: _rounded(k, v) for k, v in fields.items()}
+        event = schema.make_event(event_type, self.run_id, step, round(time.time(), 3),
+                                  **fields)
         for sink in self.sinks:
             sink.emit(event)
         return event

@@ -64,3 +64,21 @@ def test_stdout_sink_survives_a_closed_pipe():
     sink.message("hello")  # does not raise: the run goes on, events.jsonl has the record
     sink.emit(iter_event())
     sink.close()
+
+
+def test_events_keep_the_digits_that_matter_and_no_more(tmp_path):
+    import numpy as np
+    path = tmp_path / "events.jsonl"
+    log = EventLog("r", [JsonlSink(path)])
+    loss32 = float(np.float32(4.156131744384766))
+    ev = log.emit("iter", 1, loss=loss32, lr=1 / 101000, grad_norm=float("nan"),
+                  dt_ms=91.98455800014926, step_ms=91.73495899995032,
+                  tokens_per_s=8371.94465852888, mfu=0.4008685414840168)
+    log.close()
+    written = json.loads(path.read_text())
+    assert written == ev
+    assert np.float32(written["loss"]) == np.float32(loss32)   # float32 loss round-trips
+    assert written["dt_ms"] == 91.985 and written["step_ms"] == 91.735  # microseconds
+    assert written["mfu"] == 0.40086854 and written["grad_norm"] is None
+    assert written["lr"] == 9.9009901e-06 and written["time"] == round(written["time"], 3)
+    assert len(path.read_text()) < 300
