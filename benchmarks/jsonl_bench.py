@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gptscope.schema import OPTIONAL, dumps, field_names, make_event  # noqa: E402
+from trainer.events import round_field  # noqa: E402  (stdlib only: no torch needed)
 
 RUN_ID = "shakespeare-char-2026-07-01"
 
@@ -48,7 +49,10 @@ def iter_lines(first: int, n: int, seed: int = 0):
                       grad_norm=rng.random() * 2, dt_ms=dt, step_ms=dt - 0.5,
                       eval_inclusive=i % 250 == 0, tokens_per_s=16384 / dt * 1000,
                       mfu=0.4 + rng.random() * 0.01, mfu_smoothed=0.4 + rng.random() * 0.01)
-        yield i, values, head + f'"time":{1.7e9 + i * 0.12 + rng.random()!r},"step":{i},' + \
+        # the digits the trainer writes (trainer.events.round_field), not full float64 reprs
+        values = {k: round_field(k, v) for k, v in values.items()}
+        time_ = round(1.7e9 + i * 0.12 + rng.random(), 3)
+        yield i, values, head + f'"time":{time_!r},"step":{i},' + \
             ",".join(f'"{k}":{_json(values[k])}' for k in keys) + "}\n"
 
 

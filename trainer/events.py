@@ -164,7 +164,7 @@ _DECIMALS = {"dt_ms": 3, "step_ms": 3, "eval_ms": 3, "step_ms_min": 3, "step_ms_
              "wall_s": 3}
 
 
-def _rounded(name: str, value: Any) -> Any:
+def round_field(name: str, value: Any) -> Any:
     if type(value) is not float:  # noqa: E721 - ints, bools, None and text stay as they are
         return value
     if name in _DECIMALS:
@@ -182,7 +182,7 @@ class EventLog:
         self.sinks = sinks
 
     def emit(self, event_type: str, step: int | None, **fields: Any) -> dict[str, Any]:
-        fields = {k: _rounded(k, v) for k, v in fields.items()}
+        fields = {k: round_field(k, v) for k, v in fields.items()}
         event = schema.make_event(event_type, self.run_id, step, round(time.time(), 3),
                                   **fields)
         for sink in self.sinks:
