@@ -64,6 +64,10 @@ _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 # Characters that never appear in a text log (C0 controls other than tab, ESC and the line
 # ends): a line holding one is binary junk -- a crash's NUL padding, a blob, UTF-16 text.
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
+# No line of any format is this long (the longest in the real samples is a 645-character
+# warning). A longer line is read by its first MAX_LINE characters: hostile input cannot make
+# a pattern that backtracks on long runs (of spaces, of word characters) take long.
+MAX_LINE = 1000
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -151,7 +155,10 @@ class StdoutParser:
         self._out = out = []
         for i, raw in enumerate(lines):
             self.stats.lines += 1
-            text = clean_line(raw)
+            if _JUNK.search(raw) and "\x1b" not in raw:  # (ANSI codes are looked at cleaned)
+                self.stats.skip(first_lineno + i, "not text", raw)
+                continue
+            text = clean_line(raw)[:MAX_LINE]
             if text.strip():
                 self._line(text, first_lineno + i)
         self._out = []

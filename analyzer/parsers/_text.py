@@ -76,7 +76,8 @@ def _strip_prefixes(line: str) -> str:
 def is_elision(text: str) -> bool:
     """An ellipsis line a person put in a pasted log to mark cut lines: '...', '[…]'."""
     t = text.strip()
-    return bool(t) and _ELISION.fullmatch(t) is not None
+    # marks are short; the length check also bounds the pattern's backtracking on junk
+    return bool(t) and len(t) <= 60 and _ELISION.fullmatch(t) is not None
 
 
 def to_float(text: str | None) -> float | None:
@@ -133,7 +134,9 @@ def literal(text: str) -> Any:
     return text.split(" #", 1)[0].strip()
 
 
-_FIELD = re.compile(r"(?P<key>[A-Za-z][\w/ .-]*?)?\s*[:=]?\s*\(?"
+# (the key ends in a non-space and one \s* takes the spaces before the number: a pattern
+# where several quantifiers could share a run of spaces backtracks cubically on long runs)
+_FIELD = re.compile(r"(?P<key>[A-Za-z](?:[\w/ .-]*?[\w/.-])?)?\s*(?:[:=]\s*)?\(?"
                     r"(?P<num>[-+]?(?:nan|inf|(?:\d[\d,]*)?\.?\d+(?:[eE][-+]?\d+)?))"
                     r"(?P<unit>.*)$", re.IGNORECASE)
 

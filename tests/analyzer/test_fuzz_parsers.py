@@ -172,3 +172,24 @@ def test_hostile_header_values_stay_json_data(fmt, line, tmp_path):
     _check(fmt, lines, events, stats)
     assert any(e["type"] == "run_start" for e in events)
     assert not (tmp_path / "pwned").exists() and not os.path.exists("pwned")
+
+
+# What fuzzing found: lines of 100,000 characters that made patterns backtrack for minutes
+# ("[…]" or a step line followed by a long run of spaces; "step:1/2 " and a long word).
+HUGE = {"spaces": " " * 100_000 + "x", "word": "x" * 100_000, "tabs": "\t" * 100_000 + "x",
+        "pairs": "a: " * 33_000, "pipes": "| " * 50_000, "digits": "9" * 100_000}
+PREFIXES = ["[…]", "... (truncated) ...", "step     1 | loss: 10.9 | lr 1e-06 | nor",
+            "step    1/19560 | train loss 11.0 | norm 15.0911 | lr", "| num_layers L     | 12",
+            "step:124/1770 train_time:10721ms step_avg:94.05ms", "iter 10: loss 3.1, time 1ms",
+            "step 00000/16704 (0.00%) | loss: 10.39 | lrm: 1.00 |", "Building model with config:",
+            "2023-01-01 12:00:00 > WARNING: ", "Traceback (most recent call last):", ""]
+
+
+@pytest.mark.parametrize("fmt", ALL)
+def test_huge_lines_take_linear_time(fmt):
+    for prefix in PREFIXES:
+        for shape, tail in HUGE.items():
+            with Timer() as t:
+                _parse(fmt, [prefix + tail, prefix + tail + " 1.0 ms"], [])
+                registry.get(fmt).detect([prefix + tail])
+            assert t.seconds < 1.0, (fmt, prefix, shape, t.seconds)
