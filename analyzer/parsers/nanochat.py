@@ -157,12 +157,16 @@ class Parser(StdoutParser):
             h.device = device_type(text.split(":", 1)[1])
         elif text.startswith("Distributed world size:"):
             h.world_size = to_int(text.split(":", 1)[1].strip())
+        # (a line may be cut anywhere: a missing value leaves the header as it was)
         elif text.startswith("Total batch size "):
-            h.tokens_per_iter = to_int(text.split()[3])
+            words = text.split()
+            if len(words) > 3:
+                h.tokens_per_iter = to_int(words[3])
         elif text.startswith("Calculated number of iterations"):
-            h.max_iters = to_int(text.rsplit(":", 1)[1].strip())
+            if ":" in text:
+                h.max_iters = to_int(text.rsplit(":", 1)[1].strip())
         elif text.startswith("COMPUTE_DTYPE:"):
-            dtype = text.split(":", 1)[1].split()[0].replace("torch.", "")
+            dtype = (text.split(":", 1)[1].split() or [""])[0].replace("torch.", "")
             h.dtype = dtype if dtype in ("float32", "bfloat16", "float16") else h.dtype
         elif text.startswith("Building model with config:"):
             self._model_config(text.split(":", 1)[1], h)

@@ -12,6 +12,7 @@ benchmarks/fuzz_long.py).
 from __future__ import annotations
 
 import json
+import re
 import os
 
 import pytest
@@ -158,7 +159,8 @@ HOSTILE_HEADERS = {
     "nanochat": ["Building model with config: {[1]: 2}",
                  "Building model with config: {(1, 2): 3, 'n_layer': 1e999, 7: 'x'}",
                  "Building model with config: {'sequence_len': True, 'n_head': -1e999}",
-                 "warmup_ratio: inf", "Inherited x=1e999 from base"],
+                 "warmup_ratio: inf", "Inherited x=1e999 from base", "COMPUTE_DTYPE:",
+                 "Calculated number of iterations", "Total batch size x"],
 }
 
 
@@ -193,3 +195,19 @@ def test_huge_lines_take_linear_time(fmt):
                 _parse(fmt, [prefix + tail, prefix + tail + " 1.0 ms"], [])
                 registry.get(fmt).detect([prefix + tail])
             assert t.seconds < 1.0, (fmt, prefix, shape, t.seconds)
+
+
+@pytest.mark.parametrize("fmt", STDOUT)
+def test_every_kind_of_real_line_cut_anywhere(fmt):
+    """Exhaustive, not random: one real line of each shape (digits aside), cut after every
+    character (a log cut by a crash, a paste, a size limit). The long fuzz run found a
+    header line whose cut version raised inside the parser."""
+    shapes: dict[str, str] = {}
+    for raw in LINES[fmt]:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r")
+        shapes.setdefault(re.sub(r"\d+", "0", line)[:120], line[:200])
+    for line in shapes.values():
+        for cut in range(len(line) + 1):
+            events, stats = _parse(fmt, [line[:cut]], [])
+            _check(fmt, [line[:cut]], events, stats)
+    count(f"parsers/cut-lines/{fmt}", sum(len(s) + 1 for s in shapes.values()))

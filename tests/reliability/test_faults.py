@@ -6,7 +6,6 @@ Each fault ends with a clear one-line error (or a clean interrupted exit), a che
 that loads, and events that the analyzer reads."""
 from __future__ import annotations
 
-import os
 import signal
 import time
 
@@ -226,4 +225,3 @@ def test_read_only_run_directory_on_resume_changes_nothing(tmp_path):
         run.chmod(0o755)
     assert str(run) in err
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
-    os.sync()
