@@ -14,7 +14,7 @@ import torch
 
 import analyzer
 from analyzer.diagnostics import run_all
-from tests.reliability._proc import TINY, Trainer, read_file_events, wait_until
+from tests.reliability._proc import TINY, Trainer, count, read_file_events, wait_until
 from trainer import checkpoint as ckpt_io
 from trainer.config import preset
 from trainer.train import train
@@ -62,6 +62,21 @@ def test_sigterm_in_a_checkpoint_write_finishes_it_then_stops_cleanly(tmp_path):
     assert last_ckpt["type"] == "checkpoint" and last_ckpt["step"] == end["steps"]
     assert ckpt_io.load(run / "ckpt.pt")["iter_num"] == end["steps"]
     assert not (run / "ckpt.pt.tmp").exists()
+
+
+def test_sigterm_without_save_on_interrupt_keeps_the_last_eval_checkpoint(tmp_path):
+    logs = tmp_path / "logs"
+    run = logs / "r"
+    with Trainer(tmp_path, _args(logs, "--max_iters=100000", "--save_on_interrupt=false")) as tr:
+        wait_until(lambda: count(run / "events.jsonl", b'"type":"iter"') >= 30, tr)
+        tr.proc.send_signal(signal.SIGTERM)
+        assert tr.wait() == 128 + signal.SIGTERM, tr.stderr
+    events, bad, tail = read_file_events(run / "events.jsonl")
+    assert not bad and not tail
+    end = events[-1]
+    saved = [e["step"] for e in events if e["type"] == "checkpoint"]
+    assert end["status"] == "interrupted" and events[-2]["type"] != "checkpoint"
+    assert ckpt_io.load(run / "ckpt.pt")["iter_num"] == saved[-1] <= end["steps"]
 
 
 def test_a_second_sigint_in_a_checkpoint_write_stops_at_once_keeping_the_last_one(tmp_path):
