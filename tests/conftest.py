@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# The real third-party logs live in ../shared beside the checkout (also in CI).
-REALDATA = Path(os.environ.get("GPTSCOPE_REALDATA", ROOT.parent / "shared/data/realdata"))
+# The real third-party logs ship with the tests (provenance in tests/data/realdata/SOURCES.md):
+# a user's clone has no ../shared, and no test may skip for missing data.
+REALDATA = Path(os.environ.get("GPTSCOPE_REALDATA", ROOT / "tests/data/realdata"))
 
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    if not REALDATA.is_dir():
-        pytest.skip(f"real-log samples not found at {REALDATA}")
+    assert REALDATA.is_dir(), f"real-log samples missing at {REALDATA}"
     return REALDATA
 
 

@@ -65,7 +65,7 @@ class Timer:
 # ------------------------------------------------------------------------------ real lines
 
 REALDATA = Path(os.environ.get("GPTSCOPE_REALDATA",
-                               Path(__file__).resolve().parents[3] / "shared/data/realdata"))
+                               Path(__file__).resolve().parents[1] / "data/realdata"))
 FOLDERS = {"nanogpt": "nanogpt", "buildnanogpt": "build-nanogpt", "llmc": "llmc",
            "modded": "modded-nanogpt", "nanochat": "nanochat"}
 
