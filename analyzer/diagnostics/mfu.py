@@ -6,32 +6,19 @@ Only steady iterations count (no eval, no warm-up): see analyzer.stats.
 """
 from __future__ import annotations
 
-import re
-
 from analyzer import stats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.findings import Finding
 from analyzer.run import Run
+from gptscope import peaks
 
-# Dense bf16 tensor-core peaks (FLOP/s), most specific names first: 'H200' must not match
-# 'H20', nor 'H100 PCIe' the SXM part. Used only to explain what the MFU would really be.
-_PEAKS: list[tuple[str, float]] = [
-    (r"H200", 989e12), (r"H20\b", 148e12), (r"H100.*(PCIe|PCIE)", 756e12),
-    (r"H100", 989e12), (r"GH200", 989e12), (r"A100", 312e12), (r"A10G", 70e12),
-    (r"L40S", 362e12), (r"L4\b", 121e12), (r"V100", 125e12), (r"T4\b", 65e12),
-    (r"RTX 4090", 165e12), (r"RTX 3090", 71e12),
-]
-NANOGPT_PEAK = 312e12  # nanoGPT's estimate_mfu: A100 bf16
+NANOGPT_PEAK = peaks.NANOGPT_A100_FLOPS  # nanoGPT's estimate_mfu: A100 bf16
 
 
 def device_peak(name: str | None) -> float | None:
-    """Dense bf16 peak FLOP/s of a device name such as 'NVIDIA H100 80GB HBM3'."""
-    if not name:
-        return None
-    for pattern, peak in _PEAKS:
-        if re.search(pattern, name):
-            return peak
-    return None
+    """Dense bf16 peak FLOP/s of a device name such as 'NVIDIA H100 80GB HBM3' (the shared
+    table, gptscope/peaks.py), or None when it is not there."""
+    return peaks.peak_flops(name)
 
 
 def _n_params(run: Run) -> float | None:

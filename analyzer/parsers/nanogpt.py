@@ -35,6 +35,7 @@ import re
 from analyzer.parsers._stdout import Header, StdoutParser, device_type
 from analyzer.parsers._text import literal, to_float, to_int
 from analyzer.run import Run
+from gptscope import peaks
 
 NAME = "nanogpt"
 
@@ -64,7 +65,7 @@ _HEADER = re.compile(r"Initializing a new model from scratch|Initializing from O
                      r"using fused AdamW|compiling the model|Multiple GPUs? detected")
 _DTYPES = ("float32", "bfloat16", "float16")
 # train.py's estimate_mfu divides by an A100's bf16 peak, whatever the device.
-PEAK_FLOPS = 312e12
+PEAK_FLOPS = peaks.NANOGPT_A100_FLOPS  # the one copy lives in gptscope/peaks.py
 PEAK_SOURCE = "table:nanoGPT train.py A100 bf16 constant"
 
 

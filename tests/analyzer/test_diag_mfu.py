@@ -78,7 +78,7 @@ def test_plausible_mfu(mfu, meta):
 @pytest.mark.parametrize("name, peak", [
     ("NVIDIA H200", 989e12), ("NVIDIA H20", 148e12), ("NVIDIA H100 PCIe", 756e12),
     ("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA A100-PCIE-40GB", 312e12),
-    ("NVIDIA GeForce RTX 4090", 165e12), ("Tesla T4", 65e12), ("mystery", None),
+    ("NVIDIA GeForce RTX 4090", 165.2e12), ("Tesla T4", 65e12), ("mystery", None),
 ])
 def test_device_peak_is_not_fooled_by_similar_names(name, peak):
     assert device_peak(name) == peak
