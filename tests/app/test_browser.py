@@ -3,12 +3,14 @@
 Starts the dashboard on a temporary logs root, writes schema events from a thread as a
 trainer would, and checks in the browser that the run is listed, that new steps appear
 without a reload, and that an injected NaN becomes a finding. Leaves a screenshot in the
-test's temporary folder.
+test's temporary folder; with ``GPTSCOPE_SCREENSHOTS=docs/images`` it also writes the README's
+picture there (``dashboard.png``).
 """
 from __future__ import annotations
 
 import math
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from gptscope.schema import dumps
+from gptscope.schema import dumps, make_event
 from tests.app import _runs as R
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,30 +62,54 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> Non
 
 
 class Writer(threading.Thread):
-    """A stand-in trainer: one iteration every 0.3 s; a NaN loss when asked."""
+    """A stand-in trainer: one iteration every 0.3 s; a NaN loss when asked.
+
+    The numbers look like a small character-level run (falling noisy loss, warm-up then
+    cosine learning rate, an eval every 50 steps whose iteration takes longer), so the
+    screenshot shows what a reader will see, and the eval-inclusive iterations are real.
+    """
 
     def __init__(self, path: Path):
         super().__init__(daemon=True)
         self.path, self.step = path, 0
         self.stop_event, self.nan = threading.Event(), threading.Event()
+        self.rng = random.Random(7)
 
     def write(self, events) -> None:
         with open(self.path, "a") as f:
             f.write("".join(dumps(e) + "\n" for e in events))
 
+    def step_events(self, s: int, t: float, nan: bool = False) -> list[dict]:
+        loss = 1.45 + 2.75 * math.exp(-s / 90) + self.rng.gauss(0, 0.04)
+        lr = 1e-3 * min(1.0, (s + 1) / 20) * (0.55 + 0.45 * math.cos(math.pi * s / 1000))
+        evaluating = s % 50 == 0
+        dt = (620.0 if evaluating else 100.0) * (1 + abs(self.rng.gauss(0, 0.04)))
+        out = []
+        if evaluating:
+            out.append(make_event("eval", "e2e-run", s, t, train_loss=loss - 0.02,
+                                  val_loss=loss + 0.03 + 0.0004 * s, eval_ms=500.0,
+                                  best_val_loss=None))
+        out.append(R.it("e2e-run", s, math.nan if nan else loss, time=t, dt_ms=dt,
+                        eval_inclusive=evaluating, lr=lr,
+                        grad_norm=0.4 + 1.2 * math.exp(-s / 60) + abs(self.rng.gauss(0, 0.05)),
+                        tokens_per_s=10240.0 * 100.0 / dt, mfu=0.25 * 100.0 / dt,
+                        mfu_smoothed=0.25))
+        if nan:
+            out.append(R.anomaly("e2e-run", s))
+        return out
+
     def run(self) -> None:
         now = time.time()
-        self.write([R.start("e2e-run", time=now)]
-                   + [R.it("e2e-run", s, 4.0 - 0.01 * s, time=now) for s in range(20)])
-        self.step = 20
+        history = [R.start("e2e-run", time=now - 15.0)]
+        for s in range(150):
+            history += self.step_events(s, now - 15.0 + 0.1 * s)
+        self.write(history)
+        self.step = 150
         while not self.stop_event.wait(0.3):
-            s = self.step
-            if self.nan.is_set():
-                self.write([R.it("e2e-run", s, math.nan, time=time.time()),
-                            R.anomaly("e2e-run", s)])
+            nan = self.nan.is_set()
+            self.write(self.step_events(self.step, time.time(), nan=nan))
+            if nan:
                 self.nan.clear()
-            else:
-                self.write([R.it("e2e-run", s, 4.0 - 0.01 * s, time=time.time())])
             self.step += 1
 
 
@@ -126,6 +152,7 @@ def test_live_run_in_a_real_browser(tmp_path, repo_root):
                 expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
                 assert page.evaluate("window.__noReload") == 42
                 page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+                _readme_picture(page)
             finally:
                 browser.close()
     finally:
@@ -144,3 +171,13 @@ def test_live_run_in_a_real_browser(tmp_path, repo_root):
 def _digits():
     import re
     return re.compile(r"^[\d,]+$")
+
+
+def _readme_picture(page) -> None:
+    """With GPTSCOPE_SCREENSHOTS=DIR, the README's picture of the page as a reader sees it."""
+    out = os.environ.get("GPTSCOPE_SCREENSHOTS")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        page.set_viewport_size({"width": 1400, "height": 1100})
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(Path(out) / "dashboard.png"))
