@@ -1,0 +1,154 @@
+"""analyzer/golden_stats.py: seed bands, spread-derived tolerances, band excursions, Welch."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyzer import golden
+from analyzer.golden import GoldenError
+from analyzer.golden_stats import (band_excursions, band_tolerances, make_seed_baseline,
+                                   run_excursions, save_band_png, seed_stats,
+                                   validate_seeds, welch_for_runs, welch_worse)
+from tests.analyzer import _synth as S
+
+
+def seed_run(offset: float, steps: int = 20, val_shift: float = 0.0, source: str = "r"):
+    """A falling curve 4/(1+0.1 s) shifted by offset; evals every 5 steps."""
+    losses = [4 / (1 + 0.1 * s) + offset for s in range(steps)]
+    evals = [S.ev(s, 4 / (1 + 0.1 * s) + offset, 4.1 / (1 + 0.1 * s) + offset + val_shift)
+             for s in range(0, steps, 5)]
+    run = S.run(S.iters(range(steps), losses), evals)
+    run.source = source
+    return run
+
+
+def test_seed_stats_mean_std_min_max_and_megatron_tolerance():
+    runs = [seed_run(o, source=f"s{i}") for i, o in enumerate((-0.1, 0.0, 0.1))]
+    st = seed_stats(runs, multiplier=1.5, floor=0.001)
+    assert st["n"] == 3 and st["runs"] == ["s0", "s1", "s2"]
+    m, sd, lo, hi = st["band"]["train_loss"]["10"]
+    assert m == pytest.approx(2.0) and lo == pytest.approx(1.9) and hi == pytest.approx(2.1)
+    assert sd == pytest.approx(0.1)          # sample std of (-0.1, 0, 0.1) is 0.1
+    # the largest relative deviation is at the last step, where the mean is lowest
+    last_mean = 4 / (1 + 0.1 * 19)
+    assert st["max_rel_dev"]["train_loss"] == pytest.approx(0.1 / last_mean)
+    assert st["rtol"]["train_loss"] == pytest.approx(1.5 * 0.1 / last_mean)
+    assert st["final"]["val_loss"] == pytest.approx([4.1 / 2.5 + o for o in (-0.1, 0, 0.1)])
+    assert set(st["band"]["val_loss"]) == {"0", "5", "10", "15"}
+
+
+def test_identical_seeds_get_the_floor_not_zero():
+    st = seed_stats([seed_run(0.0), seed_run(0.0)], floor=0.002)
+    assert st["max_rel_dev"]["train_loss"] == 0.0
+    assert st["rtol"]["train_loss"] == 0.002
+
+
+def test_only_common_steps_are_banded_and_bad_input_is_refused():
+    st = seed_stats([seed_run(0.0, steps=20), seed_run(0.1, steps=12)])
+    assert max(map(int, st["band"]["train_loss"])) == 11
+    with pytest.raises(GoldenError, match="at least two runs"):
+        seed_stats([seed_run(0.0)])
+    nan = S.run(S.iters(range(5), [3, 2, float("nan"), 1, 1]))
+    nan.source = "bad.jsonl"
+    with pytest.raises(GoldenError, match=r"bad.jsonl: train_loss is not finite at step 2"):
+        seed_stats([seed_run(0.0), nan])
+
+
+def test_seed_baseline_is_a_valid_golden_baseline_of_means():
+    runs = [seed_run(o) for o in (-0.05, 0.05)]
+    b = make_seed_baseline(runs)
+    again = golden.loads_baseline(golden.dumps_baseline(b))
+    assert again["train_loss"]["values"]["10"] == pytest.approx(2.0)
+    assert again["final_val_loss"] == {"step": 15, "value": pytest.approx(4.1 / 2.5)}
+    assert validate_seeds(again)["n"] == 2
+    tol = band_tolerances(again)
+    assert set(tol) == {"train_loss", "eval_train_loss", "val_loss", "final_val_loss"}
+    # a run from the middle of the seeds passes golden.check with the band's tolerances
+    result = golden.check(seed_run(0.0), again, tol)
+    assert result.passed, [r for r in result.rows if r.status != "ok"][:3]
+    broken = dict(again, seeds=dict(again["seeds"], band={"train_loss": {"1": [1, 2]}}))
+    with pytest.raises(GoldenError, match="malformed seeds section"):
+        validate_seeds(broken, "b.json")
+
+
+def test_band_excursions_group_steps_by_side():
+    band = {str(s): [2.0, 0.01, 1.99, 2.01] for s in range(10)}
+    values = pd.Series([2.0, 2.0, 2.5, 2.6, 2.0, 1.0, 2.0, 2.0, 2.0, float("nan")],
+                       index=range(10))
+    ex = band_excursions(values, band, rtol=0.05)
+    assert [(e.first_step, e.last_step, e.side, e.worst_step) for e in ex] == [
+        (2, 3, "above", 3), (5, 5, "below", 5), (9, 9, "above", 9)]
+    assert "steps 2-3" in ex[0].message() and "+30.0%" in ex[0].message()
+    assert band_excursions(values.drop([2, 3, 5, 9]), band, rtol=0.05) == []
+
+
+def test_a_run_ten_percent_worse_leaves_the_band_where_the_seeds_agree():
+    b = make_seed_baseline([seed_run(o) for o in (-0.01, 0.0, 0.01)])
+    worse = S.run(S.iters(range(20), [1.1 * 4 / (1 + 0.1 * s) for s in range(20)]),
+                  [S.ev(s, 4 / (1 + 0.1 * s), 1.1 * 4.1 / (1 + 0.1 * s)) for s in (0, 5, 10, 15)])
+    ex = run_excursions(worse, b)
+    metrics = {e.metric for e in ex}
+    assert {"train_loss", "val_loss"} <= metrics
+    tl = next(e for e in ex if e.metric == "train_loss")
+    assert (tl.first_step, tl.last_step, tl.side) == (0, 19, "above")
+    # an explicit, wide tolerance overrides the band's
+    assert run_excursions(worse, b, {m: golden.Tolerance(0.2) for m in
+                                     ("train_loss", "eval_train_loss", "val_loss")}) == []
+
+
+def _t_tail(t: float, df: float) -> float:
+    """P(T > t) for Student's t by Simpson's rule on the density: independent of scipy."""
+    c = math.gamma((df + 1) / 2) / (math.sqrt(df * math.pi) * math.gamma(df / 2))
+    upper, n = t + 100.0, 40_000
+    h = (upper - t) / n
+    f = [c * (1 + (t + i * h) ** 2 / df) ** (-(df + 1) / 2) for i in range(n + 1)]
+    return h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
+
+
+def test_welch_matches_the_textbook_formulas():
+    base = [3.280, 3.282, 3.279, 3.281, 3.283]
+    cand = [3.284, 3.287, 3.283, 3.286]
+    r = welch_worse(base, cand, alpha=0.01)
+    a, b = np.array(base), np.array(cand)
+    va, vb = a.var(ddof=1) / 5, b.var(ddof=1) / 4
+    t = (b.mean() - a.mean()) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / 4 + vb ** 2 / 3)
+    assert r.t == pytest.approx(t) and r.df == pytest.approx(df)
+    assert r.p_value == pytest.approx(_t_tail(t, df), rel=1e-4)
+    d = (b.mean() - a.mean()) / math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+    assert r.effect_size == pytest.approx(d)
+    assert r.worse and "worse at p < 0.01" in r.message()
+    # the other way round: an improvement is never a regression
+    assert welch_worse(cand, base).p_value == pytest.approx(1 - r.p_value, rel=1e-6)
+    assert not welch_worse(cand, base).worse
+
+
+def test_welch_edge_cases():
+    with pytest.raises(GoldenError, match="two or more runs on each side"):
+        welch_worse([1.0, 1.1], [1.2])
+    same = welch_worse([2.0, 2.0], [2.0, 2.0])
+    assert same.p_value is None and not same.worse and "no test" in same.message()
+    assert welch_worse([2.0, 2.0], [2.5, 2.5]).p_value == 0.0
+
+
+def test_welch_for_runs_uses_final_val_loss():
+    b = make_seed_baseline([seed_run(o) for o in (-0.01, 0.0, 0.01)])
+    worse = [seed_run(o, val_shift=0.2) for o in (-0.01, 0.005, 0.01)]
+    r = welch_for_runs(worse, b)
+    assert r.metric == "val_loss" and r.n_candidate == 3 and r.worse
+    assert welch_for_runs(worse[:1], b) is None
+    assert not welch_for_runs([seed_run(o) for o in (-0.005, 0.0, 0.005)], b).worse
+
+
+def test_band_png_is_written(tmp_path):
+    b = make_seed_baseline([seed_run(o) for o in (-0.01, 0.01)])
+    path = save_band_png(b, [seed_run(0.3, source="worse/events.jsonl")],
+                         str(tmp_path / "band.png"))
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    # a one-run baseline draws too (no seeds section)
+    one = golden.make_baseline(seed_run(0.0))
+    assert save_band_png(one, [seed_run(0.1)], str(tmp_path / "one.png"))
