@@ -1,0 +1,225 @@
+"""Every label of the real-world corpus (tests/data/realworld/labels.toml), one test each.
+
+A label is what a person reads in a log nobody here wrote (the reading is in
+tests/data/realworld/SOURCES.md), so these tests say where the analyzer is right and where it is
+not yet. Where it is wrong today the test is an expected failure, listed in KNOWN_MISSES below
+(the one place): ``strict=True`` makes a fixed case fail as XPASS, so whoever fixes the analyzer
+removes its entry. Never add an entry to make a new regression pass.
+
+The scoring functions (benchmarks/realworld.py) are tested at the bottom on small inline inputs.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from analyzer.findings import Finding
+from analyzer.run import Run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_scorer():
+    """benchmarks/ is not a package the project installs; load the module by its path."""
+    name = "gptscope_realworld_score"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "realworld.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+rw = _load_scorer()
+
+# (log file, label key) -> why the analyzer misses it today. Remove an entry when it passes.
+KNOWN_MISSES: dict[tuple[str, str], str] = {
+    ('generic/llama2c-issue461-pipe-format-mps-costly-eval.log',
+     'format'): "analyzer gives 'nanogpt': no generic reader for this fork's format yet (#12 class 5)",
+    ('generic/llama2c-issue461-pipe-format-mps-costly-eval.log',
+     'fact:first_step'): 'analyzer gives 500',
+    ('generic/llama2c-issue461-pipe-format-mps-costly-eval.log',
+     'fact:last_step'): 'analyzer gives 600',
+    ('generic/llama2c-issue461-pipe-format-mps-costly-eval.log',
+     'fact:step_ms'): 'analyzer gives None',
+    ('generic/llama2c-issue461-pipe-format-mps-costly-eval.log',
+     'fact:final_train_loss'): 'analyzer gives None: final train loss is not the last logged value (#12 class 8)',
+    ('generic/llama2c-issue461-pipe-format-mps-costly-eval.log',
+     'problem:costly_eval'): 'analyzer gives None',
+    ('generic/modded-llama2-issue10-pipe-format-no-mfu.log',
+     'format'): "analyzer gives 'nanogpt': no generic reader for this fork's format yet (#12 class 5)",
+    ('generic/modded-llama2-issue10-pipe-format-no-mfu.log',
+     'fact:last_step'): 'analyzer gives 0',
+    ('generic/modded-llama2-issue10-pipe-format-no-mfu.log',
+     'fact:step_ms'): 'analyzer gives None',
+    ('generic/modded-llama2-issue10-pipe-format-no-mfu.log',
+     'fact:final_train_loss'): 'analyzer gives None: final train loss is not the last logged value (#12 class 8)',
+    ('generic/modded-llama2-pr9-pipe-format-evals.log',
+     'format'): "analyzer gives 'nanogpt': no generic reader for this fork's format yet (#12 class 5)",
+    ('generic/modded-llama2-pr9-pipe-format-evals.log',
+     'fact:first_step'): 'analyzer gives 500',
+    ('generic/modded-llama2-pr9-pipe-format-evals.log',
+     'fact:last_step'): 'analyzer gives 600',
+    ('generic/modded-llama2-pr9-pipe-format-evals.log',
+     'fact:step_ms'): 'analyzer gives None',
+    ('generic/modded-llama2-pr9-pipe-format-evals.log',
+     'fact:final_train_loss'): 'analyzer gives None: final train loss is not the last logged value (#12 class 8)',
+    ('llmc/llmc-pr156-train_gpt2c-char-shakespeare-first-steps.log',
+     'fact:step_ms'): 'analyzer gives None',
+    ('llmc/llmc-pr156-train_gpt2c-char-shakespeare-first-steps.log',
+     'fact:params'): "analyzer gives 10672896: llm.c's printed parameter count not used (#12 class 11)",
+    ('modded-nanogpt/track3-soap-contra-seed01-val-only-seconds.log',
+     'fact:step_ms'): 'analyzer gives None',
+}
+
+
+def _label_ids() -> list[tuple[str, str]]:
+    """(file, key) of every label, in the same form as Check.key, without running anything."""
+    out = []
+    for lab in rw.load_labels():
+        out += [(lab["file"], "format"), (lab["file"], "runs")]
+        out += [(lab["file"], f"fact:{name}") for name in lab.get("facts", {})]
+        out += [(lab["file"], f"problem:{rw.problem_name(p)}") for p in lab.get("problems", [])]
+        if not lab.get("problems"):
+            out.append((lab["file"], "false_alarm"))
+    return out
+
+
+def _params() -> list:
+    params = []
+    for file, key in _label_ids():
+        marks = []
+        if (file, key) in KNOWN_MISSES:
+            marks = [pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[(file, key)])]
+        params.append(pytest.param(file, key, marks=marks, id=f"{file}::{key}"))
+    return params
+
+
+@functools.lru_cache(maxsize=None)
+def _score(file: str):
+    label = next(lab for lab in rw.load_labels() if lab["file"] == file)
+    return rw.score_log(label)
+
+
+@pytest.mark.parametrize(("file", "key"), _params())
+def test_label(file: str, key: str) -> None:
+    score = _score(file)
+    checks = [c for c in score.checks if c.key == key]
+    assert len(checks) == 1, f"{file}: no single check for {key}"
+    c = checks[0]
+    assert c.ok, f"{file}: {key}: expected {c.expected!r}, analyzer gives {c.got!r}"
+
+
+def test_known_misses_name_real_labels() -> None:
+    """A stale entry (a label renamed or removed) would otherwise hide nothing, silently."""
+    ids = set(_label_ids())
+    stale = [k for k in KNOWN_MISSES if k not in ids]
+    assert not stale, f"KNOWN_MISSES entries with no such label: {stale}"
+
+
+def test_every_corpus_log_is_labelled_and_exists() -> None:
+    labelled = {lab["file"] for lab in rw.load_labels()}
+    on_disk = {str(p.relative_to(rw.CORPUS)) for p in rw.CORPUS.rglob("*")
+               if p.is_file() and p.name not in ("SOURCES.md", "labels.toml")}
+    assert labelled == on_disk, (f"unlabelled: {sorted(on_disk - labelled)}; "
+                                 f"missing: {sorted(labelled - on_disk)}")
+
+
+def test_every_log_is_described_in_sources() -> None:
+    sources = (rw.CORPUS / "SOURCES.md").read_text(encoding="utf-8")
+    missing = [lab["file"] for lab in rw.load_labels()
+               if Path(lab["file"]).name not in sources]
+    assert not missing, f"not in SOURCES.md: {missing}"
+
+
+# ---- the score functions on small inline inputs ----------------------------------------------
+
+def _finding(code: str, severity: str = "warning", steps=None, message: str = "m",
+             evidence=None) -> Finding:
+    return Finding(code=code, severity=severity, message=message, steps=steps,
+                   evidence=evidence or {})
+
+
+@pytest.mark.parametrize(("name", "expected", "got", "ok"), [
+    ("step_ms", 100.0, 109.9, True),
+    ("step_ms", 100.0, 90.0, True),
+    ("step_ms", 100.0, 111.0, False),      # the 50x-too-high class of error fails
+    ("step_ms", 100.0, None, False),
+    ("final_val", 3.2789, 3.2789, True),
+    ("final_val", 3.2789, 3.2790, False),  # a loss is quoted as printed
+    ("final_val", 3.2789, float("nan"), False),
+    ("last_step", 947, 946, False),        # steps as the log prints them
+    ("params", 10771200, 10771200, True),
+])
+def test_fact_ok(name, expected, got, ok) -> None:
+    assert rw.fact_ok(name, expected, got) is ok
+
+
+def test_problem_found_checks_code_severity_step_and_words() -> None:
+    nan = {"code": "nan_onset", "step": 3010}
+    assert rw.problem_found(nan, [_finding("nonfinite_loss", "error", (3010, 3060))])
+    assert not rw.problem_found(nan, [_finding("nonfinite_loss", "error", (3000, 3060))])
+    assert not rw.problem_found(nan, [_finding("loss_spike", "error", (3010, 3010))])
+    costly = {"code": "costly_eval"}
+    assert not rw.problem_found(costly, [_finding("eval_spikes", "info", (500, 600))])
+    assert rw.problem_found(costly, [_finding("eval_spikes", "warning", (500, 600))])
+    spike = {"code": "loss_spike", "step": 110}
+    assert rw.problem_found(spike, [_finding("loss_spike", "info", (100, 120))])
+    assert not rw.problem_found(spike, [_finding("loss_spike", "info", (130, 140))])
+    oom = {"code": "oom"}
+    assert not rw.problem_found(oom, [_finding("run_failed", "error", message="failed")])
+    assert rw.problem_found(oom, [_finding("run_failed", "error", message="failed",
+                                           evidence={"error": "CUDA out of memory."})])
+
+
+def _run(events: list[dict]) -> Run:
+    return Run.from_events(events, format="nanogpt")
+
+
+def _ev(etype: str, step: int, **kw) -> dict:
+    return {"type": etype, "step": step, "run_id": "r", "time": 0.0, **kw}
+
+
+def _it(step: int, loss: float) -> dict:
+    return _ev("iter", step, loss=loss, eval_inclusive=False)
+
+
+def test_count_runs_and_last_run_keep_resumes_with_their_run() -> None:
+    run = _run([_ev("run_start", 0), _it(0, 5.0), _it(10, 4.0),
+                _ev("run_start", 0), _it(0, 6.0),
+                _ev("resume", 10), _it(10, 3.5), _ev("eval", 10, val_loss=3.9)])
+    assert rw.count_runs(run) == 2
+    last = rw.last_run(run)
+    assert list(last.iters["loss"]) == [6.0, 3.5]
+    assert list(last.evals["val_loss"]) == [3.9]
+    assert rw.count_runs(_run([])) == 0
+
+
+def test_totals_count_recall_false_alarms_and_facts() -> None:
+    labels = [{"file": "a", "problems": [{"code": "nan_onset", "step": 5}]},
+              {"file": "b", "problems": []}]
+    a = rw.LogScore("a", checks=[rw.Check("a", "problem", "nan_onset@5", 5, None, False),
+                                 rw.Check("a", "fact", "step_ms", 10.0, 10.0, True)],
+                    findings=[_finding("mfu_implausible", "error")])
+    b = rw.LogScore("b", checks=[rw.Check("b", "false_alarm", "", [], ["warning x (1, 2)"], False),
+                                 rw.Check("b", "format", "", "nanogpt", "llmc", False)])
+    t = rw.totals([a, b], labels)
+    assert (t["problems"], t["problems_found"], t["recall"]) == (1, 0, 0.0)
+    assert t["recall_by_code"] == {"nan_onset": {"found": 0, "labelled": 1}}
+    assert (t["healthy_logs"], t["false_alarm_logs"], t["false_alarms"]) == (1, 1, 1)
+    assert t["false_alarm_errors"] == 0
+    assert t["unexplained_errors"] == 1  # the error on 'a' is not a NaN finding
+    assert (t["facts"], t["facts_right"]) == (2, 1)
+
+
+def test_load_labels_rejects_an_unknown_problem_code(tmp_path: Path) -> None:
+    bad = tmp_path / "labels.toml"
+    bad.write_text('[[log]]\nfile = "x.log"\nformat = "nanogpt"\nruns = 1\n'
+                   'problems = [{code = "nan"}]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown problem code 'nan'"):
+        rw.load_labels(bad)
