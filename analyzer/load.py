@@ -319,13 +319,19 @@ def detect_format(path: str | os.PathLike, data: Any, complete: bool = True) -> 
     return name
 
 
-def load(path: str | os.PathLike, format: str | None = None) -> Run:
+def load(path: str | os.PathLike, format: str | None = None,
+         tag_map: dict[str, str] | None = None) -> Run:
     """Read a run from a log file (or a run directory), detecting the format from content.
 
     ``format`` (a parser NAME such as 'nanogpt') skips detection. Unreadable lines are
     skipped and counted in ``run.stats``; a file that is missing, empty, binary or in no
     known format raises LoadError (UnknownFormat), whose message is one line.
+    ``tag_map`` ({tag: metric}, the CLI's ``--map``) renames the series of the scalar
+    formats (TensorBoard, Hugging Face Trainer, Lightning).
     """
+    claimed = _read_claimed(Path(path), format, tag_map)
+    if claimed is not None:
+        return claimed
     p = resolve(path)
     try:
         with open(p, "rb") as f:
@@ -337,7 +343,12 @@ def load(path: str | os.PathLike, format: str | None = None) -> Run:
             if len(head) < _HEAD and not head.strip():
                 raise LoadError(p, "empty file (only blank lines)")
             mod = _module(p, format or detect_format(p, head, complete=len(head) < _HEAD))
-            if hasattr(mod, "parse_path"):  # reads the file itself, block by block
+            if tag_map and not getattr(mod, "MAPS_TAGS", False):
+                raise LoadError(p, f"--map does not apply to the {mod.NAME} format (only "
+                                   "to TensorBoard, Hugging Face Trainer and Lightning runs)")
+            if tag_map:
+                run = mod.parse_path(p, run_id=log_run_id(p), tag_map=tag_map)
+            elif hasattr(mod, "parse_path"):  # reads the file itself, block by block
                 run = mod.parse_path(p, run_id=log_run_id(p))
             else:
                 run = _parse_bytes(mod, head + f.read(), log_run_id(p))
@@ -345,6 +356,27 @@ def load(path: str | os.PathLike, format: str | None = None) -> Run:
         raise LoadError(p, e.strerror or str(e)) from None
     run.source = str(p)
     return run
+
+
+def _read_claimed(path: Path, format: str | None, tag_map: dict[str, str] | None) -> Run | None:
+    """A run that a format reads whole from its path, formats with ``claims_path``: a
+    TensorBoard event file (binary) or directory of them, a directory holding a
+    trainer_state.json or a Lightning metrics.csv."""
+    for name, mod in registry.parsers().items():
+        claims = getattr(mod, "claims_path", None)
+        if claims is None or (format and format != name) or not claims(path):
+            continue
+        try:
+            run = mod.parse_path(path, run_id=log_run_id(path), tag_map=tag_map)
+        except ImportError as e:  # an optional extra that is not installed: say which
+            raise LoadError(path, str(e)) from None
+        except OSError as e:
+            raise LoadError(path, e.strerror or str(e)) from None
+        if not run.stats.lines:
+            raise LoadError(path, f"nothing readable as {name}")
+        run.source = str(path)
+        return run
+    return None
 
 
 def _module(path: Path, name: str) -> Any:
@@ -395,8 +427,9 @@ class _CallableModule(types.ModuleType):
     """``analyzer.load`` names both this module and its function (the package imports
     nothing eagerly, to stay light): calling the module calls ``load``."""
 
-    def __call__(self, path: str | os.PathLike, format: str | None = None) -> Run:
-        return load(path, format)
+    def __call__(self, path: str | os.PathLike, format: str | None = None,
+                 tag_map: dict[str, str] | None = None) -> Run:
+        return load(path, format, tag_map)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -31,7 +31,10 @@ import importlib
 from types import ModuleType
 
 # Module names in detection order: on equal confidence the earlier one wins.
-MODULES: tuple[str, ...] = ("jsonl", "nanogpt", "buildnanogpt", "llmc", "modded", "nanochat")
+MODULES: tuple[str, ...] = ("jsonl", "nanogpt", "buildnanogpt", "llmc", "modded", "nanochat",
+                            "tensorboard",  # event files, a run directory of them
+                            "hf_state", "hf_trainer",  # Hugging Face trainer_state.json, stdout
+                            "lightning")  # Lightning CSVLogger metrics.csv
 
 # How many lines detection looks at first, and how far it looks when nothing was confident:
 # an original modded-nanogpt record starts with the whole training script, for instance.

@@ -1,0 +1,179 @@
+"""Hugging Face ``Trainer`` stdout: the dicts it prints at each logging step, tqdm bars around.
+
+::
+
+     37%|███▋      | 1272/3414 [12:39<23:44,  1.50it/s]{'loss': 1.178, 'grad_norm': 1.109,
+         'learning_rate': 5e-05, 'epoch': 2.0}
+    {'eval_loss': 1.137, 'eval_runtime': 8.652, ..., 'epoch': 2.0}
+    {'train_runtime': 2279.0, 'train_samples_per_second': 2.996, ..., 'train_loss': 1.229}
+
+(recent versions print the numbers as strings, ``{'loss': '1.178', ...}``: both are read).
+
+Meaning: the dict's keys are mapped like TensorBoard tags (``analyzer.parsers._scalars``):
+``loss``, ``learning_rate`` -> lr, ``grad_norm``, ``eval_loss`` -> val_loss; the other keys
+(``epoch``, ``eval_runtime``, the final ``train_loss`` average...) are named metrics. A dict
+carries no step: it is the progress bar's count (optimizer steps) when a training bar was
+printed since the previous dict, else the previous step plus the previous interval (1 at
+first), so a log whose bars were cleared counts logging steps. The bar's rate (``it/s``,
+``s/it``) gives ``dt_ms`` and its elapsed time the event time. An eval dict belongs to the
+step of the dict before it. The ``train_runtime`` dict ends the run ('completed').
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from analyzer.parsers import _scalars
+from analyzer.parsers._stdout import StdoutParser
+from analyzer.parsers._text import decode_lines, to_float
+from analyzer.run import Run
+
+NAME = "hf_trainer"
+
+# '{'loss': ...}' or "{'eval_loss': ...}": the dicts the Trainer prints
+_DICT = re.compile(r"\{'(?:loss|eval_\w+|train_runtime|learning_rate|grad_norm|epoch)'"
+                   r"[^{}]*\}")
+_PAIR = re.compile(r"'([^']{1,100})':\s*'?([-+\w.]{1,40})'?")
+# ' 37%|███▋ | 1272/3414 [12:39<23:44,  1.50it/s]' (rate '?it/s' before the first step)
+_BAR = re.compile(r"(\d+)/(\d+) \[([\d:]+)<[^,\]]*,\s*([\d.]+|\?)(it/s|s/it)")
+_BAR_LINE = re.compile(r"\s*\d+%\|")  # the training bar has no label before its percentage
+_ITER_KEYS = frozenset(_scalars.ITER_TARGETS)
+
+
+def detect(head: list[str]) -> float:
+    """Confidence that these first lines are a Trainer's stdout: its logging dicts."""
+    hits = 0
+    for line in head:
+        m = _DICT.search(line)
+        if m and ("'epoch'" in line or "'learning_rate'" in line or "'eval_loss'" in line):
+            hits += 1
+            if hits >= 2:
+                return 0.9
+    return 0.6 if hits else 0.0
+
+
+def _seconds(clock: str) -> float | None:
+    parts = clock.split(":")
+    try:
+        total = 0.0
+        for p in parts:
+            total = total * 60 + int(p)
+    except ValueError:
+        return None
+    return total
+
+
+class Parser(StdoutParser):
+    NAME = NAME
+
+    def __init__(self, run_id: str = "log", tag_map: Mapping[str, str] | None = None) -> None:
+        super().__init__(run_id)
+        self.tag_map = dict(tag_map or {})
+        self._bars: dict[int, re.Match] = {}
+        self._bar: re.Match | None = None      # training bar seen since the last dict
+        self._total = 0                        # the training bar's length (the largest)
+        self._step: int | None = None
+        self._gap = 1
+
+    def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
+        # a '\r' progress stream leaves only its last part in the cleaned line: the bars
+        # printed before a dict on the same line are read from the raw text here
+        self._bars = {}
+        for i, raw in enumerate(lines):
+            if "it/s" in raw or "s/it" in raw:
+                last = None
+                for m in _BAR.finditer(raw[:20_000]):
+                    last = m
+                if last is not None:
+                    self._bars[first_lineno + i] = last
+        return super().feed(lines, first_lineno)
+
+    def parse_line(self, text: str, lineno: int) -> bool:
+        bar = self._bars.get(lineno)
+        if bar is not None and int(bar.group(2)) >= self._total:
+            self._total = int(bar.group(2))
+            self._bar = bar
+        m = _DICT.search(text)
+        if m is None:
+            return bar is not None or _BAR_LINE.match(text) is not None
+        values = {k: to_float(v) for k, v in _PAIR.findall(m.group(0))}
+        if "train_runtime" in values:
+            self._final(values)
+        elif any(k.startswith("eval_") for k in values):
+            self._eval(values)
+        else:
+            self._train(values)
+        return True
+
+    def _backwards(self, step: int, kind: str) -> bool:
+        # the Trainer evaluates after the training step it logged, at the same step: only a
+        # step below the last one starts a new segment (nanoGPT evaluates before it)
+        it, ev = self.last_iter_step, self.last_eval_step
+        if kind == "iter":
+            return (it is not None and step <= it) or (ev is not None and step < ev)
+        return (it is not None and step < it) or (ev is not None and step <= ev)
+
+    def _target(self, key: str) -> str:
+        if key in self.tag_map:
+            return self.tag_map[key]
+        return _scalars._default_target(key)[0]
+
+    def _train(self, values: dict[str, float | None]) -> None:
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            step = int(bar.group(1))
+        else:
+            step = (self._step + self._gap) if self._step is not None else 1
+        if self._step is not None and step > self._step:
+            self._gap = step - self._step
+        self._step = step
+        fields: dict[str, Any] = {}
+        if bar is not None and bar.group(4) != "?":
+            rate = float(bar.group(4))
+            if rate > 0:
+                fields["dt_ms"] = 1000.0 / rate if bar.group(5) == "it/s" else 1000.0 * rate
+            elapsed = _seconds(bar.group(3))
+            if elapsed is not None:  # the event's time is the bar's clock (see iteration())
+                self.elapsed = elapsed - fields.get("dt_ms", 0.0) / 1000.0
+        metrics = []
+        for key, x in values.items():
+            target = self._target(key)
+            if target in _ITER_KEYS and target not in fields:
+                fields[target] = x
+            elif target == "val_loss":
+                self.evaluation(step, val_loss=x)
+            else:
+                metrics.append((key, x))
+        self.iteration(step, **fields)
+        for key, x in metrics:
+            self.metric(step, key, x)
+
+    def _eval(self, values: dict[str, float | None]) -> None:
+        step = self._step if self._step is not None else 0
+        val = None
+        for key, x in values.items():
+            if self._target(key) == "val_loss" and val is None:
+                val = x
+            else:
+                self.metric(step, key, x)
+        if val is not None:
+            self.evaluation(step, val_loss=val)
+
+    def _final(self, values: dict[str, float | None]) -> None:
+        step = self._step if self._step is not None else 0
+        for key, x in values.items():
+            self.metric(step, key, x)
+        self.completed()
+
+
+MAPS_TAGS = True  # parse_path takes a tag_map (the CLI's --map)
+
+
+def parse_path(path: str | os.PathLike, run_id: str = "log",
+               tag_map: Mapping[str, str] | None = None) -> Run:
+    """The whole file through the Parser (such logs are small: one line per logging step)."""
+    parser = Parser(run_id, tag_map)
+    events = parser.feed(decode_lines(Path(path).read_bytes()), 1) + parser.finish()
+    return Run.from_events(events, NAME, stats=parser.stats)
