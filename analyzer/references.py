@@ -73,8 +73,8 @@ def _reference(d: dict[str, Any], where: str) -> Reference:
                          str(d.get("metric", "val_loss")), points, str(d.get("note", "")),
                          None if d.get("target") is None else float(d["target"]))
     except (KeyError, TypeError, ValueError) as e:
-        raise ReferenceError(f"{where}: reference {d.get('id', '?') if isinstance(d, dict) else '?'}"
-                             f": {type(e).__name__}: {e}") from None
+        name = d.get("id", "?") if isinstance(d, dict) else "?"
+        raise ReferenceError(f"{where}: reference {name}: {type(e).__name__}: {e}") from None
 
 
 def parse_references(text: str, where: str = "references") -> list[Reference]:
