@@ -76,8 +76,11 @@ FIELDS: dict[str, tuple[Field, ...]] = {
                                    "(0.45 = 45%), from step_ms; null: not measured"),
         ("mfu_smoothed", ("float", "null"), "nanoGPT's running MFU (0.9 old + 0.1 new) as a "
                                             "fraction; null until measured"),
-        ("step_ms_min", ("float", "null"), "fastest rank's step_ms (multi-process runs only)"),
-        ("step_ms_max", ("float", "null"), "slowest rank's step_ms (multi-process runs only)"),
+        ("step_ms_min", ("float", "null"), "fastest rank's own work in the step: its compute "
+                                           "before the last gradient all-reduce, where ranks "
+                                           "wait for each other (multi-process runs only)"),
+        ("step_ms_max", ("float", "null"), "slowest rank's own work in the step, as "
+                                           "step_ms_min (multi-process runs only)"),
         ("slowest_rank", ("int", "null"), "rank with step_ms_max (multi-process runs only)"),
     ),
     "eval": (

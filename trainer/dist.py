@@ -67,6 +67,16 @@ def mean(info: DistInfo, values: list[float], device: torch.device) -> list[floa
     return (t / info.world_size).tolist()
 
 
+def mean_tensor(info: DistInfo, t: torch.Tensor) -> torch.Tensor:
+    """Element-wise mean over ranks of a tensor on the device (no host sync of its own). A
+    non-finite value on any rank makes the result non-finite on every rank."""
+    if not info.enabled:
+        return t
+    t = t.clone()
+    tdist.all_reduce(t, op=tdist.ReduceOp.SUM)
+    return t / info.world_size
+
+
 def gather(info: DistInfo, values: list[float], device: torch.device) -> list[list[float]]:
     """Every rank's values, in rank order (per-rank step times at log iterations)."""
     if not info.enabled:

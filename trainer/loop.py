@@ -4,9 +4,13 @@ Reading order: ``Trainer.__init__`` (setup) -> ``loop`` (nanoGPT's shape) -> ``t
 / ``evaluate_and_checkpoint`` / ``save``. ``trainer.train.train`` wraps it into a run
 (directory, sinks, signals, run_end).
 
-Timing follows nanoGPT so that curves compare: ``dt_ms`` is the wall time since the previous
-iteration ended, so it includes an eval or checkpoint done at the top of this iteration;
-``step_ms`` is the training step alone, and MFU and tokens/s come from it.
+Timing follows nanoGPT so that curves compare: ``dt_ms`` is the wall time of the whole
+iteration, from the moment the previous one had finished on the device (on CUDA the queue is
+drained at the top of each logged iteration, so work queued by earlier, unlogged iterations
+is not counted) to its end, so it includes an eval or checkpoint done at its top;
+``step_ms`` is the training step alone, and MFU and tokens/s come from it. Under DDP each
+rank also times its own work (the step's compute before its last gradient all-reduce, which
+waits for the slowest rank): the spread of those names a straggler.
 
 Multi-process (torchrun): DistributedDataParallel, gradient accumulation divided across
 ranks with ``no_sync`` on all but the last micro-step, every rank evaluating the same
@@ -28,6 +32,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from trainer import checkpoint as ckpt_io
 from trainer import dist as dist_mod
 from trainer import mfu as mfu_mod
+from trainer import testhooks
 from trainer.config import Config, ConfigError
 from trainer.data import Batches, Dataset, load_dataset
 from trainer.events import EventLog
@@ -62,13 +67,21 @@ def resolve_device(cfg: Config, local_rank: int = 0) -> tuple[torch.device, torc
     device = torch.device(name)
     if dtype == "auto":
         if device.type == "cuda":
-            dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+            dtype = "bfloat16" if native_bf16(device) else "float16"
         else:
             dtype = "float32"
     if dtype == "float16" and device.type != "cuda":
         raise ConfigError("dtype", "float16 needs CUDA (its GradScaler); use bfloat16 or "
                                    "float32 here")
     return device, _DTYPES[dtype]
+
+
+def native_bf16(device: torch.device) -> bool:
+    """bf16 in hardware. torch.cuda.is_bf16_supported() also counts emulation, which runs
+    V100/T4 (compute capability < 8) far slower than fp16 + GradScaler."""
+    if torch.version.hip:  # ROCm: the Instinct parts torch supports have bf16
+        return torch.cuda.is_bf16_supported()
+    return torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def device_name(device: torch.device) -> str | None:
@@ -125,6 +138,8 @@ class Trainer:
         self.sync_each_step = self.device.type != "cuda"
         self._pending: list[tuple[int, torch.Tensor]] = []
         self._last_stats: tuple[float, float] = (math.nan, math.nan)
+        self._rank_marks: tuple[Any, Any] | None = None  # this rank's own work, last step
+        self.hooks = testhooks.from_env()
         self.log: EventLog = EventLog("", [])
         self.run_dir = Path(".")
 
@@ -204,7 +219,10 @@ class Trainer:
         self.last_ckpt_step = self.iter_num
         rngs = state.get("rng") or []
         if len(rngs) == self.dist.world_size:
-            rng = rngs[self.dist.rank]
+            # RNG states must be CPU byte tensors: a checkpoint read with a GPU map_location
+            # would otherwise fail here with "RNG state must be a torch.ByteTensor"
+            rng = {k: v.cpu() if isinstance(v, torch.Tensor) else v
+                   for k, v in rngs[self.dist.rank].items()}
             torch.set_rng_state(rng["torch"])
             if rng.get("cuda") is not None and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng["cuda"], self.device)
@@ -225,10 +243,14 @@ class Trainer:
             self.log.message(f"compile + first step: {seconds:.2f} s (before iter "
                              f"{self.iter_num}; not in dt_ms, step_ms or MFU)")
         x, y = self.batches.next()
-        t_prev = time.perf_counter()
         while True:
             it = self.iter_num
             logging = it % tc.log_interval == 0
+            if logging:
+                # sync (CUDA, log iterations only): the steps queued since the last logged
+                # iteration finish here, so they count in neither dt_ms nor step_ms
+                self.sync_device()
+            t_top = time.perf_counter()
             # Under DDP signal consensus is an all_reduce read by the host: every iteration
             # on CPU, only at log iterations on CUDA (all ranks agree on which those are).
             if ((not self.dist.enabled or self.sync_each_step or logging)
@@ -242,16 +264,15 @@ class Trainer:
                 evaluated = True
             if it >= tc.max_iters or tc.eval_only:
                 break
-            if logging and self.device.type == "cuda":
-                # sync (log iterations only): the queue is drained so step_ms is this step alone
-                torch.cuda.synchronize(self.device)
+            # the device is idle here: drained above, and an eval or checkpoint ends with the
+            # host reading its results, so step_ms is this step alone
             t_step = time.perf_counter()
             lr = lr_at(it, self.cfg.optim)
-            x, y = self.train_step(lr, x, y)
+            x, y = self.train_step(lr, x, y, time_rank=logging and self.dist.enabled)
             if logging:
                 loss, norm = self.step_stats()  # CUDA: the host waits for the step here
             t_now = time.perf_counter()
-            dt, step_s, t_prev = t_now - t_prev, t_now - t_step, t_now
+            dt, step_s = t_now - t_top, t_now - t_step
             if logging:
                 mfu = mfu_mod.mfu(self.flops_per_device, step_s, self.peak_flops)
                 if mfu is not None and local_iter >= 5:  # nanoGPT skips warm-up iterations
@@ -265,11 +286,11 @@ class Trainer:
                  running_mfu: float | None) -> None:
         extra: dict[str, Any] = {}
         if self.dist.enabled:
-            # one small all_gather per log iteration: the ranks' step times (a straggler
-            # shows as a large max - min) and their losses (logged as the mean)
-            ranks = dist_mod.gather(self.dist, [step_s * 1e3, loss], self.device)
-            times = [r[0] for r in ranks]
-            loss = sum(r[1] for r in ranks) / len(ranks)
+            # One small all_gather per log iteration: each rank's own work in the step. Not
+            # step_s: the gradient all-reduce makes every rank wait for the slowest, so all
+            # ranks' step times come out equal. (The loss is already the ranks' mean.)
+            times = [r[0] for r in dist_mod.gather(self.dist, [self.rank_work_ms()],
+                                                   self.device)]
             slowest = max(range(len(times)), key=times.__getitem__)
             extra = dict(step_ms_min=min(times), step_ms_max=times[slowest],
                          slowest_rank=slowest)
@@ -307,21 +328,51 @@ class Trainer:
             torch.cuda.synchronize(self.device)  # so that the compile time is all counted
         return time.perf_counter() - t0
 
-    def train_step(self, lr: float, x: torch.Tensor, y: torch.Tensor
+    def sync_device(self) -> None:
+        """Wait for the work queued on the device (CUDA); nothing to wait for elsewhere."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def _mark(self) -> Any:
+        if self.device.type != "cuda":
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)  # read after the next sync: no sync here
+        event.record()
+        return event
+
+    def rank_work_ms(self) -> float:
+        """This rank's own work in the last timed step (train_step(time_rank=True)): its
+        micro-steps up to the backward of the last one, whose gradient all-reduce waits for
+        the other ranks. On CUDA, call after a sync (step_stats)."""
+        if self._rank_marks is None:
+            return math.nan
+        a, b = self._rank_marks
+        return a.elapsed_time(b) if isinstance(a, torch.cuda.Event) else (b - a) * 1e3
+
+    def train_step(self, lr: float, x: torch.Tensor, y: torch.Tensor, time_rank: bool = False
                    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimizer step over `accum` micro-batches; returns the next batch. Its loss
-        and grad norm come from step_stats(). A non-finite step is not applied."""
+        and grad norm come from step_stats(). A non-finite step is not applied. time_rank:
+        time this rank's own work (see rank_work_ms)."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         loss_sum = torch.zeros((), device=self.device)
+        start = self._mark() if time_rank else None
+        if self.hooks.slow_rank == self.dist.rank:
+            time.sleep(self.hooks.slow_s)  # test hook: a straggler (see trainer/testhooks.py)
         for micro in range(self.accum):
             with self._micro_context(micro):
                 with self.autocast:
                     _, loss = self.model(x, y)
                     loss = loss / self.accum
                 x, y = self.batches.next()  # prefetch while the GPU works on this micro-step
+                if start is not None and micro == self.accum - 1:
+                    self._rank_marks = (start, self._mark())
                 self.scaler.scale(loss).backward()
             loss_sum += loss.detach()
+        if (self.hooks.nan_loss_rank == self.dist.rank
+                and self.iter_num >= self.hooks.nan_loss_from):
+            loss_sum = loss_sum + math.nan  # test hook: one rank's fp16 loss overflowed
         if self.scaler.is_enabled():
             self.scaler.unscale_(self.optimizer)
         params = self.raw_model.parameters()
@@ -330,8 +381,9 @@ class Trainer:
                 else _total_norm(list(params)))
         stats = torch.stack([loss_sum.float(), norm.float()])
         if self.sync_each_step:
-            # CPU: the host-device "sync" is free, so the nan policy decides before the update
-            loss_f, norm_f = stats.tolist()
+            # CPU: the host-device "sync" is free, so the nan policy decides before the update.
+            # Under DDP every rank decides on the ranks' mean (see step_stats).
+            loss_f, norm_f = dist_mod.mean_tensor(self.dist, stats).tolist()
             if self.check_finite(self.iter_num, loss_f, norm_f):
                 self.scaler.step(self.optimizer)
             self._last_stats = (loss_f, norm_f)
@@ -366,7 +418,12 @@ class Trainer:
         checked in order against the nan policy (anomaly events, maybe NonFiniteError)."""
         if self._pending:
             steps = [step for step, _ in self._pending]
-            values = torch.stack([t for _, t in self._pending]).tolist()  # the sync
+            # Under DDP all ranks decide on the same numbers (one all_reduce per call: the
+            # ranks' mean loss; a non-finite value anywhere is non-finite everywhere). With
+            # fp16 the nan policy reads only the loss, and a loss that overflowed on one rank
+            # would otherwise stop that rank alone and leave the others waiting forever.
+            values = dist_mod.mean_tensor(
+                self.dist, torch.stack([t for _, t in self._pending])).tolist()  # the sync
             self._pending.clear()
             for step, (loss, norm) in zip(steps, values):
                 self.check_finite(step, loss, norm)
@@ -377,8 +434,8 @@ class Trainer:
         """True when the step may be applied. Non-finite steps are skipped and reported; with
         nan_policy='stop', nan_patience of them in a row end the run. With fp16 a non-finite
         gradient is the GradScaler's business (it skips the step and lowers the scale).
-        Under DDP the gradients (so the norm) are the same on every rank, and a non-finite
-        loss on one rank makes them non-finite everywhere: ranks decide alike."""
+        Under DDP loss and norm are the ranks' mean (train_step, step_stats), so every rank
+        takes the same decision and they stop together."""
         bad_grad = not math.isfinite(norm) and not self.scaler.is_enabled()
         if math.isfinite(loss) and not bad_grad:
             self.bad_steps = 0

@@ -114,12 +114,15 @@ def train(cfg: Config, resume_dir: str | Path | None = None,
 def _train(cfg: Config, dist: dist_mod.DistInfo, resume_dir: str | Path | None,
            stdout: TextIO | None, sinks: list[Sink] | None) -> RunResult:
     trainer = Trainer(cfg, dist)  # a bad config or dataset fails here, before any file
-    state = None
+    loaded: str | None = None
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         if (run_dir / ckpt_io.CKPT_NAME).exists():
-            state = ckpt_io.load(run_dir / ckpt_io.CKPT_NAME, trainer.device)
-            trainer.load_state_dict(state)
+            # Read onto the CPU: the RNG states must stay there, and load_state_dict copies
+            # the weights and optimizer state to the device. The checkpoint is not kept (no
+            # variable holds it), so its tensors are freed before training starts.
+            trainer.load_state_dict(ckpt_io.load(run_dir / ckpt_io.CKPT_NAME, "cpu"))
+            loaded = ckpt_io.CKPT_NAME
     else:
         name = new_run_dir(cfg.system.out_dir, cfg.system.run_id).name if dist.is_main else None
         run_dir = Path(cfg.system.out_dir) / dist_mod.broadcast_object(dist, name)
@@ -129,7 +132,7 @@ def _train(cfg: Config, dist: dist_mod.DistInfo, resume_dir: str | Path | None,
         log_sinks = _open_sinks(run_dir, cfg, stdout) + list(sinks or [])
     trainer.log = EventLog(run_dir.name, log_sinks)
     with _signals_to(trainer):
-        return _run(trainer, resumed=resume_dir is not None, state=state)
+        return _run(trainer, resumed=resume_dir is not None, checkpoint=loaded)
 
 
 def _open_sinks(run_dir: Path, cfg: Config, stdout: TextIO | None) -> list[Sink]:
@@ -143,12 +146,12 @@ def _open_sinks(run_dir: Path, cfg: Config, stdout: TextIO | None) -> list[Sink]
     return out
 
 
-def _run(tr: Trainer, resumed: bool, state: dict[str, Any] | None) -> RunResult:
+def _run(tr: Trainer, resumed: bool, checkpoint: str | None) -> RunResult:
     """Announce, loop, and always end with run_end (then close the sinks)."""
     t0, log = time.time(), tr.log
     status, error, signum = "completed", None, None
     try:
-        _announce(tr, resumed, state)
+        _announce(tr, resumed, checkpoint)
         tr.loop()
     except Interrupted as e:
         status, signum = "interrupted", e.signum
@@ -173,7 +176,7 @@ def _run(tr: Trainer, resumed: bool, state: dict[str, Any] | None) -> RunResult:
     return RunResult(tr.run_dir, status, tr.iter_num, tr.best_val_loss, signum)
 
 
-def _announce(tr: Trainer, resumed: bool, state: dict[str, Any] | None) -> None:
+def _announce(tr: Trainer, resumed: bool, checkpoint: str | None) -> None:
     info, log = tr.optim_info, tr.log
     if tr.peak_warning:
         log.message(f"warning: {tr.peak_warning}")
@@ -186,10 +189,9 @@ def _announce(tr: Trainer, resumed: bool, state: dict[str, Any] | None) -> None:
                 f"{info.nodecay_params:,} parameters")
     log.message(f"using fused AdamW: {info.fused}")
     if resumed:
-        if state is None:
+        if checkpoint is None:
             log.message(f"no checkpoint in {tr.run_dir}: starting again from iter 0")
-        log.emit("resume", tr.iter_num, from_step=tr.iter_num,
-                 checkpoint=ckpt_io.CKPT_NAME if state is not None else None)
+        log.emit("resume", tr.iter_num, from_step=tr.iter_num, checkpoint=checkpoint)
         return
     mc = tr.gpt_config
     log.emit("run_start", 0, config=tr.cfg.flat(),

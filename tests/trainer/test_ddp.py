@@ -19,13 +19,18 @@ ARGS = ["--preset=tiny", "--device=cpu", "--batch_size=4", "--gradient_accumulat
         "--learning_rate=0.01", "--min_lr=0.001", "--always_save_checkpoint"]
 
 
-def torchrun(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+def torchrun(tmp_path: Path, *args: str, hooks: str = "", ok: bool = True,
+             timeout: int = 300) -> subprocess.CompletedProcess:
+    """2 Gloo ranks; hooks: GPTSCOPE_TEST_HOOKS (trainer/testhooks.py)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+           "GPTSCOPE_TEST_HOOKS": hooks}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
                            "--nproc_per_node=2", "-m", "trainer", "run",
                            f"--out_dir={tmp_path}", *args],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if ok:
+        assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
 
@@ -67,3 +72,32 @@ def test_resume_under_torchrun_continues_exactly(tmp_path):
     assert sorted(after) == list(range(10, 20))
     # each rank's data and dropout RNG states were saved and restored
     assert after == pytest.approx({s: whole[s] for s in after}, abs=1e-6)
+
+
+def test_a_slow_rank_is_named_by_the_straggler_finding(tmp_path):
+    """Rank 1 sleeps 40 ms in each step's own work. The gradient all-reduce makes rank 0 wait
+    for it, so both ranks' step times are equal; their own work is not."""
+    from analyzer.diagnostics import run_all
+    from analyzer.load import load
+    torchrun(tmp_path, *ARGS, "--run_id=slow", "--max_iters=30", hooks="slow_rank=1:0.04")
+    iters = [e for e in read_events(tmp_path / "slow") if e["type"] == "iter"]
+    assert sum(e["slowest_rank"] == 1 for e in iters) >= 0.9 * len(iters)
+    assert all(e["step_ms_max"] >= 40 for e in iters)
+    (f,) = [f for f in run_all(load(tmp_path / "slow")) if f.code == "straggler_rank"]
+    assert f.evidence["rank"] == 1 and "Rank 1" in f.message
+
+
+def test_a_loss_overflow_on_one_rank_stops_every_rank(tmp_path):
+    """fp16's case: one rank's loss is not finite while the GradScaler keeps the gradients
+    finite. Every rank must count the step as bad and stop together (a rank stopping alone
+    leaves the other waiting in its next collective until a 30-minute timeout)."""
+    proc = torchrun(tmp_path, *ARGS, "--run_id=nan", "--nan_patience=3",
+                    hooks="nan_loss_rank=1:4", ok=False, timeout=150)
+    assert proc.returncode != 0
+    events = read_events(tmp_path / "nan")
+    anomalies = [(e["step"], e["action"]) for e in events if e["type"] == "anomaly"]
+    assert anomalies == [(4, "skip"), (5, "skip"), (6, "stop")]
+    end = events[-1]
+    assert end["type"] == "run_end" and end["status"] == "failed"
+    assert "non-finite loss for 3 consecutive steps" in end["error"]
+    assert proc.stderr.count("non-finite loss for 3 consecutive steps") >= 2  # both ranks
