@@ -199,7 +199,8 @@ def score_log(label: dict[str, Any], corpus: Path = CORPUS) -> LogScore:
         run = None
         out.load_error = str(e)
     fmt = run.format if run is not None else None
-    out.checks.append(Check(name, "format", "", label["format"], fmt, fmt == label["format"]))
+    allowed = label["format"] if isinstance(label["format"], list) else [label["format"]]
+    out.checks.append(Check(name, "format", "", label["format"], fmt, fmt in allowed))
     runs = count_runs(run) if run is not None else 0
     out.checks.append(Check(name, "runs", "", label["runs"], runs, runs == label["runs"]))
     out.findings = run_all(run) if run is not None else []
