@@ -118,13 +118,21 @@ def nonfinite_grad(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if df.empty:
             continue
         steps = df["step"].dropna().astype(int).to_numpy()
-        skipped = bool((df["action"] == "skip").all())
+        actions = set(df["action"].dropna())
+        skipped = actions == {"skip"}
+        # what the trainer did, as its anomaly events say: a stop is not "kept going"
+        if "stop" in actions:
+            outcome = " and the trainer stopped the run."
+        elif skipped:
+            outcome = " and those updates were skipped."
+        elif "skip" in actions:
+            outcome = "; some updates were skipped, others applied."
+        else:
+            outcome = " and the trainer kept going."
         findings.append(Finding(
             code="nonfinite_grad", severity="info" if skipped else "warning", segment=int(seg),
             steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
-            message=(f"The gradient was NaN/Inf at {len(df)} steps"
-                     + (" and those updates were skipped." if skipped else
-                        " and the trainer kept going.")),
+            message=f"The gradient was NaN/Inf at {len(df)} steps" + outcome,
             evidence={"count": len(df), "steps": [int(s) for s in steps[:8]],
                       "actions": sorted(set(df["action"].dropna()))},
             suggestion=("A few skipped steps early in fp16 training are the loss scaler "

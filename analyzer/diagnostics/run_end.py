@@ -1,9 +1,61 @@
-"""How the run ended, when it says: a run_end event with status failed or interrupted."""
+"""How the run ended, when it says: a run_end event with status failed or interrupted.
+
+The advice follows the cause the error text names (a NaN stop, an out-of-memory error, a
+failed assertion, a process killed by a signal, a scheduler's time limit or cancel, Ctrl-C):
+advising about memory for a NaN stop sends the reader the wrong way.
+"""
 from __future__ import annotations
+
+import re
 
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.findings import Finding
 from analyzer.run import Run
+
+# (cause, pattern on the error text, advice), first match wins: the most specific first.
+_CAUSES: list[tuple[str, re.Pattern[str], str]] = [
+    ("nonfinite", re.compile(r"NonFinite|non-finite|\bnan\b|\binf\b", re.IGNORECASE),
+     "The trainer stopped on a non-finite loss or gradient: see the nonfinite_loss finding; "
+     "resume from a checkpoint before the onset with a lower learning rate, a longer warm-up "
+     "or gradient clipping."),
+    ("out_of_memory", re.compile(r"out of memory|OutOfMemoryError|\boom", re.IGNORECASE),
+     "Out of memory: lower the micro-batch size (and raise gradient accumulation to keep the "
+     "batch), shorten the context, or use activation checkpointing; then resume from the "
+     "last checkpoint."),
+    ("assertion", re.compile(r"Assertion|AssertionError"),
+     "A check in the code failed: the message names the condition; it usually means a "
+     "configuration the code does not support (shapes, sizes, divisibility). Fix the setting "
+     "and start again."),
+    ("time_limit", re.compile(r"TIME LIMIT", re.IGNORECASE),
+     "The scheduler's time limit ended the job: ask for a longer allocation, or resume from "
+     "the last checkpoint in a new job."),
+    ("cancelled", re.compile(r"CANCELLED|Received SIG|death signal|forcing job termination"
+                             r"|Job step aborted|SIGTERM"),
+     "The job was cancelled or sent a signal from outside (a scheduler, a preemption, a "
+     "person): resume from the last checkpoint when you want it to go on."),
+    ("keyboard_interrupt", re.compile(r"KeyboardInterrupt|\^C|SIGINT"),
+     "Stopped with Ctrl-C: resume from the last checkpoint if you want the run to go on."),
+    ("killed", re.compile(r"(?<![A-Za-z])Killed(?![A-Za-z])"),
+     "The process was killed (SIGKILL): most often the host ran out of RAM and the "
+     "kernel's OOM killer ended it (check `dmesg`; lower the data loader's memory or the "
+     "batch), or a scheduler killed it."),
+    ("crash", re.compile(r"Segmentation fault|Bus error|Aborted|CUDA ERROR|illegal memory",
+                         re.IGNORECASE),
+     "The process crashed in native code: check the driver/library versions and the "
+     "message; a CUDA error may be reported at a later call than the one that caused it "
+     "(CUDA_LAUNCH_BLOCKING=1 pins it down)."),
+]
+_GENERIC = {"failed": "Read the error's last line and the traceback above it; fix the cause "
+                      "and resume from the last checkpoint.",
+            "interrupted": "Resume from the last checkpoint when you want the run to go on."}
+
+
+def cause(error: str) -> tuple[str | None, str | None]:
+    """The cause an error text names and the advice for it, or (None, None)."""
+    for name, pattern, advice in _CAUSES:
+        if pattern.search(error):
+            return name, advice
+    return None, None
 
 
 def run_failed(run: Run, config: DiagnosticsConfig) -> list[Finding]:
@@ -16,16 +68,12 @@ def run_failed(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     error = (end.get("error") or "").strip()
     last_line = error.splitlines()[-1].strip() if error else ""
     where = f"at step {step}" if step is not None else "with no training step logged"
+    name, tip = cause(error)
     if status == "failed":
         msg = f"The run failed {where}" + (f": {last_line}" if last_line else ".")
-        tip = ("Read the error; an out-of-memory error calls for a smaller micro-batch (more "
-               "gradient accumulation) or activation checkpointing. Resume from the last "
-               "checkpoint once fixed.")
     else:
         msg = f"The run was stopped {where}" + (f": {last_line}" if last_line else
                                                 " before reaching its last iteration.")
-        tip = ("A scheduler time limit needs a longer allocation or a resume from the last "
-               "checkpoint; if you stopped it yourself, resume it the same way when you want.")
     if not msg.endswith((".", "*")):
         msg += "."
     segment = max(0, run.n_segments - 1)
@@ -33,6 +81,6 @@ def run_failed(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         code="run_failed" if status == "failed" else "run_interrupted",
         severity="error" if status == "failed" else "warning", segment=segment,
         steps=(int(step), int(step)) if isinstance(step, int) else None, message=msg,
-        evidence={"status": status, "error": error[-500:] or None, "steps": end.get("steps"),
-                  "wall_s": end.get("wall_s")},
-        suggestion=tip)]
+        evidence={"status": status, "cause": name, "error": error[-500:] or None,
+                  "steps": end.get("steps"), "wall_s": end.get("wall_s")},
+        suggestion=tip or _GENERIC[status])]

@@ -327,6 +327,8 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
             if not scalar_rows or scalar_rows[-1][0] != row:
                 return None  # a line the columns read that the parser does not call iter
             done = row + 1
+    if parser._ours:
+        return None  # gptscope's stdout: its MFU needs the per-line reading (nanogpt._our_mfu)
     if n > done:
         _advance(parser, runs, done, n, step, elapsed)
     if final:

@@ -48,13 +48,20 @@ MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "bias",
 DEVICES = ("cpu", "cuda", "mps")
 
 _SPLICE = re.compile(r"slurmstepd: |srun: error: ")
-_SLURM_CANCEL = re.compile(r"slurmstepd: error: \*+ (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+")
+_SLURM_CANCEL = re.compile(r"\*+ (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+")
 _SIGNAL = re.compile(r"Received \d+ death signal|Received SIG[A-Z]+\b|srun: forcing job termination"
                      r"|srun: Job step aborted")
 # a shell's report of a killed job: 'script: line 14: 252049 Aborted  (core dumped) ./train'
 _DEATH = r"(?:Aborted|Killed|Segmentation fault|Bus error)"
 _SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + _DEATH + r"\b.*|"
                           + _DEATH + r"(?: \(core dumped\))?")
+# Endings that may sit anywhere in a line (a Ctrl-C echo glues '^C' to the next output:
+# '^CTraceback ...'). They end the run only if no training follows them (see finish()).
+_CTRL_C = "^C"
+_INTERRUPT = re.compile(r"\bKeyboardInterrupt\b")
+_OOM = re.compile(r"\bout of memory\b|OutOfMemoryError|\boom[-_ ]kill", re.IGNORECASE)
+_KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
+                     r"(?: \(core dumped\))?(?![A-Za-z])")
 _ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")
 _CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
 _TRACEBACK = "Traceback (most recent call last):"
@@ -148,6 +155,7 @@ class StdoutParser:
         self._exception: str | None = None     # last exception of a trailing traceback
         self._cuda_error: str | None = None    # '[CUDA ERROR] at file x' awaiting its message
         self._assertion: str | None = None
+        self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -171,8 +179,7 @@ class StdoutParser:
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
         if self._exception is not None and not self._ended:
-            status = "interrupted" if "KeyboardInterrupt" in self._exception else "failed"
-            self._end(status, self._exception)
+            self._end(ending_status(self._exception), self._exception)
         self._exception = self._cuda_error = None
         if self.segment < 0 and self._header_seen:
             self._start_segment("run_start", None)
@@ -228,7 +235,7 @@ class StdoutParser:
         if not (_finite(loss) and _finite(grad_norm)):
             for kind, value in (("nonfinite_loss", loss), ("nonfinite_grad", grad_norm)):
                 name = nonfinite_name(value)
-                if name is not None:
+                if name is not None and (step, kind) not in self._reported:
                     self._emit("anomaly", step, kind=kind, value=name, action="continue")
         if step is not None:
             self.last_iter_step = step
@@ -251,6 +258,13 @@ class StdoutParser:
     def checkpoint(self, step: int | None, path: str, val_loss: float | None = None) -> None:
         self._data(step, "other")
         self._emit("checkpoint", step, path=path, val_loss=val_loss)
+
+    def anomaly(self, step: int, kind: str, value: str, action: str) -> None:
+        """A non-finite value the trainer itself reported, with what it did about it; the
+        iteration at that step then adds no anomaly of its own."""
+        self._data(step, "other")
+        self._emit("anomaly", step, kind=kind, value=value, action=action)
+        self._reported.add((step, kind))
 
     def completed(self) -> None:
         """The format's own 'training finished' line."""
@@ -303,12 +317,14 @@ class StdoutParser:
         self._ended = False
         self.on_segment()
 
-    def _end(self, status: str, error: str | None) -> None:
+    def _end(self, status: str, error: str | None, step: int | None = None) -> None:
+        """The run ended; ``step``: where, when the log says (else the last iteration)."""
         if self._ended:
             return
         self._data(None, "other")
-        self._emit("run_end", self.last_iter_step, status=status, error=error,
-                   steps=self.last_iter_step, wall_s=self.elapsed)
+        step = step if step is not None else self.last_iter_step
+        self._emit("run_end", step, status=status, error=error, steps=step,
+                   wall_s=self.elapsed)
         self._ended = True
 
     def _line(self, text: str, lineno: int) -> None:
@@ -320,6 +336,12 @@ class StdoutParser:
             self._end("failed", f"{error}: {text.strip()}")
             self.stats.parsed += 1
             return
+        if _CTRL_C in text:  # '^CTraceback': the interrupt, then the text it was glued to
+            self._exception = "KeyboardInterrupt (^C)"
+            text = text.replace(_CTRL_C, "")
+            if not text.strip():
+                self.stats.parsed += 1
+                return
         m = _SPLICE.search(text, 1)
         if m is not None:
             ok = self.parse_partial(text[:m.start()].rstrip(), lineno)
@@ -352,7 +374,7 @@ class StdoutParser:
         """Lines every format shares: endings, tracebacks, warnings. None if it was an
         ending (parsed), else the reason the line is skipped."""
         t = text.strip()
-        if _SLURM_CANCEL.match(t) or _SIGNAL.search(t):
+        if _SLURM_CANCEL.search(t) or _SIGNAL.search(t):
             self._end("interrupted", t)
             return None
         if _ASSERTION.search(t):
@@ -364,11 +386,18 @@ class StdoutParser:
             self._cuda_error = f"CUDA ERROR at {m.group(1)}"
             return None
         if _SHELL_DEATH.fullmatch(t):
-            self._end("failed", self._assertion or t)
+            oom = self._exception if self._exception and _OOM.search(self._exception) else None
+            self._end("failed", self._assertion or oom or t)
             return None
         if t == _TRACEBACK:
             self._in_traceback = True
             return "traceback"
+        if _pending_ending(t):
+            # the most telling line wins: an OOM message over the 'Killed' after it
+            if self._exception is None or not _OOM.search(self._exception):
+                self._exception = t
+            self._in_traceback = False
+            return None
         if self._in_traceback:
             if t.startswith(_TRACE_CONT):
                 return "traceback"
@@ -383,3 +412,18 @@ class StdoutParser:
         if is_elision(t):
             return "elision"
         return "unrecognised"
+
+
+def _pending_ending(t: str) -> bool:
+    """A line that ends the run if no training follows it: an interrupt, an out-of-memory
+    message, a process killed by a signal, anywhere in the line."""
+    return bool(_INTERRUPT.search(t) or _OOM.search(t) or _KILLED.search(t))
+
+
+def ending_status(error: str) -> str:
+    """'interrupted' for a stop from outside the program (Ctrl-C, a scheduler's cancel or
+    time limit, a termination signal), else 'failed'."""
+    if _INTERRUPT.search(error) or "CANCELLED" in error or "TIME LIMIT" in error.upper() \
+            or "SIGTERM" in error or "SIGINT" in error:
+        return "interrupted"
+    return "failed"

@@ -57,8 +57,14 @@ _DUMP_START = re.compile(r"=+ ?CONFIG VALUES ?=+$")
 _DUMP_LINE = re.compile(r"(\w+): (.*)$")
 _RESUME = re.compile(r"Resuming training from (.+?)(?: at iter \d+)?$")
 # gptscope's own trainer prints nanoGPT's lines, and says how the run ended
-_OUR_END = re.compile(r"run (completed|failed|interrupted) after \S+ iterations in \S+s"
+_OUR_END = re.compile(r"run (completed|failed|interrupted) after (\S+) iterations in \S+s"
                       r"(?:: (.*))?$")
+_OUR_START = re.compile(r"run \S+: events in (.+)$")
+_OUR_ANOMALY = re.compile(r"warning: step (\d+): non-finite (loss|grad) \((\S+)\), action: (\w+)$")
+_OUR_INFO = re.compile(r"compile \+ first step: |no checkpoint in |warning: step \d+: model "
+                       r"weights are not finite")
+# gptscope's peak is its own (a table entry or a measured calibration), not printed in stdout
+OUR_PEAK_SOURCE = "gptscope trainer (its peak is not printed in stdout)"
 _HEADER = re.compile(r"Initializing a new model from scratch|Initializing from OpenAI GPT-2 "
                      r"weights|loading weights from pretrained gpt|forcing vocab_size=|"
                      r"overriding dropout rate|num (?:non-)?decayed parameter tensors|"
@@ -92,10 +98,14 @@ class Parser(StdoutParser):
         self._config_mode: str | None = None   # 'file' (python echo) or 'dump' (key: value)
         self._mfu_c: float | None = None       # mfu * dt of the segment's first measured line
         self._last_val: float | None = None
+        self._ours = False                     # gptscope's own stdout (see _our_mfu)
+        self._seg_first: int | None = None     # first step of the segment (ours)
+        self._ema_started = False              # running MFU printed yet (ours)
         _nanogpt_header(self.header)
 
     def on_segment(self) -> None:
-        self._mfu_c = None
+        self._mfu_c = self._seg_first = None
+        self._ema_started = False
 
     def header_line(self) -> Header:
         return _nanogpt_header(super().header_line())
@@ -118,11 +128,26 @@ class Parser(StdoutParser):
             step = self.last_eval_step if self.last_eval_step is not None else self.last_iter_step
             self.checkpoint(step, m.group(1).strip(), self._last_val)
             return True
+        return self._ours_line(text) or self._header(text)
+
+    def _ours_line(self, text: str) -> bool:
+        """gptscope's own stdout lines: the events file, anomalies, how the run ended."""
         m = _OUR_END.match(text)
         if m:
-            self._end(m.group(1), m.group(2))
+            self._end(m.group(1), m.group(3), step=to_int(m.group(2)))
             return True
-        return self._header(text)
+        m = _OUR_ANOMALY.match(text)
+        if m:
+            step, kind = int(m.group(1)), f"nonfinite_{m.group(2)}"
+            self.anomaly(step, kind, m.group(3), m.group(4))
+            return True
+        if _OUR_START.match(text):
+            # the MFU our trainer prints is its own (see _our_mfu), against its own peak
+            self._ours = True
+            h = self.header_line()
+            h.peak_flops, h.peak_flops_source = None, OUR_PEAK_SOURCE
+            return True
+        return bool(_OUR_INFO.match(text))
 
     def _iter(self, text: str) -> bool:
         m = _ITER_STD.match(text)
@@ -142,16 +167,37 @@ class Parser(StdoutParser):
             return False
         self._data(step, "iter")  # opens a new segment first, if this step starts one
         measured = mfu_pct is not None and mfu_pct >= 0
-        if measured and self._mfu_c is None and dt is not None:
-            self._mfu_c = (mfu_pct / 100.0) * dt
         tpi = self.seg_header.tokens_per_iter
         timed = dt is not None and dt > 0
+        if self._ours:
+            mfu, smoothed = self._our_mfu(step, mfu_pct if measured else None)
+        else:
+            if measured and self._mfu_c is None and dt is not None:
+                self._mfu_c = (mfu_pct / 100.0) * dt
+            mfu = self._mfu_c / dt if self._mfu_c is not None and timed else None
+            smoothed = mfu_pct / 100.0 if measured else None
         self.iteration(
             step, loss=loss, lr=lr, dt_ms=dt,
             tokens_per_s=tpi / (dt / 1000.0) if tpi is not None and tpi > 0 and timed else None,
-            mfu=self._mfu_c / dt if self._mfu_c is not None and timed else None,
-            mfu_smoothed=mfu_pct / 100.0 if measured else None)
+            mfu=mfu, mfu_smoothed=smoothed)
         return True
+
+    def _our_mfu(self, step: int, pct: float | None) -> tuple[float | None, float | None]:
+        """(per-step MFU, running MFU) of a gptscope stdout line. Our trainer prints each
+        step's own MFU for the first 5 iterations of a segment, then nanoGPT's running MFU
+        seeded with that step's. Its MFU is measured on the training step alone, while the
+        printed time runs from one iteration to the next (batch fetch, logging, evals): the
+        per-step MFU of later lines cannot be derived from that time, so it stays unknown
+        and the running MFU stands for it (as in the events' summary, within noise)."""
+        if self._seg_first is None:
+            self._seg_first = step
+        if pct is None:
+            return None, None
+        value = pct / 100.0
+        if not self._ema_started:
+            self._ema_started = step - self._seg_first >= 5
+            return value, (value if self._ema_started else None)
+        return None, value
 
     def _header(self, text: str) -> bool:
         m = _TOKENS.match(text)

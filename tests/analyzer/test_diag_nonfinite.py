@@ -100,3 +100,11 @@ def test_nonfinite_grad_at_nonfinite_loss_steps_is_not_repeated():
     r = run(iters(range(10), [2.0] * 5 + [NAN] * 5), an)
     assert nonfinite_grad(r, CFG) == []
     assert nonfinite_loss(r, CFG)[0].evidence["first_nonfinite_step"] == 5
+
+
+def test_nonfinite_grad_stop_is_not_kept_going():
+    # a NaN stop (nan_policy=stop): the trainer did not keep going (issue #17 item 11)
+    an = [make_event("anomaly", "r", s, 0.0, kind="nonfinite_grad", value="nan", action=a)
+          for s, a in ((3, "skip"), (4, "skip"), (5, "stop"))]
+    (f,) = nonfinite_grad(run(iters(range(10)), an), CFG)
+    assert "stopped the run" in f.message and "kept going" not in f.message

@@ -29,3 +29,23 @@ def test_interrupted_run():
 @pytest.mark.parametrize("r", [ended("completed"), run(iters(range(10)))])
 def test_completed_or_still_running(r):
     assert run_failed(r, DiagnosticsConfig()) == []
+
+
+@pytest.mark.parametrize("status,error,cause,word", [
+    ("failed", "NonFiniteError: non-finite loss for 3 consecutive steps (nan_policy=stop)",
+     "nonfinite", "non-finite"),
+    ("failed", "torch.OutOfMemoryError: CUDA out of memory", "out_of_memory", "micro-batch"),
+    ("failed", "Assertion `n_head divides n_embd' failed.", "assertion", "condition"),
+    ("failed", "AssertionError: block_size too large", "assertion", "condition"),
+    ("failed", "Killed", "killed", "OOM killer"),
+    ("interrupted", "slurmstepd: error: *** JOB 1 ON n CANCELLED AT 2024-01-01T00:00:00 DUE TO "
+     "TIME LIMIT ***", "time_limit", "allocation"),
+    ("interrupted", "KeyboardInterrupt (^C)", "keyboard_interrupt", "Ctrl-C"),
+    ("failed", "ValueError: bad thing", None, "traceback"),
+])
+def test_advice_follows_the_cause(status, error, cause, word):
+    (f,) = run_failed(ended(status, error), DiagnosticsConfig())
+    assert f.evidence["cause"] == cause
+    assert word in f.suggestion
+    if cause != "out_of_memory":  # memory advice only for a memory error (issue #17 item 11)
+        assert "micro-batch" not in f.suggestion

@@ -409,8 +409,8 @@ def test_our_trainers_stdout():
     # gptscope's trainer prints nanoGPT's lines, plus a few of its own
     text = ("tokens per iteration will be: 4,096\nnumber of parameters: 0.80M\n"
             "iter 0: loss 4.1831, time n/ams, mfu n/a\n"
-            "iter 1: loss nan, time 20.00ms, mfu n/a\n"
             "warning: step 1: non-finite loss (nan), action: skip\n"
+            "iter 1: loss nan, time 20.00ms, mfu n/a\n"
             "Resuming training from logs/run-1 at iter 1\n"
             "iter 1: loss 3.0000, time 20.00ms, mfu 0.50%\n"
             "run failed after 2 iterations in 3.5s: RuntimeError: boom\n")
@@ -420,7 +420,29 @@ def test_our_trainers_stdout():
     res = of_type(events(nanogpt, text), "resume")[0]
     assert (res["from_step"], res["checkpoint"]) == (1, "logs/run-1")
     assert (r.end["status"], r.end["error"]) == ("failed", "RuntimeError: boom")
-    assert [s[1] for s in r.stats.samples] == ["warning"]
+    # the step is the one the trainer names (its events say the same), not the last iter line
+    assert r.end["step"] == r.end["steps"] == 2
+    # the trainer's own anomaly line gives the action; the nan iteration adds no second one
+    assert r.anomalies[["step", "kind", "action"]].values.tolist() == [
+        [1, "nonfinite_loss", "skip"]]
+    assert r.stats.skipped == 0
+
+
+def test_our_trainers_mfu_is_its_own():
+    # gptscope prints each step's MFU for 5 iterations, then the running MFU; the time it
+    # prints includes the eval before iter 0, so no per-step MFU is derived from it (that
+    # gave 10x the real MFU), and the peak is not nanoGPT's A100 constant
+    lines = ["tokens per iteration will be: 256", "run 2026: events in out/2026/events.jsonl",
+             "step 0: train loss 4.17, val loss 4.17",
+             "iter 0: loss 4.1690, time 53.45ms, mfu 0.55%"]
+    lines += [f"iter {i}: loss 4.1, time 4.50ms, mfu 2.{i}0%" for i in range(1, 9)]
+    r = run(nanogpt, "\n".join(lines) + "\n")
+    it = r.iters
+    assert it["mfu"].iloc[:5].tolist() == pytest.approx([0.0055, 0.021, 0.022, 0.023, 0.024])
+    assert it["mfu_smoothed"].iloc[:5].isna().all()
+    assert it["mfu_smoothed"].iloc[5:].tolist() == pytest.approx([0.025, 0.026, 0.027, 0.028])
+    assert it["mfu"].iloc[6:].isna().all()
+    assert r.meta["peak_flops"] is None and r.meta["peak_flops_source"].startswith("gptscope")
 
 
 def _uniform(seed: int, odd: bool) -> str:

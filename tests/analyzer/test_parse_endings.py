@@ -1,0 +1,63 @@
+"""How runs end, in every stdout format: interrupts, kills, scheduler limits, OOM, anywhere
+in a line (issue #12, class 4)."""
+from __future__ import annotations
+
+import pytest
+
+from analyzer.parsers import buildnanogpt, llmc, modded, nanochat, nanogpt
+from tests.analyzer._parse_util import run
+
+# two training lines of each format, so that an ending has a run to end
+BODIES = {
+    nanogpt: "iter 0: loss 2.0000, time 10.00ms, mfu 1.00%\n"
+             "iter 1: loss 1.9000, time 10.00ms, mfu 1.00%\n",
+    llmc: "step    1/100 | loss 11.009662 (+nanz)| norm 15.0789 (+nanz)| lr 8.57e-07 | "
+          "4230.95 ms | 31.9% bf16 MFU | 123917 tok/s\n"
+          "step    2/100 | loss 10.956554 (+nanz)| norm 15.2427 (+nanz)| lr 1.71e-06 | "
+          "4385.98 ms | 30.8% bf16 MFU | 119537 tok/s\n",
+    buildnanogpt: "step     0 | loss: 10.955010 | lr 8.3916e-07 | norm: 15.3421 | dt: 23547.83ms"
+                  " | tok/sec: 22264.81\n"
+                  "step     1 | loss: 10.902707 | lr 1.6783e-06 | norm: 14.8630 | dt: 410.25ms"
+                  " | tok/sec: 1277966.93\n",
+    nanochat: "step 00000/100 (0.00%) | loss: 10.397165 | lrm: 1.00 | dt: 180.85ms | "
+              "tok/sec: 29,001 | mfu: 1.81 | epoch: 1 | total time: 0.00m\n"
+              "step 00001/100 (1.00%) | loss: 10.357717 | lrm: 1.00 | dt: 629.00ms | "
+              "tok/sec: 833,525 | mfu: 52.10 | epoch: 1 | total time: 0.00m\n",
+    modded: "step:1/100 train_loss:11.0091 train_time:240ms step_avg:nanms\n"
+            "step:2/100 train_loss:10.9091 train_time:480ms step_avg:nanms\n",
+}
+
+ENDINGS = [
+    # (tail, status, a word the error keeps)
+    ("^CTraceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n",
+     "interrupted", "KeyboardInterrupt"),
+    ("Traceback (most recent call last):\n  File \"train.py\", line 3\nKeyboardInterrupt\n",
+     "interrupted", "KeyboardInterrupt"),
+    ("^C\n", "interrupted", "KeyboardInterrupt"),
+    ("[1]+  Killed                  python train.py\n", "failed", "Killed"),
+    ("/bin/bash: line 1: 4242 Killed python train.py\n", "failed", "Killed"),
+    ("slurmstepd: error: *** JOB 123 ON node7 CANCELLED AT 2024-05-01T10:00:00 DUE TO TIME "
+     "LIMIT ***\n", "interrupted", "TIME LIMIT"),
+    ("srun: error: node7: task 0: Killed\n", "failed", "Killed"),
+    ("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n", "failed",
+     "out of memory"),
+    ("RuntimeError: CUDA error: out of memory\nKilled\n", "failed", "out of memory"),
+]
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+@pytest.mark.parametrize("tail,status,word", ENDINGS)
+def test_ending_anywhere_in_a_line(mod, tail, status, word):
+    r = run(mod, BODIES[mod] + tail)
+    assert len(r.iters) == 2
+    assert r.end is not None and r.end["status"] == status
+    assert word.lower() in r.end["error"].lower()
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_training_after_a_message_is_not_an_ending(mod):
+    # an OOM warning that the program survived (training went on) ends nothing
+    lines = BODIES[mod].splitlines(keepends=True)
+    r = run(mod, lines[0] + "warning: CUDA out of memory, retrying with a smaller batch\n"
+            + lines[1])
+    assert r.end is None and len(r.iters) == 2
