@@ -16,11 +16,16 @@ import functools
 import inspect
 import math
 import re
+import sys
 import textwrap
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as the tomli package (pyproject: python_version<'3.11')
+    import tomli as tomllib
 
 
 class ConfigError(ValueError):
