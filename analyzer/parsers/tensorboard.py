@@ -151,9 +151,13 @@ def read_series(path: str | os.PathLike,
     points: dict[str, _Points] = {}
     for f, prefix in event_files(path):
         read_file(f, prefix, points, stats)
-    return {tag: _scalars.Series(np.asarray(p.steps, np.int64), np.asarray(p.values, np.float64),
-                                 np.asarray(p.times, np.float64))
-            for tag, p in points.items()}
+    out = {}
+    for tag, p in points.items():
+        times = np.asarray(p.times, np.float64)
+        times[times == 0.0] = np.nan  # 1970: a writer that had no clock (our export of one)
+        out[tag] = _scalars.Series(np.asarray(p.steps, np.int64),
+                                   np.asarray(p.values, np.float64), times)
+    return out
 
 
 def parse_path(path: str | os.PathLike, run_id: str = "log",

@@ -1,0 +1,141 @@
+"""Hugging Face Trainer: trainer_state.json and the stdout dict lines (with tqdm bars).
+Real files: tests/data/formats/hf_trainer (SOURCES.md); expected values are read here with
+json / by hand from the files, not through the parser."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analyzer.diagnostics import run_all
+from analyzer.load import load
+from analyzer.parsers import hf_trainer
+from gptscope.schema import validate
+
+HF = Path(__file__).parent.parent / "data" / "formats" / "hf_trainer"
+STATE = HF / "llm-training_trainer_state.json"
+
+
+def test_real_trainer_state():
+    history = json.loads(STATE.read_text())["log_history"]
+    run = load(STATE)
+    assert run.format == "hf_trainer_state"
+    logs = [h for h in history if "loss" in h]
+    assert run.iters["step"].tolist() == [h["step"] for h in logs] == [10, 20, 30, 40]
+    assert run.iters["loss"].tolist() == [h["loss"] for h in logs]
+    assert run.iters["lr"].tolist() == [h["learning_rate"] for h in logs]
+    assert run.iters["grad_norm"].tolist() == [h["grad_norm"] for h in logs]
+    # the run average is a metric, not a 5th loss; the last entry says the run finished
+    m = run.metrics.set_index("name")
+    assert m.loc["train_loss", "value"] == history[-1]["train_loss"]
+    assert run.end["status"] == "completed" and run.end["wall_s"] == 472.0904
+    assert run.meta["max_iters"] == 45 and run.meta["config"]["logging_steps"] == 10
+
+
+def test_state_directory_and_eval_loss(tmp_path):
+    history = [{"step": s, "loss": 3.0 - s / 100, "learning_rate": 1e-4, "epoch": s / 50}
+               for s in range(10, 210, 10)]
+    history += [{"step": s, "eval_loss": v, "eval_runtime": 1.0}
+                for s, v in ((50, 2.6), (100, 2.5), (150, 2.7), (200, 2.9))]
+    ckpt = tmp_path / "checkpoint-200"
+    ckpt.mkdir()
+    (ckpt / "trainer_state.json").write_text(json.dumps(
+        {"global_step": 200, "max_steps": 1000, "log_history": history}, indent=2))
+    run = load(ckpt)
+    assert run.evals["step"].tolist() == [50, 100, 150, 200]
+    assert run.evals["val_loss"].tolist() == [2.6, 2.5, 2.7, 2.9]
+    assert run.end is None  # no train_runtime: stopped at a checkpoint
+    # val loss rising while train loss falls: the overfitting diagnostic sees it
+    assert "overfitting" in {f.code for f in run_all(run)}
+
+
+def test_state_bad_entries_are_skipped_and_counted(tmp_path):
+    p = tmp_path / "trainer_state.json"
+    p.write_text(json.dumps({"best_metric": None, "log_history": [
+        {"step": 1, "loss": 2.0}, {"loss": 1.9}, "junk", {"step": 3, "loss": 1.8}]}, indent=2))
+    run = load(p)
+    assert run.iters["step"].tolist() == [1, 3]
+    assert run.stats.skipped == 2 and run.stats.samples[0][0] == 2
+
+
+def test_real_stdout_dicts_without_bars_count_logging_steps():
+    run = load(HF / "transformers-pr35207-stdout.log")
+    assert run.format == "hf_trainer"
+    assert run.iters["step"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert run.iters["loss"].tolist() == [2.119, 1.6462, 1.5798, 1.6039, 1.2141, 1.1649]
+    assert run.iters["grad_norm"].iloc[0] == 37.657958984375
+    assert run.iters["lr"].iloc[-1] == 2.5e-05
+    assert sorted(set(run.metrics["name"])) == ["epoch"]
+    assert run.stats.skipped == 0
+
+
+def test_real_stdout_eval_dict_belongs_to_the_step_before():
+    run = load(HF / "sentence-transformers-pr2449-stdout.log")
+    assert len(run.iters) == 10 and run.n_segments == 1
+    assert run.evals[["step", "val_loss"]].values.tolist() == [[10, 1.2490781545639038]]
+    names = set(run.metrics["name"])
+    assert {"eval_pearson_cosine", "eval_runtime", "epoch"} <= names
+
+
+BARS = (
+    "  0%|          | 0/400 [00:00<?, ?it/s]\r  2%|▎         | 10/400 [00:20<13:00,  2.00s/it]"
+    "{'loss': 4.7883, 'grad_norm': 2.1165, 'learning_rate': 4.875e-05, 'epoch': 0.03}\n"
+    "  5%|▌         | 20/400 [00:30<06:37,  1.05s/it]\r"
+    "{'loss': '4.6477', 'grad_norm': '2.48', 'learning_rate': '4.75e-05', 'epoch': '0.05'}\n"
+    "\n"
+    "  0%|          | 0/8 [00:00<?, ?it/s]\r 50%|█████     | 4/8 [00:01<00:01,  3.9it/s]\r"
+    "{'eval_loss': 4.5, 'eval_runtime': 2.1, 'epoch': 0.05}\n"
+    "  8%|▊         | 30/400 [00:40<06:04,  1.02it/s]{'loss': nan, 'grad_norm': nan, "
+    "'learning_rate': 4.625e-05, 'epoch': 0.08}\n"
+    "{'train_runtime': 41.0, 'train_samples_per_second': 7.3, 'train_loss': 4.6, 'epoch': 0.08}\n"
+    "100%|██████████| 30/30 [00:41<00:00,  1.10it/s]\n")
+
+
+def test_tqdm_bars_give_steps_rates_and_times(tmp_path):
+    p = tmp_path / "train.log"
+    p.write_text(BARS, encoding="utf-8")
+    run = load(p)
+    it = run.iters
+    assert run.format == "hf_trainer"
+    # steps from the training bar (the eval bar's 4/8 is not one), in both value styles
+    assert it["step"].tolist() == [10, 20, 30]
+    assert it["loss"].iloc[:2].tolist() == [4.7883, 4.6477] and math.isnan(it["loss"].iloc[2])
+    np.testing.assert_allclose(it["dt_ms"], [2000.0, 1050.0, 1000 / 1.02])
+    assert it["time"].tolist() == [20.0, 30.0, 40.0]  # the bar's elapsed clock
+    assert run.evals[["step", "val_loss"]].values.tolist() == [[20, 4.5]]
+    assert run.anomalies["kind"].tolist() == ["nonfinite_loss", "nonfinite_grad"]
+    assert run.end["status"] == "completed"
+    assert run.stats.skipped == 0
+
+
+def test_stream_equals_whole_file_and_events_are_valid():
+    lines = BARS.split("\n")[:-1]
+    whole = hf_trainer.Parser("x")
+    events = whole.feed(lines, 1) + whole.finish()
+    pieces = hf_trainer.Parser("x")
+    split = []
+    for i in range(len(lines)):
+        split += pieces.feed(lines[i:i + 1], i + 1)
+    split += pieces.finish()
+    assert events == split
+    assert all(validate(e) == [] for e in events)
+
+
+def test_map_applies_to_stdout_keys(tmp_path):
+    p = tmp_path / "train.log"
+    p.write_text("{'loss': 2.0, 'my_speed': 300.0, 'epoch': 0.1}\n"
+                 "{'loss': 1.9, 'my_speed': 310.0, 'epoch': 0.2}\n")
+    run = load(p, tag_map={"my_speed": "tokens_per_s"})
+    assert run.iters["tokens_per_s"].tolist() == [300.0, 310.0]
+
+
+@pytest.mark.parametrize("line", ["{'loss': 1e999, 'epoch': 1}", "{'loss': , 'epoch': 1}",
+                                  "{'eval_loss': 'x', 'epoch': " + "9" * 400 + "}"])
+def test_odd_values_never_crash(tmp_path, line):
+    p = tmp_path / "train.log"
+    p.write_text("{'loss': 2.0, 'learning_rate': 1e-4, 'epoch': 0.1}\n" + line + "\n")
+    run = load(p)
+    assert run.iters["loss"].iloc[0] == 2.0
