@@ -141,6 +141,14 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:best_val'): 'analyzer gives no value',
     ('nanochat/pr309-mid_train-tiny-after-fix.log',
      'fact:best_val_step'): 'analyzer gives no value',
+    ('llmc/hector-11679004-val-nan-then-cublas-error.log',
+     'fact:params'): "analyzer gives 123689472: llm.c's printed parameter count not used (#12 class 11)",
+    ('llmc/hector-11679004-val-nan-then-cublas-error.log',
+     'problem:crashed'): 'analyzer gives no value',
+    ('modded-nanogpt/track2-blockmask-original-timing-tail-mid-run-start.log',
+     'fact:first_step'): 'analyzer gives 5910',
+    ('modded-nanogpt/track2-2025-02-14-optcoeffs-tail.log',
+     'fact:first_step'): 'analyzer gives 7018',
 }
 
 
