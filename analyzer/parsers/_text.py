@@ -161,3 +161,17 @@ def pipe_fields(text: str) -> dict[str, tuple[float | None, str]]:
         key = (m.group("key") or unit).strip().lower()
         out.setdefault(key, (to_float(m.group("num")), unit))
     return out
+
+
+def ms(field: tuple[float | None, str] | None) -> float | None:
+    """A time field of ``pipe_fields`` in milliseconds: '410.25ms' -> 410.25, '1.5s' ->
+    1500.0. A number without its unit is a line cut short in that field (a log that ends
+    mid-line: 'dt: 410'), so it is no value: only the cut field is dropped."""
+    if field is None or field[0] is None:
+        return None
+    unit = field[1].strip().lower()
+    if unit.startswith("ms"):
+        return field[0]
+    if unit[:1] == "s" and not unit.startswith("st"):
+        return field[0] * 1000.0
+    return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from analyzer.parsers._stdout import StdoutParser, device_type
-from analyzer.parsers._text import clean_line, pipe_fields, to_float, to_int
+from analyzer.parsers._text import clean_line, ms, pipe_fields, to_float, to_int
 
 NAME = "buildnanogpt"
 
@@ -120,7 +120,7 @@ class Parser(StdoutParser):
             return False
         self._in_sample = False
         self.iteration(step, loss=loss, lr=f.get("lr", (None, ""))[0],
-                       grad_norm=f.get("norm", (None, ""))[0], dt_ms=f.get("dt", (None, ""))[0],
+                       grad_norm=f.get("norm", (None, ""))[0], dt_ms=ms(f.get("dt")),
                        tokens_per_s=f.get("tok/sec", (None, ""))[0])
         return True
 

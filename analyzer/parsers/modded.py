@@ -17,8 +17,10 @@ Meaning and conventions:
   ``step:N`` (the model after N steps) sits at the top of iteration N.
 - ``train_time`` is the cumulative training time, stopped while validating, and reset to 0
   after the first 10 (compile) steps. ``step_ms`` is its difference to the previous training
-  line's (the first: to the val line's at step 0) or, after the reset, the value itself;
-  ``dt_ms`` is null (evals are outside the clock), so ``eval_inclusive`` is never set.
+  line's (the first: to the val line's at step 0) divided by the steps between the two lines
+  (logs may print every Nth step), or, right after the reset, the value itself; a log that
+  starts mid-run has no step time on its first line; ``dt_ms`` is null (evals are outside
+  the clock), so ``eval_inclusive`` is never set.
 - ``step_avg`` is derived (train_time / timed steps) and ignored; ``nanms`` is not a value.
 - no MFU, lr or tokens/s is printed. ``world_size`` is the printed one, else the number of
   GPUs nvidia-smi lists (records run one process per GPU).
@@ -68,10 +70,12 @@ class Parser(StdoutParser):
         super().__init__(run_id)
         self._train_time: float | None = None   # last train_time of a training line, ms
         self._val_time: float | None = None     # train_time of a val line before the first
+        self._train_n: int | None = None        # the printed step of those two lines
+        self._val_n: int | None = None
         self._world_printed = False
 
     def on_segment(self) -> None:
-        self._train_time = self._val_time = None
+        self._train_time = self._val_time = self._train_n = self._val_n = None
 
     def parse_line(self, text: str, lineno: int) -> bool:
         m = _STEP.match(text)
@@ -85,7 +89,7 @@ class Parser(StdoutParser):
             self.header.max_iters = total
         if "val_loss" in kv:
             self.evaluation(n, val_loss=to_float(kv["val_loss"]))
-            self._val_time = train_time
+            self._val_time, self._val_n = train_time, n
             if n == total:
                 self.completed()
             return True
@@ -94,13 +98,32 @@ class Parser(StdoutParser):
         self._data(n - 1, "iter")  # a new segment resets the clock before the difference
         step_ms = None
         if train_time is not None:
-            # the clock stops for validation, so differences of training lines are step times
-            # (the first one counts from the set-up time a val line at step 0 showed)
-            prev = self._train_time if self._train_time is not None else self._val_time
-            step_ms = train_time - prev if prev is not None and train_time >= prev else train_time
-            self._train_time = train_time
+            step_ms = self._step_ms(n, train_time)
+            self._train_time, self._train_n = train_time, n
         self.iteration(n - 1, loss=to_float(kv.get("train_loss")), step_ms=step_ms)
         return True
+
+    def _step_ms(self, n: int, train_time: float) -> float | None:
+        """One step's time from the cumulative clock: the difference to the previous line
+        divided by the steps between them (a log may print every 125th step; an interval of
+        many steps is never one step's time). The clock stops for validation, so the
+        difference of two lines holds training only; the first training line counts from a
+        val line at step 0. Without an earlier line (a log cut mid-run) there is no step time,
+        except at step 1, whose time is the clock itself."""
+        if self._train_time is not None:
+            prev, prev_n = self._train_time, self._train_n
+        else:
+            prev, prev_n = self._val_time, self._val_n
+        if prev is None or prev_n is None:
+            return train_time if n == 1 else None
+        steps = n - prev_n
+        if steps <= 0:
+            return None
+        if train_time >= prev:
+            return (train_time - prev) / steps
+        # the clock went back: reset to 0 after the first (compile) steps; only the step
+        # right after the reset is known
+        return train_time if steps == 1 else None
 
     def _header(self, text: str) -> bool:
         m = _TORCH.match(text)
@@ -131,7 +154,7 @@ class Parser(StdoutParser):
 
 
 def _ms(text: str | None) -> float | None:
-    """'24179ms' -> 24179.0, '5.418s' -> 5418.0, 'nanms' -> None."""
+    """'24179ms' -> 24179.0, '5.418s' -> 5418.0, 'nanms' and '241' (cut) -> None."""
     if text is None:
         return None
     if text.endswith("ms"):
@@ -140,5 +163,5 @@ def _ms(text: str | None) -> float | None:
         x = to_float(text[:-1])
         x = x * 1000.0 if x is not None else None
     else:
-        x = to_float(text)
+        x = None  # a number without its unit: the line was cut in this field
     return x if x is not None and x == x else None

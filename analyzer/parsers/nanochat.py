@@ -34,7 +34,7 @@ import ast
 import re
 
 from analyzer.parsers._stdout import Header, StdoutParser, device_type
-from analyzer.parsers._text import clean_line, literal, pipe_fields, to_float, to_int
+from analyzer.parsers._text import clean_line, literal, ms, pipe_fields, to_float, to_int
 
 NAME = "nanochat"
 
@@ -91,7 +91,7 @@ class Parser(StdoutParser):
             f = pipe_fields(m.group(4))
             self._total(m.group(2))
             self.iteration(int(m.group(1)), loss=to_float(m.group(3)),
-                           step_ms=f.get("dt", (None, ""))[0])
+                           step_ms=ms(f.get("dt")))
             return True
         m = _METRIC.match(text)
         if m:
@@ -116,6 +116,7 @@ class Parser(StdoutParser):
         if None in values:
             f = pipe_fields(rest)
             values = [f.get(k, (None, ""))[0] for k in ("loss", "dt", "tok/sec", "mfu")]
+            values[1] = ms(f.get("dt"))  # a number without 'ms' is a cut line
         loss, dt, tps, mfu = values
         if loss is None:
             return False

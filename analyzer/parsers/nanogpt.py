@@ -41,7 +41,9 @@ NAME = "nanogpt"
 
 # Lenient on the numbers (parsed with float()/int() afterwards), strict on the words, so
 # that the vectorised reader in _fast.py reads exactly the same lines the same way.
-_ITER = re.compile(r"iter (\S+): loss (\S+), time (\S+)ms(?:, (.*))?$")
+_ITER = re.compile(r"iter (\S+): loss ([^,\s]+),? ?(.*)$")
+_TIME = re.compile(r"\btime (\S+?)ms\b")
+# a line cut short ends in a number without its unit ('time 13'): that field is dropped
 _ITER_STD = re.compile(r"iter (\d+): loss (\S+), time ([\d.]+)ms, mfu (-?[\d.]+)%$")  # one match
 _LR = re.compile(r"\blr[:=]?\s*([^\s,%]+)")
 _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
@@ -158,8 +160,10 @@ class Parser(StdoutParser):
         else:
             m = _ITER.match(text)
             step = to_int(m.group(1)) if m else None
-            loss, dt = (to_float(m.group(2)), to_float(m.group(3))) if m else (None, None)
-            rest = (m.group(4) or "") if m else ""
+            rest = m.group(3) if m else ""
+            mt = _TIME.search(rest)
+            loss = to_float(m.group(2)) if m else None
+            dt = to_float(mt.group(1)) if mt else None
             mm, ml = _MFU.search(rest), _LR.search(rest)
             mfu_pct = to_float(mm.group(1)) if mm else None
             lr = to_float(ml.group(1)) if ml else None

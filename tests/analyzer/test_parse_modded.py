@@ -41,8 +41,9 @@ def test_steps_are_zero_based_and_step_ms_comes_from_the_clock():
     assert [i["step"] for i in it] == [0, 1, 9, 10, 11]
     assert [i["loss"] for i in it] == [11.0091, 11.0001, 10.4348, 10.2423, 10.0687]
     # differences of train_time; after the reset at step 10 the value itself
-    assert [i["step_ms"] for i in it] == [24179 - 305, 24523 - 24179, 26562 - 24523, 1539,
-                                          1796 - 1539]
+    # (step:2 to step:10 are 8 steps: the difference is spread over them)
+    assert [i["step_ms"] for i in it] == [24179 - 305, 24523 - 24179, (26562 - 24523) / 8,
+                                          1539, 1796 - 1539]
     assert all(i["dt_ms"] is None and not i["eval_inclusive"] for i in it)
     assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 11.0149),
                                                                             (12, 9.9)]
@@ -59,9 +60,11 @@ def test_header():
 
 
 @pytest.mark.parametrize("line, step, loss, step_ms", [
-    ("step:3/1480 train_time:29476ms step_avg:nanms", 2, None, 29476.0),   # no train loss
-    ("step:3/4875 train_time:5.418s step_avg:5418.26ms", 2, None, 5418.0),  # seconds
-    ("step:3/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 2, 3.5, 500.0),
+    ("step:1/1480 train_time:29476ms step_avg:nanms", 0, None, 29476.0),   # no train loss
+    ("step:1/4875 train_time:5.418s step_avg:5418.26ms", 0, None, 5418.0),  # seconds
+    ("step:1/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 0, 3.5, 500.0),
+    # a log cut mid-run: its first line's clock holds many steps, none of them known
+    ("step:3/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 2, 3.5, None),
 ])
 def test_line_forms(line, step, loss, step_ms):
     it = of_type(events(modded, line), "iter")
@@ -131,3 +134,14 @@ def test_wall_time_of_a_record_matches_its_last_train_time(files):
     assert math.isclose(r.iters.loc[r.iters["step"] >= 10, "step_ms"].sum(), final_ms)
     s = run(modded, files["2026-04-30-track3-adamh-seconds-format.log"].read_bytes())
     assert s.iters["step_ms"].median() == pytest.approx(151, abs=5)
+
+
+def test_sparse_logging_divides_the_clock_by_the_steps_between_lines():
+    # every 125th step printed, log starting mid-run: 50 s / 125 steps = 400 ms a step
+    text = ("step:1000/6000 train_loss:4.0 train_time:400000ms step_avg:400.00ms\n"
+            "step:1125/6000 train_loss:3.9 train_time:450000ms step_avg:400.00ms\n"
+            "step:1250/6000 train_loss:3.8 train_time:500000ms step_avg:400.00ms\n"
+            "step:1250/6000 val_loss:3.95 train_time:500000ms step_avg:400.00ms\n"
+            "step:1375/6000 train_loss:3.7 train_time:550000ms step_avg:400.00ms\n")
+    it = of_type(events(modded, text), "iter")
+    assert [i["step_ms"] for i in it] == [None, 400.0, 400.0, 400.0]

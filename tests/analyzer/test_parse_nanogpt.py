@@ -225,8 +225,10 @@ def test_a_line_cut_by_a_scheduler_message():
     assert r.iters["step"].tolist()[-1] == 6 and r.end["status"] == "interrupted"
     cut = run(nanogpt, iters(range(6)) + "\niter 6: loss 2.0, tislurmstepd: error: *** JOB 1 "
                                           "ON n CANCELLED AT 2024-10-11T13:44:45 ***\n")
-    assert len(cut.iters) == 6 and cut.end["status"] == "interrupted"
-    assert cut.stats.samples[0][1] == "spliced"
+    # what was complete before the cut is kept (issue #12 class 3): the loss, not the time
+    assert len(cut.iters) == 7 and cut.end["status"] == "interrupted"
+    assert cut.iters["loss"].iloc[-1] == 2.0 and math.isnan(cut.iters["dt_ms"].iloc[-1])
+    assert cut.stats.skipped == 0
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 7])
