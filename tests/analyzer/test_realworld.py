@@ -149,6 +149,16 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:first_step'): 'analyzer gives 5910',
     ('modded-nanogpt/track2-2025-02-14-optcoeffs-tail.log',
      'fact:first_step'): 'analyzer gives 7018',
+    ('build-nanogpt/s21-gpt2-logmd-two-runs-among-prose.log',
+     'format'): 'analyzer gives no value',
+    ('build-nanogpt/s21-gpt2-logmd-two-runs-among-prose.log',
+     'runs'): 'analyzer gives 0',
+    ('build-nanogpt/s21-gpt2-logmd-two-runs-among-prose.log',
+     'fact:first_step'): 'analyzer gives no value',
+    ('build-nanogpt/s21-gpt2-logmd-two-runs-among-prose.log',
+     'fact:last_step'): 'analyzer gives no value',
+    ('build-nanogpt/s21-gpt2-logmd-two-runs-among-prose.log',
+     'fact:final_train_loss'): 'analyzer gives no value',
 }
 
 
