@@ -64,6 +64,15 @@ class Forecast:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def curve(self, points: int = 50) -> list[tuple[int, float]]:
+        """The fitted law from the last observed step to the target: the dashed
+        continuation a chart draws. Empty without a forecast."""
+        if not self.ok or not self.params:
+            return []
+        steps = np.unique(np.linspace(self.last_step, self.target_step, points).astype(int))
+        values = _law(steps / self.last_step, *(self.params[k] for k in "abc"))
+        return [(int(s), float(v)) for s, v in zip(steps, values)]
+
     def line(self) -> str:
         """One line for the summary and the report."""
         if not self.ok:

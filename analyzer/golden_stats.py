@@ -336,6 +336,49 @@ def welch_for_runs(runs: Sequence[Run], baseline: dict[str, Any],
     return None
 
 
+# ---------------------------------------------------------------------------- several runs
+
+@dataclass
+class SeedCheck:
+    """golden.check of each run, with the band excursions and, for several runs against a
+    seed baseline, the Welch test on final loss. Fails when a run fails or the test says
+    the runs are worse."""
+    results: list[Any]                      # golden.CheckResult, one per run
+    excursions: dict[str, list[Excursion]]
+    welch: WelchResult | None
+    tolerance_source: str                   # "seed spread", "explicit --rtol" or "defaults"
+    seeds: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results) and not (self.welch and self.welch.worse)
+
+
+def check_runs(runs: Sequence[Run], baseline: dict[str, Any],
+               tolerances: dict[str, Tolerance] | None = None,
+               explicit: frozenset[str] | set[str] = frozenset(),
+               alpha: float = DEFAULT_ALPHA, **check_kwargs: Any) -> SeedCheck:
+    """Check each run against the baseline. With a seeds section, every loss metric not in
+    ``explicit`` (the metrics given with --rtol/--atol) takes its tolerance from the seed
+    spread. check_kwargs go to golden.check (mode, smoothing, direction, ...)."""
+    if not runs:
+        raise GoldenError("no run to check")
+    seeds = validate_seeds(baseline)
+    if seeds is not None and check_kwargs.get("mode") == "exact":
+        raise GoldenError("a seed-band baseline holds per-step means, which no run matches "
+                          "bit for bit; exact mode needs a baseline from one run")
+    tol = dict(tolerances or golden.DEFAULT_TOLERANCES)
+    band = {m: t for m, t in band_tolerances(baseline).items() if m not in explicit}
+    tol.update(band)
+    source = ("seed spread" if band else "explicit --rtol" if explicit and seeds
+              else "defaults")
+    results = [golden.check(r, baseline, tol, **check_kwargs) for r in runs]
+    excursions = ({run_name(r, i): run_excursions(r, baseline, tol) for i, r in enumerate(runs)}
+                  if seeds else {})
+    welch = welch_for_runs(runs, baseline, alpha) if seeds and len(runs) > 1 else None
+    return SeedCheck(results, excursions, welch, source, seeds)
+
+
 # ---------------------------------------------------------------------------- picture
 
 def save_band_png(baseline: dict[str, Any], runs: Sequence[Run], path: str,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from analyzer.findings import Finding
 from analyzer.run import Run
 
 FORMAT = "gptscope-references"
@@ -132,6 +133,14 @@ def val_points(run: Run) -> list[tuple[float, float]]:
             if math.isfinite(v)]
 
 
+def overlay(run: Run, ref: Reference) -> list[tuple[float, float]]:
+    """The reference curve in the run's steps (tokens / tokens per step), to draw over the
+    run's val loss; empty when the run's tokens per step are unknown or the reference is a
+    level."""
+    tps = tokens_per_step(run)
+    return [] if not tps else [(t / tps, v) for t, v in ref.curve]
+
+
 def reference_from_run(run: Run, label: str, dataset: str, tokenizer: str,
                        n_params: float | None = None) -> Reference:
     """A user's own run as a reference (its evals by tokens seen)."""
@@ -229,6 +238,22 @@ def stand(tokens: float, value: float, ref: Reference) -> Standing:
     return Standing(ref.id, tokens, value, at, rel,
                     f"{head}; {ref.label} reached {_loss(at)} there: {abs(rel):.1%} {side}",
                     {"reference_source": ref.source})
+
+
+def standing_findings(run: Run, refs: list[Reference] | None = None) -> list[Finding]:
+    """One info finding per matching reference: where the run's last val loss stands."""
+    out = []
+    for s in run_standing(run, refs):
+        if s.reference_value is None:
+            continue
+        out.append(Finding(
+            code="reference_standing", severity="info", message=s.message + ".",
+            evidence={"reference": s.reference, "tokens": s.tokens, "val_loss": s.value,
+                      "reference_val_loss": s.reference_value, "rel": s.rel,
+                      **s.evidence},
+            suggestion=("Behind a reference of the same data, tokenizer and size: compare "
+                        "learning rate, batch size and schedule with its source.")))
+    return out
 
 
 def run_standing(run: Run, refs: list[Reference] | None = None) -> list[Standing]:

@@ -85,3 +85,13 @@ def test_reliability_note_quotes_the_measured_error():
     assert "median error was 6.0%" in reliability_note(0.2)
     assert reliability_note(0.5).startswith("Rough") and "3.0%" in reliability_note(0.5)
     assert reliability_note(0.9).startswith("Fair")
+
+
+def test_the_continuation_runs_from_the_last_step_to_the_target():
+    steps = np.arange(1, 501)
+    f = forecast_curve(steps, law(steps), 2000)
+    c = f.curve(points=16)
+    assert c[0][0] == 500 and c[-1][0] == 2000 and len(c) == 16
+    assert c[-1][1] == pytest.approx(f.value) and c[0][1] == pytest.approx(f.last_value)
+    assert all(a[1] >= b[1] for a, b in zip(c, c[1:]))       # a falling law
+    assert forecast_curve(steps[:5], law(steps[:5]), 2000).curve() == []

@@ -152,3 +152,33 @@ def test_band_png_is_written(tmp_path):
     # a one-run baseline draws too (no seeds section)
     one = golden.make_baseline(seed_run(0.0))
     assert save_band_png(one, [seed_run(0.1)], str(tmp_path / "one.png"))
+
+
+def test_check_runs_takes_tolerances_from_the_spread_unless_given():
+    from analyzer.golden_stats import check_runs
+    b = make_seed_baseline([seed_run(o) for o in (-0.02, 0.0, 0.02)])
+    # the seeds stray at most 0.02 / 1.379 = 1.45% from their mean (last step), so the
+    # band's train-loss tolerance is 1.5 x 1.45% = 2.2%: a run 3% worse everywhere leaves it
+    worse = seed_run(0.0)
+    worse.iters["loss"] *= 1.03
+    worse.evals[["train_loss", "val_loss"]] *= 1.03
+    sc = check_runs([worse], b)
+    assert sc.tolerance_source == "seed spread" and not sc.passed
+    assert sc.results[0].tolerances["train_loss"].rtol == pytest.approx(1.5 * 0.02 / (4 / 2.9))
+    assert sc.excursions["r"] and sc.welch is None
+    loose = golden.make_tolerances({"loss": 0.05})
+    explicit = check_runs([worse], b, loose, explicit={"train_loss", "eval_train_loss",
+                                                        "val_loss", "final_val_loss"})
+    assert explicit.passed and explicit.tolerance_source == "explicit --rtol"
+    with pytest.raises(GoldenError, match="exact mode needs a baseline from one run"):
+        check_runs([worse], b, mode="exact")
+
+
+def test_check_runs_with_several_runs_runs_welch():
+    from analyzer.golden_stats import check_runs
+    b = make_seed_baseline([seed_run(o) for o in (-0.02, 0.0, 0.02)])
+    same = check_runs([seed_run(o) for o in (-0.01, 0.01, 0.0)], b)
+    assert same.passed and same.welch is not None and not same.welch.worse
+    # a one-run baseline: the fixed defaults, no band, no test
+    one = check_runs([seed_run(0.0), seed_run(0.01)], golden.make_baseline(seed_run(0.0)))
+    assert one.tolerance_source == "defaults" and one.welch is None and one.excursions == {}

@@ -104,3 +104,16 @@ def test_a_users_own_run_becomes_a_reference():
 def test_bad_reference_files_name_the_problem(text, why):
     with pytest.raises(ReferenceError, match=why):
         parse_references(text.replace("Infinity", "1e999"), "mine.json")
+
+
+def test_overlay_and_standing_findings_on_a_real_run():
+    from analyzer.references import overlay, standing_findings
+    run = load(REALDATA / "llmc" / "hector-11685414-full-run-a100.log")
+    r = next(r for r in builtin_references() if r.id == "llmc-gpt2-124m-fineweb10b")
+    pts = overlay(run, r)
+    assert pts[0] == (250.0, 6.171) and pts[-1] == (19560.0, 3.2722)
+    found = standing_findings(run)
+    assert {f.evidence["reference"] for f in found} == {
+        "llmc-gpt2-124m-fineweb10b", "modded-nanogpt-target-fineweb"}
+    assert all(f.code == "reference_standing" and f.severity == "info" for f in found)
+    assert overlay(S.run(S.iters(range(3))), r) == []
