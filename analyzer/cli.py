@@ -12,9 +12,10 @@ commands, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from typing import Any
+from typing import IO, Any, Iterator
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -23,9 +24,30 @@ class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
 
 
+def nothing_recognised(run: Any, forced: str | None = None,
+                       need_iterations: bool = False) -> str | None:
+    """Why a run cannot be judged (None when it can): no iteration and no eval was read from
+    it and, unless ``need_iterations``, not even a start or an end (a crash at start-up is
+    worth diagnosing). A gate (diagnose, check) must never pass on nothing, e.g. on a log
+    read with the wrong ``--format`` (every line skipped)."""
+    if len(run.iters) or len(run.evals):
+        return None
+    if not need_iterations and (run.end or run.segments):
+        return None
+    st = run.stats
+    hint = (f"; --format {forced} was given: leave it out to detect the format"
+            if forced else "")
+    return (f"{run.source or 'run'}: no training iterations recognised ({run.format}: "
+            f"{st.skipped} of {st.lines} lines skipped{hint})")
+
+
 def _load(path: str, fmt: str | None = None):
     from analyzer.load import load
-    return load(path, format=fmt)
+    run = load(path, format=fmt)
+    problem = nothing_recognised(run, fmt)
+    if problem:
+        raise CliError(problem)
+    return run
 
 
 def _config(args: argparse.Namespace):
@@ -34,8 +56,13 @@ def _config(args: argparse.Namespace):
 
 
 def _findings(run, args: argparse.Namespace) -> list:
-    from analyzer.diagnostics import run_all
-    return run_all(run, _config(args), only=getattr(args, "only", None))
+    from analyzer.diagnostics import DEPRECATED_NAMES, run_all
+    only = getattr(args, "only", None)
+    for name in only or []:
+        if name in DEPRECATED_NAMES:
+            print(f"note: --only {name} is an old name; use --only "
+                  f"{' --only '.join(DEPRECATED_NAMES[name])}", file=sys.stderr)
+    return run_all(run, _config(args), only=only)
 
 
 def _dump(obj: Any) -> str:
@@ -63,13 +90,28 @@ def _blocks(data: bytes, size: int = 8 << 20):
         pos = end
 
 
+@contextlib.contextmanager
+def _output(name: str, inputs: list) -> Iterator[IO[str]]:
+    """stdout for '-', else the file through analyzer.output (never over an input or a
+    run's own files; written whole or not at all)."""
+    from analyzer.output import open_output
+    if name == "-":
+        yield sys.stdout
+        return
+    with open_output(name, inputs) as f:
+        yield f
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     import mmap
 
     from analyzer import parsers as registry
     from analyzer.load import LoadError, detect_format, resolve
+    from analyzer.output import check_output
     from gptscope.schema import dumps
     path = resolve(args.log)
+    if args.output != "-":
+        check_output(args.output, [path])  # before the input is mapped into memory
     with open(path, "rb") as f:
         if not path.stat().st_size:
             raise LoadError(path, "empty file")
@@ -80,21 +122,22 @@ def cmd_parse(args: argparse.Namespace) -> int:
     except KeyError as e:
         raise CliError(f"{path}: {e.args[0]}") from None
     parser = mod.Parser(run_id=args.run_id or path.stem)
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
-    n = 0
     try:
-        for lineno, lines in _blocks(data):
-            events = parser.feed(lines, lineno)
+        with _output(args.output, [path]) as out:
+            n = 0
+            for lineno, lines in _blocks(data):
+                events = parser.feed(lines, lineno)
+                out.writelines(dumps(ev) + "\n" for ev in events)
+                n += len(events)
+            events = parser.finish()
             out.writelines(dumps(ev) + "\n" for ev in events)
             n += len(events)
-        events = parser.finish()
-        out.writelines(dumps(ev) + "\n" for ev in events)
-        n += len(events)
+            st = parser.stats
+            if args.format and not n:  # the forced format read nothing: write nothing
+                raise CliError(f"{path}: no lines read as {fmt} ({st.skipped} of {st.lines}"
+                               f" skipped); leave --format out to detect the format")
     finally:
         data.close()
-        if out is not sys.stdout:
-            out.close()
-    st = parser.stats
     print(f"{path}: {fmt}, {n} events from {st.lines} lines ({st.skipped} skipped)"
           + ("" if args.output == "-" else f" -> {args.output}"), file=sys.stderr)
     return EXIT_OK
@@ -106,10 +149,20 @@ def _num(x: Any, fmt: str = "{:.4f}") -> str:
     return "-" if x is None else fmt.format(x)
 
 
+def format_duration(seconds: float) -> str:
+    """A duration in the unit that reads well: '0.6 s', '42 s', '12.5 min', '23.1 h',
+    '3.2 days' (never '0.0 min' or '1,383.0 min')."""
+    for limit, unit, size in ((10, "s", 1), (90, "s", 1), (90 * 60, "min", 60),
+                              (48 * 3600, "h", 3600)):
+        if seconds < limit:
+            return f"{seconds / size:.{1 if limit != 90 else 0}f} {unit}"
+    return f"{seconds / 86400:,.1f} days"
+
+
 def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
     t = s["throughput"]
     lines = [
-        f"run       {s['source']} ({s['format']}, {s['segments']} segment"
+        f"run       {s['name']}: {s['source']} ({s['format']}, {s['segments']} segment"
         f"{'s' if s['segments'] != 1 else ''})",
         "steps     " + (f"{s['first_step']} - {s['last_step']}: " if s["first_step"] is not None
                          else "none logged: ") +
@@ -126,7 +179,7 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
         f"{_num(t['median_mfu'], '{:.2%}')}",
     ]
     if t["wall_s"]:
-        lines.append(f"time      ~{t['wall_s'] / 60:,.1f} min of training"
+        lines.append(f"time      ~{format_duration(t['wall_s'])} of training"
                      + (f", {t['eval_overhead_frac']:.1%} of it in evals"
                         if t["eval_overhead_frac"] is not None else ""))
     lines.append(f"parse     {s['lines']} lines, {s['lines_skipped']} skipped")
@@ -144,7 +197,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from analyzer.stats import summarize
     run = _load(args.path, args.format)
     cfg = _config(args)
-    s = summarize(run, cfg.warmup_steps)
+    s = {"name": run.name, **summarize(run, cfg.warmup_steps)}
     counts = _counts(_findings(run, args))
     if args.json:
         print(_dump({**s, "findings": counts}))
@@ -166,6 +219,10 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from analyzer.findings import SEVERITIES
     run = _load(args.path, args.format)
     findings = _findings(run, args)
+    if not findings:  # "nothing looks wrong" only about something that was read
+        problem = nothing_recognised(run, args.format, need_iterations=True)
+        if problem:
+            raise CliError(problem)
     if args.json:
         print(_dump({"source": run.source, "format": run.format,
                      "findings": [f.to_dict() for f in findings]}))
@@ -186,18 +243,19 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analyzer import report
+    from analyzer.output import check_output, output_path
     out = args.output
     kind = out.rsplit(".", 1)[-1].lower() if "." in out else ""
     if kind not in ("png", "html", "htm"):
         raise CliError(f"{out}: the report must end in .png or .html")
+    check_output(out, [args.path])  # before the work of reading and drawing
     run = _load(args.path, args.format)
     cfg = _config(args)
     findings = _findings(run, args)
     try:
-        if kind == "png":
-            report.render_png(run, findings, out, cfg)
-        else:
-            report.render_html(run, findings, out, cfg)
+        with output_path(out, [args.path]) as tmp:
+            render = report.render_png if kind == "png" else report.render_html
+            render(run, findings, tmp, cfg)
     except OSError as e:
         raise CliError(f"{out}: cannot write ({e.strerror or e})") from None
     print(f"wrote {out} ({len(findings)} findings)", file=sys.stderr)
@@ -240,12 +298,53 @@ def format_compare(c: dict[str, Any], name_a: str, name_b: str) -> str:
     return "\n".join(out)
 
 
+def short_names(a: Any, b: Any, width: int = 24) -> tuple[str, str]:
+    """Column headers for two runs: their names (run id or file stem), cut to ``width``;
+    when the names are the same, the parent directories tell them apart."""
+    from pathlib import Path
+    na, nb = a.name, b.name
+    if na == nb and a.source and b.source:
+        pa, pb = Path(a.source).resolve().parent.name, Path(b.source).resolve().parent.name
+        if pa != pb:
+            na, nb = f"{pa}/{na}", f"{pb}/{nb}"
+
+    def cut(x: str) -> str:  # keep the end: run ids differ at their end (dates, seeds)
+        return x if len(x) <= width else "..." + x[-(width - 3):]
+    return cut(na), cut(nb)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from analyzer.stats import compare
     a, b = _load(args.run_a, args.format), _load(args.run_b, args.format)
     c = compare(a, b, _config(args).warmup_steps)
-    print(_dump(c) if args.json else format_compare(c, "A: " + args.run_a, "B: " + args.run_b))
+    name_a, name_b = short_names(a, b)
+    print(_dump(c) if args.json else format_compare(c, "A: " + name_a, "B: " + name_b))
     return EXIT_OK
+
+
+# -- export --------------------------------------------------------------------------------
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from analyzer.export import export_tensorboard
+    run = _load(args.path, args.format)
+    try:
+        res = export_tensorboard(run, args.tensorboard)
+    except ImportError as e:  # the optional extra is missing: say which
+        raise CliError(str(e)) from None
+    print(f"wrote {res.points} scalars at {res.steps} steps -> {res.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_export(sub: Any) -> None:
+    p = _sub(sub, "export", "write a run as TensorBoard scalars",
+             "Write any run the analyzer reads (events.jsonl, a stdout log, ...) as one "
+             "TensorBoard event file in DIR: tags train/loss, train/lr, eval/loss, ... (see "
+             "docs/parsers.md). Needs: pip install 'gptscope[tensorboard]'.")
+    p.add_argument("path", help="a log file or a run directory")
+    p.add_argument("--tensorboard", required=True, metavar="DIR",
+                   help="directory to write the event file into (created if missing)")
+    _common(p, diagnostics=False)
+    p.set_defaults(func=cmd_export)
 
 
 # -- the parser ----------------------------------------------------------------------------
@@ -258,6 +357,7 @@ EXAMPLES = {
     "compare": "python -m analyzer compare logs/baseline logs/candidate",
     "watch": "python train.py config/train_shakespeare_char.py | tee train.log &\n"
              "  python -m analyzer watch train.log",
+    "export": "python -m analyzer export train.log --tensorboard runs/train",
 }
 
 
@@ -275,7 +375,7 @@ def _common(p: argparse.ArgumentParser, diagnostics: bool = True) -> None:
                             "docs/analyzer.md for the list), e.g. --set low_mfu=0.2")
 
 
-OWN_COMMANDS = ("parse", "summary", "diagnose", "report", "compare", "watch")
+OWN_COMMANDS = ("parse", "summary", "diagnose", "report", "compare", "watch", "export")
 
 
 def _add_parse(sub: Any) -> None:
@@ -305,8 +405,9 @@ def _add_summary_and_diagnose(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--fail-on", choices=("info", "warning", "error"),
                    help="exit with status 1 if a finding is at least this severe")
-    p.add_argument("--only", action="append", metavar="DIAGNOSTIC",
-                   help="run only this diagnostic (repeatable), e.g. --only overfitting")
+    p.add_argument("--only", action="append", metavar="CODE",
+                   help="only the findings with this code, as printed (repeatable), e.g. "
+                        "--only overfitting --only loss_spike")
     _common(p)
     p.set_defaults(func=cmd_diagnose)
 
@@ -345,6 +446,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_parse(sub)
     _add_summary_and_diagnose(sub)
     _add_report_and_compare(sub)
+    _add_export(sub)
     cli_watch.add_parser(sub)
     first = next((a for a in (argv or []) if not a.startswith("-")), None)
     if first not in OWN_COMMANDS:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from analyzer import golden
 from analyzer.golden import GoldenError
 from analyzer.golden_report import render_json, render_markdown, render_table
+from analyzer.output import check_output, open_output
 from analyzer.run import Run
 
 EXIT_PASS, EXIT_REGRESSION, EXIT_UNUSABLE = 0, 1, 2
@@ -33,6 +34,10 @@ def load_run(path: str, format: str | None = None) -> Run:
         raise GoldenError(f"{path}: {e.strerror or e}") from None
     if run.source is None:
         run.source = path
+    from analyzer.cli import nothing_recognised
+    problem = nothing_recognised(run, format, need_iterations=True)
+    if problem:
+        raise GoldenError(problem)
     return run
 
 
@@ -69,6 +74,8 @@ def _one_line_errors(command: Callable[[argparse.Namespace], int]
 
 @_one_line_errors
 def cmd_golden(args: argparse.Namespace) -> int:
+    if args.output != "-":
+        check_output(args.output, [args.run])  # before the work of reading the run
     run = load_run(args.run, args.format)
     baseline = golden.make_baseline(run, every=args.every, max_points=args.max_points,
                                     warmup=args.warmup, description=args.description)
@@ -77,20 +84,35 @@ def cmd_golden(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_PASS
     try:
-        with open(args.output, "w", encoding="utf-8") as f:
+        with open_output(args.output, [run.source]) as f:
             f.write(text)
     except OSError as e:
         raise GoldenError(f"{args.output}: cannot write baseline ({e.strerror})") from None
-    n = len(baseline["train_loss"]["values"])
-    print(f"wrote {args.output}: train loss at {n} steps (every {baseline['train_loss']['every']}"
-          f"), {len(baseline['evals'])} evals", file=sys.stderr)
+    tl = baseline["train_loss"]
+    train = (f"train loss at {len(tl['values'])} steps (every {tl['every']})" if tl
+             else "no train loss (the log prints none)")
+    print(f"wrote {args.output}: {train}, {len(baseline['evals'])} evals", file=sys.stderr)
     return EXIT_PASS
+
+
+def unused_tolerances(args: argparse.Namespace, rtol: dict[str, float],
+                      atol: dict[str, float]) -> None:
+    """A tolerance the check would not use is refused, as --smooth in exact mode is: a
+    user who typed it believes it applies."""
+    given = set(rtol) | set(atol)
+    if args.mode == "exact" and given - {"step_time"}:
+        raise GoldenError("--rtol/--atol have no meaning for losses in exact mode (every "
+                          "loss must be equal); use --mode tolerance")
+    if "step_time" in given and not args.check_step_time:
+        raise GoldenError("a step_time tolerance needs --check-step-time (step time is not "
+                          "compared without it)")
 
 
 @_one_line_errors
 def cmd_check(args: argparse.Namespace) -> int:
-    tolerances = golden.make_tolerances(parse_per_metric(args.rtol, "--rtol"),
-                                        parse_per_metric(args.atol, "--atol"))
+    rtol, atol = parse_per_metric(args.rtol, "--rtol"), parse_per_metric(args.atol, "--atol")
+    tolerances = golden.make_tolerances(rtol, atol)
+    unused_tolerances(args, rtol, atol)
     baseline = golden.read_baseline(args.baseline)
     run = load_run(args.run, args.format)
     result = golden.check(run, baseline, tolerances, mode=args.mode, smoothing=args.smooth,

@@ -22,6 +22,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analyzer.run import Run
@@ -29,6 +30,7 @@ from analyzer.run import Run
 FORMAT = "gptscope-golden"
 VERSION = 1
 LOSS_METRICS = ("train_loss", "eval_train_loss", "val_loss", "final_val_loss")
+EVAL_LOSSES = ("train_loss", "val_loss")   # columns of an eval, as the baseline names them
 METRICS = LOSS_METRICS + ("step_time",)
 MODES = ("exact", "tolerance")
 DIRECTIONS = ("both", "worse")
@@ -102,6 +104,13 @@ def _last_run(df: pd.DataFrame, run: Run) -> pd.DataFrame:
     return df.drop_duplicates("step", keep="last").sort_values("step", kind="stable")
 
 
+def logged(values: pd.Series) -> bool:
+    """Whether a log prints this loss at all. In a Run, NaN is both "not finite" and "not
+    printed" (llm.c has no train-side eval, some modded-nanogpt records no train loss); a
+    column without a single number is one the format does not have, not a diverged run."""
+    return bool(values.notna().any())
+
+
 def train_loss_series(run: Run) -> pd.Series:
     """Train loss by step (NaN where it was not finite), of the last run in the file."""
     it = _last_run(run.iters, run)
@@ -166,46 +175,74 @@ def _nice_every(n_steps: int, span: int, max_points: int) -> int:
     return every
 
 
-def make_baseline(run: Run, every: int | None = None, max_points: int = 200,
-                  warmup: int | None = None, description: str | None = None) -> dict[str, Any]:
-    """A baseline (golden) dict from a run: see the module docstring for its keys.
+def _first_nonfinite(values: pd.Series) -> Any:
+    bad = values[~values.map(math.isfinite)]
+    return bad.index[0] if len(bad) else None
 
-    every: keep the train loss at steps that are multiples of it (plus the last step);
-    default: every logged step if there are at most max_points, else a round stride.
-    Raises GoldenError for a run that has no train loss or a non-finite one.
-    """
-    loss = train_loss_series(run)
-    where = run.source or "run"
-    if loss.empty:
-        raise GoldenError(f"{where}: no training iterations to make a baseline from")
-    bad = loss[~loss.map(math.isfinite)]
-    if len(bad):
-        raise GoldenError(f"{where}: train loss is not finite at step {bad.index[0]} "
-                          f"({len(bad)} steps); a diverged run makes no baseline")
+
+def _baseline_train_loss(loss: pd.Series, every: int | None, max_points: int,
+                         where: str) -> dict[str, Any] | None:
+    """The train-loss part of a baseline; None when the log prints no train loss."""
+    if not logged(loss):
+        return None
+    bad = _first_nonfinite(loss)
+    if bad is not None:
+        raise GoldenError(f"{where}: train loss is not finite at step {bad} "
+                          f"({int((~loss.map(math.isfinite)).sum())} steps); a diverged run "
+                          "makes no baseline")
     last = int(loss.index[-1])
     if every is None:
         every = _nice_every(len(loss), last - int(loss.index[0]), max_points)
     if every < 1:
         raise GoldenError(f"every must be >= 1, got {every}")
     kept = loss[(loss.index % every == 0) | (loss.index == last)]
+    return {"every": every, "last_step": last,
+            "values": {str(s): float(v) for s, v in kept.items()}}
+
+
+def _baseline_evals(evals: pd.DataFrame, where: str) -> dict[str, dict[str, float]]:
+    """Eval losses by step, with the columns the log prints (llm.c, build-nanogpt and
+    modded-nanogpt print only a val loss: an absent train-side eval is not a NaN)."""
+    columns = [c for c in EVAL_LOSSES if logged(evals[c])]
+    for c in columns:
+        bad = _first_nonfinite(evals[c])
+        if bad is not None:
+            raise GoldenError(f"{where}: eval {c} is not finite at step {bad}; a diverged run "
+                              "makes no baseline")
+    return {str(s): {c: float(r[c]) for c in columns} for s, r in evals.iterrows()
+            if columns}
+
+
+def make_baseline(run: Run, every: int | None = None, max_points: int = 200,
+                  warmup: int | None = None, description: str | None = None) -> dict[str, Any]:
+    """A baseline (golden) dict from a run: see the module docstring for its keys.
+
+    every: keep the train loss at steps that are multiples of it (plus the last step);
+    default: every logged step if there are at most max_points, else a round stride.
+    What the log does not print is left out (train_loss is None for a log without train
+    losses, eval rows hold only the losses printed). Raises GoldenError for a run with no
+    loss at all, or a non-finite one.
+    """
+    where = run.source or "run"
+    if run.iters.empty and run.evals.empty:
+        raise GoldenError(f"{where}: no training iterations to make a baseline from")
+    train = _baseline_train_loss(train_loss_series(run), every, max_points, where)
     evals = eval_table(run)
-    if not evals.map(math.isfinite).all().all():
-        raise GoldenError(f"{where}: an eval loss is not finite; a diverged run makes no "
-                          "baseline")
+    rows = _baseline_evals(evals, where)
+    if train is None and not rows:
+        raise GoldenError(f"{where}: no train or eval loss to make a baseline from")
     final = ({"step": int(evals.index[-1]), "value": float(evals["val_loss"].iloc[-1])}
-             if len(evals) else None)
+             if rows and "val_loss" in next(iter(rows.values())) else None)
     meta = run.meta or {}
     return {
         "format": FORMAT,
         "version": VERSION,
-        "description": description or f"baseline of {os.path.basename(where)}",
+        "description": description or f"baseline of {run.name}",
         "source": {"file": os.path.basename(where) if run.source else None,
                    "format": run.format, "run_id": meta.get("run_id")},
         "config": config_fingerprint(run),
-        "train_loss": {"every": every, "last_step": last,
-                       "values": {str(s): float(v) for s, v in kept.items()}},
-        "evals": {str(s): {"train_loss": float(r.train_loss), "val_loss": float(r.val_loss)}
-                  for s, r in evals.iterrows()},
+        "train_loss": train,
+        "evals": rows,
         "final_val_loss": final,
         "step_time_ms": step_time(run, warmup),
     }
@@ -230,33 +267,61 @@ def dumps_baseline(baseline: dict[str, Any]) -> str:
 
 def loads_baseline(text: str, name: str = "baseline") -> dict[str, Any]:
     """Parse and validate a baseline file's text; GoldenError names the file and problem."""
+    if _looks_like_events(text):
+        raise GoldenError(f"{name}: an events file (a run's JSONL), not a baseline; make "
+                          f"one with `python -m analyzer golden {name} -o baseline.json`")
     try:
         b = json.loads(text)
     except ValueError as e:
         raise GoldenError(f"{name}: line {getattr(e, 'lineno', '?')}: not JSON "
-                          f"({getattr(e, 'msg', e)})") from None
+                          f"({getattr(e, 'msg', e)}), not a gptscope baseline") from None
     if not isinstance(b, dict) or b.get("format") != FORMAT:
         raise GoldenError(f"{name}: not a gptscope baseline (format should be {FORMAT!r})")
     if b.get("version") != VERSION:
         raise GoldenError(f"{name}: baseline version {b.get('version')!r} is not supported "
                           f"(this gptscope reads version {VERSION})")
     try:
-        tl = b["train_loss"]
-        values = {int(s): float(v) for s, v in tl["values"].items()}
-        int(tl["last_step"])
-        evals = {int(s): (float(r["train_loss"]), float(r["val_loss"]))
-                 for s, r in b["evals"].items()}
+        losses = _baseline_losses(b)
         if b["final_val_loss"] is not None:
             int(b["final_val_loss"]["step"]), float(b["final_val_loss"]["value"])
         b["step_time_ms"]["median"], b["config"]["config"]
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise GoldenError(f"{name}: malformed baseline ({type(e).__name__}: {e})") from None
-    if not values:
-        raise GoldenError(f"{name}: baseline has no train loss values")
-    if not all(map(math.isfinite, list(values.values()) + [x for r in evals.values()
-                                                            for x in r])):
+    if not losses:
+        raise GoldenError(f"{name}: baseline has no loss values")
+    if not all(map(math.isfinite, losses)):
         raise GoldenError(f"{name}: baseline holds a non-finite loss")
     return b
+
+
+def _looks_like_events(text: str) -> bool:
+    """The first line is one gptscope event (an events.jsonl or a `parse` output)."""
+    first = text.lstrip()[:4096].split("\n", 1)[0]
+    try:
+        event = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and "type" in event and "run_id" in event
+
+
+def _baseline_losses(b: dict[str, Any]) -> list[float]:
+    """Every loss of a baseline; KeyError/TypeError/ValueError when malformed. train_loss
+    is null and eval rows lack a loss where the log did not print it."""
+    out: list[float] = []
+    tl = b["train_loss"]
+    if tl is not None:
+        int(tl["last_step"])
+        for step, value in tl["values"].items():
+            int(step)
+            out.append(float(value))
+        if not tl["values"]:
+            raise ValueError("train_loss has no values (null when the log has none)")
+    for step, row in b["evals"].items():
+        int(step)
+        if not row or set(row) - set(EVAL_LOSSES):
+            raise ValueError(f"eval at step {step}: expected {' and/or '.join(EVAL_LOSSES)}")
+        out += [float(v) for v in row.values()]
+    return out
 
 
 def read_baseline(path: str) -> dict[str, Any]:
@@ -303,7 +368,8 @@ class Row:
 @dataclass
 class Problem:
     """A finding about the run as a whole. fatal ones make the check fail on their own."""
-    kind: str   # missing_steps, shorter_run, longer_run, nan, no_evals, config, runtime, step_time
+    kind: str   # missing_steps, shorter_run, longer_run, nan, no_evals, no_train_loss, config,
+    #             runtime, step_time
     message: str
     fatal: bool
 
@@ -386,6 +452,14 @@ def _ranges(steps: list[int], among: list[int], limit: int = 6) -> str:
     return ", ".join(text) + (f", ... ({len(parts) - limit} more)" if len(parts) > limit else "")
 
 
+def same_number(a: float, b: float) -> bool:
+    """Exact equality of two losses as numbers, whatever digits their text kept. Losses are
+    float32 values: the trainer writes 9 significant digits (enough to round-trip a
+    float32), an older baseline the float64 repr of the same float32, so both are compared
+    as the float32 they stand for."""
+    return a == b or bool(np.float32(a) == np.float32(b))
+
+
 def _compare(metric: str, step: int | None, base: float, cand: float | None, mode: str,
              tol: Tolerance, direction: str) -> Row:
     if cand is None:
@@ -393,7 +467,7 @@ def _compare(metric: str, step: int | None, base: float, cand: float | None, mod
     if not math.isfinite(cand):
         return Row(metric, step, base, cand, "nan")
     if mode == "exact" and metric != "step_time":
-        return Row(metric, step, base, cand, "ok" if cand == base else "fail", 0.0)
+        return Row(metric, step, base, cand, "ok" if same_number(cand, base) else "fail", 0.0)
     allowed, d = tol.allowed(base), cand - base
     # A loss far *below* the baseline fails too (unless direction="worse"): it usually means
     # the model sees what it should predict, e.g. a lost causal mask. Faster steps never fail.
@@ -446,16 +520,20 @@ def _check_evals(evals: pd.DataFrame, baseline: dict[str, Any], result: CheckRes
     if base and evals.empty:
         result.problems.append(Problem(
             "no_evals", f"the run has no evals; the baseline has {len(base)}", True))
+    printed = {c for c in EVAL_LOSSES if logged(evals[c])}  # absent is missing, not NaN
     for s in sorted(base):
         here = s in evals.index
         for metric, col in (("eval_train_loss", "train_loss"), ("val_loss", "val_loss")):
-            cand = float(evals.at[s, col]) if here else None
+            if col not in base[s]:
+                continue
+            cand = float(evals.at[s, col]) if here and col in printed else None
             result.rows.append(_compare(metric, s, float(base[s][col]), cand, result.mode,
                                         result.tolerances[metric], result.direction))
     final = baseline.get("final_val_loss")
     if final is not None:
         s = int(final["step"])
-        cand = float(evals.at[s, "val_loss"]) if s in evals.index else None
+        cand = (float(evals.at[s, "val_loss"]) if s in evals.index and "val_loss" in printed
+                else None)
         result.rows.append(_compare("final_val_loss", s, float(final["value"]), cand,
                                     result.mode, result.tolerances["final_val_loss"],
                                     result.direction))
@@ -533,14 +611,24 @@ def check(run: Run, baseline: dict[str, Any], tolerances: dict[str, Tolerance] |
         raise GoldenError(f"smoothing must be an integer >= 1, got {smoothing!r}")
     if mode == "exact" and smoothing > 1:
         raise GoldenError("smoothing has no meaning in exact mode (use --mode tolerance)")
-    loss = train_loss_series(run)
-    if loss.empty:
+    loss, evals = train_loss_series(run), eval_table(run)
+    if loss.empty and evals.empty:
         raise GoldenError(f"{run.source or 'run'}: no training iterations to check")
     result = CheckResult(mode, smoothing, direction, {**DEFAULT_TOLERANCES, **(tolerances or {})},
                          baseline_name=baseline_name, run_name=run.source)
     _check_config(run, baseline, strict_config, result)
-    _check_train_loss(loss, baseline, result)
-    _check_evals(eval_table(run), baseline, result)
+    if baseline["train_loss"] is None:
+        if logged(loss):
+            result.problems.append(Problem(
+                "no_train_loss", "the baseline has no train loss (its log printed none); "
+                "the run's is not compared", False))
+    elif not logged(loss):
+        result.problems.append(Problem(
+            "no_train_loss", f"the run has no train loss; the baseline has "
+            f"{len(baseline['train_loss']['values'])} points", True))
+    else:
+        _check_train_loss(loss, baseline, result)
+    _check_evals(evals, baseline, result)
     if check_step_time:
         _check_step_time(run, baseline, result)
     return result

@@ -209,8 +209,7 @@ def _png_b64(title: str, draw: Callable[[Any], None]) -> str:
 
 
 def _title(run: Run) -> str:
-    name = Path(run.source).name if run.source else "run"
-    return f"{name} ({run.format})"
+    return f"{run.name} ({run.format})"  # the run id, not "events.jsonl"
 
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}

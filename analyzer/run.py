@@ -11,6 +11,7 @@ Segments: one file can hold several runs or a run and its resume. Each piece get
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
@@ -62,6 +63,17 @@ class Run:
     @property
     def n_segments(self) -> int:
         return max(1, len(self.segments))
+
+    @property
+    def name(self) -> str:
+        """A short name for titles and column headers: the run id (our events carry it;
+        parsers give a foreign log its file stem), else the file's stem or directory."""
+        if self.meta.get("run_id"):
+            return str(self.meta["run_id"])
+        if not self.source:
+            return "run"
+        p = Path(self.source)
+        return p.parent.name or p.stem if p.name == "events.jsonl" else p.stem
 
     @classmethod
     def from_events(cls, events: Iterable[dict[str, Any]], format: str,

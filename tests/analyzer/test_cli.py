@@ -76,7 +76,7 @@ def test_diagnose_thresholds_and_only(overfit, capsys):
     (["diagnose", "{run}", "--set", "patience=x"], "patience"),
     (["diagnose", "{run}", "--set", "spike_ratio=0.5"], "spike_ratio must be > 1"),
     (["report", "{run}", "-o", "{tmp}/report.pdf"], "must end in .png or .html"),
-    (["diagnose", "{run}", "--only", "nope"], "unknown diagnostic"),
+    (["diagnose", "{run}", "--only", "nope"], "unknown diagnostic code(s) nope; known: "),
 ])
 def test_errors_are_one_line_with_status_2(args, needle, tmp_path, overfit, capsys):
     (tmp_path / "garbage.txt").write_text("hello\nthis is not a log\n")
@@ -149,3 +149,126 @@ def test_parse_to_stdout(realdata, capsys):
     # 'iter 0' ... 'iter 180' every 10: 19 lines; NaN from 110 is null in JSON
     assert len(iters) == 19
     assert [e["loss"] is None for e in iters] == [e["step"] >= 110 for e in iters]
+
+
+# -- a gate never passes on nothing (issue #17 item 10) --------------------------------------
+
+NANOGPT_LOG = "nanogpt/wilcoooo-shakespeare-char-tiny-cuda.log"   # 201 lines, 151 iterations
+
+
+@pytest.mark.parametrize("argv", [
+    ["diagnose", "LOG", "--format", "llmc", "--fail-on", "warning"],
+    ["diagnose", "LOG", "--format", "llmc", "--json"],
+    ["summary", "LOG", "--format", "llmc"],
+    ["golden", "LOG", "--format", "llmc", "-o", "OUT"],
+])
+def test_a_forced_format_that_reads_nothing_is_an_error(argv, realdata, tmp_path, capsys):
+    argv = [str(realdata / NANOGPT_LOG) if a == "LOG" else str(tmp_path / "b.json")
+            if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "No findings" not in out
+    assert err.count("\n") == 1 and "wilcoooo-shakespeare-char-tiny-cuda.log: no training " \
+        "iterations recognised (llmc: 194 of 201 lines skipped; --format llmc was given: " \
+        "leave it out to detect the format)" in err
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_parse_with_a_forced_format_that_reads_nothing_writes_nothing(realdata, tmp_path,
+                                                                       capsys):
+    out = tmp_path / "events.jsonl"
+    assert main(["parse", str(realdata / NANOGPT_LOG), "--format", "llmc", "-o", str(out)]) == 2
+    assert "no lines read as llmc (194 of 201 skipped)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_log_without_iterations_is_unusable_not_healthy(tmp_path, capsys):
+    # a detected format (our events) with nothing in it but the run's start
+    from tests.analyzer._cli_runs import start
+    path = write(tmp_path / "started.jsonl", [start("s")])
+    base = tmp_path / "b.json"
+    assert main(["golden", str(write(tmp_path / "h.jsonl", healthy_events())), "-o",
+                 str(base)]) == 0
+    for argv in (["diagnose", str(path), "--fail-on", "info"],
+                 ["check", str(path), "--baseline", str(base)]):
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        assert "No findings" not in out
+        assert "started.jsonl: no training iterations recognised (gptscope: 0 of 1 lines " \
+               "skipped)" in err
+
+
+# -- one name per finding (issue #17 item 12) ------------------------------------------------
+
+REAL_LOGS_WITH_FINDINGS = [
+    "nanogpt/minlora-readme-fp32-loss-explosion.log", "nanogpt/chenzihua-termux-cpu-nan-at-425.log",
+    "nanogpt/propathee-shakespeare-bpe-wandb-severe-overfit-excerpt.log",
+    "llmc/hector-11673594-assert-abort.log", "modded-nanogpt/2024-10-09-soap-train_gpt2.log",
+    "nanochat/pr657-chat_sft-gtx1660-ansi.log",
+]
+
+
+@pytest.mark.parametrize("name", REAL_LOGS_WITH_FINDINGS)
+def test_only_takes_exactly_the_codes_diagnose_prints(name, realdata, capsys):
+    from analyzer.diagnostics import FINDING_CODES
+    log = str(realdata / name)
+    main(["diagnose", log, "--json"])
+    printed = [f["code"] for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert printed
+    for code in set(printed):
+        assert code in FINDING_CODES
+        assert main(["diagnose", log, "--json", "--only", code]) == 0
+        out, err = capsys.readouterr()
+        assert err == ""
+        assert [f["code"] for f in json.loads(out)["findings"]] == \
+            [c for c in printed if c == code]
+
+
+def test_an_old_only_name_still_works_with_a_note(realdata, capsys):
+    log = str(realdata / "nanogpt/propathee-shakespeare-bpe-wandb-severe-overfit-excerpt.log")
+    assert main(["diagnose", log, "--json", "--only", "implausible_mfu"]) == 0
+    out, err = capsys.readouterr()
+    assert {f["code"] for f in json.loads(out)["findings"]} == {"mfu_implausible"}
+    assert err == "note: --only implausible_mfu is an old name; use --only mfu_implausible\n"
+
+
+# -- names and units that read well (issue #17 item 14) --------------------------------------
+
+def test_compare_heads_columns_with_short_run_names(tmp_path, capsys):
+    deep = tmp_path / ("x" * 60) / "logs"     # whole paths made 190-character lines
+    for rid in ("20261130-002316", "20261130-104512"):
+        (deep / rid).mkdir(parents=True)
+        write(deep / rid / "events.jsonl", overfit_events(run_id=rid))
+    assert main(["compare", str(deep / "20261130-002316"), str(deep / "20261130-104512")]) == 0
+    out = capsys.readouterr().out
+    head = out.splitlines()[0]
+    assert head.split() == ["A:", "20261130-002316", "B:", "20261130-104512"]
+    assert max(map(len, out.splitlines())) <= 100
+
+
+def test_compare_tells_two_runs_of_the_same_id_apart(tmp_path, capsys):
+    for d in ("main", "branch"):
+        (tmp_path / d).mkdir()
+        write(tmp_path / d / "events.jsonl", overfit_events(run_id="golden"))
+    assert main(["compare", str(tmp_path / "main"), str(tmp_path / "branch")]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == ["A:", "main/golden", "B:",
+                                                               "branch/golden"]
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (0.6, "0.6 s"), (42.4, "42 s"), (750, "12.5 min"), (82980, "23.1 h"),
+    (3 * 86400 + 4 * 3600, "3.2 days"),
+])
+def test_durations_read_well(seconds, text):
+    from analyzer.cli import format_duration
+    assert format_duration(seconds) == text
+
+
+def test_summary_names_the_run_and_its_duration(tmp_path, capsys):
+    d = tmp_path / "20261130-002316"
+    d.mkdir()
+    write(d / "events.jsonl", healthy_events(run_id="20261130-002316"))
+    assert main(["summary", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("run       20261130-002316: ")
+    assert "time      ~6.0 s of training" in out and "min" not in out

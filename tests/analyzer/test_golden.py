@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analyzer import golden
@@ -146,14 +147,28 @@ def test_exact_mode_passes_an_identical_run(baseline):
     assert len(result.rows) == 51 + 2 * 6 + 1
 
 
-def test_exact_mode_fails_on_one_ulp(baseline):
+def test_exact_mode_fails_on_one_float32_ulp(baseline):
+    # losses are float32 values: one step of a float32 is the smallest real change
     losses = shifted(1.0)
-    losses[33] = math.nextafter(losses[33], 10.0)
+    losses[33] = float(np.nextafter(np.float32(losses[33]), np.float32(10.0)))
     result = golden.check(make_run(losses=losses), baseline, mode="exact")
     assert result.status == "regression"
     assert [(r.metric, r.step) for r in result.failures] == [("train_loss", 33)]
     # ... which the default tolerance lets through
     assert golden.check(make_run(losses=losses), baseline).passed
+
+
+def test_exact_mode_compares_numbers_not_their_text():
+    # The trainer writes 9 significant digits, which round-trip the float32 a loss is; an
+    # older baseline holds the float64 repr of the same float32. Same numbers: exact passes.
+    f32 = {s: float(np.float32(curve(s))) for s in range(51)}
+    short = {s: float(f"{v:.9g}") for s, v in f32.items()}
+    assert sum(short[s] != f32[s] for s in f32) > 40          # the texts do differ
+    result = golden.check(make_run(losses=short), golden.make_baseline(make_run(losses=f32)),
+                          mode="exact")
+    assert result.passed, result.failures[:3]
+    assert golden.same_number(4.1827802658081055, 4.18278027)  # tests/ci/baseline.json's 0
+    assert not golden.same_number(4.18278027, 4.1827807)
 
 
 def test_exact_mode_refuses_smoothing(baseline):
@@ -373,6 +388,15 @@ def test_golden_writes_the_runs_losses(golden_file):
     data = json.loads(golden_file.read_text())
     assert data["train_loss"]["values"] == {str(s): curve(s) for s in range(51)}
     assert data["source"]["file"] == "events.jsonl"
+    assert data["description"] == "baseline of r1"          # the run id, not "events.jsonl"
+
+
+def test_a_step_time_tolerance_is_fine_in_exact_mode_when_checked(tmp_path, golden_file,
+                                                                  capsys):
+    run = write_run(tmp_path / "r" / "events.jsonl")
+    code, out, err = cli(capsys, "check", str(run), "--baseline", str(golden_file), "--mode",
+                         "exact", "--check-step-time", "--rtol", "step_time=0.1")
+    assert (code, err) == (0, "") and "step_time" in out
 
 
 def test_check_exit_status_and_outputs(tmp_path, golden_file, capsys):
@@ -414,6 +438,13 @@ def test_check_tolerance_options(tmp_path, golden_file, capsys, args, passes):
     (["RUN", "--baseline", "BASE", "--rtol", "lose=0.1"], "unknown metric 'lose'"),
     (["RUN", "--baseline", "BASE", "--mode", "exact", "--smooth", "3"], "smoothing has no"),
     (["EMPTY", "--baseline", "BASE"], "no training iterations"),
+    (["RUN", "--baseline", "RUN"], "RUN: an events file (a run's JSONL), not a baseline; "
+                                   "make one with `python -m analyzer golden"),
+    (["RUN", "--baseline", "BASE", "--mode", "exact", "--rtol", "0.1"],
+     "--rtol/--atol have no meaning for losses in exact mode"),
+    (["RUN", "--baseline", "BASE", "--mode", "exact", "--atol", "val_loss=0.1"],
+     "--rtol/--atol have no meaning for losses in exact mode"),
+    (["RUN", "--baseline", "BASE", "--rtol", "step_time=0.1"], "needs --check-step-time"),
 ])
 def test_unusable_input_is_exit_2_and_one_line(tmp_path, golden_file, capsys, args, message):
     run = write_run(tmp_path / "r" / "events.jsonl")
