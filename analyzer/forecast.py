@@ -73,14 +73,18 @@ class Forecast:
         values = _law(steps / self.last_step, *(self.params[k] for k in "abc"))
         return [(int(s), float(v)) for s, v in zip(steps, values)]
 
-    def line(self) -> str:
-        """One line for the summary and the report."""
+    def text(self) -> str:
+        """What the forecast says, in one line without a label."""
         if not self.ok:
-            return f"forecast: none ({self.reason})"
-        return (f"forecast: {self.metric.replace('_', ' ')} {self.value:.3f} at step "
+            return f"none ({self.reason})"
+        return (f"{self.metric.replace('_', ' ')} {self.value:.3f} at step "
                 f"{self.target_step} (interval {self.low:.3f}-{self.high:.3f}; now "
                 f"{self.last_value:.3f} at step {self.last_step}, "
                 f"{self.observed_frac:.0%} of the run). {self.reliability}")
+
+    def line(self) -> str:
+        """One line for the report: 'forecast: ...'."""
+        return f"forecast: {self.text()}"
 
 
 def _law(t: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
@@ -209,12 +213,16 @@ def target_of(run: Run) -> int | None:
 def forecast_run(run: Run, target_step: int | None = None) -> Forecast:
     """Forecast a run's train loss at target_step (default: its max_iters), from its last
     segment (a resume continues the same curve). Warm-up: the config's warmup_iters, else
-    the first 5% of the logged steps."""
+    the first 5% of the logged steps. A run that ended (completed or failed) has nothing to
+    forecast unless a step is given."""
     it = run.iters.dropna(subset=["step"])
     if len(it) and run.n_segments > 1:
         it = it.sort_values(["segment", "step"], kind="stable").drop_duplicates(
             "step", keep="last")
     target = target_step or target_of(run)
+    status = (run.end or {}).get("status")
+    if target_step is None and status in ("completed", "failed"):
+        return Forecast("train_loss", target, reason=f"the run {status}: nothing to forecast")
     if target is None:
         return Forecast("train_loss", None, reason="the run's max_iters is not known; give "
                                                    "the step to forecast")

@@ -6,6 +6,7 @@ import pytest
 
 from analyzer.forecast import forecast_curve, forecast_run, reliability_note, smooth
 from analyzer.load import load
+from gptscope.schema import make_event
 from tests.analyzer import _synth as S
 from tests.conftest import REALDATA
 
@@ -95,3 +96,12 @@ def test_the_continuation_runs_from_the_last_step_to_the_target():
     assert c[-1][1] == pytest.approx(f.value) and c[0][1] == pytest.approx(f.last_value)
     assert all(a[1] >= b[1] for a, b in zip(c, c[1:]))       # a falling law
     assert forecast_curve(steps[:5], law(steps[:5]), 2000).curve() == []
+
+
+def test_a_finished_run_has_nothing_to_forecast_unless_asked():
+    steps = range(0, 400)
+    ended = S.run(S.iters(steps, [float(law(s + 1)) for s in steps]),
+                  make_event("run_end", "r", 399, 400.0, status="completed", steps=400),
+                  meta={"config": {"max_iters": 1600}})
+    assert forecast_run(ended).reason == "the run completed: nothing to forecast"
+    assert forecast_run(ended, 1600).ok
