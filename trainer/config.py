@@ -164,6 +164,9 @@ class SystemConfig:
     """Directory that holds one sub-directory per run."""
     run_id: str = ""
     """Name of the run directory; empty makes a timestamp-based one."""
+    tensorboard: bool = False
+    """Also write the run's scalars as a TensorBoard event file in the run directory
+    (needs pip install 'gptscope[tensorboard]')."""
 
     def validate(self) -> None:
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):

@@ -143,6 +143,9 @@ def _open_sinks(run_dir: Path, cfg: Config, stdout: TextIO | None) -> list[Sink]
         raise RunDirError(f"cannot write to run directory {run_dir}: {e.strerror or e}") from None
     if stdout is not None:
         out.append(StdoutSink(stdout, run_dir))
+    if cfg.system.tensorboard:  # optional extra: imported only when asked for
+        from trainer.tb_sink import TensorBoardSink
+        out.append(TensorBoardSink(run_dir))
     return out
 
 

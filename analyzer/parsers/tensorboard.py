@@ -68,8 +68,13 @@ def event_files(path: str | os.PathLike) -> list[tuple[Path, str]]:
 
 
 def claims_path(path: str | os.PathLike) -> bool:
-    """A file or directory that this format reads by itself (binary, or several files)."""
-    return bool(event_files(path))
+    """A file or directory that this format reads by itself (binary, or several files). A
+    run directory of ours (events.jsonl) is read from its events even when our trainer's
+    TensorBoard sink wrote an event file beside them."""
+    p = Path(path)
+    if p.is_dir() and (p / "events.jsonl").is_file():
+        return False
+    return bool(event_files(p))
 
 
 def _loader() -> Any:
