@@ -55,8 +55,7 @@ def of_type(evs: list[dict[str, Any]], etype: str) -> list[dict[str, Any]]:
 
 
 def real_names(folder: str, pattern: str = "*") -> list[str]:
-    """File names of the real logs in a realdata folder, for parametrize (empty without the
-    samples: the tests then skip, like the `realdata` fixture)."""
+    """File names of the real logs in a realdata folder, for parametrize (they ship in
+    tests/data/realdata; an empty set is a skip, which fails the suite: see tests/conftest.py)."""
     from tests.conftest import REALDATA
-    path = REALDATA / folder
-    return sorted(p.name for p in path.glob(pattern) if p.is_file()) if path.is_dir() else []
+    return sorted(p.name for p in (REALDATA / folder).glob(pattern) if p.is_file())

@@ -226,9 +226,7 @@ def test_finish_on_our_events_reads_a_whole_last_event_and_ignores_a_cut_one(
 
 
 def test_big_foreign_backlog_is_caught_up_at_once_then_followed(tmp_path, monkeypatch):
-    nanogpt = pytest.importorskip("analyzer.parsers.nanogpt")
-    if not hasattr(nanogpt, "read_fast"):
-        pytest.skip("the nanoGPT parser has no read_fast")
+    from analyzer.parsers import nanogpt
     monkeypatch.setattr(follow, "_BULK", 1000)
     real, calls = nanogpt.read_fast, []
 
@@ -259,7 +257,6 @@ def test_big_foreign_backlog_is_caught_up_at_once_then_followed(tmp_path, monkey
 
 
 def test_nanogpt_stdout_followed_equals_loaded(tmp_path):
-    pytest.importorskip("analyzer.parsers.nanogpt")
     path = tmp_path / "train.log"
     header = "tokens per iteration will be: 16,384\nnumber of parameters: 10.65M\n"
     lines = [f"iter {i}: loss {4 - i / 100:.4f}, time {20 + i % 3:.2f}ms, mfu 1.00%\n"

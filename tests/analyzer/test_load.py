@@ -1,6 +1,7 @@
 """analyzer.load: content detection, clear one-line errors, the registry, RunBuilder."""
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -112,7 +113,6 @@ def test_foreign_format_named_events_jsonl_is_detected_by_content(tmp_path, fake
 
 
 def test_nanogpt_log_named_events_jsonl(tmp_path):
-    pytest.importorskip("analyzer.parsers.nanogpt")
     path = tmp_path / "events.jsonl"
     path.write_text("tokens per iteration will be: 16,384\n"
                     "iter 0: loss 4.2000, time 900.00ms, mfu -100.00%\n"
@@ -267,13 +267,13 @@ FOLDER_FORMAT = {"nanogpt": "nanogpt", "build-nanogpt": "buildnanogpt", "llmc": 
 
 def _real_files() -> list[Path]:
     from tests.conftest import REALDATA
-    return sorted(p for p in REALDATA.glob("*/*") if p.is_file()) if REALDATA.is_dir() else []
+    return sorted(p for p in REALDATA.glob("*/*") if p.is_file())  # none: an empty set fails
 
 
 @pytest.mark.parametrize("path", _real_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_real_log_loads_as_the_format_of_its_folder(path, realdata):
     module = FOLDER_FORMAT[path.parent.name]
-    mod = pytest.importorskip(f"analyzer.parsers.{module}")
+    mod = importlib.import_module(f"analyzer.parsers.{module}")
     run = analyzer.load(path)  # even a job's stderr without training lines loads (0 iters)
     assert run.format == mod.NAME
     for frame, columns in [(run.iters, ITER_COLUMNS), (run.evals, EVAL_COLUMNS),

@@ -16,8 +16,8 @@ from analyzer.load import LoadError, load
 from analyzer.parsers import _scalars, tensorboard
 from analyzer.run import Run
 
-pytest.importorskip("tensorboard", reason="the tensorboard extra")
-SummaryWriter = pytest.importorskip("torch.utils.tensorboard").SummaryWriter
+import tensorboard as _tb_extra  # noqa: E402,F401  in the dev extra: never skipped
+from torch.utils.tensorboard import SummaryWriter  # noqa: E402
 
 FORMATS = Path(__file__).parent.parent / "data" / "formats"
 REAL = FORMATS / "tensorboard" / "events.out.tfevents.1716735746.lstm-textgen-excerpt"

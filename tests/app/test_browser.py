@@ -29,8 +29,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def chromium() -> Path:
+    # A missing browser fails, never skips (only absent hardware may skip a test): it is no
+    # hardware, and scripts/test.sh installs it (Debian's chromium package).
+    assert CHROMIUM.exists(), ("needs /usr/bin/chromium: `bash scripts/test.sh` installs it "
+                               "(sudo apt-get install chromium)")
+    return CHROMIUM
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ Each fault ends with a clear one-line error (or a clean interrupted exit), a che
 that loads, and events that the analyzer reads."""
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -14,6 +15,7 @@ import torch
 
 import analyzer
 from analyzer.diagnostics import run_all
+from gptscope.schema import dumps, make_event, validate
 from tests.reliability._proc import TINY, Trainer, count, read_file_events, wait_until
 from trainer import checkpoint as ckpt_io
 from trainer.config import preset
@@ -172,12 +174,34 @@ def test_disk_full_while_writing_events(tmp_path):
         err = _one_line_error(tr)
     assert str(run / "events.jsonl") in err and "No space left on device" in err
     events, bad, tail = read_file_events(run / "events.jsonl")
-    assert not bad and tail  # whole events, then the part of a line that fitted
+    assert not bad  # whole events, then the part of a line that fitted
     assert len((run / "events.jsonl").read_bytes()) == 6000
-    r = analyzer.load(run)  # the analyzer reads what was written, and skips the cut line
+    # What fitted of the last line: part of an event, nothing (the cut fell right after a
+    # newline), or a whole event without its newline (the cut fell right after its closing
+    # brace). A JSON object's proper prefix never parses, so a tail that parses is a whole
+    # event, and the analyzer rightly reads it; a cut one it skips.
+    whole_tail = _event_or_none(tail)
+    if whole_tail is not None:
+        events.append(whole_tail)
+    r = analyzer.load(run)
     assert len(r.iters) == sum(e["type"] == "iter" for e in events)
     if (run / "ckpt.pt").exists():
         ckpt_io.load(run / "ckpt.pt")
+
+
+def _event_or_none(tail: bytes) -> dict | None:
+    try:
+        ev = json.loads(tail)
+    except ValueError:
+        return None
+    assert validate(ev) == [], ev  # a complete line must be a valid event
+    return ev
+
+
+def test_event_or_none_tells_a_whole_event_from_a_cut_one():
+    line = dumps(make_event("iter", "r", 3, 1.0, loss=2.5, lr=1e-3, dt_ms=5.0)).encode()
+    assert _event_or_none(line)["step"] == 3
+    assert all(_event_or_none(line[:i]) is None for i in range(len(line)))
 
 
 def test_disk_full_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path):
