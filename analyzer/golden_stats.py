@@ -383,9 +383,18 @@ def check_runs(runs: Sequence[Run], baseline: dict[str, Any],
 
 def save_band_png(baseline: dict[str, Any], runs: Sequence[Run], path: str,
                   tolerances: dict[str, Tolerance] | None = None) -> str:
-    """Draw the train-loss band (seed min-max and the tolerance around the mean; the
-    baseline curve alone for a one-run baseline), the val-loss band, and each run. Returns
-    path."""
+    """Write band_png's picture to path; returns path."""
+    with open(path, "wb") as f:
+        f.write(band_png(baseline, runs, tolerances))
+    return path
+
+
+def band_png(baseline: dict[str, Any], runs: Sequence[Run],
+             tolerances: dict[str, Tolerance] | None = None) -> bytes:
+    """A PNG of the train-loss band (seed min-max and the tolerance around the mean; the
+    baseline curve alone for a one-run baseline), the val-loss band, and each run."""
+    import io
+
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -417,6 +426,7 @@ def save_band_png(baseline: dict[str, Any], runs: Sequence[Run], path: str,
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
     fig.tight_layout()
-    fig.savefig(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
-    return path
+    return buf.getvalue()

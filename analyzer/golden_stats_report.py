@@ -63,8 +63,14 @@ def render_stats_text(d: dict[str, Any]) -> str:
     return "\n".join(["", "seed statistics:"] + [f"  {line}" for line in _lines(d)]) + "\n"
 
 
+def data_uri(png: bytes) -> str:
+    """A PNG inline, so the Markdown needs no file beside it."""
+    import base64
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def render_stats_markdown(d: dict[str, Any]) -> str:
     out = ["", "#### Seed statistics", ""] + [f"- {line.strip()}" for line in _lines(d)]
-    if d["plot"]:
+    if d["plot"]:      # a file name, or the picture itself as a data: URI
         out += ["", f"![train and val loss against the baseline band]({d['plot']})"]
     return "\n".join(out) + "\n"

@@ -1,6 +1,7 @@
 """analyzer/golden_stats.py: seed bands, spread-derived tolerances, band excursions, Welch."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -182,3 +183,21 @@ def test_check_runs_with_several_runs_runs_welch():
     # a one-run baseline: the fixed defaults, no band, no test
     one = check_runs([seed_run(0.0), seed_run(0.01)], golden.make_baseline(seed_run(0.0)))
     assert one.tolerance_source == "defaults" and one.welch is None and one.excursions == {}
+
+
+def test_the_statistics_report_lists_excursions_welch_and_the_picture():
+    from analyzer.golden_stats import band_png, check_runs
+    from analyzer.golden_stats_report import (data_uri, render_stats_markdown,
+                                              render_stats_text, stats_dict)
+    b = make_seed_baseline([seed_run(o, source=f"s{i}") for i, o in enumerate((-0.02, 0, 0.02))])
+    worse = [seed_run(0.3 + o, source=f"w{i}") for i, o in enumerate((-0.01, 0.0, 0.01))]
+    sc = check_runs(worse, b)
+    png = band_png(b, worse)
+    d = stats_dict(sc.excursions, sc.welch, sc.seeds, sc.tolerance_source, data_uri(png))
+    text = render_stats_text(d)
+    assert "seed band: 3 runs (s0, s1, s2); tolerance from the seed spread" in text
+    assert "w0: train_loss outside the band at 20 points in 1 stretches" in text
+    assert "one-sided Welch" in text and "worse at p < 0.01" in text
+    md = render_stats_markdown(d)
+    assert md.startswith("\n#### Seed statistics") and "](data:image/png;base64,iVBOR" in md
+    assert json.loads(json.dumps(d))["welch"]["worse"] is True
