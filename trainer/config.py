@@ -247,6 +247,32 @@ def preset(name: str) -> Config:
     return Config().replace(**PRESETS[name])
 
 
+def fit_world_size(cfg: Config, world_size: int) -> Config:
+    """gradient_accumulation_steps counts micro-batches over all processes, so under torchrun
+    it must be a multiple of their number. For a value the user did not give (the default or
+    a preset's), the caller rounds it up to the next multiple here: at least one micro-step per
+    process. The global batch then grows with the processes, as in data parallelism; the run
+    prints it (global_batch_line). A value the user gave is never changed: Trainer refuses one
+    that does not divide."""
+    steps = cfg.train.gradient_accumulation_steps
+    if world_size <= 1 or steps % world_size == 0:
+        return cfg
+    return cfg.replace(gradient_accumulation_steps=-(-steps // world_size) * world_size)
+
+
+def global_batch_line(cfg: Config, world_size: int, default_steps: int | None = None) -> str:
+    """One line for the first lines of a multi-process run: what one optimizer step holds."""
+    tc, block = cfg.train, cfg.model.block_size
+    steps = tc.gradient_accumulation_steps
+    seqs = tc.batch_size * steps
+    line = (f"global batch: {seqs:,} sequences of {block} tokens = {tc.batch_size} per "
+            f"micro-batch x {steps // world_size} micro-step(s) x {world_size} processes "
+            f"(gradient_accumulation_steps={steps}")
+    if default_steps is not None and default_steps != steps:
+        line += f": the default {default_steps} rounded up to a multiple of the processes"
+    return line + ")"
+
+
 # --- field documentation -------------------------------------------------------------------
 
 @functools.cache
@@ -329,16 +355,28 @@ def normalize_key(key: str) -> str:
     return key.strip().lstrip("-").replace("-", "_")
 
 
+PYTHON_CONFIG_HINT = ("Python config files are not executed; put the values in a TOML file "
+                      "and pass --config FILE.toml")
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Flat, typed overrides from a TOML file: top-level keys or [section] tables. A
     ``preset = "..."`` key is returned as is (the caller applies it first)."""
     path = Path(path)
+    if path.suffix == ".py":  # nanoGPT's config/*.py: refused before it is even read
+        raise ConfigError(str(path), PYTHON_CONFIG_HINT)
     try:
         with open(path, "rb") as f:
-            raw = tomllib.load(f)
+            data = f.read()
+        raw = tomllib.loads(data.decode("utf-8"))
     except OSError as e:
         raise ConfigError(str(path), f"cannot read config file ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(str(path), f"not UTF-8 text ({e.reason} at byte {e.start})") from None
     except tomllib.TOMLDecodeError as e:
+        if _is_python(data):  # parsed only (ast), never run
+            raise ConfigError(str(path), f"this is Python, not TOML: {PYTHON_CONFIG_HINT}"
+                              ) from None
         raise ConfigError(str(path), f"invalid TOML: {e}") from None
     out: dict[str, Any] = {}
     for key, value in raw.items():
@@ -350,6 +388,15 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         else:
             out[normalize_key(key)] = check_typed(key, value, f"{path}: ")
     return out
+
+
+def _is_python(data: bytes) -> bool:
+    """Whether a file that is not valid TOML is a Python module (nanoGPT's configs are)."""
+    try:
+        ast.parse(data)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def from_flat(values: dict[str, Any], base: Config | None = None) -> Config:

@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 
 from gptscope import schema
+from trainer import cli
+from trainer import config as C
+from trainer.dist import DistInfo
+from trainer.loop import Trainer
 from trainer.train import train
 
 from .conftest import read_events
@@ -101,3 +105,52 @@ def test_a_loss_overflow_on_one_rank_stops_every_rank(tmp_path):
     assert end["type"] == "run_end" and end["status"] == "failed"
     assert "non-finite loss for 3 consecutive steps" in end["error"]
     assert proc.stderr.count("non-finite loss for 3 consecutive steps") >= 2  # both ranks
+
+
+# ---- defaults under torchrun: gradient_accumulation_steps fitted to the processes -----------
+
+def _resolve(*argv: str, world_size: int) -> C.Config:
+    ns, extra = cli.build_parser().parse_known_args(["run", *argv])
+    assert extra == []
+    return cli.resolve_config(ns, cuda_available=False, world_size=world_size)[0]
+
+
+def test_a_default_accumulation_is_fitted_to_the_processes_a_given_one_is_not(tmp_path):
+    assert _resolve(world_size=1).train.gradient_accumulation_steps == 1
+    assert _resolve(world_size=2).train.gradient_accumulation_steps == 2  # 1 per rank
+    assert _resolve("--preset=gpt2", world_size=8).train.gradient_accumulation_steps == 40
+    assert _resolve("--preset=gpt2", world_size=3).train.gradient_accumulation_steps == 42
+    # given by the user (command line or TOML): kept as it is, and refused when it cannot split
+    assert _resolve("--gradient_accumulation_steps=3", world_size=2) \
+        .train.gradient_accumulation_steps == 3
+    toml = tmp_path / "c.toml"
+    toml.write_text("gradient_accumulation_steps = 5\n")
+    cfg = _resolve(f"--config={toml}", world_size=2)
+    assert cfg.train.gradient_accumulation_steps == 5
+    with pytest.raises(C.ConfigError, match="must be a multiple of the 2 processes, got 5"):
+        Trainer(cfg.replace(device="cpu"), DistInfo(rank=0, local_rank=0, world_size=2))
+
+
+def test_global_batch_line():
+    cfg = C.Config().replace(gradient_accumulation_steps=2)
+    assert C.global_batch_line(cfg, 2, default_steps=1) == (
+        "global batch: 24 sequences of 64 tokens = 12 per micro-batch x 1 micro-step(s) x 2 "
+        "processes (gradient_accumulation_steps=2: the default 1 rounded up to a multiple of "
+        "the processes)")
+    assert C.global_batch_line(cfg, 2).endswith("(gradient_accumulation_steps=2)")
+
+
+def test_torchrun_with_the_default_preset_trains(tmp_path):
+    """`torchrun --nproc_per_node=2 -m trainer run` without gradient_accumulation_steps: it
+    used to stop with "must be a multiple of the 2 processes, got 1"."""
+    proc = torchrun(tmp_path, "--preset=cpu", "--device=cpu", "--max_iters=3",
+                    "--eval_interval=3", "--eval_iters=1", "--run_id=defaults")
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("global batch: 24 sequences of 64 tokens = 12 per micro-batch x "
+                            "1 micro-step(s) x 2 processes"), proc.stdout
+    assert proc.stdout.count("global batch:") == 1  # rank 0 alone
+    events = read_events(tmp_path / "defaults")
+    start, end = events[0], events[-1]
+    assert start["world_size"] == 2 and start["tokens_per_iter"] == 2 * 12 * 64
+    assert start["config"]["gradient_accumulation_steps"] == 2
+    assert (end["type"], end["status"], end["steps"]) == ("run_end", "completed", 3)
