@@ -145,6 +145,10 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:last_step'): 'analyzer gives no value',
     ('build-nanogpt/s21-gpt2-logmd-two-runs-among-prose.log',
      'fact:final_train_loss'): 'analyzer gives no value',
+    ('nanogpt/karpathygpt-readme-german-speeches-eval-only-padded-steps.log',
+     'fact:first_step'): 'analyzer gives 1000',
+    ('nanogpt/karpathygpt-readme-german-speeches-eval-only-padded-steps.log',
+     'problem:overfitting@6500'): 'analyzer gives no value',
 }
 
 
