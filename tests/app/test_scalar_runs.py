@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from app.discovery import discover
 from app.live import LiveRegistry
 
-pytest.importorskip("tensorboard", reason="the tensorboard extra")
+import tensorboard as _tb_extra  # noqa: E402,F401  in the dev extra: never skipped
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 FORMATS = Path(__file__).parent.parent / "data" / "formats"
