@@ -41,9 +41,10 @@ def nothing_recognised(run: Any, forced: str | None = None,
             f"{st.skipped} of {st.lines} lines skipped{hint})")
 
 
-def _load(path: str, fmt: str | None = None):
+def _load(path: str, fmt: str | None = None, maps: list[str] | None = None):
     from analyzer.load import load
-    run = load(path, format=fmt)
+    from analyzer.parsers._scalars import parse_map
+    run = load(path, format=fmt, tag_map=parse_map(maps or []) or None)
     problem = nothing_recognised(run, fmt)
     if problem:
         raise CliError(problem)
@@ -195,7 +196,7 @@ def _counts(findings: list) -> dict[str, int]:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from analyzer.stats import summarize
-    run = _load(args.path, args.format)
+    run = _load(args.path, args.format, args.map)
     cfg = _config(args)
     s = {"name": run.name, **summarize(run, cfg.warmup_steps)}
     counts = _counts(_findings(run, args))
@@ -217,7 +218,7 @@ def format_finding(f, suggestion: bool = True) -> str:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from analyzer.findings import SEVERITIES
-    run = _load(args.path, args.format)
+    run = _load(args.path, args.format, args.map)
     findings = _findings(run, args)
     if not findings:  # "nothing looks wrong" only about something that was read
         problem = nothing_recognised(run, args.format, need_iterations=True)
@@ -249,7 +250,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if kind not in ("png", "html", "htm"):
         raise CliError(f"{out}: the report must end in .png or .html")
     check_output(out, [args.path])  # before the work of reading and drawing
-    run = _load(args.path, args.format)
+    run = _load(args.path, args.format, args.map)
     cfg = _config(args)
     findings = _findings(run, args)
     try:
@@ -315,7 +316,7 @@ def short_names(a: Any, b: Any, width: int = 24) -> tuple[str, str]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from analyzer.stats import compare
-    a, b = _load(args.run_a, args.format), _load(args.run_b, args.format)
+    a, b = _load(args.run_a, args.format, args.map), _load(args.run_b, args.format, args.map)
     c = compare(a, b, _config(args).warmup_steps)
     name_a, name_b = short_names(a, b)
     print(_dump(c) if args.json else format_compare(c, "A: " + name_a, "B: " + name_b))
@@ -326,7 +327,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from analyzer.export import export_tensorboard
-    run = _load(args.path, args.format)
+    run = _load(args.path, args.format, args.map)
     try:
         res = export_tensorboard(run, args.tensorboard)
     except ImportError as e:  # the optional extra is missing: say which
@@ -369,6 +370,11 @@ def _sub(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentP
 
 def _common(p: argparse.ArgumentParser, diagnostics: bool = True) -> None:
     p.add_argument("--format", help="skip format detection (e.g. nanogpt, llmc, gptscope)")
+    p.add_argument("--map", action="append", metavar="TAG=METRIC",
+                   help="TensorBoard, Hugging Face and Lightning runs: read this tag (column, "
+                        "key) as METRIC (loss, val_loss, lr, grad_norm, tokens_per_s, mfu, "
+                        "dt_ms, step_ms, eval_train_loss, or 'metric' to keep it a named "
+                        "metric), repeatable; see docs/parsers.md")
     if diagnostics:
         p.add_argument("--set", action="append", metavar="NAME=VALUE",
                        help="override a diagnostics threshold, repeatable (see "
