@@ -256,6 +256,12 @@ def standing_findings(run: Run, refs: list[Reference] | None = None) -> list[Fin
     return out
 
 
+def reference_standing(run: Run, config: Any = None) -> list[Finding]:
+    """The diagnostic form (``fn(run, config)``) of standing_findings, on the built-in
+    references."""
+    return standing_findings(run)
+
+
 def run_standing(run: Run, refs: list[Reference] | None = None) -> list[Standing]:
     """The run's last val loss against every matching reference (builtin ones by default)."""
     points = val_points(run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from analyzer.diagnostics.causes import root_causes
 from analyzer.diagnostics.config import DiagnosticsConfig, config_docs
 from analyzer.diagnostics.loss import loss_plateau, loss_spikes, loss_trend_divergence
 from analyzer.diagnostics.mfu import implausible_mfu, low_mfu
@@ -19,6 +20,7 @@ from analyzer.diagnostics.run_end import run_failed
 from analyzer.diagnostics.straggler import straggler
 from analyzer.diagnostics.timing import eval_spikes, throughput_drop, timing_spikes
 from analyzer.findings import Finding, sort_findings
+from analyzer.references import reference_standing
 from analyzer.run import Run
 
 Diagnostic = Callable[[Run, DiagnosticsConfig], list[Finding]]
@@ -37,6 +39,8 @@ DIAGNOSTICS: dict[str, Diagnostic] = {
     "low_mfu": low_mfu,
     "implausible_mfu": implausible_mfu,
     "straggler": straggler,
+    "spike_cause": root_causes,
+    "reference_standing": reference_standing,
 }
 
 
@@ -56,6 +60,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "low_mfu": ("low_mfu",),
     "implausible_mfu": ("mfu_implausible",),
     "straggler": ("straggler_rank",),
+    "spike_cause": ("spike_cause", "timing_pattern", "step_time_creep"),
+    "reference_standing": ("reference_standing",),
 }
 FINDING_CODES = tuple(dict.fromkeys(c for codes in CODES.values() for c in codes))
 # Old `--only` names (the diagnostics' function names), still accepted: each selects every
