@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from analyzer import stats
+from analyzer import series, stats
 from analyzer.diagnostics import DiagnosticsConfig
 from analyzer.diagnostics.timing import spike_rows
 from analyzer.findings import Finding
@@ -37,24 +37,15 @@ def _plt():
 
 def thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS
          ) -> tuple[np.ndarray, np.ndarray]:
-    """At most ~max_points points, keeping each bucket's min and max (spikes survive)."""
-    n = len(x)
-    if n <= max_points:
-        return x, y
-    size = int(np.ceil(2 * n / max_points))
-    starts = np.arange(0, n, size)
-    yy = np.where(np.isfinite(y), y, np.nan)
-    lo = np.fmin.reduceat(yy, starts)
-    hi = np.fmax.reduceat(yy, starts)
-    xs = x[starts]
-    return np.repeat(xs, 2), np.column_stack([lo, hi]).ravel()
+    """At most ~max_points points, keeping each bucket's min and max (spikes survive): the
+    dashboard's downsampler (analyzer.series), so both draw the same points."""
+    return series.thin(x, y, max_points)
 
 
-def _smooth(y: pd.Series) -> pd.Series:
-    """Centred rolling median: robust to single-batch outliers, and a short window so the
-    fast early drop of the loss is not smeared."""
-    w = max(1, min(len(y) // 100, 101))
-    return y.rolling(w, center=True, min_periods=1).median()
+def _smooth(y: pd.Series) -> np.ndarray:
+    """TensorBoard's debiased EMA at its default weight: the dashboard's smoothing (same
+    function, same default), so "smoothed loss" means one thing in both."""
+    return series.debiased_ema(y.to_numpy(dtype=float), series.DEFAULT_WEIGHT)
 
 
 def _by_segment(df: pd.DataFrame):
@@ -76,8 +67,8 @@ def _loss_panel(run: Run, findings: list[Finding]) -> Callable[[Any], None]:
                 ax.plot(*thin(x, y), lw=1.2, label=_label(run, seg, "train"))
             else:
                 ax.plot(*thin(x, y), lw=0.6, alpha=0.35, label=_label(run, seg, "train"))
-                ax.plot(*thin(x, _smooth(df["loss"]).to_numpy()), lw=1.6,
-                        label=_label(run, seg, "train (smoothed)"))
+                ax.plot(*thin(x, _smooth(df["loss"])), lw=1.6,
+                        label=_label(run, seg, f"train (smoothed, EMA {series.DEFAULT_WEIGHT})"))
         for seg, df in _by_segment(run.evals):
             if df["val_loss"].notna().any():
                 ax.plot(df["step"], df["val_loss"], "o-", ms=3.5, lw=1,

@@ -4,19 +4,40 @@ Plain dicts rather than Altair objects: building and validating seven Altair cha
 half a second of CPU per live tick, a dict takes microseconds. The data travels as named
 ``datasets`` (DataFrames), which ``st.vega_lite_chart`` sends to the browser as Arrow.
 
-Points arrive already cut to about 2,000 per series (app.logic). Lines are split by
-``run | series | segment`` so that a resumed run, or two runs, never join into one curve.
+How a chart reads (what W&B and TensorBoard users expect):
+
+- one colour per run, the same on every chart (the caller passes the runs in a fixed order),
+  from the Okabe-Ito palette, which stays distinct for the common colour-vision
+  deficiencies; series of one run differ by line style (val dashed, raw faint);
+- a long series is a median line with a light min/max band (app.series), so a single slow
+  step still shows; eval-inclusive iterations are hollow triangles, kept off the line;
+- hovering shows a crosshair and every overlaid series' value at that x;
+- the y range can ignore outliers (2nd-98th percentile, as TensorBoard's option does) or be
+  set by hand; the x axis zooms and pans with the mouse.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+# Okabe & Ito (2008), "Color Universal Design": distinct under protanopia, deuteranopia
+# and tritanopia; black last (used for the 8th run)
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000"]
+BAND_COLOR = "#d62728"
 SMOOTHED = " (smoothed)"
-MARK_COLOR = "#d62728"
 FEW_POINTS = 60          # up to this many points per line, the points are drawn too
-_LINE_COLUMNS = ["x", "y", "step", "run", "base", "key", "faint"]
+HEIGHT = 300
+DASHES = {"val": [6, 3], "train": [1, 0]}
+_STYLES = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]]
+_LINE_COLUMNS = ["x", "y", "lo", "hi", "step", "run", "base", "key", "faint", "lab"]
+
+
+def run_colors(runs: list[str]) -> dict[str, str]:
+    """The colour of each run, by its place in ``runs`` (the selection order)."""
+    return {r: PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)}
 
 
 def _prepare(points: pd.DataFrame, log: bool) -> pd.DataFrame:
@@ -25,11 +46,40 @@ def _prepare(points: pd.DataFrame, log: bool) -> pd.DataFrame:
         df = df[df["y"] > 0]  # a log axis cannot show zero or negative values
     series = df["series"].astype(str)
     smoothed = series.str.endswith(SMOOTHED)
-    # a raw series and its smoothed twin share a colour; the raw one is drawn faint
-    df = df.assign(key=df["run"].astype(str) + "|" + series + "|" + df["segment"].astype(str),
+    # a raw series and its smoothed twin share colour and style; the raw one is drawn faint
+    key = df["run"].astype(str) + " · " + series
+    df = df.assign(key=key + "|" + df["segment"].astype(str),
                    faint=bool(smoothed.any()) & ~smoothed,
-                   base=series.str.removesuffix(SMOOTHED))
+                   base=series.str.removesuffix(SMOOTHED), lab=key)
     return df[_LINE_COLUMNS].reset_index(drop=True)
+
+
+def y_domain(points: pd.DataFrame, ignore_outliers: bool, log: bool,
+             y_range: tuple[float | None, float | None] = (None, None)
+             ) -> list[float] | None:
+    """The y scale's domain: the hand-set range, else (ignoring outliers) the 2nd-98th
+    percentile of the line values padded by 10%; None lets Vega-Lite fit all data."""
+    lo, hi = y_range
+    if lo is None and hi is None and not ignore_outliers:
+        return None
+    y = points["y"].to_numpy(dtype="float64") if len(points) else np.empty(0)
+    y = y[np.isfinite(y) & ((y > 0) if log else True)]
+    if len(y) == 0:
+        return None
+    if ignore_outliers:
+        a, b = np.quantile(y, [0.02, 0.98])
+        if log:
+            a, b = a / (b / a) ** 0.1, b * (b / a) ** 0.1
+        else:
+            pad = 0.1 * (b - a) or 0.05 * abs(b) or 1.0
+            a, b = a - pad, b + pad
+    else:
+        a, b = float(y.min()), float(y.max())
+    a = a if lo is None else lo
+    b = b if hi is None else hi
+    if log and a <= 0:
+        a = float(y.min())
+    return [float(a), float(b)] if b > a else None
 
 
 def _widen(bands: pd.DataFrame, x: pd.Series, min_frac: float = 0.004) -> pd.DataFrame:
@@ -46,64 +96,129 @@ def _widen(bands: pd.DataFrame, x: pd.Series, min_frac: float = 0.004) -> pd.Dat
 
 
 def _legend(**extra: Any) -> dict[str, Any]:
-    return {"orient": "bottom", "title": None, **extra}
+    return {"orient": "bottom", "title": None, "columns": 3, "labelLimit": 360, **extra}
+
+
+def _color(colors: dict[str, str]) -> dict[str, Any]:
+    return {"field": "run", "type": "nominal", "legend": _legend(),
+            "scale": {"domain": list(colors), "range": list(colors.values())}}
+
+
+def _crosshair(df: pd.DataFrame, x: dict[str, Any], x_title: str
+               ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """A rule at the hovered x with every series' value there (one row per x: a pivot)."""
+    labels = [str(v) for v in pd.unique(df["lab"])]
+    fields = {lab: f"s{i}" for i, lab in enumerate(labels)}  # safe names: no dots/brackets
+    tooltip = [{"field": "x", "type": "quantitative", "title": x_title, "format": ",.6~g"}]
+    tooltip += [{"field": f, "type": "quantitative", "title": lab, "format": ".5~g"}
+                for lab, f in fields.items()]
+    hover = {"name": "hover", "select": {"type": "point", "fields": ["x"], "nearest": True,
+                                         "on": "pointerover", "clear": "pointerout"}}
+    return [
+        {"data": {"name": "lines"}, "transform": [{"filter": {"param": "hover",
+                                                              "empty": False}}],
+         "mark": {"type": "point", "filled": True, "size": 40, "clip": True},
+         "encoding": {"x": x, "y": {"field": "y", "type": "quantitative"},
+                      "color": {"field": "run", "type": "nominal", "legend": None}}},
+        {"data": {"name": "hover"},
+         "transform": [{"pivot": "f", "value": "y", "groupby": ["x"], "op": "mean"}],
+         "mark": {"type": "rule", "color": "#555", "strokeWidth": 1},
+         "encoding": {"x": x, "tooltip": tooltip,
+                      "opacity": {"condition": {"param": "hover", "empty": False,
+                                                "value": 0.6}, "value": 0}},
+         "params": [hover]},
+    ], pd.DataFrame({"x": df["x"], "y": df["y"], "f": df["lab"].map(fields)})
 
 
 def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
-               log: bool = False, multi_run: bool = False,
+               colors: dict[str, str], log: bool = False,
                bands: list[tuple[float, float, str]] | None = None,
                markers: pd.DataFrame | None = None, marker_label: str = "",
-               y_format: str | None = None, x_format: str = "~s",
-               height: int = 240) -> dict[str, Any]:
-    """A layered Vega-Lite line chart of long-form points (x, y, run, series, segment).
+               y_format: str | None = None, x_format: str = ",d",
+               x_domain: tuple[float, float] | None = None,
+               y_scale_domain: list[float] | None = None,
+               height: int = HEIGHT) -> dict[str, Any]:
+    """A layered Vega-Lite chart of long-form points (x, y, lo, hi, run, series, segment).
 
-    Colour is the run when several runs are overlaid, else the series; a raw series that has a
-    smoothed twin is drawn faint. ``bands`` are (x0, x1, label) ranges shaded behind the lines
-    (non-finite losses, the selected finding's steps); ``markers`` are points drawn on top
-    (eval-inclusive iterations). The x axis zooms and pans with the mouse.
+    Colour is the run (``colors``: run -> colour, the same dict for every chart); line style
+    is the series (val dashed); a raw series that has a smoothed twin is drawn faint. ``bands``
+    are (x0, x1, label) ranges shaded behind the lines (non-finite losses, findings; labelled
+    when few); ``markers`` are points drawn on top (eval-inclusive iterations).
     """
     df = _prepare(points, log)
     few = bool(len(df) == 0 or df.groupby("key").size().max() <= FEW_POINTS)
-    x = {"field": "x", "type": "quantitative", "title": x_title,
-         "scale": {"zero": False, "nice": False}, "axis": {"format": x_format}}
-    if len(df) and df["x"].nunique() == 1:  # one x (e.g. the first eval): a zero-width axis
-        x0 = float(df["x"].iloc[0])     # would print ticks like 0.000000, so widen it
+    x: dict[str, Any] = {"field": "x", "type": "quantitative", "title": x_title,
+                         "scale": {"zero": False, "nice": False},
+                         "axis": {"format": x_format, "labelOverlap": True}}
+    if x_format == ",d":
+        x["axis"]["tickMinStep"] = 1       # no "419.2" on a step axis
+    if x_domain is not None:
+        x["scale"]["domain"] = [float(x_domain[0]), float(x_domain[1])]
+    elif len(df) and df["x"].nunique() == 1:  # one x (e.g. the first eval): widen the axis
+        x0 = float(df["x"].iloc[0])
         x["scale"]["domain"] = [x0 - 1, x0 + 1]
-    y = {"field": "y", "type": "quantitative", "title": y_title,
-         "scale": {"type": "log"} if log else {"zero": False},
+    y_scale: dict[str, Any] = {"type": "log"} if log else {"zero": False}
+    if y_scale_domain is not None:
+        y_scale["domain"] = y_scale_domain
+    y = {"field": "y", "type": "quantitative", "title": y_title, "scale": y_scale,
          "axis": {"format": y_format or ",.4~r"}}
+    bases = [str(v) for v in pd.unique(df["base"])]
     enc: dict[str, Any] = {
         "x": x, "y": y, "detail": {"field": "key", "type": "nominal"},
-        "color": {"field": "run" if multi_run else "base", "type": "nominal",
-                  "legend": _legend(labelLimit=320)},
-        "opacity": {"condition": {"test": "datum.faint", "value": 0.3}, "value": 1.0}}
-    if multi_run and df["base"].nunique() > 1:
-        enc["strokeDash"] = {"field": "base", "type": "nominal", "legend": _legend()}
+        "color": _color(colors),
+        "opacity": {"condition": {"test": "datum.faint", "value": 0.35}, "value": 1.0}}
+    if len(bases) > 1:
+        enc["strokeDash"] = {"field": "base", "type": "nominal", "legend": _legend(),
+                             "scale": {"domain": bases,
+                                       "range": [DASHES.get(b, _STYLES[i % len(_STYLES)])
+                                                 for i, b in enumerate(bases)]}}
     datasets: dict[str, pd.DataFrame] = {"lines": df}
     layers: list[dict[str, Any]] = []
     if bands:
-        datasets["bands"] = _widen(pd.DataFrame(bands, columns=["x0", "x1", "band"]), df["x"])
+        bdf = _widen(pd.DataFrame(bands, columns=["x0", "x1", "band"]), df["x"])
+        datasets["bands"] = bdf
         layers.append({"data": {"name": "bands"},
-                       "mark": {"type": "rect", "opacity": 0.15, "color": MARK_COLOR},
+                       "mark": {"type": "rect", "opacity": 0.15, "color": BAND_COLOR},
                        "encoding": {"x": {**x, "field": "x0"}, "x2": {"field": "x1"},
                                     "tooltip": [{"field": "band", "type": "nominal"}]}})
+        if len(bdf) <= 8:  # a few findings: say what each shaded range is
+            layers.append({"data": {"name": "bands"},
+                           "mark": {"type": "text", "align": "left", "baseline": "top",
+                                    "dx": 3, "dy": 3, "fontSize": 10, "color": "#8b1a1a",
+                                    "clip": True},
+                           "encoding": {"x": {**x, "field": "x0"}, "y": {"value": 0},
+                                        "text": {"field": "band"}}})
+    spread = df[df["hi"] > df["lo"]]
+    if len(spread):
+        datasets["spread"] = spread[spread["lo"] > 0] if log else spread
+        layers.append({"data": {"name": "spread"},
+                       "mark": {"type": "area", "opacity": 0.18, "clip": True},
+                       "encoding": {"x": x, "y": {**y, "field": "lo"}, "y2": {"field": "hi"},
+                                    "detail": {"field": "key", "type": "nominal"},
+                                    "color": {**_color(colors), "legend": None}}})
     layers.append({"data": {"name": "lines"},
-                   "mark": {"type": "line", "strokeWidth": 1.5, "clip": True, "point": few},
+                   "mark": {"type": "line", "strokeWidth": 1.6, "clip": True, "point": few},
                    "params": [{"name": "zoom", "bind": "scales",
                                "select": {"type": "interval", "encodings": ["x"]}}],
                    "encoding": enc})
     if markers is not None and len(markers):
         mdf = markers[markers["y"] > 0] if log else markers
-        datasets["markers"] = mdf[["x", "y", "step"]].assign(mark=marker_label)
+        datasets["markers"] = mdf[["x", "y", "step", "run"]].assign(mark=marker_label)
         layers.append({"data": {"name": "markers"},
-                       "mark": {"type": "point", "filled": True, "size": 30,
-                                "color": MARK_COLOR, "clip": True},
-                       "encoding": {"x": {"field": "x", "type": "quantitative"},
-                                    "y": {"field": "y", "type": "quantitative"},
+                       "mark": {"type": "point", "shape": "triangle-up", "filled": False,
+                                "size": 45, "strokeWidth": 1.4, "clip": True},
+                       "encoding": {"x": x, "y": {"field": "y", "type": "quantitative"},
+                                    "color": {**_color(colors), "legend": None},
                                     "shape": {"field": "mark", "type": "nominal",
+                                              "scale": {"range": ["triangle-up"]},
                                               "legend": _legend()},
-                                    "tooltip": [{"field": "step", "type": "quantitative",
-                                                 "format": "d"},
+                                    "tooltip": [{"field": "run", "type": "nominal"},
+                                                {"field": "step", "type": "quantitative",
+                                                 "format": ",d"},
                                                 {"field": "y", "type": "quantitative",
                                                  "format": ".4g"}]}})
+    if len(df):
+        cross, hover_df = _crosshair(df, x, x_title)
+        datasets["hover"] = hover_df
+        layers += cross
     return {"title": title, "height": height, "datasets": datasets, "layer": layers}

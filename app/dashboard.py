@@ -19,24 +19,19 @@ if _PROJECT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.views import runs  # noqa: E402
+from app import state  # noqa: E402
 
-# Widget values that must survive a visit to another page (Streamlit drops the state of
-# widgets that a run does not draw, unless it is written back first).
-PERSIST = (runs.SEL, "x_axis", "smoothing", "log_y", "live")
 PAGES = {"runs": "views/page_runs.py", "open": "views/page_open.py"}
 
 
 def main() -> None:
-    st.set_page_config(page_title="gptscope", page_icon=":material/monitoring:", layout="wide")
-    for key in PERSIST:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    # an emoji icon is drawn by the browser; a :material/...: one made the page fetch a
+    # font from a third-party CDN, and the dashboard must work offline
+    st.set_page_config(page_title="gptscope", page_icon="📈", layout="wide")
+    state.keep()
     st.navigation([
-        st.Page(PAGES["runs"], title="Runs", icon=":material/monitoring:", url_path="runs",
-                default=True),
-        st.Page(PAGES["open"], title="Open a log", icon=":material/folder_open:",
-                url_path="open"),
+        st.Page(PAGES["runs"], title="Runs", icon="📈", url_path="runs", default=True),
+        st.Page(PAGES["open"], title="Open a log", icon="📂", url_path="open"),
     ]).run()
 
 

@@ -7,7 +7,6 @@ root, so the list can only ever show readable, allowed files.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,8 @@ class RunFile:
     """One run found under the logs root."""
     path: Path      # resolved path, inside the root
     name: str       # path relative to the root, as shown and as used in URLs
-    kind: str       # 'events' (our JSONL) or 'log' (another trainer's stdout)
+    kind: str       # 'events' (our JSONL), 'log' (another trainer's stdout) or 'scalars'
+                    # (a folder: TensorBoard, HF trainer_state.json, Lightning metrics.csv)
     mtime: float    # last modification, seconds since the epoch
     size: int
 
@@ -50,6 +50,9 @@ def discover(root: Path, max_depth: int = 3, max_runs: int = 1000) -> Discovery:
             dirnames[:] = []
         # a folder of ours may also hold the same run's stdout: list the run once
         ours = EVENTS_FILE in filenames
+        scalars = None if ours else _scalar_run(Path(dirpath), filenames, root)
+        if scalars is not None:  # TensorBoard, HF Trainer, Lightning: the folder is the run
+            found.runs.append(scalars)
         for fname in sorted(filenames):
             kind = _kind(fname)
             if kind is None or (ours and kind != "events"):
@@ -70,6 +73,28 @@ def discover(root: Path, max_depth: int = 3, max_runs: int = 1000) -> Discovery:
     return found
 
 
+SCALAR_FILES = ("trainer_state.json", "metrics.csv")  # HF Trainer, Lightning CSVLogger
+
+
+def _scalar_run(folder: Path, filenames: list[str], root: Path) -> RunFile | None:
+    """A folder that the analyzer reads as one run (analyzer.reread): TensorBoard event
+    files, a trainer_state.json or a metrics.csv; None for any other folder."""
+    files = [f for f in filenames if "tfevents" in f or f in SCALAR_FILES]
+    real = folder.resolve()
+    if not files or not is_inside(real, root):
+        return None
+    stats = []
+    for f in files:
+        try:
+            stats.append((real / f).stat())
+        except OSError:
+            continue
+    if not stats:
+        return None
+    return RunFile(real, display_name(folder, root), "scalars",
+                   max(st.st_mtime for st in stats), sum(st.st_size for st in stats))
+
+
 def _kind(fname: str) -> str | None:
     if fname == EVENTS_FILE:
         return "events"
@@ -78,42 +103,3 @@ def _kind(fname: str) -> str | None:
     if fname.endswith(LOG_SUFFIXES):
         return "log"
     return None
-
-
-# ---------------------------------------------------------------------------- status
-
-STALL_MIN_S = 120.0
-
-
-def stall_after_s(max_dt_ms: float | None, minimum: float = STALL_MIN_S) -> float:
-    """How long a run may be silent before it counts as stalled.
-
-    At least ``minimum`` seconds, and at least three times the slowest iteration seen so far
-    (dt_ms includes evals and checkpoints, so a run whose evals take minutes is not called
-    stalled during its next eval).
-    """
-    if max_dt_ms is None or not math.isfinite(max_dt_ms):
-        return minimum
-    return max(minimum, 3.0 * max_dt_ms / 1000.0)
-
-
-def run_status(end_status: str | None, last_write: float, now: float, silent_after_s: float,
-               ours: bool = True, finished: bool = False) -> str:
-    """running, completed, failed, interrupted, stalled or ended.
-
-    ``end_status`` is the run_end event's status. Our trainer always writes one when it stops
-    (even on an exception), so a gptscope run that is silent for ``silent_after_s`` without
-    one has stalled or was killed. Other trainers' logs carry no end marker: when silent they
-    are 'ended' (outcome unknown) unless the parser saw them reach max_iters (``finished``).
-    """
-    if end_status:
-        return end_status if end_status in ("completed", "failed", "interrupted") else "ended"
-    if finished:
-        return "completed"
-    if now - last_write <= silent_after_s:
-        return "running"
-    return "stalled" if ours else "ended"
-
-
-STATUS_ORDER = {"running": 0, "stalled": 1, "failed": 2, "interrupted": 3, "completed": 4,
-                "ended": 5}

@@ -28,8 +28,8 @@ from app.paths import is_inside
 
 
 def _default_follower(path: Path) -> Any:
-    from analyzer.follow import Follower  # imported late: the analyzer imports pandas
-    return Follower(path)
+    from analyzer.reread import follower  # imported late: the analyzer imports pandas
+    return follower(path)  # a Follower, or a Rereader for a folder read whole (TensorBoard)
 
 
 @dataclass
@@ -159,6 +159,7 @@ class LiveRegistry:
             for p in paths:
                 if p:
                     self._dirty.add(Path(os.fsdecode(p)))
+                    self._dirty.add(Path(os.fsdecode(p)).parent)  # a folder that is a run
             if kind in ("created", "deleted", "moved") or getattr(event, "is_directory", False):
                 self.listing_version += 1
 

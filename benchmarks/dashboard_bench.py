@@ -78,8 +78,9 @@ def timed(fn, *args):
 def server_side(path: Path) -> None:
     from analyzer.diagnostics import run_all
     from analyzer.follow import Follower
-    from app import logic
-    from app.charts import line_chart
+    from analyzer.stats import eval_inclusive
+    from app import logic, series
+    from app.charts import line_chart, run_colors
 
     follower = Follower(path)
     _, t_follow = timed(follower.poll)
@@ -89,18 +90,21 @@ def server_side(path: Path) -> None:
 
     def charts():
         n = 0
-        for spec in logic.CHARTS:
-            pts, mk = logic.chart_points(run, "bench", spec, "step", 0.6)
-            line_chart(pts, title=spec.title, y_title=spec.y_title, x_title="step",
-                       markers=mk if spec.marker else None,
-                       bands=[(float(a), float(b), "nan") for a, b in
-                              logic.nonfinite_ranges(run)])
+        evi = eval_inclusive(run).to_numpy()   # once per file version, as the view caches it
+        bands = [(float(a), float(b), "nan") for a, b in series.nonfinite_ranges(run)]
+        for spec in series.CHARTS:
+            pts, mk = series.chart_points(run, "bench", spec, "step", 0.6, evi=evi)
+            if len(pts):
+                line_chart(pts, title=spec.title, y_title=spec.y_title, x_title="step",
+                           colors=run_colors(["bench"]), markers=mk, bands=bands)
             n = max(n, len(pts))
         return n
 
     n_pts, t_charts = timed(charts)
-    print(f"  downsample + smooth + specs, {len(logic.CHARTS)} charts: {t_charts:6.2f} s "
-          f"(largest chart {n_pts:,} points)")
+    print(f"  eval mask + downsample + smooth + specs, {len(series.CHARTS)} charts: "
+          f"{t_charts:6.2f} s (largest chart {n_pts:,} points)")
+    _, t_head = timed(logic.steady_figures, run)
+    print(f"  header figures (steady medians): {t_head:6.2f} s")
     findings, t_diag = timed(run_all, run)
     print(f"  diagnostics (run_all): {t_diag:6.2f} s ({len(findings)} findings)")
     _, t_poll = timed(follower.poll)

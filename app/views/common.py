@@ -51,7 +51,7 @@ class Context:
             path = self.resolve(name)
         except PathRefused as e:
             return None, f"refused: {e}"
-        if not path.is_file() and self.registry.tracked(path).run is None:
+        if not path.exists() and self.registry.tracked(path).run is None:  # (a dir: scalars)
             return None, f"{name}: no such file in the logs root"
         return self.registry.refresh(path), None
 

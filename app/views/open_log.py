@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.paths import PathRefused, save_upload
+from app import state
+from app.paths import UPLOADS, PathRefused, display_name, is_inside, save_upload
+from app.status import upload_problem
 from app.views.common import Context, md_escape
-from app.views.runs import AUTO, SEL, ZOOM
 
 SUFFIXES = ["log", "txt", "out", "jsonl"]
 
@@ -18,14 +19,20 @@ def page(ctx: Context) -> None:
     st.subheader("Upload a log")
     up = st.file_uploader("Log file", type=SUFFIXES)
     if up is not None and st.button("Analyse the uploaded log", type="primary"):
-        try:
-            dest = save_upload(ctx.root, up.name, up.getvalue())
-        except (PathRefused, OSError) as e:
-            st.error(md_escape(f"Cannot store the upload: {e}"))
+        data = up.getvalue()
+        problem = upload_problem(up.name, data)
+        if problem:  # refused before anything is written: it would only clutter the list
+            st.error(md_escape(f"Refused: {problem}"))
         else:
-            _show(ctx, ctx.name_of(dest))
-    st.caption(f"Uploads are stored under `uploads/` in the logs root, so they stay in the "
-               f"run list.")
+            try:
+                dest = save_upload(ctx.root, up.name, data)
+            except (PathRefused, OSError) as e:
+                st.error(md_escape(f"Cannot store the upload: {e}"))
+            else:
+                _show(ctx, ctx.name_of(dest))
+    st.caption("Uploads are stored under `uploads/` in the logs root, so they stay in the "
+               "run list.")
+    _uploads(ctx)
 
     st.subheader("A log already in the logs root")
     st.caption("Only files inside the logs root can be opened:")
@@ -44,9 +51,39 @@ def page(ctx: Context) -> None:
         _show(ctx, ctx.name_of(p))
 
 
+def _uploads(ctx: Context) -> None:
+    """The uploaded logs, each with a button that deletes it (uploads only: the dashboard
+    never deletes a log it did not store)."""
+    base = ctx.root / UPLOADS
+    root = ctx.root.resolve()
+    files = sorted(p for p in base.rglob("*")
+                   if p.is_file() and is_inside(p.resolve(), root)) if base.is_dir() else []
+    if not files:
+        return
+    with st.expander(f"Uploaded logs ({len(files)})"):
+        for i, p in enumerate(files):
+            name = display_name(p, ctx.root)
+            cols = st.columns([5, 1])
+            cols[0].text(name)
+            if cols[1].button("Remove", key=f"rm-{i}-{name}"):
+                _remove(ctx, p, name)
+
+
+def _remove(ctx: Context, path, name: str) -> None:
+    try:
+        path.unlink()
+        if path.name == "events.jsonl" and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+    except OSError as e:
+        st.error(md_escape(f"Cannot remove {name}: {e}"))
+        return
+    if name in state.selected():
+        state.select([n for n in state.selected() if n != name])
+    st.rerun()
+
+
 def _show(ctx: Context, name: str) -> None:
     """Select the run on the Runs page and go there."""
-    st.session_state[SEL] = [name]
-    st.session_state[AUTO] = False
-    st.session_state.pop(ZOOM, None)
+    state.select([name])
+    state.manual()
     st.switch_page("views/page_runs.py")

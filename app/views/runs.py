@@ -1,21 +1,19 @@
 """The Runs page: the run list, and the selected runs followed live.
 
-Render only: the numbers come from app.logic, the data from the process-wide registry. Two
-fragments tick on their own: the run list every couple of seconds (to notice new runs and
-status changes) and the run view every second while a selected run is being written.
+Render only: the numbers come from app.logic and app.status, the chart points from
+app.series, the session state from app.state, the data from the process-wide registry. Two
+fragments tick on their own: the run list every couple of seconds (new runs, status changes)
+and the run view every second while a selected run is being written.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from app import logic
-from app.charts import line_chart
+from app import logic, state, status
+from app.views import charts_view
 from app.views.common import Context, label, md_escape, now, run_file
 
-SEL, AUTO, ZOOM = "runs_sel", "runs_auto", "zoom"
 LIST_EVERY_S = 2.0
 VIEW_EVERY_S = 1.0
 MAX_SUMMARIES = 50
@@ -25,64 +23,46 @@ ICONS = {"error": ":material/error:", "warning": ":material/warning:",
          "info": ":material/info:"}
 
 
-@dataclass(frozen=True)
-class Controls:
-    axis: str
-    smoothing: float
-    log_y: bool
-    live: bool
-
-
 def page(ctx: Context) -> None:
     st.title("gptscope")
     names = [r.name for r in ctx.discover().runs]
-    _init_selection(names)
+    state.init(names)
     c = _sidebar(ctx, names)
-    live = c.live and any(_status(ctx, n) == "running" for n in st.session_state[SEL])
-    st.session_state["_view_live"] = live
+    live = c.live and any(_status(ctx, n) == "running" for n in state.selected())
+    state.set_view_live(live)
+    st.fragment(run_every=VIEW_EVERY_S if live else None)(_run_view)(ctx, c, bool(names))
     st.fragment(run_every=LIST_EVERY_S)(_run_list)(ctx)
-    st.fragment(run_every=VIEW_EVERY_S if live else None)(_run_view)(ctx, c)
 
 
-def _init_selection(names: list[str]) -> None:
-    """First visit: the runs named in the URL, else follow the newest run as it changes."""
-    if SEL not in st.session_state:
-        wanted = st.query_params.get_all("run")
-        st.session_state[AUTO] = not wanted
-        st.session_state[SEL] = wanted or names[:1]
-    elif st.session_state.get(AUTO) and names and st.session_state[SEL] != names[:1]:
-        st.session_state[SEL] = names[:1]
-
-
-def _manual() -> None:
-    st.session_state[AUTO] = False
-    st.session_state.pop(ZOOM, None)
-
-
-DEFAULTS = {"x_axis": "step", "smoothing": 0.6, "log_y": False, "live": True}
-
-
-def _sidebar(ctx: Context, names: list[str]) -> Controls:
-    for key, value in DEFAULTS.items():  # defaults via state: the values survive page visits
-        st.session_state.setdefault(key, value)
+def _sidebar(ctx: Context, names: list[str]) -> state.Controls:
     sb = st.sidebar
     sb.caption("Logs root")
     sb.code(str(ctx.root), language=None)
-    options = names + [n for n in st.session_state[SEL] if n not in names]
-    sb.multiselect("Runs (several overlay)", options, key=SEL, on_change=_manual,
+    options = names + [n for n in state.selected() if n not in names]
+    sb.multiselect("Runs (several overlay)", options, key=state.SEL, on_change=state.manual,
                    format_func=label)
-    if st.session_state[AUTO]:
+    if state.following():
         sb.caption("Following the newest run; pick runs to stop following.")
-    st.query_params["run"] = list(st.session_state[SEL]) if not st.session_state[AUTO] else []
-    axis = sb.radio("x axis", list(logic.X_AXES), format_func=logic.X_AXES.get,
-                    horizontal=True, key="x_axis")
-    smoothing = sb.slider("Smoothing (TensorBoard EMA)", 0.0, 0.99, step=0.01,
-                          key="smoothing")
-    log_y = sb.toggle("Log scale", key="log_y")
-    live = sb.toggle("Follow live", key="live")
+    st.query_params["run"] = state.selected() if not state.following() else []
+    from app.series import X_AXES
+    sb.radio("x axis", list(X_AXES), format_func=X_AXES.get, horizontal=True, key="x_axis")
+    sb.slider("Smoothing (TensorBoard EMA)", 0.0, 0.99, step=0.01, key="smoothing")
+    sb.toggle("Log scale", key="log_y")
+    sb.toggle("Ignore outliers in y scale", key="outliers",
+              help="Scale the y axes to the 2nd-98th percentile, as TensorBoard's option does")
+    sb.toggle("Follow live", key="live")
+    with sb.expander("Axis ranges"):
+        st.caption("Steps shown on every chart (empty: all)")
+        a, b = st.columns(2)
+        a.number_input("from step", value=None, step=1, key="x_from")
+        b.number_input("to step", value=None, step=1, key="x_to")
+        st.caption("Loss y range (empty: fit)")
+        a, b = st.columns(2)
+        a.number_input("loss min", value=None, key="y_min", format="%.4g")
+        b.number_input("loss max", value=None, key="y_max", format="%.4g")
     if not ctx.registry.watching:
         sb.caption(ctx.registry.watch_error or "file watching is off; polling files")
-    return Controls(axis, float(smoothing), bool(log_y), bool(live))
+    return state.controls()
 
 
 def _status(ctx: Context, name: str, disc=None) -> str:
@@ -96,6 +76,16 @@ def _status(ctx: Context, name: str, disc=None) -> str:
 
 # ---------------------------------------------------------------------------- run list
 
+def _no_run_line(ctx: Context, rf, t, err: str | None, t_now: float) -> logic.Summary:
+    if err == "not loaded":
+        word = logic.NA
+    else:
+        gave_up = t is not None and status.NOT_A_LOG in (t.error or "")
+        word = status.no_run_status(rf.path, rf.size, rf.mtime, t_now, gave_up,
+                                    err or (t.error if t else None))
+    return logic.Summary(rf.name, word, None, None, None, None, rf.mtime, rf.kind, 0)
+
+
 def _run_list(ctx: Context) -> None:
     disc = ctx.discover()
     t_now = now()
@@ -106,19 +96,19 @@ def _run_list(ctx: Context) -> None:
             with t.lock:
                 rows.append(logic.summarize(t.run, rf, t_now))
         else:
-            status = ("–" if err == "not loaded" else "unreadable" if err or t.error
-                      else "waiting")  # no line in a known format yet
-            rows.append(logic.Summary(rf.name, status, None, None, None, None, rf.mtime,
-                                      rf.kind, 0))
+            rows.append(_no_run_line(ctx, rf, t, err, t_now))
     st.subheader("Runs")
     if not rows:
         st.info("No runs yet under the logs root. Start one with `python -m app.launch`, "
                 "or open an existing log on the “Open a log” page.")
     else:
-        st.dataframe(logic.summary_table(rows, t_now), hide_index=True, width="stretch",
-                     height=min(38 + 35 * len(rows), 300),
-                     column_config={"loss": st.column_config.NumberColumn(format="%.4f"),
-                                    "val loss": st.column_config.NumberColumn(format="%.4f")})
+        wanted = st.text_input("Filter runs by name", key="run_filter",
+                               placeholder="part of a run name")
+        shown = [r for r in rows if wanted.lower() in r.name.lower()] if wanted else rows
+        st.dataframe(logic.summary_table(shown, t_now), hide_index=True, width="stretch",
+                     height=min(38 + 35 * max(1, len(shown)), 300))
+        if wanted and not shown:
+            st.caption(md_escape(f"No run name contains {wanted!r}."))
     if disc.refused:
         st.caption(f"Not shown (they point outside the logs root): "
                    f"{md_escape(', '.join(disc.refused[:5]))}")
@@ -128,21 +118,22 @@ def _run_list(ctx: Context) -> None:
 def _rerun_if_stale(ctx: Context, rows: list[logic.Summary], disc) -> None:
     """A full rerun when the view must change shape: a newer run to follow, or a selected
     run that started or stopped being written (the view's timer is set per full run)."""
-    if st.session_state.get(AUTO) and rows and st.session_state.get(SEL) != [rows[0].name]:
+    if state.following() and rows and state.selected() != [rows[0].name]:
         st.rerun()
     # the same test as page() makes, so the two can never disagree and loop
     live = st.session_state.get("live", True) and any(
-        _status(ctx, n, disc) == "running" for n in st.session_state.get(SEL) or [])
-    if live != bool(st.session_state.get("_view_live")):
+        _status(ctx, n, disc) == "running" for n in state.selected())
+    if live != state.view_live():
         st.rerun()
 
 
 # ---------------------------------------------------------------------------- run view
 
-def _run_view(ctx: Context, c: Controls) -> None:
-    selected = list(st.session_state.get(SEL) or [])
+def _run_view(ctx: Context, c: state.Controls, any_runs: bool) -> None:
+    selected = state.selected()
     if not selected:
-        st.info("Select a run in the sidebar.")
+        if any_runs:
+            st.info("Select a run in the sidebar.")
         return
     opened = []
     for name in selected:
@@ -158,19 +149,21 @@ def _run_view(ctx: Context, c: Controls) -> None:
             opened.append((name, t))
     if not opened:
         return
-    name, t = opened[0]
-    rf = run_file(ctx, name)
-    with t.lock:
-        summary = logic.summarize(t.run, rf, now()) if rf else None
-    _guarded("header", _header, name, t, summary)
-    # the findings sit above the charts but are filled last: a diagnostics pass over a
-    # million iterations takes seconds, the charts should not wait for it
-    findings_box = st.container()
-    _guarded("charts", _charts, opened, c)
-    _guarded("details", _details, name, t)
-    with findings_box:
-        _guarded("findings", _findings, t,
-                 live=c.live and summary is not None and summary.status == "running")
+    summaries = []
+    for name, t in opened:
+        rf = run_file(ctx, name)
+        with t.lock:
+            summaries.append(logic.summarize(t.run, rf, now()) if rf else None)
+    if len(opened) == 1:
+        _guarded("header", _header, opened[0][0], opened[0][1], summaries[0])
+    else:
+        _guarded("comparison", _comparison, opened, summaries)
+    ss = st.session_state
+    _guarded("charts", charts_view.draw, opened, c, (ss.get("x_from"), ss.get("x_to")),
+             (ss.get("y_min"), ss.get("y_max")))
+    running = [s is not None and s.status == "running" for s in summaries]
+    _guarded("findings", _findings, opened, [c.live and r for r in running])
+    _guarded("details", _details, opened[0][0], opened[0][1])
 
 
 def _guarded(panel: str, draw, *args, **kwargs) -> None:
@@ -181,35 +174,75 @@ def _guarded(panel: str, draw, *args, **kwargs) -> None:
         st.warning(md_escape(f"The {panel} panel cannot be drawn: {type(e).__name__}: {e}"))
 
 
+def _steady(t) -> dict:
+    with t.lock:
+        return t.cached("steady", lambda: logic.steady_figures(t.run))
+
+
 def _header(name: str, t, s: logic.Summary | None) -> None:
     st.subheader(md_escape(label(name)))
-    run = t.run
-    mfu = run.iters["mfu"].dropna() if len(run.iters) else pd.Series(dtype=float)
-    tps = run.iters["tokens_per_s"].dropna() if len(run.iters) else pd.Series(dtype=float)
-    cols = st.columns(7)
-    cols[0].metric("status", s.status if s else "–")
-    cols[1].metric("step", "–" if not s or s.step is None else f"{s.step:,}")
-    cols[2].metric("loss", _num(s.loss if s else None))
-    cols[3].metric("val loss", _num(s.val_loss if s else None))
-    cols[4].metric("MFU", f"{100 * mfu.iloc[-1]:.1f}%" if len(mfu) else "–")
-    cols[5].metric("tokens/s", logic.fmt_count(tps.iloc[-1]) if len(tps) else "–")
-    cols[6].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None))
+    fig = _steady(t)
+    cols = st.columns(8)
+    cols[0].metric("status", s.status if s else logic.NA)
+    cols[1].metric("step", logic.fmt_int(s.step if s else None))
+    cols[2].metric("loss", logic.fmt_num(s.loss if s else None))
+    cols[3].metric("val loss", logic.fmt_num(s.val_loss if s else None))
+    help_ = "median over steady iterations: evals, checkpoints and warm-up left out"
+    cols[4].metric("ms/step (steady median)", logic.fmt_num(fig["step_ms"], ",.1f"), help=help_)
+    cols[5].metric("MFU (steady median)", logic.fmt_pct(fig["mfu"]), help=help_)
+    cols[6].metric("tokens/s (steady median)", logic.fmt_count(fig["tokens_per_s"]),
+                   help=help_)
+    cols[7].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None))
 
 
-def _num(v: float | None) -> str:
-    return "–" if v is None else f"{v:.4f}"
+def _comparison(opened: list, summaries: list) -> None:
+    """Several runs overlaid: one row per run (its header figures), then the config values
+    that differ between them."""
+    st.subheader(f"{len(opened)} runs overlaid")
+    rows = []
+    for (name, t), s in zip(opened, summaries):
+        with t.lock:
+            best = t.cached("best_val", lambda: logic.best_val(t.run))
+        fig = _steady(t)
+        rows.append({"run": label(name), "status": s.status if s else logic.NA,
+                     "steps": logic.fmt_int(s.step if s else None),
+                     "best val": logic.fmt_num(best),
+                     "final val": logic.fmt_num(s.val_loss if s else None),
+                     "final loss": logic.fmt_num(s.loss if s else None),
+                     "ms/step (steady)": logic.fmt_num(fig["step_ms"], ",.1f"),
+                     "MFU (steady)": logic.fmt_pct(fig["mfu"]),
+                     "tokens/s (steady)": logic.fmt_count(fig["tokens_per_s"]),
+                     "elapsed": logic.fmt_duration(s.elapsed_s if s else None)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    diff = logic.config_diff([(label(n), t.run) for n, t in opened])
+    if len(diff):
+        st.caption("Configuration values that differ")
+        st.dataframe(diff, hide_index=True, width="stretch")
 
 
-def _findings(t, live: bool) -> None:
+def _findings(opened: list, live: list[bool]) -> None:
     try:
         from analyzer.diagnostics import run_all
         from analyzer.findings import sort_findings
     except ImportError as e:  # a broken install must not take the charts down
         st.warning(md_escape(f"Diagnostics unavailable: {e}"))
         return
-    t.update_findings(run_all, live)
-    findings = sort_findings(list(t.findings or []))
-    st.markdown(f"#### Findings ({len(findings)})")
+    per_run = []
+    for (name, t), is_live in zip(opened, live):
+        t.update_findings(run_all, is_live)
+        per_run.append((name, t, sort_findings(list(t.findings or []))))
+    total = sum(len(f) for _, _, f in per_run)
+    st.markdown(f"#### Findings ({total})")
+    if len(per_run) == 1:
+        _finding_rows(*per_run[0])
+        return
+    tabs = st.tabs([f"{label(n)} ({len(f)})" for n, _, f in per_run])
+    for tab, (name, t, findings) in zip(tabs, per_run):
+        with tab:
+            _finding_rows(name, t, findings)
+
+
+def _finding_rows(name: str, t, findings: list) -> None:
     if t.findings_error:
         st.warning(md_escape(t.findings_error))
     if t.findings is None:
@@ -217,144 +250,29 @@ def _findings(t, live: bool) -> None:
     elif not findings:
         st.caption("Nothing to report so far.")
     for i, f in enumerate(findings[:MAX_FINDINGS]):
-        _finding(i, f)
+        _finding(name, i, f)
     if len(findings) > MAX_FINDINGS:
         st.caption(f"… and {len(findings) - MAX_FINDINGS} more (less severe).")
 
 
-def _finding(i: int, f) -> None:
-    with st.container(border=True):
-        where = ""
-        if f.steps:
-            a, b = f.steps
-            where = f" (step {a:,})" if a == b else f" (steps {a:,}–{b:,})"
-        st.markdown(f"{ICONS.get(f.severity, '')} **{md_escape(f.severity)}** · "
-                    f"{md_escape(f.code)}{md_escape(where)}: {md_escape(f.message)}")
+def _finding(name: str, i: int, f) -> None:
+    where = ""
+    if f.steps:
+        a, b = f.steps
+        where = f" (step {a:,})" if a == b else f" (steps {a:,}–{b:,})"
+    first = f.message.split(": ", 1)[0] if len(f.message) > 90 else f.message
+    title = f"**{md_escape(f.severity)}** · {md_escape(f.code)}{md_escape(where)}: " \
+            f"{md_escape(first[:120])}"
+    with st.expander(title, icon=ICONS.get(f.severity)):
+        st.markdown(md_escape(f.message))
         if f.suggestion:
             st.markdown(f"*What to do:* {md_escape(f.suggestion)}")
         if f.evidence:
             st.caption("Evidence: " + md_escape(logic.fmt_evidence(f.to_dict()["evidence"])))
         if f.steps:
-            st.button("Show these steps on the charts", key=f"zoom-{i}-{f.code}-{f.steps[0]}",
-                      on_click=_set_zoom, args=(f.steps, f.code))
-
-
-def _set_zoom(steps: tuple[int, int], code: str) -> None:
-    st.session_state[ZOOM] = {"steps": (int(steps[0]), int(steps[1])), "code": code}
-
-
-def _clear_zoom() -> None:
-    st.session_state.pop(ZOOM, None)
-
-
-def _charts(opened: list, c: Controls) -> None:
-    zoom = st.session_state.get(ZOOM)
-    step_range = None
-    if zoom:
-        a, b = zoom["steps"]
-        margin = max(5.0, 0.25 * (b - a))
-        step_range = (a - margin, b + margin)
-        cols = st.columns([4, 1])
-        cols[0].info(f"Showing steps {a:,}–{b:,} ({md_escape(zoom['code'])}), at full "
-                     "resolution.")
-        cols[1].button("Show the whole run", on_click=_clear_zoom)
-    multi = len(opened) > 1
-    if c.axis == "tokens":
-        unknown = [label(n) for n, t in opened if not (t.run.meta or {}).get("tokens_per_iter")]
-        if unknown:
-            st.caption(md_escape("Not on the tokens axis (tokens per iteration not recorded): "
-                                 + ", ".join(unknown)))
-    missing = []
-    grid = st.columns(2)
-    n_drawn = 0
-    metrics = sorted({m for _, t in opened for m in logic.metric_names(t.run)})
-    jobs = [(spec.title, lambda spec=spec: _chart(opened, spec, c, step_range, zoom, multi))
-            for spec in logic.CHARTS]
-    jobs += [(m, lambda m=m: _metric_chart(opened, m, c, step_range, multi)) for m in metrics]
-    for title, build in jobs:
-        try:
-            chart = build()
-        except Exception as e:  # one odd series must not take the other panels down
-            grid[n_drawn % 2].warning(md_escape(f"{title}: cannot draw ({type(e).__name__}: "
-                                                f"{e})"))
-            n_drawn += 1
-            continue
-        if chart is None:
-            missing.append(title)
-            continue
-        grid[n_drawn % 2].vega_lite_chart(spec=chart, width="stretch")
-        n_drawn += 1
-    if missing:
-        st.caption("No data (yet) for: " + ", ".join(missing))
-
-
-def _chart(opened, spec: logic.ChartSpec, c: Controls, step_range, zoom, multi):
-    lines, marks, bands = [], [], []
-    for name, t in opened:
-        with t.lock:
-            key = ("chart", spec.key, c.axis, c.smoothing, step_range)
-            pts, mk = t.cached(key, lambda: logic.chart_points(
-                t.run, label(name), spec, c.axis, c.smoothing, step_range))
-            if spec.nonfinite_bands:
-                bands += _bands(t.run, c.axis, t.cached("nan", lambda: logic.nonfinite_ranges(
-                    t.run)), "loss not finite")
-            if zoom and name == opened[0][0]:
-                bands += _bands(t.run, c.axis, [zoom["steps"]], f"finding: {zoom['code']}")
-        lines.append(pts)
-        marks.append(mk)
-    lines = [p for p in lines if len(p)]
-    if not lines:
-        return None
-    pts = pd.concat(lines, ignore_index=True)
-    mk = pd.concat([m for m in marks if len(m)] or [marks[0]], ignore_index=True)
-    x_title, div = _x_title(c.axis, pts)
-    if div != 1.0:
-        pts = pts.assign(x=pts["x"] / div)
-        mk = mk.assign(x=mk["x"] / div) if len(mk) else mk
-        bands = [(a / div, b / div, lab) for a, b, lab in bands]
-    return line_chart(pts, title=spec.title, y_title=spec.y_title, x_title=x_title,
-                      log=c.log_y and spec.log_ok, multi_run=multi, bands=bands or None,
-                      markers=mk if spec.marker else None, y_format=spec.y_format,
-                      x_format=_x_format(c.axis),
-                      marker_label=spec.marker[3] if spec.marker else "")
-
-
-def _metric_chart(opened, metric: str, c: Controls, step_range, multi):
-    parts = []
-    for name, t in opened:
-        with t.lock:
-            parts.append(t.cached(("metric", metric, c.axis, step_range), lambda: logic.
-                                  metric_points(t.run, label(name), metric, c.axis,
-                                                step_range)))
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return None
-    pts = pd.concat(parts, ignore_index=True)
-    x_title, div = _x_title(c.axis, pts)
-    return line_chart(pts.assign(x=pts["x"] / div), title=metric, y_title=metric,
-                      x_title=x_title, multi_run=multi, x_format=_x_format(c.axis))
-
-
-def _bands(run, axis: str, ranges, text: str) -> list[tuple[float, float, str]]:
-    if not ranges:
-        return []
-    starts = logic.steps_to_x(run, axis, [a - 0.5 for a, _ in ranges])
-    ends = logic.steps_to_x(run, axis, [b + 0.5 for _, b in ranges])
-    if starts is None or ends is None:
-        return []
-    return [(float(a), float(b), text) for a, b in zip(starts, ends)]
-
-
-def _x_title(axis: str, pts: pd.DataFrame) -> tuple[str, float]:
-    if axis == "time":
-        unit, div = logic.time_unit(float(pts["x"].max()) if len(pts) else 0.0)
-        return f"wall time ({unit})", div
-    return logic.X_AXES[axis], 1.0
-
-
-def _x_format(axis: str) -> str:
-    # SI prefixes for counts (1.5k steps, 2.1M tokens); plain digits for minutes and hours
-    return ",.3~r" if axis == "time" else "~s"
+            st.button("Show these steps on the charts",
+                      key=f"zoom-{name}-{i}-{f.code}-{f.steps[0]}",
+                      on_click=state.set_zoom, args=(f.steps, f.code))
 
 
 def _details(name: str, t) -> None:

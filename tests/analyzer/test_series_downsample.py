@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.downsample import downsample, minmax_indices
+from analyzer.series import minmax_indices, thin as downsample
 
 
 def test_short_series_are_kept_whole():
@@ -63,3 +63,19 @@ def test_tiny_budgets_still_keep_the_extremes(max_points):
     y = np.array([0.0, 5.0, -1.0, 2.0, 1.0])
     idx = minmax_indices(y, max_points)
     assert 1 in idx and 2 in idx
+
+
+def test_envelope_is_a_median_line_with_a_min_max_band():
+    from analyzer.series import envelope
+    y = np.full(1_000_000, 100.0)
+    y[::2000] = 4000.0               # an eval in every bucket would fill a min/max line
+    y[123_457] = 4400.0              # one real slow step
+    env = envelope(y, 2000)
+    assert len(env.mid) <= 2000 and env.bucketed
+    assert set(env.mid) == {100.0}                       # the line: the typical step
+    assert env.hi.max() == 4400.0 and env.lo.min() == 100.0
+    assert (np.diff(env.index) > 0).all() and env.index[-1] < len(y)
+    short = envelope(np.array([1.0, 3.0, 2.0]), 2000)
+    assert short.mid.tolist() == [1.0, 3.0, 2.0] and not short.bucketed
+    odd = envelope(np.arange(2002, dtype=float), 1000)    # buckets of 3, the last of 1
+    assert odd.hi[-1] == 2001.0 and odd.index[-1] == 2001 and len(odd.mid) == 668

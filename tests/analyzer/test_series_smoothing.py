@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from app.smoothing import debiased_ema
+from analyzer.series import debiased_ema
 
 
 def tensorboard_loop(values, weight):

@@ -1,83 +1,128 @@
-"""Vega-Lite specs: layers, colours, faint raw lines, segments kept apart, log scale."""
+"""Vega-Lite specs: run colours, line styles, bands, markers, crosshair, y range."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from app.charts import line_chart
+from app.charts import PALETTE, line_chart, run_colors, y_domain
 
 
 def _pts(rows):
-    return pd.DataFrame(rows, columns=["x", "y", "run", "series", "segment", "step"])
+    """(x, y, run, series, segment, step) rows; lo = hi = y (nothing bucketed)."""
+    df = pd.DataFrame(rows, columns=["x", "y", "run", "series", "segment", "step"])
+    return df.assign(lo=df["y"], hi=df["y"])
 
 
-def _layer(spec, name):
-    return next(layer for layer in spec["layer"] if layer["data"]["name"] == name)
+def _layer(spec, name, mark=None):
+    return next(layer for layer in spec["layer"] if layer["data"]["name"] == name
+                and (mark is None or layer["mark"]["type"] == mark))
 
 
-def test_raw_is_faint_under_its_smoothed_twin_and_shares_its_colour():
+def _chart(pts, runs=("r",), **kw):
+    return line_chart(pts, title="t", y_title="y", x_title="step",
+                      colors=run_colors(list(runs)), **kw)
+
+
+def test_each_run_keeps_its_colour_whatever_the_chart_holds():
+    colors = run_colors(["a", "b", "c"])
+    assert list(colors.values()) == PALETTE[:3] and len(set(PALETTE)) == len(PALETTE)
+    # a chart where run "a" has no data still colours b and c as everywhere else
+    spec = line_chart(_pts([(0, 1.0, "b", "loss", 0, 0), (0, 2.0, "c", "loss", 0, 0)]),
+                      title="t", y_title="y", x_title="s", colors=colors)
+    scale = _layer(spec, "lines")["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"])) == colors
+
+
+def test_raw_is_faint_under_its_smoothed_twin_and_shares_its_style():
     pts = _pts([(0, 2.0, "r", "loss", 0, 0), (1, 1.0, "r", "loss", 0, 1),
                 (0, 2.0, "r", "loss (smoothed)", 0, 0), (1, 1.5, "r", "loss (smoothed)", 0, 1)])
-    spec = line_chart(pts, title="t", y_title="loss", x_title="step")
+    spec = _chart(pts)
     lines = spec["datasets"]["lines"]
     assert lines["faint"].tolist() == [True, True, False, False]
     assert set(lines["base"]) == {"loss"}
     enc = _layer(spec, "lines")["encoding"]
-    assert enc["color"]["field"] == "base"
-    assert enc["opacity"] == {"condition": {"test": "datum.faint", "value": 0.3}, "value": 1.0}
+    assert enc["color"]["field"] == "run" and "strokeDash" not in enc
+    assert enc["opacity"]["condition"] == {"test": "datum.faint", "value": 0.35}
+
+
+def test_train_and_val_differ_by_line_style_not_colour():
+    pts = _pts([(0, 1.0, "a", "train", 0, 0), (0, 1.2, "a", "val", 0, 0),
+                (0, 1.1, "b", "train", 0, 0), (0, 1.3, "b", "val", 0, 0)])
+    enc = _layer(_chart(pts, runs=("a", "b")), "lines")["encoding"]
+    dash = enc["strokeDash"]
+    assert dash["field"] == "base"
+    assert dict(zip(dash["scale"]["domain"], dash["scale"]["range"])) == {
+        "train": [1, 0], "val": [6, 3]}
 
 
 def test_segments_and_runs_are_separate_lines():
     pts = _pts([(0, 1.0, "a", "loss", 0, 0), (1, 1.0, "a", "loss", 1, 1),
                 (0, 1.0, "b", "loss", 0, 0)])
-    spec = line_chart(pts, title="t", y_title="y", x_title="step", multi_run=True)
+    spec = _chart(pts, runs=("a", "b"))
     assert spec["datasets"]["lines"]["key"].nunique() == 3
-    enc = _layer(spec, "lines")["encoding"]
-    assert enc["detail"]["field"] == "key" and enc["color"]["field"] == "run"
-    assert "strokeDash" not in enc      # one series per run: no dashes needed
+    assert _layer(spec, "lines")["encoding"]["detail"]["field"] == "key"
 
 
-def test_overlaid_eval_losses_are_dashed_by_series():
-    pts = _pts([(0, 1.0, "a", "train", 0, 0), (0, 1.2, "a", "val", 0, 0),
-                (0, 1.1, "b", "train", 0, 0), (0, 1.3, "b", "val", 0, 0)])
-    enc = _layer(line_chart(pts, title="t", y_title="y", x_title="s", multi_run=True),
-                 "lines")["encoding"]
-    assert enc["strokeDash"]["field"] == "base"
+def test_bucketed_lines_get_a_band_and_eval_markers_sit_on_top():
+    pts = _pts([(float(s), 1.0, "r", "dt", 0, s) for s in range(100)])
+    pts.loc[40, "hi"] = 9.0                     # one bucket holds a slow step
+    marks = _pts([(50.0, 40.0, "r", "eval", 0, 50)])
+    spec = _chart(pts, bands=[(9.5, 10.5, "loss not finite"), (20, 40, "finding")],
+                  markers=marks, marker_label="includes eval")
+    names = [(layer["data"]["name"], layer["mark"]["type"]) for layer in spec["layer"]]
+    assert names[:5] == [("bands", "rect"), ("bands", "text"), ("spread", "area"),
+                         ("lines", "line"), ("markers", "point")]
+    assert spec["datasets"]["spread"]["step"].tolist() == [40]
+    marker = _layer(spec, "markers")
+    assert marker["mark"]["shape"] == "triangle-up" and marker["mark"]["filled"] is False
+    assert spec["datasets"]["markers"]["mark"].tolist() == ["includes eval"]
+    bands = spec["datasets"]["bands"]
+    assert bands["x1"][0] - bands["x0"][0] == pytest.approx(1.0)
+
+
+def test_crosshair_lists_every_overlaid_series_at_the_hovered_x():
+    pts = _pts([(0, 1.0, "a.log", "loss", 0, 0), (1, 0.9, "a.log", "loss", 0, 1),
+                (0, 2.0, "b", "loss", 0, 0), (1, 1.8, "b", "loss", 0, 1)])
+    spec = _chart(pts, runs=("a.log", "b"))
+    rule = _layer(spec, "hover", "rule")
+    assert rule["params"][0]["select"]["nearest"] is True
+    assert rule["transform"][0]["pivot"] == "f"
+    titles = [t["title"] for t in rule["encoding"]["tooltip"]]
+    assert titles == ["step", "a.log · loss", "b · loss"]
+    fields = [t["field"] for t in rule["encoding"]["tooltip"][1:]]
+    assert set(spec["datasets"]["hover"]["f"]) == set(fields)   # no dots in field names
+    assert all("." not in f for f in fields)
+
+
+def test_step_axis_has_integer_ticks_and_a_zoom_domain():
+    pts = _pts([(float(s), 1.0, "r", "loss", 0, s) for s in range(10)])
+    x = _layer(_chart(pts, x_domain=(2.0, 7.0)), "lines")["encoding"]["x"]
+    assert x["axis"]["format"] == ",d" and x["axis"]["tickMinStep"] == 1
+    assert x["scale"]["domain"] == [2.0, 7.0]
 
 
 def test_log_scale_drops_non_positive_values():
     pts = _pts([(0, 0.0, "r", "lr", 0, 0), (1, 1e-3, "r", "lr", 0, 1),
                 (2, -1.0, "r", "lr", 0, 2)])
-    spec = line_chart(pts, title="t", y_title="lr", x_title="step", log=True)
+    spec = _chart(pts, log=True)
     assert spec["datasets"]["lines"]["y"].tolist() == [1e-3]
     assert _layer(spec, "lines")["encoding"]["y"]["scale"] == {"type": "log"}
 
 
-def test_bands_are_behind_markers_on_top_and_narrow_bands_widened():
-    pts = _pts([(float(s), 1.0, "r", "dt", 0, s) for s in range(1000)])
-    marks = _pts([(500.0, 9.0, "r", "eval", 0, 500)])
-    spec = line_chart(pts, title="t", y_title="ms", x_title="step",
-                      bands=[(99.5, 100.5, "loss not finite"), (200, 400, "finding")],
-                      markers=marks, marker_label="includes eval")
-    assert [layer["data"]["name"] for layer in spec["layer"]] == ["bands", "lines", "markers"]
-    bands = spec["datasets"]["bands"]
-    assert bands["x1"][0] - bands["x0"][0] > 1.0            # one step of 1000: widened
-    assert (bands["x0"][1], bands["x1"][1]) == (200, 400)   # wide enough already
-    assert spec["datasets"]["markers"]["mark"].tolist() == ["includes eval"]
-
-
-def test_few_points_are_drawn_as_points_too():
-    few = _pts([(0, 1.0, "r", "val", 0, 0)])
-    many = _pts([(float(s), 1.0, "r", "loss", 0, s) for s in range(100)])
-    assert _layer(line_chart(few, title="t", y_title="y", x_title="s"), "lines")[
-        "mark"]["point"] is True
-    assert _layer(line_chart(many, title="t", y_title="y", x_title="s"), "lines")[
-        "mark"]["point"] is False
+def test_y_range_ignores_outliers_or_follows_the_hand():
+    # a step-0 loss of 11 above a curve between 2 and 3
+    pts = _pts([(0, 11.0, "r", "loss", 0, 0)]
+               + [(float(s), 3.0 - s / 100, "r", "loss", 0, s) for s in range(1, 101)])
+    assert y_domain(pts, False, False) is None
+    lo, hi = y_domain(pts, True, False)
+    assert 1.8 < lo < 2.1 and 2.9 < hi < 3.2           # 11 left out of the scale
+    assert y_domain(pts, False, False, (0.0, None)) == [0.0, 11.0]
+    spec = _chart(pts, y_scale_domain=[2.0, 3.0])
+    assert _layer(spec, "lines")["encoding"]["y"]["scale"]["domain"] == [2.0, 3.0]
 
 
 def test_a_single_x_gets_a_widened_domain_instead_of_a_zero_width_axis():
     pts = _pts([(0, 4.17, "r", "train", 0, 0), (0, 4.16, "r", "val", 0, 0)])
-    spec = line_chart(pts, title="t", y_title="loss", x_title="step")
-    assert _layer(spec, "lines")["encoding"]["x"]["scale"]["domain"] == [-1.0, 1.0]
+    assert _layer(_chart(pts), "lines")["encoding"]["x"]["scale"]["domain"] == [-1.0, 1.0]
     two = _pts([(0, 4.17, "r", "train", 0, 0), (250, 2.2, "r", "train", 0, 250)])
-    spec = line_chart(two, title="t", y_title="loss", x_title="step")
-    assert "domain" not in _layer(spec, "lines")["encoding"]["x"]["scale"]
+    assert "domain" not in _layer(_chart(two), "lines")["encoding"]["x"]["scale"]

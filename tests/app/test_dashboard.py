@@ -36,8 +36,25 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.main.metric if m.label == label)
 
 
+def runs_table(at: AppTest):
+    """The run list (the page's other tables are the details and comparisons)."""
+    return next(d.value for d in at.main.dataframe
+                if {"run", "status", "updated"} <= set(d.value.columns))
+
+
+def run_title(at: AppTest) -> str:
+    """The heading of the run view (the first subheader; "Runs" heads the run list)."""
+    return next(h.value for h in at.main.subheader if h.value != "Runs")
+
+
+def findings(at: AppTest) -> list[str]:
+    """The compact finding rows (expander labels), in page order."""
+    return [e.label for e in at.main.expander if e.label.startswith("**")]
+
+
 def texts(at: AppTest) -> str:
     parts = [m.value for m in at.main.markdown] + [m.value for m in at.main.caption]
+    parts += findings(at)
     parts += [m.value for m in at.main.warning] + [m.value for m in at.main.info]
     return "\n".join(parts)
 
@@ -53,15 +70,17 @@ def test_run_list_header_findings_and_charts(root, repo_root):
     os.utime(root / "old" / "events.jsonl", (R.T0, R.T0))
     R.write(root / "nan" / "events.jsonl", R.events("nan", 300, nan_at=120, ended=True))
     at = app(repo_root)
-    table = at.main.dataframe[0].value
+    table = runs_table(at)
     assert table["run"].tolist() == ["nan/events.jsonl", "old/events.jsonl"]  # newest first
     assert table["status"].tolist() == ["completed", "completed"]
-    assert table["step"].tolist() == [299, 49]
+    assert table["step"].tolist() == ["299", "49"]
     # the newest run is followed by default
     assert at.sidebar.multiselect[0].value == ["nan/events.jsonl"]
-    assert at.main.subheader[1].value == "nan"
+    assert run_title(at) == "nan"
     assert metric(at, "step") == "299" and metric(at, "status") == "completed"
-    assert metric(at, "MFU") == "25.0%"
+    assert metric(at, "MFU (steady median)") == "25.0%"
+    assert metric(at, "tokens/s (steady median)") == "10.24k"
+    assert metric(at, "ms/step (steady median)") == "100.0"   # the 400 ms eval steps left out
     # the injected NaN is a finding, with its explanation and a button to its steps
     assert "nonfinite\\_loss" in texts(at)
     assert any(b.label == "Show these steps on the charts" for b in at.main.button)
@@ -72,8 +91,7 @@ def test_run_list_header_findings_and_charts(root, repo_root):
 def test_findings_are_most_severe_first(root, repo_root):
     R.write(root / "r" / "events.jsonl", R.events("r", 300, nan_at=120, ended=True))
     at = app(repo_root)
-    lines = [m.value for m in at.main.markdown if m.value.startswith(":material/")]
-    severities = [line.split("**")[1] for line in lines]
+    severities = [line.split("**")[1] for line in findings(at)]
     rank = {"error": 2, "warning": 1, "info": 0}
     assert severities and severities == sorted(severities, key=lambda s: -rank[s])
 
@@ -97,6 +115,7 @@ def test_clicking_a_finding_zooms_to_its_steps(root, repo_root):
     R.write(root / "r" / "events.jsonl", R.events("r", 300, nan_at=120, ended=True))
     at = app(repo_root)
     button = next(b for b in at.main.button if b.label == "Show these steps on the charts")
+    assert "with the steps around them" not in texts(at)
     button.click().run()
     assert not at.exception
     assert any("Showing steps" in i.value for i in at.main.info)
@@ -112,7 +131,7 @@ def test_a_tick_shows_appended_steps(root, repo_root):
     time.sleep(0.3)   # watchdog marks the file; AppTest does not fire run_every: run again
     at.run()
     assert metric(at, "step") == "14"
-    assert at.main.dataframe[0].value["step"].tolist() == [14]
+    assert runs_table(at)["step"].tolist() == ["14"]
 
 
 def test_follows_the_newest_run_until_the_user_picks(root, repo_root):
@@ -127,14 +146,16 @@ def test_follows_the_newest_run_until_the_user_picks(root, repo_root):
     R.write(root / "c" / "events.jsonl", R.events("c", 5))
     at.run()
     assert at.sidebar.multiselect[0].value == ["a/events.jsonl", "b/events.jsonl"]
-    assert at.main.subheader[1].value == "a"     # first selected run; both overlaid
+    assert run_title(at) == "2 runs overlaid"
+    compared = next(d.value for d in at.main.dataframe if "best val" in d.value.columns)
+    assert compared["run"].tolist() == ["a", "b"]            # one row per run, in order
 
 
 def test_runs_from_the_url(root, repo_root):
     R.write(root / "a" / "events.jsonl", R.events("a", 5, ended=True))
     R.write(root / "b" / "events.jsonl", R.events("b", 7, ended=True))
     at = app(repo_root, {"run": "a/events.jsonl"})
-    assert at.main.subheader[1].value == "a" and metric(at, "step") == "4"
+    assert run_title(at) == "a" and metric(at, "step") == "4"
 
 
 @pytest.mark.parametrize("wanted", ["../outside.log", "/etc/passwd", "link.log"])
@@ -150,13 +171,18 @@ def test_malformed_and_unknown_files_show_messages(root, repo_root):
     with open(path, "a") as f:
         f.write("{not json\n" + "\x00garbage\n")
     (root / "notes.txt").write_text("shopping list\n" * 20_001)   # past format detection
-    (root / "young.log").write_text("starting up...\n")
-    for p in ("notes.txt", "young.log"):
+    (root / "short.txt").write_text("dear diary\n")           # static, nothing recognised
+    (root / "empty.log").write_text("")
+    (root / "blob.log").write_bytes(bytes(range(256)) * 4)    # binary from the first byte
+    (root / "young.log").write_text("starting up...\n")       # may still become a log
+    for p in ("notes.txt", "short.txt", "empty.log", "blob.log"):
         os.utime(root / p, (R.T0, R.T0))
     at = app(repo_root)
-    table = at.main.dataframe[0].value
+    table = runs_table(at)
+    no = "not a training log"
     assert table.set_index("run")["status"].to_dict() == {
-        "r/events.jsonl": "completed", "notes.txt": "unreadable", "young.log": "waiting"}
+        "r/events.jsonl": "completed", "notes.txt": no, "short.txt": no, "empty.log": no,
+        "blob.log": no, "young.log": "waiting"}
     at.sidebar.multiselect[0].set_value(["r/events.jsonl"]).run()
     assert metric(at, "step") == "19"          # the bad lines are skipped, and counted
     at = app(repo_root, {"run": "notes.txt"})
@@ -179,7 +205,7 @@ def test_log_text_is_escaped_markdown(root, repo_root):
     name = "![img](x.png) <b>b</b> :red[r] $y$"    # a run folder named by a prankster
     R.write(root / name / "events.jsonl", R.events("x", 5, ended=True))
     at = app(repo_root)
-    title = at.main.subheader[1].value
+    title = run_title(at)
     assert title == ("\\!\\[img\\]\\(x\\.png\\) \\<b\\>b\\</b\\> \\:red\\[r\\] "
                      "\\$y\\$")
 
@@ -206,7 +232,7 @@ def test_open_a_log_page(root, repo_root):
     at.button(key="open_button").click().run()
     assert not at.exception
     assert at.title[0].value == "gptscope"     # back on the Runs page, with that run
-    assert at.main.subheader[1].value == "deep/x/y/z"
+    assert run_title(at) == "deep/x/y/z"
 
 
 NANOGPT_LOG = b"""tokens per iteration will be: 16,384
@@ -233,7 +259,7 @@ def test_upload_a_nanogpt_log(root, repo_root):
     assert not at.exception
     assert (root / "uploads" / "my_run.log").read_bytes() == NANOGPT_LOG
     assert at.title[0].value == "gptscope"
-    assert at.main.subheader[1].value == "uploads/my\\_run\\.log"
+    assert run_title(at) == "uploads/my\\_run\\.log"
     assert metric(at, "step") == "40"
     # a file written seconds ago counts as running: its diagnostics run in the background
     for _ in range(50):
@@ -242,7 +268,8 @@ def test_upload_a_nanogpt_log(root, repo_root):
         time.sleep(0.1)
         at.switch_page("views/page_runs.py").run()   # AppTest stays on the page it ran
     assert "nonfinite\\_loss" in texts(at)
-    details = at.main.expander[0].dataframe[0].value.set_index("field")["value"]
+    box = next(e for e in at.main.expander if e.label.startswith("Run details"))
+    details = box.dataframe[0].value.set_index("field")["value"]
     assert details["format"] == "nanogpt"
 
 
@@ -251,7 +278,7 @@ def test_a_real_nanogpt_log_that_went_nan(root, repo_root, realdata):
     (root / "termux.log").write_bytes(src.read_bytes())
     os.utime(root / "termux.log", (R.T0, R.T0))
     at = app(repo_root)
-    row = at.main.dataframe[0].value.iloc[0]
+    row = runs_table(at).iloc[0]
     assert (row["run"], row["status"], row["format"]) == ("termux.log", "ended", "nanogpt")
     assert "nonfinite\\_loss" in texts(at)
     assert "425" in texts(at)

@@ -1,9 +1,8 @@
-"""What the dashboard computes from a Run: summaries, chart points, bands, metadata."""
+"""What the dashboard computes from a Run besides charts: summaries, figures, metadata."""
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from analyzer.run import Run
@@ -42,113 +41,49 @@ def test_summary_latest_loss_is_nan_when_the_last_step_was_not_finite():
     assert math.isnan(logic.summarize(run, _rf(), now=R.T0).loss)
 
 
-def test_summary_table_formats():
+def test_summary_table_formats_and_absent_values_read_as_a_dash():
     rows = [logic.Summary("a", "running", 5, 1.5, None, 3725.0, 990.0, "gptscope", 6)]
-    rows.append(logic.Summary("b", "waiting", None, None, None, None, 0.0, "log", 0))
+    rows.append(logic.Summary("b", "waiting", None, math.nan, None, None, 0.0, "log", 0))
     table = logic.summary_table(rows, now=1000.0)
-    assert table.iloc[0].to_dict() == {"run": "a", "status": "running", "step": 5,
-                                       "loss": 1.5, "val loss": pytest.approx(math.nan,
-                                                                             nan_ok=True),
+    assert table.iloc[0].to_dict() == {"run": "a", "status": "running", "step": "5",
+                                       "loss": "1.5000", "val loss": "–",
                                        "elapsed": "1:02:05", "updated": "10 s ago",
                                        "format": "gptscope"}
-    assert str(table["step"].dtype) == "Int64" and table["step"].isna().tolist() == [False,
-                                                                                      True]
-    assert table["loss"].dtype == "float64"
+    assert table.iloc[1][["step", "loss", "val loss", "elapsed"]].tolist() == ["–"] * 4
+    shown = table.astype(str).to_numpy().ravel().tolist()
+    assert not any(v in ("nan", "None", "NaN", "<NA>") for v in shown)
+
+
+def test_steady_figures_leave_eval_steps_out():
+    # nanoGPT-like: every 50th iteration holds an eval (400 ms, MFU 0.0), the last one too
+    evs = [R.start("r")]
+    for s in range(201):
+        ev = s % 50 == 0
+        evs.append(R.it("r", s, 2.0, dt_ms=4000.0 if ev else 100.0, eval_inclusive=ev,
+                        mfu=0.0005 if ev else 0.0048, tokens_per_s=180.0 if ev else 20_000.0))
+    fig = logic.steady_figures(_run(evs))
+    assert fig == {"step_ms": 100.0, "tokens_per_s": 20_000.0, "mfu": 0.0048}
+    assert logic.fmt_pct(fig["mfu"]) == "0.48%" and logic.fmt_pct(None) == "–"
+    assert logic.steady_figures(_run([R.start("r")])) == {"step_ms": None,
+                                                          "tokens_per_s": None, "mfu": None}
+
+
+def test_comparison_best_val_and_differing_config():
+    a = _run(R.events("a", 120))
+    b = _run([R.start("b", config={"learning_rate": 3e-4, "batch_size": 4})]
+             + R.events("b", 120)[1:])
+    assert logic.best_val(a) == pytest.approx(4.1 - 100 / 120)
+    assert logic.best_val(_run([R.start("c")])) is None
+    diff = logic.config_diff([("a", a), ("b", b)])
+    assert diff.to_dict("records") == [{"setting": "learning_rate", "a": "0.001",
+                                        "b": "0.0003"}]
+    assert len(logic.config_diff([("a", a), ("a2", a)])) == 0
 
 
 @pytest.mark.parametrize("seconds, want", [(None, "–"), (0.4, "0 s"), (59, "59 s"),
                                            (61, "1:01"), (3600, "1:00:00"), (math.inf, "–")])
 def test_fmt_duration(seconds, want):
     assert logic.fmt_duration(seconds) == want
-
-
-def test_x_axes():
-    run = _run(R.events("r", 5))
-    it = run.iters
-    assert logic.x_of(run, it, "step").tolist() == [0, 1, 2, 3, 4]
-    assert logic.x_of(run, it, "tokens").tolist() == [0, 1024, 2048, 3072, 4096]
-    np.testing.assert_allclose(logic.x_of(run, it, "time"), [0, 0.1, 0.2, 0.3, 0.4],
-                               atol=1e-6)
-    no_tokens = _run([R.start("r", tokens_per_iter=None), R.it("r", 0, 1.0)])
-    assert logic.x_of(no_tokens, no_tokens.iters, "tokens") is None
-    with pytest.raises(ValueError, match="unknown x axis"):
-        logic.x_of(run, it, "epochs")
-
-
-@pytest.mark.parametrize("seconds, unit", [(10, "s"), (179, "s"), (180, "min"),
-                                           (3 * 3600, "h")])
-def test_time_unit(seconds, unit):
-    assert logic.time_unit(seconds)[0] == unit
-
-
-def test_segments_stay_separate_and_smoothing_restarts():
-    evs = [R.start("r")] + [R.it("r", s, 2.0) for s in range(5)]
-    evs += [R.start("r")] + [R.it("r", s, 8.0) for s in range(3, 6)]   # a restart at step 3
-    run = _run(evs)
-    pts = logic.series_points(run, "r", "iters", "loss", "step", smooth=0.9)
-    raw = pts[pts.series == "loss"]
-    assert raw.groupby("segment").size().to_dict() == {0: 5, 1: 3}
-    smooth = pts[pts.series == "loss (smoothed)"]
-    # the EMA restarts per segment: segment 1 is 8.0 from its first point, not pulled to 2.0
-    assert smooth[smooth.segment == 1].y.tolist() == [8.0, 8.0, 8.0]
-
-
-def test_zoom_cuts_after_smoothing_and_keeps_full_resolution():
-    evs = [R.start("r")] + [R.it("r", s, float(s % 7)) for s in range(10_000)]
-    run = _run(evs)
-    full = logic.series_points(run, "r", "iters", "loss", "step", smooth=0.6)
-    zoom = logic.series_points(run, "r", "iters", "loss", "step", smooth=0.6,
-                               step_range=(5000, 5099))
-    raw = zoom[zoom.series == "loss"]
-    assert raw.step.tolist() == list(range(5000, 5100))      # every point, no downsampling
-    assert len(full[full.series == "loss"]) <= 2000
-    from app.smoothing import debiased_ema
-    want = debiased_ema(np.array([s % 7 for s in range(10_000)], float), 0.6)[5000:5100]
-    np.testing.assert_allclose(zoom[zoom.series == "loss (smoothed)"].y, want)
-
-
-def test_nonfinite_points_are_left_out_and_banded():
-    run = _run(R.events("r", 30, nan_at=12))
-    pts = logic.series_points(run, "r", "iters", "loss", "step")
-    assert 12 not in pts.step.tolist() and len(pts) == 29
-    evs = [R.start("r")] + [R.it("r", s, math.nan if s in (3, 4, 5, 9) else 1.0)
-                            for s in range(12)]
-    assert logic.nonfinite_ranges(_run(evs)) == [(3, 5), (9, 9)]
-    many = [R.start("r")] + [R.it("r", s, math.nan if s % 2 else 1.0) for s in range(100)]
-    ranges = logic.nonfinite_ranges(_run(many), max_ranges=5)
-    assert ranges == [(1, 1), (3, 3), (5, 5), (7, 7), (9, 99)]
-
-
-def test_chart_points_of_each_spec():
-    run = _run(R.events("r", 120))
-    by_key = {s.key: s for s in logic.CHARTS}
-    lines, marks = logic.chart_points(run, "r", by_key["dt"], "step", 0.6)
-    assert marks.step.tolist() == [0, 50, 100]
-    assert set(marks.y) == {400.0}
-    lines, _ = logic.chart_points(run, "r", by_key["eval"], "step", 0.6)
-    assert sorted(set(lines.series)) == ["train", "val"] and len(lines) == 6
-    lines, _ = logic.chart_points(run, "r", by_key["mfu"], "step", 0.6)
-    assert set(lines.y) == {25.0}                              # fraction shown in %
-    lines, _ = logic.chart_points(run, "r", by_key["loss"], "step", 0.0)
-    assert set(lines.series) == {"train loss"}                 # no smoothing at 0
-
-
-def test_steps_to_x_interpolates_wall_time():
-    run = _run(R.events("r", 10))
-    np.testing.assert_allclose(logic.steps_to_x(run, "time", [2, 2.5]), [0.2, 0.25],
-                               atol=1e-6)
-    assert logic.steps_to_x(run, "tokens", [2]).tolist() == [2048]
-
-
-def test_metric_points_by_name():
-    from gptscope.schema import make_event
-    evs = [R.start("r"), make_event("metric", "r", 10, R.T0, name="hellaswag", value=0.25),
-           make_event("metric", "r", 20, R.T0, name="hellaswag", value=0.27),
-           make_event("metric", "r", 20, R.T0, name="val_bpb", value=1.1)]
-    run = _run(evs)
-    assert logic.metric_names(run) == ["hellaswag", "val_bpb"]
-    pts = logic.metric_points(run, "r", "hellaswag", "step")
-    assert pts.y.tolist() == [0.25, 0.27] and set(pts.series) == {"hellaswag"}
 
 
 def test_meta_rows_and_evidence():

@@ -14,7 +14,7 @@ import pytest
 
 import analyzer
 from analyzer.load import LoadError
-from app import logic
+from app import logic, series
 from app.discovery import discover
 from app.live import LiveRegistry
 from app.views.common import run_file
@@ -46,9 +46,9 @@ def _look(reg: LiveRegistry, root, path, errors: list) -> None:
         rf = run_file(_Ctx(root), path.relative_to(root).as_posix())
         if rf is not None:
             logic.summarize(run, rf, time.time())
-        for spec in logic.CHARTS:
-            logic.chart_points(run, "r", spec, "step", 0.6)
-        logic.chart_points(run, "r", logic.CHARTS[0], "time", 0.0)
+        for spec in series.CHARTS:
+            series.chart_points(run, "r", spec, "step", 0.6)
+        series.chart_points(run, "r", series.CHARTS[0], "time", 0.0)
     try:
         analyzer.load(path)
     except LoadError as e:  # missing, empty, half-written: one line naming the file
