@@ -149,6 +149,10 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:first_step'): 'analyzer gives 1000',
     ('nanogpt/karpathygpt-readme-german-speeches-eval-only-padded-steps.log',
      'problem:overfitting@6500'): 'analyzer gives no value',
+    ('llmc/notes-h100-124m-start-mfu-unknown-cut-last-line.log',
+     'fact:params'): 'analyzer gives no value',
+    ('llmc/sm120-round-report-three-steps-two-vals.log',
+     'fact:step_ms'): 'analyzer gives no value',
 }
 
 
