@@ -153,6 +153,22 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:params'): 'analyzer gives no value',
     ('llmc/sm120-round-report-three-steps-two-vals.log',
      'fact:step_ms'): 'analyzer gives no value',
+    ('build-nanogpt/docstring-steps-10-19-in-py-file.log',
+     'fact:step_ms'): 'analyzer gives no value',
+    ('generic/modded-llama2-issue10-second-paste-mid-run.log',
+     'format'): 'analyzer gives no value',
+    ('generic/modded-llama2-issue10-second-paste-mid-run.log',
+     'runs'): 'analyzer gives 0',
+    ('generic/modded-llama2-issue10-second-paste-mid-run.log',
+     'fact:first_step'): 'analyzer gives no value',
+    ('generic/modded-llama2-issue10-second-paste-mid-run.log',
+     'fact:last_step'): 'analyzer gives no value',
+    ('generic/modded-llama2-issue10-second-paste-mid-run.log',
+     'fact:step_ms'): 'analyzer gives no value',
+    ('generic/modded-llama2-issue10-second-paste-mid-run.log',
+     'fact:final_train_loss'): 'analyzer gives no value',
+    ('modded-nanogpt/track3-muonsq-val-only-tail-from-375.log',
+     'fact:step_ms'): 'analyzer gives no value',
 }
 
 
