@@ -72,6 +72,11 @@ def test_ci_run_passes_the_committed_baseline(runs, capsys):
     code, result = check(capsys, runs["golden"], BASELINE)
     assert code == 0
     assert [p for p in result["problems"] if p["kind"] == "config"] == []
+    # exact mode too: an unchanged run is the committed curve, number for number, whatever
+    # digits the trainer writes (issue #17: 219/219 "regressions" on equal float32 losses)
+    code, result = check(capsys, runs["golden"], BASELINE, "--mode", "exact")
+    assert code == 0, [r for r in result["rows"] if r["status"] != "ok"][:3]
+    assert len(result["rows"]) == 200 + 2 * 9 + 1
 
 
 @pytest.mark.slow
