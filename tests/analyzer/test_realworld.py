@@ -169,6 +169,16 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:final_train_loss'): 'analyzer gives no value',
     ('modded-nanogpt/track3-muonsq-val-only-tail-from-375.log',
      'fact:step_ms'): 'analyzer gives no value',
+    ('nanochat/course-lesson14-cpu-baseline-indented-elided.log',
+     'format'): 'analyzer gives no value',
+    ('nanochat/course-lesson14-cpu-baseline-indented-elided.log',
+     'runs'): 'analyzer gives 0',
+    ('nanochat/course-lesson14-cpu-baseline-indented-elided.log',
+     'fact:first_step'): 'analyzer gives no value',
+    ('nanochat/course-lesson14-cpu-baseline-indented-elided.log',
+     'fact:last_step'): 'analyzer gives no value',
+    ('nanochat/course-lesson14-cpu-baseline-indented-elided.log',
+     'fact:final_train_loss'): 'analyzer gives no value',
 }
 
 
