@@ -98,25 +98,28 @@ def seed_stats(runs: Sequence[Run], multiplier: float = DEFAULT_MULTIPLIER,
                            "floor": floor, "max_rel_dev": {}, "rtol": {}, "band": {},
                            "final": {}}
     for metric in BAND_METRICS:
+        # a loss the format does not print (llm.c's eval train loss) is absent, not NaN
+        if not all(golden.logged(s[metric]) for s in per_run):
+            continue
         for name, s in zip(names, per_run):
             _finite_or_fail(name, metric, s[metric])
         frame = pd.concat([s[metric] for s in per_run], axis=1, join="inner")
         if frame.empty:
-            if metric == "train_loss":
-                raise GoldenError(f"the runs share no logged step ({', '.join(names)})")
-            continue    # no evals in common: the band has no eval metrics
+            continue
         band, dev = band_of(frame.sort_index())
         out["band"][metric] = band
         out["max_rel_dev"][metric] = dev
         out["rtol"][metric] = max(floor, multiplier * dev)
-    finals = {"train_loss": [float(s["train_loss"].iloc[-1]) for s in per_run]}
-    if all(len(s["val_loss"]) for s in per_run):
-        finals["val_loss"] = [float(s["val_loss"].iloc[-1]) for s in per_run]
-        f = np.array(finals["val_loss"])
+    if not out["band"]:
+        raise GoldenError(f"the runs share no logged loss at a common step ({', '.join(names)})")
+    for metric in ("train_loss", "val_loss"):
+        if metric in out["band"]:
+            out["final"][metric] = [float(s[metric].iloc[-1]) for s in per_run]
+    if "val_loss" in out["final"]:
+        f = np.array(out["final"]["val_loss"])
         dev = float(np.max(np.abs(f - f.mean())) / abs(f.mean())) if f.mean() else 0.0
         out["max_rel_dev"]["final_val_loss"] = dev
         out["rtol"]["final_val_loss"] = max(floor, multiplier * dev)
-    out["final"] = finals
     return out
 
 
@@ -129,23 +132,24 @@ def make_seed_baseline(runs: Sequence[Run], description: str | None = None,
     seeds = seed_stats(runs, multiplier, floor)
     base = golden.make_baseline(runs[0], description=description or
                                 f"baseline of {seeds['n']} seed runs", **kwargs)
-    tl_band = seeds["band"]["train_loss"]
-    kept = {s: tl_band[s][0] for s in base["train_loss"]["values"] if s in tl_band}
-    if not kept:
-        raise GoldenError("the seed runs share none of the baseline's train-loss steps")
-    base["train_loss"]["values"] = kept
-    base["train_loss"]["last_step"] = max(map(int, kept))
-    ev_train, ev_val = seeds["band"].get("eval_train_loss", {}), seeds["band"].get("val_loss", {})
-    base["evals"] = {s: {"train_loss": ev_train[s][0], "val_loss": ev_val[s][0]}
-                     for s in ev_val if s in ev_train}
-    if "val_loss" in seeds["final"] and base["evals"]:
-        last = max(map(int, base["evals"]))
-        base["final_val_loss"] = {"step": last,
-                                  "value": float(np.mean(seeds["final"]["val_loss"]))}
+    bands = seeds["band"]
+    if base["train_loss"] is not None and "train_loss" in bands:
+        kept = {s: bands["train_loss"][s][0] for s in base["train_loss"]["values"]
+                if s in bands["train_loss"]}
+        base["train_loss"]["values"] = kept
+        base["train_loss"]["last_step"] = max(map(int, kept))
+        # keep the band as small as the baseline: only the steps it stores
+        bands["train_loss"] = {s: bands["train_loss"][s] for s in kept}
     else:
-        base["final_val_loss"] = None
-    # keep the band as small as the baseline: only the steps it stores
-    seeds["band"]["train_loss"] = {s: tl_band[s] for s in kept}
+        base["train_loss"] = None
+    columns = {"train_loss": "eval_train_loss", "val_loss": "val_loss"}
+    steps = sorted(set.intersection(*[set(bands[m]) for m in columns.values() if m in bands]
+                                    or [set()]), key=int)
+    base["evals"] = {s: {c: bands[m][s][0] for c, m in columns.items() if m in bands}
+                     for s in steps}
+    base["final_val_loss"] = ({"step": int(steps[-1]),
+                               "value": float(np.mean(seeds["final"]["val_loss"]))}
+                              if "val_loss" in bands and steps else None)
     base["seeds"] = seeds
     return base
 
@@ -316,10 +320,8 @@ def welch_worse(baseline: Sequence[float], candidate: Sequence[float],
 def final_values(run: Run) -> dict[str, float]:
     """A run's final train loss and final val loss (where it has evals)."""
     s = _series(run)
-    out = {"train_loss": float(s["train_loss"].iloc[-1])} if len(s["train_loss"]) else {}
-    if len(s["val_loss"]):
-        out["val_loss"] = float(s["val_loss"].iloc[-1])
-    return out
+    return {m: float(s[m].iloc[-1]) for m in ("train_loss", "val_loss")
+            if golden.logged(s[m])}
 
 
 def welch_for_runs(runs: Sequence[Run], baseline: dict[str, Any],
@@ -404,10 +406,11 @@ def band_png(baseline: dict[str, Any], runs: Sequence[Run],
     for ax, metric in zip(axes, ("train_loss", "val_loss")):
         band = bands.get(metric)
         if band is None:     # a one-run baseline: its own values are the "mean"
-            band = ({s: [v, 0, v, v] for s, v in baseline["train_loss"]["values"].items()}
+            band = ({s: [v, 0, v, v] for s, v in
+                     (baseline["train_loss"] or {}).get("values", {}).items()}
                     if metric == "train_loss" else
                     {s: [r["val_loss"], 0, r["val_loss"], r["val_loss"]]
-                     for s, r in baseline["evals"].items()})
+                     for s, r in baseline["evals"].items() if "val_loss" in r})
         steps = sorted(int(s) for s in band)
         rows = np.array([band[str(s)] for s in steps]) if steps else np.zeros((0, 4))
         if len(rows):

@@ -201,3 +201,19 @@ def test_the_statistics_report_lists_excursions_welch_and_the_picture():
     md = render_stats_markdown(d)
     assert md.startswith("\n#### Seed statistics") and "](data:image/png;base64,iVBOR" in md
     assert json.loads(json.dumps(d))["welch"]["worse"] is True
+
+
+def test_a_loss_the_format_does_not_print_is_absent_not_a_divergence():
+    """llm.c prints no train-side eval loss: the band has val loss only, and checks work."""
+    def llmc_like(offset: float):
+        run = S.run(S.iters(range(20), [4 / (1 + 0.1 * s) + offset for s in range(20)]),
+                    [S.ev(s, None, 4.1 / (1 + 0.1 * s) + offset) for s in range(0, 20, 5)])
+        run.source = f"o{offset}"
+        return run
+    b = make_seed_baseline([llmc_like(o) for o in (-0.02, 0.0, 0.02)])
+    assert set(b["seeds"]["band"]) == {"train_loss", "val_loss"}
+    assert set(b["evals"]["5"]) == {"val_loss"} and b["final_val_loss"]["step"] == 15
+    golden.loads_baseline(golden.dumps_baseline(b))
+    from analyzer.golden_stats import check_runs
+    sc = check_runs([llmc_like(0.01), llmc_like(-0.01)], b)
+    assert sc.passed and sc.welch.metric == "val_loss"
