@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -63,27 +63,39 @@ def percentile(values: list[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-def bench(cfg: Config, steps: int = 30, warmup: int = 5) -> BenchResult:
-    """Measure cfg's training step; torch's thread count is restored afterwards."""
+Progress = Callable[[str], None]
+
+
+def bench(cfg: Config, steps: int = 30, warmup: int = 5,
+          progress: Progress | None = None) -> BenchResult:
+    """Measure cfg's training step; torch's thread count is restored afterwards. progress,
+    when given, receives a line at each phase and every tenth of the timed steps (a GPT-2
+    bench on a CPU runs for minutes)."""
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
     threads = torch.get_num_threads()
     if cfg.system.threads > 0:
         torch.set_num_threads(cfg.system.threads)
     try:
-        return _bench(cfg, steps, warmup)
+        return _bench(cfg, steps, warmup, progress or (lambda line: None))
     finally:
         torch.set_num_threads(threads)
 
 
-def _bench(cfg: Config, steps: int, warmup: int) -> BenchResult:
+def _bench(cfg: Config, steps: int, warmup: int, progress: Progress) -> BenchResult:
     tr = Trainer(cfg)
     cuda = tr.device.type == "cuda"
+    progress(f"bench: {tr.n_params / 1e6:.2f}M parameters on {tr.device}; compile + first "
+             f"step{' (torch.compile: may take minutes)' if cfg.system.compile else ''} ...")
     compile_s = tr.warmup()  # compile (if on) and the first step's one-off costs
+    progress(f"bench: compile + first step took {compile_s:.1f} s; {warmup} warm-up "
+             f"step(s) ...")
     x, y = tr.batches.next()
     for it in range(warmup):
         x, y = tr.train_step(lr_at(it, cfg.optim), x, y)
     tr.step_stats()  # CUDA: wait for the warm-up steps (and check them for NaNs)
+    progress(f"bench: timing {steps} step(s) ...")
+    every = max(1, steps // 10)
     if cuda:
         torch.cuda.synchronize(tr.device)
         torch.cuda.reset_peak_memory_stats(tr.device)
@@ -92,6 +104,8 @@ def _bench(cfg: Config, steps: int, warmup: int) -> BenchResult:
     for i in range(steps):
         marks.append(_mark(cuda))
         x, y = tr.train_step(lr_at(warmup + i, cfg.optim), x, y)
+        if (i + 1) % every == 0 and i + 1 < steps:  # on CUDA: steps queued, not finished
+            progress(f"bench: {i + 1}/{steps} steps")
     marks.append(_mark(cuda))
     if cuda:
         torch.cuda.synchronize(tr.device)  # the one sync: the timed loop has finished

@@ -79,14 +79,29 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     """Load a checkpoint without unpickling arbitrary objects (weights_only=True): a file from
     an unknown source cannot run code."""
     try:
+        if os.path.getsize(path) == 0:  # torch would raise a bare EOFError
+            raise CheckpointError(0, f"{path}: not a loadable checkpoint (the file is empty: "
+                                     f"0 bytes)")
         return torch.load(path, map_location=map_location, weights_only=True)
+    except CheckpointError:
+        raise
     except FileNotFoundError:
         raise CheckpointError(2, f"{path}: no such checkpoint") from None
     except OSError as e:
         raise CheckpointError(e.errno, f"{path}: cannot read checkpoint ({e.strerror})") from e
-    except Exception as e:  # torch raises UnpicklingError/RuntimeError for bad files
-        raise CheckpointError(0, f"{path}: not a loadable checkpoint "
-                                 f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from e
+    except Exception as e:  # torch raises UnpicklingError/RuntimeError/... for bad files
+        raise CheckpointError(0, f"{path}: not a loadable checkpoint ({_reason(e)})") from e
+
+
+def _reason(e: Exception) -> str:
+    """One line on why torch could not read the file. torch's weights_only refusal advises
+    loading with weights_only=False, which would let the file run code: never repeated."""
+    text = str(e)
+    if "weights_only" in text or "Weights only" in text:
+        return ("it holds Python objects other than tensors and plain values, which gptscope "
+                "never unpickles because they can run code")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(e).__name__}: {first[:200]}" if first else type(e).__name__
 
 
 def write_json(obj: Any, path: str | Path) -> None:

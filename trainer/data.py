@@ -91,7 +91,11 @@ def gpt2_encoding() -> Any:
     tiktoken reads them from $TIKTOKEN_CACHE_DIR under hashed names (and checks their sha256),
     so they are copied to a temporary cache for the one load; tiktoken keeps the encoding in
     memory afterwards. The caller's environment is restored."""
-    import tiktoken
+    try:
+        import tiktoken
+    except ImportError:  # an optional dependency: say which, instead of a traceback
+        raise DataError("GPT-2 BPE needs the tiktoken package: pip install 'gptscope[train]' "
+                        "(or pip install tiktoken)") from None
     from tiktoken.registry import ENCODINGS  # already loaded in this process: reuse it
     if "gpt2" in ENCODINGS:
         return ENCODINGS["gpt2"]

@@ -42,6 +42,8 @@ class RunResult:
 def new_run_dir(out_dir: str | Path, run_id: str = "") -> Path:
     """Create logs/<run_id>: the given id, or a timestamp made unique with a suffix."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():  # mkdir would say FileExistsError: not a run_id clash
+        raise ConfigError("out_dir", f"{out} is a file, not a directory for runs")
     try:
         out.mkdir(parents=True, exist_ok=True)
         if run_id:
@@ -123,6 +125,7 @@ def _train(cfg: Config, dist: dist_mod.DistInfo, resume_dir: str | Path | None,
             # variable holds it), so its tensors are freed before training starts.
             trainer.load_state_dict(ckpt_io.load(run_dir / ckpt_io.CKPT_NAME, "cpu"))
             loaded = ckpt_io.CKPT_NAME
+            _check_work_left(trainer, run_dir)
     else:
         name = new_run_dir(cfg.system.out_dir, cfg.system.run_id).name if dist.is_main else None
         run_dir = Path(cfg.system.out_dir) / dist_mod.broadcast_object(dist, name)
@@ -133,6 +136,17 @@ def _train(cfg: Config, dist: dist_mod.DistInfo, resume_dir: str | Path | None,
     trainer.log = EventLog(run_dir.name, log_sinks)
     with _signals_to(trainer):
         return _run(trainer, resumed=resume_dir is not None, checkpoint=loaded)
+
+
+def _check_work_left(tr: Trainer, run_dir: Path) -> None:
+    """A resumed run that already reached max_iters has nothing to train: say so and how to
+    go on, before anything is written (no empty segment in its events)."""
+    done, last = tr.iter_num, tr.cfg.train.max_iters
+    if done >= last and not tr.cfg.train.eval_only:
+        raise ConfigError("max_iters", f"{run_dir} already trained {done} iterations "
+                                       f"(max_iters={last}): nothing left to train; raise it "
+                                       f"to continue, e.g. --resume {run_dir} "
+                                       f"--max_iters={done + max(done, 1)}")
 
 
 def _open_sinks(run_dir: Path, cfg: Config, stdout: TextIO | None) -> list[Sink]:
