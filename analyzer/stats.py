@@ -6,7 +6,8 @@ iterations include ``torch.compile`` and cache warm-up. Averaging over them give
 throughput and a wrong MFU. Here those iterations are recognised and set aside:
 
 - eval-inclusive: the ``eval_inclusive`` flag, or an eval / checkpoint at the same step of the
-  same segment (stdout logs have no flag, but the eval line sits at the top of that step);
+  same segment on a row with a ``dt_ms`` (stdout logs have no flag, but the eval line sits at
+  the top of that step; a ``step_ms`` alone never includes an eval);
 - warm-up: the first logged iteration of each segment, and every step before
   ``first_step + warmup_steps``.
 
@@ -40,7 +41,10 @@ def eval_inclusive(run: Run) -> pd.Series:
               if len(df)]
     if marked and len(it):
         keys = np.unique(np.concatenate(marked))
-        flag |= np.isin(_keys(it["segment"], it["step"]), keys[keys >= 0])
+        # only a time taken from one iteration to the next (dt_ms) can hold an eval: a
+        # step time of the step alone (llm.c, modded, nanochat) never does
+        flag |= np.isin(_keys(it["segment"], it["step"]), keys[keys >= 0]) & \
+            it["dt_ms"].notna().to_numpy()
     return pd.Series(flag, index=it.index, name="eval_inclusive")
 
 

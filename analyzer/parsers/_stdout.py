@@ -297,7 +297,9 @@ class StdoutParser:
         it, ev = self.last_iter_step, self.last_eval_step
         if kind == "iter":
             return (it is not None and step <= it) or (ev is not None and step < ev)
-        return (it is not None and step <= it) or (ev is not None and step <= ev)
+        # an eval may carry the step of the iteration printed just before it: formats that
+        # number a step by the steps done (llm.c, modded-nanogpt) evaluate after it
+        return (it is not None and step < it) or (ev is not None and step <= ev)
 
     def _start_segment(self, kind: str, step: int | None) -> None:
         self.segment += 1

@@ -19,11 +19,11 @@ with 6 decimals and no lr/norm.
 
 Meaning and conventions:
 
-- **Steps are 0-based everywhere**, as in the log file and in llm.c itself: train_gpt2.cu
-  and train_gpt2.py *print* ``step+1`` ("step 1/19560" is step 0), so stdout step numbers are
-  shifted down by one; train_gpt2.c prints the 0-based step. An eval (``val loss``,
-  HellaSwag) runs at the top of the step after the last printed one, like the log file's
-  ``s:N tel:``.
+- **Steps are the numbers the log prints** (a reader searches for them): train_gpt2.cu and
+  train_gpt2.py print ``step+1`` ("step 1/19560" after the first step), train_gpt2.c and the
+  log file the 0-based step. An eval (``val loss``, HellaSwag) is numbered by the steps done
+  before it: the last printed step for the 1-based stdout, the one after it for the 0-based
+  forms, like the log file's ``s:N tel:``.
 - the printed ms is the training step alone (the timer starts after the eval): ``step_ms``;
   ``dt_ms`` is null, so ``eval_inclusive`` is never set. ``MFU`` is per step -> ``mfu``.
 - ``tokens_per_s`` is total batch size / step time when the header gives the batch size (the
@@ -92,6 +92,7 @@ class Parser(StdoutParser):
         super().__init__(run_id)
         self._generating = 0   # 0: no; 1: 'generating:' seen; 2: inside the '---' block
         self._ckpt_step: int | None = None
+        self._one_based = False  # stdout of train_gpt2.cu/.py: 'step N' after N steps
 
     def parse_line(self, text: str, lineno: int) -> bool:
         if self._generating:
@@ -136,7 +137,9 @@ class Parser(StdoutParser):
         if self.last_eval_step is not None and (self.last_iter_step is None
                                                 or self.last_eval_step > self.last_iter_step):
             return self.last_eval_step  # HellaSwag right after its val loss
-        return 0 if self.last_iter_step is None else self.last_iter_step + 1
+        if self.last_iter_step is None:
+            return 0
+        return self.last_iter_step + (0 if self._one_based else 1)
 
     def _step(self, text: str) -> bool:
         m = _STEP_C.match(text)
@@ -167,7 +170,8 @@ class Parser(StdoutParser):
                  printed_tps: float | None) -> bool:
         if self.header.max_iters is None:
             self.header.max_iters = total
-        self.iteration(shown - 1, loss=loss, lr=lr, grad_norm=norm, step_ms=ms,
+        self._one_based = True  # 'step 1/N' is printed after one step
+        self.iteration(shown, loss=loss, lr=lr, grad_norm=norm, step_ms=ms,
                        tokens_per_s=self._tokens(ms, printed_tps),
                        mfu=mfu / 100.0 if mfu is not None and mfu >= 0 else None)
         return True
@@ -223,9 +227,7 @@ class Parser(StdoutParser):
         if where is not None:
             h.model[where[1]] = value
         elif key == "num_parameters" and isinstance(value, int):
-            t, c = h.model["block_size"], h.model["n_embd"]  # without position embeddings
-            known = isinstance(t, int) and isinstance(c, int)
-            h.model["n_params"] = value - t * c if known else value
+            h.model["n_params"] = value  # the count llm.c prints (position embeddings too)
         elif key == "total batch size" and isinstance(value, int):
             h.tokens_per_iter = value
         elif key == "device":

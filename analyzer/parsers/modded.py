@@ -12,9 +12,10 @@ Lines read (after the training script's source, which records start with)::
 
 Meaning and conventions:
 
-- ``step:N`` on a training line is printed after N optimizer steps, i.e. the 0-based step
-  N-1: **iteration steps are shifted down by one** so that, as in nanoGPT, the eval at
-  ``step:N`` (the model after N steps) sits at the top of iteration N.
+- ``step:N`` on a training line is printed after N optimizer steps, and the val line at
+  ``step:N`` evaluates the model after those N steps: **steps are kept as printed** (a
+  reader searches the log for ``step:947``), so an eval shares its step with the training
+  line printed before it.
 - ``train_time`` is the cumulative training time, stopped while validating, and reset to 0
   after the first 10 (compile) steps. ``step_ms`` is its difference to the previous training
   line's (the first: to the val line's at step 0) divided by the steps between the two lines
@@ -95,12 +96,12 @@ class Parser(StdoutParser):
             return True
         if "train_time" not in kv and "train_loss" not in kv:
             return False
-        self._data(n - 1, "iter")  # a new segment resets the clock before the difference
+        self._data(n, "iter")  # a new segment resets the clock before the difference
         step_ms = None
         if train_time is not None:
             step_ms = self._step_ms(n, train_time)
             self._train_time, self._train_n = train_time, n
-        self.iteration(n - 1, loss=to_float(kv.get("train_loss")), step_ms=step_ms)
+        self.iteration(n, loss=to_float(kv.get("train_loss")), step_ms=step_ms)
         return True
 
     def _step_ms(self, n: int, train_time: float) -> float | None:

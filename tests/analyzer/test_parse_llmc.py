@@ -42,10 +42,11 @@ step    3/19560 | loss     nan (+nanz)| norm    nan (+nanz)| lr 2.57e-06 | 4401.
 """
 
 
-def test_stdout_steps_are_zero_based_like_the_log_file():
+def test_stdout_steps_are_the_printed_ones():
+    # 'step 1/N' is printed after one step: the number a reader searches for (issue #12)
     evs = events(llmc, TABLE + STEPS)
     it = of_type(evs, "iter")
-    assert [i["step"] for i in it] == [0, 1, 2]
+    assert [i["step"] for i in it] == [1, 2, 3]
     first = it[0]
     assert (first["loss"], first["grad_norm"], first["lr"], first["step_ms"], first["dt_ms"]) == \
         (11.009662, 15.0789, 8.57e-07, 4230.95, None)
@@ -54,8 +55,8 @@ def test_stdout_steps_are_zero_based_like_the_log_file():
     assert first["tokens_per_s"] == pytest.approx(524288 / 4.23095)
     assert it[2]["loss"] is None and it[2]["grad_norm"] is None
     assert [(a["step"], a["kind"]) for a in of_type(evs, "anomaly")] == [
-        (2, "nonfinite_loss"), (2, "nonfinite_grad")]
-    # evals run at the top of the step after the last printed one
+        (3, "nonfinite_loss"), (3, "nonfinite_grad")]
+    # an eval is numbered by the steps done before it: the last printed step
     assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 11.007921),
                                                                             (2, 10.5)]
     assert [(m["step"], m["name"], m["value"]) for m in of_type(evs, "metric")] == [
@@ -66,7 +67,7 @@ def test_config_table():
     r = run(llmc, TABLE + STEPS)
     m = r.meta
     assert m["model"] == dict(n_layer=12, n_head=12, n_embd=768, block_size=1024,
-                              vocab_size=50304, bias=None, n_params=124475904 - 1024 * 768)
+                              vocab_size=50304, bias=None, n_params=124475904)  # as printed
     assert (m["tokens_per_iter"], m["max_iters"], m["device"], m["device_name"], m["dtype"],
             m["world_size"], m["peak_flops"], m["peak_flops_source"]) == (
         524288, 19560, "cuda", "NVIDIA A100-PCIE-40GB", "bfloat16", 1, 312e12, "table:llm.c")
@@ -99,7 +100,7 @@ def test_spliced_step_line_keeps_its_values():
     r = run(llmc, STEPS + "step    4/19560 | loss     nan (+nanz)| norm    nan (slurmstepd: "
                           "error: *** JOB 11679031 ON g002 CANCELLED AT 2024-10-11T13:44:45 ***\n")
     last = r.iters.iloc[-1]
-    assert last["step"] == 3 and math.isnan(last["loss"]) and math.isnan(last["step_ms"])
+    assert last["step"] == 4 and math.isnan(last["loss"]) and math.isnan(last["step_ms"])
     assert r.end["status"] == "interrupted" and r.stats.skipped == 0
 
 
@@ -114,7 +115,7 @@ def test_cpu_reference_format_and_generation_block():
     assert r.iters["step"].tolist() == [0, 1, 39]
     assert r.iters["step_ms"].tolist() == [1452.121, 1288.673, 1323.779]
     assert r.evals["step"].tolist() == [0, 40]
-    assert r.meta["model"]["n_params"] == 124439808 - 1024 * 768
+    assert r.meta["model"]["n_params"] == 124439808  # the count llm.c prints
     assert [s[1] for s in r.stats.samples] == ["elision"]
 
 
@@ -137,7 +138,7 @@ def test_python_trainer_stdout():
     text = "step    1/50 | train loss 5.270009 | norm 30.5 | lr 1.00e-04 | (1022.84 ms | 500 tok/s)"
     it = of_type(events(llmc, text), "iter")
     assert (it[0]["step"], it[0]["loss"], it[0]["grad_norm"], it[0]["step_ms"]) == \
-        (0, 5.270009, 30.5, 1022.84)
+        (1, 5.270009, 30.5, 1022.84)
 
 
 @pytest.mark.parametrize("chunk", [1, 4])
@@ -206,7 +207,7 @@ def test_nan_from_the_first_step(files, name):
     first_nan = next(int(x.split()[1].split("/")[0]) for x in lines
                      if x.startswith("step ") and "loss     nan" in x)
     r = run(llmc, files[name].read_bytes())
-    assert first_nan == 1 and r.iters["step"].iloc[0] == 0
+    assert first_nan == 1 and r.iters["step"].iloc[0] == 1
     assert r.iters["loss"].isna().all()   # never finite: a setup problem, not a divergence
     assert (r.anomalies["kind"] == "nonfinite_loss").sum() == len(r.iters)
     assert r.evals["val_loss"].isna().all()
@@ -214,7 +215,7 @@ def test_nan_from_the_first_step(files, name):
 
 def test_full_run(files):
     r = run(llmc, files["hector-11685414-full-run-a100.log"].read_bytes())
-    assert len(r.iters) == 19560 and r.iters["step"].iloc[-1] == 19559
+    assert len(r.iters) == 19560 and r.iters["step"].iloc[-1] == 19560
     assert r.evals["step"].iloc[-1] == 19560 and r.evals["val_loss"].iloc[-1] == 3.264775
     assert r.metrics["value"].iloc[0] == 0.248257
     assert r.checkpoints["step"].tolist() == [5000, 10000, 15000]

@@ -37,8 +37,8 @@ peak memory consumption: 34239 MiB
 def test_steps_are_zero_based_and_step_ms_comes_from_the_clock():
     evs = events(modded, HEADER + STEPS)
     it = of_type(evs, "iter")
-    # step:N is printed after N steps: the 0-based step N-1
-    assert [i["step"] for i in it] == [0, 1, 9, 10, 11]
+    # steps as printed (step:N after N steps; a reader searches the log for them)
+    assert [i["step"] for i in it] == [1, 2, 10, 11, 12]
     assert [i["loss"] for i in it] == [11.0091, 11.0001, 10.4348, 10.2423, 10.0687]
     # differences of train_time; after the reset at step 10 the value itself
     # (step:2 to step:10 are 8 steps: the difference is spread over them)
@@ -60,11 +60,11 @@ def test_header():
 
 
 @pytest.mark.parametrize("line, step, loss, step_ms", [
-    ("step:1/1480 train_time:29476ms step_avg:nanms", 0, None, 29476.0),   # no train loss
-    ("step:1/4875 train_time:5.418s step_avg:5418.26ms", 0, None, 5418.0),  # seconds
-    ("step:1/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 0, 3.5, 500.0),
+    ("step:1/1480 train_time:29476ms step_avg:nanms", 1, None, 29476.0),   # no train loss
+    ("step:1/4875 train_time:5.418s step_avg:5418.26ms", 1, None, 5418.0),  # seconds
+    ("step:1/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 1, 3.5, 500.0),
     # a log cut mid-run: its first line's clock holds many steps, none of them known
-    ("step:3/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 2, 3.5, None),
+    ("step:3/4875 train_loss:3.5 train_time:0.5s step_avg:nanms", 3, 3.5, None),
 ])
 def test_line_forms(line, step, loss, step_ms):
     it = of_type(events(modded, line), "iter")
@@ -114,7 +114,7 @@ def test_real_log_loads_with_independent_counts(files, name):
     assert (len(r.iters), len(r.evals)) == (n_train, n_val)
     total = int(re.match(r"step:\d+/(\d+)", next(x for x in lines
                                                   if x.startswith("step:"))).group(1))
-    assert r.iters["step"].tolist() == list(range(total))
+    assert r.iters["step"].tolist() == list(range(1, total + 1))
     assert r.end["status"] == "completed" and r.meta["max_iters"] == total
     assert (r.iters["step_ms"] > 0).all()
     last_val = float(lines[[i for i, x in enumerate(lines) if "val_loss" in x][-1]]
@@ -131,7 +131,7 @@ def test_wall_time_of_a_record_matches_its_last_train_time(files):
     last = [x for x in path.read_text().splitlines() if "train_loss" in x][-1]
     final_ms = float(last.split("train_time:")[1].split("ms")[0])
     r = run(modded, path.read_bytes())
-    assert math.isclose(r.iters.loc[r.iters["step"] >= 10, "step_ms"].sum(), final_ms)
+    assert math.isclose(r.iters.loc[r.iters["step"] >= 11, "step_ms"].sum(), final_ms)
     s = run(modded, files["2026-04-30-track3-adamh-seconds-format.log"].read_bytes())
     assert s.iters["step_ms"].median() == pytest.approx(151, abs=5)
 
