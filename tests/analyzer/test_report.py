@@ -89,3 +89,15 @@ def test_segments_are_drawn_apart(tmp_path):
     assert run.n_segments == 2
     render_png(run, run_all(run), tmp_path / "two.png")
     assert (tmp_path / "two.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_a_run_directory_is_titled_with_its_run_id(tmp_path):
+    # a run directory's file is always events.jsonl: the run id says which run it is
+    d = tmp_path / "logs" / "20261130-002316"
+    d.mkdir(parents=True)
+    write(d / "events.jsonl", overfit_events(run_id="20261130-002316"))
+    out = tmp_path / "r.html"
+    assert main(["report", str(d), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "<title>gptscope report: 20261130-002316 (gptscope)</title>" in page
+    assert "<h1>20261130-002316 (gptscope)</h1>" in page
