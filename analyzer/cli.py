@@ -103,6 +103,32 @@ def _output(name: str, inputs: list) -> Iterator[IO[str]]:
         yield f
 
 
+def _parse_whole(args: argparse.Namespace) -> int | None:
+    """A TensorBoard file or run directory (binary records, read whole): its events."""
+    from pathlib import Path
+
+    from analyzer.parsers import tensorboard
+    from gptscope.schema import dumps
+    p = Path(args.log)
+    if not tensorboard.claims_path(p) or args.format not in (None, tensorboard.NAME):
+        return None
+    if args.output != "-":
+        from analyzer.output import check_output
+        check_output(args.output, [p])
+    try:
+        events = tensorboard.events(p, run_id=args.run_id or p.stem)
+    except ImportError as e:  # the optional extra is missing: say which
+        raise CliError(f"{p}: {e}") from None
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        out.writelines(dumps(ev) + "\n" for ev in events)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"{p}: tensorboard, {len(events)} events", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     import mmap
 
@@ -110,6 +136,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from analyzer.load import LoadError, detect_format, resolve
     from analyzer.output import check_output
     from gptscope.schema import dumps
+    whole = _parse_whole(args)
+    if whole is not None:
+        return whole
     path = resolve(args.log)
     if args.output != "-":
         check_output(args.output, [path])  # before the input is mapped into memory

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -174,6 +174,6 @@ def parse_path(path: str | os.PathLike, run_id: str = "log",
 
 
 def events(path: str | os.PathLike, run_id: str = "log",
-           tag_map: Mapping[str, str] | None = None) -> Iterable[dict[str, Any]]:
+           tag_map: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """The same run as schema events (for ``python -m analyzer parse``)."""
     return _scalars.to_events(_scalars.tables(read_series(path), tag_map), NAME, run_id)

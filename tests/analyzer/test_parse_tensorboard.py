@@ -184,3 +184,17 @@ def test_missing_package_says_which_extra(tmp_path, monkeypatch):
         load(REAL)
     assert "pip install 'gptscope[tensorboard]'" in str(e.value)
     assert str(e.value).count("\n") == 0
+
+
+def test_cli_parse_writes_the_runs_events(tmp_path):
+    import json
+    import subprocess
+    out = tmp_path / "events.jsonl"
+    r = subprocess.run([sys.executable, "-m", "analyzer", "parse", str(REAL.parent), "-o",
+                        str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert events[0]["type"] == "run_start" and events[0]["source"] == "tensorboard"
+    assert sum(e["type"] == "eval" for e in events) == 4
+    back = load(out)
+    assert back.iters["loss"].equals(load(REAL).iters["loss"])
