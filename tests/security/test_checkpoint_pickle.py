@@ -62,6 +62,9 @@ def test_loading_a_crafted_checkpoint_fails_safely(tmp_path, kind):
     assert not marker.exists()
     msg = str(e.value)
     assert str(path) in msg and "\n" not in msg and "not a loadable checkpoint" in msg
+    # the reason is given; torch's advice to retry with weights_only=False (which would run
+    # the payload) is never passed on
+    assert "can run code" in msg and "weights_only" not in msg and "trust" not in msg
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +91,7 @@ def test_resume_and_sample_refuse_a_crafted_checkpoint(tmp_path, capsys, run_dir
     finally:
         (run_dir / "ckpt.pt").write_bytes(good)
     assert code == 1 and err.count("\n") == 1 and "not a loadable checkpoint" in err, err
+    assert "weights_only" not in err
     assert not marker.exists()
 
 
