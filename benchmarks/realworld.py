@@ -58,7 +58,6 @@ PROBLEM_FINDINGS: dict[str, tuple[tuple[str, ...], str, str | None, tuple[str, .
     "loss_spike": (("loss_spike",), "info", "within", ()),
     "divergence": (("loss_divergence", "loss_spike"), "warning", "within", ()),
     "low_mfu": (("low_mfu",), "info", None, ()),
-    "no_iterations": (("no_iterations",), "warning", None, ()),
 }
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 STEP_TIME_TOLERANCE = 0.10  # the bar: a steady step time within 10%
