@@ -37,15 +37,18 @@ _DICT = re.compile(r"\{'(?:loss|eval_\w+|train_runtime|learning_rate|grad_norm|e
                    r"[^{}]*\}")
 _PAIR = re.compile(r"'([^']{1,100})':\s*'?([-+\w.]{1,40})'?")
 # ' 37%|███▋ | 1272/3414 [12:39<23:44,  1.50it/s]' (rate '?it/s' before the first step)
-_BAR = re.compile(r"(\d+)/(\d+) \[([\d:]+)<[^,\]]*,\s*([\d.]+|\?)(it/s|s/it)")
+_BAR = re.compile(r"(\d{1,15})/(\d{1,15}) \[([\d:]{1,20})<[^,\]]{0,20},\s*([\d.]{1,20}|\?)"
+                  r"(it/s|s/it)")
 _BAR_LINE = re.compile(r"\s*\d+%\|")  # the training bar has no label before its percentage
 _ITER_KEYS = frozenset(_scalars.ITER_TARGETS)
+_WINDOW = 2000  # characters before a dict searched for its progress bar (bars are ~200)
 
 
 def detect(head: list[str]) -> float:
     """Confidence that these first lines are a Trainer's stdout: its logging dicts."""
     hits = 0
     for line in head:
+        line = line[-_WINDOW:]  # a dict ends its line; bounded work on a hostile one
         m = _DICT.search(line)
         if m and ("'epoch'" in line or "'learning_rate'" in line or "'eval_loss'" in line):
             hits += 1
@@ -83,8 +86,12 @@ class Parser(StdoutParser):
         self._bars = {}
         for i, raw in enumerate(lines):
             if "it/s" in raw or "s/it" in raw:
+                # the bar that counts is the last one before the dict (or the line's end): a
+                # bounded window, so that a megabyte of '\r' updates costs no more than one
+                end = raw.rfind("{'")
+                end = len(raw) if end < 0 else end
                 last = None
-                for m in _BAR.finditer(raw[:20_000]):
+                for m in _BAR.finditer(raw[max(0, end - _WINDOW):end]):
                     last = m
                 if last is not None:
                     self._bars[first_lineno + i] = last

@@ -139,3 +139,18 @@ def test_odd_values_never_crash(tmp_path, line):
     p.write_text("{'loss': 2.0, 'learning_rate': 1e-4, 'epoch': 0.1}\n" + line + "\n")
     run = load(p)
     assert run.iters["loss"].iloc[0] == 2.0
+
+
+@pytest.mark.parametrize("line", ["1" * 200_000, "{'loss'" * 50_000, "1/" * 100_000 + "it/s",
+                                  ("9" * 5000 + "/") * 20 + "it/s", "1/1 [" * 30_000 + "s/it"])
+def test_hostile_lines_cost_linear_time(line):
+    import time
+    from analyzer.parsers import hf_state, lightning
+    t = time.perf_counter()
+    for mod in (hf_trainer, hf_state, lightning):
+        mod.detect([line])
+    p = hf_trainer.Parser()
+    p.feed([line], 1)
+    p.finish()
+    lightning.Parser().feed(["step,loss", line], 1)
+    assert time.perf_counter() - t < 1.0  # ~0.1 s here; quadratic patterns took seconds
