@@ -163,13 +163,17 @@ def forecast_curve(steps: Any, losses: Any, target_step: int, warmup: int = 0,
                                      f"(step {warmup}), {MIN_POINTS} needed")
     last = int(s[-1])
     if target_step <= last:
-        return _replace(none, reason=f"target step {target_step} is not after the last "
-                                     f"logged step {last}")
+        return _replace(none, reason=f"the log reaches step {last}, at or past the target "
+                                     f"step {target_step}: nothing to forecast")
     frac = last / target_step
     if frac < MIN_FRACTION:
         return _replace(none, reason=f"not enough data: {frac:.1%} of the run observed, "
                                      f"{MIN_FRACTION:.0%} needed")
     xs, ys = smooth(s, y)
+    third = max(1, len(ys) // 3)
+    if np.median(ys[-third:]) >= np.median(ys[:third]):
+        return _replace(none, reason="the loss is not falling (the last third of the curve is "
+                                     "not below the first): a power law does not apply")
     params = fit_power_law(xs / last, ys)
     if params is None:
         return _replace(none, reason="the power law did not fit this curve")

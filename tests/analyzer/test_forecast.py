@@ -37,13 +37,20 @@ def test_noise_and_spikes_do_not_bend_the_forecast():
 
 @pytest.mark.parametrize("steps,target,warmup,why", [
     (np.arange(1, 15), 100, 0, "not enough data: 14 losses"),
-    (np.arange(1, 200), 150, 0, "not after the last logged step 199"),
+    (np.arange(1, 200), 150, 0, "the log reaches step 199, at or past the target step 150"),
     (np.arange(1, 40), 10000, 0, "0.4% of the run observed"),
     (np.arange(1, 200), 1000, 190, "not enough data: 9 losses after warm-up (step 190)"),
 ])
 def test_no_forecast_says_why(steps, target, warmup, why):
     f = forecast_curve(steps, law(steps), target, warmup)
     assert not f.ok and why in f.reason and f.line().startswith("forecast: none (")
+
+
+def test_a_rising_or_flat_loss_gets_no_forecast():
+    steps = np.arange(1, 200)
+    for y in (np.linspace(1, 2, 199), np.full(199, 2.0)):
+        f = forecast_curve(steps, y, 1000)
+        assert not f.ok and "the loss is not falling" in f.reason
 
 
 def test_nan_losses_are_dropped_not_fitted():
