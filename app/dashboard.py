@@ -30,8 +30,12 @@ def main() -> None:
     st.set_page_config(page_title="gptscope", page_icon="📈", layout="wide")
     state.keep()
     st.navigation([
-        st.Page(PAGES["runs"], title="Runs", icon="📈", url_path="runs", default=True),
-        st.Page(PAGES["open"], title="Open a log", icon="📂", url_path="open"),
+        # page icons come from the font Streamlit ships (an emoji needs a font a headless
+        # server may lack); only the favicon form of a Material icon is fetched from a CDN
+        st.Page(PAGES["runs"], title="Runs", icon=":material/monitoring:", url_path="runs",
+                default=True),
+        st.Page(PAGES["open"], title="Open a log", icon=":material/folder_open:",
+                url_path="open"),
     ]).run()
 
 

@@ -286,8 +286,11 @@ def nonfinite_ranges(run: Any, max_ranges: int = 200) -> list[tuple[int, int]]:
     million steps still draws one band rather than a million rules.
     """
     steps: list[np.ndarray] = []
-    if len(run.iters):
-        bad = run.iters["loss"].isna().to_numpy()
+    loss = run.iters["loss"] if len(run.iters) else None
+    # a log that prints no training loss at all (some modded-nanogpt records) has null
+    # losses that mean "not logged", not "not finite": only its anomaly events count
+    if loss is not None and loss.notna().any():
+        bad = loss.isna().to_numpy()
         steps.append(run.iters["step"].to_numpy(dtype="float64", na_value=np.nan)[bad])
     if len(run.anomalies):
         steps.append(run.anomalies["step"].to_numpy(dtype="float64", na_value=np.nan))

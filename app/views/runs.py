@@ -182,15 +182,15 @@ def _steady(t) -> dict:
 def _header(name: str, t, s: logic.Summary | None) -> None:
     st.subheader(md_escape(label(name)))
     fig = _steady(t)
-    cols = st.columns(8)
+    cols = st.columns([1.5, 1, 1, 1, 1.1, 1.1, 1.1, 1])
     cols[0].metric("status", s.status if s else logic.NA)
     cols[1].metric("step", logic.fmt_int(s.step if s else None))
     cols[2].metric("loss", logic.fmt_num(s.loss if s else None))
     cols[3].metric("val loss", logic.fmt_num(s.val_loss if s else None))
     help_ = "median over steady iterations: evals, checkpoints and warm-up left out"
-    cols[4].metric("ms/step (steady median)", logic.fmt_num(fig["step_ms"], ",.1f"), help=help_)
-    cols[5].metric("MFU (steady median)", logic.fmt_pct(fig["mfu"]), help=help_)
-    cols[6].metric("tokens/s (steady median)", logic.fmt_count(fig["tokens_per_s"]),
+    cols[4].metric("ms/step (steady)", logic.fmt_num(fig["step_ms"], ",.1f"), help=help_)
+    cols[5].metric("MFU (steady)", logic.fmt_pct(fig["mfu"]), help=help_)
+    cols[6].metric("tokens/s (steady)", logic.fmt_count(fig["tokens_per_s"]),
                    help=help_)
     cols[7].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None))
 
@@ -216,8 +216,8 @@ def _comparison(opened: list, summaries: list) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     diff = logic.config_diff([(label(n), t.run) for n, t in opened])
     if len(diff):
-        st.caption("Configuration values that differ")
-        st.dataframe(diff, hide_index=True, width="stretch")
+        with st.expander(f"Configuration values that differ ({len(diff)})"):
+            st.dataframe(diff, hide_index=True, width="stretch")
 
 
 def _findings(opened: list, live: list[bool]) -> None:

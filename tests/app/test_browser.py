@@ -1,15 +1,25 @@
-"""End to end in a real headless Chromium: a run being written shows up live.
+"""End to end in a real headless Chromium: what the page shows, and the chart data it got.
 
-Starts the dashboard on a temporary logs root, writes schema events from a thread as a
-trainer would, and checks in the browser that the run is listed, that new steps appear
-without a reload, and that an injected NaN becomes a finding. Leaves a screenshot in the
-test's temporary folder; with ``GPTSCOPE_SCREENSHOTS=docs/images`` it also writes the README's
-picture there (``dashboard.png``).
+Two tests, each with its own dashboard server (they are slow on a small machine, so each
+asserts a lot):
+
+- a run being written live: listed, followed without a reload, a NaN becomes a finding; the
+  header shows steady-state medians, eval iterations are markers and never in the line, the
+  page asks nothing of a host other than the dashboard's;
+- real third-party logs of every format, finished long ago, plus files that are no log:
+  their statuses, and, overlaid, a time chart for every format with one distinct colour per
+  run, the same on every chart.
+
+The chart data is read off the websocket as the browser received it (Streamlit's ForwardMsg
+protobufs, datasets as Arrow). The first test leaves a screenshot in its temporary folder;
+with ``GPTSCOPE_SCREENSHOTS=docs/images`` it also writes the README's picture there.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
 import random
 import signal
 import socket
@@ -19,6 +29,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -67,6 +78,58 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> Non
         except OSError:
             time.sleep(0.2)
     raise AssertionError("dashboard did not become healthy")
+
+
+class Wire:
+    """What the server sent the page: Streamlit's ForwardMsgs, taken off the websocket."""
+
+    def __init__(self, page):
+        self.msgs: list = []
+        self.hosts: set[str] = set()
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+        page.on("request", lambda r: self.hosts.add(urlparse(r.url).hostname or r.url[:5]))
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, (bytes, bytearray)):
+            from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+            msg = ForwardMsg()
+            msg.ParseFromString(bytes(payload))
+            if msg.HasField("delta") and msg.delta.HasField("new_element"):
+                self.msgs.append(msg.delta.new_element)
+
+    def charts(self) -> dict[str, dict]:
+        """The latest spec and datasets (DataFrames) of each chart, by title."""
+        out = {}
+        for el in self.msgs:
+            if el.WhichOneof("type") == "vega_lite_chart":
+                spec = json.loads(el.vega_lite_chart.spec)
+                spec["data"] = {d.name: _arrow(d.data.data) for d in el.vega_lite_chart.datasets}
+                out[spec.get("title")] = spec
+        return out
+
+    def tables(self) -> list:
+        return [_arrow(el.dataframe.arrow_data.data) for el in self.msgs
+                if el.WhichOneof("type") == "dataframe"]
+
+
+def _arrow(data: bytes):
+    import pyarrow as pa
+    return pa.ipc.open_stream(data).read_all().to_pandas()
+
+
+def _layer(spec: dict, name: str, mark: str) -> dict:
+    return next(layer for layer in spec["layer"]
+                if layer["data"]["name"] == name and layer["mark"]["type"] == mark)
+
+
+def _colours(spec: dict) -> dict[str, str]:
+    scale = _layer(spec, "lines", "line")["encoding"]["color"]["scale"]
+    return dict(zip(scale["domain"], scale["range"]))
+
+
+def metric(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]', has_text=label)
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 
 class Writer(threading.Thread):
@@ -121,27 +184,50 @@ class Writer(threading.Thread):
             self.step += 1
 
 
+class Dashboard:
+    """A dashboard server on a logs root, stopped (its whole process group) on exit."""
+
+    def __init__(self, repo_root: Path, logs: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = start_dashboard(repo_root, logs, self.port)
+
+    def __enter__(self) -> "Dashboard":
+        wait_healthy(self.url, self.proc)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+LOCAL = {"127.0.0.1", "localhost", "data:", "blob:"}
+
+
 def test_live_run_in_a_real_browser(tmp_path, repo_root):
     from playwright.sync_api import expect, sync_playwright
 
+    from app.charts import PALETTE
+
     logs = tmp_path / "logs"
     (logs / "e2e-run").mkdir(parents=True)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = start_dashboard(repo_root, logs, port)
     writer = Writer(logs / "e2e-run" / "events.jsonl")
     try:
-        wait_healthy(url, server)
-        writer.start()
-        with sync_playwright() as p:
+        with Dashboard(repo_root, logs) as dash, sync_playwright() as p:
+            writer.start()
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1600})
-                page.goto(url)
+                wire = Wire(page)
+                page.goto(dash.url)
                 # the run is listed and followed
                 expect(page.get_by_text("e2e-run").first).to_be_visible(timeout=60_000)
                 step = page.locator('[data-testid="stMetric"]', has_text="step").locator(
-                    '[data-testid="stMetricValue"]')
+                    '[data-testid="stMetricValue"]').first     # "step", before "ms/step"
                 expect(step).to_have_text(_digits(), timeout=30_000)
                 page.evaluate("window.__noReload = 42")
                 first = int(step.inner_text().replace(",", ""))
@@ -157,8 +243,17 @@ def test_live_run_in_a_real_browser(tmp_path, repo_root):
                 writer.nan.set()
                 expect(page.get_by_text("nonfinite_loss").first).to_be_visible(
                     timeout=30_000)
-                expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+                expect(page.locator('[data-testid="stVegaLiteChart"] svg').first
+                       ).to_be_visible()
                 assert page.evaluate("window.__noReload") == 42
+                # the header: steady medians (every 50th step holds a 620 ms eval at 4% MFU)
+                mfu = float(metric(page, "MFU (steady)").rstrip("%"))
+                assert 23.0 <= mfu <= 25.0, mfu
+                assert 95.0 <= float(metric(page, "ms/step (steady)")) <= 110.0
+                assert "nan" not in page.locator("main").inner_text().lower().split()
+                _eval_steps_are_markers(wire.charts(), writer.step)
+                assert set(_colours(wire.charts()["training loss"]).values()) == {PALETTE[0]}
+                assert wire.hosts <= LOCAL, wire.hosts     # offline: nothing from elsewhere
                 page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
                 _readme_picture(page)
             finally:
@@ -166,14 +261,81 @@ def test_live_run_in_a_real_browser(tmp_path, repo_root):
     finally:
         writer.stop_event.set()
         writer.join(timeout=5)
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     print(f"screenshot: {tmp_path / 'dashboard.png'}")
+
+
+def _eval_steps_are_markers(charts: dict, last_step: int) -> None:
+    """In the time, MFU and tokens/s charts the eval iterations (every 50th step) are the
+    markers, and no line point is one of them."""
+    for title in ("time per iteration", "model FLOPs utilisation", "throughput"):
+        data = charts[title]["data"]
+        line_steps = set(data["lines"]["step"].astype(int))
+        marks = data["markers"]
+        assert line_steps and not {s for s in line_steps if s % 50 == 0}, title
+        assert set(marks["step"].astype(int)) == set(range(0, last_step + 1, 50)) & set(
+            range(0, max(line_steps) + 2)), title
+        assert _layer(charts[title], "markers", "point")["mark"]["shape"] == "triangle-up"
+    time_marks = charts["time per iteration"]["data"]["markers"]["y"]
+    assert time_marks.min() >= 620.0       # the evals' own time, off the ~100 ms line
+    assert charts["time per iteration"]["data"]["lines"]["y"].max() < 200.0
+
+
+REAL = {  # one real log per format, finished long ago: what its status must read
+    "nanogpt.log": ("nanogpt/macmini-m4-mps-warnings-evalspike-overfit-excerpt.log", "ended"),
+    "llmc.log": ("llmc/hector-11672114-healthy-truncated-at-hellaswag.log", "interrupted"),
+    "llmc-oom.log": ("llmc/hector-11672072-cuda-oom-at-startup.log", "failed"),
+    "nanochat.log": ("nanochat/pr492-speedrun-d24-base_train-8xH100-head400.log", "ended"),
+    "modded.log": ("modded-nanogpt/2025-01-26-batchsize.log", "completed"),
+    "buildnanogpt.log": ("build-nanogpt/agndm-1epoch-4gpu-stdout-head300.log", "ended"),
+}
+NOT_LOGS = {"empty.log": b"", "blob.log": bytes(range(256)) * 16,
+            "diary.txt": b"dear diary, no training today\n" * 10}
+
+
+def test_real_logs_of_every_format_and_files_that_are_no_log(tmp_path, repo_root, realdata):
+    from playwright.sync_api import expect, sync_playwright
+
+    from app.charts import PALETTE
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name, (src, _) in REAL.items():
+        shutil.copy(realdata / src, logs / name)
+    for name, data in NOT_LOGS.items():
+        (logs / name).write_bytes(data)
+    for f in logs.iterdir():
+        os.utime(f, (time.time() - 3600, time.time() - 3600))
+    formats = [n for n in REAL if n != "llmc-oom.log"]   # the OOM log has no iteration
+    query = "&".join(f"run={n}" for n in formats)
+    with Dashboard(repo_root, logs) as dash, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            wire = Wire(page)
+            page.goto(f"{dash.url}/?{query}")
+            expect(page.get_by_text(f"{len(formats)} runs overlaid")).to_be_visible(
+                timeout=120_000)
+            page.wait_for_function("() => document.querySelectorAll("
+                                   "'[data-testid=\"stVegaLiteChart\"] svg').length >= 5",
+                                   timeout=60_000)
+            page.wait_for_timeout(2500)          # the run list fragment has ticked
+            table = next(t for t in reversed(wire.tables()) if "updated" in t.columns)
+            statuses = dict(zip(table["run"], table["status"]))
+            assert statuses == {**{n: want for n, (_, want) in REAL.items()},
+                                **{n: "not a training log" for n in NOT_LOGS}}
+            charts = wire.charts()
+            # every format has a time chart, from dt or from its step time
+            runs_in_time = set(charts["time per iteration"]["data"]["lines"]["run"])
+            assert runs_in_time == set(formats)
+            # one colour per run, distinct, and the same on every chart
+            colours = _colours(charts["training loss"])
+            assert list(colours) == formats and list(colours.values()) == PALETTE[:len(formats)]
+            for title, spec in charts.items():
+                assert _colours(spec) == colours, title
+            assert wire.hosts <= LOCAL, wire.hosts
+        finally:
+            browser.close()
 
 
 def _digits():

@@ -160,3 +160,10 @@ def test_zoom_keeps_context_around_a_short_range():
     assert series.zoom_range((419, 419), 0.0, 5000.0) == (399.0, 439.0)
     assert series.zoom_range((100, 300), 0.0, 5000.0) == (0.0, 500.0)
     assert series.zoom_range((10, 12), 5.0, 15.0) == (5.0, 15.0)   # within the run
+
+
+def test_a_log_without_training_losses_is_not_banded_as_not_finite(realdata):
+    from analyzer import load
+    run = load.load(realdata / "modded-nanogpt/2024-12-10-mfutweaks-no-train_loss.log")
+    assert run.iters["loss"].isna().all() and len(run.iters) > 100
+    assert series.nonfinite_ranges(run) == []
