@@ -109,6 +109,20 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'analyzer gives no value',
     ('modded-nanogpt/track3-muonsq-val-only-tail-from-375.log',
      'fact:step_ms'): 'analyzer gives no value',
+    ('nanochat/bash-comment-prints-nan-from-step0.log',
+     'format'): 'analyzer gives no value',
+    ('nanochat/bash-comment-prints-nan-from-step0.log',
+     'runs'): 'analyzer gives 0',
+    ('nanochat/bash-comment-prints-nan-from-step0.log',
+     'fact:first_step'): 'analyzer gives no value',
+    ('nanochat/bash-comment-prints-nan-from-step0.log',
+     'fact:last_step'): 'analyzer gives no value',
+    ('nanochat/bash-comment-prints-nan-from-step0.log',
+     'fact:step_ms'): 'analyzer gives no value',
+    ('nanochat/bash-comment-prints-nan-from-step0.log',
+     'problem:nan_onset@0'): 'analyzer gives no value',
+    ('nanochat/fa3-fp8-benchmark-six-one-line-runs-fp8-nan.log',
+     'runs'): 'analyzer gives 1',
 }
 
 
