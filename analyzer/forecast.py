@@ -133,10 +133,10 @@ def reliability_note(observed_frac: float) -> str:
     """How far to trust a forecast made at this share of the run (measured figures)."""
     share = 0.25 if observed_frac < 0.375 else 0.5
     err = MEASURED_MEDIAN_REL_ERROR.get(share)
-    measured = (f"On real logs cut at {share:.0%}, the median error was {err:.1%}"
-                if err is not None else "Not measured")
+    measured = (f"on real logs cut at {share:.0%}, the median error was {err:.1%}"
+                if err is not None else "not measured")
     if observed_frac < 0.375:
-        return (f"Low reliability: early in the run. {measured}; a learning-rate decay "
+        return (f"Low reliability: early in the run; {measured}; a learning-rate decay "
                 "still to come makes the real final loss lower.")
     if observed_frac < 0.75:
         return (f"Rough: {measured}; a learning-rate decay still to come makes the real "
