@@ -352,10 +352,27 @@ def load(path: str | os.PathLike, format: str | None = None,
                 run = mod.parse_path(p, run_id=log_run_id(p))
             else:
                 run = _parse_bytes(mod, head + f.read(), log_run_id(p))
+            if format is None and not len(run.iters) and mod.NAME != "generic":
+                run = _generic_fallback(mod, p, run)
     except OSError as e:
         raise LoadError(p, e.strerror or str(e)) from None
     run.source = str(p)
     return run
+
+
+def _generic_fallback(mod: Any, path: Path, run: Run) -> Run:
+    """A detected format that read no iteration (a fork that kept nanoGPT's header and eval
+    lines but prints its own step lines): the generic reader's Run if it reads any."""
+    try:
+        generic = registry.get("generic")
+    except KeyError:
+        return run
+    data = path.read_bytes()
+    head = head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)
+    if generic.detect(head) <= 0:
+        return run
+    alt = parse_stream(generic, data, run_id=log_run_id(path))
+    return alt if len(alt.iters) else run
 
 
 def _read_claimed(path: Path, format: str | None, tag_map: dict[str, str] | None) -> Run | None:

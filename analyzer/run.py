@@ -38,6 +38,8 @@ class ParseStats:
     # a few (line number, reason, text) samples of skipped lines, for error messages
     samples: list[tuple[int, str, str]] = field(default_factory=list)
     max_samples: int = 20
+    # the schema fields a reader of unknown layouts (the 'generic' format) found, in order
+    fields: list[str] = field(default_factory=list)
 
     def skip(self, lineno: int, reason: str, text: str = "") -> None:
         self.skipped += 1

@@ -34,7 +34,8 @@ from types import ModuleType
 MODULES: tuple[str, ...] = ("jsonl", "nanogpt", "buildnanogpt", "llmc", "modded", "nanochat",
                             "tensorboard",  # event files, a run directory of them
                             "hf_state", "hf_trainer",  # Hugging Face trainer_state.json, stdout
-                            "lightning")  # Lightning CSVLogger metrics.csv
+                            "lightning",  # Lightning CSVLogger metrics.csv
+                            "generic")  # any step + labelled numbers: the last resort
 
 # How many lines detection looks at first, and how far it looks when nothing was confident:
 # an original modded-nanogpt record starts with the whole training script, for instance.

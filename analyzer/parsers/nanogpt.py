@@ -84,10 +84,13 @@ def detect(head: list[str]) -> float:
     for raw in head:
         line = clean_line(raw)
         m = _ITER.match(line)
-        if (m and to_int(m.group(1)) is not None) or _EVAL.match(line):
+        if m and to_int(m.group(1)) is not None:
             return 0.95
-        if _TOKENS.match(line) or _OVERRIDE_FILE.match(line) or _PARAMS.match(line):
-            score = 0.6
+        if _EVAL.match(line) or _TOKENS.match(line) or _OVERRIDE_FILE.match(line) \
+                or _PARAMS.match(line):
+            # nanoGPT's eval and header lines, which forks keep while printing their own
+            # iteration lines (then the generic reader, more confident, reads them)
+            score = 0.5
     return score
 
 
