@@ -1,6 +1,6 @@
 """Score the analyzer on the real-world corpus: logs nobody on this team wrote.
 
-    python benchmarks/realworld.py [--json] [--only SUBSTRING] [--verbose]
+    python benchmarks/realworld.py [--json] [--only SUBSTRING] [--verbose] [--known-misses]
 
 The corpus is tests/data/realworld/: real training logs (or excerpts cut at line boundaries)
 from public repositories and issue threads, with SOURCES.md (where each came from, and a
@@ -291,8 +291,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the totals and misses as JSON")
     ap.add_argument("--only", help="score only logs whose file name contains this")
     ap.add_argument("--verbose", action="store_true", help="print every miss under its log")
+    ap.add_argument("--known-misses", action="store_true",
+                    help="print today's misses as entries for KNOWN_MISSES in "
+                         "tests/analyzer/test_realworld.py")
     args = ap.parse_args(argv)
     scores, tot = score_corpus(args.only)
+    if args.known_misses:
+        for s in scores:
+            for c in s.checks:
+                if not c.ok:
+                    print(f"    ({s.log!r},\n     {c.key!r}): 'analyzer gives {_fmt(c.got)}',")
+        return 0
     misses = [dataclasses.asdict(c) for s in scores for c in s.checks if not c.ok]
     if args.json:
         print(json.dumps({"totals": tot, "misses": misses}, indent=1, default=str))
