@@ -30,6 +30,7 @@ from analyzer.run import Run
 MIN_POINTS = 20        # logged losses after warm-up needed to fit three parameters honestly
 N_BINS = 60            # smoothing: medians of this many equal-width step bins (at most)
 MIN_FRACTION = 0.05    # below 5% of the run observed, an extrapolation is a guess
+END_FRACTION = 0.01    # within 1% of the end, the forecast is the current value
 # The low end of the interval reaches this share of the value further down, times the share
 # of the run still to come: a learning-rate decay still ahead makes the true final loss lower
 # than a power law says (forecasts on real logs were ~5% high at 25% observed). Chosen on
@@ -166,6 +167,10 @@ def forecast_curve(steps: Any, losses: Any, target_step: int, warmup: int = 0,
         return _replace(none, reason=f"the log reaches step {last}, at or past the target "
                                      f"step {target_step}: nothing to forecast")
     frac = last / target_step
+    if frac > 1 - END_FRACTION:
+        return _replace(none, reason=f"the log reaches step {last}, within "
+                                     f"{END_FRACTION:.0%} of the target step {target_step}: "
+                                     "nothing to forecast")
     if frac < MIN_FRACTION:
         return _replace(none, reason=f"not enough data: {frac:.1%} of the run observed, "
                                      f"{MIN_FRACTION:.0%} needed")

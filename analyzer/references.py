@@ -135,10 +135,12 @@ def val_points(run: Run) -> list[tuple[float, float]]:
 
 def overlay(run: Run, ref: Reference) -> list[tuple[float, float]]:
     """The reference curve in the run's steps (tokens / tokens per step), to draw over the
-    run's val loss; empty when the run's tokens per step are unknown or the reference is a
-    level."""
+    run's val loss; empty when the run's tokens per step are unknown or the reference is no
+    curve (a level, a target, a single point)."""
     tps = tokens_per_step(run)
-    return [] if not tps else [(t / tps, v) for t, v in ref.curve]
+    if not tps or ref.target is not None or len(ref.curve) < 2:
+        return []
+    return [(t / tps, v) for t, v in ref.curve]
 
 
 def reference_from_run(run: Run, label: str, dataset: str, tokenizer: str,

@@ -39,6 +39,7 @@ def test_noise_and_spikes_do_not_bend_the_forecast():
     (np.arange(1, 15), 100, 0, "not enough data: 14 losses"),
     (np.arange(1, 200), 150, 0, "the log reaches step 199, at or past the target step 150"),
     (np.arange(1, 40), 10000, 0, "0.4% of the run observed"),
+    (np.arange(1, 200), 200, 0, "within 1% of the target step 200"),
     (np.arange(1, 200), 1000, 190, "not enough data: 9 losses after warm-up (step 190)"),
 ])
 def test_no_forecast_says_why(steps, target, warmup, why):

@@ -117,3 +117,5 @@ def test_overlay_and_standing_findings_on_a_real_run():
         "llmc-gpt2-124m-fineweb10b", "modded-nanogpt-target-fineweb"}
     assert all(f.code == "reference_standing" and f.severity == "info" for f in found)
     assert overlay(S.run(S.iters(range(3))), r) == []
+    target = next(r for r in builtin_references() if r.id == "modded-nanogpt-target-fineweb")
+    assert overlay(run, target) == []          # a bar to clear, not a curve to draw
