@@ -73,7 +73,7 @@ def parse_map(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _default_target(name: str) -> tuple[str, int]:
+def default_target(name: str) -> tuple[str, int]:
     """(metric, rank) for a name by the common-names table; Lightning's learning-rate
     monitor logs ``lr-<optimizer>`` (``lr-AdamW``), which counts as ``lr`` too."""
     key = name.lower()
@@ -93,7 +93,7 @@ def assign(names: Iterable[str], tag_map: Mapping[str, str] | None = None) -> di
         if name in tag_map:
             target, rank = tag_map[name], -1
         else:
-            target, rank = _default_target(name)
+            target, rank = default_target(name)
         out[name] = "metric"
         if target != "metric" and (target not in best or rank < best[target][0]):
             best[target] = (rank, name)

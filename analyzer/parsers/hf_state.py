@@ -95,13 +95,13 @@ def _tables(data: str, run_id: str, tag_map: Mapping[str, str] | None,
     if history and isinstance(history[-1], dict) and "train_runtime" in history[-1]:
         last = history[-1]
         runtime = last.get("train_runtime")
-        end = make_event("run_end", run_id, _scalars_step(last), start["time"],
-                         status="completed", steps=_scalars_step(last),
+        end = make_event("run_end", run_id, _step_of(last), start["time"],
+                         status="completed", steps=_step_of(last),
                          wall_s=float(runtime) if isinstance(runtime, (int, float)) else None)
     return t, start, end
 
 
-def _scalars_step(entry: dict[str, Any]) -> int | None:
+def _step_of(entry: dict[str, Any]) -> int | None:
     step = entry.get("step")
     return step if isinstance(step, int) and not isinstance(step, bool) else None
 

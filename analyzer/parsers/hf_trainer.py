@@ -125,7 +125,7 @@ class Parser(StdoutParser):
     def _target(self, key: str) -> str:
         if key in self.tag_map:
             return self.tag_map[key]
-        return _scalars._default_target(key)[0]
+        return _scalars.default_target(key)[0]
 
     def _train(self, values: dict[str, float | None]) -> None:
         bar, self._bar = self._bar, None
