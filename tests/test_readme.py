@@ -20,12 +20,17 @@ def test_two_commands_set_up_and_ci_calls_the_test_command(repo_root):
     assert commands == ["bash scripts/run.sh", "bash scripts/test.sh"]
     ci = (repo_root / ".ci" / "run").read_text()
     assert "bash scripts/test.sh" in ci
+    # both share their set-up (scripts/_env.sh; its paths are tested in test_setup_env.py)
+    env_sh = (repo_root / "scripts" / "_env.sh").read_text()
+    assert 'GPTSCOPE_TORCH="2.13.0"' in env_sh and '"torch==$GPTSCOPE_TORCH"' in env_sh
     test_sh = (repo_root / "scripts" / "test.sh").read_text()
-    assert "pytest" in test_sh and "torch==2.13.0" in test_sh and "chromium" in test_sh
+    assert "pytest" in test_sh and "chromium" in test_sh
+    assert "source scripts/_env.sh" in test_sh and "gptscope_setup train,dev" in test_sh
     run_sh = (repo_root / "scripts" / "run.sh").read_text()
-    assert "app.launch" in run_sh and "torch==2.13.0" in run_sh
+    assert "app.launch" in run_sh
+    assert "source scripts/_env.sh" in run_sh and "gptscope_setup train" in run_sh
     # set-up must never pull an unpinned (CUDA, multi-GB) torch on a CPU machine
-    for script in (test_sh, run_sh):
+    for script in (test_sh, run_sh, env_sh):
         assert not re.search(r"pip install[^\n]*\btorch\b(?!==)", script)
 
 
