@@ -108,6 +108,27 @@ def read_references(path: str) -> list[Reference]:
         raise ReferenceError(f"{path}: cannot read ({e.strerror})") from None
 
 
+def load_reference(path: str) -> list[Reference]:
+    """A user's reference: a references JSON file, or any run the analyzer reads (its evals
+    by tokens seen, labelled with the file name; its dataset and tokenizer as the run says).
+    ReferenceError names the file and the problem."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).decode("utf-8", "replace")
+    except OSError as e:
+        raise ReferenceError(f"{path}: cannot read ({e.strerror})") from None
+    if FORMAT in head:
+        return read_references(path)
+    from analyzer.load import LoadError, load      # a run: the loader, only when needed
+    try:
+        run = load(path)
+    except (LoadError, OSError, ValueError) as e:
+        raise ReferenceError(f"{path}: not a references file, and not a run ({e})") from None
+    d = describe_run(run)
+    return [reference_from_run(run, f"your run {run.name}", d["dataset"] or "unknown",
+                               d["tokenizer"] or "unknown")]
+
+
 # ---------------------------------------------------------------------------- runs
 
 def tokens_per_step(run: Run) -> float | None:
@@ -236,9 +257,10 @@ def stand(tokens: float, value: float, ref: Reference) -> Standing:
                             "a level, not a curve: tokens not comparable)")
         return Standing(ref.id, tokens, value, None, None, f"{head}; {why}")
     rel = (value - at) / at
-    side = "behind" if rel > 0 else "ahead"
+    side = ("level with it" if abs(rel) < 0.0005 else
+            f"{abs(rel):.1%} {'behind' if rel > 0 else 'ahead'}")
     return Standing(ref.id, tokens, value, at, rel,
-                    f"{head}; {ref.label} reached {_loss(at)} there: {abs(rel):.1%} {side}",
+                    f"{head}; {ref.label} reached {_loss(at)} there: {side}",
                     {"reference_source": ref.source})
 
 
@@ -264,10 +286,13 @@ def reference_standing(run: Run, config: Any = None) -> list[Finding]:
     return standing_findings(run)
 
 
-def run_standing(run: Run, refs: list[Reference] | None = None) -> list[Standing]:
-    """The run's last val loss against every matching reference (builtin ones by default)."""
+def run_standing(run: Run, refs: list[Reference] | None = None,
+                 match: bool = True) -> list[Standing]:
+    """The run's last val loss against every matching reference (builtin ones by default);
+    match=False: against every one given (a user's own reference of the same setup)."""
     points = val_points(run)
     if not points:
         return []
     tokens, value = points[-1]
-    return [stand(tokens, value, r) for r in matching(run, refs or builtin_references())]
+    refs = refs if refs is not None else builtin_references()
+    return [stand(tokens, value, r) for r in (matching(run, refs) if match else refs)]

@@ -119,3 +119,23 @@ def test_overlay_and_standing_findings_on_a_real_run():
     assert overlay(S.run(S.iters(range(3))), r) == []
     target = next(r for r in builtin_references() if r.id == "modded-nanogpt-target-fineweb")
     assert overlay(run, target) == []          # a bar to clear, not a curve to draw
+
+
+def test_a_users_reference_is_a_file_or_a_run(tmp_path):
+    from analyzer.references import load_reference
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps({"format": "gptscope-references", "version": 1, "references": [
+        {"id": "lab-124m", "source": "our cluster, run 17", "dataset": "fineweb",
+         "tokenizer": "gpt2", "n_params": 124e6, "points": [[1e9, 3.9], [1e10, 3.3]]}]}))
+    (r,) = load_reference(str(mine))
+    assert r.id == "lab-124m" and r.at(1e10) == 3.3
+    log = REALDATA / "llmc" / "hector-11685414-full-run-a100.log"
+    (r,) = load_reference(str(log))
+    assert r.label.startswith("your run") and (r.dataset, r.tokenizer) == ("fineweb", "gpt2")
+    (s,) = run_standing(load(log), [r], match=False)
+    assert s.rel == 0.0 and s.message.endswith("there: level with it")
+    # the speedrun's llm.c log file prints no tokens per step: no reference from it
+    with pytest.raises(ReferenceError, match="no val losses with known tokens per step"):
+        load_reference(str(REALDATA / "llmc" / "modded-record-2024-10-13-llmc-main.log"))
+    with pytest.raises(ReferenceError, match="cannot read"):
+        load_reference(str(tmp_path / "missing.json"))
