@@ -98,3 +98,19 @@ def test_cli_export_and_map(tmp_path):
     r = subprocess.run([sys.executable, "-m", "analyzer", "summary", str(REAL["nanogpt"]),
                         "--map", "x=loss"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--map" in r.stderr
+
+
+@pytest.mark.parametrize("path", [
+    DATA / "formats" / "tensorboard",
+    DATA / "formats" / "hf_trainer" / "llm-training_trainer_state.json",
+    DATA / "formats" / "hf_trainer" / "transformers-pr35207-stdout.log",
+    DATA / "formats" / "lightning" / "slm_training_version_0_metrics.csv"])
+def test_every_verb_takes_the_scalar_formats(tmp_path, path, capsys):
+    from analyzer.cli import main
+    assert main(["summary", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["iters_logged"] > 0
+    assert main(["diagnose", str(path), "--fail-on", "error"]) == 0
+    assert main(["report", str(path), "-o", str(tmp_path / "r.html")]) == 0
+    assert main(["parse", str(path), "-o", str(tmp_path / "e.jsonl")]) == 0
+    assert main(["golden", str(path), "-o", str(tmp_path / "g.json")]) == 0
+    assert main(["check", str(path), "--baseline", str(tmp_path / "g.json")]) == 0
