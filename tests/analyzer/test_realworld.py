@@ -109,6 +109,8 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:nan_onset@0'): 'analyzer gives no value',
     ('nanochat/fa3-fp8-benchmark-six-one-line-runs-fp8-nan.log',
      'runs'): 'analyzer gives 1',
+    ('modded-nanogpt/parameter-golf-zloss-warmup-lines-wallclock-cap.log',
+     'fact:params'): 'analyzer gives no value',
 }
 
 
