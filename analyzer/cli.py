@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import IO, Any, Iterator
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -105,8 +106,6 @@ def _output(name: str, inputs: list) -> Iterator[IO[str]]:
 
 def _parse_whole(args: argparse.Namespace) -> int | None:
     """A TensorBoard file or run directory (binary records, read whole): its events."""
-    from pathlib import Path
-
     from analyzer.parsers import tensorboard
     from gptscope.schema import dumps
     p = Path(args.log)
@@ -119,12 +118,8 @@ def _parse_whole(args: argparse.Namespace) -> int | None:
         events = tensorboard.events(p, run_id=args.run_id or p.stem)
     except ImportError as e:  # the optional extra is missing: say which
         raise CliError(f"{p}: {e}") from None
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
-    try:
+    with _output(args.output, [p]) as out:
         out.writelines(dumps(ev) + "\n" for ev in events)
-    finally:
-        if out is not sys.stdout:
-            out.close()
     print(f"{p}: tensorboard, {len(events)} events", file=sys.stderr)
     return EXIT_OK
 
@@ -331,7 +326,6 @@ def format_compare(c: dict[str, Any], name_a: str, name_b: str) -> str:
 def short_names(a: Any, b: Any, width: int = 24) -> tuple[str, str]:
     """Column headers for two runs: their names (run id or file stem), cut to ``width``;
     when the names are the same, the parent directories tell them apart."""
-    from pathlib import Path
     na, nb = a.name, b.name
     if na == nb and a.source and b.source:
         pa, pb = Path(a.source).resolve().parent.name, Path(b.source).resolve().parent.name
@@ -354,9 +348,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 # -- export --------------------------------------------------------------------------------
 
+def _refuse_export_into_input(source: Path, logdir: Path, fmt: str) -> None:
+    """An event file written among the TensorBoard files it was read from (or into the run
+    directory read) would be read back next time with them: every point twice."""
+    read_dir = source if source.is_dir() else source.parent if fmt == "tensorboard" else None
+    if read_dir is not None and logdir.resolve() == read_dir.resolve():
+        raise CliError(f"{logdir}: refusing to export into the directory the run is read "
+                       "from (it would be read back twice); choose another directory")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from analyzer.export import export_tensorboard
     run = _load(args.path, args.format, args.map)
+    _refuse_export_into_input(Path(args.path), Path(args.tensorboard), run.format)
     try:
         res = export_tensorboard(run, args.tensorboard)
     except ImportError as e:  # the optional extra is missing: say which

@@ -123,3 +123,19 @@ def test_check_output_on_a_directory_and_through_a_run_dir(run_dir, tmp_path):
     with pytest.raises(output.OutputError, match="over the input"):
         output.check_output(link, [run_dir])
     assert output.check_output(tmp_path / "new.json", [run_dir]) == tmp_path / "new.json"
+
+
+def test_export_refuses_the_directory_it_reads_and_parse_of_tensorboard_is_safe(
+        log, tmp_path, capsys):
+    pytest.importorskip("tensorboard")   # the [tensorboard] extra; in the dev extra
+    tb = tmp_path / "tb"
+    assert main(["export", str(log), "--tensorboard", str(tb)]) == 0
+    files = sorted(tb.iterdir())
+    capsys.readouterr()
+    # a TensorBoard directory exported into itself would hold every point twice
+    refused(capsys, ["export", tb, "--tensorboard", tb], "refusing to export into the "
+            "directory the run is read from")
+    assert sorted(tb.iterdir()) == files
+    # parse of a TensorBoard file: the same output rules as any log
+    refused(capsys, ["parse", files[0], "-o", files[0]], "refusing to write over the input")
+    assert sorted(tb.iterdir()) == files and files[0].stat().st_size > 1000
