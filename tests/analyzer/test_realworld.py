@@ -111,6 +111,10 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'analyzer gives 1',
     ('modded-nanogpt/parameter-golf-zloss-warmup-lines-wallclock-cap.log',
      'fact:params'): 'analyzer gives no value',
+    ('generic/parameter-golf-exp4-minutes-clock-early-spike-recurrence.log',
+     'fact:params'): 'analyzer gives no value',
+    ('generic/parameter-golf-exp4-minutes-clock-early-spike-recurrence.log',
+     'problem:loss_spike@2'): 'analyzer gives no value',
 }
 
 
