@@ -19,9 +19,18 @@ class DiagnosticsConfig:
     """Evals after the best val loss that must all stay above it before we call it overfitting
     (as early stopping's patience). 2 catches nanoGPT's shakespeare-char runs, which log a
     handful of evals; raise it for runs with many noisy evals."""
-    min_delta: float = 0.01
-    """Loss units the val loss must have risen above its best, and the train loss fallen, over
-    those evals. Eval-loss noise with nanoGPT's eval_iters=200 is a few thousandths."""
+    min_delta: float = 0.005
+    """Loss units the val loss must have risen above its best on average over those evals
+    (each of them above the best), and the train loss fallen. Eval-loss noise with nanoGPT's
+    eval_iters=200 is a few thousandths; averaging the evals after the best halves it."""
+    overfit_rel: float = 0.005
+    """... and by this fraction of the best val loss (eval noise grows with the loss)."""
+    overfit_gap_ratio: float = 1.5
+    """With too few evals for a rise to show, a last val loss this many times the train loss
+    (char-level Shakespeare memorised: 1.71 vs 0.62) is overfitting ..."""
+    overfit_gap_start: float = 1.2
+    """... when the first eval's ratio was below this (the gap grew during training, it is
+    not a val set from another distribution)."""
 
     # --- throughput, evals and warm-up ---
     warmup_steps: int = 10
@@ -31,6 +40,11 @@ class DiagnosticsConfig:
     """Eval-inclusive iterations are reported as eval spikes when their median dt is at least
     this many times the steady median step time (and they cost spike_min_overhead of the
     wall time)."""
+    eval_warn_ratio: float = 100.0
+    """An eval-inclusive iteration this many times a normal step is a warning: the eval is
+    costly (eval_iters too large, recompilation in eval mode, a slow device) ..."""
+    eval_warn_overhead: float = 0.25
+    """... as are evals that take this share of the wall time. Below both it is info."""
     spike_ratio: float = 3.0
     """An iteration not explained by an eval is a timing spike when its step time is this many
     times the median of its neighbours. Bimodal step times (2x) stay below it."""

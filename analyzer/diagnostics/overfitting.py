@@ -30,41 +30,81 @@ def _train_at(run: Run, seg: int, evals: pd.DataFrame) -> np.ndarray:
 
 
 def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
-    """Per segment: the best val loss is followed by at least ``patience`` evals, the last
-    of them ``min_delta`` above the best, while the train loss fell by ``min_delta``."""
+    """Per segment: the best val loss is followed by at least ``patience`` evals, all above
+    it and on average ``min_delta`` above it, while the train loss fell by ``min_delta``; or,
+    with too few evals for that, a val loss that ends far above the train loss (the gap
+    rule, see DiagnosticsConfig.overfit_gap_ratio)."""
     findings = []
     ev_all = run.evals[run.evals["val_loss"].notna() & run.evals["step"].notna()]
     for seg, ev in ev_all.groupby("segment"):
         ev = ev.sort_values("step").drop_duplicates("step", keep="last")
         val = ev["val_loss"].to_numpy(dtype=float)
-        if len(val) < config.patience + 1 or not np.isfinite(val).all():
+        if len(val) < 2 or not np.isfinite(val).all():
             continue  # non-finite evals are the NaN diagnostic's business
-        best = int(np.argmin(val))
-        after = len(val) - 1 - best
-        if after < config.patience:
-            continue
-        rise = val[-1] - val[best]
         train = _train_at(run, int(seg), ev)
-        fall = train[best] - train[-1]
-        if not (rise > config.min_delta and np.isfinite(fall) and fall > config.min_delta):
-            continue
-        steps = ev["step"].to_numpy(dtype=int)
-        gap_best = val[best] - train[best]
-        gap_last = val[-1] - train[-1]
-        span = steps[-1] - steps[best]
-        growth = (gap_last - gap_best) / span * 1000 if span else float("nan")
-        findings.append(Finding(
-            code="overfitting", severity="warning", segment=int(seg),
-            steps=(int(steps[best]), int(steps[-1])),
-            message=(f"The model is overfitting: val loss was best at step {steps[best]} "
-                     f"({val[best]:.4f}) and has risen for {after} evals to {val[-1]:.4f} "
-                     f"while train loss kept falling ({train[best]:.4f} -> {train[-1]:.4f})."),
-            evidence={"best_step": int(steps[best]), "best_val_loss": float(val[best]),
-                      "last_step": int(steps[-1]), "last_val_loss": float(val[-1]),
-                      "val_rise": float(rise), "train_fall": float(fall),
-                      "evals_since_best": after, "gap_at_best": float(gap_best),
-                      "gap_last": float(gap_last), "gap_growth_per_1k_steps": float(growth)},
-            suggestion=(f"Keep the checkpoint from step {steps[best]} (nanoGPT's "
-                        "always_save_checkpoint=False does this); stop earlier, or add data, "
-                        "dropout or weight decay, or use a smaller model.")))
+        found = _rise(ev, val, train, int(seg), config)
+        if found is None and len(val) < config.patience + 2:  # too few evals for a rise
+            found = _gap(ev, val, train, int(seg), config)
+        if found is not None:
+            findings.append(found)
     return findings
+
+
+def _rise(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
+          config: DiagnosticsConfig) -> Finding | None:
+    """The val loss rose from its best for ``patience`` evals while the train loss fell."""
+    best = int(np.argmin(val))
+    after = len(val) - 1 - best
+    if after < max(1, config.patience):
+        return None
+    rise = float(np.mean(val[best + 1:]) - val[best])
+    fall = train[best] - train[-1]
+    enough = max(config.min_delta, config.overfit_rel * val[best])
+    if not (rise >= enough and np.isfinite(fall) and fall >= config.min_delta):
+        return None
+    steps = ev["step"].to_numpy(dtype=int)
+    gap_best = val[best] - train[best]
+    gap_last = val[-1] - train[-1]
+    span = steps[-1] - steps[best]
+    growth = (gap_last - gap_best) / span * 1000 if span else float("nan")
+    return Finding(
+        code="overfitting", severity="warning", segment=seg,
+        steps=(int(steps[best]), int(steps[-1])),
+        message=(f"The model is overfitting: val loss was best at step {steps[best]} "
+                 f"({val[best]:.4f}) and stayed above it for {after} evals, to {val[-1]:.4f}, "
+                 f"while train loss kept falling ({train[best]:.4f} -> {train[-1]:.4f})."),
+        evidence={"best_step": int(steps[best]), "best_val_loss": float(val[best]),
+                  "last_step": int(steps[-1]), "last_val_loss": float(val[-1]),
+                  "val_rise": float(val[-1] - val[best]), "mean_val_rise": rise,
+                  "train_fall": float(fall), "evals_since_best": after,
+                  "gap_at_best": float(gap_best), "gap_last": float(gap_last),
+                  "gap_growth_per_1k_steps": float(growth)},
+        suggestion=(f"Keep the checkpoint from step {steps[best]} (nanoGPT's "
+                    "always_save_checkpoint=False does this); stop earlier, or add data, "
+                    "dropout or weight decay, or use a smaller model."))
+
+
+def _gap(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
+         config: DiagnosticsConfig) -> Finding | None:
+    """Too few evals to see the val loss rise, but it ends far above the train loss, with a
+    gap that grew since the first eval: the model memorised its training data."""
+    t0, t1 = train[0], train[-1]
+    if not (np.isfinite(t0) and np.isfinite(t1) and t0 > 0 and t1 > 0):
+        return None
+    ratio, start = val[-1] / t1, val[0] / t0
+    if ratio < config.overfit_gap_ratio or start >= config.overfit_gap_start \
+            or val[-1] - t1 < 10 * config.min_delta:
+        return None
+    steps = ev["step"].to_numpy(dtype=int)
+    return Finding(
+        code="overfitting", severity="warning", segment=seg,
+        steps=(int(steps[-1]), int(steps[-1])),
+        message=(f"The model is overfitting: at step {steps[-1]} the val loss ({val[-1]:.4f}) "
+                 f"is {ratio:.1f}x the train loss ({t1:.4f}), against {start:.2f}x at step "
+                 f"{steps[0]}: it memorises the training data (too few evals to see where "
+                 "the val loss was best)."),
+        evidence={"last_step": int(steps[-1]), "last_val_loss": float(val[-1]),
+                  "last_train_loss": float(t1), "val_train_ratio": float(ratio),
+                  "first_ratio": float(start), "evals": len(val)},
+        suggestion=("Evaluate more often to find the best step and keep its checkpoint; stop "
+                    "earlier, or add data, dropout or weight decay, or use a smaller model."))

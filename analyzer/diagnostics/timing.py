@@ -34,22 +34,34 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     if ratio < config.eval_spike_ratio or frac < config.spike_min_overhead:
         return []  # e.g. llm.c and modded-nanogpt time the training step alone
     steps = it.loc[evi, "step"].dropna().to_numpy(dtype=int)
-    if frac >= 0.10:
+    worst = float(dt[evi].max()) / st.median_step_ms
+    # severity follows magnitude: one eval costing 100x a step, or evals taking a quarter
+    # of the time, is worth acting on; a small overhead is what evals cost
+    costly = worst >= config.eval_warn_ratio or frac >= config.eval_warn_overhead
+    if costly:
+        suggestion = ("Likely causes: eval_iters too large for the eval_interval (each eval "
+                      "runs eval_iters forward passes on train and val), recompilation when "
+                      "the compiled model switches to eval mode, or a slow device for the "
+                      "eval; lower eval_iters, raise eval_interval, or compile the eval path "
+                      "once.")
+    elif frac >= 0.10:
         suggestion = (f"Evals take {frac:.0%} of the time: raise eval_interval or lower "
                       "eval_iters if you can afford noisier val estimates.")
     else:
         suggestion = "Nothing to fix; read throughput from the steady steps, as done here."
+    how = (f"costly: up to {worst:,.0f}x a normal step" if costly else "this is expected")
     return [Finding(
-        code="eval_spikes", severity="info", segment=int(it.loc[evi, "segment"].iloc[0]),
+        code="eval_spikes", severity="warning" if costly else "info",
+        segment=int(it.loc[evi, "segment"].iloc[0]),
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
         message=(f"The measured time of {_n(len(steps), 'iteration', 'iterations')} includes "
                  f"an evaluation or checkpoint "
                  f"(~{eval_dt:,.0f} ms against ~{st.median_step_ms:,.1f} ms for a normal step); "
-                 f"this is expected, they are left out of throughput and MFU figures, and "
+                 f"{how}; they are left out of throughput and MFU figures, and "
                  f"evals cost about {frac:.1%} of the wall time."),
         evidence={"eval_iters": len(steps), "steps": _steps_preview(steps),
                   "median_eval_dt_ms": eval_dt, "median_step_ms": st.median_step_ms,
-                  "ratio": ratio, "eval_overhead_s": st.eval_overhead_s,
+                  "ratio": ratio, "max_ratio": worst, "eval_overhead_s": st.eval_overhead_s,
                   "eval_overhead_frac": frac, "wall_s": st.wall_s},
         suggestion=suggestion)]
 

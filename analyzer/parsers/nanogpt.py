@@ -47,7 +47,7 @@ _TIME = re.compile(r"\btime (\S+?)ms\b")
 _ITER_STD = re.compile(r"iter (\d+): loss (\S+), time ([\d.]+)ms, mfu (-?[\d.]+)%$")  # one match
 _LR = re.compile(r"\blr[:=]?\s*([^\s,%]+)")
 _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
-_EVAL = re.compile(r"step (\d+): train loss ([^,\s]+), val loss ([^,\s]+)")
+_EVAL = re.compile(r"step +(\d+): train loss ([^,\s]+), val loss ([^,\s]+)")  # padded too
 _CKPT = re.compile(r"saving checkpoint to (.+)$")
 _TOKENS = re.compile(r"tokens per iteration will be: ([\d,]+)")
 _VOCAB = re.compile(r"(?:found vocab_size = |defaulting to vocab_size of GPT-2 to )(\d+)")

@@ -77,3 +77,26 @@ def test_nonfinite_evals_are_ignored():
     pairs = OVERFIT + [(float("nan"), float("nan"))]
     (f,) = overfitting(run(evals(pairs)), CFG)
     assert f.evidence["last_step"] == 1250
+
+
+def test_mild_overfitting_after_a_late_best():
+    # val best at the 3rd-last-but-one eval, then three evals a little above it (on average
+    # 0.0065 = 0.75% above) while train keeps falling: a person calls it mild overfitting
+    pairs = [(5.09, 5.09), (0.77, 0.878), (0.746, 0.8722), (0.7223, 0.871), (0.7022, 0.8665),
+             (0.6815, 0.8757), (0.6593, 0.8716), (0.6385, 0.8718)]
+    (f,) = overfitting(run(evals(pairs)), CFG)
+    assert f.evidence["best_step"] == 1000 and f.steps[0] == 1000
+
+
+def test_two_evals_with_a_memorising_gap():
+    # only evals at the start and the end: no best step to see, but val 2.8x train at the end
+    (f,) = overfitting(run(evals([(4.2874, 4.2823), (0.6166, 1.7099)])), CFG)
+    assert f.steps == (250, 250) and f.evidence["val_train_ratio"] == pytest.approx(2.77, 0.01)
+
+
+@pytest.mark.parametrize("pairs, why", [
+    ([(4.2, 4.2), (1.2, 1.25)], "val close to train"),
+    ([(4.0, 6.0), (1.0, 1.6)], "the gap was there from the start: another distribution"),
+])
+def test_no_gap_overfitting(pairs, why):
+    assert overfitting(run(evals(pairs)), CFG) == [], why

@@ -24,15 +24,25 @@ def nanogpt_like(eval_every=100, log_every=10, n=1000, normal=20.0, eval_extra=1
 
 
 def test_eval_spikes_explained_and_overhead_by_hand():
-    r = nanogpt_like()
+    r = nanogpt_like(eval_extra=500.0)
     (f,) = eval_spikes(r, CFG)
     assert f.code == "eval_spikes" and f.severity == "info"
     assert f.steps == (100, 900) and f.evidence["eval_iters"] == 9
     # by hand: steps 0..990 are 991 iterations; 90 normal logged ones (1800 ms) + 9 eval
-    # steps (9 * 1020) + iter 0 (5000) + 891 unlogged at 20 ms = 33800 ms; evals add 9000
-    assert f.evidence["wall_s"] == pytest.approx(33.8)
-    assert f.evidence["eval_overhead_frac"] == pytest.approx(9000 / 33800)
+    # steps (9 * 520) + iter 0 (5000) + 891 unlogged at 20 ms = 29300 ms; evals add 4500
+    assert f.evidence["wall_s"] == pytest.approx(29.3)
+    assert f.evidence["eval_overhead_frac"] == pytest.approx(4500 / 29300)
     assert "expected" in f.message
+
+
+@pytest.mark.parametrize("eval_extra, eval_every, why", [
+    (2500.0, 500, "one eval costs 126x a step (but under 25% of the time)"),
+    (1000.0, 100, "evals take 27% of the wall time (each 51x a step)"),
+])
+def test_costly_evals_are_a_warning(eval_extra, eval_every, why):
+    (f,) = eval_spikes(nanogpt_like(eval_extra=eval_extra, eval_every=eval_every), CFG)
+    assert f.severity == "warning", why
+    assert "costly" in f.message and "eval_iters" in f.suggestion
 
 
 def test_throughput_stats_leave_evals_and_warmup_out():
