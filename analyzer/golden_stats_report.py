@@ -36,7 +36,10 @@ def stats_dict(excursions: dict[str, list[Excursion]], welch: WelchResult | None
 def _lines(d: dict[str, Any]) -> list[str]:
     out = []
     seeds = d["seeds"]
-    if seeds:
+    if not seeds:
+        out.append("the baseline is one run: each run is checked on its own (a baseline "
+                   "from several seeds gives a band and a Welch test)")
+    else:
         rtol = ", ".join(f"{m} {v:.3g}" for m, v in seeds["rtol"].items())
         out.append(f"seed band: {seeds['n']} runs ({', '.join(seeds['runs'])}); tolerance "
                    f"from the {d['tolerance_source']}: {rtol}")
