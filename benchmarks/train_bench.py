@@ -11,8 +11,13 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `python -m trainer` (see __main__)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from trainer import threads  # noqa: E402
+
+# the CPU threading `python -m trainer` would choose, before torch loads (trainer/threads.py)
+threads.CHOSEN = threads.plan_for_this_process(["bench", *sys.argv[1:]], os.environ)
+os.environ.update(threads.CHOSEN.env)
 
 from trainer.cli import main  # noqa: E402
 

@@ -1,9 +1,14 @@
 import os
+import sys
 
-# OpenMP threads that spin while waiting made the CPU recipe 5-10x slower whenever another
-# program used a core (measured on the 2-core CI machine: 330-770 ms/iter spinning, 60-75 ms
-# with PASSIVE). It must be set before torch loads OpenMP; an explicit setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# CPU threading (OMP_NUM_THREADS, OMP_WAIT_POLICY) is chosen from the situation before torch
+# loads OpenMP, which reads them once: spinning threads on a free machine, fewer and passive
+# ones beside busy programs (trainer/threads.py). An explicit setting always wins.
+if sys.argv[1:2] in (["run"], ["bench"]):
+    from trainer import threads
+
+    threads.CHOSEN = threads.plan_for_this_process(sys.argv[1:], os.environ)
+    os.environ.update(threads.CHOSEN.env)
 
 from trainer.cli import main  # noqa: E402
 

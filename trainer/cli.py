@@ -16,6 +16,7 @@ from dataclasses import fields
 from typing import Any, NoReturn, Sequence
 
 from trainer import config as C
+from trainer import threads
 
 EPILOG = ("Values are typed data (TOML or --key=value), never executed. Precedence: preset "
           "< --config file < command line; with --resume the run's saved config replaces the "
@@ -145,6 +146,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
         default = None if resume_dir or "gradient_accumulation_steps" in vars(ns) else \
             resolve_config(ns, torch.cuda.is_available())[0].train.gradient_accumulation_steps
         print(C.global_batch_line(cfg, info.world_size, default), flush=True)
+    if threads.CHOSEN is not None and info.is_main:  # python -m trainer chose the threading
+        print(threads.CHOSEN.line, flush=True)
     result = train(cfg, resume_dir=resume_dir)
     if result.status == "interrupted":
         return 128 + int(result.signum or 2)
@@ -161,6 +164,8 @@ def cmd_bench(ns: argparse.Namespace) -> int:
         raise UsageError(f"--steps must be >= 1 and --warmup >= 0, got {ns.steps} and "
                          f"{ns.warmup}")
     cfg, _ = resolve_config(ns, torch.cuda.is_available())
+    if threads.CHOSEN is not None:
+        print(threads.CHOSEN.line, file=sys.stderr, flush=True)
     # progress on stderr, so that --json keeps stdout to the one JSON object
     result = bench(cfg, steps=ns.steps, warmup=ns.warmup,
                    progress=lambda line: print(line, file=sys.stderr, flush=True))
