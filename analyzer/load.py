@@ -314,6 +314,8 @@ def detect_format(path: str | os.PathLike, data: Any, complete: bool = True) -> 
     name = registry.detect(head[:registry.HEAD_LINES])
     if name is None and len(head) > registry.HEAD_LINES:
         name = registry.detect(head_lines(data, _HEAD, registry.LONG_HEAD_LINES, complete))
+    if name is None:  # a log pasted into a script or notes as '# ' comments
+        name = registry.detect([t[2:] if t.startswith("# ") else t for t in head])
     if name is None:
         raise UnknownFormat(path, registry.names())
     return name

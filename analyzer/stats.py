@@ -161,6 +161,12 @@ def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
     ok = steady(run, warmup_steps)
     fair = clean(run, warmup_steps)
     t = step_time(it)
+    if not ok.any() and len(it):
+        # a log too short to get past the warm-up steps (or cut to a few lines): its
+        # steady steps are all but each segment's first and the eval-inclusive ones
+        ok = (t.notna() & ~eval_inclusive(run) & ~first_rows(run)).rename("steady")
+        fair = (~eval_inclusive(run) & ~first_rows(run)).rename("clean")
+        wu = wu & ~ok
     dt = it["dt_ms"].where(it["dt_ms"] > 0)
     med = _median(t[ok])
     wall = eval_s = warm_s = None

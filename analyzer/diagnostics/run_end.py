@@ -39,8 +39,8 @@ _CAUSES: list[tuple[str, re.Pattern[str], str]] = [
      "The process was killed (SIGKILL): most often the host ran out of RAM and the "
      "kernel's OOM killer ended it (check `dmesg`; lower the data loader's memory or the "
      "batch), or a scheduler killed it."),
-    ("crash", re.compile(r"Segmentation fault|Bus error|Aborted|CUDA ERROR|illegal memory",
-                         re.IGNORECASE),
+    ("crash", re.compile(r"Segmentation fault|Bus error|Aborted|CUDA ERROR|cuBLAS|cuDNN|NCCL"
+                         r"|illegal memory|CUBLAS_STATUS|cudaError", re.IGNORECASE),
      "The process crashed in native code: check the driver/library versions and the "
      "message; a CUDA error may be reported at a later call than the one that caused it "
      "(CUDA_LAUNCH_BLOCKING=1 pins it down)."),

@@ -64,6 +64,9 @@ _KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
                      r"(?: \(core dumped\))?(?![A-Za-z])")
 _ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")
 _CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
+# a native library's fatal error with its message on the line: '[cuBLAS ERROR]: 13 x.cuh 216'
+_NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S.*|"
+                           r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access")
 _TRACEBACK = "Traceback (most recent call last):"
 # the last line of a traceback: 'ValueError: ...', 'KeyboardInterrupt', 'torch.X.ChildFailedError:'
 _EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::.*)?$")
@@ -75,6 +78,7 @@ _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 # warning). A longer line is read by its first MAX_LINE characters: hostile input cannot make
 # a pattern that backtracks on long runs (of spaces, of word characters) take long.
 MAX_LINE = 1000
+_COMMENT = "# "
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -362,6 +366,9 @@ class StdoutParser:
             # a bug must not stop the reading of a log: count the line, say why
             self.stats.skip(lineno, f"parser error: {type(e).__name__}: {e}", text)
             return
+        if not understood and text.startswith(_COMMENT) and len(text) > 2:
+            # a log pasted into a script or notes as comments ('# step 00000/00528 | ...')
+            understood = self.parse_line(text[2:], lineno)
         if understood:
             self._in_traceback = False
             self.stats.parsed += 1
@@ -386,6 +393,9 @@ class StdoutParser:
         m = _CUDA_ERROR.match(t)
         if m:
             self._cuda_error = f"CUDA ERROR at {m.group(1)}"
+            return None
+        if _NATIVE_ERROR.search(t):  # the process dies with it, unless training goes on
+            self._exception = t
             return None
         if _SHELL_DEATH.fullmatch(t):
             oom = self._exception if self._exception and _OOM.search(self._exception) else None

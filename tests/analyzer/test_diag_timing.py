@@ -175,3 +175,10 @@ def test_spikes_in_step_ms_only_logs():
     step_ms = [1300.0 if s % 10 == 0 else 255.0 for s in steps]
     (f,) = timing_spikes(run(iters(steps, 2.0, None, step_ms=step_ms)), CFG)
     assert f.evidence["periodic_every"] == 10 and f.severity == "info"
+
+
+def test_a_log_shorter_than_the_warm_up_still_has_a_step_time():
+    # 5 logged steps: all inside warmup_steps; the steady time is that of all but the first
+    from analyzer.stats import throughput_stats
+    st = throughput_stats(run(iters(range(5), 2.0, [3000.0, 100.0, 104.0, 96.0, 100.0])), 10)
+    assert st.median_step_ms == pytest.approx(100.0) and st.steady_iters == 4

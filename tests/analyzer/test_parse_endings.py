@@ -42,6 +42,7 @@ ENDINGS = [
     ("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n", "failed",
      "out of memory"),
     ("RuntimeError: CUDA error: out of memory\nKilled\n", "failed", "out of memory"),
+    ("val loss nan\n[cuBLAS ERROR]: 13 llmc/matmul.cuh 216\n", "failed", "cuBLAS"),
 ]
 
 
@@ -61,3 +62,13 @@ def test_training_after_a_message_is_not_an_ending(mod):
     r = run(mod, lines[0] + "warning: CUDA out of memory, retrying with a smaller batch\n"
             + lines[1])
     assert r.end is None and len(r.iters) == 2
+
+
+def test_a_log_pasted_as_comments(tmp_path):
+    # a script that shows its output as '# ' comments: read, and detected, all the same
+    from analyzer import load as load_mod
+    p = tmp_path / "run.sh"
+    p.write_text("#!/usr/bin/env bash\npython -m scripts.base_train --depth=4\n# Prints:\n"
+                 + "".join("# " + line + "\n" for line in BODIES[nanochat].splitlines()))
+    r = load_mod.load(p)
+    assert r.format == "nanochat" and r.iters["step"].tolist() == [0, 1]
