@@ -294,11 +294,13 @@ def to_events(t: Tables, fmt: str, run_id: str,
     keyed: list[tuple[int, int, dict[str, Any]]] = []
     it, ev, me = t.iters, t.evals, t.metrics
 
+    # Scalar logs (an exported run among them) rarely carry the eval-inclusive flag.
+    incl = it.get("eval_inclusive")
     for i in range(len(it["step"])):
         f = _fields(it, ITER_TARGETS, i)
         keyed.append((int(it["step"][i]), 0, make_event(
             "iter", run_id, int(it["step"][i]), float(it["time"][i]),
-            eval_inclusive=bool(it["eval_inclusive"][i]), **f)))
+            eval_inclusive=bool(incl[i]) if incl is not None else False, **f)))
     for a in t.anomalies:
         keyed.append((a["step"], 1, make_event("anomaly", run_id, a["step"], a["time"],
                                                kind=a["kind"], value=a["value"],

@@ -114,3 +114,15 @@ def test_every_verb_takes_the_scalar_formats(tmp_path, path, capsys):
     assert main(["parse", str(path), "-o", str(tmp_path / "e.jsonl")]) == 0
     assert main(["golden", str(path), "-o", str(tmp_path / "g.json")]) == 0
     assert main(["check", str(path), "--baseline", str(tmp_path / "g.json")]) == 0
+
+
+def test_parse_of_an_exported_run_writes_events(tmp_path):
+    # an exported folder has no eval-inclusive tag: parse must still convert it (it raised KeyError)
+    export_tensorboard(load(REAL["nanogpt"]), tmp_path / "tb")
+    out = tmp_path / "back.jsonl"
+    subprocess.run([sys.executable, "-m", "analyzer", "parse", str(tmp_path / "tb"), "-o",
+                    str(out)], check=True, capture_output=True, text=True)
+    iters = [json.loads(line) for line in out.read_text().splitlines()
+             if json.loads(line)["type"] == "iter"]
+    assert len(iters) == len(load(REAL["nanogpt"]).iters)
+    assert not any(e["eval_inclusive"] for e in iters)
