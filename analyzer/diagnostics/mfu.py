@@ -58,6 +58,38 @@ def _causes(run: Run, n_params: float | None, config: DiagnosticsConfig) -> list
     return causes
 
 
+def _settings_on(run: Run) -> set[str]:
+    """What the log shows is already on (config echo, command line): never advise it."""
+    on = set()
+    if _meta(run, "compile") is True:
+        on.add("compile")
+    if str(_meta(run, "dtype") or "").lower() in ("bfloat16", "bf16", "float16", "fp16"):
+        on.add("bf16")
+    flash = _meta(run, "flash") or _meta(run, "flash_attn") or _meta(run, "use_flash_attn")
+    if flash is True:
+        on.add("flash")
+    return on
+
+
+def _advice(run: Run) -> tuple[str, str]:
+    """(likely causes, what to do) for a low MFU, leaving out what the log shows is on."""
+    on = _settings_on(run)
+    causes = ["a small batch or sequence length"]
+    todo = []
+    for key, cause, fix in (("compile", "torch.compile off", "torch.compile"),
+                            ("bf16", "float32 instead of bf16", "bf16 autocast"),
+                            ("flash", "no flash attention",
+                             "flash attention (scaled_dot_product_attention)")):
+        if key not in on:
+            causes.append(cause)
+            todo.append(fix)
+    causes.append("or the data loader starving the GPU")
+    do = ("Use " + ", ".join(todo) + " and the largest micro-batch that fits; then profile."
+          if todo else "Use the largest micro-batch that fits, then profile the step (the "
+          "log shows compile, bf16 and flash attention already on).")
+    return "other likely causes: " + ", ".join(causes), do
+
+
 def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Steady-state median MFU below ``low_mfu``. Info when the run is small or not on a
     GPU (then it is expected), warning otherwise."""
@@ -71,9 +103,7 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     causes = _causes(run, n_params, config)
     expected = any(c.startswith(("the device is", "the model is small")) for c in causes)
     steps = run.iters.loc[mfu.index, "step"].dropna().astype(int)
-    generic = ("other likely causes: a small batch or sequence length, torch.compile off, "
-               "float32 instead of bf16, no flash attention, or the data loader starving "
-               "the GPU")
+    generic, todo = _advice(run)
     return [Finding(
         code="low_mfu", severity="info" if expected else "warning",
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
@@ -83,9 +113,7 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                   "p90_mfu": float(mfu.quantile(0.9)), "n_params": n_params,
                   "causes": causes},
         suggestion=("Expected for this setup; compare MFU only between runs of similar size "
-                    "on the same device." if expected else
-                    "Use bf16 autocast, torch.compile, flash attention (scaled_dot_product_"
-                    "attention) and the largest micro-batch that fits; then profile."))]
+                    "on the same device." if expected else todo))]
 
 
 def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:

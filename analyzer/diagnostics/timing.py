@@ -184,9 +184,13 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             evidence={"typical": typical, "during": during, "unit": unit,
                       "slowdown": typical / during if during else None,
                       "iterations": int(min(n, b * size) - a * size), "recovered": not to_end},
+            # an expected slowdown gets no hardware advice (thermal throttling would contradict
+            # the message that calls it expected)
             suggestion=("Check for thermal throttling or power capping (nvidia-smi), other "
                         "processes on the GPU, a slower data source, or memory growth "
-                        "forcing allocator retries.")))
+                        "forcing allocator retries." if severe else
+                        "Nothing to fix if the run grows its batch size or sequence length on "
+                        "a schedule; otherwise compare tokens per step before and after.")))
     return findings
 
 

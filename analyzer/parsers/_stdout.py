@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.parsers._text import clean_line, finite, is_elision, nonfinite_name
+from analyzer.parsers._text import clean_line, finite, is_elision, literal, nonfinite_name
 from analyzer.run import ParseStats
 from gptscope.schema import FIELDS, OPTIONAL, SCHEMA_VERSION
 
@@ -79,6 +79,9 @@ _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 # a pattern that backtracks on long runs (of spaces, of word characters) take long.
 MAX_LINE = 1000
 _COMMENT = "# "
+# the command that started the run: 'python train.py config/x.py --device=cpu --compile=False'
+_COMMAND = re.compile(r"(?:^|[\s/])\w[\w.-]*\.py\b")
+_ARG = re.compile(r"(?:^|\s)--(\w+)[= ]([^\s-][^\s]*|-\d\S*)")
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -205,6 +208,11 @@ class StdoutParser:
     def header_line(self) -> Header:
         """Note a header line; returns the header it belongs to (a new one after data)."""
         self._header_seen = True
+        if self.segment >= 0 and self._exception is not None and not self._ended:
+            # an error or interrupt, then a new header: the run before it ended there (not
+            # the next one, which may never print data: a shell's `time` echoing the command)
+            self._end(ending_status(self._exception), self._exception)
+            self._exception = None
         if self.segment >= 0 and self._new_run is None:  # after data: the next run
             self._new_run = "run_start"
             self.header = Header()
@@ -379,6 +387,17 @@ class StdoutParser:
         else:
             self.stats.skip(lineno, reason, text)
 
+    def _command_line(self, text: str) -> None:
+        """A command line's ``--key=value`` arguments are the run's settings (nanoGPT's
+        configurator takes them so): device, dtype and compile inform the findings."""
+        h = self.header_line()
+        for key, raw in _ARG.findall(text):
+            value = h.config[key] = literal(raw)
+            if key == "device":
+                h.device = device_type(value) or h.device
+            elif key == "dtype" and isinstance(value, str):
+                h.dtype = value
+
     def _generic(self, text: str) -> str | None:
         """Lines every format shares: endings, tracebacks, warnings. None if it was an
         ending (parsed), else the reason the line is skipped."""
@@ -419,6 +438,9 @@ class StdoutParser:
                 return "traceback"
         if t.startswith(_TRACE_CONT):
             return "traceback"
+        if _COMMAND.search(t) and _ARG.search(t):
+            self._command_line(t)
+            return None
         if _PY_WARNING.match(t) or t.lower().startswith(("warning", "warnings.warn")):
             return "warning"
         if is_elision(t):

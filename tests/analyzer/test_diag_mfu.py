@@ -90,3 +90,26 @@ def test_low_mfu_on_cpu_with_a_measured_peak_blames_the_calibration_not_a_gpu():
     assert f.severity == "info"
     assert "calibration" in f.message and "GPU's peak" not in f.message
     assert "tensor cores" not in f.message  # a CPU has none
+
+
+@pytest.mark.parametrize("config, absent, present", [
+    ({"dtype": "float32"}, [], ["torch.compile", "bf16", "flash attention"]),
+    ({"compile": True, "dtype": "float32"}, ["torch.compile"], ["bf16"]),
+    ({"compile": True, "dtype": "bfloat16"}, ["torch.compile", "bf16"], ["flash attention"]),
+])
+def test_low_mfu_never_advises_what_the_log_shows_is_on(config, absent, present):
+    # issue #12 class 7: the config echo or command line says compile / bf16 is on already
+    (f,) = low_mfu(mfu_run(0.04, meta={"config": config, "dtype": config["dtype"]}), CFG)
+    for word in absent:
+        assert word not in f.suggestion and word not in f.message
+    for word in present:
+        assert word in f.suggestion
+
+
+def test_our_trainers_stdout_is_not_the_a100_constant_case():
+    # gptscope's own stdout: its MFU is against its own peak (not printed), never nanoGPT's
+    # A100 figure, so an implausible MFU does not advise about that constant
+    meta = {"peak_flops": None, "peak_flops_source": "gptscope trainer (its peak is not "
+            "printed in stdout)", "model": {"n_params": 10e6}}
+    (f,) = implausible_mfu(mfu_run(0.9, meta=meta, format="nanogpt"), CFG)
+    assert "A100" not in f.suggestion and f.evidence["peak_flops_used"] is None

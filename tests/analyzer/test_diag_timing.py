@@ -182,3 +182,10 @@ def test_a_log_shorter_than_the_warm_up_still_has_a_step_time():
     from analyzer.stats import throughput_stats
     st = throughput_stats(run(iters(range(5), 2.0, [3000.0, 100.0, 104.0, 96.0, 100.0])), 10)
     assert st.median_step_ms == pytest.approx(100.0) and st.steady_iters == 4
+
+
+def test_an_expected_slowdown_gets_no_hardware_advice():
+    # step time alone grows to the end (a batch-size schedule): info, no thermal throttling
+    dts = [20.0] * 300 + [40.0] * 300
+    fs = [f for f in throughput_drop(run(iters(range(600), 2.0, dts)), CFG)]
+    assert fs and all(f.severity == "info" and "thermal" not in f.suggestion for f in fs)

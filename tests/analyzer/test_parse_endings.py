@@ -72,3 +72,12 @@ def test_a_log_pasted_as_comments(tmp_path):
                  + "".join("# " + line + "\n" for line in BODIES[nanochat].splitlines()))
     r = load_mod.load(p)
     assert r.format == "nanochat" and r.iters["step"].tolist() == [0, 1]
+
+
+def test_the_command_line_gives_the_settings():
+    # 'train.py config/x.py --device=cpu --compile=False': the run's device and settings
+    r = run(nanogpt, "uv run train.py config/train_shakespeare_char.py --device=cpu "
+                     "--compile=False --dtype float16\n" + BODIES[nanogpt])
+    assert r.meta["device"] == "cpu" and r.meta["dtype"] == "float16"
+    assert r.meta["config"] == {"device": "cpu", "compile": False, "dtype": "float16"}
+    assert r.stats.skipped == 0

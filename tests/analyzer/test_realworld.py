@@ -43,8 +43,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'analyzer gives no value',
     ('modded-nanogpt/pr65-grep-val-lines-with-pasted-source-line.log',
      'fact:step_ms'): 'analyzer gives no value',
-    ('nanogpt/metal-readme-cpu-first-50-iters.log',
-     'false_alarm'): "analyzer gives 'warning low_mfu (10, 50)'",
     ('nanochat/rtx4070-d24-bs8-oom-at-first-optimizer-step.log',
      'runs'): 'analyzer gives 0',
     ('nanochat/rtx4070-d24-bs8-oom-at-first-optimizer-step.log',
