@@ -115,19 +115,34 @@ _install_torch() {
 _deps_importable() {  # every module the extras need, found without importing them
   local modules="pandas,pyarrow,numpy,matplotlib,streamlit,watchdog,gptscope,trainer,analyzer,app"
   case ",$1," in *,train,*) modules="$modules,torch,tiktoken" ;; esac
-  case ",$1," in *,dev,*) modules="$modules,pytest,pytest_timeout,hypothesis,playwright" ;; esac
+  case ",$1," in
+    *,dev,*) modules="$modules,pytest,pytest_timeout,hypothesis,playwright,tensorboard" ;;
+  esac
   "$PY" -c "
-import importlib.util, sys
+import importlib.util, sys  # gptscope-deps
 missing = [m for m in sys.argv[1].split(',') if importlib.util.find_spec(m) is None]
 sys.exit(1 if missing else 0)" "$modules" 2>/dev/null
 }
 
+_stamp_covers() {  # stamp file, extras, pyproject checksum: installed with these extras or more?
+  local sum1 sum2 extras root e ok
+  while read -r sum1 sum2 extras root; do
+    [ "$root" = "$GPTSCOPE_ROOT" ] && [ "$sum1 $sum2" = "$3" ] || continue
+    ok=1
+    for e in ${2//,/ }; do
+      case ",${extras//[\[\]]/}," in *",$e,"*) ;; *) ok=0 ;; esac
+    done
+    [ "$ok" = 1 ] && return 0
+  done <"$1"
+  return 1
+}
+
 _install_project() {
-  local extras="$1" prefix="$2" stamp line
-  stamp="$prefix/.gptscope-setup"
-  line="$GPTSCOPE_ROOT [$extras] $(cksum <"$GPTSCOPE_ROOT/pyproject.toml")"
-  if [ "${GPTSCOPE_REINSTALL:-0}" != 1 ] && [ -f "$stamp" ] && grep -qxF "$line" "$stamp" \
-     && _deps_importable "$extras"; then
+  local extras="$1" prefix="$2" stamp sum
+  stamp="$prefix/.gptscope-setup"  # lines: <pyproject.toml cksum> [<extras>] <project>
+  sum="$(cksum <"$GPTSCOPE_ROOT/pyproject.toml")"
+  if [ "${GPTSCOPE_REINSTALL:-0}" != 1 ] && [ -f "$stamp" ] \
+     && _stamp_covers "$stamp" "$extras" "$sum" && _deps_importable "$extras"; then
     _say "gptscope[$extras] already installed (pyproject.toml unchanged)"
     return
   fi
@@ -135,7 +150,7 @@ _install_project() {
   _dry && return
   (cd "$GPTSCOPE_ROOT" && "$PY" -m pip install -q -e ".[$extras]") \
     || _die "could not install gptscope[$extras]"
-  { [ -f "$stamp" ] && grep -vF "$GPTSCOPE_ROOT [$extras] " "$stamp"; echo "$line"; } \
+  { [ -f "$stamp" ] && grep -vF "[$extras] $GPTSCOPE_ROOT" "$stamp"; echo "$sum [$extras] $GPTSCOPE_ROOT"; } \
     >"$stamp.new" 2>/dev/null && mv "$stamp.new" "$stamp" || rm -f "$stamp.new"
 }
 

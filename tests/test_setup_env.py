@@ -58,12 +58,15 @@ def setup(project: Path, path: Path, script: str = "test.sh",
                                "GPTSCOPE_TORCH_INDEX": "none", **env})
 
 
-def fake_python(version: str, torch: str, kind: str = "cpu") -> str:
-    """A python3 that answers the set-up's probes as a given interpreter would."""
+def fake_python(version: str, torch: str, kind: str = "cpu",
+                prefix: str = "/fake/prefix") -> str:
+    """A python3 that answers the set-up's probes as a given interpreter would (every
+    dependency importable)."""
     return ("#!/bin/sh\n"
             'case "$*" in\n'
-            f'  *gptscope-probe*) echo "{version} /fake/prefix {torch}" ;;\n'
+            f'  *gptscope-probe*) echo "{version} {prefix} {torch}" ;;\n'
             f'  *gptscope-torch-kind*) echo "{kind}" ;;\n'
+            "  *gptscope-deps*) exit 0 ;;\n"
             "  *) exit 3 ;;\n"
             "esac\n")
 
@@ -110,6 +113,32 @@ def test_none_active_creates_the_project_venv_with_the_system_python3(project, t
     run = setup(project, path, script="run.sh")  # run.sh: the same, without the dev extra
     assert run.returncode == 0, run.stderr
     assert "setup: installing gptscope[train] and its dependencies" in run.stdout
+
+
+def test_an_unchanged_install_is_not_repeated(project, tmp_path):
+    """The environment remembers what set-up installed (extras, pyproject.toml's checksum)."""
+    env_dir = tmp_path / "env"
+    (env_dir / "bin").mkdir(parents=True)
+    (env_dir / "bin" / "python3").write_text(fake_python("3.11", "2.13.0+cpu",
+                                                         prefix=str(env_dir)))
+    (env_dir / "bin" / "python3").chmod(0o755)
+    path = bin_dir(tmp_path, None)
+    cksum = subprocess.run(["cksum"], stdin=open(project / "pyproject.toml", "rb"),
+                           capture_output=True, text=True).stdout.strip()
+    stamp = env_dir / ".gptscope-setup"
+    stamp.write_text(f"{cksum} [train,dev] {project}\n")
+    for script, extras in (("test.sh", "train,dev"), ("run.sh", "train")):  # dev covers train
+        out = setup(project, path, script, VIRTUAL_ENV=str(env_dir)).stdout
+        assert f"setup: gptscope[{extras}] already installed (pyproject.toml unchanged)" in out
+    stamp.write_text(f"{cksum} [train] {project}\n")  # not the dev extra
+    out = setup(project, path, VIRTUAL_ENV=str(env_dir)).stdout
+    assert "setup: installing gptscope[train,dev] and its dependencies" in out
+    stamp.write_text(f"1 2 [train,dev] {project}\n")  # pyproject.toml changed since
+    out = setup(project, path, VIRTUAL_ENV=str(env_dir)).stdout
+    assert "setup: installing gptscope[train,dev] and its dependencies" in out
+    stamp.write_text(f"{cksum} [train,dev] {tmp_path / 'another-clone'}\n")
+    out = setup(project, path, VIRTUAL_ENV=str(env_dir)).stdout
+    assert "setup: installing gptscope[train,dev] and its dependencies" in out
 
 
 def test_a_system_cuda_torch_is_kept(project, tmp_path):
