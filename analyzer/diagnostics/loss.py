@@ -34,7 +34,28 @@ def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarr
     mean, std = roll.mean().to_numpy(), roll.std().to_numpy()
     spike = (loss > mean + config.loss_spike_sigma * std) & \
             (loss > mean * (1 + config.loss_spike_rel))
-    return np.nan_to_num(spike, nan=0).astype(bool), mean, std
+    return np.nan_to_num(spike, nan=0).astype(bool) | _short_spikes(loss, config), mean, std
+
+
+def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
+    """Jumps where the rolling window has too little history (a short log, a run's first
+    points): a loss ``short_spike_rel`` above the point before it and above the lowest of the
+    next few, i.e. a jump against both sides (8.07 -> 15.13 -> 7.97)."""
+    out = np.zeros(len(loss), bool)
+    factor = 1 + config.short_spike_rel
+    stop = min(len(loss) - 1, config.loss_min_history)
+    rises = np.ones(len(loss))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rises[1:] = loss[1:] / loss[:-1]
+    for i in range(1, stop):
+        after = loss[i + 1:i + 4]
+        if not (loss[i] >= factor * loss[i - 1] and loss[i] >= factor * after.min()):
+            continue
+        # only where the rest of those points is calm: a loss that jumps up and down by
+        # half anyway (a noisy fine-tune) has no spike to tell apart
+        others = np.delete(rises[1:stop + 1], [i - 1])
+        out[i] = not (others >= 1 + config.short_spike_rel / 2).any()
+    return out
 
 
 def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
@@ -63,8 +84,21 @@ def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                         "peak_loss": float(loss[peak]), "peak_step": int(steps[peak]),
                         "z_score": float(z), "ratio_to_mean": float(loss[i] / mean[i]),
                         "recovered_at": int(steps[end]) if recovered else None}
-            if recovered and end == i + 1:
+            short = i < config.loss_min_history  # judged by its neighbours alone
+            if recovered and end == i + 1 and not short:
                 outliers.append(i)
+            elif recovered and short:
+                findings.append(Finding(
+                    code="loss_spike", severity="info" if end == i + 1 else "warning",
+                    segment=seg, steps=(int(steps[i]), int(steps[end])),
+                    message=(f"The training loss jumped at step {steps[i]} ({loss[i - 1]:.4f} "
+                             f"-> {loss[peak]:.4f}) and came back down by step {steps[end]} "
+                             "(judged against its neighbours: too few points before it for "
+                             "the rolling statistics)."),
+                    evidence=evidence,
+                    suggestion=("Early jumps are common while the learning rate warms up; if "
+                                "they repeat, lower the learning rate or lengthen the warm-up, "
+                                "and keep gradient clipping on.")))
             elif recovered:
                 findings.append(Finding(
                     code="loss_spike", severity="warning", segment=seg,

@@ -86,3 +86,18 @@ def test_nan_losses_are_left_to_the_nan_diagnostic():
     loss = list(decaying(100)) + [float("nan")] * 20
     r = run(iters(range(120), loss))
     assert loss_spikes(r, CFG) == [] and loss_trend_divergence(r, CFG) == []
+
+
+@pytest.mark.parametrize("losses, code, severity, step", [
+    ([10.9, 9.6, 8.07, 15.13, 7.97, 7.6, 7.4, 7.3, 7.2, 7.1], "loss_spike", "info", 3),
+    ([6.94, 12.06, 10.07, 7.81, 6.50, 6.2], "loss_spike", "warning", 1),
+])
+def test_a_spike_in_a_short_log(losses, code, severity, step):
+    # issue #12 class 10: too few points for the rolling window; judged by its neighbours
+    fs = [f for f in loss_spikes(run(iters(range(len(losses)), losses)), CFG) if f.code == code]
+    assert len(fs) == 1 and fs[0].severity == severity and fs[0].steps[0] == step
+
+
+def test_a_short_log_falling_fast_has_no_spike():
+    losses = [10.9, 9.6, 8.8, 9.1, 7.9, 7.2, 7.4, 6.9]
+    assert loss_spikes(run(iters(range(len(losses)), losses)), CFG) == []

@@ -91,8 +91,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:params'): 'analyzer gives no value',
     ('generic/parameter-golf-exp4-minutes-clock-early-spike-recurrence.log',
      'fact:params'): 'analyzer gives no value',
-    ('generic/parameter-golf-exp4-minutes-clock-early-spike-recurrence.log',
-     'problem:loss_spike@2'): 'analyzer gives no value',
 }
 
 
