@@ -47,12 +47,12 @@ def bin_dir(tmp_path: Path, python3: str | None) -> Path:
     return path
 
 
-def setup(project: Path, path: Path, script: str = "test.sh",
+def setup(project: Path, path: Path, script: str = "test.sh", args: tuple[str, ...] = (),
           **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
             if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "PYTHONPATH")}
     bash = shutil.which("bash")
-    return subprocess.run([bash, str(project / "scripts" / script)], capture_output=True,
+    return subprocess.run([bash, str(project / "scripts" / script), *args], capture_output=True,
                           text=True, timeout=120,
                           env={**base, "PATH": str(path), "GPTSCOPE_SETUP_DRY_RUN": "1",
                                "GPTSCOPE_TORCH_INDEX": "none", **env})
@@ -67,6 +67,7 @@ def fake_python(version: str, torch: str, kind: str = "cpu",
             f'  *gptscope-probe*) echo "{version} {prefix} {torch}" ;;\n'
             f'  *gptscope-torch-kind*) echo "{kind}" ;;\n'
             "  *gptscope-deps*) exit 0 ;;\n"
+            '  "-m pytest"*) echo "pytest $*"; exit ${FAKE_PYTEST_STATUS:-0} ;;\n'
             "  *) exit 3 ;;\n"
             "esac\n")
 
@@ -139,6 +140,24 @@ def test_an_unchanged_install_is_not_repeated(project, tmp_path):
     stamp.write_text(f"{cksum} [train,dev] {tmp_path / 'another-clone'}\n")
     out = setup(project, path, VIRTUAL_ENV=str(env_dir)).stdout
     assert "setup: installing gptscope[train,dev] and its dependencies" in out
+
+
+@pytest.mark.parametrize("status", [0, 1, 5])
+def test_test_sh_passes_pytest_status_on_and_never_turns_no_tests_into_success(
+        project, tmp_path, status):
+    env_dir = tmp_path / "env"
+    (env_dir / "bin").mkdir(parents=True)
+    (env_dir / "bin" / "python3").write_text(fake_python("3.11", "2.13.0+cpu",
+                                                         prefix=str(env_dir)))
+    (env_dir / "bin" / "python3").chmod(0o755)
+    cksum = subprocess.run(["cksum"], stdin=open(project / "pyproject.toml", "rb"),
+                           capture_output=True, text=True).stdout.strip()
+    (env_dir / ".gptscope-setup").write_text(f"{cksum} [train,dev] {project}\n")
+    proc = setup(project, bin_dir(tmp_path, None), args=("-x",), VIRTUAL_ENV=str(env_dir),
+                 GPTSCOPE_SETUP_DRY_RUN="0", FAKE_PYTEST_STATUS=str(status))
+    assert proc.returncode == status, proc.stdout + proc.stderr
+    assert "pytest -m pytest -x" in proc.stdout  # test.sh's arguments reach pytest
+    assert ("error: pytest collected no tests (exit status 5)" in proc.stderr) == (status == 5)
 
 
 def test_a_system_cuda_torch_is_kept(project, tmp_path):
