@@ -65,8 +65,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         ("lr", ("float", "null"), "learning rate used for this iteration"),
         ("grad_norm", ("float", "null"), "total gradient norm before clipping (null: not "
                                          "measured or not finite)"),
-        ("dt_ms", ("float", "null"), "wall time since the previous iteration, measured as "
-                                     "nanoGPT does: includes eval/checkpoint at the top of it"),
+        ("dt_ms", ("float", "null"), "wall time since the previous iteration ended, as "
+                                     "nanoGPT's dt: includes eval/checkpoint at the top of "
+                                     "it; our trainer excludes work still queued on a GPU "
+                                     "from earlier iterations"),
         ("step_ms", ("float", "null"), "time of the training step alone (forward, backward, "
                                        "optimizer), excluding eval and checkpointing"),
         ("eval_inclusive", ("bool",), "true when dt_ms includes an eval (or checkpoint) done "
