@@ -154,8 +154,32 @@ def requested_threads(argv: Sequence[str]) -> int:
         return 0
 
 
+def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
+    """The CPU quota of this process's container in whole CPUs, rounded up (None: no quota).
+    A container limited to 2 CPUs on a 64-core host must not run 32 threads."""
+    for path, parse in ((f"{root}/cpu.max", lambda t: t.split()[:2]),  # cgroup v2
+                        (f"{root}/cpu/cpu.cfs_quota_us", None)):       # cgroup v1
+        try:
+            with open(path) as f:
+                text = f.read()
+            if parse is not None:
+                quota, period = parse(text)
+            else:
+                with open(f"{root}/cpu/cpu.cfs_period_us") as f:
+                    quota, period = text.strip(), f.read().strip()
+            if quota in ("max", "-1"):
+                return None
+            return max(1, -(-int(quota) // int(period)))
+        except (OSError, ValueError, ZeroDivisionError):
+            continue
+    return None
+
+
 def plan_for_this_process(argv: Sequence[str], environ: Mapping[str, str]) -> Plan:
     cpus = allowed_cpus()
+    limit = cgroup_cpu_limit()
+    cores = min(len(cpus), limit) if limit else len(cpus)
+    busy = busy_cores(cpus) * cores / len(cpus)  # the same share of what we may use
     local = _positive_int(environ.get("LOCAL_WORLD_SIZE", "")) or 1
-    return choose(len(cpus), physical_cores(cpus), busy_cores(cpus), environ,
+    return choose(cores, min(cores, physical_cores(cpus)), busy, environ,
                   requested_threads(argv), local)

@@ -100,3 +100,20 @@ def test_python_m_trainer_applies_and_prints_the_plan(tmp_path):
         "OMP_WAIT_POLICY=PASSIVE (from the environment)"), line
     chosen = int(line.split()[2])
     assert json.loads(proc.stdout)["threads"] == chosen
+
+
+def test_a_container_cpu_quota_caps_the_cores(tmp_path):
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert T.cgroup_cpu_limit(str(v2)) is None
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert T.cgroup_cpu_limit(str(v2)) == 2  # 1.5 CPUs: 2 threads at most
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("400000\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert T.cgroup_cpu_limit(str(v1)) == 4
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert T.cgroup_cpu_limit(str(v1)) is None
+    assert T.cgroup_cpu_limit(str(tmp_path / "none")) is None
