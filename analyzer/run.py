@@ -40,6 +40,8 @@ class ParseStats:
     max_samples: int = 20
     # the schema fields a reader of unknown layouts (the 'generic' format) found, in order
     fields: list[str] = field(default_factory=list)
+    # what the evals' val_loss measures when it is not a loss in nats: 'bpb' (nanochat)
+    val_unit: str | None = None
 
     def skip(self, lineno: int, reason: str, text: str = "") -> None:
         self.skipped += 1

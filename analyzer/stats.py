@@ -224,6 +224,7 @@ def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
         "final_train_loss": _final_loss(last_seg.sort_values("step")) if len(it) else None,
         "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
+        "val_unit": run.stats.val_unit or "loss",  # 'bpb': nanochat's bits per byte
         "best_val_loss": float(best["val_loss"]) if best is not None else None,
         "best_val_step": int(best["step"]) if best is not None and pd.notna(best["step"])
         else None,

@@ -19,8 +19,9 @@ Meaning and conventions:
 - steps are the printed numbers (the step counter's meaning changed between versions: older
   base_train prints the 0-based loop index, newer scripts the number of steps done).
 - ``loss`` is what nanochat prints: a bias-corrected EMA (beta 0.9) of the training loss,
-  so single-step spikes are damped; validation is reported in bits per byte, a metric
-  (``val_bpb``), not an eval loss; ``Validation loss`` lines of older scripts are evals.
+  so single-step spikes are damped; validation is reported in bits per byte: it is the
+  run's eval (``val_loss`` of an eval event, with ``run.stats.val_unit = 'bpb'``) and also a
+  metric (``val_bpb``); ``Validation loss`` lines of older scripts are evals in nats.
 - ``dt`` is the training step alone (the clock starts after any eval): ``step_ms``;
   ``dt_ms`` is null. ``tok/sec`` and ``mfu`` (percent, no sign) are per step; MFU is null
   when the peak FLOPS is unknown (nanochat then prints 0.00). ``lrm`` is an lr multiplier,
@@ -38,12 +39,12 @@ from analyzer.parsers._text import clean_line, literal, ms, pipe_fields, to_floa
 
 NAME = "nanochat"
 
-_STEP = re.compile(r"step (\d+)(?:/(\d+))? \((\S+)%\)\s*\|(.*)$")
+_STEP = re.compile(r"step (\d+)(?:/(\d+))?(?: \((\S+)%\))?\s*\|(.*)$")  # '(x%)' is optional
 # the usual fields in one match (the general field split is the slow path)
 _STEP_FULL = re.compile(r" loss: (\S+) \| lrm: \S+ \| dt: (\S+)ms \| tok/sec: (\S+) \| mfu: (\S+)"
                         r"(?: \|.*)?$")
 _OLD_STEP = re.compile(r"Step (\d+)(?:/(\d+))? \| Training loss: (\S+?)\s*\|(.*)$")
-_METRIC = re.compile(r"Step (\d+) \| ([A-Za-z][\w /-]*?): (\S+)")
+_METRIC = re.compile(r"[Ss]tep (\d+) \| ([A-Za-z][\w /-]*?): (\S+)")
 _GPU = re.compile(r"GPU: (.+?) \| Peak FLOPS \((\w+)\): (\S+)")
 _CKPT = re.compile(r"Saved model parameters to: (\S+)")
 _DONE = re.compile(r"Total training time: (\S+)")
@@ -82,10 +83,14 @@ def detect(head: list[str]) -> float:
 class Parser(StdoutParser):
     NAME = NAME
 
+    def __init__(self, run_id: str = "log") -> None:
+        super().__init__(run_id)
+        self._val_kind: str | None = None  # 'loss' or 'bpb': what this run's evals hold
+
     def parse_line(self, text: str, lineno: int) -> bool:
         m = _STEP.match(text)
-        if m:
-            return self._step(int(m.group(1)), m.group(2), m.group(4))
+        if m and self._step(int(m.group(1)), m.group(2), m.group(4)):
+            return True
         m = _OLD_STEP.match(text)
         if m:
             f = pipe_fields(m.group(4))
@@ -130,10 +135,16 @@ class Parser(StdoutParser):
 
     def _metric(self, step: int, name: str, value: float | None) -> None:
         key = name.strip().lower()
-        if key == "validation loss":
+        # the run's val figure is the first validation kind it prints: a loss in nats (older
+        # scripts), or bits per byte (the unit in run.stats.val_unit): never the two mixed
+        if key == "validation loss" and self._val_kind in (None, "loss"):
+            self._val_kind = "loss"
             self.evaluation(step, val_loss=value)
             return
         key = {"validation bpb": "val_bpb", "core metric": "core"}.get(key, key)
+        if key == "val_bpb" and self._val_kind in (None, "bpb"):
+            self._val_kind = self.stats.val_unit = "bpb"
+            self.evaluation(step, val_loss=value)  # also kept as the metric it always was
         self.metric(step, re.sub(r"\W+", "_", key).strip("_"), value)
 
     def _header(self, text: str) -> bool:

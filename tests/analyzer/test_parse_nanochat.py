@@ -73,7 +73,9 @@ def test_chat_sft():
     it = of_type(evs, "iter")
     assert [(i["step"], i["loss"], i["mfu"]) for i in it] == [(1, 5.471677, None), (9, None, None)]
     assert [a["kind"] for a in of_type(evs, "anomaly")] == ["nonfinite_loss"]
-    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(100, 2.5)]
+    # the first validation kind is the run's eval (bpb here); a later loss stays a metric
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 3.3084)]
+    assert ("validation_loss", 2.5) in [(m["name"], m["value"]) for m in of_type(evs, "metric")]
     r = run(nanochat, SFT)
     assert r.meta["peak_flops"] is None and r.meta["peak_flops_source"].startswith("unknown")
     assert r.meta["dtype"] == "float32" and r.meta["model"]["block_size"] == 128
@@ -108,7 +110,10 @@ def test_real_log_loads_with_independent_counts(files, name):
     r = run(nanochat, path.read_bytes())
     n_iter = sum(x.startswith("step ") and "| loss:" in x for x in lines)
     n_metric = sum(x.startswith("Step ") and " | " in x for x in lines)
-    assert (len(r.iters), len(r.metrics), len(r.evals)) == (n_iter, n_metric, 0)
+    n_bpb = sum(x.startswith("Step ") and "Validation bpb" in x for x in lines)
+    # val bpb is nanochat's eval (issue #12 class 11), and stays a metric too
+    assert (len(r.iters), len(r.metrics), len(r.evals)) == (n_iter, n_metric, n_bpb)
+    assert r.stats.val_unit == ("bpb" if n_bpb else None)
     assert r.n_segments == 1 and r.iters["step"].is_monotonic_increasing
     first = next(x for x in lines if x.startswith("step "))
     assert r.iters["loss"].iloc[0] == float(first.split("loss: ")[1].split()[0])
@@ -130,3 +135,15 @@ def test_sft_nan_onset(files):
     assert r.iters.loc[r.iters["loss"].isna(), "step"].iloc[0] == 9
     assert r.iters["mfu"].isna().all()          # peak FLOPS unknown: 0.00 is not a value
     assert r.meta["device_name"] == "NVIDIA GeForce GTX 1660 SUPER"
+
+
+def test_val_bpb_is_the_eval_with_its_unit_and_steps_without_percent():
+    # issue #12 class 11: the summary shows nanochat's val bpb as final/best val, in bpb
+    from analyzer.stats import summarize
+    text = ("Step 00000 | Validation bpb: 0.2982\nstep 00001 | loss: 13.070236 | lrm: 1.00\n"
+            "step 00150 | Validation bpb: 1.7252\nstep 00401 | loss:  6.900375 | lrm: 1.00\n")
+    r = run(nanochat, text)
+    assert r.iters["step"].tolist() == [1, 401]
+    s = summarize(r)
+    assert (s["final_val_loss"], s["best_val_loss"], s["best_val_step"], s["val_unit"]) == (
+        1.7252, 0.2982, 0, "bpb")
