@@ -25,17 +25,17 @@ def test_a_free_machine_gets_a_spinning_thread_per_core():
 
 
 @pytest.mark.parametrize("cores,physical,busy,threads,policy", [
-    (2, 2, 1.0, 1, "PASSIVE"),    # beside one busy program: the free core, no spinning
-    (2, 2, 0.6, 1, "PASSIVE"),    # most of a core taken counts as taken
+    (2, 2, 1.0, 2, "PASSIVE"),    # beside one busy program: passive threads, no spinning
+    (2, 2, 0.6, 2, "PASSIVE"),    # most of a core taken counts as taken
     (2, 2, 0.4, 2, "ACTIVE"),     # a light, passing load does not
-    (2, 2, 5.0, 1, "PASSIVE"),    # saturated: still one thread
-    (4, 4, 2.0, 2, "ACTIVE"),     # two free cores: two spinning threads
-    (4, 4, 3.2, 1, "PASSIVE"),
-    (16, 8, 1.0, 8, "ACTIVE"),    # hyper-threads: torch's default, one per physical core
-    (16, 8, 12.0, 4, "ACTIVE"),
-    (1, 1, 0.0, 1, "PASSIVE"),
+    (2, 2, 5.0, 2, "PASSIVE"),
+    (4, 4, 2.0, 4, "PASSIVE"),
+    (16, 8, 1.0, 8, "ACTIVE"),    # hyper-threads: torch's default, one per physical core,
+    (16, 8, 7.0, 8, "ACTIVE"),    # each with a free core
+    (16, 8, 12.0, 8, "PASSIVE"),  # more threads than free cores
+    (1, 1, 0.0, 1, "PASSIVE"),    # one thread: nothing to spin for
 ])
-def test_threads_for_the_free_cores(cores, physical, busy, threads, policy):
+def test_spinning_only_when_every_thread_has_a_free_core(cores, physical, busy, threads, policy):
     plan = T.choose(cores=cores, physical=physical, busy=busy, environ={})
     assert (plan.threads, plan.wait_policy) == (threads, policy)
     assert plan.env == {"OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": policy}
