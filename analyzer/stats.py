@@ -199,9 +199,16 @@ def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
         warmup_overhead_s=warm_s)
 
 
+def _last_loss(iters: pd.DataFrame) -> float | None:
+    """The last logged training loss, as the log prints it (None when it is not finite:
+    the NaN diagnostic says so): what a reader finds at the end of the log."""
+    loss = iters["loss"].to_numpy(dtype=float)
+    return float(loss[-1]) if len(loss) and np.isfinite(loss[-1]) else None
+
+
 def _final_loss(iters: pd.DataFrame) -> float | None:
     """Median of the last 5% (at least 1, at most 50) finite logged losses: one batch's loss
-    is too noisy to quote as 'the' final loss."""
+    is noisy, so this smoothed figure stands beside the last logged one."""
     loss = iters["loss"][np.isfinite(iters["loss"].to_numpy(dtype=float))]
     if not len(loss):
         return None
@@ -222,7 +229,9 @@ def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
         "first_step": int(steps.min()) if len(steps) else None,
         "last_step": int(steps.max()) if len(steps) else None,
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
-        "final_train_loss": _final_loss(last_seg.sort_values("step")) if len(it) else None,
+        "final_train_loss": _last_loss(last_seg) if len(it) else None,
+        "final_train_loss_smoothed": _final_loss(last_seg.sort_values("step")) if len(it)
+        else None,
         "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
         "val_unit": run.stats.val_unit or "loss",  # 'bpb': nanochat's bits per byte
         "best_val_loss": float(best["val_loss"]) if best is not None else None,

@@ -45,8 +45,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'analyzer gives no value',
     ('nanochat/findings-doc-midtrain-diverged-annotated.log',
      'problem:divergence'): 'analyzer gives no value',
-    ('build-nanogpt/s21-gpt2-logmd-two-runs-among-prose.log',
-     'fact:final_train_loss'): 'analyzer gives 7.03961: final train loss is not the last logged value (#12 class 8)',
     ('llmc/notes-h100-124m-start-mfu-unknown-cut-last-line.log',
      'fact:params'): 'analyzer gives no value',
     ('modded-nanogpt/track3-muonsq-val-only-tail-from-375.log',
