@@ -313,7 +313,7 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
                                     starts_o, ends_o):
         row = k if is_iter else -1
         if k > done:
-            _advance(parser, runs, done, k, step, elapsed)
+            _advance(parser, runs, done, k, step, elapsed, _text(data, starts, ends, line[k - 1]))
             done = k
         text = data[a:b].decode("utf-8", errors="replace")
         for ev in parser.feed([text], li + 1):
@@ -330,7 +330,7 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
     if parser._ours:
         return None  # gptscope's stdout: its MFU needs the per-line reading (nanogpt._our_mfu)
     if n > done:
-        _advance(parser, runs, done, n, step, elapsed)
+        _advance(parser, runs, done, n, step, elapsed, _text(data, starts, ends, line[n - 1]))
     if final:
         events += parser.finish()
     del cols, starts, ends, is_plain  # free before the big table is built
@@ -341,9 +341,16 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
     return run, parser
 
 
+def _text(data: Any, starts: np.ndarray, ends: np.ndarray, i: int) -> str:
+    """Line i of the file, decoded as feed() gets it."""
+    return bytes(data[int(starts[i]):int(ends[i])]).decode("utf-8", errors="replace")
+
+
 def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray,
-             elapsed: np.ndarray) -> None:
-    """Move the parser over the plain iterations [a, b) as feed() would have."""
+             elapsed: np.ndarray, last_text: str) -> None:
+    """Move the parser over the plain iterations [a, b) as feed() would have (``last_text``:
+    the last of those lines, which a duplicate line is compared with)."""
+    parser._last_iter_text = last_text
     runs.append((a, b, parser.segment, parser._mfu_c, parser.seg_header.tokens_per_iter))
     parser.stats.lines += b - a
     parser.stats.parsed += b - a

@@ -21,7 +21,9 @@ events with the same rules for every format:
   Python traceback that is not followed by more training ('failed', with the message), or a
   format's own completion line. A traceback is only known to be final at ``finish()``.
 - **Statistics.** Every non-blank line is counted as parsed or skipped (with a reason:
-  'unrecognised', 'warning', 'traceback', 'elision', 'spliced'); nothing is fatal.
+  'unrecognised', 'warning', 'traceback', 'elision', 'spliced', 'duplicate'); nothing is
+  fatal. An iteration line repeated right after itself (pasted twice) is a 'duplicate':
+  skipped, never a step going back (a resume).
 
 Lines spliced by a scheduler message (``...| norm  nan (slurmstepd: error: *** JOB ...``)
 are cut at the message: the format may still read its values from the part before
@@ -163,6 +165,7 @@ class StdoutParser:
         self._cuda_error: str | None = None    # '[CUDA ERROR] at file x' awaiting its message
         self._assertion: str | None = None
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
+        self._last_iter_text: str | None = None  # the last line read as an iteration
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -368,6 +371,12 @@ class StdoutParser:
         if self._in_traceback and text[:1].isspace():
             self.stats.skip(lineno, "traceback", text)
             return
+        if text == self._last_iter_text:
+            # the same iteration line twice in a row: pasted twice, or a tee'd terminal
+            # repeating it; one step, counted as skipped, never a resume
+            self.stats.skip(lineno, "duplicate", text)
+            return
+        n_out = len(self._out)
         try:
             understood = self.parse_line(text, lineno)
         except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as e:
@@ -380,6 +389,10 @@ class StdoutParser:
         if understood:
             self._in_traceback = False
             self.stats.parsed += 1
+            # only a repeat right after its line is a duplicate: after a header, an eval or
+            # a resume marker the same text is a new step (a resume logs its first step again)
+            iterated = any(ev["type"] == "iter" for ev in self._out[n_out:])
+            self._last_iter_text = text if iterated else None
             return
         reason = self._generic(text)
         if reason is None:

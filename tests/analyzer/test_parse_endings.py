@@ -81,3 +81,25 @@ def test_the_command_line_gives_the_settings():
     assert r.meta["device"] == "cpu" and r.meta["dtype"] == "float16"
     assert r.meta["config"] == {"device": "cpu", "compile": False, "dtype": "float16"}
     assert r.stats.skipped == 0
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_a_line_pasted_twice_is_a_duplicate_not_a_resume(mod):
+    # issue #12 class 2: skipped and counted, one segment, never the final value twice
+    first, second = BODIES[mod].splitlines()
+    r = run(mod, f"{first}\n{second}\n{second}\n")
+    assert len(r.iters) == 2 and r.n_segments == 1
+    assert [s[1] for s in r.stats.samples] == ["duplicate"] and r.stats.skipped == 1
+
+
+def test_duplicates_read_fast_and_line_by_line_agree():
+    from analyzer.parsers import nanogpt as ng
+    from tests.analyzer._parse_util import assert_same_run
+    lines = [f"iter {i}: loss {5 - i / 100:.4f}, time 100.00ms, mfu 30.00%" for i in range(300)]
+    lines.insert(200, lines[199])
+    data = ("\n".join(lines) + "\n").encode()
+    fast = ng.parse_file_fast(data)  # None: the fast reader hands such a file to feed()
+    slow = run(ng, data)
+    assert len(slow.iters) == 300 and slow.n_segments == 1 and slow.stats.skipped == 1
+    if fast is not None:
+        assert_same_run(fast, slow)
