@@ -57,6 +57,7 @@ _OVERRIDE = re.compile(r"Overriding: (\w+) = (.*)$")
 _ASSIGN = re.compile(r"(\w+)\s*=\s*(.+)$")
 _DUMP_START = re.compile(r"=+ ?CONFIG VALUES ?=+$")
 _DUMP_LINE = re.compile(r"(\w+): (.*)$")
+_IMPORT = re.compile(r"(?:import \w|from [\w.]+ import )")
 _RESUME = re.compile(r"Resuming training from (.+?)(?: at iter \d+)?$")
 # gptscope's own trainer prints nanoGPT's lines, and says how the run ended
 _OUR_END = re.compile(r"run (completed|failed|interrupted) after (\S+) iterations in \S+s"
@@ -104,6 +105,7 @@ class Parser(StdoutParser):
         self._mfu_c: float | None = None       # mfu * dt of the segment's first measured line
         self._last_val: float | None = None
         self._ours = False                     # gptscope's own stdout (see _our_mfu)
+        self._pending: tuple[str, str] | None = None  # a config value still open: key, text
         self._seg_first: int | None = None     # first step of the segment (ours)
         self._ema_started = False              # running MFU printed yet (ours)
         _nanogpt_header(self.header)
@@ -250,9 +252,25 @@ class Parser(StdoutParser):
                 return True
             m = _DUMP_LINE.match(text)
         else:
-            if text.lstrip().startswith("#"):
+            stripped = text.strip()
+            if self._pending is not None and text.startswith(("iter ", "step ")):
+                self._pending = None  # a value never closed: the log goes on, not the echo
+                return False
+            if self._pending is not None:  # a value over several lines: until it closes
+                key, raw = self._pending
+                raw += " " + stripped
+                if _balanced(raw):
+                    self._pending = None
+                    self._set_config(key, raw)
+                else:
+                    self._pending = (key, raw)
                 return True
+            if stripped.startswith("#") or _IMPORT.match(stripped):
+                return True  # comments, and the imports a config file may start with
             m = _ASSIGN.match(text)
+            if m is not None and not _balanced(m.group(2).split(" #", 1)[0]):
+                self._pending = (m.group(1), m.group(2).split(" #", 1)[0])
+                return True
         if m is None:
             return False
         self._set_config(m.group(1), m.group(2))
@@ -269,6 +287,15 @@ class Parser(StdoutParser):
             h.device = device_type(value)
         elif key == "dtype" and value in _DTYPES:
             h.dtype = value
+
+
+def _balanced(text: str) -> bool:
+    """Whether a config value's brackets are closed (a list or dict may span lines)."""
+    depth = 0
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+    return depth <= 0
 
 
 def _nanogpt_header(h: Header) -> Header:

@@ -515,3 +515,27 @@ def test_catch_up_fast_then_follow_with_feed():
     assert rest.iters["time"].tolist() == whole.iters["time"].tolist()[-10:]
     assert rest.iters["eval_inclusive"].tolist()[0] is True and rest.end["status"] == "failed"
     assert parser.stats.lines == whole.stats.lines and parser.stats.parsed == whole.stats.parsed
+
+
+def test_config_echo_of_any_config_file():
+    # issue #12 class 9: a config file that starts with an import, has comments, a
+    # commented-out line, an expression and a value over several lines
+    text = ("Overriding config with config/finetune.py:\nimport time\nfrom math import sqrt\n\n"
+            "out_dir = 'out-shakespeare'\n#init_from = 'gpt2-xl' # the largest\n"
+            "wandb_run_name = 'ft-' + str(time.time())\ncompile = True # fast\n"
+            "betas = (0.9,\n         0.95)\nmax_iters = 20\n"
+            "step 0: train loss 4.1872, val loss 4.0326\n"
+            "iter 0: loss 4.2, time 10.00ms, mfu -100.00%\n")
+    r = run(nanogpt, text)
+    c = r.meta["config"]
+    assert c["out_dir"] == "out-shakespeare" and c["compile"] is True
+    assert c["betas"] == [0.9, 0.95] and r.meta["max_iters"] == 20
+    assert "init_from" not in c and c["wandb_run_name"] == "'ft-' + str(time.time())"
+    assert r.stats.skipped == 0 and len(r.iters) == 1
+
+
+def test_a_config_value_never_closed_does_not_swallow_the_log():
+    text = ("Overriding config with config/x.py:\nbetas = (0.9,\n"
+            "iter 0: loss 4.2, time 10.00ms, mfu -100.00%\n"
+            "iter 1: loss 4.1, time 10.00ms, mfu -100.00%\n")
+    assert len(run(nanogpt, text).iters) == 2
