@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -121,6 +121,8 @@ class LiveRegistry:
         self._dirty: set[Path] = set()
         self._lock = threading.Lock()
         self.listing_version = 0
+        self._listing: tuple[int, float, Any] | None = None   # (version, when, Discovery)
+        self._touched: set[Path] = set()    # files written since the listing was taken
         self.observer: Any = None
         self.watch_error: str | None = None
         if watch:
@@ -158,10 +160,37 @@ class LiveRegistry:
         with self._lock:
             for p in paths:
                 if p:
-                    self._dirty.add(Path(os.fsdecode(p)))
-                    self._dirty.add(Path(os.fsdecode(p)).parent)  # a folder that is a run
-            if kind in ("created", "deleted", "moved") or getattr(event, "is_directory", False):
+                    path = Path(os.fsdecode(p))
+                    self._dirty.add(path)
+                    self._dirty.add(path.parent)  # a folder that is a run
+                    self._touched.update((path, path.parent))
+            # a folder "modified" event only says a file in it was written: no new run
+            if kind in ("created", "deleted", "moved"):
                 self.listing_version += 1
+
+    def listing(self, walk: Callable[[], Any], max_age_s: float = 30.0) -> Any:
+        """The run listing (``walk()``: an app.discovery.Discovery), walked again only when
+        files appeared, went or moved (watchdog says so), or every ``max_age_s`` in case an
+        event was missed; without watchdog, on every call. Between walks only the files
+        written since are stat-ed again (for their "updated" time and the newest-first
+        order), so a refresh of a root of 1,000 runs does not stat 1,000 files.
+        """
+        with self._lock:
+            version = self.listing_version
+            touched, self._touched = self._touched, set()
+        cached = self._listing
+        if (cached is None or not self.watching or cached[0] != version
+                or time.monotonic() - cached[1] > max_age_s):
+            disc = walk()
+            self._listing = (version, time.monotonic(), disc)
+            return disc
+        disc = cached[2]
+        if touched and any(r.path in touched for r in disc.runs):
+            runs = [_restat(r) if r.path in touched else r for r in disc.runs]
+            runs.sort(key=lambda r: (-r.mtime, r.name))
+            disc = replace(disc, runs=runs)
+            self._listing = (version, cached[1], disc)
+        return disc
 
     @property
     def watching(self) -> bool:
@@ -185,6 +214,11 @@ class LiveRegistry:
                 t = self._tracked[path] = Tracked(path)
                 self._dirty.add(path)
             return t
+
+    def loaded(self, path: Path) -> bool:
+        """Has this file been read at least once (its follower exists)? No I/O."""
+        t = self._tracked.get(Path(path))
+        return t is not None and t.follower is not None
 
     def refresh(self, path: Path) -> Tracked:
         """Read what was appended to ``path`` since the last refresh, if anything was."""
@@ -223,6 +257,15 @@ class LiveRegistry:
             t.snapshot = t.follower.run
             t.version += 1
             t.memo.clear()
+
+
+def _restat(rf: Any) -> Any:
+    """A listed run with its file's current modification time and size."""
+    try:
+        st = rf.path.stat()
+    except OSError:
+        return rf
+    return replace(rf, mtime=st.st_mtime, size=st.st_size)
 
 
 def _stat_key(path: Path) -> tuple:

@@ -56,12 +56,23 @@ def last_step(run: Any) -> int | None:
     return max(steps) if steps else None
 
 
-def summarize(run: Any, rf: RunFile, now: float) -> Summary:
-    """The run-list line of a run read from ``rf``."""
+@dataclass(frozen=True)
+class Facts:
+    """What a run-list line needs from a run's content: fixed for one file version, so
+    the views compute it once per version and only the clock-dependent status per tick."""
+    step: int | None
+    max_dt_ms: float | None
+    elapsed_s: float | None
+    loss: float | None
+    val_loss: float | None
+    format: str
+    iters: int
+
+
+def facts(run: Any) -> Facts:
     step = last_step(run)
     dts = run.iters["dt_ms"] if len(run.iters) else pd.Series(dtype="float64")
     max_dt = float(dts.max()) if dts.notna().any() else None
-    status = status_of(run, rf.mtime, now, step, max_dt)
     start, last = start_time(run), last_time(run)
     if run.end and run.end.get("wall_s") is not None:
         elapsed = float(run.end["wall_s"])
@@ -69,9 +80,16 @@ def summarize(run: Any, rf: RunFile, now: float) -> Summary:
         elapsed = (last - start) if start is not None and last is not None else None
     loss = _last(run.iters, "loss")
     val = run.evals["val_loss"].dropna() if len(run.evals) else pd.Series(dtype="float64")
-    return Summary(rf.name, status, step, None if loss is None else float(loss),
-                   float(val.iloc[-1]) if len(val) else None, elapsed, rf.mtime, run.format,
-                   len(run.iters))
+    return Facts(step, max_dt, elapsed, None if loss is None else float(loss),
+                 float(val.iloc[-1]) if len(val) else None, run.format, len(run.iters))
+
+
+def summarize(run: Any, rf: RunFile, now: float, known: Facts | None = None) -> Summary:
+    """The run-list line of a run read from ``rf`` (``known``: its facts, if cached)."""
+    f = known or facts(run)
+    status = status_of(run, rf.mtime, now, f.step, f.max_dt_ms)
+    return Summary(rf.name, status, f.step, f.loss, f.val_loss, f.elapsed_s, rf.mtime,
+                   f.format, f.iters)
 
 
 def summary_table(rows: Iterable[Summary], now: float) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Dashboard speed: first render of a 1,000,000-iteration run, and append-to-visible latency.
 
     python benchmarks/dashboard_bench.py [--iters 1000000] [--no-browser] [--samples 5]
+    python benchmarks/dashboard_bench.py --runs 1000 --run-iters 10000 [--no-browser]
 
 Prints figures (no pass/fail):
 - server side: the incremental reader catching up with the file (what the dashboard does on
@@ -8,7 +9,10 @@ Prints figures (no pass/fail):
 - in a real headless Chromium (if /usr/bin/chromium exists): page load to the first drawn
   chart on a fresh server, the same on a warm server, and the time from appending one event
   to the file until the browser shows its step, without a reload (on a small live run and on
-  the 1,000,000-iteration run itself).
+  the 1,000,000-iteration run itself);
+- with --runs N: a logs root of N runs of --run-iters iterations each (hard links of one
+  file, so the disk holds it once; each is still read as its own run): the run list's first
+  tick and a tick with nothing new, server side, and page load to the run table in Chromium.
 """
 from __future__ import annotations
 
@@ -207,12 +211,99 @@ def browser_side(logs: Path, big: Path, n: int, samples: int) -> None:
         server.wait(timeout=10)
 
 
+def many_runs(logs: Path, n_runs: int, iters: int) -> None:
+    """A root of ``n_runs`` runs; their mtimes spread so newest-first is a real order."""
+    first = logs / "run-0000" / "events.jsonl"
+    write_run(first, "run-0000", iters, time.time())
+    now = time.time()
+    for i in range(1, n_runs):
+        dest = logs / f"run-{i:04d}" / "events.jsonl"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.link(first, dest)
+    os.utime(first, (now, now))
+
+
+class _Ctx:
+    """The page context the run list uses (app.views.common.Context) without Streamlit."""
+    def __init__(self, root: Path):
+        from app.live import LiveRegistry
+        from app.views.common import Context
+        self.ctx = Context(root, LiveRegistry(root))
+
+
+def run_list_server_side(logs: Path) -> None:
+    """What the run list fragment does per tick (app.views.runs._run_list without
+    Streamlit): list, read runs not read yet within the tick's budget, summarise."""
+    from app.views import runs as view
+    ctx = _Ctx(logs).ctx
+
+    def tick():
+        disc = ctx.discover()
+        deadline, out = time.monotonic() + view.READ_BUDGET_S, []
+        for rf in disc.runs[:view.MAX_SUMMARIES]:
+            if ctx.registry.loaded(rf.path) or time.monotonic() < deadline:
+                t = ctx.registry.refresh(rf.path)
+                if t.run is not None:
+                    out.append(view._summary(t, rf, time.time()))
+        return disc, out
+    (disc, rows), t_first = timed(tick)
+    print(f"  run list, first tick: {t_first:6.2f} s ({len(disc.runs)} runs listed, "
+          f"{len(rows)} summarised; the rest fill in on the next ticks)")
+    ticks = 1
+    while len(rows) < min(view.MAX_SUMMARIES, len(disc.runs)) and ticks < 50:
+        (disc, rows), _ = timed(tick)
+        ticks += 1
+    print(f"  run list, all {len(rows)} summaries after {ticks} ticks")
+    _, t_again = timed(tick)
+    print(f"  run list, a tick with nothing new: {t_again * 1e3:6.1f} ms")
+    ctx.registry.stop()
+
+
+# the run list's table (the run details table sits in a closed expander, hidden)
+TABLE_SHOWN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+  .some(e => e.offsetParent !== null && e.getBoundingClientRect().height > 0)"""
+
+
+def run_table_in_browser(logs: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    port = free_port()
+    server = start_server(logs, port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for label in ("fresh server", "warm server"):
+                page = browser.new_page(viewport={"width": 1400, "height": 1400})
+                t = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}")
+                page.wait_for_function(TABLE_SHOWN, timeout=600_000)
+                print(f"  page load to run table, {label}: {time.perf_counter() - t:6.2f} s")
+                page.close()
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--iters", type=int, default=1_000_000)
     ap.add_argument("--samples", type=int, default=5, help="appends timed per run")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--runs", type=int, default=0, help="benchmark a root of this many runs")
+    ap.add_argument("--run-iters", type=int, default=10_000)
     args = ap.parse_args()
+    print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
+    if args.runs:
+        with tempfile.TemporaryDirectory(prefix="gptscope-bench-") as tmp:
+            logs = Path(tmp) / "logs"
+            _, t = timed(many_runs, logs, args.runs, args.run_iters)
+            print(f"wrote {args.runs:,} runs of {args.run_iters:,} iterations in {t:.1f} s")
+            print("server side:")
+            run_list_server_side(logs)
+            if not args.no_browser and Path(CHROMIUM).exists():
+                print("browser (headless Chromium):")
+                run_table_in_browser(logs)
+        return
     with tempfile.TemporaryDirectory(prefix="gptscope-bench-") as tmp:
         logs = Path(tmp) / "logs"
         big = logs / "big" / "events.jsonl"

@@ -36,7 +36,9 @@ class Context:
     registry: LiveRegistry
 
     def discover(self) -> Discovery:
-        return discover(self.root)
+        """The runs under the root; walked again only when files come or go (the registry
+        keeps the listing)."""
+        return self.registry.listing(lambda: discover(self.root))
 
     def resolve(self, name: str) -> Path:
         """A run name (path relative to the root) to a file; PathRefused if not allowed."""
@@ -51,7 +53,8 @@ class Context:
             path = self.resolve(name)
         except PathRefused as e:
             return None, f"refused: {e}"
-        if not path.exists() and self.registry.tracked(path).run is None:  # (a dir: scalars)
+        # a run already read needs no stat here (its follower notices a vanished file)
+        if self.registry.tracked(path).run is None and not path.exists():  # a dir: scalars
             return None, f"{name}: no such file in the logs root"
         return self.registry.refresh(path), None
 

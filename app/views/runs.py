@@ -7,6 +7,8 @@ and the run view every second while a selected run is being written.
 """
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +18,8 @@ from app.views.common import Context, label, md_escape, now, run_file
 
 LIST_EVERY_S = 2.0
 VIEW_EVERY_S = 1.0
-MAX_SUMMARIES = 50
+MAX_SUMMARIES = 50     # runs summarised in the list (newest first); the rest: name, time
+READ_BUDGET_S = 1.0
 MAX_FINDINGS = 20
 # Material icons ship with Streamlit; emoji need a font a headless server may not have
 ICONS = {"error": ":material/error:", "warning": ":material/warning:",
@@ -70,15 +73,21 @@ def _status(ctx: Context, name: str, disc=None) -> str:
     t, err = ctx.open(name)
     if rf is None or t is None or t.run is None:
         return "unreadable"
+    return _summary(t, rf, now()).status
+
+
+def _summary(t, rf, t_now: float) -> logic.Summary:
+    """A run-list line; the content part is computed once per file version."""
     with t.lock:
-        return logic.summarize(t.run, rf, now()).status
+        known = t.cached("facts", lambda: logic.facts(t.run))
+        return logic.summarize(t.run, rf, t_now, known)
 
 
 # ---------------------------------------------------------------------------- run list
 
 def _no_run_line(ctx: Context, rf, t, err: str | None, t_now: float) -> logic.Summary:
-    if err == "not loaded":
-        word = logic.NA
+    if err in ("not loaded", "loading"):
+        word = logic.NA if err == "not loaded" else "loading…"
     else:
         gave_up = t is not None and status.NOT_A_LOG in (t.error or "")
         word = status.no_run_status(rf.path, rf.size, rf.mtime, t_now, gave_up,
@@ -90,11 +99,18 @@ def _run_list(ctx: Context) -> None:
     disc = ctx.discover()
     t_now = now()
     rows = []
+    # reading runs for the first time costs ~50 ms per 10,000 iterations: at most
+    # READ_BUDGET_S of it per tick, so a root of 1,000 runs lists at once and fills in
+    deadline = time.monotonic() + READ_BUDGET_S
     for i, rf in enumerate(disc.runs):
-        t, err = ctx.open(rf.name) if i < MAX_SUMMARIES else (None, "not loaded")
+        if i >= MAX_SUMMARIES:
+            t, err = None, "not loaded"
+        elif ctx.registry.loaded(rf.path) or time.monotonic() < deadline:
+            t, err = ctx.registry.refresh(rf.path), None   # listed: inside the root
+        else:
+            t, err = None, "loading"
         if t is not None and t.run is not None:
-            with t.lock:
-                rows.append(logic.summarize(t.run, rf, t_now))
+            rows.append(_summary(t, rf, t_now))
         else:
             rows.append(_no_run_line(ctx, rf, t, err, t_now))
     st.subheader("Runs")
@@ -152,8 +168,7 @@ def _run_view(ctx: Context, c: state.Controls, any_runs: bool) -> None:
     summaries = []
     for name, t in opened:
         rf = run_file(ctx, name)
-        with t.lock:
-            summaries.append(logic.summarize(t.run, rf, now()) if rf else None)
+        summaries.append(_summary(t, rf, now()) if rf else None)
     if len(opened) == 1:
         _guarded("header", _header, opened[0][0], opened[0][1], summaries[0])
     else:
@@ -182,17 +197,19 @@ def _steady(t) -> dict:
 def _header(name: str, t, s: logic.Summary | None) -> None:
     st.subheader(md_escape(label(name)))
     fig = _steady(t)
-    cols = st.columns([1.5, 1, 1, 1, 1.1, 1.1, 1.1, 1])
-    cols[0].metric("status", s.status if s else logic.NA)
-    cols[1].metric("step", logic.fmt_int(s.step if s else None))
-    cols[2].metric("loss", logic.fmt_num(s.loss if s else None))
-    cols[3].metric("val loss", logic.fmt_num(s.val_loss if s else None))
+    # two rows of four: eight figures in one row are cut to "0.5…" on a laptop screen
+    top, bottom = st.columns(4), st.columns(4)
+    top[0].metric("status", s.status if s else logic.NA)
+    top[1].metric("step", logic.fmt_int(s.step if s else None))
+    top[2].metric("loss", logic.fmt_num(s.loss if s else None))
+    top[3].metric("val loss", logic.fmt_num(s.val_loss if s else None))
     help_ = "median over steady iterations: evals, checkpoints and warm-up left out"
-    cols[4].metric("ms/step (steady)", logic.fmt_num(fig["step_ms"], ",.1f"), help=help_)
-    cols[5].metric("MFU (steady)", logic.fmt_pct(fig["mfu"]), help=help_)
-    cols[6].metric("tokens/s (steady)", logic.fmt_count(fig["tokens_per_s"]),
-                   help=help_)
-    cols[7].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None))
+    bottom[0].metric("ms/step (steady median)", logic.fmt_num(fig["step_ms"], ",.1f"),
+                     help=help_)
+    bottom[1].metric("MFU (steady median)", logic.fmt_pct(fig["mfu"]), help=help_)
+    bottom[2].metric("tokens/s (steady median)", logic.fmt_count(fig["tokens_per_s"]),
+                     help=help_)
+    bottom[3].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None))
 
 
 def _comparison(opened: list, summaries: list) -> None:

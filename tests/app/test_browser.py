@@ -247,9 +247,9 @@ def test_live_run_in_a_real_browser(tmp_path, repo_root):
                        ).to_be_visible()
                 assert page.evaluate("window.__noReload") == 42
                 # the header: steady medians (every 50th step holds a 620 ms eval at 4% MFU)
-                mfu = float(metric(page, "MFU (steady)").rstrip("%"))
+                mfu = float(metric(page, "MFU (steady median)").rstrip("%"))
                 assert 23.0 <= mfu <= 25.0, mfu
-                assert 95.0 <= float(metric(page, "ms/step (steady)")) <= 110.0
+                assert 95.0 <= float(metric(page, "ms/step (steady median)")) <= 110.0
                 assert "nan" not in page.locator("main").inner_text().lower().split()
                 _eval_steps_are_markers(wire.charts(), writer.step)
                 assert set(_colours(wire.charts()["training loss"]).values()) == {PALETTE[0]}

@@ -78,9 +78,9 @@ def test_run_list_header_findings_and_charts(root, repo_root):
     assert at.sidebar.multiselect[0].value == ["nan/events.jsonl"]
     assert run_title(at) == "nan"
     assert metric(at, "step") == "299" and metric(at, "status") == "completed"
-    assert metric(at, "MFU (steady)") == "25.0%"
-    assert metric(at, "tokens/s (steady)") == "10.24k"
-    assert metric(at, "ms/step (steady)") == "100.0"   # the 400 ms eval steps left out
+    assert metric(at, "MFU (steady median)") == "25.0%"
+    assert metric(at, "tokens/s (steady median)") == "10.24k"
+    assert metric(at, "ms/step (steady median)") == "100.0"   # the 400 ms eval steps left out
     # the injected NaN is a finding, with its explanation and a button to its steps
     assert "nonfinite\\_loss" in texts(at)
     assert any(b.label == "Show these steps on the charts" for b in at.main.button)

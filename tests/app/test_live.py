@@ -185,3 +185,30 @@ def test_a_slow_diagnostic_does_not_block_a_live_page(registry, tmp_path):
     t.update_findings(slow, live=True)                             # one pass at a time
     release.set()
     assert _wait(lambda: t.findings == ["done"])
+
+
+def test_the_listing_is_walked_again_only_when_files_come_or_go(tmp_path):
+    from app.discovery import discover
+    a = R.write(tmp_path / "a" / "events.jsonl", R.events("a", 5))
+    R.write(tmp_path / "b" / "events.jsonl", R.events("b", 5))
+    reg = LiveRegistry(tmp_path)
+    walks = []
+
+    def walk():
+        walks.append(1)
+        return discover(tmp_path)
+    try:
+        assert reg.watching
+        first = reg.listing(walk)
+        for _ in range(5):                     # refreshes with nothing new: no walk
+            assert reg.listing(walk).runs == first.runs
+        assert len(walks) == 1
+        time.sleep(0.05)
+        R.write(a, [R.it("a", 5, 1.0)], mode="a")   # a write: only that file is stat-ed
+        assert _wait(lambda: reg.listing(walk).runs[0].name == "a/events.jsonl")
+        assert len(walks) == 1 and reg.listing(walk).runs[0].size == a.stat().st_size
+        R.write(tmp_path / "c" / "events.jsonl", R.events("c", 5))   # a new run: a walk
+        assert _wait(lambda: len(reg.listing(walk).runs) == 3)
+        assert len(walks) == 2
+    finally:
+        reg.stop()
