@@ -290,3 +290,22 @@ def test_a_run_without_tokens_per_iteration_says_so_on_the_tokens_axis(root, rep
     at = app(repo_root)
     at.sidebar.radio[0].set_value("tokens").run()
     assert any("Not on the tokens axis" in c.value and "r" in c.value for c in at.main.caption)
+
+
+def test_an_upload_that_is_no_log_is_refused_and_uploads_can_be_removed(root, repo_root):
+    at = app(repo_root)
+    at.switch_page("views/page_open.py").run()
+    at.file_uploader[0].set_value(("notes.txt", b"dear diary\n" * 30, "text/plain")).run()
+    next(b for b in at.button if b.label == "Analyse the uploaded log").click().run()
+    assert "not a training log" in at.error[0].value
+    assert not (root / "uploads").exists()                  # nothing stored
+    at.file_uploader[0].set_value(("my run.log", NANOGPT_LOG, "text/plain")).run()
+    next(b for b in at.button if b.label == "Analyse the uploaded log").click().run()
+    assert (root / "uploads" / "my_run.log").exists()
+    at.switch_page("views/page_open.py").run()
+    box = next(e for e in at.expander if e.label.startswith("Uploaded logs"))
+    assert [t.value for t in box.text] == ["uploads/my_run.log"]
+    next(b for b in box.button if b.label == "Remove").click().run()
+    assert not at.exception and not (root / "uploads" / "my_run.log").exists()
+    at.switch_page("views/page_runs.py").run()
+    assert any("No runs yet" in i.value for i in at.main.info)   # gone from the run list
