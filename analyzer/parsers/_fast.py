@@ -295,6 +295,9 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
     prev_iter[1:] = line[1:] - 1 == line[:-1]
     plain = prev_iter & np.isfinite(loss)
     plain[1:] &= (step[1:] > step[:-1]) & (measured[1:] == measured[:-1])
+    # the line after a step going back decides whether that was a stray line or a restart
+    # (the parser holds it until then): it goes through the parser too
+    plain[2:] &= step[1:-1] > step[:-2]
     plain[0] = False
 
     # every line that is not a plain iteration goes through the streaming parser, in order
@@ -309,6 +312,8 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
     scalar_rows: list[tuple[int, int, dict[str, Any]]] = []   # (row, segment, iter event)
     runs: list[tuple[int, int, int, Any, Any]] = []           # plain rows [a, b) and state
     done = 0
+    held, held_line = -1, 0    # the row and line number of the line the parser holds
+    dropped: list[int] = []    # rows of stray lines the parser skipped
     for li, k, is_iter, a, b in zip(others.tolist(), first_row.tolist(), is_row.tolist(),
                                     starts_o, ends_o):
         row = k if is_iter else -1
@@ -316,25 +321,56 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
             _advance(parser, runs, done, k, step, elapsed, _text(data, starts, ends, line[k - 1]))
             done = k
         text = data[a:b].decode("utf-8", errors="replace")
-        for ev in parser.feed([text], li + 1):
+        seg = parser.segment
+        new = parser.feed([text], li + 1)
+        its = []  # (segment, event): a held line and this one may open a segment each
+        for ev in new:
+            if ev["type"] in ("run_start", "resume"):
+                seg += 1
             if ev["type"] == "iter":
-                if row < 0:
-                    return None  # an iteration line in a form the columns did not read
-                scalar_rows.append((row, parser.segment, ev))
+                its.append((seg, ev))
             else:
                 events.append(ev)
+        # the rows these iteration events belong to: a line stepping back is held by the
+        # parser until the next line (then read before it, or dropped as out of order)
+        holding = parser._held[1] if parser._held is not None else None
+        cur = row >= 0 and holding != li + 1          # this line gave its event now
+        rows = []
+        if held >= 0 and holding != held_line:      # the held line was decided
+            if len(its) - cur == 1:
+                rows.append(held)
+            else:
+                dropped.append(held)
+                # the parser's clock never counted the stray line: the sums from there on
+                # are redone in the parser's order of additions (so they equal its floats)
+                tail = dt[held:] / 1000.0
+                tail[0] = elapsed[held - 1] if held > 0 else 0.0
+                np.cumsum(tail, out=tail)
+                elapsed[held:] = tail
+            held = -1
+        if cur:
+            rows.append(row)
+        elif row >= 0:
+            held, held_line = row, li + 1
+        if len(its) != len(rows):
+            return None  # a line read by the columns that the parser reads otherwise
+        scalar_rows += [(r, sg, ev) for r, (sg, ev) in zip(rows, its)]
         if row >= 0:
-            if not scalar_rows or scalar_rows[-1][0] != row:
-                return None  # a line the columns read that the parser does not call iter
             done = row + 1
     if parser._ours:
         return None  # gptscope's stdout: its MFU needs the per-line reading (nanogpt._our_mfu)
     if n > done:
         _advance(parser, runs, done, n, step, elapsed, _text(data, starts, ends, line[n - 1]))
+    if held >= 0:
+        dropped.append(held)  # skipped at finish(), or still held for the next feed()
     if final:
         events += parser.finish()
     del cols, starts, ends, is_plain  # free before the big table is built
     iters = _iter_frame(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
+    if dropped:
+        keep = np.ones(n, bool)
+        keep[dropped] = False
+        iters = iters[keep].reset_index(drop=True)
     run = Run.from_events(events, format=nanogpt.NAME, stats=parser.stats)
     run.iters = iters
     pa.default_memory_pool().release_unused()  # give the temporary columns back to the OS

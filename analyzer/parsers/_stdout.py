@@ -9,7 +9,10 @@ events with the same rules for every format:
   so that it carries every header line printed before it (DDP prints the header once per
   rank: the repeats simply merge). A new segment starts when a header line or a start marker
   (``resume_marker``) comes after data and more data follows, or when the step goes
-  backwards. Header lines that come after the last data event and are never followed by data
+  backwards. An iteration line that steps back with no header or marker before it is held
+  until the next line: if that one continues the old steps, the held line was one stray
+  line pasted out of order (skipped as 'out of order', never a resume, never the final
+  value); otherwise it starts the new segment. A format opts in with ``peek_step``. Header lines that come after the last data event and are never followed by data
   (other ranks' block-buffered output flushed at exit) are ignored. A resume is a ``resume``
   event; the first segment is always a ``run_start``.
 - **Time.** Foreign logs carry no clock: an event's ``time`` is the seconds elapsed since the
@@ -166,6 +169,7 @@ class StdoutParser:
         self._assertion: str | None = None
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
         self._last_iter_text: str | None = None  # the last line read as an iteration
+        self._held: tuple[str, int] | None = None  # a line stepping back, awaiting the next
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -186,6 +190,10 @@ class StdoutParser:
         """Events only known at the end of the input: a traceback that ended the run, a
         run_start for a log with a header but no data."""
         self._out = out = []
+        if self._held is not None:  # the last line stepped back: nothing confirms a restart
+            text, lineno = self._held
+            self._held = None
+            self.stats.skip(lineno, "out of order", text)
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
         if self._exception is not None and not self._ended:
@@ -200,6 +208,13 @@ class StdoutParser:
     def parse_line(self, text: str, lineno: int) -> bool:
         """Read one cleaned, non-blank line; True if it belongs to the format."""
         raise NotImplementedError
+
+    def peek_step(self, text: str) -> int | None:
+        """The step of an iteration line, read without changing any state (None: not an
+        iteration line, or a format that does not look ahead). With it, one stray line
+        whose step goes back (pasted out of order) is told apart from a restart: see
+        ``_line``."""
+        return None
 
     def parse_partial(self, text: str, lineno: int) -> bool:
         """Read the beginning of a line that a scheduler message cut off."""
@@ -345,6 +360,25 @@ class StdoutParser:
         self._ended = True
 
     def _line(self, text: str, lineno: int) -> None:
+        """One line, with a one-line look-ahead for a step going back without a header or
+        marker: it is held until the next line says whether the old steps go on (then it
+        was a stray line, skipped as 'out of order', never a resume nor the final value) or
+        not (then it starts a new segment, as it always did)."""
+        step = self.peek_step(text) if self._new_run is None else None
+        if self._held is not None:
+            held, self._held = self._held, None
+            last = self.last_iter_step
+            if step is not None and last is not None and step > last:
+                self.stats.skip(held[1], "out of order", held[0])
+            else:
+                self._read(*held)
+        elif (step is not None and self.last_iter_step is not None
+              and step < self.last_iter_step and self.segment >= 0):
+            self._held = (text, lineno)
+            return
+        self._read(text, lineno)
+
+    def _read(self, text: str, lineno: int) -> None:
         if _JUNK.search(text):  # skipped before it can end a traceback or a CUDA error
             self.stats.skip(lineno, "not text", text)
             return

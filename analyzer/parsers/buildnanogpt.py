@@ -74,6 +74,10 @@ class Parser(StdoutParser):
         super().__init__(run_id)
         self._in_sample = False
 
+    def peek_step(self, text: str) -> int | None:
+        m = _STEP.match(text)
+        return int(m.group(1)) if m and "loss" in m.group(2) else None
+
     def parse_line(self, text: str, lineno: int) -> bool:
         m = _STEP.match(text)
         if m:

@@ -128,6 +128,10 @@ class Parser(StdoutParser):
     NAME = NAME
     EVAL_IN_DT = True  # forks time one iteration to the next, as nanoGPT
 
+    def peek_step(self, text: str) -> int | None:
+        got = _line_fields(text)
+        return got[0] if got is not None and "val_loss" not in got[2] else None
+
     def parse_line(self, text: str, lineno: int) -> bool:
         got = _line_fields(text)
         if got is None:

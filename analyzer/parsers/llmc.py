@@ -94,6 +94,10 @@ class Parser(StdoutParser):
         self._ckpt_step: int | None = None
         self._one_based = False  # stdout of train_gpt2.cu/.py: 'step N' after N steps
 
+    def peek_step(self, text: str) -> int | None:
+        m = _STEP_CU.match(text) or _STEP_C.match(text)
+        return int(m.group(1)) if m and "loss" in text else None
+
     def parse_line(self, text: str, lineno: int) -> bool:
         if self._generating:
             return self._generation(text)

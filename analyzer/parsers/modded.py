@@ -78,6 +78,10 @@ class Parser(StdoutParser):
     def on_segment(self) -> None:
         self._train_time = self._val_time = self._train_n = self._val_n = None
 
+    def peek_step(self, text: str) -> int | None:
+        m = _STEP.match(text)
+        return int(m.group(1)) if m and "val_loss" not in m.group(3) else None
+
     def parse_line(self, text: str, lineno: int) -> bool:
         m = _STEP.match(text)
         if m:

@@ -87,6 +87,10 @@ class Parser(StdoutParser):
         super().__init__(run_id)
         self._val_kind: str | None = None  # 'loss' or 'bpb': what this run's evals hold
 
+    def peek_step(self, text: str) -> int | None:
+        m = _STEP.match(text)
+        return int(m.group(1)) if m and "loss:" in m.group(4) else None
+
     def parse_line(self, text: str, lineno: int) -> bool:
         m = _STEP.match(text)
         if m and self._step(int(m.group(1)), m.group(2), m.group(4)):

@@ -117,6 +117,10 @@ class Parser(StdoutParser):
     def header_line(self) -> Header:
         return _nanogpt_header(super().header_line())
 
+    def peek_step(self, text: str) -> int | None:
+        m = _ITER.match(text) if text.startswith("iter ") else None
+        return to_int(m.group(1)) if m else None
+
     def parse_line(self, text: str, lineno: int) -> bool:
         if self._config_mode is not None:
             if self._config_line(text):

@@ -103,3 +103,52 @@ def test_duplicates_read_fast_and_line_by_line_agree():
     assert len(slow.iters) == 300 and slow.n_segments == 1 and slow.stats.skipped == 1
     if fast is not None:
         assert_same_run(fast, slow)
+
+
+STEP_LINES = {
+    nanogpt: "iter {s}: loss {l:.4f}, time 10.00ms, mfu 1.00%",
+    buildnanogpt: "step {s:5d} | loss: {l:.6f} | lr 1e-4 | norm: 1.0 | dt: 100.00ms | tok/sec: 1000.0",
+    llmc: "step {s:4d}/100 | loss {l:.6f} (+nanz)| norm 1.0 (+nanz)| lr 1e-4 | 100.00 ms | "
+          "30.0% bf16 MFU | 1000 tok/s",
+    nanochat: "step {s:05d}/00100 (1.00%) | loss: {l:.6f} | lrm: 1.00 | dt: 100.00ms | "
+              "tok/sec: 1,000 | mfu: 30.00 | epoch: 1 | total time: 0.00m",
+    modded: "step:{s}/100 train_loss:{l:.4f} train_time:{t}ms step_avg:100.00ms",
+}
+
+
+def _lines(mod, steps):
+    return "".join(STEP_LINES[mod].format(s=s, l=5 - s / 100, t=100 * s) + "\n" for s in steps)
+
+
+@pytest.mark.parametrize("mod", list(STEP_LINES), ids=lambda m: m.NAME)
+def test_one_stray_line_out_of_order_is_skipped_not_a_resume(mod):
+    # issue #12 class 2: 10, 20, 30, [5 pasted out of order], 40, 50
+    r = run(mod, _lines(mod, [10, 20, 30, 5, 40, 50]))
+    assert r.iters["step"].tolist() == [10, 20, 30, 40, 50] and r.n_segments == 1
+    assert [s[1] for s in r.stats.samples] == ["out of order"]
+    # ... and a stray last line is never the final value
+    r = run(mod, _lines(mod, [10, 20, 30, 5]))
+    assert r.iters["step"].tolist() == [10, 20, 30]
+
+
+@pytest.mark.parametrize("mod", list(STEP_LINES), ids=lambda m: m.NAME)
+def test_a_real_restart_is_still_a_new_segment(mod):
+    r = run(mod, _lines(mod, [10, 20, 30, 1, 2, 3]))
+    assert r.n_segments == 2 and r.stats.skipped == 0
+    assert r.iters.groupby("segment")["step"].apply(list).to_dict() == {0: [10, 20, 30],
+                                                                        1: [1, 2, 3]}
+
+
+@pytest.mark.parametrize("insert", [(150, 40), (150, 0), (299, 10)])
+def test_stray_lines_read_fast_and_line_by_line_agree(insert):
+    from analyzer.parsers import nanogpt as ng
+    from tests.analyzer._parse_util import assert_same_run
+    lines = [STEP_LINES[nanogpt].format(s=s, l=5 - s / 1000) for s in range(300)]
+    at, step = insert
+    lines.insert(at, STEP_LINES[nanogpt].format(s=step, l=9.0))
+    data = ("\n".join(lines) + "\n").encode()
+    slow = run(ng, data)
+    assert len(slow.iters) == 300 and slow.n_segments == 1
+    fast = ng.parse_file_fast(data)
+    assert fast is not None
+    assert_same_run(fast, slow)
