@@ -218,7 +218,11 @@ def _final_loss(iters: pd.DataFrame) -> float | None:
 
 def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
     """The facts of a run in one flat-ish dict (the CLI's `summary`, the report's header)."""
-    it, ev = run.iters, run.evals
+    runs = last_run_segments(run)
+    # final and best values are those of the last run (with its resumes): another run in the
+    # same file (a seed loop, a restart from scratch) is never mixed in
+    it = run.iters[run.iters["segment"].isin(runs)] if runs else run.iters
+    ev = run.evals[run.evals["segment"].isin(runs)] if runs else run.evals
     steps = pd.concat([it["step"], ev["step"]]).dropna()
     last_seg = it[it["segment"] == it["segment"].max()] if len(it) else it
     val = ev[ev["val_loss"].notna()]
@@ -226,6 +230,7 @@ def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
     model = run.meta.get("model") or {}
     out: dict[str, Any] = {
         "source": run.source, "format": run.format, "segments": run.n_segments,
+        "runs": max(1, sum(1 for sg in run.segments if sg.get("kind") == "run_start")),
         "first_step": int(steps.min()) if len(steps) else None,
         "last_step": int(steps.max()) if len(steps) else None,
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
@@ -245,6 +250,15 @@ def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
     }
     out["throughput"] = throughput_stats(run, warmup_steps).to_dict()
     return out
+
+
+def last_run_segments(run: Run) -> list[int]:
+    """The segments of the file's last run: from its last ``run_start`` on (the resumes
+    after it continue that run). Empty when the Run lists no segments."""
+    segs = run.segments
+    starts = [i for i, sg in enumerate(segs) if sg.get("kind") == "run_start"]
+    first = starts[-1] if starts else 0
+    return [int(sg["segment"]) for sg in segs[first:]]
 
 
 def _smoothed_loss(run: Run) -> pd.Series:

@@ -20,3 +20,33 @@ def test_final_train_loss_is_the_last_logged_value_with_a_smoothed_one_beside():
 def test_a_nan_last_loss_is_no_final_value():
     s = summarize(run(iters(range(3), [2.0, 1.9, float("nan")])))
     assert s["final_train_loss"] is None
+
+
+def test_two_runs_in_one_file_are_never_mixed():
+    # issue #12 class 2: a seed loop; the first run's better val is not the second's best
+    from analyzer.parsers import nanogpt
+    from tests.analyzer._parse_util import run as parse
+
+    def one(val):
+        return (f"step 0: train loss 4.2, val loss 4.2\n"
+                + "".join(f"iter {i}: loss {4 - i / 10:.4f}, time 10.00ms, mfu 1.00%\n"
+                          for i in range(10))
+                + f"step 10: train loss 3.0, val loss {val}\n")
+    r = parse(nanogpt, one(1.5) + one(2.5))
+    s = summarize(r)
+    assert s["runs"] == 2 and s["segments"] == 2
+    assert (s["best_val_loss"], s["final_val_loss"], s["first_step"], s["last_step"]) == (
+        2.5, 2.5, 0, 10)
+    assert s["iters_logged"] == 10
+
+
+def test_a_resume_belongs_to_the_run_it_resumes():
+    from analyzer.parsers import nanogpt
+    from tests.analyzer._parse_util import run as parse
+    text = ("step 0: train loss 4.2, val loss 4.2\n"
+            + "".join(f"iter {i}: loss 3.{i}, time 10.00ms, mfu 1.00%\n" for i in range(5))
+            + "step 5: train loss 3.0, val loss 1.9\nResuming training from out\n"
+            + "step 5: train loss 3.0, val loss 2.1\n"
+            + "".join(f"iter {i}: loss 2.{i}, time 10.00ms, mfu 1.00%\n" for i in range(5, 9)))
+    s = summarize(parse(nanogpt, text))
+    assert s["runs"] == 1 and s["segments"] == 2 and s["best_val_loss"] == 1.9
