@@ -192,6 +192,11 @@ class LiveRegistry:
             self._listing = (version, cached[1], disc)
         return disc
 
+    def relist(self) -> None:
+        """Walk the root again on the next listing (the app itself added or removed a file:
+        no need to wait for watchdog's event)."""
+        self._listing = None
+
     @property
     def watching(self) -> bool:
         return self.observer is not None and self.observer.is_alive()

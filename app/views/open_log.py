@@ -29,6 +29,7 @@ def page(ctx: Context) -> None:
             except (PathRefused, OSError) as e:
                 st.error(md_escape(f"Cannot store the upload: {e}"))
             else:
+                ctx.registry.relist()
                 _show(ctx, ctx.name_of(dest))
     st.caption("Uploads are stored under `uploads/` in the logs root, so they stay in the "
                "run list.")
@@ -77,6 +78,7 @@ def _remove(ctx: Context, path, name: str) -> None:
     except OSError as e:
         st.error(md_escape(f"Cannot remove {name}: {e}"))
         return
+    ctx.registry.relist()
     if name in state.selected():
         state.select([n for n in state.selected() if n != name])
     st.rerun()
