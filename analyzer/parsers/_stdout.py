@@ -84,6 +84,11 @@ _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 # a pattern that backtracks on long runs (of spaces, of word characters) take long.
 MAX_LINE = 1000
 _COMMENT = "# "
+# 'model_params:25517137', 'num_parameters: 124475904 => bytes: ...', 'Total params: 1.2M'
+_PARAMS = re.compile(r"(?:model[_ ]params|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]param"
+                     r"(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count)\s*[:=]\s*"
+                     r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
 # the command that started the run: 'python train.py config/x.py --device=cpu --compile=False'
 _COMMAND = re.compile(r"(?:^|[\s/])\w[\w.-]*\.py\b")
 _ARG = re.compile(r"(?:^|\s)--(\w+)[= ]([^\s-][^\s]*|-\d\S*)")
@@ -485,6 +490,12 @@ class StdoutParser:
                 return "traceback"
         if t.startswith(_TRACE_CONT):
             return "traceback"
+        m = _PARAMS.match(t)
+        if m and self.segment < 0:  # a parameter count before any data, in any wording
+            n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
+            if self.header.model.get("n_params") is None and n >= 1:
+                self.header_line().model["n_params"] = round(n)
+            return None
         if _COMMAND.search(t) and _ARG.search(t):
             self._command_line(t)
             return None

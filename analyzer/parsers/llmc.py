@@ -48,6 +48,7 @@ _VAL = re.compile(r"val loss (\S+)")
 _HELLA = re.compile(r"HellaSwag: (\d+)/(\d+) = (\S+)")
 _LOGFILE = re.compile(r"s:(\d+) (trl|tel|eval):(\S+)(.*)$")
 _TABLE = re.compile(r"\|\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|$")
+_NUM_PARAMS = re.compile(r"num_parameters: (\d+) =>")
 _KEYVAL = re.compile(r"([a-z_ ]+): (\d+)$")  # train_gpt2.c's [GPT-2] block
 _BATCH = re.compile(r"batch_size B=(\d+) \* seq_len T=(\d+) \* num_processes=(\d+) "
                     r"and total_batch_size=(\d+)")
@@ -207,6 +208,10 @@ class Parser(StdoutParser):
         m = _TABLE.fullmatch(text.strip())
         if m and m.group(1) != "Parameter":
             self._table_row(m.group(1), m.group(2))
+            return True
+        m = _NUM_PARAMS.match(text.strip())
+        if m:  # train_gpt2cu: 'num_parameters: 124475904 => bytes: 248951808'
+            self._table_row("num_parameters", m.group(1))
             return True
         m = _BATCH.search(text)
         if m:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.parsers import buildnanogpt, llmc, modded, nanochat, nanogpt
+from analyzer.parsers import buildnanogpt, generic, llmc, modded, nanochat, nanogpt
 from tests.analyzer._parse_util import run
 
 # two training lines of each format, so that an ending has a run to end
@@ -152,3 +152,13 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
     fast = ng.parse_file_fast(data)
     assert fast is not None
     assert_same_run(fast, slow)
+
+
+@pytest.mark.parametrize("mod, line, n", [
+    (modded, "model_params:25517137", 25517137),
+    (generic, "Total params: 1.5M", 1_500_000),
+    (llmc, "num_parameters: 124475904 => bytes: 248951808", 124475904),
+])
+def test_a_parameter_count_in_any_wording(mod, line, n):
+    r = run(mod, line + "\n" + (BODIES.get(mod) or "step 1 | loss 2.0\nstep 2 | loss 1.9\n"))
+    assert r.meta["model"]["n_params"] == n

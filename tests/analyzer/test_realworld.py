@@ -45,16 +45,10 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'analyzer gives no value',
     ('nanochat/findings-doc-midtrain-diverged-annotated.log',
      'problem:divergence'): 'analyzer gives no value',
-    ('llmc/notes-h100-124m-start-mfu-unknown-cut-last-line.log',
-     'fact:params'): 'analyzer gives no value',
     ('modded-nanogpt/track3-muonsq-val-only-tail-from-375.log',
      'fact:step_ms'): 'analyzer gives no value',
     ('nanochat/fa3-fp8-benchmark-six-one-line-runs-fp8-nan.log',
      'runs'): 'analyzer gives 1',
-    ('modded-nanogpt/parameter-golf-zloss-warmup-lines-wallclock-cap.log',
-     'fact:params'): 'analyzer gives no value',
-    ('generic/parameter-golf-exp4-minutes-clock-early-spike-recurrence.log',
-     'fact:params'): 'analyzer gives no value',
 }
 
 
