@@ -171,6 +171,36 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                       "final_median": final, "window": w},
             suggestion=("Lower the learning rate (or decay it), check the data order for a "
                         "switch to different data, and keep gradient clipping on.")))
+    done = {f.segment for f in findings} | spiked
+    return findings + [f for f in _val_divergence(run, config) if f.segment not in done]
+
+
+def _val_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
+    """The val loss ends far above its best (twice divergence_rel above it): a model that
+    was destroyed (a fine-tune with a wrong learning rate), whatever the train loss shows.
+    Overfitting moves the val loss by a few percent, not by this much."""
+    findings = []
+    ev_all = run.evals[run.evals["val_loss"].notna() & run.evals["step"].notna()]
+    for seg, ev in ev_all.groupby("segment"):
+        ev = ev.sort_values("step").drop_duplicates("step", keep="last")
+        val = ev["val_loss"].to_numpy(dtype=float)
+        if len(val) < 2 or not np.isfinite(val).all() or val.min() <= 0:
+            continue
+        best = int(np.argmin(val))
+        if best == len(val) - 1 or val[-1] < val[best] * (1 + 2 * config.divergence_rel):
+            continue
+        steps = ev["step"].to_numpy(dtype=int)
+        findings.append(Finding(
+            code="loss_divergence", severity="error", segment=int(seg),
+            steps=(int(steps[best]), int(steps[-1])),
+            message=(f"The val loss diverged: best {val[best]:.4f} at step {steps[best]}, "
+                     f"{val[-1]:.4f} at step {steps[-1]} ({val[-1] / val[best]:.1f}x): the "
+                     "model got worse, not just noisier."),
+            evidence={"best_step": int(steps[best]), "best_val_loss": float(val[best]),
+                      "last_step": int(steps[-1]), "last_val_loss": float(val[-1])},
+            suggestion=("Keep the checkpoint from the best step; restart from it with a lower "
+                        "learning rate (a fine-tune usually wants 10-100x less than "
+                        "pre-training) and a warm-up.")))
     return findings
 
 

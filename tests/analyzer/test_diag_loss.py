@@ -101,3 +101,19 @@ def test_a_spike_in_a_short_log(losses, code, severity, step):
 def test_a_short_log_falling_fast_has_no_spike():
     losses = [10.9, 9.6, 8.8, 9.1, 7.9, 7.2, 7.4, 6.9]
     assert loss_spikes(run(iters(range(len(losses)), losses)), CFG) == []
+
+
+def test_a_val_loss_that_ends_far_above_its_best_diverged():
+    # a fine-tune that destroyed the model: val bpb 0.298 -> 1.725 -> 1.60
+    from tests.analyzer._synth import ev
+    r = run(iters(range(1, 10), [13.0, 16.0, 7.0, 6.9, 6.9, 6.88, 6.88, 6.87, 6.87]),
+            [ev(0, float("nan"), 0.2982), ev(5, float("nan"), 1.7252),
+             ev(9, float("nan"), 1.6045)])
+    (f,) = [f for f in loss_trend_divergence(r, CFG)]
+    assert f.code == "loss_divergence" and f.steps == (0, 9)
+
+
+def test_overfitting_is_not_a_val_divergence():
+    from tests.analyzer._synth import ev
+    r = run(iters(range(10), 2.0), [ev(0, 2.0, 1.47), ev(5, 1.2, 1.49), ev(9, 1.0, 1.52)])
+    assert loss_trend_divergence(r, CFG) == []

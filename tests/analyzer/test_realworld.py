@@ -43,8 +43,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'analyzer gives no value',
     ('modded-nanogpt/pr65-grep-val-lines-with-pasted-source-line.log',
      'fact:step_ms'): 'analyzer gives no value',
-    ('nanochat/findings-doc-midtrain-diverged-annotated.log',
-     'problem:divergence'): 'analyzer gives no value',
     ('modded-nanogpt/track3-muonsq-val-only-tail-from-375.log',
      'fact:step_ms'): 'analyzer gives no value',
     ('nanochat/fa3-fp8-benchmark-six-one-line-runs-fp8-nan.log',
