@@ -494,7 +494,8 @@ class StdoutParser:
         if m and self.segment < 0:  # a parameter count before any data, in any wording
             n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
             if self.header.model.get("n_params") is None and n >= 1:
-                self.header_line().model["n_params"] = round(n)
+                # (not a header line by itself: a log with nothing else is no run)
+                self.header.model["n_params"] = round(n)
             return None
         if _COMMAND.search(t) and _ARG.search(t):
             self._command_line(t)
