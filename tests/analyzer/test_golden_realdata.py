@@ -42,7 +42,8 @@ def test_a_healthy_log_of_every_format_is_its_own_baseline(name, realdata, tmp_p
     evals = b["evals"].values()
     assert all(("train_loss" in row) == has_eval_train and "val_loss" in row for row in evals)
     if evals:   # the last val loss printed in the log, read here with a regex of our own
-        vals = re.findall(r"(?:val loss|val_loss|validation loss|val\s)[:=]?\s*(\d+\.\d+)",
+        vals = re.findall(r"(?:val loss|val_loss|validation loss|Validation bpb|val\s)"
+                          r"[:=]?\s*(\d+\.\d+)",
                           log.read_text(errors="replace"))
         assert b["final_val_loss"]["value"] == pytest.approx(float(vals[-1]), abs=1e-6)
     for mode in ("exact", "tolerance"):
