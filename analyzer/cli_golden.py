@@ -9,14 +9,17 @@ Exit status of ``check``: 0 pass, 1 regression, 2 unusable input (one line on st
 from __future__ import annotations
 
 import argparse
+import json
 import functools
 import math
 import sys
 from typing import Any, Callable
 
-from analyzer import golden
+from analyzer import golden, golden_stats
 from analyzer.golden import GoldenError
 from analyzer.golden_report import render_json, render_markdown, render_table
+from analyzer.golden_stats_report import (data_uri, render_stats_markdown, render_stats_text,
+                                          stats_dict)
 from analyzer.output import check_output, open_output
 from analyzer.run import Run
 
@@ -74,24 +77,35 @@ def _one_line_errors(command: Callable[[argparse.Namespace], int]
 
 @_one_line_errors
 def cmd_golden(args: argparse.Namespace) -> int:
+    paths = [args.run, *args.more_runs]
     if args.output != "-":
-        check_output(args.output, [args.run])  # before the work of reading the run
-    run = load_run(args.run, args.format)
-    baseline = golden.make_baseline(run, every=args.every, max_points=args.max_points,
-                                    warmup=args.warmup, description=args.description)
+        check_output(args.output, paths)  # before the work of reading the runs
+    runs = [load_run(p, args.format) for p in paths]
+    run = runs[0]
+    options = dict(every=args.every, max_points=args.max_points, warmup=args.warmup,
+                   description=args.description)
+    if len(runs) > 1:      # seeds of one config: per-step means and the band
+        baseline = golden_stats.make_seed_baseline(runs, multiplier=args.multiplier,
+                                                   floor=args.floor, **options)
+    else:
+        baseline = golden.make_baseline(run, **options)
     text = golden.dumps_baseline(baseline)
     if args.output == "-":
         sys.stdout.write(text)
         return EXIT_PASS
     try:
-        with open_output(args.output, [run.source]) as f:
+        with open_output(args.output, [r.source for r in runs]) as f:
             f.write(text)
     except OSError as e:
         raise GoldenError(f"{args.output}: cannot write baseline ({e.strerror})") from None
     tl = baseline["train_loss"]
     train = (f"train loss at {len(tl['values'])} steps (every {tl['every']})" if tl
              else "no train loss (the log prints none)")
-    print(f"wrote {args.output}: {train}, {len(baseline['evals'])} evals", file=sys.stderr)
+    seeds = baseline.get("seeds")
+    band = (f"; seed band of {seeds['n']} runs, tolerances "
+            + ", ".join(f"{m} {v:.3g}" for m, v in seeds["rtol"].items()) if seeds else "")
+    print(f"wrote {args.output}: {train}, {len(baseline['evals'])} evals{band}",
+          file=sys.stderr)
     return EXIT_PASS
 
 
@@ -114,13 +128,46 @@ def cmd_check(args: argparse.Namespace) -> int:
     tolerances = golden.make_tolerances(rtol, atol)
     unused_tolerances(args, rtol, atol)
     baseline = golden.read_baseline(args.baseline)
-    run = load_run(args.run, args.format)
-    result = golden.check(run, baseline, tolerances, mode=args.mode, smoothing=args.smooth,
-                          check_step_time=args.check_step_time, direction=args.direction,
-                          strict_config=args.strict_config, baseline_name=args.baseline)
-    render = render_json if args.json else render_markdown if args.markdown else render_table
-    sys.stdout.write(render(result))
-    return EXIT_PASS if result.passed else EXIT_REGRESSION
+    golden_stats.validate_seeds(baseline, args.baseline)
+    runs = [load_run(p, args.format) for p in [args.run, *args.more_runs]]
+    explicit = {m for name in {**rtol, **atol}
+                for m in (golden.LOSS_METRICS if name == "loss" else (name,))}
+    sc = golden_stats.check_runs(
+        runs, baseline, tolerances, explicit, alpha=args.alpha, mode=args.mode,
+        smoothing=args.smooth, check_step_time=args.check_step_time, direction=args.direction,
+        strict_config=args.strict_config, baseline_name=args.baseline)
+    sys.stdout.write(_render_check(args, runs, baseline, sc))
+    return EXIT_PASS if sc.passed else EXIT_REGRESSION
+
+
+def _render_check(args: argparse.Namespace, runs: list[Run], baseline: dict[str, Any],
+                  sc: golden_stats.SeedCheck) -> str:
+    """One run against a one-run baseline: the report as before (plus the picture in
+    Markdown). Otherwise each run's report, then the seed statistics."""
+    plot = None
+    if args.plot or args.markdown:
+        tol = sc.results[0].tolerances
+        if args.plot:
+            plot = golden_stats.save_band_png(baseline, runs, args.plot, tol)
+        else:
+            plot = data_uri(golden_stats.band_png(baseline, runs, tol))
+    plain = sc.seeds is None and len(runs) == 1
+    stats = stats_dict(sc.excursions, sc.welch, sc.seeds, sc.tolerance_source,
+                       args.plot if args.plot else None)
+    if args.json:
+        if plain:
+            return render_json(sc.results[0])
+        body = (sc.results[0].to_dict() if len(runs) == 1 else
+                {"status": "pass" if sc.passed else "regression",
+                 "runs": [r.to_dict() for r in sc.results]})
+        return json.dumps({**body, "statistics": stats}, indent=2, allow_nan=False) + "\n"
+    if args.markdown:
+        stats["plot"] = plot
+        text = "".join(render_markdown(r) for r in sc.results)
+        return text + (render_stats_markdown(stats) if not plain else
+                       f"\n![train and val loss against the baseline]({plot})\n")
+    text = "".join(render_table(r) for r in sc.results)
+    return text if plain else text + render_stats_text(stats)
 
 
 def _add_format(p: argparse.ArgumentParser) -> None:
@@ -135,6 +182,15 @@ def _add_golden(subparsers: Any) -> None:
                     "stdout log): train loss at steps, eval losses, final val loss, median "
                     "step time. See docs/ci-check.md.")
     p.add_argument("run", help="run to take the baseline from")
+    p.add_argument("more_runs", nargs="*", metavar="RUN",
+                   help="more runs of the same config with other seeds: the baseline then "
+                        "holds their per-step mean, std, min and max, and tolerances from "
+                        "their spread (docs/ci-check.md, 'Several seeds')")
+    p.add_argument("--multiplier", type=float, default=golden_stats.DEFAULT_MULTIPLIER,
+                   help="seed band: tolerance = largest relative deviation of a seed from "
+                        "the mean x this (default %(default)s, as Megatron-LM)")
+    p.add_argument("--floor", type=float, default=golden_stats.DEFAULT_FLOOR,
+                   help="seed band: the smallest tolerance (default %(default)s)")
     p.add_argument("-o", "--output", required=True, help="baseline file to write ('-': stdout)")
     p.add_argument("--every", type=int, default=None,
                    help="keep the train loss at multiples of this step (default: every "
@@ -154,6 +210,16 @@ def _add_check(subparsers: Any) -> None:
         description="Compare a run with a baseline written by `golden`. Exit status: 0 pass, "
                     "1 regression, 2 unusable input. See docs/ci-check.md.")
     p.add_argument("run", help="run to check (our events.jsonl, its directory, or a stdout log)")
+    p.add_argument("more_runs", nargs="*", metavar="RUN",
+                   help="more runs (other seeds): each is checked, and against a seed-band "
+                        "baseline a one-sided Welch's t-test asks whether their final loss is "
+                        "worse")
+    p.add_argument("--alpha", type=float, default=golden_stats.DEFAULT_ALPHA,
+                   help="significance level of the Welch test (default %(default)s, "
+                        "modded-nanogpt's bar for records)")
+    p.add_argument("--plot", default=None, metavar="FILE.png",
+                   help="write a PNG of the baseline band with the run(s); --markdown links "
+                        "it (without --plot, --markdown embeds the picture inline)")
     p.add_argument("--baseline", required=True, help="baseline file written by `golden`")
     p.add_argument("--mode", choices=golden.MODES, default="tolerance",
                    help="exact: every loss bit-for-bit equal (deterministic runs); "
@@ -161,7 +227,8 @@ def _add_check(subparsers: Any) -> None:
     p.add_argument("--rtol", action="append", metavar="METRIC=X",
                    help="relative tolerance per metric, repeatable: loss (all losses), "
                         "train_loss, eval_train_loss, val_loss, final_val_loss, step_time. "
-                        "Defaults: losses 0.02, step_time 0.5")
+                        "Defaults: losses 0.02 (from the seed spread with a seed-band "
+                        "baseline), step_time 0.5")
     p.add_argument("--atol", action="append", metavar="METRIC=X",
                    help="absolute tolerance per metric, repeatable (default 0)")
     p.add_argument("--check-step-time", action="store_true",

@@ -217,3 +217,70 @@ def test_a_loss_the_format_does_not_print_is_absent_not_a_divergence():
     from analyzer.golden_stats import check_runs
     sc = check_runs([llmc_like(0.01), llmc_like(-0.01)], b)
     assert sc.passed and sc.welch.metric == "val_loss"
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+def write_seed(path, offset: float, steps: int = 40):
+    from gptscope.schema import dumps, make_event
+    from tests.analyzer._cli_runs import start
+    evs = [start("s", config={"seed": 1})]
+    for s in range(steps):
+        if s % 10 == 0:
+            evs.append(make_event("eval", "s", s, float(s), train_loss=4 / (1 + 0.1 * s) + offset,
+                                  val_loss=4.1 / (1 + 0.1 * s) + offset))
+        evs.append(make_event("iter", "s", s, float(s), loss=4 / (1 + 0.1 * s) + offset,
+                              dt_ms=20.0))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(dumps(e) + "\n" for e in evs), encoding="utf-8")
+    return str(path)
+
+
+def cli(capsys, *argv):
+    from analyzer.cli import main
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_golden_of_several_seeds_and_check_of_several_runs(tmp_path, capsys):
+    seeds = [write_seed(tmp_path / f"seed{i}" / "events.jsonl", o)
+             for i, o in enumerate((-0.02, 0.0, 0.02))]
+    base = tmp_path / "band.json"
+    code, _, err = cli(capsys, "golden", *seeds, "-o", str(base))
+    assert code == 0 and "seed band of 3 runs, tolerances train_loss" in err
+    same = [write_seed(tmp_path / f"new{i}" / "events.jsonl", o) for i, o in
+            enumerate((-0.01, 0.0, 0.01))]
+    code, out, err = cli(capsys, "check", *same, "--baseline", str(base))
+    assert (code, err) == (0, "") and out.count("golden check: PASS") == 3
+    assert "seed band: 3 runs (seed0, seed1, seed2); tolerance from the seed spread" in out
+    assert "new0: inside the band at every step" in out and "not shown worse" in out
+    worse = [write_seed(tmp_path / f"bad{i}" / "events.jsonl", 0.3 + o) for i, o in
+             enumerate((-0.01, 0.0, 0.01))]
+    code, out, _ = cli(capsys, "check", *worse, "--baseline", str(base), "--json")
+    data = json.loads(out)
+    assert code == 1 and data["status"] == "regression" and len(data["runs"]) == 3
+    assert data["statistics"]["welch"]["worse"] is True
+    assert data["statistics"]["excursions"]["bad0"][0]["side"] == "above"
+    # an explicit --rtol still rules the metrics it names
+    code, out, _ = cli(capsys, "check", worse[0], "--baseline", str(base), "--rtol", "0.5",
+                       "--json")
+    assert code == 0 and json.loads(out)["statistics"]["tolerance_source"] == "explicit --rtol"
+
+
+def test_cli_check_markdown_embeds_the_band_picture(tmp_path, capsys):
+    seeds = [write_seed(tmp_path / f"s{i}" / "events.jsonl", o) for i, o in
+             enumerate((-0.02, 0.02))]
+    base = tmp_path / "band.json"
+    assert cli(capsys, "golden", *seeds, "-o", str(base))[0] == 0
+    code, out, _ = cli(capsys, "check", seeds[0], "--baseline", str(base), "--markdown")
+    assert code == 0 and out.startswith("### :white_check_mark: gptscope golden check: PASS")
+    assert "#### Seed statistics" in out and "](data:image/png;base64,iVBOR" in out
+    png = tmp_path / "band.png"
+    code, out, _ = cli(capsys, "check", seeds[0], "--baseline", str(base), "--markdown",
+                       "--plot", str(png))
+    assert code == 0 and f"]({png})" in out and png.read_bytes()[:4] == b"\x89PNG"
+    # a seed baseline holds means: exact mode is refused as unusable input
+    code, _, err = cli(capsys, "check", seeds[0], "--baseline", str(base), "--mode", "exact")
+    assert code == 2 and "exact mode needs a baseline from one run" in err
