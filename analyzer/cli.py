@@ -12,6 +12,7 @@ commands, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import contextlib
 import json
 import sys
@@ -224,10 +225,17 @@ def cmd_summary(args: argparse.Namespace) -> int:
     cfg = _config(args)
     s = {"name": run.name, **summarize(run, cfg.warmup_steps)}
     counts = _counts(_findings(run, args))
+    from analyzer.forecast import forecast_run
+    from analyzer.references import load_reference, run_standing
+    forecast = forecast_run(run, args.forecast_step)
+    mine = [r for path in args.reference or [] for r in load_reference(path)]
+    standing = run_standing(run) + (run_standing(run, mine, match=False) if mine else [])
     if args.json:
-        print(_dump({**s, "findings": counts}))
+        print(_dump({**s, "findings": counts, "forecast": forecast.to_dict(),
+                     "standing": [dataclasses.asdict(x) for x in standing]}))
     else:
-        print(format_summary(s, counts))
+        print(format_summary(s, counts) + f"\nforecast  {forecast.text()}"
+              + "".join(f"\nstanding  {x.message}" for x in standing))
     return EXIT_OK
 
 
@@ -434,6 +442,13 @@ def _add_summary_and_diagnose(sub: Any) -> None:
              "and MFU (evals and warm-up left out), time spent in evals, parse statistics.")
     p.add_argument("path", help="a log file or a run directory")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--forecast-step", type=int, default=None, metavar="STEP",
+                   help="forecast the train loss at this step (default: the run's max_iters; "
+                        "see docs/analyzer.md, 'Forecast')")
+    p.add_argument("--reference", action="append", metavar="FILE",
+                   help="also say where the run stands against this reference: a references "
+                        "JSON file or a run log (repeatable; docs/analyzer.md, 'Reference "
+                        "curves')")
     _common(p)
     p.set_defaults(func=cmd_summary)
 

@@ -85,12 +85,30 @@ def _loss_panel(run: Run, findings: list[Finding]) -> Callable[[Any], None]:
                            label=f"best val: step {f.evidence['best_step']}")
             elif f.code in ("loss_spike", "loss_divergence") and f.steps:
                 ax.axvspan(f.steps[0], f.steps[1], color="orange", alpha=0.15)
+        _forecast_and_references(ax, run)
         y = pd.concat([run.iters["loss"], run.evals["val_loss"]]).to_numpy(dtype=float)
         y = y[np.isfinite(y) & (y > 0)]
         if len(y) and y.max() / y.min() > 20:
             ax.set_yscale("log")
         ax.set_ylabel("loss")
     return draw
+
+
+def _forecast_and_references(ax: Any, run: Run) -> None:
+    """The forecast as a dashed continuation, and each matching published reference's val
+    loss in this run's steps (only up to where the run's x axis ends)."""
+    from analyzer.forecast import forecast_run
+    from analyzer.references import builtin_references, matching, overlay
+    fc = forecast_run(run)
+    if fc.ok:
+        xs, ys = zip(*fc.curve())
+        ax.plot(xs, ys, "--", color="0.4", lw=1.2,
+                label=f"forecast: {fc.value:.3f} at step {fc.target_step}")
+    last = run.iters["step"].max()
+    for ref in matching(run, builtin_references()):
+        pts = [(x, v) for x, v in overlay(run, ref) if x <= (fc.target_step or last)]
+        if pts:
+            ax.plot(*zip(*pts), ":", marker=".", lw=1, label=f"reference: {ref.label}")
 
 
 def _dt_panel(run: Run, config: DiagnosticsConfig) -> Callable[[Any], None]:
@@ -241,9 +259,14 @@ def render_html(run: Run, findings: list[Finding], path: str | Path,
                    for title, draw in panels(run, findings, config))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>gptscope report: "
             f"{e(_title(run))}</title><style>{_CSS}</style></head><body>"
-            f"<h1>{e(_title(run))}</h1><h2>Findings</h2>{ftable}<h2>Figures</h2>{imgs}"
+            f"<h1>{e(_title(run))}</h1><h2>Findings</h2>{ftable}{_forecast_html(run)}<h2>Figures</h2>{imgs}"
             f"<h2>Summary</h2><table>{rows}</table></body></html>\n")
     Path(path).write_text(page, encoding="utf-8")
+
+
+def _forecast_html(run: Run) -> str:
+    from analyzer.forecast import forecast_run
+    return f"<p><b>Forecast</b>: {html.escape(forecast_run(run).text())}</p>"
 
 
 def _steps(f: Finding) -> str:

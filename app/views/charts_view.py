@@ -105,6 +105,19 @@ def _time_div(opened, axis: str) -> float:
     return series.time_unit(max(spans) if spans else 0.0)[1]
 
 
+def forecast_points(run, name: str, axis: str) -> pd.DataFrame:
+    """The loss forecast (analyzer.forecast) as chart points of a 'forecast' series."""
+    from analyzer.forecast import forecast_run
+    curve = forecast_run(run).curve()
+    xs = series.steps_to_x(run, axis, [s for s, _ in curve]) if curve else None
+    if xs is None:
+        return pd.DataFrame(columns=series.POINT_COLUMNS)
+    y = [v for _, v in curve]
+    return pd.DataFrame({"x": xs, "y": y, "lo": y, "hi": y, "run": name, "series": "forecast",
+                         "segment": int(run.iters["segment"].max()),
+                         "step": [s for s, _ in curve]}, columns=series.POINT_COLUMNS)
+
+
 def _chart(ctx: _Ctx, spec: series.ChartSpec):
     c = ctx.c
     lines, marks, bands = [], [], []
@@ -124,6 +137,9 @@ def _chart(ctx: _Ctx, spec: series.ChartSpec):
                 bands += _bands(run, c.axis, [ctx.zoom["steps"]], f"finding: {ctx.zoom['code']}")
         lines.append(pts)
         marks.append(mk)
+        if spec.key == "loss" and c.axis in ("step", "tokens"):   # the dashed forecast
+            lines.append(t.cached(("forecast", c.axis), lambda: forecast_points(
+                run, label(name), c.axis)))
     lines = [p for p in lines if len(p)]
     if not lines:
         return None

@@ -113,3 +113,30 @@ def test_a_finished_run_has_nothing_to_forecast_unless_asked():
                   meta={"config": {"max_iters": 1600}})
     assert forecast_run(ended).reason == "the run completed: nothing to forecast"
     assert forecast_run(ended, 1600).ok
+
+
+def test_summary_and_report_carry_the_forecast(tmp_path, capsys):
+    import json
+
+    from analyzer.cli import main
+    log = REALDATA / "nanogpt" / "macmini-m4-mps-warnings-evalspike-overfit-excerpt.log"
+    assert main(["summary", str(log), "--json"]) == 0
+    fc = json.loads(capsys.readouterr().out)["forecast"]
+    assert fc["target_step"] == 5000 and fc["reason"] is None
+    assert fc["low"] <= fc["value"] <= fc["high"] and fc["reliability"].startswith("Rough")
+    assert main(["summary", str(log), "--forecast-step", "3000"]) == 0
+    out = capsys.readouterr().out
+    assert "\nforecast  train loss " in out and "at step 3000" in out
+    page = tmp_path / "r.html"
+    assert main(["report", str(log), "-o", str(page)]) == 0
+    assert "<b>Forecast</b>: train loss" in page.read_text(encoding="utf-8")
+
+
+def test_the_dashboard_draws_the_forecast_as_its_own_series():
+    from app.views.charts_view import forecast_points
+    run = load(REALDATA / "nanogpt" / "macmini-m4-mps-warnings-evalspike-overfit-excerpt.log")
+    pts = forecast_points(run, "mac", "step")
+    assert set(pts["series"]) == {"forecast"} and pts["x"].iloc[0] == 2250
+    assert pts["x"].iloc[-1] == 5000 and pts["y"].is_monotonic_decreasing
+    done = load(REALDATA / "llmc" / "hector-11685414-full-run-a100.log")
+    assert forecast_points(done, "h", "step").empty        # nothing to forecast
