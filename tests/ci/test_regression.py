@@ -1,9 +1,10 @@
 """The project's own CI regression check: the real trainer, a seeded tiny model on CPU, the
 committed golden curve (tests/ci/baseline.json), and proof that the check can fail.
 
-Four runs of the CI model train at once in child processes (one thread each, ~6 CPU-seconds
-each): the golden run, an unchanged rerun, the learning rate x100, and the model with its
-causal mask removed (tests/ci/train.py --bug no_causal_mask).
+Five runs of the CI model train at once in child processes (one thread each, ~6 CPU-seconds
+each): the golden run, an unchanged rerun, the learning rate x100, the model with its causal
+mask removed (tests/ci/train.py --bug no_causal_mask), and a tenth of the learning rate (against
+the seed band of tests/ci/baseline_seeds.json).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from analyzer.cli import build_parser
 from analyzer.cli import main as analyzer_main
 from tests.ci import train
-from tests.ci.make_baseline import BASELINE
+from tests.ci.make_baseline import BASELINE, SEED_BASELINE
 
 LR = float(next(a for a in train.CI_CONFIG if a.startswith("--learning_rate=")).split("=")[1])
 VARIANTS: dict[str, dict] = {
@@ -27,6 +28,7 @@ VARIANTS: dict[str, dict] = {
     "rerun": {},
     "lr_x100": {"args": [f"--learning_rate={LR * 100:g}"]},
     "no_causal_mask": {"bug": "no_causal_mask"},
+    "lr_div10": {"args": [f"--learning_rate={LR / 10:g}"]},
 }
 
 
@@ -144,3 +146,29 @@ def test_the_documented_workflow_trains_and_checks_the_ci_model():
     args = build_parser(check[3:]).parse_args(check[3:])
     assert (args.command, args.run, args.baseline, args.markdown) == (
         "check", "ci-logs/candidate", "tests/ci/baseline.json", True)
+
+
+# -- the seed band (tests/ci/baseline_seeds.json: 3 seeds of the CI model) --------------------
+
+@pytest.mark.slow
+def test_an_unchanged_run_passes_the_seed_band(runs, capsys):
+    code, result = check(capsys, runs["golden"], SEED_BASELINE)
+    assert code == 0 and result["status"] == "pass"
+    stats = result["statistics"]
+    assert stats["seeds"]["n"] == 3 and stats["tolerance_source"] == "seed spread"
+    assert stats["excursions"]["golden"] == []
+    # the tolerances are the seeds' spread, not the fixed 2%
+    assert result["tolerances"]["final_val_loss"]["rtol"] == stats["seeds"]["rtol"][
+        "final_val_loss"]
+
+
+@pytest.mark.slow
+def test_a_tenth_of_the_learning_rate_leaves_the_seed_band(runs, capsys):
+    code, result = check(capsys, runs["lr_div10"], SEED_BASELINE)
+    assert code == 1 and result["status"] == "regression"
+    base, cand = final_val(result)
+    assert cand > base * (1 + result["tolerances"]["final_val_loss"]["rtol"])
+    sides = {(e["metric"], e["side"]) for e in result["statistics"]["excursions"]["lr_div10"]}
+    assert ("val_loss", "above") in sides
+    # the same run fails the one-run baseline too (fixed 2%)
+    assert check(capsys, runs["lr_div10"], BASELINE)[0] == 1
