@@ -196,7 +196,8 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
         f"{s['checkpoints']} checkpoints" + (f", ended {s['status']}" if s["status"] else ""),
         f"loss      final train {_num(s['final_train_loss'])}, final val "
         f"{_num(s['final_val_loss'])}, best val {_num(s['best_val_loss'])}"
-        + (f" at step {s['best_val_step']}" if s["best_val_step"] is not None else ""),
+        + (f" at step {s['best_val_step']}" if s["best_val_step"] is not None else "")
+        + (f" (val in {s['val_unit']})" if s.get("val_unit", "loss") != "loss" else ""),
         f"speed     {_num(t['median_step_ms'], '{:,.1f}')} ms/step median (p10 "
         f"{_num(t['p10_step_ms'], '{:,.1f}')}, p90 {_num(t['p90_step_ms'], '{:,.1f}')}) over "
         f"{t['steady_iters']} steady steps; {t['eval_iters']} eval and {t['warmup_iters']} "
@@ -204,6 +205,8 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
         f"          tokens/s {_num(t['median_tokens_per_s'], '{:,.0f}')}, MFU "
         f"{_num(t['median_mfu'], '{:.2%}')}",
     ]
+    if s.get("per_run"):
+        lines[1:1] = format_runs(s["per_run"])
     if t["wall_s"]:
         lines.append(f"time      ~{format_duration(t['wall_s'])} of training"
                      + (f", {t['eval_overhead_frac']:.1%} of it in evals"
@@ -213,6 +216,22 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
     lines.append("findings  " + (", ".join(f"{n} {k}" for k, n in counts.items() if n)
                                  if total else "none") + " (see `diagnose`)")
     return "\n".join(lines)
+
+
+def format_runs(per_run: list[dict[str, Any]]) -> list[str]:
+    """Lines for a file that holds several independent runs: one each, then a note that the
+    figures below are the last run's."""
+    lines = [f"runs      {len(per_run)} independent runs in this file; the figures below are "
+             f"the last run's"]
+    for r in per_run:
+        steps = (f"steps {r['first_step']} - {r['last_step']}" if r["first_step"] is not None
+                 else "no steps")
+        best = (f", best val {_num(r['best_val_loss'])} at step {r['best_val_step']}"
+                if r["best_val_loss"] is not None else "")
+        lines.append(f"  run {r['run']}: {steps}, {r['iters_logged']} iterations, final train "
+                     f"{_num(r['final_train_loss'])}, final val {_num(r['final_val_loss'])}"
+                     + best)
+    return lines
 
 
 def _counts(findings: list) -> dict[str, int]:

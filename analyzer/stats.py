@@ -249,6 +249,40 @@ def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
         "lines_skipped": run.stats.skipped,
     }
     out["throughput"] = throughput_stats(run, warmup_steps).to_dict()
+    out["per_run"] = runs_in_file(run) if out["runs"] > 1 else []
+    return out
+
+
+def run_groups(run: Run) -> list[list[int]]:
+    """The file's independent runs, each as its segments: a ``run_start`` opens a run, the
+    resumes after it continue it."""
+    groups: list[list[int]] = []
+    for sg in run.segments:
+        if sg.get("kind") == "run_start" or not groups:
+            groups.append([])
+        groups[-1].append(int(sg["segment"]))
+    return groups
+
+
+def runs_in_file(run: Run) -> list[dict[str, Any]]:
+    """One short summary per independent run in the file (seeds in a loop, a job run twice),
+    so that best and final values are never mixed across runs."""
+    out = []
+    for k, segs in enumerate(run_groups(run), start=1):
+        it = run.iters[run.iters["segment"].isin(segs)]
+        ev = run.evals[run.evals["segment"].isin(segs)]
+        val = ev[ev["val_loss"].notna()]
+        best = val.loc[val["val_loss"].idxmin()] if len(val) else None
+        steps = pd.concat([it["step"], ev["step"]]).dropna()
+        out.append({
+            "run": k, "segments": len(segs), "iters_logged": len(it), "evals": len(ev),
+            "first_step": int(steps.min()) if len(steps) else None,
+            "last_step": int(steps.max()) if len(steps) else None,
+            "final_train_loss": _last_loss(it) if len(it) else None,
+            "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
+            "best_val_loss": float(best["val_loss"]) if best is not None else None,
+            "best_val_step": int(best["step"]) if best is not None and pd.notna(best["step"])
+            else None})
     return out
 
 
