@@ -17,6 +17,10 @@ SEL = "runs_sel"        # selected run names (paths relative to the logs root), 
 AUTO = "runs_auto"      # True: follow the newest run as runs appear
 ZOOM = "zoom"           # {"steps": (a, b), "code": finding code} while zoomed to a finding
 HIDDEN = "runs_hidden"  # run names hidden from the run list
+TABLE = "runs_table"    # the run table's selection widget (row positions)
+_TABLE_IDS = "_runs_table_ids"    # run names of the table's rows, as last drawn
+_TABLE_ROWS = "_runs_table_rows"  # the row positions the table was last told to tick
+_RERUN = "_runs_rerun"  # a control inside the run list changed the selection
 VIEW_LIVE = "_view_live"
 
 DEFAULTS: dict[str, Any] = {"x_axis": "step", "smoothing": 0.6, "log_y": False,
@@ -77,6 +81,73 @@ def select(names: list[str]) -> None:
     if list(names) != selected():
         st.session_state[SEL] = list(names)
         manual()
+
+
+def merge_ticked(current: list[str], shown: list[str], ticked: list[str]) -> list[str]:
+    """The selection after the table's ticks changed: runs the table does not show (filtered
+    out by name) stay selected; shown ones are selected iff ticked; the order of the runs
+    already selected is kept (it decides their colours), newly ticked ones come last."""
+    shown_set, ticked_set = set(shown), set(ticked)
+    kept = [n for n in current if n not in shown_set or n in ticked_set]
+    return kept + [n for n in ticked if n not in kept]
+
+
+def table_rows(ids: list[str]) -> None:
+    """Tick the table's rows of the selected runs. The table's rows change order as runs
+    arrive (newest first), so the selection is kept by run name and the row positions are
+    worked out again at every draw; the names are kept to read the user's ticks back."""
+    sel = set(selected())
+    rows = [i for i, n in enumerate(ids) if n in sel]
+    st.session_state[_TABLE_IDS] = list(ids)
+    st.session_state[_TABLE_ROWS] = rows
+    st.session_state[TABLE] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+
+
+def _ticked_rows() -> list[int] | None:
+    value = st.session_state.get(TABLE)
+    try:
+        return [int(r) for r in value["selection"]["rows"]]
+    except (TypeError, KeyError):
+        return None
+
+
+def table_changed() -> bool:
+    """The user ticked or unticked rows since the table was last drawn."""
+    rows = _ticked_rows()
+    return rows is not None and _TABLE_ROWS in st.session_state and \
+        sorted(rows) != sorted(st.session_state[_TABLE_ROWS])
+
+
+def apply_table() -> None:
+    """Take the user's ticks into the selection (before the sidebar's multiselect is drawn:
+    a widget's state cannot change after it is drawn in the same run)."""
+    if not table_changed():
+        return
+    ids = st.session_state.get(_TABLE_IDS) or []
+    ticked = [ids[i] for i in sorted(_ticked_rows() or []) if 0 <= i < len(ids)]
+    select(merge_ticked(selected(), ids, ticked))
+    st.session_state[_TABLE_ROWS] = sorted(_ticked_rows() or [])
+
+
+def hide(names: list[str]) -> None:
+    """Hide runs from the list; a hidden run is no longer overlaid."""
+    gone = set(names)
+    st.session_state[HIDDEN] = hidden() + [n for n in names if n not in hidden()]
+    if gone & set(selected()):
+        select([n for n in selected() if n not in gone])
+    st.session_state[_RERUN] = True
+
+
+def unhide(names: list[str]) -> None:
+    back = set(names)
+    st.session_state[HIDDEN] = [n for n in hidden() if n not in back]
+    st.session_state[_RERUN] = True
+
+
+def rerun_wanted() -> bool:
+    """A control of the run list changed the selection: the whole page must be drawn
+    again (a control inside a fragment reruns only the fragment)."""
+    return bool(st.session_state.pop(_RERUN, False))
 
 
 def zoom() -> dict[str, Any] | None:

@@ -28,8 +28,10 @@ ICONS = {"error": ":material/error:", "warning": ":material/warning:",
 
 def page(ctx: Context) -> None:
     st.title("gptscope")
-    names = [r.name for r in ctx.discover().runs]
+    hidden = set(state.hidden())
+    names = [r.name for r in ctx.discover().runs if r.name not in hidden]
     state.init(names)
+    state.apply_table()     # ticks in the run table, before the multiselect shows them
     c = _sidebar(ctx, names)
     live = c.live and any(_status(ctx, n) == "running" for n in state.selected())
     state.set_view_live(live)
@@ -96,13 +98,16 @@ def _no_run_line(ctx: Context, rf, t, err: str | None, t_now: float) -> logic.Su
 
 
 def _run_list(ctx: Context) -> None:
+    if state.rerun_wanted() or state.table_changed():
+        st.rerun()          # the selection changed here: the run view must follow
     disc = ctx.discover()
     t_now = now()
     rows = []
     # reading runs for the first time costs ~50 ms per 10,000 iterations: at most
     # READ_BUDGET_S of it per tick, so a root of 1,000 runs lists at once and fills in
     deadline = time.monotonic() + READ_BUDGET_S
-    for i, rf in enumerate(disc.runs):
+    hidden = set(state.hidden())
+    for i, rf in enumerate(r for r in disc.runs if r.name not in hidden):
         if i >= MAX_SUMMARIES:
             t, err = None, "not loaded"
         elif ctx.registry.loaded(rf.path) or time.monotonic() < deadline:
@@ -114,21 +119,42 @@ def _run_list(ctx: Context) -> None:
         else:
             rows.append(_no_run_line(ctx, rf, t, err, t_now))
     st.subheader("Runs")
-    if not rows:
+    if not rows and not hidden:
         st.info("No runs yet under the logs root. Start one with `python -m app.launch`, "
                 "or open an existing log on the “Open a log” page.")
     else:
-        wanted = st.text_input("Filter runs by name", key="run_filter",
-                               placeholder="part of a run name")
-        shown = [r for r in rows if wanted.lower() in r.name.lower()] if wanted else rows
-        st.dataframe(logic.summary_table(shown, t_now), hide_index=True, width="stretch",
-                     height=min(38 + 35 * max(1, len(shown)), 300))
-        if wanted and not shown:
-            st.caption(md_escape(f"No run name contains {wanted!r}."))
+        _table(rows, t_now)
     if disc.refused:
         st.caption(f"Not shown (they point outside the logs root): "
                    f"{md_escape(', '.join(disc.refused[:5]))}")
     _rerun_if_stale(ctx, rows, disc)
+
+
+def _table(rows: list[logic.Summary], t_now: float) -> None:
+    """The run table: tick rows to overlay runs (the same selection as the sidebar's),
+    filter by name, sort by a column header, hide runs and bring them back."""
+    wanted = st.text_input("Filter runs by name", key="run_filter",
+                           placeholder="part of a run name")
+    shown = [r for r in rows if wanted.lower() in r.name.lower()] if wanted else rows
+    ids = [r.name for r in shown]
+    state.table_rows(ids)
+    st.dataframe(logic.summary_table(shown, t_now), hide_index=True, width="stretch",
+                 height=min(38 + 35 * max(1, len(shown)), 300), key=state.TABLE,
+                 on_select="rerun", selection_mode="multi-row")
+    if wanted and not shown:
+        st.caption(md_escape(f"No run name contains {wanted!r}."))
+    ticked = [n for n in state.selected() if n in set(ids)]
+    st.button(f"Hide selected ({len(ticked)})", key="hide_selected", disabled=not ticked,
+              on_click=state.hide, args=(ticked,),
+              help="Take the ticked runs off the list and the charts; they can be shown again")
+    hidden = state.hidden()
+    if hidden:
+        with st.expander(f"Hidden runs ({len(hidden)})"):
+            for n in hidden[:MAX_SUMMARIES]:
+                a, b = st.columns([4, 1])
+                a.text(label(n))
+                b.button("Show", key=f"unhide-{n}", on_click=state.unhide, args=([n],))
+            st.button("Show all", key="unhide_all", on_click=state.unhide, args=(hidden,))
 
 
 def _rerun_if_stale(ctx: Context, rows: list[logic.Summary], disc) -> None:
