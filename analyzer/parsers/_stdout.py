@@ -12,9 +12,13 @@ events with the same rules for every format:
   backwards. An iteration line that steps back with no header or marker before it is held
   until the next line: if that one continues the old steps, the held line was one stray
   line pasted out of order (skipped as 'out of order', never a resume, never the final
-  value); otherwise it starts the new segment. A format opts in with ``peek_step``. Header lines that come after the last data event and are never followed by data
-  (other ranks' block-buffered output flushed at exit) are ignored. A resume is a ``resume``
-  event; the first segment is always a ``run_start``.
+  value); otherwise it starts the new segment. A format opts in with ``peek_step``. Header
+  lines that come after the last data event and are never followed by data (other ranks'
+  block-buffered output flushed at exit) are ignored. A step that does not advance is a new
+  run (``run_start``) when it starts from 0 or follows a line no format knows that looks like
+  a run's header (``_banner``: a settings banner, a seed, a command, a parameter count, a
+  config echo: benchmarks and seed loops print their own), else a ``resume``; the first
+  segment is always a ``run_start``.
 - **Time.** Foreign logs carry no clock: an event's ``time`` is the seconds elapsed since the
   start of the log, summed from the printed per-step times (``dt_ms``, else ``step_ms``).
 - **Non-finite values.** A NaN/Inf loss is written as null with an ``anomaly`` event after
@@ -36,9 +40,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.parsers._banner import ARG, is_command, looks_like_run_header, param_count
+from analyzer.parsers._header import Header, device_type, jsonable
 from analyzer.parsers._text import clean_line, finite, is_elision, literal, nonfinite_name
 from analyzer.run import ParseStats
 from gptscope.schema import FIELDS, OPTIONAL, SCHEMA_VERSION
@@ -48,9 +53,6 @@ from gptscope.schema import FIELDS, OPTIONAL, SCHEMA_VERSION
 # Only fields this module controls are passed; the tests validate every event it emits.
 _SPEC = {etype: [(name, False if types == ("bool",) else None, name in OPTIONAL)
                  for name, types, _ in fields] for etype, fields in FIELDS.items()}
-
-MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "bias", "n_params")
-DEVICES = ("cpu", "cuda", "mps")
 
 _SPLICE = re.compile(r"slurmstepd: |srun: error: ")
 _SLURM_CANCEL = re.compile(r"\*+ (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+")
@@ -84,14 +86,6 @@ _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 # a pattern that backtracks on long runs (of spaces, of word characters) take long.
 MAX_LINE = 1000
 _COMMENT = "# "
-# 'model_params:25517137', 'num_parameters: 124475904 => bytes: ...', 'Total params: 1.2M'
-_PARAMS = re.compile(r"(?:model[_ ]params|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]param"
-                     r"(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count)\s*[:=]\s*"
-                     r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)
-_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
-# the command that started the run: 'python train.py config/x.py --device=cpu --compile=False'
-_COMMAND = re.compile(r"(?:^|[\s/])\w[\w.-]*\.py\b")
-_ARG = re.compile(r"(?:^|\s)--(\w+)[= ]([^\s-][^\s]*|-\d\S*)")
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -107,42 +101,6 @@ def _finite(x: float | None) -> bool:
 def _null(x: Any) -> Any:
     """What the schema stores for a value: NaN and infinities become null."""
     return x if x is None or (x == x and x not in _INF) else None
-
-
-@dataclass
-class Header:
-    """What a run's header lines said; becomes the segment's run_start event."""
-    config: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(MODEL_KEYS))
-    tokens_per_iter: int | None = None
-    max_iters: int | None = None
-    device: str | None = None
-    device_name: str | None = None
-    dtype: str | None = None
-    world_size: int | None = None
-    peak_flops: float | None = None
-    peak_flops_source: str = "unknown"
-    torch_version: str | None = None
-
-
-def _jsonable(value: Any) -> Any:
-    """Header values as JSON data (events are JSON): a log's config may say ``1e999`` or
-    ``{(1, 2): 3}``; non-finite floats become null as everywhere in the schema."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int)):
-        return value
-    return str(value)
-
-
-def device_type(value: Any) -> str | None:
-    """'cuda:0' -> 'cuda'; None for anything that is not cpu/cuda/mps."""
-    text = str(value).strip().lower().split(":")[0] if value is not None else ""
-    return text if text in DEVICES else None
 
 
 class StdoutParser:
@@ -175,6 +133,7 @@ class StdoutParser:
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
         self._last_iter_text: str | None = None  # the last line read as an iteration
         self._held: tuple[str, int] | None = None  # a line stepping back, awaiting the next
+        self._banner = False  # a line like a run's header came after the last data
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -326,7 +285,12 @@ class StdoutParser:
         elif self._new_run is not None:
             self._start_segment(self._new_run, step)
         elif step is not None and kind != "other" and self._backwards(step, kind):
-            self._start_segment("resume" if step > 0 else "run_start", step)
+            # a step that does not advance is a new run when it starts from 0 or comes after
+            # a line that looked like a run's header (a banner, a seed, a command); else a
+            # restart from a checkpoint
+            fresh = step == 0 or self._banner
+            self._start_segment("run_start" if fresh else "resume", step)
+        self._banner = False  # a banner counts only between the data and the next step
 
     def _backwards(self, step: int, kind: str) -> bool:
         it, ev = self.last_iter_step, self.last_eval_step
@@ -343,7 +307,7 @@ class StdoutParser:
                        checkpoint=self._resume_from)
         else:
             self.seg_header = h = self.header
-            self._emit("run_start", step, config=_jsonable(h.config), model=_jsonable(h.model),
+            self._emit("run_start", step, config=jsonable(h.config), model=jsonable(h.model),
                        tokens_per_iter=h.tokens_per_iter, max_iters=h.max_iters,
                        device=h.device, device_name=h.device_name,
                        dtype=h.dtype, world_size=h.world_size,
@@ -377,7 +341,7 @@ class StdoutParser:
                 self.stats.skip(held[1], "out of order", held[0])
             else:
                 self._read(*held)
-        elif (step is not None and self.last_iter_step is not None
+        elif (step is not None and self.last_iter_step is not None and not self._banner
               and step < self.last_iter_step and self.segment >= 0):
             self._held = (text, lineno)
             return
@@ -443,7 +407,7 @@ class StdoutParser:
         """A command line's ``--key=value`` arguments are the run's settings (nanoGPT's
         configurator takes them so): device, dtype and compile inform the findings."""
         h = self.header_line()
-        for key, raw in _ARG.findall(text):
+        for key, raw in ARG.findall(text):
             value = h.config[key] = literal(raw)
             if key == "device":
                 h.device = device_type(value) or h.device
@@ -490,20 +454,23 @@ class StdoutParser:
                 return "traceback"
         if t.startswith(_TRACE_CONT):
             return "traceback"
-        m = _PARAMS.match(t)
-        if m and self.segment < 0:  # a parameter count before any data, in any wording
-            n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
-            if self.header.model.get("n_params") is None and n >= 1:
+        n = param_count(t)
+        if n is not None and self.segment < 0:  # a parameter count before any data
+            if self.header.model.get("n_params") is None:
                 # (not a header line by itself: a log with nothing else is no run)
-                self.header.model["n_params"] = round(n)
+                self.header.model["n_params"] = n
             return None
-        if _COMMAND.search(t) and _ARG.search(t):
+        if is_command(t):
             self._command_line(t)
             return None
         if _PY_WARNING.match(t) or t.lower().startswith(("warning", "warnings.warn")):
             return "warning"
         if is_elision(t):
             return "elision"
+        if self.segment >= 0 and looks_like_run_header(t):
+            # perhaps the next run's banner: decided by the next step (see _data)
+            self._banner = True
+            self._last_iter_text = None  # the same line after it is a new run's step
         return "unrecognised"
 
 

@@ -68,7 +68,9 @@ def read_fields(rest: str) -> dict[str, float | None]:
         if num is None:
             continue
         name, value = _field(key, num, unit)
-        if name is not None and name not in out:
+        # the first value wins, but a part that gave none ('(50.00%)' read as a time without
+        # its unit) does not hide the labelled field after it
+        if name is not None and out.get(name) is None:
             out[name] = value
     return out
 

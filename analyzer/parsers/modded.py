@@ -22,6 +22,9 @@ Meaning and conventions:
   (logs may print every Nth step), or, right after the reset, the value itself; a log that
   starts mid-run has no step time on its first line; ``dt_ms`` is null (evals are outside
   the clock), so ``eval_inclusive`` is never set.
+- a log of val lines only (a grep of them, a record that prints no training line): each val
+  line after step 0 also gives the iteration it follows, with no loss and the step time from
+  the clock difference to the previous val line over the steps between them.
 - ``step_avg`` is derived (train_time / timed steps) and ignored; ``nanms`` is not a value.
 - no MFU, lr or tokens/s is printed. ``world_size`` is the printed one, else the number of
   GPUs nvidia-smi lists (records run one process per GPU).
@@ -74,9 +77,11 @@ class Parser(StdoutParser):
         self._train_n: int | None = None        # the printed step of those two lines
         self._val_n: int | None = None
         self._world_printed = False
+        self._trained = False  # a training line was read in this segment
 
     def on_segment(self) -> None:
         self._train_time = self._val_time = self._train_n = self._val_n = None
+        self._trained = False
 
     def peek_step(self, text: str) -> int | None:
         m = _STEP.match(text)
@@ -93,6 +98,8 @@ class Parser(StdoutParser):
         if self.header.max_iters is None:
             self.header.max_iters = total
         if "val_loss" in kv:
+            if not self._trained and n > 0 and train_time is not None:
+                self._val_step(n, train_time)
             self.evaluation(n, val_loss=to_float(kv["val_loss"]))
             self._val_time, self._val_n = train_time, n
             if n == total:
@@ -101,12 +108,20 @@ class Parser(StdoutParser):
         if "train_time" not in kv and "train_loss" not in kv:
             return False
         self._data(n, "iter")  # a new segment resets the clock before the difference
+        self._trained = True
         step_ms = None
         if train_time is not None:
             step_ms = self._step_ms(n, train_time)
             self._train_time, self._train_n = train_time, n
         self.iteration(n, loss=to_float(kv.get("train_loss")), step_ms=step_ms)
         return True
+
+    def _val_step(self, n: int, train_time: float) -> None:
+        """A log of val lines only (a grep, a record that prints no training line): the
+        clock on each val line still times the training steps since the previous one, so the
+        step the val line follows is an iteration with that step time and no loss."""
+        self._data(n, "iter")
+        self.iteration(n, step_ms=self._step_ms(n, train_time))
 
     def _step_ms(self, n: int, train_time: float) -> float | None:
         """One step's time from the cumulative clock: the difference to the previous line

@@ -11,6 +11,7 @@ Lines read::
     Step 03000 | CORE metric: 0.1697                    metric 'core'
     step 00250/16704 (1.50%) | loss: 3.602910 | lrm: 1.00 | dt: 659.50ms | tok/sec: 794,972 | mfu: 49.69 | epoch: 1 | total time: 2.62m | eta: 179.6m
     step 00001 (0.00%) | loss: 5.471677 | ... | mfu: 0.00 | ...       (chat_sft: no total)
+    Step 10/20 (50.00%) | loss 8.43 6.92 | lrm 1.0 | dt 4595.83ms 5930.69ms | tps 114,078 (a fork)
     Saved model parameters to: .../model_016704.pt      checkpoint
     Total training time: 179.44m                        the run completed
 
@@ -39,7 +40,10 @@ from analyzer.parsers._text import clean_line, literal, ms, pipe_fields, to_floa
 
 NAME = "nanochat"
 
-_STEP = re.compile(r"step (\d+)(?:/(\d+))?(?: \((\S+)%\))?\s*\|(.*)$")  # '(x%)' is optional
+# '(x%)' is optional; a fork may write 'Step' and its own fields ('loss 8.43 6.92 | dt 4595.83ms
+# 5930.69ms | tps 114,078': the first number of a field is read)
+_STEP = re.compile(r"[Ss]tep (\d+)(?:/(\d+))?(?: \((\S+)%\))?\s*\|(.*)$")
+_LOSS = re.compile(r"(?:^|\|)\s*loss\b")  # a training loss field, not 'Validation loss'
 # the usual fields in one match (the general field split is the slow path)
 _STEP_FULL = re.compile(r" loss: (\S+) \| lrm: \S+ \| dt: (\S+)ms \| tok/sec: (\S+) \| mfu: (\S+)"
                         r"(?: \|.*)?$")
@@ -89,7 +93,7 @@ class Parser(StdoutParser):
 
     def peek_step(self, text: str) -> int | None:
         m = _STEP.match(text)
-        return int(m.group(1)) if m and "loss:" in m.group(4) else None
+        return int(m.group(1)) if m and _LOSS.search(m.group(4)) else None
 
     def parse_line(self, text: str, lineno: int) -> bool:
         m = _STEP.match(text)
@@ -125,6 +129,8 @@ class Parser(StdoutParser):
         if None in values:
             f = pipe_fields(rest)
             values = [f.get(k, (None, ""))[0] for k in ("loss", "dt", "tok/sec", "mfu")]
+            if values[2] is None:  # a fork's name for it
+                values[2] = f.get("tps", (None, ""))[0]
             values[1] = ms(f.get("dt"))  # a number without 'ms' is a cut line
         loss, dt, tps, mfu = values
         if loss is None:

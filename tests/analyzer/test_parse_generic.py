@@ -24,6 +24,9 @@ from tests.analyzer._parse_util import run
      dict(loss=3.3399, dt_ms=1500.0, lr=3e-4, mfu=0.0306)),
     ("Step 12/100 | train_loss=2.5 | grad_norm=0.9 | tokens/s 1.2M", 12,
      dict(loss=2.5, grad_norm=0.9, tokens_per_s=1.2e6)),
+    # the '(50.00%)' before the fields, a unitless number, does not hide the labelled dt
+    ("Step 10/20 (50.00%) | loss 8.43 6.92 | dt 4595.83ms 5930.69ms | tps 114,078", 10,
+     dict(loss=8.43, dt_ms=4595.83, tokens_per_s=114078.0)),
 ])
 def test_fields_are_read_by_label_with_units(line, step, fields):
     r = run(generic, line + "\n")

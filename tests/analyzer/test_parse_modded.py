@@ -145,3 +145,29 @@ def test_sparse_logging_divides_the_clock_by_the_steps_between_lines():
             "step:1375/6000 train_loss:3.7 train_time:550000ms step_avg:400.00ms\n")
     it = of_type(events(modded, text), "iter")
     assert [i["step_ms"] for i in it] == [None, 400.0, 400.0, 400.0]
+
+
+def test_a_log_of_val_lines_only_still_has_its_step_time():
+    # issue #12 class 1: a grep of the val lines (or a record without training lines): the
+    # clock difference of two val lines over the steps between them is the step time; the
+    # first line of a log cut mid-run has none, and step 0 (nothing trained) is no iteration
+    text = ("step:0/1000 val_loss:7.7109 train_time:0ms step_avg:nanms\n"
+            "step:125/1000 val_loss:4.3719 train_time:30000ms step_avg:240.00ms\n"
+            "step:250/1000 val_loss:3.9992 train_time:62500ms step_avg:250.00ms\n")
+    r = run(modded, text)
+    assert r.iters["step"].tolist() == [125, 250]
+    assert r.iters["step_ms"].tolist() == [240.0, 260.0]
+    assert r.iters["loss"].isna().all() and r.evals["step"].tolist() == [0, 125, 250]
+    tail = run(modded, "step:375/3325 val_loss:3.97894 train_time:44.913s step_avg:119.77ms\n"
+                       "step:500/3325 val_loss:3.85642 train_time:57.851s step_avg:115.70ms\n")
+    assert tail.iters["step_ms"].tolist()[0] != tail.iters["step_ms"].tolist()[0]  # NaN
+    assert tail.iters["step_ms"].tolist()[1] == pytest.approx(103.504)
+
+
+def test_val_lines_beside_training_lines_add_no_iteration():
+    text = ("step:1/100 train_loss:11.0 train_time:240ms step_avg:nanms\n"
+            "step:2/100 train_loss:10.9 train_time:480ms step_avg:nanms\n"
+            "step:2/100 val_loss:10.8 train_time:480ms step_avg:240.00ms\n"
+            "step:4/100 val_loss:10.5 train_time:960ms step_avg:240.00ms\n")
+    r = run(modded, text)
+    assert r.iters["step"].tolist() == [1, 2] and r.evals["step"].tolist() == [2, 4]

@@ -147,3 +147,20 @@ def test_val_bpb_is_the_eval_with_its_unit_and_steps_without_percent():
     s = summarize(r)
     assert (s["final_val_loss"], s["best_val_loss"], s["best_val_step"], s["val_unit"]) == (
         1.7252, 0.2982, 0, "bpb")
+
+
+def test_a_forks_step_line_in_its_own_layout():
+    # 'Step', a field without its colon holding two numbers (the first is read), 'tps'
+    text = ("Step 10/20 (50.00%) | loss 8.4396105774602503 6.9269 | lrm 1.0 | dt 4595.83ms "
+            "5930.69ms | tps 114,078 | mem 12.241 GB | shard 0 | time 00:01:17 | eta 00:00:59\n"
+            "Step 11/20 (55.00%) | loss nan nan | lrm 1.0 | dt 4097.53ms 5062.09ms | "
+            "tps 127,952 | mem 16.377 GB | shard 0 | time 00:01:04 | eta 00:00:50\n")
+    r = run(nanochat, text)
+    assert r.iters["step"].tolist() == [10, 11] and r.stats.skipped == 0
+    assert r.iters["loss"].tolist()[0] == 8.4396105774602503
+    assert r.iters["step_ms"].tolist() == [4595.83, 4097.53]
+    assert r.iters["tokens_per_s"].tolist() == [114078.0, 127952.0]
+    assert r.anomalies["step"].tolist() == [11]
+    # nanochat's own lines that start with 'Step' are not training lines
+    r = run(nanochat, "Step 00250 | Validation bpb: 1.086329\nStep 00250 | CORE metric: 0.17\n")
+    assert len(r.iters) == 0 and r.evals["val_loss"].tolist() == [1.086329]

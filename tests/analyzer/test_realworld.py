@@ -38,16 +38,7 @@ def _load_scorer():
 rw = _load_scorer()
 
 # (log file, label key) -> why the analyzer misses it today. Remove an entry when it passes.
-KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ('modded-nanogpt/track3-soap-contra-seed01-val-only-seconds.log',
-     'fact:step_ms'): 'analyzer gives no value',
-    ('modded-nanogpt/pr65-grep-val-lines-with-pasted-source-line.log',
-     'fact:step_ms'): 'analyzer gives no value',
-    ('modded-nanogpt/track3-muonsq-val-only-tail-from-375.log',
-     'fact:step_ms'): 'analyzer gives no value',
-    ('nanochat/fa3-fp8-benchmark-six-one-line-runs-fp8-nan.log',
-     'runs'): 'analyzer gives 1',
-}
+KNOWN_MISSES: dict[tuple[str, str], str] = {}
 
 
 def _label_ids() -> list[tuple[str, str]]:

@@ -1,0 +1,60 @@
+"""Lines that look like the start of a run, in any trainer's wording.
+
+A file may hold several runs launched one after another (seeds in a loop, a benchmark of
+settings), each announced by lines that no format parser knows: a banner of settings
+(``MY-NANOCHAT FA3=True FP8=False``), the command that started it, a seed, a parameter count,
+a config echo (``n_layer = 12``). One such line proves nothing (prose and debug output look
+alike), so ``StdoutParser`` only uses it together with the data: a step that does not
+advance after it starts a new run rather than a resume. Pure functions, no state.
+"""
+from __future__ import annotations
+
+import re
+
+# 'model_params:25517137', 'num_parameters: 124475904 => bytes: ...', 'Total params: 1.2M',
+# 'Number of parameters: 124.44M'
+_PARAMS = re.compile(r"(?:model[_ ]params|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]param"
+                     r"(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count)\s*[:=]\s*"
+                     r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
+# the command that started the run: 'python train.py config/x.py --device=cpu', 'python -m
+# scripts.base_train --depth=12', 'torchrun --nproc_per_node=8 train_gpt.py'
+COMMAND = re.compile(r"(?:^|[\s/])\w[\w.-]*\.py\b|\bpython[\d.]*\s+-m\s+\w|^\s*(?:\$\s*)?"
+                     r"(?:torchrun|deepspeed|accelerate\s+launch|mpirun|srun)\s")
+ARG = re.compile(r"(?:^|\s)--(\w+)[= ]([^\s-][^\s]*|-\d\S*)")
+# 'seed: 42', 'Using seed=1', 'Seed set to 1337', 'SEED 3'
+_SEED = re.compile(r"\bseed(?:\s+set\s+to)?\s*[:=]?\s*\d+\b", re.IGNORECASE)
+# one 'KEY=VALUE' word of a settings banner (not '==' nor a bare '=')
+_SETTING = re.compile(r"[A-Za-z_][\w.-]*=[^\s=]+")
+# a config echo line: 'batch_size = 12', 'n_layer: 12', "dataset = 'shakespeare_char'"
+_ECHO = re.compile(r"\s*[A-Za-z_][\w.]*\s*[:=]\s*(?:[-+]?\d[\d_,]*\.?\d*(?:[eE][-+]?\d+)?|True|"
+                   r"False|None|'[^']*'|\"[^\"]*\")\s*(?:#.*)?$")
+
+
+def param_count(text: str) -> int | None:
+    """The parameter count a line states, in any wording ('Total params: 1.5M' -> 1500000);
+    None when it states none."""
+    m = _PARAMS.match(text)
+    if m is None:
+        return None
+    n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
+    return round(n) if n >= 1 else None
+
+
+def is_command(text: str) -> bool:
+    """A command line with ``--key=value`` settings (the run's configuration)."""
+    return bool(COMMAND.search(text) and ARG.search(text))
+
+
+def looks_like_run_header(text: str) -> bool:
+    """A line that a new run typically prints before its first step (see the module
+    docstring): a settings banner, a command, a seed, a parameter count, a config echo."""
+    t = text.strip().strip("#=*-[]() ")
+    if not t or len(t) > 300:  # a long line is output or prose, not a banner
+        return False
+    if _PARAMS.search(t) or COMMAND.search(t) or _SEED.search(t) or _ECHO.match(t):
+        return True
+    words = t.split()
+    settings = sum(1 for w in words if _SETTING.fullmatch(w.strip(",;")))
+    # a banner is mostly settings: 'MY-NANOCHAT FA3=True FP8=False', 'Using lr=0.02'
+    return settings > 0 and len(words) <= 2 * settings + 1

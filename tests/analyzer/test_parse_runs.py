@@ -1,0 +1,119 @@
+"""Several runs in one file, announced by lines no format parser knows (issue #12, class 2):
+a step that does not advance after a line like a run's header starts a new run; without one
+it stays what it was (a resume, a duplicate, a stray line)."""
+from __future__ import annotations
+
+import pytest
+
+from analyzer.parsers import _banner, buildnanogpt, llmc, modded, nanochat, nanogpt
+from tests.analyzer._parse_util import assert_same_run, run
+
+LINES = {
+    nanogpt: "iter {s}: loss {l:.4f}, time 10.00ms, mfu 1.00%",
+    buildnanogpt: "step {s:5d} | loss: {l:.6f} | lr 1e-4 | norm: 1.0 | dt: 100.00ms | tok/sec: 1000.0",
+    llmc: "step {s:4d}/100 | loss {l:.6f} (+nanz)| norm 1.0 (+nanz)| lr 1e-4 | 100.00 ms | "
+          "30.0% bf16 MFU | 1000 tok/s",
+    nanochat: "step {s:05d}/00100 (1.00%) | loss: {l:.6f} | lrm: 1.00 | dt: 100.00ms | "
+              "tok/sec: 1,000 | mfu: 30.00 | epoch: 1 | total time: 0.00m",
+    modded: "step:{s}/100 train_loss:{l:.4f} train_time:{t}ms step_avg:100.00ms",
+}
+MODS = list(LINES)
+
+
+def _line(mod, step: int, loss: float) -> str:
+    return LINES[mod].format(s=step, l=loss, t=100 * step) + "\n"
+
+
+def _kinds(r) -> list[str]:
+    return [s["kind"] for s in r.segments]
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_one_line_runs_under_banners_are_runs(mod):
+    # a benchmark of settings: each run prints its banner and the same single step
+    text = "".join(f"MYRUN FA3={a} FP8={b}\n" + _line(mod, 10, loss)
+                   for a, b, loss in [(0, 0, 8.4), (1, 0, 8.3), (1, 1, 8.2)])
+    r = run(mod, text)
+    assert _kinds(r) == ["run_start"] * 3
+    assert r.iters["step"].tolist() == [10, 10, 10]
+    assert r.iters["loss"].tolist() == [8.4, 8.3, 8.2]
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_the_same_line_after_a_banner_is_a_new_run_not_a_duplicate(mod):
+    line = _line(mod, 10, 8.4)
+    r = run(mod, f"seed: 1\n{line}seed: 2\n{line}")
+    assert _kinds(r) == ["run_start", "run_start"] and len(r.iters) == 2
+    assert "duplicate" not in [s[1] for s in r.stats.samples]
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_without_a_banner_the_old_rules_hold(mod):
+    # the same step again with no banner between: a restart from a checkpoint
+    r = run(mod, _line(mod, 10, 8.4) + _line(mod, 10, 8.3))
+    assert _kinds(r) == ["run_start", "resume"]
+    # prose between is no banner
+    r = run(mod, _line(mod, 10, 8.4) + "the loss went down nicely here\n" + _line(mod, 10, 8.3))
+    assert _kinds(r) == ["run_start", "resume"]
+    # a line pasted twice right after itself is still one step
+    line = _line(mod, 10, 8.4)
+    r = run(mod, line + line)
+    assert len(r.iters) == 1 and [s[1] for s in r.stats.samples] == ["duplicate"]
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_a_banner_while_the_steps_go_on_changes_nothing(mod):
+    r = run(mod, _line(mod, 10, 8.4) + "Using lr=0.02\n" + _line(mod, 20, 8.3))
+    assert _kinds(r) == ["run_start"] and r.iters["step"].tolist() == [10, 20]
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_a_banner_before_steps_going_back_starts_a_run_even_as_the_last_line(mod):
+    # seeds in a loop, the second cut after one line: not a resume, not a stray line
+    body = "".join(_line(mod, s, 5 - s / 100) for s in (10, 20, 30))
+    r = run(mod, body + "Number of parameters: 124.44M\n" + _line(mod, 5, 5.0))
+    assert _kinds(r) == ["run_start", "run_start"]
+    assert r.iters["step"].tolist() == [10, 20, 30, 5]
+    # ... and the stray line without a banner is still skipped (test_parse_endings)
+    r = run(mod, body + _line(mod, 5, 5.0))
+    assert r.iters["step"].tolist() == [10, 20, 30] and r.n_segments == 1
+
+
+def test_banners_read_fast_and_line_by_line_agree():
+    lines = [LINES[nanogpt].format(s=s, l=5 - s / 1000) for s in range(200)]
+    lines += ["MYRUN SEED=2"] + [LINES[nanogpt].format(s=s, l=5 - s / 900) for s in range(100, 200)]
+    data = ("\n".join(lines) + "\n").encode()
+    slow = run(nanogpt, data)
+    assert _kinds(slow) == ["run_start", "run_start"] and len(slow.iters) == 300
+    fast = nanogpt.parse_file_fast(data)
+    if fast is not None:  # None: the fast reader hands such a file to feed()
+        assert_same_run(fast, slow)
+
+
+@pytest.mark.parametrize("line", [
+    "MY-NANOCHAT FA3=True FP8=False", "Using seed=1", "seed: 1337", "Seed set to 42",
+    "Number of parameters: 124.44M", "number of parameters: 10.65M", "n_layer = 12",
+    "dataset = 'shakespeare_char'", "python -m scripts.base_train --depth=12",
+    "torchrun --standalone --nproc_per_node=8 train_gpt2.py", "==== seed 3 ====",
+])
+def test_lines_like_a_run_header(line):
+    assert _banner.looks_like_run_header(line)
+
+
+@pytest.mark.parametrize("line", [
+    "the loss went down nicely here", "## Baseline bf16", "```bash", "", "...",
+    "Note: this is slow", "val loss 3.2 and train loss 3.1", "x" * 400 + " seed=1",
+    "a b c d e f g h=1",
+])
+def test_lines_unlike_a_run_header(line):
+    assert not _banner.looks_like_run_header(line)
+
+
+@pytest.mark.parametrize("line, n", [
+    ("Total params: 1.5M", 1_500_000), ("num_parameters: 124475904 => bytes: 248951808",
+                                        124475904),
+    ("model_params:25517137", 25517137), ("Number of parameters: 1,024", 1024),
+    ("params: 0.2", None), ("loss: 3.2", None),
+])
+def test_param_count(line, n):
+    assert _banner.param_count(line) == n
