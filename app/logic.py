@@ -200,7 +200,10 @@ def meta_rows(run: Any, path: str) -> list[tuple[str, str]]:
             ("max iterations", str(m.get("max_iters") if m.get("max_iters") is not None
                                    else "–")),
             ("torch", str(m.get("torch_version") or "–")),
-            ("segments (run + resumes)", str(run.n_segments)),
+            # several runs in one file (seeds in a loop, a job run twice) are told apart
+            ("independent runs in this file", str(max(1, sum(
+                sg.get("kind") == "run_start" for sg in run.segments)))),
+            ("segments (runs + resumes)", str(run.n_segments)),
             ("lines read / skipped", f"{run.stats.lines} / {run.stats.skipped}")]
     if run.end:
         rows.append(("end", f"{run.end.get('status')}"

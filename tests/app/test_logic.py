@@ -102,3 +102,18 @@ def test_meta_rows_and_evidence():
                                      (2e9, "2.00G")])
 def test_fmt_count(n, want):
     assert logic.fmt_count(n) == want
+
+
+def test_meta_rows_count_the_runs_in_a_file(tmp_path):
+    # two independent runs in one stdout log (a seed loop): the metadata says so (issue #12)
+    from analyzer.load import load
+    lines = []
+    for seed in (1, 2):
+        lines += [f"Overriding: seed = {seed}", "number of parameters: 10.65M"]
+        lines += [f"iter {s}: loss {4 - s / 100:.4f}, time 20.00ms, mfu 5.00%" for s in range(5)]
+    log = tmp_path / "two.log"
+    log.write_text("\n".join(lines) + "\n")
+    rows = dict(logic.meta_rows(load(log), str(log)))
+    assert rows["independent runs in this file"] == "2"
+    one = _run(R.events("r", 3, ended=True))
+    assert dict(logic.meta_rows(one, "r/events.jsonl"))["independent runs in this file"] == "1"
