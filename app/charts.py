@@ -222,3 +222,84 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
         datasets["hover"] = hover_df
         layers += cross
     return {"title": title, "height": height, "datasets": datasets, "layer": layers}
+
+
+ZOOM = "zoom"
+
+
+def _rename_data(node: Any, prefix: str, params: dict[str, str]) -> Any:
+    """A panel's spec with its dataset and hover-param names made unique in the page."""
+    if isinstance(node, list):
+        return [_rename_data(v, prefix, params) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "data" and isinstance(v, dict) and "name" in v:
+            out[k] = {**v, "name": prefix + v["name"]}
+        elif k in ("param", "name") and isinstance(v, str) and v in params:
+            out[k] = params[v]
+        else:
+            out[k] = _rename_data(v, prefix, params)
+    return out
+
+
+def _x_scales(views: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Each panel's x scale dicts (one per layer that encodes x)."""
+    return [[layer["encoding"]["x"]["scale"] for layer in v["layer"]
+             if "scale" in layer.get("encoding", {}).get("x", {})] for v in views]
+
+
+def _one_x_domain(views: list[dict[str, Any]]) -> None:
+    """One domain for the shared x scale. A panel with a single x (the first eval) widens
+    its own axis by hand; shared, that hand-set domain would override every panel's data
+    (an axis from -1 to 1). So a domain is kept only when every panel sets one (the steps
+    of a finding or the sidebar's range, the same on all), as their union."""
+    scales = _x_scales(views)
+    domains = [next((s["domain"] for s in panel if "domain" in s), None) for panel in scales]
+    keep = None
+    if domains and all(d is not None for d in domains):
+        keep = [min(d[0] for d in domains), max(d[1] for d in domains)]
+    for panel in scales:
+        for s in panel:
+            s.pop("domain", None)
+            if keep is not None:
+                s["domain"] = list(keep)
+
+
+def linked(panels: list[dict[str, Any]]) -> dict[str, Any]:
+    """The panels of a page as one chart, one under another, sharing one x scale and one
+    interval selection bound to it: dragging or scrolling on any panel pans and zooms every
+    panel's x axis. (Each panel used to have its own selection, so only it moved.)
+
+    Every panel keeps its title, layers, y scale, legends and crosshair; its datasets are
+    renamed ``p<i>_<name>`` (Vega-Lite's datasets are one namespace for the whole spec)."""
+    datasets: dict[str, pd.DataFrame] = {}
+    views, names = [], []
+    for i, panel in enumerate(panels):
+        prefix = f"p{i}_"
+        hover = {"hover": f"hover{i}"}
+        layers = _rename_data(panel["layer"], prefix, hover)
+        for layer in layers:
+            layer["params"] = [p for p in layer.get("params", []) if p["name"] != ZOOM]
+            if not layer["params"]:
+                del layer["params"]
+        line = next(j for j, layer in enumerate(layers)
+                    if layer["mark"]["type"] == "line" and layer["data"]["name"].endswith(
+                        "lines"))
+        layers[line]["name"] = f"panel{i}"
+        names.append(f"panel{i}")
+        datasets.update({prefix + k: v for k, v in panel["datasets"].items()})
+        views.append({"title": panel["title"], "height": panel["height"],
+                      "width": "container", "layer": layers})
+    _one_x_domain(views)
+    # x shared: one scale, so the axes line up and the selection drives every panel; the
+    # rest independent, as each panel was drawn on its own (own y, legends, line styles)
+    independent = {c: "independent" for c in ("y", "color", "strokeDash", "shape",
+                                               "opacity")}
+    return {"datasets": datasets, "vconcat": views, "spacing": 24,
+            "params": [{"name": ZOOM, "select": {"type": "interval", "encodings": ["x"]},
+                        "bind": "scales", "views": names}],
+            "resolve": {"scale": {"x": "shared", **independent},
+                        "legend": {c: "independent" for c in ("color", "strokeDash",
+                                                               "shape")}}}

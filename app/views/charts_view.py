@@ -2,7 +2,8 @@
 app.charts).
 
 Every chart of a page shares the runs' colours, the time unit, and the x range (a finding's
-steps, or the steps typed in the sidebar), so the panels stay aligned and comparable.
+steps, or the steps typed in the sidebar), so the panels stay aligned and comparable. They are
+drawn as one linked chart (app.charts.linked): zooming or panning one panel moves them all.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import streamlit as st
 
 from analyzer.findings import Finding
 from app import series, state
-from app.charts import line_chart, run_colors, y_domain
+from app.charts import line_chart, linked, run_colors, y_domain
 from app.logic import last_time
 from app.views.common import label, md_escape
 
@@ -42,20 +43,20 @@ def draw(opened: list[tuple[str, Any]], c: state.Controls,
     metrics = sorted({m for _, t in opened for m in series.metric_names(t.run)})
     jobs = [(spec.title, lambda spec=spec: _chart(ctx, spec)) for spec in series.CHARTS]
     jobs += [(m, lambda m=m: _metric_chart(ctx, m)) for m in metrics]
-    grid, n_drawn, missing = st.columns(2), 0, []
+    panels, missing = [], []
     for title, build in jobs:
         try:
             chart = build()
         except Exception as e:  # one odd series must not take the other panels down
-            grid[n_drawn % 2].warning(md_escape(f"{title}: cannot draw ({type(e).__name__}: "
-                                                f"{e})"))
-            n_drawn += 1
+            st.warning(md_escape(f"{title}: cannot draw ({type(e).__name__}: {e})"))
             continue
         if chart is None:
             missing.append(title)
-            continue
-        grid[n_drawn % 2].vega_lite_chart(spec=chart, width="stretch")
-        n_drawn += 1
+        else:
+            panels.append(chart)
+    if panels:
+        # one chart of all panels, so a drag or scroll zooms every panel's x at once
+        st.vega_lite_chart(spec=linked(panels), width="stretch")
     if missing:
         st.caption("Not in these logs: " + ", ".join(missing))
 

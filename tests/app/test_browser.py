@@ -98,13 +98,23 @@ class Wire:
                 self.msgs.append(msg.delta.new_element)
 
     def charts(self) -> dict[str, dict]:
-        """The latest spec and datasets (DataFrames) of each chart, by title."""
+        """The latest spec and datasets (DataFrames) of each chart panel, by title.
+
+        The panels travel as one linked chart (a vconcat whose datasets are named
+        ``p<i>_<name>``): each panel comes back with its own layers and datasets, unprefixed."""
         out = {}
         for el in self.msgs:
             if el.WhichOneof("type") == "vega_lite_chart":
                 spec = json.loads(el.vega_lite_chart.spec)
-                spec["data"] = {d.name: _arrow(d.data.data) for d in el.vega_lite_chart.datasets}
-                out[spec.get("title")] = spec
+                data = {d.name: _arrow(d.data.data) for d in el.vega_lite_chart.datasets}
+                for i, panel in enumerate(spec.get("vconcat", [])):
+                    prefix = f"p{i}_"
+                    for layer in panel["layer"]:
+                        layer["data"]["name"] = layer["data"]["name"].removeprefix(prefix)
+                    panel["data"] = {k.removeprefix(prefix): v for k, v in data.items()
+                                     if k.startswith(prefix)}
+                    out[panel.get("title")] = panel
+                self.linked = spec
         return out
 
     def tables(self) -> list:
@@ -316,8 +326,8 @@ def test_real_logs_of_every_format_and_files_that_are_no_log(tmp_path, repo_root
             page.goto(f"{dash.url}/?{query}")
             expect(page.get_by_text(f"{len(formats)} runs overlaid")).to_be_visible(
                 timeout=120_000)
-            page.wait_for_function("() => document.querySelectorAll("
-                                   "'[data-testid=\"stVegaLiteChart\"] svg').length >= 5",
+            # the panels are one linked chart: wait for five of its x axes
+            page.wait_for_function(f"() => ({X_AXES_JS})().length >= 5",
                                    timeout=60_000)
             page.wait_for_timeout(2500)          # the run list fragment has ticked
             table = next(t for t in reversed(wire.tables()) if "updated" in t.columns)
@@ -334,9 +344,47 @@ def test_real_logs_of_every_format_and_files_that_are_no_log(tmp_path, repo_root
             for title, spec in charts.items():
                 assert _colours(spec) == colours, title
             assert wire.hosts <= LOCAL, wire.hosts
+            _one_zoom_on_every_panel(wire.linked, len(charts))
+            _drag_pans_every_panel(page, len(charts))
             _untick_a_row(page, list(table["run"]), formats)
         finally:
             browser.close()
+
+
+def _one_zoom_on_every_panel(spec: dict, n_panels: int) -> None:
+    """The panels are one chart with one x-interval selection bound to the scales, on the
+    line layer of every panel (so a drag on one zooms all)."""
+    assert len(spec["vconcat"]) == n_panels
+    (zoom,) = spec["params"]
+    assert zoom["bind"] == "scales" and zoom["select"]["encodings"] == ["x"]
+    named = [layer["name"] for panel in spec["vconcat"] for layer in panel["layer"]
+             if "name" in layer]
+    assert sorted(zoom["views"]) == sorted(named) and len(named) == n_panels
+    assert spec["resolve"]["scale"]["x"] == "shared"
+
+
+X_AXES_JS = ("() => Array.from(document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]"
+             " g[aria-roledescription=\"axis\"]')).map(g => g.getAttribute('aria-label'))"
+             ".filter(a => a && a.startsWith('X-axis'))")
+
+
+def _drag_pans_every_panel(page, n_panels: int) -> None:
+    """A real drag on the first panel moves the x axis of every panel, to the same range
+    (Vega describes each axis, range included, in its aria-label)."""
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    before = page.evaluate(X_AXES_JS)
+    assert len(before) == n_panels and len(set(before)) == 1, before
+    box = chart.bounding_box()
+    x, y = box["x"] + box["width"] * 0.5, box["y"] + 150
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 300, y, steps=10)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    after = page.evaluate(X_AXES_JS)
+    assert len(after) == n_panels and len(set(after)) == 1, after
+    assert after[0] != before[0]
 
 
 def _untick_a_row(page, rows: list[str], formats: list[str]) -> None:
