@@ -6,7 +6,7 @@ tolerance (``mode="tolerance"``). Baselines are made, written and read by analyz
 its functions are importable from here too (``golden.make_baseline``), so that the check's
 API is one module for its users.
 
-Pure library: no printing. The CLI (analyzer/cli_golden.py) is a thin layer over it.
+Pure library: no printing. The CLI (analyzer/cli/golden.py, check.py) is a thin layer over it.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The seed-statistics part of a golden check report: band excursions per run, the Welch
 test over several runs, and the band picture. Pure functions from results to a dict or text;
-the CLI (analyzer/cli_golden.py) prints them after golden_report's per-run report.
+the CLI (analyzer/cli/check.py) prints them after golden_report's per-run report.
 """
 from __future__ import annotations
 

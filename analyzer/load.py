@@ -13,7 +13,7 @@ import re
 import sys
 import types
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -426,20 +426,27 @@ def parse_stream(mod: Any, data: Any, run_id: str = "log") -> Run:
     the columns of the events rather than the whole text."""
     parser = mod.Parser(run_id=run_id)
     builder = RunBuilder(mod.NAME, stats=parser.stats)
-    lineno, pos, size = 1, 0, len(data)
-    while pos < size:
-        end = min(pos + _BLOCK, size)
-        if end < size:
+    for lineno, lines in blocks(data):
+        builder.add_events(parser.feed(lines, lineno))
+    builder.add_events(parser.finish())
+    return builder.run()
+
+
+def blocks(data: Any, size: int = _BLOCK) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, lines) of whole lines, a few MB at a time: memory stays
+    proportional to the events, not to the file."""
+    lineno, pos, total = 1, 0, len(data)
+    while pos < total:
+        end = min(pos + size, total)
+        if end < total:
             cut = data.rfind(b"\n", pos, end)
             end = cut + 1 if cut >= 0 else end  # a line longer than a block is cut; rare
         lines = split_lines(data[pos:end])
-        if lines and lines[-1] == "" and end > pos and data[end - 1:end] == b"\n":
+        if lines and lines[-1] == "" and data[end - 1:end] == b"\n":
             lines.pop()  # the text after the last newline is empty, not a line
-        builder.add_events(parser.feed(lines, lineno))
+        yield lineno, lines
         lineno += len(lines)
         pos = end
-    builder.add_events(parser.finish())
-    return builder.run()
 
 
 class _CallableModule(types.ModuleType):

@@ -260,7 +260,7 @@ def test_compare_tells_two_runs_of_the_same_id_apart(tmp_path, capsys):
     (3 * 86400 + 4 * 3600, "3.2 days"),
 ])
 def test_durations_read_well(seconds, text):
-    from analyzer.cli import format_duration
+    from analyzer.cli.summary import format_duration
     assert format_duration(seconds) == text
 
 

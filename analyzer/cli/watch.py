@@ -4,7 +4,7 @@
     python -m analyzer watch train.log
 
 Works on any format analyzer.follow.Follower reads (ours, or an unmodified nanoGPT's stdout),
-with no change to the trainer. Kept apart from analyzer/cli.py, which registers it.
+with no change to the trainer.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import sys
 import time
 from typing import Any
 
-from analyzer.cli import EXIT_OK, CliError, _config, _sub, _common, format_finding
+from analyzer.cli.common import EXIT_OK, CliError, add_command, add_common, diagnostics_config
+from analyzer.cli.diagnose import format_finding
 
 
 def progress_line(run) -> str | None:
@@ -46,7 +47,7 @@ class _Watch:
     PROGRESS_EVERY = 5.0  # seconds between progress lines when stdout is not a terminal
 
     def __init__(self, args: argparse.Namespace):
-        self.args, self.cfg = args, _config(args)
+        self.args, self.cfg = args, diagnostics_config(args)
         self.seen: set = set()
         self.progress: str | None = None
         self.shown: str | None = None
@@ -128,11 +129,11 @@ def _emit(args: argparse.Namespace, obj: dict[str, Any], text: str) -> None:
 
 def add_parser(sub: Any) -> None:
     """Add the `watch` subcommand."""
-    p = _sub(sub, "watch", "follow a growing log, print findings as they appear",
-             "Follow a log while it is written (ours, or the stdout of an unmodified nanoGPT "
-             "saved with tee) and print each new finding the moment it appears, with a "
-             "compact progress line. Stops with Ctrl-C, --once, --timeout, --idle or "
-             "--exit-on-end.")
+    p = add_command(sub, "watch", "follow a growing log, print findings as they appear",
+                    "Follow a log while it is written (ours, or the stdout of an unmodified "
+                    "nanoGPT saved with tee) and print each new finding the moment it appears, with a "
+                    "compact progress line. Stops with Ctrl-C, --once, --timeout, --idle or "
+                    "--exit-on-end.")
     p.add_argument("path", help="the log file or run directory to follow")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls (1)")
     p.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
@@ -143,5 +144,5 @@ def add_parser(sub: Any) -> None:
                    help="stop when the log has not grown for this long (a nanoGPT stdout "
                         "has no end marker)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
-    _common(p)
+    add_common(p)
     p.set_defaults(func=cmd_watch)

@@ -1,47 +1,26 @@
-"""`golden` and `check`: the CI regression check as two CLI verbs (a thin layer over
-analyzer.golden). analyzer/cli.py adds them with ``register(subparsers)``.
+"""`check`: the CI regression check, a run (or several seeds) against a baseline written by
+`golden` (a thin layer over analyzer.golden and analyzer.golden_stats).
 
-    python -m analyzer golden RUN -o baseline.json
     python -m analyzer check RUN --baseline baseline.json [--mode exact] [--rtol loss=0.01]
 
-Exit status of ``check``: 0 pass, 1 regression, 2 unusable input (one line on stderr).
+Exit status: 0 pass, 1 regression, 2 unusable input (one line on stderr).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import functools
 import math
 import sys
-from typing import Any, Callable
+from typing import Any
 
 from analyzer import golden, golden_stats
+from analyzer.cli.common import EXIT_FINDINGS, EXIT_OK, add_format
+from analyzer.cli.golden import load_run
 from analyzer.golden import GoldenError
 from analyzer.golden_report import render_json, render_markdown, render_table
 from analyzer.golden_stats_report import (data_uri, render_stats_markdown, render_stats_text,
                                           stats_dict)
-from analyzer.output import check_output, open_output
 from analyzer.run import Run
-
-EXIT_PASS, EXIT_REGRESSION, EXIT_UNUSABLE = 0, 1, 2
-
-
-def load_run(path: str, format: str | None = None) -> Run:
-    """Any supported run (our JSONL, a run directory, a stdout log) through analyzer.load."""
-    from analyzer.load import LoadError, load
-    try:
-        run = load(path, format=format)
-    except LoadError as e:
-        raise GoldenError(str(e)) from None       # already 'FILE: problem'
-    except OSError as e:
-        raise GoldenError(f"{path}: {e.strerror or e}") from None
-    if run.source is None:
-        run.source = path
-    from analyzer.cli import nothing_recognised
-    problem = nothing_recognised(run, format, need_iterations=True)
-    if problem:
-        raise GoldenError(problem)
-    return run
 
 
 def parse_per_metric(values: list[str] | None, flag: str) -> dict[str, float]:
@@ -61,54 +40,6 @@ def parse_per_metric(values: list[str] | None, flag: str) -> dict[str, float]:
     return out
 
 
-def _one_line_errors(command: Callable[[argparse.Namespace], int]
-                     ) -> Callable[[argparse.Namespace], int]:
-    """Unusable input is one line on stderr and exit status 2, never a traceback (whoever
-    dispatches the subcommand, analyzer/cli.py or main below)."""
-    @functools.wraps(command)
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except GoldenError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return EXIT_UNUSABLE
-    return wrapper
-
-
-@_one_line_errors
-def cmd_golden(args: argparse.Namespace) -> int:
-    paths = [args.run, *args.more_runs]
-    if args.output != "-":
-        check_output(args.output, paths)  # before the work of reading the runs
-    runs = [load_run(p, args.format) for p in paths]
-    run = runs[0]
-    options = dict(every=args.every, max_points=args.max_points, warmup=args.warmup,
-                   description=args.description)
-    if len(runs) > 1:      # seeds of one config: per-step means and the band
-        baseline = golden_stats.make_seed_baseline(runs, multiplier=args.multiplier,
-                                                   floor=args.floor, **options)
-    else:
-        baseline = golden.make_baseline(run, **options)
-    text = golden.dumps_baseline(baseline)
-    if args.output == "-":
-        sys.stdout.write(text)
-        return EXIT_PASS
-    try:
-        with open_output(args.output, [r.source for r in runs]) as f:
-            f.write(text)
-    except OSError as e:
-        raise GoldenError(f"{args.output}: cannot write baseline ({e.strerror})") from None
-    tl = baseline["train_loss"]
-    train = (f"train loss at {len(tl['values'])} steps (every {tl['every']})" if tl
-             else "no train loss (the log prints none)")
-    seeds = baseline.get("seeds")
-    band = (f"; seed band of {seeds['n']} runs, tolerances "
-            + ", ".join(f"{m} {v:.3g}" for m, v in seeds["rtol"].items()) if seeds else "")
-    print(f"wrote {args.output}: {train}, {len(baseline['evals'])} evals{band}",
-          file=sys.stderr)
-    return EXIT_PASS
-
-
 def unused_tolerances(args: argparse.Namespace, rtol: dict[str, float],
                       atol: dict[str, float]) -> None:
     """A tolerance the check would not use is refused, as --smooth in exact mode is: a
@@ -122,7 +53,6 @@ def unused_tolerances(args: argparse.Namespace, rtol: dict[str, float],
                           "compared without it)")
 
 
-@_one_line_errors
 def cmd_check(args: argparse.Namespace) -> int:
     rtol, atol = parse_per_metric(args.rtol, "--rtol"), parse_per_metric(args.atol, "--atol")
     tolerances = golden.make_tolerances(rtol, atol)
@@ -137,7 +67,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         smoothing=args.smooth, check_step_time=args.check_step_time, direction=args.direction,
         strict_config=args.strict_config, baseline_name=args.baseline)
     sys.stdout.write(_render_check(args, runs, baseline, sc))
-    return EXIT_PASS if sc.passed else EXIT_REGRESSION
+    return EXIT_OK if sc.passed else EXIT_FINDINGS
 
 
 def _render_check(args: argparse.Namespace, runs: list[Run], baseline: dict[str, Any],
@@ -170,41 +100,8 @@ def _render_check(args: argparse.Namespace, runs: list[Run], baseline: dict[str,
     return text if plain else text + render_stats_text(stats)
 
 
-def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default=None,
-                   help="skip format detection (e.g. gptscope, nanogpt, llmc)")
-
-
-def _add_golden(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "golden", help="write a baseline (golden) file from a run",
-        description="Write a baseline from a run (our events.jsonl, its directory, or a "
-                    "stdout log): train loss at steps, eval losses, final val loss, median "
-                    "step time. See docs/ci-check.md.")
-    p.add_argument("run", help="run to take the baseline from")
-    p.add_argument("more_runs", nargs="*", metavar="RUN",
-                   help="more runs of the same config with other seeds: the baseline then "
-                        "holds their per-step mean, std, min and max, and tolerances from "
-                        "their spread (docs/ci-check.md, 'Several seeds')")
-    p.add_argument("--multiplier", type=float, default=golden_stats.DEFAULT_MULTIPLIER,
-                   help="seed band: tolerance = largest relative deviation of a seed from "
-                        "the mean x this (default %(default)s, as Megatron-LM)")
-    p.add_argument("--floor", type=float, default=golden_stats.DEFAULT_FLOOR,
-                   help="seed band: the smallest tolerance (default %(default)s)")
-    p.add_argument("-o", "--output", required=True, help="baseline file to write ('-': stdout)")
-    p.add_argument("--every", type=int, default=None,
-                   help="keep the train loss at multiples of this step (default: every "
-                        "logged step, or a round stride keeping about --max-points)")
-    p.add_argument("--max-points", type=int, default=200,
-                   help="most train-loss steps to keep when --every is not given (200)")
-    p.add_argument("--warmup", type=int, default=None,
-                   help="first logged iterations left out of the step time (default 10%%)")
-    p.add_argument("--description", default=None, help="one line saying what the baseline is")
-    _add_format(p)
-    p.set_defaults(func=cmd_golden)
-
-
-def _add_check(subparsers: Any) -> None:
+def add_parser(subparsers: Any) -> None:
+    """Add the `check` subcommand."""
     p = subparsers.add_parser(
         "check", help="compare a run with a baseline; exit 0 pass, 1 regression, 2 unusable",
         description="Compare a run with a baseline written by `golden`. Exit status: 0 pass, "
@@ -247,11 +144,5 @@ def _add_check(subparsers: Any) -> None:
     out.add_argument("--json", action="store_true", help="print the result as JSON")
     out.add_argument("--markdown", action="store_true",
                      help="print the result as Markdown (for a pull-request comment)")
-    _add_format(p)
+    add_format(p)
     p.set_defaults(func=cmd_check)
-
-
-def register(subparsers: Any) -> None:
-    """Add the `golden` and `check` subcommands to the analyzer's CLI."""
-    _add_golden(subparsers)
-    _add_check(subparsers)
