@@ -14,7 +14,7 @@ from typing import Any
 
 _LAZY = {"Follower": "analyzer.follow", "LazyEvents": "analyzer.follow",
          "Update": "analyzer.follow", "LoadError": "analyzer.load",
-         "UnknownFormat": "analyzer.load", "RunBuilder": "analyzer.load",
+         "UnknownFormat": "analyzer.load", "RunBuilder": "analyzer.builder",
          "ParseStats": "analyzer.run", "Run": "analyzer.run"}
 
 __all__ = ["load", *_LAZY]

@@ -276,11 +276,10 @@ def _numbers(tokens: pa.Array, typ: pa.DataType) -> tuple[np.ndarray, np.ndarray
         return values, valid
 
 
-def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
+def parse_nanogpt(data: bytes, parser: Any, name: str, final: bool = True
                   ) -> tuple[Run, Any] | None:
-    """nanogpt.read_fast (see the module docstring)."""
-    from analyzer.parsers import nanogpt
-
+    """nanogpt.read_fast (see the module docstring): ``parser`` is a fresh nanogpt Parser,
+    ``name`` the format's name (given by nanogpt, which this module does not import)."""
     cols = _iter_columns(data)
     if cols is None or not len(cols["line"]):
         return None
@@ -307,7 +306,6 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
     first_row = np.searchsorted(line, others)  # the first iteration row at or after each
     is_row = line[np.minimum(first_row, n - 1)] == others
     starts_o, ends_o = starts[others].tolist(), ends[others].tolist()
-    parser = nanogpt.Parser(run_id)
     events: list[dict[str, Any]] = []
     scalar_rows: list[tuple[int, int, dict[str, Any]]] = []   # (row, segment, iter event)
     runs: list[tuple[int, int, int, Any, Any]] = []           # plain rows [a, b) and state
@@ -371,7 +369,7 @@ def parse_nanogpt(data: bytes, run_id: str = "log", final: bool = True
         keep = np.ones(n, bool)
         keep[dropped] = False
         iters = iters[keep].reset_index(drop=True)
-    run = Run.from_events(events, format=nanogpt.NAME, stats=parser.stats)
+    run = Run.from_events(events, format=name, stats=parser.stats)
     run.iters = iters
     pa.default_memory_pool().release_unused()  # give the temporary columns back to the OS
     return run, parser

@@ -422,7 +422,7 @@ def _merge(builder: Any, chunk: Chunk, first_lineno: int) -> int:
 
 def parse_file_fast(data: bytes) -> Run:
     """A whole events.jsonl, as bytes, into a Run."""
-    from analyzer.load import RunBuilder
+    from analyzer.builder import RunBuilder
     builder = RunBuilder(NAME)
     parse_into(builder, data)
     return builder.run()
@@ -431,7 +431,7 @@ def parse_file_fast(data: bytes) -> Run:
 def parse_path(path: str | os.PathLike, run_id: str = "log") -> Run:
     """An events.jsonl read from disk block by block: memory follows the events, not the
     file. (``run_id`` is unused: our events carry theirs.)"""
-    from analyzer.load import RunBuilder
+    from analyzer.builder import RunBuilder
     builder = RunBuilder(NAME)
     rest: list[bytes] = []
     with open(path, "rb") as f:

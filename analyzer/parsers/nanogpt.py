@@ -308,10 +308,6 @@ def _nanogpt_header(h: Header) -> Header:
     return h
 
 
-# parse_file_fast reads any buffer (bytes, mmap) without copying it.
-ACCEPTS_BUFFER = True
-
-
 def parse_file_fast(data: bytes, run_id: str = "log") -> Run | None:
     """The whole file at once, vectorised (see _fast.py), with the same result as feeding
     every line to Parser(run_id) and finish(); None when the file does not fit the
@@ -327,4 +323,4 @@ def read_fast(data: bytes, run_id: str = "log", final: bool = True
     With final=False, finish() is not called (the file may still grow); `data` must then end
     with a complete line. None when the file does not fit the vectorised reader."""
     from analyzer.parsers._fast import parse_nanogpt
-    return parse_nanogpt(data, run_id, final)
+    return parse_nanogpt(data, Parser(run_id), NAME, final)

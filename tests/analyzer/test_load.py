@@ -11,7 +11,8 @@ import pytest
 
 import analyzer
 from analyzer import parsers as registry
-from analyzer.load import LoadError, RunBuilder, UnknownFormat
+from analyzer.builder import RunBuilder
+from analyzer.load import LoadError, UnknownFormat
 from analyzer.run import (ANOMALY_COLUMNS, CHECKPOINT_COLUMNS, EVAL_COLUMNS, ITER_COLUMNS,
                           METRIC_COLUMNS, ParseStats, Run)
 from gptscope.schema import dumps, make_event

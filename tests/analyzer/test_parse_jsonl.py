@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer.load import RunBuilder
+from analyzer.builder import RunBuilder
 from analyzer.parsers import jsonl
 from analyzer.run import ITER_COLUMNS, ParseStats, Run
 from gptscope.schema import dumps, make_event
