@@ -119,6 +119,29 @@ def forecast_points(run, name: str, axis: str) -> pd.DataFrame:
                          "step": [s for s, _ in curve]}, columns=series.POINT_COLUMNS)
 
 
+def reference_points(run, name: str, axis: str) -> pd.DataFrame:
+    """Published reference curves that match the run (dataset, tokenizer, size: see
+    analyzer.references), in the run's steps, as 'reference: <label>' series of its colour."""
+    from analyzer.references import builtin_references, matching, overlay
+    frames = []
+    last = pd.concat([run.iters["step"], run.evals["step"]]).max()
+    for ref in matching(run, builtin_references()):
+        curve = overlay(run, ref)
+        if pd.notna(last):   # up to the run's last step and one point past it, not beyond
+            inside = [p for p in curve if p[0] <= last]
+            curve = inside + [p for p in curve if p[0] > last][:1]
+        xs = series.steps_to_x(run, axis, [s for s, _ in curve]) if curve else None
+        if xs is None:
+            continue
+        y = [v for _, v in curve]
+        frames.append(pd.DataFrame({"x": xs, "y": y, "lo": y, "hi": y, "run": name,
+                                    "series": f"reference: {ref.label}", "segment": -1,
+                                    "step": [s for s, _ in curve]},
+                                   columns=series.POINT_COLUMNS))
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=series.POINT_COLUMNS))
+
+
 def _chart(ctx: _Ctx, spec: series.ChartSpec):
     c = ctx.c
     lines, marks, bands = [], [], []
@@ -140,6 +163,9 @@ def _chart(ctx: _Ctx, spec: series.ChartSpec):
         marks.append(mk)
         if spec.key == "loss" and c.axis in ("step", "tokens"):   # the dashed forecast
             lines.append(t.cached(("forecast", c.axis), lambda: forecast_points(
+                run, label(name), c.axis)))
+        if spec.key == "eval" and c.axis in ("step", "tokens"):   # matching references
+            lines.append(t.cached(("reference", c.axis), lambda: reference_points(
                 run, label(name), c.axis)))
     lines = [p for p in lines if len(p)]
     if not lines:
