@@ -27,7 +27,7 @@ import numpy as np
 
 from analyzer import parsers as registry
 from analyzer.builder import RunBuilder
-from analyzer.load import EVENTS_FILE, UnknownFormat, log_run_id, split_lines
+from analyzer.loader import EVENTS_FILE, UnknownFormat, log_run_id, split_lines
 from analyzer.run import Run
 from gptscope.schema import SCHEMA_VERSION
 

@@ -119,7 +119,7 @@ def load_reference(path: str) -> list[Reference]:
         raise ReferenceError(f"{path}: cannot read ({e.strerror})") from None
     if FORMAT in head:
         return read_references(path)
-    from analyzer.load import LoadError, load      # a run: the loader, only when needed
+    from analyzer.loader import LoadError, load      # a run: the loader, only when needed
     try:
         run = load(path)
     except (LoadError, OSError, ValueError) as e:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.follow import LazyEvents, Update
-from analyzer.load import LoadError, load
+from analyzer.loader import LoadError, load
 from analyzer.run import Run
 
 

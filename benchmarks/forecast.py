@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analyzer.forecast import forecast_curve  # noqa: E402
-from analyzer.load import LoadError, load  # noqa: E402
+from analyzer.loader import LoadError, load  # noqa: E402
 
 CUTS = (0.25, 0.5)
 MIN_LOSSES = 200

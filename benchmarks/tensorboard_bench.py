@@ -37,7 +37,7 @@ def write(logdir: Path, points: int, tags: int) -> Path:
 
 
 def ours(logdir: Path) -> int:
-    from analyzer.load import load
+    from analyzer.loader import load
     run = load(logdir)
     return int(run.iters[["loss", "lr", "grad_norm", "tokens_per_s"]].notna().to_numpy().sum())
 

@@ -22,7 +22,7 @@ class CliError(Exception):
 def exit_status(error: BaseException) -> int | None:
     """The one mapping from an error escaping a verb to the exit status; unusable input is
     one line on stderr (status 2), never a traceback. None: not ours to handle (re-raise)."""
-    from analyzer.load import LoadError
+    from analyzer.loader import LoadError
     if isinstance(error, (CliError, LoadError, ValueError)):  # GoldenError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -60,7 +60,7 @@ def nothing_recognised(run: Any, forced: str | None = None,
 def load_run(path: str, fmt: str | None = None, maps: list[str] | None = None):
     """The run at ``path`` (``--format``, ``--map`` applied); CliError when nothing in it was
     recognised."""
-    from analyzer.load import load
+    from analyzer.loader import load
     from analyzer.parsers._scalars import parse_map
     run = load(path, format=fmt, tag_map=parse_map(maps or []) or None)
     problem = nothing_recognised(run, fmt)

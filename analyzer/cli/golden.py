@@ -18,7 +18,7 @@ from analyzer.run import Run
 
 def load_run(path: str, format: str | None = None) -> Run:
     """Any supported run (our JSONL, a run directory, a stdout log) through analyzer.load."""
-    from analyzer.load import LoadError, load
+    from analyzer.loader import LoadError, load
     try:
         run = load(path, format=format)
     except LoadError as e:

@@ -33,7 +33,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     import mmap
 
     from analyzer import parsers as registry
-    from analyzer.load import LoadError, blocks, detect_format, resolve
+    from analyzer.loader import LoadError, blocks, detect_format, resolve
     from analyzer.output import check_output
     from gptscope.schema import dumps
     whole = _parse_whole(args)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analyzer.cli import EXAMPLES, main
-from analyzer.load import load
+from analyzer.loader import load
 from tests.analyzer._cli_runs import healthy_events, overfit_events, write
 
 COMMANDS = ["parse", "summary", "diagnose", "report", "compare", "watch"]

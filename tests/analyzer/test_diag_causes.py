@@ -8,7 +8,7 @@ import pytest
 from analyzer.diagnostics import DiagnosticsConfig
 from analyzer.diagnostics.causes import (shared_spikes, spike_causes, spike_period,
                                          step_time_creep, timing_pattern)
-from analyzer.load import load
+from analyzer.loader import load
 from gptscope.schema import make_event
 from tests.analyzer import _synth as S
 from tests.conftest import REALDATA

@@ -12,7 +12,7 @@ import importlib
 import pytest
 
 from analyzer.diagnostics import run_all
-from analyzer.load import load
+from analyzer.loader import load
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from analyzer.export import event_scalars, export_tensorboard
-from analyzer.load import load
+from analyzer.loader import load
 
 import tensorboard as _tb_extra  # noqa: E402,F401  in the dev extra: never skipped
 

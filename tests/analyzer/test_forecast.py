@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from analyzer.forecast import forecast_curve, forecast_run, reliability_note, smooth
-from analyzer.load import load
+from analyzer.loader import load
 from gptscope.schema import make_event
 from tests.analyzer import _synth as S
 from tests.conftest import REALDATA

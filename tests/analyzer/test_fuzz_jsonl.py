@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import analyzer
 from analyzer.follow import Follower
-from analyzer.load import LoadError
+from analyzer.loader import LoadError
 from analyzer.parsers import jsonl
 from analyzer.run import Run
 from gptscope.schema import BadLine, dumps, make_event, read_events, validate

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import analyzer
 from analyzer import parsers as registry
-from analyzer.load import LoadError
+from analyzer.loader import LoadError
 from analyzer.parsers._text import decode_lines
 from gptscope.schema import dumps, validate
 from tests.reliability.fuzzing import (GARBAGE, Timer, count, fuzz, log_bytes, real_lines,

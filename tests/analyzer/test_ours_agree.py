@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import load as load_mod
+from analyzer import loader as load_mod
 from analyzer.diagnostics import run_all
 from analyzer.stats import summarize
 

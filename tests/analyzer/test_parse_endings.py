@@ -66,7 +66,7 @@ def test_training_after_a_message_is_not_an_ending(mod):
 
 def test_a_log_pasted_as_comments(tmp_path):
     # a script that shows its output as '# ' comments: read, and detected, all the same
-    from analyzer import load as load_mod
+    from analyzer import loader as load_mod
     p = tmp_path / "run.sh"
     p.write_text("#!/usr/bin/env bash\npython -m scripts.base_train --depth=4\n# Prints:\n"
                  + "".join("# " + line + "\n" for line in BODIES[nanochat].splitlines()))

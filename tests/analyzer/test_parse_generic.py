@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from analyzer import load as load_mod
+from analyzer import loader as load_mod
 from analyzer.parsers import generic, scores
 from analyzer.parsers.generic import read_fields
 from tests.analyzer._parse_util import run

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from analyzer.diagnostics import run_all
-from analyzer.load import load
+from analyzer.loader import load
 from analyzer.parsers import hf_trainer
 from gptscope.schema import validate
 

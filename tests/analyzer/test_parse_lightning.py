@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.diagnostics import run_all
-from analyzer.load import load
+from analyzer.loader import load
 from analyzer.parsers import lightning
 
 REAL = Path(__file__).parent.parent / "data" / "formats" / "lightning" / \

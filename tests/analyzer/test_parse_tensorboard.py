@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from analyzer.diagnostics import run_all
-from analyzer.load import LoadError, load
+from analyzer.loader import LoadError, load
 from analyzer.parsers import _scalars, tensorboard
 from analyzer.run import Run
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analyzer.load import load
+from analyzer.loader import load
 from analyzer.references import (Reference, ReferenceError, builtin_references, describe_run,
                                  matching, parse_references, reference_from_run, run_standing,
                                  stand)

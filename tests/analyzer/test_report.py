@@ -8,7 +8,7 @@ import numpy as np
 
 from analyzer.cli import main
 from analyzer.diagnostics import run_all
-from analyzer.load import load
+from analyzer.loader import load
 from analyzer.report import panels, render_html, render_png, thin
 from tests.analyzer._cli_runs import overfit_events, write
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import analyzer
 
 ROOT = Path(analyzer.__file__).resolve().parent
-LOADER = "analyzer.load"
+LOADER = "analyzer.loader"
 
 
 def _modules() -> dict[str, Path]:

@@ -106,7 +106,7 @@ def test_fmt_count(n, want):
 
 def test_meta_rows_count_the_runs_in_a_file(tmp_path):
     # two independent runs in one stdout log (a seed loop): the metadata says so (issue #12)
-    from analyzer.load import load
+    from analyzer.loader import load
     lines = []
     for seed in (1, 2):
         lines += [f"Overriding: seed = {seed}", "number of parameters: 10.65M"]

@@ -146,7 +146,7 @@ def test_few_points_are_drawn_as_they_are():
 
 
 def test_time_chart_uses_the_step_time_when_there_is_no_dt(realdata):
-    from analyzer import load
+    from analyzer import loader as load
     spec = {s.key: s for s in series.CHARTS}["dt"]
     for path in ("llmc/hector-11685414-full-run-a100.log",
                  "nanochat/pr492-speedrun-d24-base_train-8xH100-head400.log",
@@ -163,7 +163,7 @@ def test_zoom_keeps_context_around_a_short_range():
 
 
 def test_a_log_without_training_losses_is_not_banded_as_not_finite(realdata):
-    from analyzer import load
+    from analyzer import loader as load
     run = load.load(realdata / "modded-nanogpt/2024-12-10-mfutweaks-no-train_loss.log")
     assert run.iters["loss"].isna().all() and len(run.iters) > 100
     assert series.nonfinite_ranges(run) == []

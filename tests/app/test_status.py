@@ -42,7 +42,7 @@ def test_a_foreign_log_ends_after_a_short_quiet_while_ours_stalls_later():
 
 
 def test_the_content_decides_before_the_clock(realdata):
-    from analyzer import load
+    from analyzer import loader as load
     run = load.load(realdata / "llmc/hector-11672072-cuda-oom-at-startup.log")
     assert run.end is not None
     # written a second ago, yet its content says how it ended

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return seed_baseline(args.seeds, args.output or str(SEED_BASELINE))
     args.output = args.output or str(BASELINE)
     from analyzer.golden import dumps_baseline, make_baseline
-    from analyzer.load import load
+    from analyzer.loader import load
     with tempfile.TemporaryDirectory() as tmp:
         train.finish(train.start(tmp, "golden"))
         baseline = make_baseline(load(Path(tmp) / "golden"), description=DESCRIPTION)
@@ -53,7 +53,7 @@ def seed_baseline(n: int, output: str) -> int:
     """Train n seeds of the CI model at once (one thread each) and write their band."""
     from analyzer.golden import dumps_baseline
     from analyzer.golden_stats import make_seed_baseline
-    from analyzer.load import load
+    from analyzer.loader import load
     seeds = [FIRST_SEED + i for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
         procs = [train.start(tmp, f"seed{s}", f"--seed={s}") for s in seeds]

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import analyzer
-from analyzer.load import LoadError
+from analyzer.loader import LoadError
 from app import logic, series
 from app.discovery import discover
 from app.live import LiveRegistry

@@ -82,7 +82,7 @@ def test_a_slow_rank_is_named_by_the_straggler_finding(tmp_path):
     """Rank 1 sleeps 40 ms in each step's own work. The gradient all-reduce makes rank 0 wait
     for it, so both ranks' step times are equal; their own work is not."""
     from analyzer.diagnostics import run_all
-    from analyzer.load import load
+    from analyzer.loader import load
     torchrun(tmp_path, *ARGS, "--run_id=slow", "--max_iters=30", hooks="slow_rank=1:0.04")
     iters = [e for e in read_events(tmp_path / "slow") if e["type"] == "iter"]
     assert sum(e["slowest_rank"] == 1 for e in iters) >= 0.9 * len(iters)

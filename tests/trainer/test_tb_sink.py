@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from analyzer.load import load
+from analyzer.loader import load
 from trainer.config import ConfigError
 from trainer.train import train
 

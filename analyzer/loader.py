@@ -5,8 +5,6 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import sys
-import types
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -229,15 +227,3 @@ def blocks(data: Any, size: int = _BLOCK) -> Iterator[tuple[int, list[str]]]:
         yield lineno, lines
         lineno += len(lines)
         pos = end
-
-
-class _CallableModule(types.ModuleType):
-    """``analyzer.load`` names both this module and its function (the package imports
-    nothing eagerly, to stay light): calling the module calls ``load``."""
-
-    def __call__(self, path: str | os.PathLike, format: str | None = None,
-                 tag_map: dict[str, str] | None = None) -> Run:
-        return load(path, format, tag_map)
-
-
-sys.modules[__name__].__class__ = _CallableModule
