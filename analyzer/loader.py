@@ -11,6 +11,7 @@ from typing import Any, Iterator, Sequence
 
 from analyzer import parsers as registry
 from analyzer.builder import RunBuilder
+from analyzer.parsers._text import decode_lines, split_lines
 from analyzer.run import Run
 
 EVENTS_FILE = "events.jsonl"  # what a run directory holds
@@ -49,13 +50,6 @@ def resolve(path: str | os.PathLike) -> Path:
     if not p.is_file():
         raise LoadError(p, "not a regular file")
     return p
-
-
-def split_lines(data: bytes | memoryview) -> list[str]:
-    """Decode (UTF-8, bad bytes replaced) and split on \\n; a \\r before it is dropped."""
-    text = bytes(data).decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    return [s[:-1] if s.endswith("\r") else s for s in lines]
 
 
 _NUL_BLOCK = re.compile(b"\0{16,}")
@@ -221,9 +215,7 @@ def blocks(data: Any, size: int = _BLOCK) -> Iterator[tuple[int, list[str]]]:
         if end < total:
             cut = data.rfind(b"\n", pos, end)
             end = cut + 1 if cut >= 0 else end  # a line longer than a block is cut; rare
-        lines = split_lines(data[pos:end])
-        if lines and lines[-1] == "" and data[end - 1:end] == b"\n":
-            lines.pop()  # the text after the last newline is empty, not a line
+        lines = decode_lines(data[pos:end])
         yield lineno, lines
         lineno += len(lines)
         pos = end

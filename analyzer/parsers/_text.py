@@ -27,6 +27,13 @@ _ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")
 _PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
 
 
+def split_lines(data: bytes | bytearray | memoryview) -> list[str]:
+    """Decode (UTF-8, bad bytes replaced) and split on \\n; a \\r before it is dropped. The
+    text after a final \\n is kept (an empty last item): see ``decode_lines``."""
+    text = bytes(data).decode("utf-8", errors="replace")
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
 def decode_lines(data: bytes) -> list[str]:
     """Split raw file bytes into text lines, the way every parser expects them.
 
@@ -35,11 +42,10 @@ def decode_lines(data: bytes) -> list[str]:
     inside a line (a progress bar) is kept for ``clean_line``. A final line without ``\\n``
     is returned too: callers following a growing file hold it back themselves.
     """
-    text = data.decode("utf-8", errors="replace")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    lines = split_lines(data)
+    if data[-1:] in (b"\n", b""):
+        lines.pop()  # the empty text after the last newline (or of no bytes) is not a line
+    return lines
 
 
 def clean_line(line: str) -> str:

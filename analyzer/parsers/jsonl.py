@@ -33,8 +33,6 @@ NAME = "gptscope"
 CHUNK = 16 << 20       # bytes per CSV task: bounds the memory of the intermediate columns
 
 _ITER_KEYS = field_names("iter")
-_REQUIRED_ITER = [k for k in _ITER_KEYS if k not in ("step_ms_min", "step_ms_max",
-                                                     "slowest_rank")]
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _INT = r"^-?(0|[1-9][0-9]*)$"  # JSON numbers, for the rare column that does not cast
 _FLOAT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
