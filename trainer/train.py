@@ -107,7 +107,9 @@ def train(cfg: Config, resume_dir: str | Path | None = None,
     if cfg.system.threads > 0:
         torch.set_num_threads(cfg.system.threads)
     try:
-        return _train(cfg, dist, resume_dir, stdout, sinks)
+        result = _train(cfg, dist, resume_dir, stdout, sinks)
+        dist_mod.destroy(dist, sync=True)
+        return result
     finally:
         torch.set_num_threads(threads)  # a library call leaves the process as it found it
         dist_mod.destroy(dist)
