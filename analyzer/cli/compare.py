@@ -61,9 +61,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from analyzer.stats import compare
     a = load_run(args.run_a, args.format, args.map)
     b = load_run(args.run_b, args.format, args.map)
-    c = compare(a, b, diagnostics_config(args).warmup_steps)
+    from analyzer.diagnostics.causes import shared_spikes
+    cfg = diagnostics_config(args)
+    c = compare(a, b, cfg.warmup_steps)
+    # a loss spike at the same step in both runs points at the data, not the seed or code
+    shared = shared_spikes([a, b], cfg)
     name_a, name_b = short_names(a, b)
-    print(dump(c) if args.json else format_compare(c, "A: " + name_a, "B: " + name_b))
+    if args.json:
+        print(dump({**c, "shared_spikes": [f.to_dict() for f in shared]}))
+    else:
+        print("\n".join([format_compare(c, "A: " + name_a, "B: " + name_b)]
+                        + [f"shared spike: {f.message}" for f in shared]))
     return EXIT_OK
 
 

@@ -218,6 +218,9 @@ def shared_spikes(runs: Sequence[Run], config: DiagnosticsConfig | None = None,
     where: list[tuple[int, int]] = []     # (step, run index)
     for i, run in enumerate(runs):
         where += [(step, i) for _, _, step in _onsets(run, config)]
+        # single-step jumps gone by the next step: harmless alone, telling when runs share them
+        where += [(int(s), i) for f in loss_spikes(run, config) if f.code == "loss_outliers"
+                  for s in f.evidence.get("steps", [])]
     where.sort()
     findings, used = [], set()
     for k, (step, i) in enumerate(where):
