@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # The real third-party logs ship with the tests (provenance in tests/data/realdata/SOURCES.md):
-# a user's clone has no ../shared, and no test may skip for missing data.
+# a user's clone has only the repository, and no test may skip for missing data.
 REALDATA = Path(os.environ.get("GPTSCOPE_REALDATA", ROOT / "tests/data/realdata"))
 
 # A skip reason that names absent hardware. Anything else is a hole in the suite.
