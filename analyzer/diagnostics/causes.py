@@ -43,9 +43,12 @@ CREEP_RHO = 0.6        # Spearman correlation of block medians with time: a stea
 CREEP_MIN_POINTS = 50  # steady iterations needed to judge a trend
 
 
-def _onsets(run: Run, config: DiagnosticsConfig) -> list[tuple[str, int, int]]:
-    """(kind, segment, step) of each loss spike, divergence and NaN onset."""
-    out = [(f.code, f.segment, int(f.evidence["step"])) for f in loss_spikes(run, config)
+def _onsets(run: Run, config: DiagnosticsConfig,
+            spikes: list[Finding] | None = None) -> list[tuple[str, int, int]]:
+    """(kind, segment, step) of each loss spike, divergence and NaN onset (``spikes``: the
+    run's loss_spikes findings when the caller has them already)."""
+    spikes = loss_spikes(run, config) if spikes is None else spikes
+    out = [(f.code, f.segment, int(f.evidence["step"])) for f in spikes
            if f.code in ("loss_spike", "loss_divergence")]
     out += [("nonfinite_loss", f.segment, int(f.evidence["first_nonfinite_step"]))
             for f in nonfinite_loss(run, config) if f.evidence.get("last_finite_step") is not None]
@@ -217,9 +220,10 @@ def shared_spikes(runs: Sequence[Run], config: DiagnosticsConfig | None = None,
     config = config or DiagnosticsConfig()
     where: list[tuple[int, int]] = []     # (step, run index)
     for i, run in enumerate(runs):
-        where += [(step, i) for _, _, step in _onsets(run, config)]
+        spikes = loss_spikes(run, config)
+        where += [(step, i) for _, _, step in _onsets(run, config, spikes)]
         # single-step jumps gone by the next step: harmless alone, telling when runs share them
-        where += [(int(s), i) for f in loss_spikes(run, config) if f.code == "loss_outliers"
+        where += [(int(s), i) for f in spikes if f.code == "loss_outliers"
                   for s in f.evidence.get("steps", [])]
     where.sort()
     findings, used = [], set()
