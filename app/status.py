@@ -20,9 +20,6 @@ QUIET_S = 30.0        # a foreign log unchanged this long (and 3 slow steps) has
 NOT_A_LOG = "not a training log"
 ENDED = ("completed", "failed", "interrupted")
 
-STATUS_ORDER = {"running": 0, "stalled": 1, "failed": 2, "interrupted": 3, "completed": 4,
-                "ended": 5, "waiting": 6, NOT_A_LOG: 7, "unreadable": 8}
-
 
 def stall_after_s(max_dt_ms: float | None, minimum: float = STALL_MIN_S) -> float:
     """How long a run may be silent before it counts as stalled (or, foreign, ended).
