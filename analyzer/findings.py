@@ -7,9 +7,10 @@ the CLI, the report and the dashboard only display them.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from gptscope.schema import json_safe
 
 Severity = Literal["info", "warning", "error"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "error")
@@ -56,7 +57,7 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["steps"] = list(self.steps) if self.steps else None
-        d["evidence"] = {k: _jsonable(v) for k, v in self.evidence.items()}
+        d["evidence"] = json_safe(dict(self.evidence))
         return d
 
     def format(self) -> str:
@@ -67,19 +68,6 @@ class Finding:
             where = f" [step {a}]" if a == b else f" [steps {a}-{b}]"
         seg = f" (segment {self.segment})" if self.segment else ""
         return f"{self.severity.upper():7s} {self.code}{where}{seg}: {self.message}"
-
-
-def _jsonable(value: Any) -> Any:
-    """Evidence holds numpy scalars and NaN now and then; JSON wants plain values."""
-    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

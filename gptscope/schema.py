@@ -133,10 +133,24 @@ def field_names(event_type: str) -> list[str]:
     return [f[0] for f in COMMON] + [f[0] for f in FIELDS[event_type]]
 
 
-def _clean(value: Any) -> Any:
-    """JSON cannot hold NaN or infinity: write them as null (see the module docstring)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON can hold it: the one JSON clean-up of the project.
+
+    JSON has no NaN or infinity, so a non-finite float becomes null (see the module
+    docstring); numpy and pandas scalars (anything with ``.item()``) become Python numbers;
+    lists, tuples and dicts are cleaned all through.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:  # a numpy/pandas scalar; an array of one value too, which is rare and fine
+            return json_safe(value.item())
+        except (TypeError, ValueError):
+            return value
     return value
 
 
@@ -157,7 +171,7 @@ def make_event(event_type: str, run_id: str, step: int | None, time: float,
                              "time": float(time), "step": step}
     for name, types, _ in FIELDS[event_type]:
         if name in fields:
-            event[name] = _clean(fields[name])
+            event[name] = json_safe(fields[name])
         elif name in OPTIONAL:
             continue
         else:

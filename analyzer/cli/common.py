@@ -11,6 +11,8 @@ import os
 import sys
 from typing import IO, Any, Iterator
 
+from gptscope.schema import json_safe
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130
 
@@ -92,8 +94,7 @@ def severity_counts(findings: list) -> dict[str, int]:
 
 def dump(obj: Any) -> str:
     """``--json`` output: indented, numpy and pandas values made plain."""
-    from analyzer.findings import _jsonable
-    return json.dumps(_jsonable(obj), indent=1, default=str)
+    return json.dumps(json_safe(obj), indent=1, default=str)
 
 
 @contextlib.contextmanager

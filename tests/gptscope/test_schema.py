@@ -70,3 +70,26 @@ def test_docs_list_every_field_of_every_event(repo_root):
 @pytest.mark.parametrize("bad", [{"type": [1]}, {"type": {"a": 1}}, {"type": None}, [], "iter"])
 def test_validate_never_raises_on_odd_json(bad):
     assert schema.validate(bad)
+
+
+def test_json_safe_is_the_one_clean_up():
+    import numpy as np
+    value = {"a": float("nan"), "b": [np.float32(1.5), (np.int64(3), float("-inf"))],
+             "c": {"d": np.float64("inf"), "e": "text", "f": None, "g": True}}
+    clean = schema.json_safe(value)
+    assert clean == {"a": None, "b": [1.5, [3, None]],
+                     "c": {"d": None, "e": "text", "f": None, "g": True}}
+    assert type(clean["b"][0]) is float and type(clean["b"][1][0]) is int
+    json.dumps(clean, allow_nan=False)  # strict JSON now
+    assert value["a"] != value["a"]  # the input is left as it was
+
+
+def test_no_other_json_clean_up_in_the_project(repo_root):
+    """json_safe is the only place that turns NaN and numpy scalars into plain JSON."""
+    offenders = []
+    for path in repo_root.glob("*/**/*.py"):
+        if path.parts[len(repo_root.parts)] in ("gptscope", "analyzer", "app", "trainer"):
+            text = path.read_text()
+            if "def _jsonable" in text or "def _clean(" in text:
+                offenders.append(str(path.relative_to(repo_root)))
+    assert offenders == []
