@@ -103,9 +103,9 @@ def parse_line(line: str, lineno: int, stats: ParseStats) -> dict[str, Any] | No
 class Parser:
     """The simple streaming reader: one json.loads and one schema check per line."""
 
-    def __init__(self, run_id: str = "log"):
+    def __init__(self, run_id: str = "log", stats: ParseStats | None = None):
         self.run_id = run_id  # unused: every event names its run
-        self.stats = ParseStats()
+        self.stats = stats if stats is not None else ParseStats()
 
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
         self.stats.lines += len(lines)
@@ -381,6 +381,17 @@ def parse_into(builder: Any, data: bytes, first_lineno: int = 1, final: bool = T
     if final and end < len(data):
         n += read_last_line(builder, data[end:])
     return n
+
+
+def read_bulk(builder: Any, data: Any, *, run_id: str = "log", first_lineno: int = 1,
+              final: bool = True) -> Parser | None:
+    """The bulk hook: the whole lines of ``data`` (bytes, bytearray, memoryview or mmap)
+    into ``builder`` (a RunBuilder), and with ``final`` the text after the last newline
+    too. Returns the Parser (sharing ``builder.stats``) that reads the lines after them."""
+    if isinstance(data, memoryview):  # the block readers need find/rfind
+        data = data.obj if data.contiguous and data.nbytes == len(data.obj) else bytes(data)
+    parse_into(builder, data, first_lineno, final)
+    return Parser(run_id, stats=builder.stats)
 
 
 def _merge(builder: Any, chunk: Chunk, first_lineno: int) -> int:

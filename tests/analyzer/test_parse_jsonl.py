@@ -289,3 +289,33 @@ def test_builder_in_pieces_equals_from_events():
     for name in ("iters", "evals", "metrics", "checkpoints", "anomalies"):
         pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name))
     assert got.segments == expected.segments and got.meta == expected.meta
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "mmap"])
+def test_read_bulk_takes_any_buffer_and_hands_back_a_parser(tmp_path, kind):
+    import mmap
+    lines = mixed_lines()
+    head, tail = lines[:70], lines[70:]
+    data = "".join(line + "\n" for line in head).encode()
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(data)
+    with open(path, "rb") as f:
+        buf = {"bytes": data, "bytearray": bytearray(data), "memoryview": memoryview(data),
+               "mmap": mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)}[kind]
+        builder = RunBuilder("gptscope")
+        parser = jsonl.read_bulk(builder, buf, first_lineno=1, final=False)
+    assert parser is not None and parser.stats is builder.stats
+    builder.add_events(parser.feed(tail, len(head) + 1))
+    builder.add_events(parser.finish())
+    expected, _ = slow(lines)
+    assert_same_run(builder.run(), expected)
+
+
+def test_read_bulk_final_reads_a_whole_last_line_only():
+    lines = [dumps(start())] + [dumps(it(s)) for s in range(5)]
+    text = "\n".join(lines) + "\n"
+    for last, final, n in [(dumps(it(5)), True, 6), (dumps(it(5)), False, 5),
+                           (dumps(it(5))[:40], True, 5)]:
+        builder = RunBuilder("gptscope")
+        jsonl.read_bulk(builder, (text + last).encode(), final=final)
+        assert len(builder.run().iters) == n and builder.stats.skipped == 0
