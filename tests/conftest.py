@@ -1,5 +1,5 @@
-"""Shared test fixtures (paths to the repository and to the real-log samples) and the skip
-policy of the suite.
+"""Shared test fixtures (paths to the repository and to the real-log samples, the tiny trainer
+configuration, an empty dashboard logs root) and the skip policy of the suite.
 
 Skip policy: a test may skip only because hardware is absent (a GPU: its skip reason names
 CUDA, GPU, MPS or NCCL). Every other skip (a missing browser, data file, parser, package...)
@@ -34,6 +34,38 @@ def realdata() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def real_logs(realdata: Path) -> Any:
+    """``real_logs(folder, pattern="*.log", minimum=1)``: {file name: path} of the real logs
+    shipped in one tests/data/realdata folder; fewer than ``minimum`` fails (data missing)."""
+    def find(folder: str, pattern: str = "*.log", minimum: int = 1) -> dict[str, Path]:
+        found = {p.name: p for p in sorted((realdata / folder).glob(pattern))}
+        assert len(found) >= minimum, f"{len(found)} logs in {realdata / folder}"
+        return found
+    return find
+
+
+def tiny_config(out_dir: Path, **overrides: Any) -> Any:
+    """The trainer's tiny preset on the CPU writing under ``out_dir``: the configuration
+    every trainer, reliability and security test starts from (seconds to train)."""
+    from trainer.config import preset  # torch: only the tests that train import it
+    settings: dict[str, Any] = dict(out_dir=str(out_dir), device="cpu")
+    return preset("tiny").replace(**{**settings, **overrides}).validate()
+
+
+@pytest.fixture
+def logs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An empty logs root the dashboard reads (GPTSCOPE_LOGS); afterwards its cached
+    resources (the root's watchdog observer among them) and data are cleared."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    monkeypatch.setenv("GPTSCOPE_LOGS", str(logs))
+    yield logs
+    import streamlit as st
+    st.cache_resource.clear()
+    st.cache_data.clear()
 
 
 # ---- skip policy -------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from analyzer.run import Run
 FRAMES = ("iters", "evals", "metrics", "checkpoints", "anomalies")
 
 
-def events(mod: ModuleType, text: str | bytes, chunk: int | None = None) -> list[dict[str, Any]]:
-    """All events of a log, fed in chunks of `chunk` lines (all at once by default)."""
+def _feed(mod: ModuleType, text: str | bytes, chunk: int | None) -> tuple[list, Any]:
+    """A log through a fresh Parser in chunks of ``chunk`` lines: (events, parser)."""
     data = text.encode() if isinstance(text, str) else text
     lines = decode_lines(data)
     parser = mod.Parser()
@@ -21,19 +21,17 @@ def events(mod: ModuleType, text: str | bytes, chunk: int | None = None) -> list
     step = chunk or max(1, len(lines))
     for i in range(0, len(lines), step):
         out += parser.feed(lines[i:i + step], i + 1)
-    return out + parser.finish()
+    return out + parser.finish(), parser
+
+
+def events(mod: ModuleType, text: str | bytes, chunk: int | None = None) -> list[dict[str, Any]]:
+    """All events of a log, fed in chunks of `chunk` lines (all at once by default)."""
+    return _feed(mod, text, chunk)[0]
 
 
 def run(mod: ModuleType, text: str | bytes, chunk: int | None = None) -> Run:
     """A Run the way the loader's streaming path builds it."""
-    data = text.encode() if isinstance(text, str) else text
-    lines = decode_lines(data)
-    parser = mod.Parser()
-    evs: list[dict[str, Any]] = []
-    step = chunk or max(1, len(lines))
-    for i in range(0, len(lines), step):
-        evs += parser.feed(lines[i:i + step], i + 1)
-    evs += parser.finish()
+    evs, parser = _feed(mod, text, chunk)
     return Run.from_events(evs, format=mod.NAME, stats=parser.stats)
 
 

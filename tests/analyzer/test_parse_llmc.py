@@ -161,10 +161,8 @@ def _lines(path):
 
 
 @pytest.fixture(scope="module")
-def files(realdata):
-    found = {p.name: p for p in sorted((realdata / "llmc").glob("*.log"))}
-    assert len(found) >= 13
-    return found
+def files(real_logs):
+    return real_logs("llmc", minimum=13)
 
 
 @pytest.mark.parametrize("name", real_names("llmc", "*.log"))

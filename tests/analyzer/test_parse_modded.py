@@ -98,10 +98,8 @@ def test_detect():
 
 # --------------------------------------------------------------------- the real logs
 @pytest.fixture(scope="module")
-def files(realdata):
-    found = {p.name: p for p in sorted((realdata / "modded-nanogpt").glob("*.log"))}
-    assert len(found) >= 10
-    return found
+def files(real_logs):
+    return real_logs("modded-nanogpt", minimum=10)
 
 
 @pytest.mark.parametrize("name", real_names("modded-nanogpt", "*.log"))

@@ -97,10 +97,8 @@ def test_detect():
 
 # --------------------------------------------------------------------- the real logs
 @pytest.fixture(scope="module")
-def files(realdata):
-    found = {p.name: p for p in sorted((realdata / "nanochat").glob("*.log"))}
-    assert len(found) >= 3
-    return found
+def files(real_logs):
+    return real_logs("nanochat", minimum=3)
 
 
 @pytest.mark.parametrize("name", real_names("nanochat", "*.log"))

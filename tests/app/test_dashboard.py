@@ -14,13 +14,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
-def root(tmp_path, monkeypatch, repo_root):
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    monkeypatch.setenv("GPTSCOPE_LOGS", str(logs))
-    yield logs
-    st.cache_resource.clear()   # stops this root's watchdog observer
-    st.cache_data.clear()
+def root(logs_root):
+    return logs_root  # tests/conftest.py
 
 
 def app(repo_root, query: dict | None = None) -> AppTest:

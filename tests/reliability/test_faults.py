@@ -16,9 +16,9 @@ import torch
 import analyzer
 from analyzer.diagnostics import run_all
 from gptscope.schema import dumps, make_event, validate
+from tests.conftest import tiny_config
 from tests.reliability._proc import TINY, Trainer, count, read_file_events, wait_until
 from trainer import checkpoint as ckpt_io
-from trainer.config import preset
 from trainer.train import train
 
 pytestmark = pytest.mark.slow  # real processes: a few seconds each
@@ -250,9 +250,8 @@ def test_read_only_logs_directory_is_one_clear_line(tmp_path):
 
 
 def test_read_only_run_directory_on_resume_changes_nothing(tmp_path):
-    cfg = preset("tiny").replace(out_dir=str(tmp_path / "logs"), device="cpu", max_iters=8,
-                                 eval_interval=4, eval_iters=2, always_save_checkpoint=True,
-                                 run_id="r")
+    cfg = tiny_config(tmp_path / "logs", max_iters=8, eval_interval=4, eval_iters=2,
+                      always_save_checkpoint=True, run_id="r")
     run = train(cfg, stdout=None).run_dir
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     faults = _read_only(run)

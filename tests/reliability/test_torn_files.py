@@ -9,16 +9,15 @@ import json
 import pytest
 
 import analyzer
+from tests.conftest import tiny_config
 from tests.reliability._proc import read_file_events
-from trainer.config import preset
 from trainer.train import load_run_config, train
 
 
 @pytest.fixture
 def tiny(tmp_path):
-    return preset("tiny").replace(out_dir=str(tmp_path / "logs"), device="cpu", max_iters=8,
-                                  lr_decay_iters=16, eval_interval=4, eval_iters=2,
-                                  always_save_checkpoint=True, run_id="r").validate()
+    return tiny_config(tmp_path / "logs", max_iters=8, lr_decay_iters=16, eval_interval=4,
+                       eval_iters=2, always_save_checkpoint=True, run_id="r")
 
 
 def _resume(run_dir, max_iters=16):

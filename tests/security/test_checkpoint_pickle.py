@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import tiny_config
 from trainer import checkpoint as ckpt_io
 from trainer import cli
-from trainer.config import preset
 from trainer.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,9 +69,8 @@ def test_loading_a_crafted_checkpoint_fails_safely(tmp_path, kind):
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    cfg = preset("tiny").replace(out_dir=str(tmp_path_factory.mktemp("logs")), device="cpu",
-                                 max_iters=4, eval_interval=2, eval_iters=1,
-                                 always_save_checkpoint=True, run_id="r")
+    cfg = tiny_config(tmp_path_factory.mktemp("logs"), max_iters=4, eval_interval=2,
+                      eval_iters=1, always_save_checkpoint=True, run_id="r")
     return train(cfg, stdout=None).run_dir
 
 

@@ -31,13 +31,8 @@ UNSAFE_TYPES = {"html", "iframe", "components", "component_instance", "_unknown_
 
 
 @pytest.fixture
-def root(tmp_path, monkeypatch):
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    monkeypatch.setenv("GPTSCOPE_LOGS", str(logs))
-    yield logs
-    st.cache_resource.clear()   # stops this root's watchdog observer
-    st.cache_data.clear()
+def root(logs_root):
+    return logs_root  # tests/conftest.py
 
 
 def _app(repo_root, run: str | None = None) -> AppTest:

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from trainer.config import Config, preset
+from tests.conftest import tiny_config
+from trainer.config import Config
 
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Config:
     """2 layers, 16 wide, char-level Tiny Shakespeare, CPU (1 thread), under tmp_path."""
-    return preset("tiny").replace(out_dir=str(tmp_path / "logs"), device="cpu", max_iters=30,
-                                  lr_decay_iters=30, eval_interval=10, eval_iters=2,
-                                  learning_rate=1e-2, min_lr=1e-3).validate()
+    return tiny_config(tmp_path / "logs", max_iters=30, lr_decay_iters=30, eval_interval=10,
+                       eval_iters=2, learning_rate=1e-2, min_lr=1e-3)
 
 
 def read_events(run_dir: Path) -> list[dict]:
