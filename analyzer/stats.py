@@ -26,15 +26,47 @@ import pandas as pd
 from analyzer.run import Run
 
 
+def _pack(segment: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """(segment, step) packed into one int64 per row; a null (NaN) step is -1, never a key."""
+    return np.where(np.isnan(step), -1, (segment << 40) + np.nan_to_num(step).astype("int64"))
+
+
 def _keys(segment: pd.Series, step: pd.Series) -> np.ndarray:
-    """(segment, step) packed into one int64 per row; a null step never matches."""
-    st = step.to_numpy(dtype="float64", na_value=np.nan)
-    seg = segment.to_numpy(dtype="int64")
-    return np.where(np.isnan(st), -1, (seg << 40) + np.nan_to_num(st).astype("int64"))
+    return _pack(segment.to_numpy(dtype="int64"),
+                 step.to_numpy(dtype="float64", na_value=np.nan))
 
 
-def eval_inclusive(run: Run) -> pd.Series:
-    """Per iteration row: does its dt include an eval or a checkpoint save?"""
+def _isin(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """np.isin(values, keys) for sorted unique ``keys``, without sorting ``values`` (1M rows
+    against a few hundred evals): ranges of ``values`` when they are in order (the usual
+    log), a binary search per value otherwise."""
+    if not len(keys) or not len(values):
+        return np.zeros(len(values), bool)
+    if (values[1:] >= values[:-1]).all():
+        edges = np.zeros(len(values) + 1, np.int64)
+        np.add.at(edges, np.searchsorted(values, keys, "left"), 1)
+        np.add.at(edges, np.searchsorted(values, keys, "right"), -1)
+        return np.cumsum(edges[:-1]) > 0
+    pos = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return keys[pos] == values
+
+
+def _segment_starts(segment: np.ndarray) -> np.ndarray | None:
+    """Start row of each segment when the segments come one after another (the usual
+    file), else None."""
+    if len(segment) and not (segment[1:] >= segment[:-1]).all():
+        return None
+    return np.flatnonzero(np.diff(segment, prepend=segment[:1] - 1))
+
+
+def _first_rows(segment: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(segment), bool)
+    starts = _segment_starts(segment)
+    out[starts if starts is not None else np.unique(segment, return_index=True)[1]] = True
+    return out
+
+
+def _eval_inclusive(run: Run, segment: np.ndarray, step: np.ndarray) -> np.ndarray:
     it = run.iters
     flag = it["eval_inclusive"].to_numpy(dtype=bool, copy=True)
     marked = [_keys(df["segment"], df["step"]) for df in (run.evals, run.checkpoints)
@@ -43,52 +75,97 @@ def eval_inclusive(run: Run) -> pd.Series:
         keys = np.unique(np.concatenate(marked))
         # only a time taken from one iteration to the next (dt_ms) can hold an eval: a
         # step time of the step alone (llm.c, modded, nanochat) never does
-        flag |= np.isin(_keys(it["segment"], it["step"]), keys[keys >= 0]) & \
-            it["dt_ms"].notna().to_numpy()
-    return pd.Series(flag, index=it.index, name="eval_inclusive")
+        flag |= _isin(_pack(segment, step), keys[keys >= 0]) & \
+            ~np.isnan(it["dt_ms"].to_numpy(dtype=float))
+    return flag
+
+
+def _warmup(segment: np.ndarray, step: np.ndarray, first: np.ndarray,
+            warmup_steps: int) -> np.ndarray:
+    starts = _segment_starts(segment)
+    if starts is not None and len(starts) == 1:  # one segment: no grouping needed
+        first_step = np.nanmin(step) if np.isfinite(step).any() else 0
+    elif starts is not None:  # segments one after another: a min per slice
+        first_step = np.repeat(np.fmin.reduceat(step, starts), np.diff(starts, append=len(step)))
+    else:
+        first_step = pd.Series(step).groupby(segment).transform("min").to_numpy()
+    return (step < first_step + warmup_steps) | first
+
+
+def _step_time(iters: pd.DataFrame) -> np.ndarray:
+    step_ms, dt_ms = (iters[c].to_numpy(dtype=float) for c in ("step_ms", "dt_ms"))
+    t = np.where(np.isnan(step_ms), dt_ms, step_ms)
+    with np.errstate(invalid="ignore"):
+        return np.where(t > 0, t, np.nan)
+
+
+class RowMasks:
+    """The per-row classification of a run's iterations (see the module docstring) as numpy
+    arrays, computed once: diagnostics ask for these many times over."""
+
+    def __init__(self, run: Run, warmup_steps: int):
+        it = run.iters
+        segment = it["segment"].to_numpy(dtype="int64")
+        step = it["step"].to_numpy(dtype="float64", na_value=np.nan)
+        self.first = _first_rows(segment)
+        self.eval_inclusive = _eval_inclusive(run, segment, step)
+        self.warmup = (_warmup(segment, step, self.first, warmup_steps) if len(it)
+                       else np.zeros(0, bool))
+        self.step_time = _step_time(it)
+        self.eval_spike = self.eval_inclusive & ~self.first
+        self.clean = ~self.eval_inclusive & ~self.warmup
+        self.steady = ~np.isnan(self.step_time) & self.clean
+
+
+def row_masks(run: Run, warmup_steps: int) -> RowMasks:
+    """Every per-row mask of this module at once, as numpy arrays."""
+    return RowMasks(run, warmup_steps)
+
+
+def _series(run: Run, values: np.ndarray, name: str) -> pd.Series:
+    return pd.Series(values, index=run.iters.index, name=name)
+
+
+def eval_inclusive(run: Run) -> pd.Series:
+    """Per iteration row: does its dt include an eval or a checkpoint save?"""
+    it = run.iters
+    return _series(run, _eval_inclusive(run, it["segment"].to_numpy(dtype="int64"),
+                                        it["step"].to_numpy(dtype="float64", na_value=np.nan)),
+                   "eval_inclusive")
 
 
 def warmup(run: Run, warmup_steps: int) -> pd.Series:
     """Per iteration row: is it part of a segment's warm-up (compile, caches)?"""
-    it = run.iters
-    if not len(it):
+    if not len(run.iters):
         return pd.Series([], dtype=bool, name="warmup")
-    step = it["step"].to_numpy(dtype="float64", na_value=np.nan)
-    seg = it["segment"].to_numpy(dtype="int64")
-    if seg[0] == seg[-1] and (seg == seg[0]).all():  # one segment: no groupby needed
-        first_step = np.full(len(step), np.nanmin(step) if np.isfinite(step).any() else 0)
-    else:
-        first_step = pd.Series(step).groupby(seg).transform("min").to_numpy()
-    out = (step < first_step + warmup_steps) | first_rows(run).to_numpy()
-    return pd.Series(out, index=it.index, name="warmup")
+    return _series(run, row_masks(run, warmup_steps).warmup, "warmup")
 
 
 def first_rows(run: Run) -> pd.Series:
     """Per iteration row: the first logged iteration of its segment. Its dt holds process
     start-up, compile and the step-0 eval at once, so it is warm-up, never an eval spike."""
-    return (~run.iters["segment"].duplicated()).rename("first")
+    return _series(run, _first_rows(run.iters["segment"].to_numpy(dtype="int64")), "first")
 
 
 def eval_spike_rows(run: Run) -> pd.Series:
     """Eval-inclusive rows whose extra time is the eval's (all but a segment's first)."""
-    return (eval_inclusive(run) & ~first_rows(run)).rename("eval_spike")
+    return _series(run, row_masks(run, 0).eval_spike, "eval_spike")
 
 
 def clean(run: Run, warmup_steps: int) -> pd.Series:
     """Per iteration row: neither eval-inclusive nor warm-up (its MFU and tokens/s count)."""
-    return (~eval_inclusive(run) & ~warmup(run, warmup_steps)).rename("clean")
+    return _series(run, row_masks(run, warmup_steps).clean, "clean")
 
 
 def step_time(iters: pd.DataFrame) -> pd.Series:
     """Milliseconds of each training step: ``step_ms`` where logged (it leaves evals out),
     else ``dt_ms``; null when neither is a positive number."""
-    t = iters["step_ms"].where(iters["step_ms"].notna(), iters["dt_ms"])
-    return t.where(t > 0).rename("step_time_ms")
+    return pd.Series(_step_time(iters), index=iters.index, name="step_time_ms")
 
 
 def steady(run: Run, warmup_steps: int) -> pd.Series:
     """Per iteration row: a normal training step whose time is a fair throughput sample."""
-    return (step_time(run.iters).notna() & clean(run, warmup_steps)).rename("steady")
+    return _series(run, row_masks(run, warmup_steps).steady, "steady")
 
 
 def mfu_series(iters: pd.DataFrame) -> pd.Series:
@@ -100,17 +177,31 @@ def mfu_series(iters: pd.DataFrame) -> pd.Series:
 
 def block_medians(values: np.ndarray, size: int) -> np.ndarray:
     """Median of each consecutive block of ``size`` values (the last block may be shorter).
-    A vectorised stand-in for a rolling median: 1M points in tens of milliseconds, where
-    pandas' rolling median takes seconds."""
+    A vectorised stand-in for a rolling median: 1M points in a few milliseconds, where
+    pandas' rolling median takes seconds. Exactly np.median of each block: the middle
+    element, or the mean of the middle two, after one partition of all blocks at once."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
         return values
     size = max(1, int(size))
     full = n // size * size
-    med = np.median(values[:full].reshape(-1, size), axis=1) if full else np.empty(0)
+    med = _row_medians(values[:full].reshape(-1, size)) if full else np.empty(0)
     if full < n:
         med = np.append(med, np.median(values[full:]))
+    return med
+
+
+def _row_medians(rows: np.ndarray) -> np.ndarray:
+    """np.median(rows, axis=1), with the same arithmetic, in one partition."""
+    half = rows.shape[1] // 2
+    if rows.shape[1] % 2:
+        med = np.partition(rows, half, axis=1)[:, half]
+    else:
+        part = np.partition(rows, [half - 1, half], axis=1)
+        med = (part[:, half - 1] + part[:, half]) / 2
+    if np.isnan(rows).any():  # np.median: NaN in a block makes its median NaN
+        med[np.isnan(rows).any(axis=1)] = np.nan
     return med
 
 
@@ -141,14 +232,51 @@ class ThroughputStats:
         return asdict(self)
 
 
-def _median(s: pd.Series) -> float | None:
-    s = s.dropna()
-    return float(s.median()) if len(s) else None
+def _median(x: np.ndarray) -> float | None:
+    """Median of the non-null values (as pandas' Series.median), None when there are none."""
+    x = x[~np.isnan(x)]
+    return float(np.median(x)) if len(x) else None
 
 
-def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
+def _nansum(x: np.ndarray) -> float:
+    """Series.sum(): nulls count as 0, in place (so the pairwise sum rounds as pandas')."""
+    return np.where(np.isnan(x), 0.0, x).sum()
+
+
+def _clipped_sum(x: np.ndarray) -> float:
+    """Series.clip(lower=0).sum(): negatives count as 0, nulls are skipped."""
+    return float(_nansum(np.where(np.isnan(x) | (x >= 0), x, 0.0)))
+
+
+def _segment_rows(segment: np.ndarray) -> list[np.ndarray | slice]:
+    """Each segment's rows in file order, segments ascending (what groupby iterates)."""
+    starts = _segment_starts(segment)
+    if starts is not None:
+        return [slice(a, b) for a, b in zip(starts, np.append(starts[1:], len(segment)))]
+    order = np.argsort(segment, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(segment[order])) + 1)
+
+
+def _wall_ms(run: Run, own: np.ndarray, med: float) -> float:
+    """Wall time of the logged step ranges: what each logged row took, and the steady
+    median for each step no row was logged for."""
+    it = run.iters
+    steps = it["step"].to_numpy(dtype="int64", na_value=0)
+    has_step = it["step"].notna().to_numpy()
+    wall_ms = 0.0
+    for rows in _segment_rows(it["segment"].to_numpy(dtype="int64")):
+        st = steps[rows][has_step[rows]]
+        n_steps = int(st.max() - st.min() + 1) if len(st) else 0
+        o = own[rows]
+        wall_ms += _nansum(o) + max(0, n_steps - int((~np.isnan(o)).sum())) * med
+    return wall_ms
+
+
+def throughput_stats(run: Run, warmup_steps: int = 10,
+                     masks: RowMasks | None = None) -> ThroughputStats:
     """Median step time, tokens/s and MFU over steady iterations, and an estimate of the wall
-    time with the share of it spent in evals.
+    time with the share of it spent in evals (``masks``: row_masks(run, warmup_steps) when
+    the caller has them already).
 
     Logs often print every ``log_interval`` steps only; unlogged steps are assumed to take the
     steady median (an eval step is a multiple of the log interval in nanoGPT, so it is seen).
@@ -156,44 +284,43 @@ def throughput_stats(run: Run, warmup_steps: int = 10) -> ThroughputStats:
     the evals (llm.c, modded-nanogpt), the evals' own ``eval_ms`` if logged.
     """
     it = run.iters
-    evi = eval_spike_rows(run)
-    wu = warmup(run, warmup_steps) & ~evi
-    ok = steady(run, warmup_steps)
-    fair = clean(run, warmup_steps)
-    t = step_time(it)
+    m = masks if masks is not None else row_masks(run, warmup_steps)
+    t, evi = m.step_time, m.eval_spike
+    has_t = ~np.isnan(t)
+    wu, ok, fair = m.warmup & ~evi, m.steady, m.clean
     if not ok.any() and len(it):
         # a log too short to get past the warm-up steps (or cut to a few lines): its
         # steady steps are all but each segment's first and the eval-inclusive ones
-        ok = (t.notna() & ~eval_inclusive(run) & ~first_rows(run)).rename("steady")
-        fair = (~eval_inclusive(run) & ~first_rows(run)).rename("clean")
+        fair = ~m.eval_inclusive & ~m.first
+        ok = has_t & fair
         wu = wu & ~ok
-    dt = it["dt_ms"].where(it["dt_ms"] > 0)
-    med = _median(t[ok])
+    dt = it["dt_ms"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        dt = np.where(dt > 0, dt, np.nan)
+    t_ok = t[ok]
+    med = _median(t_ok)
     wall = eval_s = warm_s = None
     if med is not None:
-        own = dt.where(dt.notna(), t)  # what each logged row took on the wall clock
-        wall_ms = 0.0
-        for _, seg in it.assign(own=own).groupby("segment"):
-            steps = seg["step"].dropna()
-            n_steps = int(steps.max() - steps.min() + 1) if len(steps) else 0
-            wall_ms += seg["own"].sum() + max(0, n_steps - int(seg["own"].notna().sum())) * med
-        normal = t.where(it["step_ms"].notna(), med)  # a step's own share of its dt
-        eval_rows = evi & dt.notna()
-        eval_ms: float | None = float((dt - normal)[eval_rows].clip(lower=0).sum())
+        own = np.where(np.isnan(dt), t, dt)  # what each logged row took on the wall clock
+        wall_ms = _wall_ms(run, own, med)
+        # a step's own share of its dt
+        normal = np.where(np.isnan(it["step_ms"].to_numpy(dtype=float)), med, t)
+        eval_rows = evi & ~np.isnan(dt)
+        eval_ms: float | None = _clipped_sum((dt - normal)[eval_rows])
         if not eval_rows.any():
             logged = run.evals["eval_ms"].dropna()
             eval_ms = float(logged.sum()) if len(logged) else None
             wall_ms += eval_ms or 0.0
-        warm_ms = float((own - med)[wu].clip(lower=0).sum())
+        warm_ms = _clipped_sum((own - med)[wu])
         wall, warm_s = wall_ms / 1e3, warm_ms / 1e3
         eval_s = eval_ms / 1e3 if eval_ms is not None else None
+    p10, p90 = (float(q) for q in np.quantile(t_ok, [0.1, 0.9])) if len(t_ok) else (None, None)
     return ThroughputStats(
-        iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & t.notna()).sum()),
-        warmup_iters=int((wu & t.notna()).sum()), median_step_ms=med,
-        p10_step_ms=float(t[ok].quantile(0.1)) if ok.any() else None,
-        p90_step_ms=float(t[ok].quantile(0.9)) if ok.any() else None,
-        median_tokens_per_s=_median(it["tokens_per_s"][fair]),
-        median_mfu=_median(mfu_series(it)[fair]),
+        iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & has_t).sum()),
+        warmup_iters=int((wu & has_t).sum()), median_step_ms=med,
+        p10_step_ms=p10, p90_step_ms=p90,
+        median_tokens_per_s=_median(it["tokens_per_s"].to_numpy(dtype=float)[fair]),
+        median_mfu=_median(mfu_series(it).to_numpy(dtype=float)[fair]),
         wall_s=wall, eval_overhead_s=eval_s,
         eval_overhead_frac=(eval_s / wall) if wall and eval_s is not None else None,
         warmup_overhead_s=warm_s)
