@@ -16,6 +16,7 @@ from analyzer.diagnostics.loss import loss_plateau, loss_spikes, loss_trend_dive
 from analyzer.diagnostics.mfu import implausible_mfu, low_mfu
 from analyzer.diagnostics.nonfinite import nonfinite_grad, nonfinite_loss
 from analyzer.diagnostics.overfitting import overfitting
+from analyzer.diagnostics.prepared import sharing
 from analyzer.diagnostics.run_end import run_failed
 from analyzer.diagnostics.straggler import straggler
 from analyzer.diagnostics.timing import eval_spikes, throughput_drop, timing_spikes
@@ -82,9 +83,10 @@ def run_all(run: Run, config: DiagnosticsConfig | None = None,
     wanted = ({c for n in only for c in DEPRECATED_NAMES.get(n, (n,))} if only
               else set(FINDING_CODES))
     findings: list[Finding] = []
-    for name, fn in DIAGNOSTICS.items():
-        if wanted & set(CODES[name]):
-            findings.extend(f for f in fn(run, config) if not only or f.code in wanted)
+    with sharing():  # masks, statistics and spikes computed once for all diagnostics
+        for name, fn in DIAGNOSTICS.items():
+            if wanted & set(CODES[name]):
+                findings.extend(f for f in fn(run, config) if not only or f.code in wanted)
     return sort_findings(findings)
 
 

@@ -18,6 +18,7 @@ diagnostics).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,7 +28,8 @@ from analyzer import stats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.loss import loss_spikes
 from analyzer.diagnostics.nonfinite import nonfinite_loss
-from analyzer.diagnostics.timing import spike_rows
+from analyzer.diagnostics.prepared import Prepared, prepared, sharing
+from analyzer.diagnostics.timing import timing_spike_rows
 from analyzer.findings import Finding
 from analyzer.run import Run
 
@@ -55,27 +57,61 @@ def _onsets(run: Run, config: DiagnosticsConfig,
     return out
 
 
-def grad_evidence(it: pd.DataFrame, onset: int) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class SegmentSeries:
+    """What the evidence helpers read of one segment, in step order (rows without a step
+    left out), computed once per segment however many onsets it has."""
+    grad_steps: np.ndarray    # rows with a finite grad norm
+    grad: np.ndarray
+    grad_z: np.ndarray | None  # None: fewer than GRAD_MIN_HISTORY norms
+    grad_mean: np.ndarray | None  # mean of the GRAD_WINDOW norms before each
+    lr_steps: np.ndarray      # rows with a finite, positive learning rate
+    lr: np.ndarray
+    gap: int                  # median logged interval, in steps
+    any_grad: bool            # any grad norm / learning rate logged at all
+    any_lr: bool
+
+
+def segment_series(prep: Prepared, seg: int) -> SegmentSeries:
+    return prep.once(f"cause_series_{seg}", lambda: _segment_series(prep, seg))
+
+
+def _segment_series(prep: Prepared, seg: int) -> SegmentSeries:
+    rows = prep.stepped.get(seg, np.empty(0, np.int64))
+    steps, grad, lr = prep.step[rows], prep.column("grad_norm")[rows], prep.column("lr")[rows]
+    keep = np.isfinite(grad)
+    g, g_steps = grad[keep], steps[keep]
+    z = mean = None
+    if len(g) >= GRAD_MIN_HISTORY:
+        prev = pd.Series(g).shift(1).rolling(GRAD_WINDOW, min_periods=GRAD_MIN_HISTORY)
+        mean = prev.mean().to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (g - mean) / prev.std().to_numpy()
+    with np.errstate(invalid="ignore"):
+        ok_lr = np.isfinite(lr) & (lr > 0)
+    gap = int(np.median(np.diff(steps))) if len(steps) > 2 else 1
+    return SegmentSeries(g_steps, g, z, mean, steps[ok_lr], lr[ok_lr], gap,
+                         bool((~np.isnan(grad)).any()), bool((~np.isnan(lr)).any()))
+
+
+def grad_evidence(s: SegmentSeries, onset: int) -> dict[str, Any] | None:
     """The largest grad-norm z-score (against the previous GRAD_WINDOW logged norms) in the
     GRAD_LOOKBACK logged steps up to the onset, when it reaches GRAD_Z."""
-    g = it[["step", "grad_norm"]].dropna()
-    g = g[np.isfinite(g["grad_norm"].to_numpy(dtype=float))]
-    if len(g) < GRAD_MIN_HISTORY:
+    if s.grad_z is None or s.grad_mean is None:
         return None
-    prev = g["grad_norm"].shift(1).rolling(GRAD_WINDOW, min_periods=GRAD_MIN_HISTORY)
-    z = (g["grad_norm"] - prev.mean()) / prev.std()
-    near = g["step"].astype(int) <= onset
-    idx = g.index[near][-GRAD_LOOKBACK:]
-    zs = z.loc[idx].replace([np.inf, -np.inf], np.nan).dropna()
-    if zs.empty or zs.max() < GRAD_Z:
+    end = int(np.searchsorted(s.grad_steps, onset, "right"))
+    start = max(0, end - GRAD_LOOKBACK)
+    zs = s.grad_z[start:end]
+    zs = np.where(np.isinf(zs), np.nan, zs)
+    if np.isnan(zs).all() or np.nanmax(zs) < GRAD_Z:
         return None
-    k = zs.idxmax()
-    return {"grad_norm_z": float(zs.max()), "grad_norm": float(g.at[k, "grad_norm"]),
-            "grad_norm_step": int(g.at[k, "step"]),
-            "grad_norm_mean_before": float(prev.mean().loc[k])}
+    k = start + int(np.nanargmax(zs))  # the first of equal maxima, as idxmax
+    return {"grad_norm_z": float(s.grad_z[k]), "grad_norm": float(s.grad[k]),
+            "grad_norm_step": int(s.grad_steps[k]),
+            "grad_norm_mean_before": float(s.grad_mean[k])}
 
 
-def lr_evidence(run: Run, it: pd.DataFrame, onset: int) -> dict[str, Any] | None:
+def lr_evidence(run: Run, s: SegmentSeries, onset: int) -> dict[str, Any] | None:
     """The schedule at the onset: the end of warm-up or the peak learning rate."""
     config = (run.meta or {}).get("config") or {}
     warm = next((config[k] for k in ("warmup_iters", "warmup_steps", "warmup iterations")
@@ -83,22 +119,18 @@ def lr_evidence(run: Run, it: pd.DataFrame, onset: int) -> dict[str, Any] | None
     out: dict[str, Any] = {}
     if warm and abs(onset - warm) <= max(2, NEAR_STEPS * warm):
         out.update(warmup_iters=int(warm), steps_from_warmup_end=int(onset - warm))
-    lr = it[["step", "lr"]].dropna()
-    lr = lr[np.isfinite(lr["lr"].to_numpy(dtype=float)) & (lr["lr"] > 0)]
-    before = lr[lr["step"] <= onset]
-    if len(before) and len(lr):
-        at, peak = float(before["lr"].iloc[-1]), float(lr["lr"].max())
+    before = int(np.searchsorted(s.lr_steps, onset, "right"))
+    if before:
+        at, peak = float(s.lr[before - 1]), float(s.lr.max())
         if at >= PEAK_LR * peak:
             out.update(lr=at, peak_lr=peak)
     return out or None
 
 
-def boundary_evidence(run: Run, seg: int, it: pd.DataFrame, onset: int
+def boundary_evidence(run: Run, seg: int, s: SegmentSeries, onset: int
                       ) -> dict[str, Any] | None:
     """An eval or checkpoint within EVAL_GAP logged intervals before the onset."""
-    steps = it["step"].dropna().astype(int).to_numpy()
-    gap = int(np.median(np.diff(steps))) if len(steps) > 2 else 1
-    reach = EVAL_GAP * max(gap, 1)
+    reach = EVAL_GAP * max(s.gap, 1)
     for kind, df in (("eval", run.evals), ("checkpoint", run.checkpoints)):
         near = df[(df["segment"] == seg) & df["step"].notna()]
         near = near[(near["step"] <= onset) & (near["step"] >= onset - reach)]
@@ -171,12 +203,11 @@ def _score(name: str, e: dict[str, Any]) -> float:
     return WEIGHTS[name]
 
 
-def explain(run: Run, kind: str, seg: int, onset: int) -> Finding:
+def explain(prep: Prepared, kind: str, seg: int, onset: int) -> Finding:
     """A finding that names the cause the evidence favours for one onset, quoting it."""
-    it = run.iters[(run.iters["segment"] == seg) & run.iters["step"].notna()]
-    it = it.sort_values("step", kind="stable")
-    found = {"grad_norm": grad_evidence(it, onset), "lr": lr_evidence(run, it, onset),
-             "boundary": boundary_evidence(run, seg, it, onset),
+    run, s = prep.run, segment_series(prep, seg)
+    found = {"grad_norm": grad_evidence(s, onset), "lr": lr_evidence(run, s, onset),
+             "boundary": boundary_evidence(run, seg, s, onset),
              "fp16": fp16_evidence(run, seg, onset)}
     if kind != "nonfinite_loss" and found["fp16"] and "dtype" in found["fp16"]:
         found["fp16"] = None     # a float16 run says little about a finite spike
@@ -184,8 +215,8 @@ def explain(run: Run, kind: str, seg: int, onset: int) -> Finding:
     what = {"loss_spike": "Loss spike", "loss_divergence": "Divergence",
             "nonfinite_loss": "NaN/Inf loss"}[kind]
     if not found:
-        missing = [n for n, col in (("grad norms", "grad_norm"), ("learning rates", "lr"))
-                   if it[col].notna().sum() == 0]
+        missing = [n for n, logged in (("grad norms", s.any_grad), ("learning rates", s.any_lr))
+                   if not logged]
         gaps = f" (the log has no {' or '.join(missing)})" if missing else ""
         return Finding(
             code="spike_cause", severity="info", steps=(onset, onset), segment=seg,
@@ -210,7 +241,8 @@ def explain(run: Run, kind: str, seg: int, onset: int) -> Finding:
 
 def spike_causes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """For each loss spike, divergence and NaN onset: the cause the evidence favours."""
-    return [explain(run, kind, seg, step) for kind, seg, step in _onsets(run, config)]
+    prep = prepared(run, config)
+    return [explain(prep, kind, seg, step) for kind, seg, step in _onsets(run, config)]
 
 
 def shared_spikes(runs: Sequence[Run], config: DiagnosticsConfig | None = None,
@@ -220,8 +252,9 @@ def shared_spikes(runs: Sequence[Run], config: DiagnosticsConfig | None = None,
     config = config or DiagnosticsConfig()
     where: list[tuple[int, int]] = []     # (step, run index)
     for i, run in enumerate(runs):
-        spikes = loss_spikes(run, config)
-        where += [(step, i) for _, _, step in _onsets(run, config, spikes)]
+        with sharing():
+            spikes = loss_spikes(run, config)
+            where += [(step, i) for _, _, step in _onsets(run, config, spikes)]
         # single-step jumps gone by the next step: harmless alone, telling when runs share them
         where += [(int(s), i) for f in spikes if f.code == "loss_outliers"
                   for s in f.evidence.get("steps", [])]
@@ -267,10 +300,12 @@ def spike_period(steps: np.ndarray) -> tuple[int | None, float]:
 def timing_pattern(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Unexplained slow steps (timing.spike_rows: not eval-inclusive): periodic, with the
     setting that has that interval if one does, or random."""
-    spike, _ = spike_rows(run, config)
+    prep = prepared(run, config)
+    rows = np.flatnonzero(timing_spike_rows(prep)[0])
     findings = []
-    for seg, df in run.iters[spike].groupby("segment"):
-        steps = df["step"].dropna().astype(int).to_numpy()
+    for seg in np.unique(prep.segment[rows]):
+        seg_rows = rows[prep.segment[rows] == seg]  # in file order, as the log shows them
+        steps = prep.step[seg_rows][prep.has_step[seg_rows]]
         if len(steps) < 4:
             continue
         k, share = spike_period(steps)
@@ -311,14 +346,13 @@ def step_time_creep(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """A step time that rises steadily over a segment (growing memory, a leaking data
     loader, a cache that fills): the last fifth's median against the first fifth's, and a
     rank correlation of block medians with time, so one slow stretch does not count."""
-    ok = stats.steady(run, config.warmup_steps) & ~spike_rows(run, config)[0]
-    t = stats.step_time(run.iters)
+    prep = prepared(run, config)
+    t = prep.masks.step_time
     findings = []
-    for seg, df in run.iters[ok].groupby("segment"):
-        df = df.sort_values("step", kind="stable")
-        times = t[df.index].to_numpy(dtype=float)
+    for seg, rows in prep.groups(prep.masks.steady & ~timing_spike_rows(prep)[0]):
+        times = t[rows]
         good = np.isfinite(times) & (times > 0)
-        times, steps = times[good], df["step"].to_numpy(dtype=int)[good]
+        times, steps = times[good], prep.step[rows][good]
         if len(times) < CREEP_MIN_POINTS:
             continue
         fifth = len(times) // 5

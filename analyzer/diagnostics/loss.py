@@ -12,19 +12,24 @@ import pandas as pd
 
 from analyzer import stats
 from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.diagnostics.prepared import prepared
 from analyzer.findings import Finding
 from analyzer.run import Run
 
 
-def _segments(run: Run):
+def _segments(run: Run, config: DiagnosticsConfig
+              ) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
     """(segment, steps, losses, lrs) per segment with finite losses, in step order."""
-    it = run.iters[run.iters["step"].notna()]
-    for seg, df in it.groupby("segment"):
-        df = df.sort_values("step", kind="stable")
-        df = df[np.isfinite(df["loss"].to_numpy(dtype=float))]
-        if len(df):
-            yield (int(seg), df["step"].to_numpy(dtype=int), df["loss"].to_numpy(dtype=float),
-                   df["lr"].to_numpy(dtype=float))
+    prep = prepared(run, config)
+
+    def build() -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        loss, lr, out = prep.column("loss"), prep.column("lr"), []
+        for seg, rows in prep.stepped.items():
+            rows = rows[np.isfinite(loss[rows])]
+            if len(rows):
+                out.append((seg, prep.step[rows], loss[rows], lr[rows]))
+        return out
+    return prep.once("loss_segments", build)
 
 
 def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarray, ...]:
@@ -44,9 +49,10 @@ def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
     out = np.zeros(len(loss), bool)
     factor = 1 + config.short_spike_rel
     stop = min(len(loss) - 1, config.loss_min_history)
-    rises = np.ones(len(loss))
+    head = loss[:stop + 1]  # only the first points are judged this way
+    rises = np.ones(len(head))
     with np.errstate(divide="ignore", invalid="ignore"):
-        rises[1:] = loss[1:] / loss[:-1]
+        rises[1:] = head[1:] / head[:-1]
     for i in range(1, stop):
         after = loss[i + 1:i + 4]
         if not (loss[i] >= factor * loss[i - 1] and loss[i] >= factor * after.min()):
@@ -62,68 +68,86 @@ def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Sudden jumps of the training loss. A jump gone by the next logged step is one odd
     batch (reported together, as info); one that lasts is a spike (warning); one never
     recovered from is a divergence (error)."""
+    prep = prepared(run, config)
+    return list(prep.once("loss_spikes", lambda: [
+        f for seg, steps, loss, _ in _segments(run, config)
+        for f in _segment_spikes(seg, steps, loss, config)]))
+
+
+def _first_at_or_below(loss: np.ndarray, start: int, limit: float) -> int | None:
+    """The first index from ``start`` on whose loss is <= ``limit``: looked for in growing
+    chunks, since a spike usually recovers within a few points of a 1M-point series."""
+    size = 64
+    while start < len(loss):
+        hit = np.flatnonzero(loss[start:start + size] <= limit)
+        if len(hit):
+            return start + int(hit[0])
+        start, size = start + size, size * 4
+    return None
+
+
+def _segment_spikes(seg: int, steps: np.ndarray, loss: np.ndarray,
+                    config: DiagnosticsConfig) -> list[Finding]:
     findings = []
-    for seg, steps, loss, _ in _segments(run):
-        spike, mean, std = _spike_points(loss, config)
-        outliers: list[int] = []
-        i = 0
-        while i < len(loss):
-            if not spike[i]:
-                i += 1
-                continue
-            # the loss before the jump: median of the last few points, not the window mean,
-            # which lags behind a loss that is still falling fast
-            before = float(np.median(loss[max(0, i - 5):i]))
-            limit = before * (1 + config.loss_spike_rel)
-            back = np.flatnonzero(loss[i + 1:] <= limit)
-            end = i + 1 + int(back[0]) if len(back) else len(loss) - 1
-            peak = int(i + np.argmax(loss[i:end + 1]))
-            recovered = len(back) > 0
-            z = (loss[i] - mean[i]) / std[i] if std[i] > 0 else float("inf")
-            evidence = {"step": int(steps[i]), "loss_before": before, "loss": float(loss[i]),
-                        "peak_loss": float(loss[peak]), "peak_step": int(steps[peak]),
-                        "z_score": float(z), "ratio_to_mean": float(loss[i] / mean[i]),
-                        "recovered_at": int(steps[end]) if recovered else None}
-            short = i < config.loss_min_history  # judged by its neighbours alone
-            if recovered and end == i + 1 and not short:
-                outliers.append(i)
-            elif recovered and short:
-                findings.append(Finding(
-                    code="loss_spike", severity="info" if end == i + 1 else "warning",
-                    segment=seg, steps=(int(steps[i]), int(steps[end])),
-                    message=(f"The training loss jumped at step {steps[i]} ({loss[i - 1]:.4f} "
-                             f"-> {loss[peak]:.4f}) and came back down by step {steps[end]} "
-                             "(judged against its neighbours: too few points before it for "
-                             "the rolling statistics)."),
-                    evidence=evidence,
-                    suggestion=("Early jumps are common while the learning rate warms up; if "
-                                "they repeat, lower the learning rate or lengthen the warm-up, "
-                                "and keep gradient clipping on.")))
-            elif recovered:
-                findings.append(Finding(
-                    code="loss_spike", severity="warning", segment=seg,
-                    steps=(int(steps[i]), int(steps[end])),
-                    message=(f"The training loss spiked at step {steps[i]} ({before:.4f} -> "
-                             f"{loss[peak]:.4f}) and came back down by step {steps[end]}."),
-                    evidence=evidence,
-                    suggestion=("One recovered spike is usually harmless; repeated spikes "
-                                "call for a lower learning rate, gradient clipping, or a look "
-                                "at the batches at those steps (bad data).")))
-            else:
-                findings.append(Finding(
-                    code="loss_divergence", severity="error", segment=seg,
-                    steps=(int(steps[i]), int(steps[-1])),
-                    message=(f"The training loss exploded at step {steps[i]} ({before:.4f} -> "
-                             f"{loss[peak]:.4f}) and had not recovered by the end of the log "
-                             f"({loss[-1]:.4f} at step {steps[-1]})."),
-                    evidence=evidence,
-                    suggestion=("Restart from a checkpoint before the jump with a lower "
-                                "learning rate or a longer warm-up, and keep gradient "
-                                "clipping on (grad_clip=1.0).")))
-                break
-            i = end + 1
-        if outliers:
-            findings.append(_outliers(seg, steps, loss, mean, outliers))
+    spike, mean, std = _spike_points(loss, config)
+    outliers: list[int] = []
+    i = 0
+    for k in np.flatnonzero(spike):  # each jump, skipping those inside the last one
+        if k < i:
+            continue
+        i = int(k)
+        # the loss before the jump: median of the last few points, not the window mean,
+        # which lags behind a loss that is still falling fast
+        before = float(np.median(loss[max(0, i - 5):i]))
+        back = _first_at_or_below(loss, i + 1, before * (1 + config.loss_spike_rel))
+        recovered = back is not None
+        end = back if back is not None else len(loss) - 1
+        peak = int(i + np.argmax(loss[i:end + 1]))
+        z = (loss[i] - mean[i]) / std[i] if std[i] > 0 else float("inf")
+        evidence = {"step": int(steps[i]), "loss_before": before, "loss": float(loss[i]),
+                    "peak_loss": float(loss[peak]), "peak_step": int(steps[peak]),
+                    "z_score": float(z), "ratio_to_mean": float(loss[i] / mean[i]),
+                    "recovered_at": int(steps[end]) if recovered else None}
+        short = i < config.loss_min_history  # judged by its neighbours alone
+        if recovered and end == i + 1 and not short:
+            outliers.append(i)
+        elif recovered and short:
+            findings.append(Finding(
+                code="loss_spike", severity="info" if end == i + 1 else "warning",
+                segment=seg, steps=(int(steps[i]), int(steps[end])),
+                message=(f"The training loss jumped at step {steps[i]} ({loss[i - 1]:.4f} "
+                         f"-> {loss[peak]:.4f}) and came back down by step {steps[end]} "
+                         "(judged against its neighbours: too few points before it for "
+                         "the rolling statistics)."),
+                evidence=evidence,
+                suggestion=("Early jumps are common while the learning rate warms up; if "
+                            "they repeat, lower the learning rate or lengthen the warm-up, "
+                            "and keep gradient clipping on.")))
+        elif recovered:
+            findings.append(Finding(
+                code="loss_spike", severity="warning", segment=seg,
+                steps=(int(steps[i]), int(steps[end])),
+                message=(f"The training loss spiked at step {steps[i]} ({before:.4f} -> "
+                         f"{loss[peak]:.4f}) and came back down by step {steps[end]}."),
+                evidence=evidence,
+                suggestion=("One recovered spike is usually harmless; repeated spikes "
+                            "call for a lower learning rate, gradient clipping, or a look "
+                            "at the batches at those steps (bad data).")))
+        else:
+            findings.append(Finding(
+                code="loss_divergence", severity="error", segment=seg,
+                steps=(int(steps[i]), int(steps[-1])),
+                message=(f"The training loss exploded at step {steps[i]} ({before:.4f} -> "
+                         f"{loss[peak]:.4f}) and had not recovered by the end of the log "
+                         f"({loss[-1]:.4f} at step {steps[-1]})."),
+                evidence=evidence,
+                suggestion=("Restart from a checkpoint before the jump with a lower "
+                            "learning rate or a longer warm-up, and keep gradient "
+                            "clipping on (grad_clip=1.0).")))
+            break
+        i = end + 1
+    if outliers:
+        findings.append(_outliers(seg, steps, loss, mean, outliers))
     return findings
 
 
@@ -147,7 +171,7 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     end is well above its lowest point."""
     findings = []
     spiked = {f.segment for f in loss_spikes(run, config) if f.code == "loss_divergence"}
-    for seg, steps, loss, _ in _segments(run):
+    for seg, steps, loss, _ in _segments(run, config):
         if seg in spiked or len(loss) < 2 * config.loss_min_history:
             continue
         w = max(5, len(loss) // 20)
@@ -207,7 +231,7 @@ def _val_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
 def loss_plateau(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """The loss stopped improving while the learning rate was still high."""
     findings = []
-    for seg, steps, loss, lr in _segments(run):
+    for seg, steps, loss, lr in _segments(run, config):
         span = steps[-1] - steps[0]
         tail = steps >= steps[-1] - config.plateau_frac * span
         if span <= 0 or tail.sum() < config.plateau_min_points:

@@ -6,8 +6,11 @@ Only steady iterations count (no eval, no warm-up): see analyzer.stats.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from analyzer import stats
 from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
 from analyzer.run import Run
 from gptscope import peaks
@@ -90,19 +93,28 @@ def _advice(run: Run) -> tuple[str, str]:
     return "other likely causes: " + ", ".join(causes), do
 
 
+def _steady_mfu(prep: Prepared) -> tuple[np.ndarray, np.ndarray, float]:
+    """The MFU of the clean rows (no eval, no warm-up) where measured, their steps, and the
+    median (NaN when there are none), for both MFU diagnostics."""
+    def build() -> tuple[np.ndarray, np.ndarray, float]:
+        mfu = stats.mfu_series(prep.run.iters).to_numpy(dtype=float)
+        rows = np.flatnonzero(prep.masks.clean & ~np.isnan(mfu))
+        median = float(np.median(mfu[rows])) if len(rows) else float("nan")
+        return mfu[rows], prep.step[rows][prep.has_step[rows]], median
+    return prep.once("steady_mfu", build)
+
+
 def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Steady-state median MFU below ``low_mfu``. Info when the run is small or not on a
     GPU (then it is expected), warning otherwise."""
-    mfu = stats.mfu_series(run.iters)[stats.clean(run, config.warmup_steps)].dropna()
+    mfu, steps, median = _steady_mfu(prepared(run, config))
     if len(mfu) < 3:
         return []
-    median = float(mfu.median())
     if median >= config.low_mfu:
         return []
     n_params = _n_params(run)
     causes = _causes(run, n_params, config)
     expected = any(c.startswith(("the device is", "the model is small")) for c in causes)
-    steps = run.iters.loc[mfu.index, "step"].dropna().astype(int)
     generic, todo = _advice(run)
     return [Finding(
         code="low_mfu", severity="info" if expected else "warning",
@@ -110,7 +122,7 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         message=(f"The steady-state MFU is {median:.2%} (below {config.low_mfu:.0%}): "
                  + ("; ".join(causes) if causes else generic) + "."),
         evidence={"median_mfu": median, "threshold": config.low_mfu,
-                  "p90_mfu": float(mfu.quantile(0.9)), "n_params": n_params,
+                  "p90_mfu": float(np.quantile(mfu, 0.9)), "n_params": n_params,
                   "causes": causes},
         suggestion=("Expected for this setup; compare MFU only between runs of similar size "
                     "on the same device." if expected else todo))]
@@ -119,10 +131,10 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
 def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """MFU above what any real run reaches: the peak-FLOPS constant is wrong for the
     device (nanoGPT's A100 figure on an H100, or a fork's own constant)."""
-    mfu = stats.mfu_series(run.iters)[stats.clean(run, config.warmup_steps)].dropna()
+    mfu, steps, median = _steady_mfu(prepared(run, config))
     if len(mfu) < 3:
         return []
-    p95, median = float(mfu.quantile(0.95)), float(mfu.median())
+    p95 = float(np.quantile(mfu, 0.95))
     n_params = _n_params(run)
     small = n_params is not None and n_params < config.small_model_params
     if not (p95 > config.max_plausible_mfu or (small and median > config.small_model_max_mfu)):
@@ -148,12 +160,11 @@ def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
            "this device")
     if corrected is not None:
         msg += f"; against the {name}'s real peak it would be about {corrected:.1%}"
-    steps = run.iters.loc[mfu.index, "step"].dropna().astype(int)
     return [Finding(
         code="mfu_implausible", severity="error" if p95 > 1.0 else "warning",
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
         message=msg + ".",
-        evidence={"median_mfu": median, "p95_mfu": p95, "max_mfu": float(mfu.max()),
+        evidence={"median_mfu": median, "p95_mfu": p95, "max_mfu": float(np.max(mfu)),
                   "max_printed_mfu": printed,
                   "n_params": n_params, "peak_flops_used": used, "device_name": name,
                   "device_peak_flops": true_peak, "corrected_median_mfu": corrected},

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
 from analyzer.run import Run
 
@@ -34,12 +35,12 @@ def _suggestion(dtype: str | None, never_finite: bool) -> str:
     return "; ".join(tips).capitalize() + "."
 
 
-def _segment_mask(run: Run, seg: int, it: pd.DataFrame) -> np.ndarray:
-    loss = it["loss"].to_numpy(dtype=float)
+def _segment_mask(run: Run, seg: int, steps: np.ndarray, loss: np.ndarray) -> np.ndarray:
     bad = np.isinf(loss)
     an = run.anomalies
     an = an[(an["segment"] == seg) & (an["kind"] == "nonfinite_loss")]
-    bad |= it["step"].isin(an["step"].dropna()).to_numpy()
+    if len(an):
+        bad |= np.isin(steps, an["step"].dropna().to_numpy(dtype="int64"))
     ev = run.evals[run.evals["segment"] == seg]
     bad_evals = ev["val_loss"].isna() & ev["train_loss"].isna()
     logged = len(an) > 0 or np.isfinite(loss).any() or bool(bad_evals.any())
@@ -50,71 +51,82 @@ def _segment_mask(run: Run, seg: int, it: pd.DataFrame) -> np.ndarray:
 
 def nonfinite_loss(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """One finding per segment whose training or eval loss went NaN / Inf."""
-    findings = []
-    dtype = _dtype(run)
-    for seg in sorted(set(run.iters["segment"]) | set(run.evals["segment"])):
-        it = run.iters[run.iters["segment"] == seg].sort_values("step", kind="stable")
-        it = it[it["step"].notna()]
-        bad = _segment_mask(run, seg, it)
+    prep = prepared(run, config)
+    return list(prep.once("nonfinite_loss", lambda: _nonfinite_loss(prep)))
+
+
+def _nonfinite_loss(prep: Prepared) -> list[Finding]:
+    run, findings = prep.run, []
+    loss_all, lr_all = prep.column("loss"), prep.column("lr")
+    for seg in sorted(set(prep.segment_ids) | set(run.evals["segment"])):
+        rows = prep.stepped.get(seg, np.empty(0, np.int64))  # in step order
+        bad = _segment_mask(run, seg, prep.step[rows], loss_all[rows])
         ev = run.evals[(run.evals["segment"] == seg) & run.evals["step"].notna()]
         ev_bad = ev[ev["val_loss"].isna() & ev["train_loss"].isna()
                     | np.isinf(ev["val_loss"].astype(float))]
-        if not bad.any() and ev_bad.empty:
-            continue
-        steps = it["step"].to_numpy(dtype=float)
-        loss = it["loss"].to_numpy(dtype=float)
-        onsets = [steps[bad].min()] if bad.any() else []
-        if not ev_bad.empty:
-            onsets.append(float(ev_bad["step"].min()))
-        first = int(min(onsets))
-        before = (steps < first) & np.isfinite(loss) & ~bad
-        after_ok = (steps > first) & np.isfinite(loss) & ~bad
-        last_ok = int(np.flatnonzero(before)[-1]) if before.any() else None
-        lr_known = it["lr"].to_numpy(dtype=float)
-        lr_rows = np.flatnonzero((steps <= first) & np.isfinite(lr_known))
-        lr = float(lr_known[lr_rows[-1]]) if len(lr_rows) else None
-        n_bad = int(bad.sum())
-        recovered = int(steps[after_ok][0]) if after_ok.any() else None
-        never = last_ok is None
-        last_step = int(steps[-1]) if len(steps) else first
-        lr_txt = f", learning rate {lr:.3g}" if lr is not None else ""
-        if never and first <= config.warmup_steps:
-            msg = (f"The loss was not finite from the first logged step ({first}) on: "
-                   "the run never trained, so the cause is in the setup, not the dynamics.")
-        elif never:
-            msg = (f"Every logged loss is NaN/Inf: the log starts at step {first}, so the "
-                   "loss went non-finite earlier than that and never came back.")
-        elif recovered is None:
-            msg = (f"The loss became NaN/Inf at step {first} (last finite loss "
-                   f"{loss[last_ok]:.4f} at step {int(steps[last_ok])}{lr_txt}) and stayed "
-                   f"non-finite to the end of the log ({n_bad} logged iterations).")
-        else:
-            msg = (f"The loss was NaN/Inf at {n_bad} logged iterations from step {first} "
-                   f"(last finite loss {loss[last_ok]:.4f} at step {int(steps[last_ok])}"
-                   f"{lr_txt}) and was finite again at step {recovered}.")
-        findings.append(Finding(
-            code="nonfinite_loss", severity="error" if recovered is None else "warning",
-            segment=int(seg), steps=(first, max(first, last_step)), message=msg,
-            evidence={"first_nonfinite_step": first,
-                      "last_finite_step": None if never else int(steps[last_ok]),
-                      "last_finite_loss": None if never else float(loss[last_ok]),
-                      "lr_at_onset": lr, "nonfinite_iters": n_bad,
-                      "nonfinite_evals": int(len(ev_bad)), "persisted": recovered is None,
-                      "recovered_at": recovered, "dtype": dtype},
-            suggestion=_suggestion(dtype, never and first <= config.warmup_steps)))
+        if bad.any() or not ev_bad.empty:
+            findings.append(_segment_finding(
+                run, prep.config, int(seg), prep.step[rows].astype(float), loss_all[rows],
+                lr_all[rows], bad, ev_bad))
     return findings
+
+
+def _segment_finding(run: Run, config: DiagnosticsConfig, seg: int, steps: np.ndarray,
+                     loss: np.ndarray, lr_known: np.ndarray, bad: np.ndarray,
+                     ev_bad: pd.DataFrame) -> Finding:
+    """The finding of one segment with non-finite losses (``bad``, rows in step order)."""
+    dtype = _dtype(run)
+    onsets = [steps[bad].min()] if bad.any() else []
+    if not ev_bad.empty:
+        onsets.append(float(ev_bad["step"].min()))
+    first = int(min(onsets))
+    before = (steps < first) & np.isfinite(loss) & ~bad
+    after_ok = (steps > first) & np.isfinite(loss) & ~bad
+    last_ok = int(np.flatnonzero(before)[-1]) if before.any() else None
+    lr_rows = np.flatnonzero((steps <= first) & np.isfinite(lr_known))
+    lr = float(lr_known[lr_rows[-1]]) if len(lr_rows) else None
+    n_bad = int(bad.sum())
+    recovered = int(steps[after_ok][0]) if after_ok.any() else None
+    never = last_ok is None
+    last_step = int(steps[-1]) if len(steps) else first
+    lr_txt = f", learning rate {lr:.3g}" if lr is not None else ""
+    if never and first <= config.warmup_steps:
+        msg = (f"The loss was not finite from the first logged step ({first}) on: "
+               "the run never trained, so the cause is in the setup, not the dynamics.")
+    elif never:
+        msg = (f"Every logged loss is NaN/Inf: the log starts at step {first}, so the "
+               "loss went non-finite earlier than that and never came back.")
+    elif recovered is None:
+        msg = (f"The loss became NaN/Inf at step {first} (last finite loss "
+               f"{loss[last_ok]:.4f} at step {int(steps[last_ok])}{lr_txt}) and stayed "
+               f"non-finite to the end of the log ({n_bad} logged iterations).")
+    else:
+        msg = (f"The loss was NaN/Inf at {n_bad} logged iterations from step {first} "
+               f"(last finite loss {loss[last_ok]:.4f} at step {int(steps[last_ok])}"
+               f"{lr_txt}) and was finite again at step {recovered}.")
+    return Finding(
+        code="nonfinite_loss", severity="error" if recovered is None else "warning",
+        segment=int(seg), steps=(first, max(first, last_step)), message=msg,
+        evidence={"first_nonfinite_step": first,
+                  "last_finite_step": None if never else int(steps[last_ok]),
+                  "last_finite_loss": None if never else float(loss[last_ok]),
+                  "lr_at_onset": lr, "nonfinite_iters": n_bad,
+                  "nonfinite_evals": int(len(ev_bad)), "persisted": recovered is None,
+                  "recovered_at": recovered, "dtype": dtype},
+        suggestion=_suggestion(dtype, never and first <= config.warmup_steps))
 
 
 def nonfinite_grad(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Non-finite gradients reported by the trainer (anomaly events) while the loss was
     finite: fp16 loss-scale overflows are skipped harmlessly, anything else is suspect."""
     an = run.anomalies[run.anomalies["kind"] == "nonfinite_grad"]
+    prep = prepared(run, config)
     findings = []
     for seg, df in an.groupby("segment"):
         # where the loss is non-finite too, nonfinite_loss already says it all
-        it = run.iters[run.iters["segment"] == seg]
-        bad_loss = it.loc[~np.isfinite(it["loss"].to_numpy(dtype=float)), "step"]
-        df = df[~df["step"].isin(bad_loss.dropna())]
+        rows = np.flatnonzero(prep.segment == seg)
+        bad_loss = rows[~np.isfinite(prep.column("loss")[rows]) & prep.has_step[rows]]
+        df = df[~df["step"].isin(prep.step[bad_loss])]
         if df.empty:
             continue
         steps = df["step"].dropna().astype(int).to_numpy()

@@ -5,23 +5,25 @@ import numpy as np
 import pandas as pd
 
 from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
 from analyzer.run import Run
 
 
-def _train_at(run: Run, seg: int, evals: pd.DataFrame) -> np.ndarray:
+def _train_at(prep: Prepared, seg: int, evals: pd.DataFrame) -> np.ndarray:
     """Train loss at each eval: the eval's own train_loss, else the median of the logged
     iteration losses since the previous eval (one batch alone is too noisy to compare)."""
     train = evals["train_loss"].to_numpy(dtype=float, copy=True)
     if not np.isnan(train).any():
         return train
-    it = run.iters[run.iters["segment"] == seg]
-    steps = it["step"].to_numpy(dtype=float)
-    loss = it["loss"].to_numpy(dtype=float)
+    rows = prep.stepped.get(seg, np.empty(0, np.int64))
+    steps = prep.step[rows].astype(float)  # in step order: each window is a slice
+    loss = prep.column("loss")[rows]
     prev = -np.inf
     for i, step in enumerate(evals["step"].to_numpy(dtype=float)):
         if np.isnan(train[i]):
-            window = loss[(steps > prev) & (steps <= step)]
+            a, b = np.searchsorted(steps, [prev, step], "right")
+            window = loss[a:b]
             window = window[np.isfinite(window)]
             if len(window):
                 train[i] = float(np.median(window))
@@ -41,7 +43,7 @@ def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         val = ev["val_loss"].to_numpy(dtype=float)
         if len(val) < 2 or not np.isfinite(val).all():
             continue  # non-finite evals are the NaN diagnostic's business
-        train = _train_at(run, int(seg), ev)
+        train = _train_at(prepared(run, config), int(seg), ev)
         found = _rise(ev, val, train, int(seg), config)
         if found is None and len(val) < config.patience + 2:  # too few evals for a rise
             found = _gap(ev, val, train, int(seg), config)

@@ -2,8 +2,10 @@
 other rank waits for it at each gradient all-reduce."""
 from __future__ import annotations
 
-from analyzer import stats
+import numpy as np
+
 from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.diagnostics.prepared import prepared
 from analyzer.findings import Finding
 from analyzer.run import Run
 
@@ -13,11 +15,13 @@ def straggler(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     slowest_rank). Flags the rank that is slowest in at least ``straggler_share`` of the
     iterations when the median slowest/fastest ratio is at least ``straggler_ratio``."""
     it = run.iters
-    ok = (stats.clean(run, config.warmup_steps) & it["step_ms_min"].gt(0)
-          & it["step_ms_max"].notna() & it["slowest_rank"].notna())
-    df = it[ok]
-    if len(df) < config.straggler_min_points:
+    prep = prepared(run, config)
+    lo, hi, rank_ = (prep.column(c) for c in ("step_ms_min", "step_ms_max", "slowest_rank"))
+    with np.errstate(invalid="ignore"):
+        rows = np.flatnonzero(prep.masks.clean & (lo > 0) & ~np.isnan(hi) & ~np.isnan(rank_))
+    if len(rows) < config.straggler_min_points:
         return []
+    df = it.iloc[rows]
     ratio = df["step_ms_max"] / df["step_ms_min"]
     counts = df["slowest_rank"].astype(int).value_counts()
     rank, times = int(counts.index[0]), int(counts.iloc[0])

@@ -6,6 +6,7 @@ import pandas as pd
 
 from analyzer import stats
 from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
 from analyzer.run import Run
 
@@ -22,19 +23,20 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Iterations whose dt includes an eval or a checkpoint save: expected, explained, and
     kept out of throughput and MFU statistics. Reported with the share of wall time they
     cost, because that share is what eval_interval / eval_iters trade against."""
-    it = run.iters
-    dt = it["dt_ms"].where(it["dt_ms"] > 0)
-    evi = stats.eval_spike_rows(run) & dt.notna()
-    st = stats.throughput_stats(run, config.warmup_steps)
-    if not evi.any() or st.median_step_ms is None:
+    prep = prepared(run, config)
+    dt = prep.column("dt_ms")
+    with np.errstate(invalid="ignore"):
+        rows = np.flatnonzero(prep.masks.eval_spike & (dt > 0))
+    st = prep.throughput
+    if not len(rows) or st.median_step_ms is None:
         return []
-    eval_dt = float(dt[evi].median())
+    eval_dt = float(np.median(dt[rows]))
     ratio = eval_dt / st.median_step_ms
     frac = st.eval_overhead_frac or 0.0
     if ratio < config.eval_spike_ratio or frac < config.spike_min_overhead:
         return []  # e.g. llm.c and modded-nanogpt time the training step alone
-    steps = it.loc[evi, "step"].dropna().to_numpy(dtype=int)
-    worst = float(dt[evi].max()) / st.median_step_ms
+    steps = prep.step[rows][prep.has_step[rows]]
+    worst = float(dt[rows].max()) / st.median_step_ms
     # severity follows magnitude: one eval costing 100x a step, or evals taking a quarter
     # of the time, is worth acting on; a small overhead is what evals cost
     costly = worst >= config.eval_warn_ratio or frac >= config.eval_warn_overhead
@@ -52,7 +54,7 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     how = (f"costly: up to {worst:,.0f}x a normal step" if costly else "this is expected")
     return [Finding(
         code="eval_spikes", severity="warning" if costly else "info",
-        segment=int(it.loc[evi, "segment"].iloc[0]),
+        segment=int(prep.segment[rows[0]]),
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
         message=(f"The measured time of {_n(len(steps), 'iteration', 'iterations')} includes "
                  f"an evaluation or checkpoint "
@@ -69,35 +71,39 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
 def spike_rows(run: Run, config: DiagnosticsConfig) -> tuple[pd.Series, pd.Series]:
     """Per iteration row: an unexplained timing spike? And the rolling median it was
     measured against (NaN where not steady). The report marks these rows."""
-    it = run.iters
-    ok = stats.steady(run, config.warmup_steps)
-    t = stats.step_time(it)
-    spike = pd.Series(False, index=it.index)
-    base = pd.Series(np.nan, index=it.index)
-    for _, df in it[ok].groupby("segment"):
-        rows = df.sort_values("step", kind="stable").index
-        b = stats.local_median(t[rows].to_numpy(), config.spike_window)
-        base[rows] = b
-        spike[rows] = t[rows].to_numpy() > config.spike_ratio * b
-    return spike, base
+    spike, base = timing_spike_rows(prepared(run, config))
+    return pd.Series(spike, index=run.iters.index), pd.Series(base, index=run.iters.index)
+
+
+def timing_spike_rows(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """spike_rows as numpy arrays, computed once per Prepared (three diagnostics use it)."""
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        t, n = prep.masks.step_time, len(prep.segment)
+        spike, base = np.zeros(n, bool), np.full(n, np.nan)
+        for _, rows in prep.groups(prep.masks.steady):
+            b = stats.local_median(t[rows], prep.config.spike_window)
+            base[rows] = b
+            spike[rows] = t[rows] > prep.config.spike_ratio * b
+        return spike, base
+    return prep.once("timing_spike_rows", build)
 
 
 def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Steady iterations many times slower than their neighbours, with no eval at that step.
     Reported only when together they cost a noticeable share of the wall time."""
-    st = stats.throughput_stats(run, config.warmup_steps)
+    prep = prepared(run, config)
+    st = prep.throughput
     if not st.wall_s:
         return []
-    spike_all, base_all = spike_rows(run, config)
+    spike_all, base_all = timing_spike_rows(prep)
     findings = []
-    for seg, df in run.iters[spike_all].groupby("segment"):
-        df = df.sort_values("step", kind="stable")
-        dt, base = stats.step_time(df), base_all[df.index]
-        over_s = float((dt - base).sum()) / 1e3
+    for seg, rows in prep.groups(spike_all):
+        dt, base = prep.masks.step_time[rows], base_all[rows]
+        over_s = float(np.nansum(dt - base)) / 1e3
         frac = over_s / st.wall_s
         if frac < config.spike_min_overhead:
             continue
-        steps = df["step"].to_numpy(dtype=int)
+        steps = prep.step[rows]
         period = _period(steps)
         every = f", every {period} steps" if period else ""
         # a periodic cost is something the loop does on purpose (a preconditioner update,
@@ -108,11 +114,11 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             segment=int(seg), steps=(int(steps[0]), int(steps[-1])),
             message=(f"{_n(len(steps), 'iteration was', 'iterations were')} much slower than "
                      f"the steps around {'it' if len(steps) == 1 else 'them'}{every} "
-                     f"(up to {dt.max():,.0f} ms against ~{base.median():,.0f} ms) "
+                     f"(up to {np.nanmax(dt):,.0f} ms against ~{np.median(base):,.0f} ms) "
                      f"with no eval to explain them; together they cost {frac:.1%} of the "
                      f"wall time."),
             evidence={"spikes": len(steps), "steps": _steps_preview(steps),
-                      "max_dt_ms": float(dt.max()), "typical_dt_ms": float(base.median()),
+                      "max_dt_ms": float(np.nanmax(dt)), "typical_dt_ms": float(np.median(base)),
                       "overhead_s": over_s, "overhead_frac": frac, "periodic_every": period},
             suggestion=("Regular spikes point at something your loop does every few steps "
                         "(checkpointing, logging to disk, sampling); irregular ones at other "
@@ -129,43 +135,45 @@ def _period(steps: np.ndarray) -> int | None:
     return int(gaps[best]) if counts[best] >= 0.8 * (len(steps) - 1) else None
 
 
-def _rate(run: Run, rows: pd.Series) -> tuple[pd.Series, str]:
+def _rate(prep: Prepared, rows: np.ndarray) -> tuple[np.ndarray, str]:
     """Throughput per row: tokens/s when logged (robust to batch-size schedules), else
     steps/s from dt."""
-    it = run.iters
-    tok = it["tokens_per_s"].where(it["tokens_per_s"] > 0)
-    if tok[rows].notna().mean() >= 0.5:
+    tok = prep.column("tokens_per_s")
+    with np.errstate(invalid="ignore"):
+        tok = np.where(tok > 0, tok, np.nan)
+    if np.count_nonzero(~np.isnan(tok[rows])) / np.count_nonzero(rows) >= 0.5:
         return tok, "tokens_per_s"
-    return 1000.0 / stats.step_time(it), "steps_per_s"
+    return 1000.0 / prep.masks.step_time, "steps_per_s"
 
 
 def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """A sustained stretch of steady iterations whose throughput is well below the run's
     typical (upper-quartile) throughput. Measured on medians of short blocks of iterations,
     so single slow steps (timing_spikes) do not count."""
-    ok = stats.steady(run, config.warmup_steps)
+    prep = prepared(run, config)
+    ok = prep.masks.steady
     if ok.sum() < 20:
         return []
-    rate, unit = _rate(run, ok)
+    rate_all, unit = _rate(prep, ok)
     findings = []
-    for seg, df in run.iters[ok].groupby("segment"):
-        df = df.assign(rate=rate[df.index]).dropna(subset=["rate"])
-        df = df.sort_values("step", kind="stable")
-        n = len(df)
+    for seg, rows in prep.groups(ok):
+        rows = rows[~np.isnan(rate_all[rows])]
+        rate, all_steps = rate_all[rows], prep.step[rows]
+        n = len(rows)
         w = max(5, int(round(n * config.drop_min_frac)))  # shortest drop worth reporting
         if n < 4 * w:
             continue
         size = max(1, w // 5)  # blocks: a drop spans at least 5 of them
-        med = stats.block_medians(df["rate"].to_numpy(), size)
-        steps = df["step"].to_numpy(dtype=int)[::size][:len(med)]
+        med = stats.block_medians(rate, size)
+        steps = all_steps[::size][:len(med)]
         typical = float(np.quantile(med, 0.75))
         low = med < typical / config.drop_ratio
         runs = [(a, b) for a, b in _true_runs(low) if (b - a) * size >= w]
         if not runs:
             continue
         a, b = max(runs, key=lambda ab: ab[1] - ab[0])
-        last = df["step"].to_numpy(dtype=int)[min(n, b * size) - 1]
-        during = float(np.median(df["rate"].to_numpy()[a * size:b * size]))
+        last = all_steps[min(n, b * size) - 1]
+        during = float(np.median(rate[a * size:b * size]))
         to_end = b == len(med)
         tokens = unit == "tokens_per_s"
         what = "tokens/s" if tokens else "steps/s"
