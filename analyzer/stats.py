@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analyzer import orderstats
 from analyzer.run import Run
 
 
@@ -56,17 +57,38 @@ def _segment_starts(segment: np.ndarray) -> np.ndarray | None:
     file), else None."""
     if len(segment) and not (segment[1:] >= segment[:-1]).all():
         return None
+    if len(segment) and segment[0] == segment[-1]:
+        return np.zeros(1, np.int64)  # one segment: nothing to look for
     return np.flatnonzero(np.diff(segment, prepend=segment[:1] - 1))
 
 
-def _first_rows(segment: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(segment), bool)
-    starts = _segment_starts(segment)
-    out[starts if starts is not None else np.unique(segment, return_index=True)[1]] = True
+class _Layout:
+    """The segment and step columns of the iterations as numpy arrays, and where each
+    segment starts: what every mask asks of them, read once."""
+
+    def __init__(self, iters: pd.DataFrame):
+        self.iters = iters
+        self.segment = iters["segment"].to_numpy(dtype="int64")
+        self.step = iters["step"].to_numpy(dtype="float64", na_value=np.nan)
+        self.starts = _segment_starts(self.segment)
+
+    def keys(self) -> np.ndarray:
+        """_pack of each row; without the float round trip where no step needs it."""
+        col = self.iters["step"]
+        ints = col.to_numpy(dtype="int64", na_value=0)
+        if len(ints) and -2**53 < ints.min() and ints.max() < 2**53 and not col.hasnans:
+            return (self.segment << 40) + ints  # these steps survive a float exactly
+        return _pack(self.segment, self.step)
+
+
+def _first_rows(rows: _Layout) -> np.ndarray:
+    out = np.zeros(len(rows.segment), bool)
+    out[rows.starts if rows.starts is not None
+        else np.unique(rows.segment, return_index=True)[1]] = True
     return out
 
 
-def _eval_inclusive(run: Run, segment: np.ndarray, step: np.ndarray) -> np.ndarray:
+def _eval_inclusive(run: Run, rows: _Layout) -> np.ndarray:
     it = run.iters
     flag = it["eval_inclusive"].to_numpy(dtype=bool, copy=True)
     marked = [_keys(df["segment"], df["step"]) for df in (run.evals, run.checkpoints)
@@ -75,20 +97,19 @@ def _eval_inclusive(run: Run, segment: np.ndarray, step: np.ndarray) -> np.ndarr
         keys = np.unique(np.concatenate(marked))
         # only a time taken from one iteration to the next (dt_ms) can hold an eval: a
         # step time of the step alone (llm.c, modded, nanochat) never does
-        flag |= _isin(_pack(segment, step), keys[keys >= 0]) & \
+        flag |= _isin(rows.keys(), keys[keys >= 0]) & \
             ~np.isnan(it["dt_ms"].to_numpy(dtype=float))
     return flag
 
 
-def _warmup(segment: np.ndarray, step: np.ndarray, first: np.ndarray,
-            warmup_steps: int) -> np.ndarray:
-    starts = _segment_starts(segment)
+def _warmup(rows: _Layout, first: np.ndarray, warmup_steps: int) -> np.ndarray:
+    step, starts = rows.step, rows.starts
     if starts is not None and len(starts) == 1:  # one segment: no grouping needed
         first_step = np.nanmin(step) if np.isfinite(step).any() else 0
     elif starts is not None:  # segments one after another: a min per slice
         first_step = np.repeat(np.fmin.reduceat(step, starts), np.diff(starts, append=len(step)))
     else:
-        first_step = pd.Series(step).groupby(segment).transform("min").to_numpy()
+        first_step = pd.Series(step).groupby(rows.segment).transform("min").to_numpy()
     return (step < first_step + warmup_steps) | first
 
 
@@ -105,11 +126,11 @@ class RowMasks:
 
     def __init__(self, run: Run, warmup_steps: int):
         it = run.iters
-        segment = it["segment"].to_numpy(dtype="int64")
-        step = it["step"].to_numpy(dtype="float64", na_value=np.nan)
-        self.first = _first_rows(segment)
-        self.eval_inclusive = _eval_inclusive(run, segment, step)
-        self.warmup = (_warmup(segment, step, self.first, warmup_steps) if len(it)
+        rows = _Layout(it)
+        self.starts = rows.starts
+        self.first = _first_rows(rows)
+        self.eval_inclusive = _eval_inclusive(run, rows)
+        self.warmup = (_warmup(rows, self.first, warmup_steps) if len(it)
                        else np.zeros(0, bool))
         self.step_time = _step_time(it)
         self.eval_spike = self.eval_inclusive & ~self.first
@@ -128,10 +149,7 @@ def _series(run: Run, values: np.ndarray, name: str) -> pd.Series:
 
 def eval_inclusive(run: Run) -> pd.Series:
     """Per iteration row: does its dt include an eval or a checkpoint save?"""
-    it = run.iters
-    return _series(run, _eval_inclusive(run, it["segment"].to_numpy(dtype="int64"),
-                                        it["step"].to_numpy(dtype="float64", na_value=np.nan)),
-                   "eval_inclusive")
+    return _series(run, _eval_inclusive(run, _Layout(run.iters)), "eval_inclusive")
 
 
 def warmup(run: Run, warmup_steps: int) -> pd.Series:
@@ -144,7 +162,7 @@ def warmup(run: Run, warmup_steps: int) -> pd.Series:
 def first_rows(run: Run) -> pd.Series:
     """Per iteration row: the first logged iteration of its segment. Its dt holds process
     start-up, compile and the step-0 eval at once, so it is warm-up, never an eval spike."""
-    return _series(run, _first_rows(run.iters["segment"].to_numpy(dtype="int64")), "first")
+    return _series(run, _first_rows(_Layout(run.iters)), "first")
 
 
 def eval_spike_rows(run: Run) -> pd.Series:
@@ -171,37 +189,31 @@ def steady(run: Run, warmup_steps: int) -> pd.Series:
 def mfu_series(iters: pd.DataFrame) -> pd.Series:
     """Per-step MFU where measured, else the smoothed one; zero or negative is 'not measured'
     (nanochat prints 0.00 when it does not know the peak, old nanoGPT -100)."""
-    mfu = iters["mfu"].where(iters["mfu"].notna(), iters["mfu_smoothed"])
-    return mfu.where(mfu > 0)
+    return pd.Series(mfu_values(iters), index=iters.index, name="mfu")
+
+
+def mfu_values(iters: pd.DataFrame) -> np.ndarray:
+    """mfu_series as a numpy array."""
+    mfu, smoothed = (iters[c].to_numpy(dtype=float) for c in ("mfu", "mfu_smoothed"))
+    mfu = np.where(np.isnan(mfu), smoothed, mfu)
+    with np.errstate(invalid="ignore"):
+        return np.where(mfu > 0, mfu, np.nan)
 
 
 def block_medians(values: np.ndarray, size: int) -> np.ndarray:
     """Median of each consecutive block of ``size`` values (the last block may be shorter).
     A vectorised stand-in for a rolling median: 1M points in a few milliseconds, where
-    pandas' rolling median takes seconds. Exactly np.median of each block: the middle
-    element, or the mean of the middle two, after one partition of all blocks at once."""
+    pandas' rolling median takes seconds. Exactly np.median of each block
+    (analyzer.orderstats)."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
         return values
     size = max(1, int(size))
     full = n // size * size
-    med = _row_medians(values[:full].reshape(-1, size)) if full else np.empty(0)
+    med = orderstats.row_medians(values[:full].reshape(-1, size)) if full else np.empty(0)
     if full < n:
-        med = np.append(med, np.median(values[full:]))
-    return med
-
-
-def _row_medians(rows: np.ndarray) -> np.ndarray:
-    """np.median(rows, axis=1), with the same arithmetic, in one partition."""
-    half = rows.shape[1] // 2
-    if rows.shape[1] % 2:
-        med = np.partition(rows, half, axis=1)[:, half]
-    else:
-        part = np.partition(rows, [half - 1, half], axis=1)
-        med = (part[:, half - 1] + part[:, half]) / 2
-    if np.isnan(rows).any():  # np.median: NaN in a block makes its median NaN
-        med[np.isnan(rows).any(axis=1)] = np.nan
+        med = np.append(med, orderstats.median(values[full:]))
     return med
 
 
@@ -235,7 +247,7 @@ class ThroughputStats:
 def _median(x: np.ndarray) -> float | None:
     """Median of the non-null values (as pandas' Series.median), None when there are none."""
     x = x[~np.isnan(x)]
-    return float(np.median(x)) if len(x) else None
+    return float(orderstats.median(x)) if len(x) else None
 
 
 def _nansum(x: np.ndarray) -> float:
@@ -248,23 +260,23 @@ def _clipped_sum(x: np.ndarray) -> float:
     return float(_nansum(np.where(np.isnan(x) | (x >= 0), x, 0.0)))
 
 
-def _segment_rows(segment: np.ndarray) -> list[np.ndarray | slice]:
+def _segment_rows(segment: np.ndarray, starts: np.ndarray | None
+                  ) -> list[np.ndarray | slice]:
     """Each segment's rows in file order, segments ascending (what groupby iterates)."""
-    starts = _segment_starts(segment)
     if starts is not None:
         return [slice(a, b) for a, b in zip(starts, np.append(starts[1:], len(segment)))]
     order = np.argsort(segment, kind="stable")
     return np.split(order, np.flatnonzero(np.diff(segment[order])) + 1)
 
 
-def _wall_ms(run: Run, own: np.ndarray, med: float) -> float:
+def _wall_ms(run: Run, own: np.ndarray, med: float, starts: np.ndarray | None) -> float:
     """Wall time of the logged step ranges: what each logged row took, and the steady
     median for each step no row was logged for."""
     it = run.iters
     steps = it["step"].to_numpy(dtype="int64", na_value=0)
     has_step = it["step"].notna().to_numpy()
     wall_ms = 0.0
-    for rows in _segment_rows(it["segment"].to_numpy(dtype="int64")):
+    for rows in _segment_rows(it["segment"].to_numpy(dtype="int64"), starts):
         st = steps[rows][has_step[rows]]
         n_steps = int(st.max() - st.min() + 1) if len(st) else 0
         o = own[rows]
@@ -302,25 +314,27 @@ def throughput_stats(run: Run, warmup_steps: int = 10,
     wall = eval_s = warm_s = None
     if med is not None:
         own = np.where(np.isnan(dt), t, dt)  # what each logged row took on the wall clock
-        wall_ms = _wall_ms(run, own, med)
-        # a step's own share of its dt
-        normal = np.where(np.isnan(it["step_ms"].to_numpy(dtype=float)), med, t)
-        eval_rows = evi & ~np.isnan(dt)
-        eval_ms: float | None = _clipped_sum((dt - normal)[eval_rows])
-        if not eval_rows.any():
+        wall_ms = _wall_ms(run, own, med, m.starts)
+        eval_rows = np.flatnonzero(evi & ~np.isnan(dt))
+        # a step's own share of its dt (only the few eval rows need it)
+        normal = np.where(np.isnan(it["step_ms"].to_numpy(dtype=float)[eval_rows]), med,
+                          t[eval_rows])
+        eval_ms: float | None = _clipped_sum(dt[eval_rows] - normal)
+        if not len(eval_rows):
             logged = run.evals["eval_ms"].dropna()
             eval_ms = float(logged.sum()) if len(logged) else None
             wall_ms += eval_ms or 0.0
-        warm_ms = _clipped_sum((own - med)[wu])
+        warm_ms = _clipped_sum(own[wu] - med)
         wall, warm_s = wall_ms / 1e3, warm_ms / 1e3
         eval_s = eval_ms / 1e3 if eval_ms is not None else None
-    p10, p90 = (float(q) for q in np.quantile(t_ok, [0.1, 0.9])) if len(t_ok) else (None, None)
+    p10, p90 = ((float(q) for q in orderstats.quantiles(t_ok, [0.1, 0.9]))
+                if len(t_ok) else (None, None))
     return ThroughputStats(
         iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & has_t).sum()),
         warmup_iters=int((wu & has_t).sum()), median_step_ms=med,
         p10_step_ms=p10, p90_step_ms=p90,
         median_tokens_per_s=_median(it["tokens_per_s"].to_numpy(dtype=float)[fair]),
-        median_mfu=_median(mfu_series(it).to_numpy(dtype=float)[fair]),
+        median_mfu=_median(mfu_values(it)[fair]),
         wall_s=wall, eval_overhead_s=eval_s,
         eval_overhead_frac=(eval_s / wall) if wall and eval_s is not None else None,
         warmup_overhead_s=warm_s)

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from analyzer import stats
+from analyzer import orderstats, stats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.loss import loss_spikes
 from analyzer.diagnostics.nonfinite import nonfinite_loss
@@ -89,7 +89,7 @@ def _segment_series(prep: Prepared, seg: int) -> SegmentSeries:
             z = (g - mean) / prev.std().to_numpy()
     with np.errstate(invalid="ignore"):
         ok_lr = np.isfinite(lr) & (lr > 0)
-    gap = int(np.median(np.diff(steps))) if len(steps) > 2 else 1
+    gap = int(orderstats.median(np.diff(steps))) if len(steps) > 2 else 1
     return SegmentSeries(g_steps, g, z, mean, steps[ok_lr], lr[ok_lr], gap,
                          bool((~np.isnan(grad)).any()), bool((~np.isnan(lr)).any()))
 
@@ -356,10 +356,13 @@ def step_time_creep(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if len(times) < CREEP_MIN_POINTS:
             continue
         fifth = len(times) // 5
-        first, last = float(np.median(times[:fifth])), float(np.median(times[-fifth:]))
+        first = float(orderstats.median(times[:fifth]))
+        last = float(orderstats.median(times[-fifth:]))
+        if last < CREEP_RATIO * first:
+            continue  # no rise: the trend of the block medians cannot change that
         blocks = stats.block_medians(times, max(5, len(times) // 20))
         rho = _spearman(np.arange(len(blocks)), blocks)
-        if last < CREEP_RATIO * first or rho < CREEP_RHO or not math.isfinite(rho):
+        if rho < CREEP_RHO or not math.isfinite(rho):
             continue
         # info: a slower step wastes time but breaks nothing, and some schedules (modded-
         # nanogpt's attention-window warm-up) make later steps slower on purpose

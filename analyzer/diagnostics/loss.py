@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyzer import stats
+from analyzer import orderstats, stats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import prepared
 from analyzer.findings import Finding
@@ -25,9 +25,11 @@ def _segments(run: Run, config: DiagnosticsConfig
     def build() -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
         loss, lr, out = prep.column("loss"), prep.column("lr"), []
         for seg, rows in prep.stepped.items():
-            rows = rows[np.isfinite(loss[rows])]
+            finite = np.isfinite(prep.take(loss, rows))
+            rows = rows if finite.all() else rows[finite]
             if len(rows):
-                out.append((seg, prep.step[rows], loss[rows], lr[rows]))
+                out.append((seg, prep.take(prep.step, rows), prep.take(loss, rows),
+                            prep.take(lr, rows)))
         return out
     return prep.once("loss_segments", build)
 
@@ -244,7 +246,7 @@ def loss_plateau(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                 continue  # a decayed schedule settling down is convergence
         t = loss[tail]
         half = len(t) // 2
-        a, b = float(np.median(t[:half])), float(np.median(t[half:]))
+        a, b = float(orderstats.median(t[:half])), float(orderstats.median(t[half:]))
         gain = (a - b) / abs(a) if a else 0.0
         if gain >= config.plateau_rel:
             continue

@@ -60,14 +60,14 @@ def _nonfinite_loss(prep: Prepared) -> list[Finding]:
     loss_all, lr_all = prep.column("loss"), prep.column("lr")
     for seg in sorted(set(prep.segment_ids) | set(run.evals["segment"])):
         rows = prep.stepped.get(seg, np.empty(0, np.int64))  # in step order
-        bad = _segment_mask(run, seg, prep.step[rows], loss_all[rows])
+        bad = _segment_mask(run, seg, prep.take(prep.step, rows), prep.take(loss_all, rows))
         ev = run.evals[(run.evals["segment"] == seg) & run.evals["step"].notna()]
         ev_bad = ev[ev["val_loss"].isna() & ev["train_loss"].isna()
                     | np.isinf(ev["val_loss"].astype(float))]
         if bad.any() or not ev_bad.empty:
             findings.append(_segment_finding(
-                run, prep.config, int(seg), prep.step[rows].astype(float), loss_all[rows],
-                lr_all[rows], bad, ev_bad))
+                run, prep.config, int(seg), prep.take(prep.step, rows).astype(float),
+                prep.take(loss_all, rows), prep.take(lr_all, rows), bad, ev_bad))
     return findings
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analyzer import orderstats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
@@ -26,7 +27,7 @@ def _train_at(prep: Prepared, seg: int, evals: pd.DataFrame) -> np.ndarray:
             window = loss[a:b]
             window = window[np.isfinite(window)]
             if len(window):
-                train[i] = float(np.median(window))
+                train[i] = float(orderstats.median(window))
         prev = step
     return train
 

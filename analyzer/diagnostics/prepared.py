@@ -115,6 +115,14 @@ class Prepared:
         return None if in_order.all() else np.lexsort((step, null, seg))
 
     @cached_property
+    def all_rows(self) -> np.ndarray:
+        return np.arange(len(self.segment))
+
+    def take(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """values[rows], without a copy when ``rows`` is every row in file order."""
+        return values if rows is self.all_rows else values[rows]
+
+    @cached_property
     def stepped(self) -> dict[int, np.ndarray]:
         """Per segment: the positions of its rows that have a step, in step order."""
         return dict(self.groups(self.has_step))
@@ -123,11 +131,14 @@ class Prepared:
         """Per segment, ascending: the positions of its rows where ``mask`` holds, in step
         order (see ``order``)."""
         if self.order is None:
-            rows = np.arange(len(self.segment)) if mask is None else np.flatnonzero(mask)
+            rows = self.all_rows if mask is None else np.flatnonzero(mask)
+            rows = self.all_rows if len(rows) == len(self.all_rows) else rows
         else:
             rows = self.order if mask is None else self.order[mask[self.order]]
         if not len(rows):
             return []
+        if self.order is None and self.segment[0] == self.segment[-1]:
+            return [(int(self.segment[0]), rows)]  # in order, first = last: one segment
         seg = self.segment[rows]
         cuts = np.flatnonzero(seg[1:] != seg[:-1]) + 1
         return [(int(seg[a]), rows[a:b])

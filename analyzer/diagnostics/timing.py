@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyzer import stats
+from analyzer import orderstats, stats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
@@ -173,7 +173,7 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         a, b = max(runs, key=lambda ab: ab[1] - ab[0])
         last = all_steps[min(n, b * size) - 1]
-        during = float(np.median(rate[a * size:b * size]))
+        during = float(orderstats.median(rate[a * size:b * size]))
         to_end = b == len(med)
         tokens = unit == "tokens_per_s"
         what = "tokens/s" if tokens else "steps/s"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer import stats
+from analyzer import orderstats, stats
 from analyzer.diagnostics import DiagnosticsConfig, run_all
 from analyzer.diagnostics.loss import loss_spikes
 from analyzer.diagnostics.prepared import prepared, sharing
@@ -103,3 +103,29 @@ def test_row_masks_with_interleaved_segments():
         m.warmup, (run.iters["step"].astype(float) < first_step + 10).to_numpy() | m.first)
     assert m.eval_inclusive.sum() == 1   # step 110 of segment 1 only: 20 is not logged
     assert run.iters.loc[m.eval_inclusive, "step"].tolist() == [110]
+
+
+QS = [0.0, 0.05, 0.1, 1 / 3, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_orderstats_equal_numpy_to_the_last_bit(seed):
+    rng = np.random.default_rng(seed)
+    makers = [lambda n: rng.normal(450, 5, n), lambda n: rng.integers(0, 4, n) * 1.0,
+              lambda n: rng.lognormal(0, 3, n), lambda n: 1e6 + rng.normal(0, 1e-3, n)]
+    for n in [1, 2, 3, 4, 5, 10, 11, 99, 100, 1001, 20000]:
+        x = makers[seed % 4](n)
+        assert orderstats.median(x) == np.median(x)
+        assert orderstats.quantiles(x, QS) == np.quantile(x, QS).tolist()
+        for width in (3, 4):
+            rows = x[:n // width * width].reshape(-1, width)
+            np.testing.assert_array_equal(orderstats.row_medians(rows),
+                                          np.median(rows, axis=1))
+
+
+def test_orderstats_nan_and_empty_as_numpy():
+    x = np.array([1.0, np.nan, 2.0])
+    assert np.isnan(orderstats.median(x)) and np.isnan(orderstats.quantiles(x, [0.5])[0])
+    assert np.isnan(orderstats.median(np.array([])))
+    rows = np.array([[1.0, 2.0], [np.nan, 1.0]])
+    np.testing.assert_array_equal(orderstats.row_medians(rows), [1.5, np.nan])
