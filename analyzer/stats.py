@@ -362,10 +362,15 @@ def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
     runs = last_run_segments(run)
     # final and best values are those of the last run (with its resumes): another run in the
     # same file (a seed loop, a restart from scratch) is never mixed in
-    it = run.iters[run.iters["segment"].isin(runs)] if runs else run.iters
+    # only the columns read below: a row filter of the whole frame copies every column
+    it = run.iters[["segment", "step", "loss"]]
+    if runs and not (keep := it["segment"].isin(runs).to_numpy()).all():
+        it = it[keep]
     ev = run.evals[run.evals["segment"].isin(runs)] if runs else run.evals
     steps = pd.concat([it["step"], ev["step"]]).dropna()
-    last_seg = it[it["segment"] == it["segment"].max()] if len(it) else it
+    last_seg = it
+    if len(it) and not (last := (it["segment"] == it["segment"].max()).to_numpy()).all():
+        last_seg = it[last]
     val = ev[ev["val_loss"].notna()]
     best = val.loc[val["val_loss"].idxmin()] if len(val) else None
     model = run.meta.get("model") or {}
