@@ -18,28 +18,35 @@ from typing import Sequence
 import numpy as np
 
 
-def _pair(x: np.ndarray, k: int) -> tuple[np.float64, np.float64]:
+def _pair(x: np.ndarray, k: int, overwrite: bool) -> tuple[np.float64, np.float64]:
     """The k-th and (k+1)-th smallest values of x (0-based), from one partition."""
-    part = np.partition(x, k)
+    part = x if overwrite else x.copy()
+    part.partition(k)
     return part[k], part[k + 1:].min()
 
 
-def median(values: np.ndarray) -> np.float64:
-    """np.median(values) of a 1-D float array (NaN when it holds a NaN)."""
+def median(values: np.ndarray, overwrite: bool = False) -> np.float64:
+    """np.median(values) of a 1-D float array (NaN when it holds a NaN). ``overwrite``:
+    the caller's array may be reordered (saves a copy, as np.median's overwrite_input)."""
     x = np.asarray(values, dtype=float)
     n = len(x)
     if n == 0 or np.isnan(x).any():
         return np.float64(np.nan)
     half = n // 2
     if n % 2:
-        return np.partition(x, half)[half]
-    a, b = _pair(x, half - 1)
+        part = x if overwrite else x.copy()
+        part.partition(half)
+        return part[half]
+    a, b = _pair(x, half - 1, overwrite)
     return (a + b) / 2
 
 
-def quantiles(values: np.ndarray, qs: Sequence[float]) -> list[np.float64]:
-    """np.quantile(values, qs) of a 1-D float array, method 'linear' (numpy's default)."""
+def quantiles(values: np.ndarray, qs: Sequence[float],
+              overwrite: bool = False) -> list[np.float64]:
+    """np.quantile(values, qs) of a 1-D float array, method 'linear' (numpy's default).
+    ``overwrite`` as for median."""
     x = np.asarray(values, dtype=float)
+    x = x if overwrite else x.copy()  # one copy for all the quantiles
     n = len(x)
     if n == 0 or np.isnan(x).any():
         return [np.float64(np.nan)] * len(qs)
@@ -50,7 +57,7 @@ def quantiles(values: np.ndarray, qs: Sequence[float]) -> list[np.float64]:
             b = a
         else:
             prev = np.floor(v)
-            a, b = _pair(x, int(prev))
+            a, b = _pair(x, int(prev), True)
         gamma = v - prev
         diff = b - a
         # numpy's _lerp: from the lower side below one half, from the upper side above

@@ -18,6 +18,7 @@ no printing.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,12 @@ class RowMasks:
         self.eval_spike = self.eval_inclusive & ~self.first
         self.clean = ~self.eval_inclusive & ~self.warmup
         self.steady = ~np.isnan(self.step_time) & self.clean
+        self._iters = it
+
+    @cached_property
+    def mfu(self) -> np.ndarray:
+        """mfu_values of the rows (the throughput statistics and the MFU checks use it)."""
+        return mfu_values(self._iters)
 
 
 def row_masks(run: Run, warmup_steps: int) -> RowMasks:
@@ -244,15 +251,19 @@ class ThroughputStats:
         return asdict(self)
 
 
-def _median(x: np.ndarray) -> float | None:
-    """Median of the non-null values (as pandas' Series.median), None when there are none."""
-    x = x[~np.isnan(x)]
-    return float(orderstats.median(x)) if len(x) else None
+def _median(x: np.ndarray, own: bool = False) -> float | None:
+    """Median of the non-null values (as pandas' Series.median), None when there are none.
+    ``own``: x is the caller's scratch copy, which may be reordered."""
+    null = np.isnan(x)
+    if null.any():
+        x, own = x[~null], True
+    return float(orderstats.median(x, overwrite=own)) if len(x) else None
 
 
 def _nansum(x: np.ndarray) -> float:
     """Series.sum(): nulls count as 0, in place (so the pairwise sum rounds as pandas')."""
-    return np.where(np.isnan(x), 0.0, x).sum()
+    null = np.isnan(x)
+    return np.where(null, 0.0, x).sum() if null.any() else x.sum()
 
 
 def _clipped_sum(x: np.ndarray) -> float:
@@ -309,8 +320,8 @@ def throughput_stats(run: Run, warmup_steps: int = 10,
     dt = it["dt_ms"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         dt = np.where(dt > 0, dt, np.nan)
-    t_ok = t[ok]
-    med = _median(t_ok)
+    t_ok = t[ok]  # a copy: the medians may reorder it
+    med = _median(t_ok, own=True)
     wall = eval_s = warm_s = None
     if med is not None:
         own = np.where(np.isnan(dt), t, dt)  # what each logged row took on the wall clock
@@ -327,14 +338,14 @@ def throughput_stats(run: Run, warmup_steps: int = 10,
         warm_ms = _clipped_sum(own[wu] - med)
         wall, warm_s = wall_ms / 1e3, warm_ms / 1e3
         eval_s = eval_ms / 1e3 if eval_ms is not None else None
-    p10, p90 = ((float(q) for q in orderstats.quantiles(t_ok, [0.1, 0.9]))
+    p10, p90 = ((float(q) for q in orderstats.quantiles(t_ok, [0.1, 0.9], overwrite=True))
                 if len(t_ok) else (None, None))
     return ThroughputStats(
         iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & has_t).sum()),
         warmup_iters=int((wu & has_t).sum()), median_step_ms=med,
         p10_step_ms=p10, p90_step_ms=p90,
-        median_tokens_per_s=_median(it["tokens_per_s"].to_numpy(dtype=float)[fair]),
-        median_mfu=_median(mfu_values(it)[fair]),
+        median_tokens_per_s=_median(it["tokens_per_s"].to_numpy(dtype=float)[fair], own=True),
+        median_mfu=_median(m.mfu[fair], own=True),
         wall_s=wall, eval_overhead_s=eval_s,
         eval_overhead_frac=(eval_s / wall) if wall and eval_s is not None else None,
         warmup_overhead_s=warm_s)

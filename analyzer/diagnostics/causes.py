@@ -352,7 +352,8 @@ def step_time_creep(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     for seg, rows in prep.groups(prep.masks.steady & ~timing_spike_rows(prep)[0]):
         times = t[rows]
         good = np.isfinite(times) & (times > 0)
-        times, steps = times[good], prep.step[rows][good]
+        if not good.all():
+            times, rows = times[good], rows[good]
         if len(times) < CREEP_MIN_POINTS:
             continue
         fifth = len(times) // 5
@@ -367,7 +368,8 @@ def step_time_creep(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         # info: a slower step wastes time but breaks nothing, and some schedules (modded-
         # nanogpt's attention-window warm-up) make later steps slower on purpose
         findings.append(Finding(
-            code="step_time_creep", severity="info", steps=(int(steps[0]), int(steps[-1])),
+            code="step_time_creep", severity="info",
+            steps=(int(prep.step[rows[0]]), int(prep.step[rows[-1]])),
             segment=int(seg),
             message=(f"The step time crept up over the run: median {first:.1f} ms in the first "
                      f"fifth, {last:.1f} ms in the last ({last / first:.2f}x), rising steadily "

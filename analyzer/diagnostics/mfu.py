@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analyzer import orderstats, stats
+from analyzer import orderstats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
@@ -93,26 +93,31 @@ def _advice(run: Run) -> tuple[str, str]:
     return "other likely causes: " + ", ".join(causes), do
 
 
-def _steady_mfu(prep: Prepared) -> tuple[np.ndarray, np.ndarray, float]:
-    """The MFU of the clean rows (no eval, no warm-up) where measured, their steps, and the
-    median (NaN when there are none), for both MFU diagnostics."""
-    def build() -> tuple[np.ndarray, np.ndarray, float]:
-        mfu = stats.mfu_values(prep.run.iters)
-        rows = np.flatnonzero(prep.masks.clean & ~np.isnan(mfu))
-        if not len(rows):
-            return mfu[rows], prep.step[rows], float("nan")
+def _steady_mfu(prep: Prepared) -> tuple[np.ndarray, tuple[int, int] | None, float]:
+    """The MFU of the clean rows (no eval, no warm-up) where measured, the first and last
+    step among them, and their median (NaN when there are none), for both MFU checks."""
+    def build() -> tuple[np.ndarray, tuple[int, int] | None, float]:
+        mfu = prep.masks.mfu
+        rows = prep.masks.clean & ~np.isnan(mfu)
+        values = mfu[rows]
+        if not len(values):
+            return values, None, float("nan")
         # the throughput statistics take the same median unless a short log made them
         # fall back to other rows: one 1M-point median fewer
         median = prep.throughput.median_mfu if prep.masks.steady.any() else None
-        median = float(orderstats.median(mfu[rows])) if median is None else median
-        return mfu[rows], prep.step[rows][prep.has_step[rows]], median
+        median = float(orderstats.median(values)) if median is None else median
+        stepped = rows & prep.has_step
+        span = None if not stepped.any() else (
+            int(np.min(prep.step, where=stepped, initial=np.iinfo(np.int64).max)),
+            int(np.max(prep.step, where=stepped, initial=np.iinfo(np.int64).min)))
+        return values, span, median
     return prep.once("steady_mfu", build)
 
 
 def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Steady-state median MFU below ``low_mfu``. Info when the run is small or not on a
     GPU (then it is expected), warning otherwise."""
-    mfu, steps, median = _steady_mfu(prepared(run, config))
+    mfu, span, median = _steady_mfu(prepared(run, config))
     if len(mfu) < 3:
         return []
     if median >= config.low_mfu:
@@ -123,7 +128,7 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     generic, todo = _advice(run)
     return [Finding(
         code="low_mfu", severity="info" if expected else "warning",
-        steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
+        steps=span,
         message=(f"The steady-state MFU is {median:.2%} (below {config.low_mfu:.0%}): "
                  + ("; ".join(causes) if causes else generic) + "."),
         evidence={"median_mfu": median, "threshold": config.low_mfu,
@@ -136,7 +141,7 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
 def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """MFU above what any real run reaches: the peak-FLOPS constant is wrong for the
     device (nanoGPT's A100 figure on an H100, or a fork's own constant)."""
-    mfu, steps, median = _steady_mfu(prepared(run, config))
+    mfu, span, median = _steady_mfu(prepared(run, config))
     if len(mfu) < 3:
         return []
     # the 95th percentile is never above the largest value: only a run whose MFU goes above
@@ -172,7 +177,7 @@ def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         msg += f"; against the {name}'s real peak it would be about {corrected:.1%}"
     return [Finding(
         code="mfu_implausible", severity="error" if p95 > 1.0 else "warning",
-        steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
+        steps=span,
         message=msg + ".",
         evidence={"median_mfu": median, "p95_mfu": p95, "max_mfu": float(np.max(mfu)),
                   "max_printed_mfu": printed,

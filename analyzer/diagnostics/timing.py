@@ -81,9 +81,10 @@ def timing_spike_rows(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
         t, n = prep.masks.step_time, len(prep.segment)
         spike, base = np.zeros(n, bool), np.full(n, np.nan)
         for _, rows in prep.groups(prep.masks.steady):
-            b = stats.local_median(t[rows], prep.config.spike_window)
+            times = t[rows]
+            b = stats.local_median(times, prep.config.spike_window)
             base[rows] = b
-            spike[rows] = t[rows] > prep.config.spike_ratio * b
+            spike[rows] = times > prep.config.spike_ratio * b
         return spike, base
     return prep.once("timing_spike_rows", build)
 
@@ -135,15 +136,21 @@ def _period(steps: np.ndarray) -> int | None:
     return int(gaps[best]) if counts[best] >= 0.8 * (len(steps) - 1) else None
 
 
-def _rate(prep: Prepared, rows: np.ndarray) -> tuple[np.ndarray, str]:
-    """Throughput per row: tokens/s when logged (robust to batch-size schedules), else
-    steps/s from dt."""
-    tok = prep.column("tokens_per_s")
+def _rate_unit(prep: Prepared, ok: np.ndarray) -> str:
+    """tokens/s when logged for half the rows or more (robust to batch-size schedules),
+    else steps/s from the step time."""
     with np.errstate(invalid="ignore"):
-        tok = np.where(tok > 0, tok, np.nan)
-    if np.count_nonzero(~np.isnan(tok[rows])) / np.count_nonzero(rows) >= 0.5:
-        return tok, "tokens_per_s"
-    return 1000.0 / prep.masks.step_time, "steps_per_s"
+        logged = np.count_nonzero(prep.column("tokens_per_s")[ok] > 0)
+    return "tokens_per_s" if logged / np.count_nonzero(ok) >= 0.5 else "steps_per_s"
+
+
+def _rate(prep: Prepared, unit: str, rows: np.ndarray) -> np.ndarray:
+    """Throughput of these rows in ``unit``; NaN where not known."""
+    if unit == "steps_per_s":
+        return 1000.0 / prep.masks.step_time[rows]
+    tok = prep.column("tokens_per_s")[rows]
+    with np.errstate(invalid="ignore"):
+        return np.where(tok > 0, tok, np.nan)
 
 
 def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
@@ -154,25 +161,26 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     ok = prep.masks.steady
     if ok.sum() < 20:
         return []
-    rate_all, unit = _rate(prep, ok)
+    unit = _rate_unit(prep, ok)
     findings = []
     for seg, rows in prep.groups(ok):
-        rows = rows[~np.isnan(rate_all[rows])]
-        rate, all_steps = rate_all[rows], prep.step[rows]
+        rate = _rate(prep, unit, rows)
+        if np.isnan(rate).any():
+            rows, rate = rows[~np.isnan(rate)], rate[~np.isnan(rate)]
         n = len(rows)
         w = max(5, int(round(n * config.drop_min_frac)))  # shortest drop worth reporting
         if n < 4 * w:
             continue
         size = max(1, w // 5)  # blocks: a drop spans at least 5 of them
         med = stats.block_medians(rate, size)
-        steps = all_steps[::size][:len(med)]
+        steps = prep.step[rows[::size][:len(med)]]
         typical = float(np.quantile(med, 0.75))
         low = med < typical / config.drop_ratio
         runs = [(a, b) for a, b in _true_runs(low) if (b - a) * size >= w]
         if not runs:
             continue
         a, b = max(runs, key=lambda ab: ab[1] - ab[0])
-        last = all_steps[min(n, b * size) - 1]
+        last = prep.step[rows[min(n, b * size) - 1]]
         during = float(orderstats.median(rate[a * size:b * size]))
         to_end = b == len(med)
         tokens = unit == "tokens_per_s"
