@@ -36,41 +36,70 @@ class Discovery:
 
 
 def discover(root: Path, max_depth: int = 3, max_runs: int = 1000) -> Discovery:
-    """All runs under ``root``, newest (last written) first."""
+    """All runs under ``root``, newest (last written) first.
+
+    One ``scandir`` per folder: a file's type and symlink bit come with the listing, so only
+    symlinks are resolved (a ``realpath`` per file cost ~0.5 s on a root of 1,000 runs). A
+    folder reached without following a symlink from the resolved root is inside it.
+    """
     root = root.resolve()
     found = Discovery()
-    if not root.is_dir():
-        return found
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        depth = len(Path(dirpath).relative_to(root).parts)
-        # walk order and pruning: hidden and bulky folders are never runs
-        dirnames[:] = sorted(d for d in dirnames
-                             if not d.startswith(".") and d not in SKIP_DIRS)
-        if depth >= max_depth:
-            dirnames[:] = []
-        # a folder of ours may also hold the same run's stdout: list the run once
-        ours = EVENTS_FILE in filenames
-        scalars = None if ours else _scalar_run(Path(dirpath), filenames, root)
-        if scalars is not None:  # TensorBoard, HF Trainer, Lightning: the folder is the run
-            found.runs.append(scalars)
-        for fname in sorted(filenames):
-            kind = _kind(fname)
-            if kind is None or (ours and kind != "events"):
-                continue
-            p = Path(dirpath) / fname
-            real = p.resolve()
-            if not is_inside(real, root):
-                found.refused.append(display_name(p, root))
-                continue
-            try:
-                st = real.stat()
-            except OSError:  # vanished between listing and stat
-                continue
-            found.runs.append(RunFile(real, display_name(p, root), kind, st.st_mtime,
-                                      st.st_size))
+    if root.is_dir():
+        _walk(root, root, 0, max_depth, found)
     found.runs.sort(key=lambda r: (-r.mtime, r.name))
     del found.runs[max_runs:]
     return found
+
+
+def _walk(folder: Path, root: Path, depth: int, max_depth: int, found: Discovery) -> None:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:  # vanished or unreadable: not a run
+        return
+    files = [e for e in entries if not _is_dir(e)]
+    names = [e.name for e in files]
+    # a folder of ours may also hold the same run's stdout: list the run once
+    ours = EVENTS_FILE in names
+    scalars = None if ours else _scalar_run(folder, names, root)
+    if scalars is not None:  # TensorBoard, HF Trainer, Lightning: the folder is the run
+        found.runs.append(scalars)
+    for e in files:
+        kind = _kind(e.name)
+        if kind is None or (ours and kind != "events"):
+            continue
+        run = _run_file(Path(e.path), e, kind, root, found)
+        if run is not None:
+            found.runs.append(run)
+    if depth >= max_depth:
+        return
+    for e in entries:
+        # never into symlinked folders (they could point anywhere), hidden or bulky ones
+        if _is_dir(e) and not e.is_symlink() and not e.name.startswith(".") \
+                and e.name not in SKIP_DIRS:
+            _walk(Path(e.path), root, depth + 1, max_depth, found)
+
+
+def _is_dir(e: os.DirEntry) -> bool:
+    try:
+        return e.is_dir(follow_symlinks=False) or (e.is_symlink() and e.is_dir())
+    except OSError:
+        return False
+
+
+def _run_file(p: Path, e: os.DirEntry, kind: str, root: Path, found: Discovery
+              ) -> RunFile | None:
+    real = p
+    if e.is_symlink():  # only a symlink can lead outside the root
+        real = p.resolve()
+        if not is_inside(real, root):
+            found.refused.append(display_name(p, root))
+            return None
+    try:
+        st = real.stat() if real is not p else e.stat()
+    except OSError:  # vanished between listing and stat
+        return None
+    return RunFile(real, display_name(p, root), kind, st.st_mtime, st.st_size)
 
 
 SCALAR_FILES = ("trainer_state.json", "metrics.csv")  # HF Trainer, Lightning CSVLogger
@@ -80,8 +109,10 @@ def _scalar_run(folder: Path, filenames: list[str], root: Path) -> RunFile | Non
     """A folder that the analyzer reads as one run (analyzer.reread): TensorBoard event
     files, a trainer_state.json or a metrics.csv; None for any other folder."""
     files = [f for f in filenames if "tfevents" in f or f in SCALAR_FILES]
+    if not files:
+        return None
     real = folder.resolve()
-    if not files or not is_inside(real, root):
+    if not is_inside(real, root):
         return None
     stats = []
     for f in files:

@@ -22,6 +22,7 @@ _TABLE_IDS = "_runs_table_ids"    # run names of the table's rows, as last drawn
 _TABLE_ROWS = "_runs_table_rows"  # the row positions the table was last told to tick
 _RERUN = "_runs_rerun"  # a control inside the run list changed the selection
 VIEW_LIVE = "_view_live"
+PAGE_RUN = "_page_run"  # a whole-page run is under way (not a fragment's own rerun)
 
 DEFAULTS: dict[str, Any] = {"x_axis": "step", "smoothing": 0.6, "log_y": False,
                             "outliers": False, "live": True}
@@ -172,3 +173,12 @@ def view_live() -> bool:
 
 def set_view_live(live: bool) -> None:
     st.session_state[VIEW_LIVE] = live
+
+
+def page_run() -> bool:
+    """Is this a run of the whole page (rather than a fragment rerunning alone)?"""
+    return bool(st.session_state.get(PAGE_RUN))
+
+
+def set_page_run(on: bool) -> None:
+    st.session_state[PAGE_RUN] = on

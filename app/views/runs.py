@@ -19,7 +19,7 @@ from app.views.common import Context, label, md_escape, now, run_file
 LIST_EVERY_S = 2.0
 VIEW_EVERY_S = 1.0
 MAX_SUMMARIES = 50     # runs summarised in the list (newest first); the rest: name, time
-READ_BUDGET_S = 1.0
+READ_BUDGET_S = 0.25   # first reads in a tick; the registry's loader thread reads the rest
 MAX_FINDINGS = 20
 # Material icons ship with Streamlit; emoji need a font a headless server may not have
 ICONS = {"error": ":material/error:", "warning": ":material/warning:",
@@ -33,10 +33,16 @@ def page(ctx: Context) -> None:
     state.init(names)
     state.apply_table()     # ticks in the run table, before the multiselect shows them
     c = _sidebar(ctx, names)
+    # the run list is drawn below the run view but worked out and sent first: it waits for
+    # no long read, where the view may read a million-iteration run for seconds
+    view = st.container()
+    state.set_page_run(True)
+    st.fragment(run_every=LIST_EVERY_S)(_run_list)(ctx)
     live = c.live and any(_status(ctx, n) == "running" for n in state.selected())
     state.set_view_live(live)
-    st.fragment(run_every=VIEW_EVERY_S if live else None)(_run_view)(ctx, c, bool(names))
-    st.fragment(run_every=LIST_EVERY_S)(_run_list)(ctx)
+    with view:
+        st.fragment(run_every=VIEW_EVERY_S if live else None)(_run_view)(ctx, c, bool(names))
+    state.set_page_run(False)
 
 
 def _sidebar(ctx: Context, names: list[str]) -> state.Controls:
@@ -104,9 +110,10 @@ def _run_list(ctx: Context) -> None:
     t_now = now()
     rows = []
     # reading runs for the first time costs ~50 ms per 10,000 iterations: at most
-    # READ_BUDGET_S of it per tick, so a root of 1,000 runs lists at once and fills in
+    # READ_BUDGET_S of it per tick, so a root of 1,000 runs lists at once; the registry's
+    # loader thread reads the rest, and the next ticks show them
     deadline = time.monotonic() + READ_BUDGET_S
-    hidden = set(state.hidden())
+    hidden, pending = set(state.hidden()), []
     for i, rf in enumerate(r for r in disc.runs if r.name not in hidden):
         if i >= MAX_SUMMARIES:
             t, err = None, "not loaded"
@@ -114,6 +121,7 @@ def _run_list(ctx: Context) -> None:
             t, err = ctx.registry.refresh(rf.path), None   # listed: inside the root
         else:
             t, err = None, "loading"
+            pending.append(rf.path)
         if t is not None and t.run is not None:
             rows.append(_summary(t, rf, t_now))
         else:
@@ -124,6 +132,7 @@ def _run_list(ctx: Context) -> None:
                 "or open an existing log on the “Open a log” page.")
     else:
         _table(rows, t_now)
+    ctx.registry.preload(pending)
     if disc.refused:
         st.caption(f"Not shown (they point outside the logs root): "
                    f"{md_escape(', '.join(disc.refused[:5]))}")
@@ -162,6 +171,8 @@ def _rerun_if_stale(ctx: Context, rows: list[logic.Summary], disc) -> None:
     run that started or stopped being written (the view's timer is set per full run)."""
     if state.following() and rows and state.selected() != [rows[0].name]:
         st.rerun()
+    if state.page_run():
+        return   # page() sets the view's timer right after this list: nothing to redo
     # the same test as page() makes, so the two can never disagree and loop
     live = st.session_state.get("live", True) and any(
         _status(ctx, n, disc) == "running" for n in state.selected())

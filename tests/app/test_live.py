@@ -212,3 +212,20 @@ def test_the_listing_is_walked_again_only_when_files_come_or_go(tmp_path):
         assert len(walks) == 2
     finally:
         reg.stop()
+
+
+def test_preload_reads_listed_runs_in_the_background_in_order(registry, tmp_path):
+    paths = [R.write(tmp_path / f"r{i}" / "events.jsonl", R.events(f"r{i}", 5))
+             for i in range(4)]
+    registry.refresh(paths[1])                    # already read: not read again
+    polls = CountingFollower.polls
+    order = []
+    real = registry.refresh
+    registry.refresh = lambda p: order.append(p) or real(p)
+    registry.preload(paths)
+    assert _wait(lambda: not registry.loading())
+    assert order == [paths[0], paths[2], paths[3]]
+    assert all(registry.loaded(p) for p in paths)
+    assert CountingFollower.polls == polls + 3
+    registry.preload(paths)                       # nothing left to read: no thread
+    assert not registry.loading()
