@@ -4,7 +4,9 @@ Each diagnostic is ``fn(run, config) -> list[Finding]``, listed in DIAGNOSTICS; 
 runs them all. Thresholds live in DiagnosticsConfig (analyzer/diagnostics/config.py), each
 with its default and the reason for it. To add a diagnostic: write the function in a module
 of this package, append it to DIAGNOSTICS and its finding codes to CODES, and test it on a
-synthetic run that triggers it and on one that must not.
+synthetic run that triggers it and on one that must not. What several diagnostics need of a
+run (masks, statistics, step-ordered rows) comes from ``prepared(run, config)``
+(prepared.py), shared within one ``run_all``.
 """
 from __future__ import annotations
 

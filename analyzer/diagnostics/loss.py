@@ -113,44 +113,54 @@ def _segment_spikes(seg: int, steps: np.ndarray, loss: np.ndarray,
         short = i < config.loss_min_history  # judged by its neighbours alone
         if recovered and end == i + 1 and not short:
             outliers.append(i)
-        elif recovered and short:
-            findings.append(Finding(
-                code="loss_spike", severity="info" if end == i + 1 else "warning",
-                segment=seg, steps=(int(steps[i]), int(steps[end])),
-                message=(f"The training loss jumped at step {steps[i]} ({loss[i - 1]:.4f} "
-                         f"-> {loss[peak]:.4f}) and came back down by step {steps[end]} "
-                         "(judged against its neighbours: too few points before it for "
-                         "the rolling statistics)."),
-                evidence=evidence,
-                suggestion=("Early jumps are common while the learning rate warms up; if "
-                            "they repeat, lower the learning rate or lengthen the warm-up, "
-                            "and keep gradient clipping on.")))
-        elif recovered:
-            findings.append(Finding(
-                code="loss_spike", severity="warning", segment=seg,
-                steps=(int(steps[i]), int(steps[end])),
-                message=(f"The training loss spiked at step {steps[i]} ({before:.4f} -> "
-                         f"{loss[peak]:.4f}) and came back down by step {steps[end]}."),
-                evidence=evidence,
-                suggestion=("One recovered spike is usually harmless; repeated spikes "
-                            "call for a lower learning rate, gradient clipping, or a look "
-                            "at the batches at those steps (bad data).")))
         else:
-            findings.append(Finding(
-                code="loss_divergence", severity="error", segment=seg,
-                steps=(int(steps[i]), int(steps[-1])),
-                message=(f"The training loss exploded at step {steps[i]} ({before:.4f} -> "
-                         f"{loss[peak]:.4f}) and had not recovered by the end of the log "
-                         f"({loss[-1]:.4f} at step {steps[-1]})."),
-                evidence=evidence,
-                suggestion=("Restart from a checkpoint before the jump with a lower "
-                            "learning rate or a longer warm-up, and keep gradient "
-                            "clipping on (grad_clip=1.0).")))
-            break
+            findings.append(_jump(seg, steps, loss, (i, peak, end), before, evidence,
+                                  short, recovered))
+            if not recovered:
+                break
         i = end + 1
     if outliers:
         findings.append(_outliers(seg, steps, loss, mean, outliers))
     return findings
+
+
+def _jump(seg: int, steps: np.ndarray, loss: np.ndarray, where: tuple[int, int, int],
+          before: float, evidence: dict, short: bool, recovered: bool) -> Finding:
+    """The finding of one jump at ``i`` (peak, back down at ``end``) that is not a
+    single-point outlier: an early jump, a spike, or a divergence."""
+    i, peak, end = where
+    if recovered and short:
+        return Finding(
+            code="loss_spike", severity="info" if end == i + 1 else "warning",
+            segment=seg, steps=(int(steps[i]), int(steps[end])),
+            message=(f"The training loss jumped at step {steps[i]} ({loss[i - 1]:.4f} "
+                     f"-> {loss[peak]:.4f}) and came back down by step {steps[end]} "
+                     "(judged against its neighbours: too few points before it for "
+                     "the rolling statistics)."),
+            evidence=evidence,
+            suggestion=("Early jumps are common while the learning rate warms up; if "
+                        "they repeat, lower the learning rate or lengthen the warm-up, "
+                        "and keep gradient clipping on."))
+    if recovered:
+        return Finding(
+            code="loss_spike", severity="warning", segment=seg,
+            steps=(int(steps[i]), int(steps[end])),
+            message=(f"The training loss spiked at step {steps[i]} ({before:.4f} -> "
+                     f"{loss[peak]:.4f}) and came back down by step {steps[end]}."),
+            evidence=evidence,
+            suggestion=("One recovered spike is usually harmless; repeated spikes "
+                        "call for a lower learning rate, gradient clipping, or a look "
+                        "at the batches at those steps (bad data)."))
+    return Finding(
+        code="loss_divergence", severity="error", segment=seg,
+        steps=(int(steps[i]), int(steps[-1])),
+        message=(f"The training loss exploded at step {steps[i]} ({before:.4f} -> "
+                 f"{loss[peak]:.4f}) and had not recovered by the end of the log "
+                 f"({loss[-1]:.4f} at step {steps[-1]})."),
+        evidence=evidence,
+        suggestion=("Restart from a checkpoint before the jump with a lower "
+                    "learning rate or a longer warm-up, and keep gradient "
+                    "clipping on (grad_clip=1.0)."))
 
 
 def _outliers(seg: int, steps: np.ndarray, loss: np.ndarray, mean: np.ndarray,
