@@ -1,18 +1,22 @@
 """How fast the analyzer reads and follows big logs. Prints figures; asserts nothing.
 
-    python benchmarks/jsonl_bench.py                 # 1,000,000 iter events, ~350 MB
-    python benchmarks/jsonl_bench.py --events 100000 --baselines
+    python benchmarks/jsonl_bench.py                 # 1,000,000 iter events, ~300 MB a layout
+    python benchmarks/jsonl_bench.py --events 100000 --baselines --summary
 
 1. Generates an events.jsonl of N ``iter`` events (plus a run_start and an eval every 250
-   steps) in the writer's layout (gptscope.schema key order, full float precision, as the
-   trainer writes them), and, if the nanoGPT parser is there, a nanoGPT stdout log of N
-   ``iter`` lines.
+   steps) in the writer's layout (gptscope.schema key order, the digits the trainer writes),
+   the same events in the other LAYOUTS another writer may use (json.dumps defaults, keys
+   shuffled, extra fields, odd whitespace, ints for floats, nulls), and, if the nanoGPT
+   parser is there, a nanoGPT stdout log of N ``iter`` lines.
 2. Times ``analyzer.load`` into DataFrames, each in a fresh process so that its peak memory
-   (VmHWM, the peak resident set) is its own; prints lines/s, MB/s, CPU time (all threads)
-   and the peak memory above the interpreter with pandas imported. ``--baselines`` also
-   times plain line reading, a json.loads loop and pyarrow.json on the same file.
-3. Follows each file with a Follower: the catch-up read, then 1,000 lines appended to the
-   N-line file and read by ``poll()``, and the up-to-date Run from ``.run``.
+   (VmHWM, the peak resident set) is its own, the layouts taking turns round after round
+   (a change in the machine's load hits all alike); prints the best round of each: wall and
+   CPU time (all threads), the ratio to the compact layout, and the peak memory above the
+   interpreter with pandas imported. ``--summary`` also times ``python -m analyzer summary``
+   end to end per layout; ``--baselines`` times plain line reading, a json.loads loop and
+   pyarrow.json on the compact file.
+3. Follows the compact file with a Follower: the catch-up read, then 1,000 lines appended to
+   the N-line file and read by ``poll()``, and the up-to-date Run from ``.run``.
 """
 from __future__ import annotations
 
@@ -65,7 +69,43 @@ def eval_line(step: int) -> str:
                             val_loss=3.1, eval_ms=1500.0, best_val_loss=3.1)) + "\n"
 
 
-def write_jsonl(path: Path, first: int, n: int, mode: str = "w") -> None:
+def _shuffled(ev: dict, rng: random.Random) -> str:
+    items = list(ev.items())
+    rng.shuffle(items)
+    return json.dumps(dict(items))
+
+
+def _nulls(ev: dict, rng: random.Random) -> str:
+    if ev["type"] == "iter":
+        ev = {**ev, **{k: None for k in ("loss", "grad_norm", "mfu") if rng.random() < 0.1}}
+    return json.dumps(ev, separators=(",", ":"))
+
+
+def _ints(ev: dict, rng: random.Random) -> str:
+    ints = {k: int(v) for k, v in ev.items()
+            if k in ("time", "dt_ms", "step_ms", "tokens_per_s") and isinstance(v, float)}
+    return json.dumps({**ev, **ints})
+
+
+# other writers' layouts of the same (valid) events: json.dumps defaults (", ", ": "), keys
+# in another order on every line, unknown fields (nested too), odd whitespace, ints where
+# floats are expected, nulls
+LAYOUTS = {
+    "json.dumps": lambda ev, rng: json.dumps(ev),
+    "shuffled": _shuffled,
+    "extra": lambda ev, rng: json.dumps({"host": "node-3", **ev, "loss_scale": 65536.0,
+                                         "tags": {"a": [1, "x,y"]}}, separators=(",", ":")),
+    "pretty": lambda ev, rng: "{ " + json.dumps(ev, separators=(" , ", " : "))[1:-1] + " }\t",
+    "ints": _ints,
+    "nulls": _nulls,
+}
+
+
+def write_jsonl(path: Path, first: int, n: int, mode: str = "w", layout: str = "compact"
+                ) -> None:
+    """The events in the trainer's layout, or in one of LAYOUTS (decoded and written
+    again: slower)."""
+    rng = random.Random(first)
     with open(path, mode) as f:
         if first == 0:
             f.write(dumps(make_event(
@@ -78,9 +118,10 @@ def write_jsonl(path: Path, first: int, n: int, mode: str = "w") -> None:
             if i < first + 3:  # the template writes what the schema's writer writes
                 time_ = json.loads(line)["time"]
                 assert line == dumps(make_event("iter", RUN_ID, i, time_, **values)) + "\n"
-            f.write(line)
-            if i % 250 == 0:
-                f.write(eval_line(i))
+            lines = [line] + ([eval_line(i)] if i % 250 == 0 else [])
+            if layout != "compact":
+                lines = [LAYOUTS[layout](json.loads(x), rng) + "\n" for x in lines]
+            f.writelines(lines)
 
 
 def write_nanogpt(path: Path, first: int, n: int, mode: str = "w") -> None:
@@ -122,12 +163,51 @@ print(json.dumps({"s": s, "cpu": cpu, "rows": len(run.iters), "lines": run.stats
 
 def timed_load(path: Path, repeat: int) -> dict:
     """Best of ``repeat`` fresh processes (peak memory of that best one)."""
-    runs = []
+    return timed_loads({"": path}, repeat)[""]
+
+
+def timed_loads(paths: dict[str, Path], repeat: int) -> dict[str, dict]:
+    """Each file's best of ``repeat`` fresh processes, the files taking turns."""
+    runs: dict[str, list[dict]] = {name: [] for name in paths}
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], check=True,
-                             capture_output=True, text=True, cwd=ROOT).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
-    return min(runs, key=lambda r: r["s"])
+        for name, path in paths.items():
+            out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], check=True,
+                                 capture_output=True, text=True, cwd=ROOT).stdout
+            runs[name].append(json.loads(out.strip().splitlines()[-1]))
+    return {name: min(r, key=lambda x: x["s"]) for name, r in runs.items()}
+
+
+def timed_summaries(paths: dict[str, Path], repeat: int) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) of ``python -m analyzer summary FILE``, best of ``repeat``, in turns."""
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(repeat):
+        for name, path in paths.items():
+            before = os.times()
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "analyzer", "summary", str(path)],
+                           check=True, capture_output=True, cwd=ROOT)
+            wall = time.perf_counter() - t
+            after = os.times()
+            cpu = (after.children_user - before.children_user
+                   + after.children_system - before.children_system)
+            best[name] = min(best.get(name, (wall, cpu)), (wall, cpu))
+    return best
+
+
+def layout_table(paths: dict[str, Path], repeat: int, summary: bool) -> None:
+    """Load (and summary) time per layout, and its ratio to the compact layout's."""
+    loads = timed_loads(paths, repeat)
+    sums = timed_summaries(paths, repeat) if summary else {}
+    base = loads["compact"]["s"]
+    print(f"{'layout':11s} {'MB':>5s} {'load s':>7s} {'CPU s':>6s} {'ratio':>6s} "
+          f"{'peak MB':>8s}" + (f" {'summary s':>10s} {'CPU s':>6s}" if summary else ""))
+    for name, r in loads.items():
+        mb = paths[name].stat().st_size / 1e6
+        row = (f"{name:11s} {mb:5.0f} {r['s']:7.2f} {r['cpu']:6.2f} {r['s'] / base:6.2f} "
+               f"{r['peak_mb'] - r['base_mb']:8.0f}")
+        if summary:
+            row += f" {sums[name][0]:10.2f} {sums[name][1]:6.2f}"
+        print(row + ("" if r["rows"] == loads["compact"]["rows"] else "  ROWS DIFFER"))
 
 
 def follow_append(path: Path, append, n: int, times: int = 5) -> dict:
@@ -208,6 +288,10 @@ def main() -> None:
                     help="reuse the files already in --dir")
     ap.add_argument("--baselines", action="store_true",
                     help="also time line reading, json.loads and pyarrow.json")
+    ap.add_argument("--summary", action="store_true",
+                    help="also time `python -m analyzer summary` end to end per layout")
+    ap.add_argument("--layouts", default=",".join(LAYOUTS),
+                    help="the other layouts to generate and time (comma-separated; '' none)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = args.dir or Path(tmp)
@@ -215,10 +299,16 @@ def main() -> None:
         print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}")
         t = time.perf_counter()
         jl = d / "events.jsonl"
+        paths = {"compact": jl}
+        paths.update({name: d / f"events.{name}.jsonl" for name in
+                      filter(None, args.layouts.split(","))})
         if not args.no_generate:
-            write_jsonl(jl, 0, args.events)
-            print(f"generated {jl} in {time.perf_counter() - t:.1f} s")
-        report("load events.jsonl", jl, timed_load(jl, args.repeat))
+            for name, path in paths.items():
+                write_jsonl(path, 0, args.events, layout=name)
+            print(f"generated {len(paths)} layouts in {d} in {time.perf_counter() - t:.1f} s")
+        print(f"load average before timing: {os.getloadavg()[0]:.1f}")
+        layout_table(paths, args.repeat, args.summary)
+        print(f"load average after timing: {os.getloadavg()[0]:.1f}")
         if args.baselines:
             baselines(jl)
         f = follow_append(jl, write_jsonl, args.events)

@@ -121,9 +121,14 @@ _ITER = make_event("iter", "r", 1, 1.0, loss=1.0)
     {**make_event("run_end", "r", 1, 1.0, status="completed"), "status": "done"},
     start(), {**start(), "config": []},
 ])
-def test_quick_check_agrees_with_schema_validate(value):
+def test_bulk_reader_agrees_with_schema_validate(value):
+    """The bulk reader's typed structs (made from the schema table) accept exactly what
+    gptscope.schema.validate accepts."""
     from gptscope.schema import validate
-    assert jsonl.is_valid(value) == (validate(value) == [])
+    lines = [json.dumps(value)] * 3
+    expected, stats = slow(lines)
+    assert stats.skipped == (0 if validate(value) == [] else 3)
+    assert_same_run(jsonl.parse_file_fast(("\n".join(lines) + "\n").encode()), expected)
 
 
 # -- the fast reader -------------------------------------------------------------------------
@@ -234,11 +239,21 @@ def test_no_iter_lines_and_empty_input():
     assert len(empty.iters) == 0 and empty.stats.lines == 0
 
 
-def test_all_slow_when_the_first_iter_line_is_not_canonical(monkeypatch):
-    lines = [json.dumps(dict(reversed(list(it(s).items())))) for s in range(10)]
+@pytest.mark.parametrize("layout", [
+    lambda e: json.dumps(dict(reversed(list(e.items())))),           # another key order
+    lambda e: json.dumps(e, indent=None, separators=(" , ", " : ")),  # other whitespace
+    lambda e: json.dumps({"host": "n1", **e, "tags": {"a": [1, "x,y"]}}),  # extra fields
+    lambda e: json.dumps({**e, "dt_ms": 20, "loss": None}),           # ints, nulls
+])
+def test_any_valid_layout_is_read_in_bulk(monkeypatch, layout):
+    from analyzer.parsers.jsonl_blocks import read_chunk
+    lines = [layout(start())] + [layout(it(s)) for s in range(10)]
+    text = "\n".join(lines) + "\n"
     expected, _ = slow(lines)
-    assert jsonl.learn_layout(("\n".join(lines) + "\n").encode()) is None
-    assert_same_run(fast("\n".join(lines) + "\n", monkeypatch, 300), expected)
+    assert_same_run(fast(text, monkeypatch, 300), expected)
+    chunk = read_chunk(text.encode())
+    assert chunk.fast_lines.tolist() == list(range(2, 12))  # the iter lines, none slow
+    assert [n for n, _ in chunk.slow] == [1]
 
 
 # -- property: any mix of events and damage reads the same both ways ----------------------
