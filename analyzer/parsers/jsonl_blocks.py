@@ -156,17 +156,18 @@ def _iter_columns(its: list[Any], chunk: Chunk) -> np.ndarray:
     n = len(its)
     ok = np.ones(n, bool)
     first = its[0]
-    for name in ("run_id", "v"):
-        values = list(map(attrgetter(name), its))
-        if values.count(getattr(first, name)) != n:
-            ok &= np.array([x == getattr(first, name) for x in values])
+    unwritten = [k for k in OPTIONAL if getattr(first, k) is msgspec.UNSET]
+    same = ["run_id", "v"] + unwritten  # as in the first row, in every row kept
+    rows = list(map(attrgetter(*same), its))
+    if rows.count(rows[0]) != n:  # rare: find the rows that differ, field by field
+        for i, name in enumerate(same):
+            values = [r[i] for r in rows]
+            if values.count(values[0]) != n:
+                ok &= np.array([x == values[0] for x in values])
     cols: dict[str, np.ndarray] = {}
     for name in _FLOATS:
-        if name in OPTIONAL and getattr(first, name) is msgspec.UNSET:
-            values = list(map(attrgetter(name), its))  # not written: the column stays
-            if values.count(msgspec.UNSET) != n:       # missing, as in the first row
-                ok &= np.array([x is msgspec.UNSET for x in values])
-            continue
+        if name in unwritten:
+            continue  # the column stays missing
         try:  # the usual column, numbers only: straight into numpy, twice as fast
             cols[name] = np.fromiter(map(attrgetter(name), its), np.float64, n)
             continue
