@@ -33,6 +33,13 @@ HEIGHT = 400          # total, legend and axes included: a plot area ~250 px tal
 DASHES = {"val": [6, 3], "train": [1, 0]}
 _STYLES = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2]]
 _LINE_COLUMNS = ["x", "y", "lo", "hi", "step", "run", "base", "key", "faint", "lab"]
+# what each layer's encodings read: a column more is bytes to send and decode in the browser
+_DRAWN = ["x", "y", "step", "run", "base", "key", "faint"]
+_BAND = ["x", "lo", "hi", "run", "key"]
+# the crosshair snaps to at most this many x positions per panel (~4 px apart on a wide
+# screen): its nearest-point search (a Voronoi diagram of these points in every panel)
+# cost about half of the browser's time to first draw with one per drawn point
+HOVER_POINTS = 300
 
 
 def run_colors(runs: list[str]) -> dict[str, str]:
@@ -114,6 +121,10 @@ def _crosshair(df: pd.DataFrame, x: dict[str, Any], x_title: str
                 for lab, f in fields.items()]
     hover = {"name": "hover", "select": {"type": "point", "fields": ["x"], "nearest": True,
                                          "on": "pointerover", "clear": "pointerout"}}
+    xs = pd.unique(df["x"])
+    if len(xs) > HOVER_POINTS:   # evenly spaced x positions, the first and last kept
+        keep = xs[np.linspace(0, len(xs) - 1, HOVER_POINTS).round().astype(int)]
+        df = df[df["x"].isin(keep)]
     return [
         {"data": {"name": "lines"}, "transform": [{"filter": {"param": "hover",
                                                               "empty": False}}],
@@ -172,7 +183,7 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
                              "scale": {"domain": bases,
                                        "range": [DASHES.get(b, _STYLES[i % len(_STYLES)])
                                                  for i, b in enumerate(bases)]}}
-    datasets: dict[str, pd.DataFrame] = {"lines": df}
+    datasets: dict[str, pd.DataFrame] = {"lines": df[_DRAWN]}
     layers: list[dict[str, Any]] = []
     if bands:
         bdf = _widen(pd.DataFrame(bands, columns=["x0", "x1", "band"]), df["x"])
@@ -190,7 +201,7 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
                                         "text": {"field": "band"}}})
     spread = df[df["hi"] > df["lo"]]
     if len(spread):
-        datasets["spread"] = spread[spread["lo"] > 0] if log else spread
+        datasets["spread"] = (spread[spread["lo"] > 0] if log else spread)[_BAND]
         layers.append({"data": {"name": "spread"},
                        "mark": {"type": "area", "opacity": 0.18, "clip": True},
                        "encoding": {"x": x, "y": {**y, "field": "lo"}, "y2": {"field": "hi"},

@@ -3,7 +3,7 @@
 Pure functions of an analyzer Run (no Streamlit), cached per file version by the views.
 Points are long DataFrames, one row per drawn point: ``x``, ``y`` (the line), ``lo``/``hi``
 (the light band), ``run``, ``series``, ``segment``, ``step``. Long series are cut to about
-2,000 buckets by ``analyzer.series.envelope`` (the median is the line, min/max the band), the
+1,000 buckets by ``analyzer.series.envelope`` (the median is the line, min/max the band), the
 same downsampler and smoothing the HTML report uses.
 
 Iterations whose time includes an eval or a checkpoint (``analyzer.stats.eval_inclusive``,
@@ -20,7 +20,12 @@ import numpy as np
 import pandas as pd
 
 from analyzer import stats
-from analyzer.series import MAX_POINTS, debiased_ema, envelope, minmax_indices
+from analyzer.series import debiased_ema, envelope, minmax_indices
+
+# buckets per series: ~1 per pixel of a wide chart. Twice as many drew nothing more on
+# screen but doubled what the browser decodes and lays out before the first chart shows; a
+# step range (a finding's steps, the sidebar's range) is drawn at full resolution
+MAX_POINTS = 1000
 
 X_AXES = {"step": "step", "time": "wall time", "tokens": "tokens"}
 POINT_COLUMNS = ["x", "y", "lo", "hi", "run", "series", "segment", "step"]

@@ -72,7 +72,11 @@ def test_bucketed_lines_get_a_band_and_eval_markers_sit_on_top():
     names = [(layer["data"]["name"], layer["mark"]["type"]) for layer in spec["layer"]]
     assert names[:5] == [("bands", "rect"), ("bands", "text"), ("spread", "area"),
                          ("lines", "line"), ("markers", "point")]
-    assert spec["datasets"]["spread"]["step"].tolist() == [40]
+    spread = spec["datasets"]["spread"]
+    assert spread["x"].tolist() == [40.0] and spread["hi"].tolist() == [9.0]
+    # each layer's data holds only the columns its encodings read (bytes the browser decodes)
+    assert set(spread.columns) == {"x", "lo", "hi", "run", "key"}
+    assert "lab" not in spec["datasets"]["lines"] and "lo" not in spec["datasets"]["lines"]
     marker = _layer(spec, "markers")
     assert marker["mark"]["shape"] == "triangle-up" and marker["mark"]["filled"] is False
     assert spec["datasets"]["markers"]["mark"].tolist() == ["includes eval"]
@@ -126,3 +130,12 @@ def test_a_single_x_gets_a_widened_domain_instead_of_a_zero_width_axis():
     assert _layer(_chart(pts), "lines")["encoding"]["x"]["scale"]["domain"] == [-1.0, 1.0]
     two = _pts([(0, 4.17, "r", "train", 0, 0), (250, 2.2, "r", "train", 0, 250)])
     assert "domain" not in _layer(_chart(two), "lines")["encoding"]["x"]["scale"]
+
+
+def test_the_crosshair_snaps_to_a_bounded_number_of_x_positions():
+    from app.charts import HOVER_POINTS
+    pts = _pts([(float(s), 1.0 + s, "r", "loss", 0, s) for s in range(5000)])
+    hover = _chart(pts)["datasets"]["hover"]
+    assert hover["x"].nunique() == HOVER_POINTS
+    assert {0.0, 4999.0} <= set(hover["x"])        # the ends stay reachable
+    assert (hover["y"] == hover["x"] + 1.0).all()  # values at those x, not resampled

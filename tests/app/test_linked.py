@@ -9,10 +9,14 @@ import pandas as pd
 from app.charts import line_chart, linked, run_colors
 
 
-def _panel(title: str, n: int, markers: bool = False):
+def _points(n: int) -> pd.DataFrame:
     df = pd.DataFrame({"x": range(n), "y": [1.0 + i % 3 for i in range(n)], "run": "r",
                        "series": "loss", "segment": 0, "step": range(n)})
-    df = df.assign(lo=df["y"] - 0.1, hi=df["y"] + 0.1)
+    return df.assign(lo=df["y"] - 0.1, hi=df["y"] + 0.1)
+
+
+def _panel(title: str, n: int, markers: bool = False):
+    df = _points(n)
     mk = df.iloc[::10][["x", "y", "step", "run"]] if markers else None
     return line_chart(df, title=title, y_title="y", x_title="step",
                       colors=run_colors(["r"]), markers=mk, marker_label="includes eval",
@@ -84,10 +88,10 @@ def test_a_one_step_panel_does_not_set_every_panels_x_range():
     spec = linked([_panel("loss", 100), _panel("eval", 1)])
     assert set(map(str, _x_domains(spec))) == {"None"}
     # a range set for every panel (a finding's steps, the sidebar's) is kept
-    a = line_chart(_panel("loss", 100)["datasets"]["lines"].assign(series="loss", segment=0),
+    a = line_chart(_points(100),
                    title="loss", y_title="y", x_title="step", colors=run_colors(["r"]),
                    x_domain=(10, 40))
-    b = line_chart(_panel("eval", 100)["datasets"]["lines"].assign(series="loss", segment=0),
+    b = line_chart(_points(100),
                    title="eval", y_title="y", x_title="step", colors=run_colors(["r"]),
                    x_domain=(10, 40))
     assert {tuple(d) for d in _x_domains(linked([a, b]))} == {(10.0, 40.0)}
