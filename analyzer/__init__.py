@@ -15,7 +15,7 @@ from typing import Any
 _LAZY = {"load": "analyzer.loader", "Follower": "analyzer.follow",
          "LazyEvents": "analyzer.follow", "Update": "analyzer.follow",
          "LoadError": "analyzer.loader", "UnknownFormat": "analyzer.loader",
-         "RunBuilder": "analyzer.builder", "ParseStats": "analyzer.run", "Run": "analyzer.run"}
+         "RunBuilder": "analyzer.run", "ParseStats": "analyzer.run", "Run": "analyzer.run"}
 
 __all__ = list(_LAZY)
 

@@ -26,13 +26,13 @@ from typing import Any, Iterator
 import numpy as np
 
 from analyzer import parsers as registry
-from analyzer.builder import RunBuilder
-from analyzer.loader import EVENTS_FILE, UnknownFormat, log_run_id, split_lines
-from analyzer.run import Run
+from analyzer.loader import EVENTS_FILE, UnknownFormat, detect_lines, head_lines, log_run_id
+from analyzer.parsers._text import split_lines
+from analyzer.run import Run, RunBuilder
 from gptscope.schema import SCHEMA_VERSION
 
-_READ = 64 << 20        # bytes read per step while catching up with a big file
-_BULK = 1 << 20         # JSONL reads bigger than this use the columnar fast reader
+_READ = 64 << 20        # bytes read per step once the format's parser reads the lines
+_BULK = 1 << 20         # a first read bigger than this goes through the format's bulk reader
 _PROBE = 64             # bytes compared at the top and before the offset to spot a rewrite
 # While a file has fewer than HEAD_LINES lines, a log that has only printed header lines may
 # still turn out to be another format: fix it early only on a training line (SURE) or on a
@@ -75,7 +75,9 @@ class LazyEvents(Sequence):
 
 def _row_events(cols: dict[str, np.ndarray], info: dict[str, Any]) -> list[dict[str, Any]]:
     """iter events back from fast-read columns, keys in the order the file had them."""
-    head = {"type": "iter", "v": int(info["v"].split(b":")[1]), "run_id": info["run_id"]}
+    v = info["v"]  # the JSONL reader gives the file's bytes ('"v":1'), others the number
+    head = {"type": "iter", "v": v if isinstance(v, int) else int(v.split(b":")[1]),
+            "run_id": info["run_id"]}
     keys = info["keys"][3:]
     values = {}
     for k in keys:
@@ -210,7 +212,10 @@ class Follower:
         self._ident = (st.st_dev, st.st_ino)
         pieces: list[tuple] = []
         while self.offset < st.st_size:
-            data = os.pread(fd, min(_READ, st.st_size - self.offset), self.offset)
+            # until the format's parser reads lines, the whole backlog in one read: a bulk
+            # reader starts from the top of the file, and catches up with it in one go
+            want = st.st_size - self.offset if self._parser is None else _READ
+            data = os.pread(fd, min(want, st.st_size - self.offset), self.offset)
             end = data.rfind(b"\n") + 1
             if end == 0:
                 if len(data) < _READ:
@@ -241,13 +246,11 @@ class Follower:
             self._held += data
             if not self._choose_format(final):
                 return []
-            data, self._held = bytes(self._held), bytearray()
+            data, self._held = self._held, bytearray()
             if len(data) > _BULK and not final and data.endswith(b"\n"):
-                caught = self._catch_up(data)
+                caught = self._bulk(data)
                 if caught is not None:
                     return caught
-        if self.format == "gptscope" and len(data) > _BULK and not final:
-            return self._add(self._bulk(data))
         lines = split_lines(data)
         if data.endswith(b"\n"):
             lines.pop()  # the empty text after the last newline
@@ -255,24 +258,24 @@ class Follower:
         self.lineno += len(lines)
         return self._add(lambda b: b.add_events(events))
 
-    def _catch_up(self, data: bytes) -> list[tuple] | None:
-        """A big first read of a foreign log through its vectorised reader, when it has one
-        that hands back its Parser to continue with (``read_fast``)."""
-        read_fast = getattr(registry.get(self.format), "read_fast", None)
-        out = None if read_fast is None else read_fast(data, log_run_id(self.path),
-                                                       final=False)
-        if out is None:
+    def _bulk(self, data: bytearray) -> list[tuple] | None:
+        """A big first read (catching up with a long file) through the format's bulk
+        reader, when it has one that applies; its Parser then reads the lines after."""
+        read_bulk = getattr(registry.get(self.format), "read_bulk", None)
+        if read_bulk is None:
             return None
-        run, self._parser = out
-        self.lineno += data.count(b"\n")
-        return self._add(lambda b: b.add_run(run))
-
-    def _bulk(self, data: bytes) -> Any:
-        from analyzer.parsers import jsonl
+        parser = None
 
         def read(builder: RunBuilder) -> None:
-            self.lineno += jsonl.parse_into(builder, data, self.lineno, final=False)
-        return read
+            nonlocal parser
+            parser = read_bulk(builder, data, run_id=log_run_id(self.path),
+                               first_lineno=self.lineno, final=False)
+        pieces = self._add(read)
+        if parser is None:
+            return None
+        self._parser = parser
+        self.lineno += data.count(b"\n")
+        return pieces
 
     def _choose_format(self, final: bool) -> bool:
         """Pick the format from the held lines once they are conclusive."""
@@ -280,13 +283,11 @@ class Follower:
         if name is None:
             held = self._held
             n = held.count(b"\n")
-            head = _head(held, 256 << 10, registry.HEAD_LINES)
-            if final or n >= registry.HEAD_LINES:
-                name = registry.detect(head)
+            if final or n >= registry.HEAD_LINES:  # as load() decides
+                name = detect_lines(held)
             else:
-                name = _early(registry.scores(head))
-            if name is None and n > registry.HEAD_LINES:
-                name = registry.detect(_head(held, 4 << 20, registry.LONG_HEAD_LINES))
+                name = _early(registry.scores(head_lines(held, 256 << 10,
+                                                         registry.HEAD_LINES)))
             if name is None:
                 if final or n >= registry.LONG_HEAD_LINES or len(held) >= 4 << 20:
                     self._failed, self._held = True, bytearray()
@@ -342,11 +343,3 @@ def _early(ranked: list[tuple[float, str]]) -> str | None:
     if best >= SURE or (best >= HINT and not any(rest)):
         return name
     return None
-
-
-def _head(held: bytearray, size: int, limit: int) -> list[str]:
-    """The first lines of the held bytes, without one cut by the byte limit."""
-    lines = split_lines(held[:size])
-    if lines and (len(held) > size or lines[-1] == ""):
-        lines.pop()
-    return lines[:limit]

@@ -2,7 +2,6 @@
 Run is built by analyzer.builder.RunBuilder, as the ``Follower`` builds it)."""
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from pathlib import Path
@@ -71,25 +70,32 @@ def looks_binary(head: bytes) -> bool:
 
 
 def head_lines(data: Any, size: int, limit: int, complete: bool = True) -> list[str]:
-    """The first ``limit`` lines of a file's bytes (``data``: the file, or its first bytes
-    when not ``complete``), without a last line cut short by a byte limit."""
+    """The first ``limit`` lines in the first ``size`` bytes of a file (``data``: the file's
+    bytes, or with ``complete=False`` only its first ones), decoded. A last line cut by the
+    byte limit is left out, and so is the empty text after a final newline."""
     head = data[:size]
     lines = split_lines(head)
-    if (len(data) > size or not complete) and not head.endswith(b"\n"):
-        lines.pop()  # cut by the byte limit, not by the writer
+    if lines and (lines[-1] == "" or len(data) > size or not complete):
+        lines.pop()  # the text after the last newline: nothing, or a line cut short
     return lines[:limit]
 
 
-def detect_format(path: str | os.PathLike, data: Any, complete: bool = True) -> str:
+def detect_lines(data: Any, complete: bool = True) -> str | None:
     """The format name of a file from its first lines (more of them when the first ones
-    are not conclusive); UnknownFormat if no parser is confident. ``data``: the file's
-    bytes (or mmap), or with ``complete=False`` only its first ones (4 MB are enough)."""
+    are not conclusive, and the lines without '# ' when a log was pasted as comments);
+    None if no parser is confident. ``data``: as for ``head_lines`` (4 MB are enough)."""
     head = head_lines(data, 256 << 10, registry.HEAD_LINES + 1, complete)
     name = registry.detect(head[:registry.HEAD_LINES])
     if name is None and len(head) > registry.HEAD_LINES:
         name = registry.detect(head_lines(data, _HEAD, registry.LONG_HEAD_LINES, complete))
     if name is None:  # a log pasted into a script or notes as '# ' comments
         name = registry.detect([t[2:] if t.startswith("# ") else t for t in head])
+    return name
+
+
+def detect_format(path: str | os.PathLike, data: Any, complete: bool = True) -> str:
+    """``detect_lines``, or UnknownFormat naming the file."""
+    name = detect_lines(data, complete)
     if name is None:
         raise UnknownFormat(path, registry.names())
     return name
@@ -111,43 +117,61 @@ def load(path: str | os.PathLike, format: str | None = None,
     p = resolve(path)
     try:
         with open(p, "rb") as f:
-            head = f.read(_HEAD)
-            if not head:
-                raise LoadError(p, "empty file")
-            if looks_binary(head):
-                raise LoadError(p, "binary data, not a text log")
-            if len(head) < _HEAD and not head.strip():
-                raise LoadError(p, "empty file (only blank lines)")
-            mod = _module(p, format or detect_format(p, head, complete=len(head) < _HEAD))
-            if tag_map and not getattr(mod, "MAPS_TAGS", False):
-                raise LoadError(p, f"--map does not apply to the {mod.NAME} format (only "
-                                   "to TensorBoard, Hugging Face Trainer and Lightning runs)")
-            if tag_map:
-                run = mod.parse_path(p, run_id=log_run_id(p), tag_map=tag_map)
-            elif hasattr(mod, "parse_path"):  # reads the file itself, block by block
-                run = mod.parse_path(p, run_id=log_run_id(p))
-            else:
-                run = _parse_bytes(mod, head + f.read(), log_run_id(p))
-            if format is None and not len(run.iters) and mod.NAME != "generic":
-                run = _generic_fallback(mod, p, run)
+            data = _read_all(f)
     except OSError as e:
         raise LoadError(p, e.strerror or str(e)) from None
+    if not data:
+        raise LoadError(p, "empty file")
+    if looks_binary(data[:8192]):
+        raise LoadError(p, "binary data, not a text log")
+    if len(data) < _HEAD and not data.strip():
+        raise LoadError(p, "empty file (only blank lines)")
+    mod = _module(p, format or detect_format(p, data))
+    if tag_map and not getattr(mod, "MAPS_TAGS", False):
+        raise LoadError(p, f"--map does not apply to the {mod.NAME} format (only "
+                           "to TensorBoard, Hugging Face Trainer and Lightning runs)")
+    run = read(mod, data, log_run_id(p), tag_map)
+    if format is None and not len(run.iters) and mod.NAME != "generic":
+        run = _generic_fallback(data, p, run)
     run.source = str(p)
     return run
 
 
-def _generic_fallback(mod: Any, path: Path, run: Run) -> Run:
+def _read_all(f: Any) -> bytearray:
+    """The file's bytes as they are now (a log still being written may grow meanwhile: the
+    rest is for the next read), read into one buffer without an intermediate copy."""
+    size = os.fstat(f.fileno()).st_size
+    data = bytearray(size)
+    got = f.readinto(data)
+    del data[got:]  # the file was truncated while being read: it ends early
+    return data
+
+
+def read(mod: Any, data: Any, run_id: str, tag_map: dict[str, str] | None = None) -> Run:
+    """A file's bytes into a Run with a format's module: its bulk reader when it has one
+    and it applies, else its streaming Parser a block of lines at a time."""
+    builder = RunBuilder(mod.NAME)
+    bulk = getattr(mod, "read_bulk", None)
+    if bulk is not None and not tag_map and bulk(builder, data, run_id=run_id) is not None:
+        return builder.run()
+    parser = mod.Parser(run_id, tag_map) if tag_map else mod.Parser(run_id)
+    builder.stats = parser.stats
+    for lineno, lines in blocks(data):
+        builder.add_events(parser.feed(lines, lineno))
+    builder.add_events(parser.finish())
+    return builder.run()
+
+
+def _generic_fallback(data: Any, path: Path, run: Run) -> Run:
     """A detected format that read no iteration (a fork that kept nanoGPT's header and eval
     lines but prints its own step lines): the generic reader's Run if it reads any."""
     try:
         generic = registry.get("generic")
     except KeyError:
         return run
-    data = path.read_bytes()
-    head = head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)
-    if generic.detect(head) <= 0:
+    if generic.detect(head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)) <= 0:
         return run
-    alt = parse_stream(generic, data, run_id=log_run_id(path))
+    alt = read(generic, data, log_run_id(path))
     return alt if len(alt.iters) else run
 
 
@@ -180,30 +204,10 @@ def _module(path: Path, name: str) -> Any:
                               f"{', '.join(registry.names())})") from None
 
 
-def _parse_bytes(mod: Any, data: bytes, run_id: str) -> Run:
-    run = None
-    fast = getattr(mod, "parse_file_fast", None)
-    if fast is not None:
-        named = "run_id" in inspect.signature(fast).parameters
-        run = fast(data, run_id=run_id) if named else fast(data)
-    return run if run is not None else parse_stream(mod, data, run_id=run_id)
-
-
 def log_run_id(path: Path) -> str:
     """The run_id given to a foreign log's events: its file name without extension (the
     parsers' stand-in for the id our own events carry)."""
     return path.stem
-
-
-def parse_stream(mod: Any, data: Any, run_id: str = "log") -> Run:
-    """Any format through its streaming Parser, a block of lines at a time, so memory holds
-    the columns of the events rather than the whole text."""
-    parser = mod.Parser(run_id=run_id)
-    builder = RunBuilder(mod.NAME, stats=parser.stats)
-    for lineno, lines in blocks(data):
-        builder.add_events(parser.feed(lines, lineno))
-    builder.add_events(parser.finish())
-    return builder.run()
 
 
 def blocks(data: Any, size: int = _BLOCK) -> Iterator[tuple[int, list[str]]]:

@@ -29,8 +29,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from analyzer.run import (ANOMALY_COLUMNS, CHECKPOINT_COLUMNS, EVAL_COLUMNS, ITER_COLUMNS,
-                          METRIC_COLUMNS, ParseStats, Run, _frame)
+from analyzer.run import (EVAL_COLUMNS, ITER_COLUMNS,
+                          METRIC_COLUMNS, ParseStats, Run, rows_frame)
 from gptscope.schema import make_event
 
 ITER_TARGETS = ("loss", "lr", "grad_norm", "tokens_per_s", "mfu", "dt_ms", "step_ms")
@@ -272,11 +272,11 @@ def to_run(t: Tables, fmt: str, run_id: str, stats: ParseStats | None = None,
     """The Run of these tables: the same as ``Run.from_events(to_events(...))``, built
     straight from the columns (a million points would be a million dicts otherwise)."""
     start = start or run_start(t, fmt, run_id)
-    anomalies = _frame([{**a, "segment": 0} for a in t.anomalies], ANOMALY_COLUMNS, ["time"])
+    anomalies = rows_frame([{**a, "segment": 0} for a in t.anomalies], "anomaly")
     return Run(iters=_columns(t.iters, ITER_COLUMNS, len(t.iters["step"])),
                evals=_columns(t.evals, EVAL_COLUMNS, len(t.evals["step"])),
                metrics=_columns(t.metrics, METRIC_COLUMNS, len(t.metrics["step"])),
-               checkpoints=_frame([], CHECKPOINT_COLUMNS, ["time", "val_loss"]),
+               checkpoints=rows_frame([], "checkpoint"),
                anomalies=anomalies,
                meta={k: v for k, v in start.items() if k not in ("type", "v")},
                format=fmt, stats=stats or ParseStats(),

@@ -168,6 +168,26 @@ class StdoutParser:
         self._out = []
         return out
 
+    def advance(self, n: int, last_step: int, elapsed: float, last_text: str) -> None:
+        """Move over ``n`` plain iteration lines that a bulk reader read itself, leaving the
+        parser as ``feed`` would have: lines counted as parsed, the last step, the clock
+        (``elapsed``: seconds, summed in the order ``iteration`` adds them) and the last
+        line's text (a duplicate of it is skipped). A plain line is one that changes nothing
+        else: it follows an iteration line, its step goes forward, its loss is finite."""
+        self.stats.lines += n
+        self.stats.parsed += n
+        self.last_iter_step = last_step
+        self.elapsed = elapsed
+        self._last_iter_text = last_text
+        self._eval_step = None
+        self._exception = None
+
+    @property
+    def held_lineno(self) -> int | None:
+        """The line number of an iteration line stepping back that waits for the next line
+        to say whether it was a stray line or a restart (see ``_line``); None if none."""
+        return None if self._held is None else self._held[1]
+
     # ----------------------------------------------------------------- for subclasses
     def parse_line(self, text: str, lineno: int) -> bool:
         """Read one cleaned, non-blank line; True if it belongs to the format."""

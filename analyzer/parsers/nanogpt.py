@@ -31,10 +31,11 @@ Meaning of the numbers (documented facts of train.py):
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from analyzer.parsers._stdout import Header, StdoutParser, device_type
 from analyzer.parsers._text import literal, to_float, to_int
-from analyzer.run import Run
+from analyzer.run import RunBuilder
 from gptscope import peaks
 
 NAME = "nanogpt"
@@ -109,6 +110,17 @@ class Parser(StdoutParser):
         self._seg_first: int | None = None     # first step of the segment (ours)
         self._ema_started = False              # running MFU printed yet (ours)
         _nanogpt_header(self.header)
+
+    @property
+    def mfu_dt(self) -> float | None:
+        """MFU x time (ms) of the segment's first measured line: a later line's per-step MFU
+        is this divided by its time (None until a line measured it)."""
+        return self._mfu_c
+
+    @property
+    def gptscope_stdout(self) -> bool:
+        """The log is gptscope's own stdout (its MFU lines are read per line, _our_mfu)."""
+        return self._ours
 
     def on_segment(self) -> None:
         self._mfu_c = self._seg_first = None
@@ -308,19 +320,12 @@ def _nanogpt_header(h: Header) -> Header:
     return h
 
 
-def parse_file_fast(data: bytes, run_id: str = "log") -> Run | None:
-    """The whole file at once, vectorised (see _fast.py), with the same result as feeding
-    every line to Parser(run_id) and finish(); None when the file does not fit the
-    vectorised reader."""
-    out = read_fast(data, run_id)
-    return out[0] if out is not None else None
-
-
-def read_fast(data: bytes, run_id: str = "log", final: bool = True
-              ) -> tuple[Run, Parser] | None:
-    """parse_file_fast, and the Parser in the state feed() would have left it in, so that a
-    follower can catch up with a big file at once and then feed() the lines appended later.
-    With final=False, finish() is not called (the file may still grow); `data` must then end
-    with a complete line. None when the file does not fit the vectorised reader."""
-    from analyzer.parsers._fast import parse_nanogpt
-    return parse_nanogpt(data, Parser(run_id), NAME, final)
+def read_bulk(builder: RunBuilder, data: Any, *, run_id: str, first_lineno: int = 1,
+              final: bool = True) -> Parser | None:
+    """The bulk hook (analyzer/parsers/__init__.py): the whole lines of ``data`` into
+    ``builder``, vectorised (nanogpt_columns.py), with the same result as feeding them to
+    ``Parser(run_id)`` (and with ``final``, the text after the last newline and finish()).
+    Returns that Parser, sharing ``builder.stats``, to feed the lines that follow; None
+    (nothing added) when the file does not fit the vectorised reader."""
+    from analyzer.parsers.nanogpt_columns import read_into
+    return read_into(builder, data, Parser(run_id), first_lineno, final)

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from analyzer.parsers._text import decode_lines
-from analyzer.run import Run
+from analyzer.run import Run, RunBuilder
 
 FRAMES = ("iters", "evals", "metrics", "checkpoints", "anomalies")
 
@@ -33,6 +33,15 @@ def run(mod: ModuleType, text: str | bytes, chunk: int | None = None) -> Run:
     """A Run the way the loader's streaming path builds it."""
     evs, parser = _feed(mod, text, chunk)
     return Run.from_events(evs, format=mod.NAME, stats=parser.stats)
+
+
+def bulk_run(mod: ModuleType, data: bytes, run_id: str = "log") -> Run | None:
+    """The Run of a format's bulk reader (``read_bulk``) over the whole file; None when the
+    reader steps aside (the loader then streams the lines through the Parser)."""
+    builder = RunBuilder(mod.NAME)
+    if mod.read_bulk(builder, data, run_id=run_id) is None:
+        return None
+    return builder.run()
 
 
 def assert_same_run(a: Run, b: Run) -> None:

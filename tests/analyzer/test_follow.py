@@ -228,12 +228,12 @@ def test_finish_on_our_events_reads_a_whole_last_event_and_ignores_a_cut_one(
 def test_big_foreign_backlog_is_caught_up_at_once_then_followed(tmp_path, monkeypatch):
     from analyzer.parsers import nanogpt
     monkeypatch.setattr(follow, "_BULK", 1000)
-    real, calls = nanogpt.read_fast, []
+    real, calls = nanogpt.read_bulk, []
 
     def spy(*args, **kwargs):
         calls.append(kwargs)
         return real(*args, **kwargs)
-    monkeypatch.setattr(nanogpt, "read_fast", spy)
+    monkeypatch.setattr(nanogpt, "read_bulk", spy)
     path = tmp_path / "train.log"
     lines = ["tokens per iteration will be: 8,192\n"]
     for i in range(120):
@@ -244,7 +244,8 @@ def test_big_foreign_backlog_is_caught_up_at_once_then_followed(tmp_path, monkey
     path.write_text("".join(lines[:100]))
     f = Follower(path)
     up = f.poll()
-    assert calls == [{"final": False}]  # the backlog went through the vectorised reader
+    # the backlog went through the vectorised reader
+    assert calls == [{"run_id": "train", "first_lineno": 1, "final": False}]
     assert len(up.new_events) == len(f.run.iters) + len(f.run.evals) + 1  # + run_start
     assert [e["step"] for e in up.new_events if e["type"] == "iter"] == \
         f.run.iters["step"].tolist()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analyzer.parsers import buildnanogpt, generic, llmc, modded, nanochat, nanogpt
-from tests.analyzer._parse_util import run
+from tests.analyzer._parse_util import bulk_run, run
 
 # two training lines of each format, so that an ending has a run to end
 BODIES = {
@@ -98,7 +98,7 @@ def test_duplicates_read_fast_and_line_by_line_agree():
     lines = [f"iter {i}: loss {5 - i / 100:.4f}, time 100.00ms, mfu 30.00%" for i in range(300)]
     lines.insert(200, lines[199])
     data = ("\n".join(lines) + "\n").encode()
-    fast = ng.parse_file_fast(data)  # None: the fast reader hands such a file to feed()
+    fast = bulk_run(ng, data)  # None: the fast reader hands such a file to feed()
     slow = run(ng, data)
     assert len(slow.iters) == 300 and slow.n_segments == 1 and slow.stats.skipped == 1
     if fast is not None:
@@ -149,7 +149,7 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
     data = ("\n".join(lines) + "\n").encode()
     slow = run(ng, data)
     assert len(slow.iters) == 300 and slow.n_segments == 1
-    fast = ng.parse_file_fast(data)
+    fast = bulk_run(ng, data)
     assert fast is not None
     assert_same_run(fast, slow)
 

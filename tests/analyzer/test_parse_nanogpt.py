@@ -9,7 +9,8 @@ import pytest
 
 from analyzer.parsers import nanogpt
 from analyzer.parsers._text import decode_lines
-from tests.analyzer._parse_util import assert_same_run, events, of_type, real_names, run
+from tests.analyzer._parse_util import (assert_same_run, bulk_run, events, of_type, real_names,
+                                        run)
 
 ITER = "iter {s}: loss {l:.4f}, time {t:.2f}ms, mfu {m:.2f}%"
 
@@ -282,7 +283,7 @@ def test_real_log_loads_with_independent_counts(real_logs, name):
     assert r.iters["loss"].iloc[0] == float(first.split("loss ")[1].split(",")[0])
     assert r.n_segments == 1
     # the vectorised reader gives the same run, or steps aside (a fork's 'lr:' lines)
-    fast = nanogpt.parse_file_fast(path.read_bytes())
+    fast = bulk_run(nanogpt, path.read_bytes())
     assert fast is not None or "lr:" in first
     if fast is not None:
         assert_same_run(r, fast)
@@ -372,10 +373,10 @@ def _generated(seed: int) -> str:
 @pytest.mark.parametrize("min_run", [64, 2])
 @pytest.mark.parametrize("seed", range(40))
 def test_fast_reader_equals_the_streaming_parser_on_generated_logs(monkeypatch, seed, min_run):
-    from analyzer.parsers import _fast
+    from analyzer.parsers import nanogpt_columns as _fast
     monkeypatch.setattr(_fast, "MIN_RUN", min_run)  # 2: even short runs use the byte view
     data = _generated(seed).encode()
-    fast = nanogpt.parse_file_fast(data)
+    fast = bulk_run(nanogpt, data)
     slow = run(nanogpt, data)
     if seed % 4 == 0:  # a '> '-prefixed iteration line sends the whole file to feed()
         assert fast is None or not any(line.startswith("> iter") for line in decode_lines(data))
@@ -388,7 +389,7 @@ def test_fast_reader_equals_the_streaming_parser_on_generated_logs(monkeypatch, 
 def test_fast_reader_is_used_for_plain_logs_and_keeps_every_row():
     text = ("tokens per iteration will be: 8,192\n" + iters(range(0, 3000), dt=20.0) +
             "\nstep 3000: train loss 1.0, val loss 1.1\n" + iters(range(3000, 3010), dt=20.0))
-    fast = nanogpt.parse_file_fast(text.encode())
+    fast = bulk_run(nanogpt, text.encode())
     assert fast is not None and len(fast.iters) == 3010
     assert_same_run(run(nanogpt, text), fast)
     assert fast.iters["time"].iloc[-1] == pytest.approx(3010 * 0.02)
@@ -398,14 +399,14 @@ def test_fast_reader_is_used_for_plain_logs_and_keeps_every_row():
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_fast_reader_in_parallel_pieces_and_small_chunks(monkeypatch, seed):
     # big files are split across threads and read in chunks: force both on a small file
-    from analyzer.parsers import _fast
+    from analyzer.parsers import nanogpt_columns as _fast
     monkeypatch.setattr(_fast, "MIN_PIECE", 64)
     monkeypatch.setattr(_fast, "CHUNK_LINES", 7)
     monkeypatch.setattr(_fast, "MIN_RUN", 3)
     monkeypatch.setattr(_fast.os, "cpu_count", lambda: 5)
     data = _generated(seed).encode()
-    assert len(_fast._pieces(data, 5)) == 5
-    fast = nanogpt.parse_file_fast(data)
+    assert len(_fast._pieces(data, 5, len(data))) == 5
+    fast = bulk_run(nanogpt, data)
     assert fast is not None
     assert_same_run(run(nanogpt, data), fast)
 
@@ -482,7 +483,7 @@ def _uniform(seed: int, odd: bool) -> str:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_fast_reader_on_long_runs_of_one_layout(seed):
-    from analyzer.parsers import _fast
+    from analyzer.parsers import nanogpt_columns as _fast
     odd = seed % 3 == 0
     data = _uniform(seed, odd).encode()
     starts, ends = _fast.line_bounds(np.frombuffer(data, np.uint8))
@@ -490,7 +491,7 @@ def test_fast_reader_on_long_runs_of_one_layout(seed):
     vals = {k: np.zeros(len(starts)) for k in _fast._KEYS}
     _fast._fixed_layouts(np.frombuffer(data, np.uint8), starts, ends, got, vals)
     assert got.sum() > 1500  # most lines are read from the byte view
-    fast = nanogpt.parse_file_fast(data)
+    fast = bulk_run(nanogpt, data)
     assert (fast is None) == odd  # '3e.00%' is an iteration to feed() but not a number
     if fast is not None:
         assert_same_run(run(nanogpt, data), fast)
@@ -502,19 +503,18 @@ def test_catch_up_fast_then_follow_with_feed():
             "\nstep 400: train loss 1.0, val loss 1.1\n")
     tail = (iters(range(400, 410), dt=20.0) + "\nTraceback (most recent call last):\n"
             "OSError: disk full\n")
-    out = nanogpt.read_fast(head.encode(), final=False)
-    assert out is not None
-    backlog, parser = out
+    from analyzer.run import RunBuilder
+    builder = RunBuilder("nanogpt")
+    # a last line still being written is left for later
+    parser = nanogpt.read_bulk(builder, (head + "iter 400: lo").encode(), run_id="log",
+                               final=False)
+    assert parser is not None and parser.stats is builder.stats
     n = len(decode_lines(head.encode()))
-    more = parser.feed(decode_lines(tail.encode()), n + 1) + parser.finish()
-    whole = run(nanogpt, head + tail)
-    from analyzer.run import Run
-    rest = Run.from_events(more, format="nanogpt")
-    assert backlog.iters["step"].tolist() + rest.iters["step"].tolist() == \
-        whole.iters["step"].tolist()
-    assert rest.iters["time"].tolist() == whole.iters["time"].tolist()[-10:]
-    assert rest.iters["eval_inclusive"].tolist()[0] is True and rest.end["status"] == "failed"
-    assert parser.stats.lines == whole.stats.lines and parser.stats.parsed == whole.stats.parsed
+    assert len(builder.run().iters) == 400 and builder.stats.lines == n
+    builder.add_events(parser.feed(decode_lines(tail.encode()), n + 1) + parser.finish())
+    got, whole = builder.run(), run(nanogpt, head + tail)
+    assert_same_run(got, whole)
+    assert got.iters["eval_inclusive"].tolist()[400] is True and got.end["status"] == "failed"
 
 
 def test_config_echo_of_any_config_file():

@@ -27,12 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from analyzer.run import ITER_COLUMNS, Run
+from analyzer.run import ITER_COLUMNS, ParseStats
+from gptscope.schema import SCHEMA_VERSION
 
 CHUNK_LINES = 1 << 16   # lines per vectorised chunk: bounds the temporary Arrow columns
 MIN_PIECE = 4 << 20     # bytes: smaller files are not split across threads
@@ -73,11 +73,11 @@ def _newlines(buf: np.ndarray, step: int = 1 << 20) -> np.ndarray:
     return np.concatenate(found) if found else np.empty(0, np.int64)
 
 
-def _pieces(data: Any, n: int) -> list[tuple[int, int]]:
-    """[lo, hi) byte ranges of whole lines, about len(data)/n each."""
-    size, cuts = len(data), [0]
+def _pieces(data: Any, n: int, size: int) -> list[tuple[int, int]]:
+    """[lo, hi) byte ranges of whole lines of data[:size], about size/n each."""
+    cuts = [0]
     for i in range(1, n):
-        nl = data.find(b"\n", max(cuts[-1], size * i // n))
+        nl = data.find(b"\n", max(cuts[-1], size * i // n), size)
         if nl < 0:
             break
         cuts.append(nl + 1)
@@ -200,11 +200,11 @@ def _read_layout(layout: tuple, view: np.ndarray, first: int, got: np.ndarray,
             vals[key][rows] = sign[f] * (mant[:, f] / scale[f])
 
 
-def _iter_columns(data: Any) -> dict[str, np.ndarray] | None:
-    """_extract over the whole file, in parallel pieces on a multi-core machine (numpy and
+def _iter_columns(data: Any, size: int) -> dict[str, np.ndarray] | None:
+    """_extract over data[:size], in parallel pieces on a multi-core machine (numpy and
     Arrow release the GIL); line indices and offsets are for the whole file."""
-    workers = min(os.cpu_count() or 1, 8, max(1, len(data) // MIN_PIECE))
-    pieces = _pieces(data, workers)
+    workers = min(os.cpu_count() or 1, 8, max(1, size // MIN_PIECE))
+    pieces = _pieces(data, workers, size)
     if len(pieces) > 1:
         with ThreadPoolExecutor(len(pieces)) as pool:
             parts = list(pool.map(lambda r: _extract(data, r[0], r[1], False), pieces))
@@ -276,11 +276,42 @@ def _numbers(tokens: pa.Array, typ: pa.DataType) -> tuple[np.ndarray, np.ndarray
         return values, valid
 
 
-def parse_nanogpt(data: bytes, parser: Any, name: str, final: bool = True
-                  ) -> tuple[Run, Any] | None:
-    """nanogpt.read_fast (see the module docstring): ``parser`` is a fresh nanogpt Parser,
-    ``name`` the format's name (given by nanogpt, which this module does not import)."""
-    cols = _iter_columns(data)
+def read_into(builder: Any, data: Any, parser: Any, first_lineno: int = 1,
+              final: bool = True) -> Any:
+    """nanogpt.read_bulk (see the module docstring): the lines of ``data`` into ``builder``
+    (an analyzer.run.RunBuilder), read with ``parser``, a fresh nanogpt Parser (this module
+    does not import nanogpt). Returns the parser, in the state ``feed`` would have left it
+    and sharing ``builder.stats``; None, with nothing added, when the file does not fit."""
+    if isinstance(data, memoryview):  # the line search needs find()
+        data = bytes(data)
+    size = len(data) if final else data.rfind(b"\n") + 1  # only whole lines, unless final
+    own_stats, parser.stats = parser.stats, ParseStats()  # builder.stats only on success
+    read = _read(data, size, parser, first_lineno, final)
+    if read is None:
+        parser.stats = own_stats
+        return None
+    events, cols, n = read
+    builder.stats.absorb(parser.stats)
+    parser.stats = builder.stats
+    # the parser numbers its segments from 0: after what the builder holds, they go on
+    cols["segment"] += builder.segment + (1 if builder.segments or builder.n_rows else 0)
+    builder.add_events(events)
+    builder.add_iter_columns(cols, n, layout={"run_id": parser.run_id, "v": SCHEMA_VERSION,
+                                              "keys": ITER_KEYS}, own=True)
+    pa.default_memory_pool().release_unused()  # give the temporary columns back to the OS
+    return parser
+
+
+# the keys of the parser's iter events, in order (a follower rebuilds events with them)
+ITER_KEYS = ["type", "v", "run_id", "time", "step", "loss", "lr", "grad_norm", "dt_ms",
+             "step_ms", "eval_inclusive", "tokens_per_s", "mfu", "mfu_smoothed"]
+
+
+def _read(data: Any, size: int, parser: Any, first_lineno: int, final: bool
+          ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray], int] | None:
+    """(the events that are not plain iterations, the iteration columns, their length) of
+    the lines in data[:size]."""
+    cols = _iter_columns(data, size)
     if cols is None or not len(cols["line"]):
         return None
     starts, ends = cols["starts"], cols["ends"]
@@ -315,12 +346,13 @@ def parse_nanogpt(data: bytes, parser: Any, name: str, final: bool = True
     for li, k, is_iter, a, b in zip(others.tolist(), first_row.tolist(), is_row.tolist(),
                                     starts_o, ends_o):
         row = k if is_iter else -1
+        lineno = first_lineno + li
         if k > done:
             _advance(parser, runs, done, k, step, elapsed, _text(data, starts, ends, line[k - 1]))
             done = k
         text = data[a:b].decode("utf-8", errors="replace")
         seg = parser.segment
-        new = parser.feed([text], li + 1)
+        new = parser.feed([text], lineno)
         its = []  # (segment, event): a held line and this one may open a segment each
         for ev in new:
             if ev["type"] in ("run_start", "resume"):
@@ -331,8 +363,8 @@ def parse_nanogpt(data: bytes, parser: Any, name: str, final: bool = True
                 events.append(ev)
         # the rows these iteration events belong to: a line stepping back is held by the
         # parser until the next line (then read before it, or dropped as out of order)
-        holding = parser._held[1] if parser._held is not None else None
-        cur = row >= 0 and holding != li + 1          # this line gave its event now
+        holding = parser.held_lineno
+        cur = row >= 0 and holding != lineno          # this line gave its event now
         rows = []
         if held >= 0 and holding != held_line:      # the held line was decided
             if len(its) - cur == 1:
@@ -349,13 +381,13 @@ def parse_nanogpt(data: bytes, parser: Any, name: str, final: bool = True
         if cur:
             rows.append(row)
         elif row >= 0:
-            held, held_line = row, li + 1
+            held, held_line = row, lineno
         if len(its) != len(rows):
             return None  # a line read by the columns that the parser reads otherwise
         scalar_rows += [(r, sg, ev) for r, (sg, ev) in zip(rows, its)]
         if row >= 0:
             done = row + 1
-    if parser._ours:
+    if parser.gptscope_stdout:
         return None  # gptscope's stdout: its MFU needs the per-line reading (nanogpt._our_mfu)
     if n > done:
         _advance(parser, runs, done, n, step, elapsed, _text(data, starts, ends, line[n - 1]))
@@ -363,16 +395,14 @@ def parse_nanogpt(data: bytes, parser: Any, name: str, final: bool = True
         dropped.append(held)  # skipped at finish(), or still held for the next feed()
     if final:
         events += parser.finish()
-    del cols, starts, ends, is_plain  # free before the big table is built
-    iters = _iter_frame(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
+    del cols, starts, ends, is_plain  # free before the big columns are built
+    out = _final_columns(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
     if dropped:
         keep = np.ones(n, bool)
         keep[dropped] = False
-        iters = iters[keep].reset_index(drop=True)
-    run = Run.from_events(events, format=name, stats=parser.stats)
-    run.iters = iters
-    pa.default_memory_pool().release_unused()  # give the temporary columns back to the OS
-    return run, parser
+        out = {k: v[keep] for k, v in out.items()}
+        n = int(keep.sum())
+    return events, out, n
 
 
 def _text(data: Any, starts: np.ndarray, ends: np.ndarray, i: int) -> str:
@@ -383,22 +413,18 @@ def _text(data: Any, starts: np.ndarray, ends: np.ndarray, i: int) -> str:
 def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray,
              elapsed: np.ndarray, last_text: str) -> None:
     """Move the parser over the plain iterations [a, b) as feed() would have (``last_text``:
-    the last of those lines, which a duplicate line is compared with)."""
-    parser._last_iter_text = last_text
-    runs.append((a, b, parser.segment, parser._mfu_c, parser.seg_header.tokens_per_iter))
-    parser.stats.lines += b - a
-    parser.stats.parsed += b - a
-    parser.last_iter_step = int(step[b - 1])
-    parser.elapsed = float(elapsed[b - 1])
-    parser._eval_step = None
-    parser._exception = None
+    the last of those lines, which a duplicate line is compared with), noting the state
+    that their columns are computed from."""
+    runs.append((a, b, parser.segment, parser.mfu_dt, parser.seg_header.tokens_per_iter))
+    parser.advance(b - a, int(step[b - 1]), float(elapsed[b - 1]), last_text)
 
 
-def _iter_frame(n: int, runs: list, scalar_rows: list, step: np.ndarray, loss: np.ndarray,
-                dt: np.ndarray, pct: np.ndarray, measured: np.ndarray,
-                elapsed: np.ndarray) -> pd.DataFrame:
-    """The iteration table: plain rows computed from their run's parser state exactly as
-    Parser._iter does, the parser's own rows copied from its events."""
+def _final_columns(n: int, runs: list, scalar_rows: list, step: np.ndarray,
+                   loss: np.ndarray, dt: np.ndarray, pct: np.ndarray, measured: np.ndarray,
+                   elapsed: np.ndarray) -> dict[str, np.ndarray]:
+    """The iteration columns: plain rows computed from their run's parser state exactly as
+    Parser._iter does, the parser's own rows copied from its events. Columns no row has a
+    value in are left out (the builder shows them as missing without storing them)."""
     seg = np.zeros(n, np.int64)
     tps = np.full(n, np.nan)
     mfu = np.full(n, np.nan)
@@ -414,15 +440,16 @@ def _iter_frame(n: int, runs: list, scalar_rows: list, step: np.ndarray, loss: n
     # the arrays passed in are this reader's own: they become columns without copies (a
     # plain row's loss is finite; the parser's rows overwrite theirs below)
     cols: dict[str, Any] = {"segment": seg, "step": step, "time": elapsed, "loss": loss,
-                            "dt_ms": dt, "eval_inclusive": np.zeros(n, bool),
-                            "tokens_per_s": tps, "mfu": mfu, "mfu_smoothed": smoothed}
-    for key in ("lr", "grad_norm", "step_ms", "step_ms_min", "step_ms_max", "slowest_rank"):
-        cols[key] = np.full(n, np.nan)
+                            "dt_ms": dt, "tokens_per_s": tps, "mfu": mfu,
+                            "mfu_smoothed": smoothed}
     for row, s, ev in scalar_rows:
         cols["segment"][row] = s
         for key in ITER_COLUMNS[2:]:
             value = ev.get(key)
+            if key not in cols:
+                if value is None or value is False:
+                    continue  # missing: the column may stay unheld
+                cols[key] = np.zeros(n, bool) if key == "eval_inclusive" else np.full(n, np.nan)
             cols[key][row] = (bool(value) if key == "eval_inclusive"
                               else np.nan if value is None else value)
-    cols["step"] = pd.arrays.IntegerArray(step, np.zeros(n, bool))  # Int64, no copy
-    return pd.DataFrame(cols, columns=ITER_COLUMNS, copy=False)
+    return cols
