@@ -10,12 +10,19 @@
 #   scripts/gpu_check.sh              # on the GPU machine
 #   scripts/gpu_check.sh --dry-run    # the same steps with a tiny model on CPU (logic check)
 #
-# Environment: PYTHON (default python), GPU_CHECK_DIR (where the runs go, created if missing;
+# Environment: PYTHON (default: the project's .venv made by scripts/run.sh or test.sh when no
+# environment is active, else python3 on PATH), GPU_CHECK_DIR (where the runs go, created if missing;
 # default a temporary directory). Each invocation makes a new run directory in it, so the
 # same GPU_CHECK_DIR can be used again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python}
+if [[ -n "${PYTHON:-}" ]]; then
+    PY=$PYTHON
+elif [[ -z "${VIRTUAL_ENV:-}${CONDA_PREFIX:-}" && -x .venv/bin/python3 ]]; then
+    PY=$PWD/.venv/bin/python3
+else
+    PY=$(command -v python3 || command -v python || echo python3)
+fi
 OUT=${GPU_CHECK_DIR:-$(mktemp -d)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

@@ -75,7 +75,10 @@ def fake_python(version: str, torch: str, kind: str = "cpu",
 def test_an_active_virtual_environment_is_used_as_it_is(project, tmp_path):
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "python3").symlink_to(sys.executable)  # a python with torch installed
+    # a python with torch installed: a script that runs this interpreter (a symlink would
+    # lose its virtual environment, found from pyvenv.cfg beside the path it was run by)
+    (venv / "bin" / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (venv / "bin" / "python3").chmod(0o755)
     path = bin_dir(tmp_path, None)  # no python3 on PATH at all: the venv's is used
     proc = setup(project, path, VIRTUAL_ENV=str(venv))
     assert proc.returncode == 0, proc.stderr

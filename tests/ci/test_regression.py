@@ -74,21 +74,25 @@ def test_ci_run_passes_the_committed_baseline(runs, capsys):
     code, result = check(capsys, runs["golden"], BASELINE)
     assert code == 0
     assert [p for p in result["problems"] if p["kind"] == "config"] == []
-    # exact mode too: an unchanged run is the committed curve, number for number, whatever
-    # digits the trainer writes (issue #17: 219/219 "regressions" on equal float32 losses)
-    code, result = check(capsys, runs["golden"], BASELINE, "--mode", "exact")
-    assert code == 0, [r for r in result["rows"] if r["status"] != "ok"][:3]
     assert len(result["rows"]) == 200 + 2 * 9 + 1
+    # Not exact mode against the committed curve: another CPU's kernels round differently
+    # (seen in CI: 3.9327054 here, 3.93270493 where the baseline was made). Exact mode on
+    # one machine is test_an_unchanged_rerun_is_bit_for_bit_equal.
 
 
 @pytest.mark.slow
-def test_the_trainers_stdout_log_passes_too(runs, capsys):
+def test_the_trainers_stdout_log_passes_too(runs, capsys, tmp_path):
     # the same run read from its stdout (4-decimal losses): within tolerance, not exact
     log = runs["golden"].parent / "golden.stdout.log"
     code, result = check(capsys, log, BASELINE)
     assert code == 0 and result["run"] == str(log)
-    assert max(r["diff"] for r in result["rows"] if r["metric"] == "train_loss") <= 5e-5
-    code, _ = check(capsys, log, BASELINE, "--mode", "exact")
+    # against the same run's events (made on this machine): only the printed rounding differs
+    own = tmp_path / "golden.json"
+    assert analyzer_main(["golden", str(runs["golden"]), "-o", str(own)]) == 0
+    code, result = check(capsys, log, own)
+    assert code == 0
+    assert max(r["diff"] for r in result["rows"] if r["metric"] == "train_loss") <= 5e-5 + 1e-9
+    code, _ = check(capsys, log, own, "--mode", "exact")
     assert code == 1
 
 

@@ -3,6 +3,7 @@ a short real run, its resume, their summaries) run end to end on CPU with a tiny
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,10 @@ pytestmark = pytest.mark.slow  # 2 x 3 Python processes that import torch: ~1 mi
 
 
 def _dry_run(folder: Path, cwd: Path) -> str:
-    env = {**os.environ, "GPU_CHECK_DIR": str(folder), "OMP_NUM_THREADS": "1"}
+    # PYTHON: this interpreter (scripts/test.sh runs the venv's python without activating
+    # the venv, so a bare `python` on PATH may be one without torch)
+    env = {**os.environ, "GPU_CHECK_DIR": str(folder), "OMP_NUM_THREADS": "1",
+           "PYTHON": sys.executable}
     proc = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), "--dry-run"],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-2000:]
