@@ -13,7 +13,7 @@ offset), replaced (another inode or device) or rewritten in place (the first byt
 bytes just before the offset, changed), and then starts over from the top with ``reset``
 set. The format is detected from the first lines once there are enough of them, then that
 format's streaming Parser reads each new block of lines. ``run`` is cheap: the iteration
-table is a view of growing arrays (analyzer.builder.RunBuilder), not rebuilt per poll.
+table is a view of growing arrays (analyzer.run.RunBuilder), not rebuilt per poll.
 """
 from __future__ import annotations
 

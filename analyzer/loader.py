@@ -1,5 +1,5 @@
 """``load(path) -> Run``: read any supported log, its format detected from its content (the
-Run is built by analyzer.builder.RunBuilder, as the ``Follower`` builds it)."""
+Run is built by analyzer.run.RunBuilder, as the ``Follower`` builds it)."""
 from __future__ import annotations
 
 import os
@@ -9,9 +9,8 @@ from typing import Any, Iterator, Sequence
 
 
 from analyzer import parsers as registry
-from analyzer.builder import RunBuilder
 from analyzer.parsers._text import decode_lines, split_lines
-from analyzer.run import Run
+from analyzer.run import Run, RunBuilder
 
 EVENTS_FILE = "events.jsonl"  # what a run directory holds
 _BLOCK = 8 << 20              # bytes handed to a streaming parser at a time

@@ -12,7 +12,7 @@ memory too.
 - ``readlines``: ``open(path).readlines()``, the floor any line-based reader pays;
 - ``for line in f``: iterating the file's lines without keeping them;
 - ``naive regex``: a per-line ``re.match`` + float() loop into lists (a simple parser);
-- ``parse (fast)``: ``nanogpt.parse_file_fast`` on the file's bytes -> Run (what
+- ``parse (fast)``: ``nanogpt.read_bulk`` on the file's bytes -> Run (what
   ``analyzer.load`` does for this format, minus detection);
 - ``parse (stream)``: ``nanogpt.Parser.feed`` on every line + ``Run.from_events``, the
   general path a follower uses (with --stream only: it is slow by design).
@@ -82,7 +82,7 @@ def _cases(path: Path) -> dict:
     sys.path.insert(0, str(ROOT))
     from analyzer.parsers import nanogpt
     from analyzer.parsers._text import decode_lines
-    from analyzer.run import Run
+    from analyzer.run import Run, RunBuilder
 
     pattern = re.compile(r"iter (\d+): loss ([\d.]+), time ([\d.]+)ms, mfu (-?[\d.]+)%")
 
@@ -96,9 +96,10 @@ def _cases(path: Path) -> dict:
         return len(rows)
 
     def fast() -> Run:
-        run = nanogpt.parse_file_fast(path.read_bytes())
-        assert run is not None, "the vectorised reader did not apply"
-        return run
+        builder = RunBuilder(nanogpt.NAME)
+        applied = nanogpt.read_bulk(builder, path.read_bytes(), run_id="log")
+        assert applied is not None, "the vectorised reader did not apply"
+        return builder.run()
 
     def stream() -> Run:
         parser = nanogpt.Parser()

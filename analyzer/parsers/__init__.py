@@ -10,13 +10,15 @@ Every parser module has the same small interface, so that ``analyzer.load`` and 
         stats: analyzer.run.ParseStats
         def feed(self, lines: list[str], first_lineno: int) -> list[dict]
         def finish(self) -> list[dict]
-    def parse_file_fast(data: bytes, run_id: str = "log") -> Run | None
-                                               # optional: a whole file at once (the same
-                                               # Run as the Parser; None: use the Parser)
-    def parse_path(path, run_id: str = "log") -> Run    # optional: reads the file itself
-    def read_fast(data, run_id="log", final=True) -> tuple[Run, Parser] | None
-                                               # optional: parse_file_fast plus the Parser
-                                               # to feed() what a followed file adds later
+    def read_bulk(builder, data, *, run_id, first_lineno=1, final=True) -> Parser | None
+                                               # optional: the whole lines of a file's
+                                               # bytes into a RunBuilder at once (the same
+                                               # Run as the Parser), returning the Parser
+                                               # to feed() what a followed file adds later;
+                                               # None (nothing added): use the Parser
+    def claims_path(path) -> bool              # optional, with parse_path(path, run_id,
+    def parse_path(path, run_id, tag_map) -> Run   # tag_map): a binary file or a folder
+                                               # (TensorBoard, trainer_state.json, ...)
 
 Lines given to ``detect`` and ``feed`` are decoded text (UTF-8, bad bytes replaced) without
 their line terminator (the ``\\n`` and a ``\\r`` just before it); ``first_lineno`` is the

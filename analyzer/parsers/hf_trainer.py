@@ -20,15 +20,12 @@ step of the dict before it. The ``train_runtime`` dict ends the run ('completed'
 """
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any, Mapping
 
 from analyzer.parsers import _scalars
 from analyzer.parsers._stdout import StdoutParser
-from analyzer.parsers._text import decode_lines, to_float
-from analyzer.run import Run
+from analyzer.parsers._text import to_float
 
 NAME = "hf_trainer"
 
@@ -175,12 +172,4 @@ class Parser(StdoutParser):
         self.completed()
 
 
-MAPS_TAGS = True  # parse_path takes a tag_map (the CLI's --map)
-
-
-def parse_path(path: str | os.PathLike, run_id: str = "log",
-               tag_map: Mapping[str, str] | None = None) -> Run:
-    """The whole file through the Parser (such logs are small: one line per logging step)."""
-    parser = Parser(run_id, tag_map)
-    events = parser.feed(decode_lines(Path(path).read_bytes()), 1) + parser.finish()
-    return Run.from_events(events, NAME, stats=parser.stats)
+MAPS_TAGS = True  # its Parser takes a tag_map (the CLI's --map)

@@ -13,12 +13,11 @@ simple reader, so the result is the same as reading everything line by line.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import numpy as np
 
-from analyzer.run import ParseStats, Run
+from analyzer.run import ParseStats
 from gptscope.schema import EVENT_TYPES, validate
 
 NAME = "gptscope"
@@ -88,9 +87,13 @@ def read_bulk(builder: Any, data: Any, *, run_id: str = "log", first_lineno: int
     """The bulk hook: the whole lines of ``data`` (bytes, bytearray, memoryview or mmap)
     into ``builder`` (a RunBuilder), and with ``final`` the text after the last newline
     too. Returns the Parser (sharing ``builder.stats``) that reads the lines after them."""
+    from analyzer.parsers.jsonl_blocks import memory_blocks
     if isinstance(data, memoryview):  # the block cutter needs find/rfind
         data = data.obj if data.contiguous and data.nbytes == len(data.obj) else bytes(data)
-    parse_into(builder, data, first_lineno, final)
+    end = data.rfind(b"\n") + 1
+    read_blocks(builder, memory_blocks(data, end, CHUNK), first_lineno, end)
+    if final and end < len(data):
+        read_last_line(builder, bytes(data[end:]))
     return Parser(run_id, stats=builder.stats)
 
 
@@ -124,17 +127,6 @@ def read_last_line(builder: Any, text: bytes) -> int:
     return 1
 
 
-def parse_into(builder: Any, data: Any, first_lineno: int = 1, final: bool = True) -> int:
-    """The whole lines of ``data`` into a RunBuilder; returns the number of lines read.
-    ``final``: also read the text after the last newline (see read_last_line)."""
-    from analyzer.parsers.jsonl_blocks import memory_blocks
-    end = data.rfind(b"\n") + 1
-    n = read_blocks(builder, memory_blocks(data, end, CHUNK), first_lineno, end)
-    if final and end < len(data):
-        n += read_last_line(builder, bytes(data[end:]))
-    return n
-
-
 def _merge(builder: Any, chunk: Any, first_lineno: int) -> int:
     """Add a chunk's fast rows and its slow lines to the builder in line order; returns
     the chunk's number of lines.
@@ -166,26 +158,3 @@ def _merge(builder: Any, chunk: Any, first_lineno: int) -> int:
     builder.add_iter_columns({c: v[pos:] for c, v in chunk.columns.items()}, nfast - pos,
                              info)
     return chunk.n_lines
-
-
-def parse_file_fast(data: bytes) -> Run:
-    """A whole events.jsonl, as bytes, into a Run."""
-    from analyzer.builder import RunBuilder
-    builder = RunBuilder(NAME)
-    parse_into(builder, data)
-    return builder.run()
-
-
-def parse_path(path: str | os.PathLike, run_id: str = "log") -> Run:
-    """An events.jsonl read from disk block by block: memory follows the events, not the
-    file. (``run_id`` is unused: our events carry theirs.)"""
-    from analyzer.builder import RunBuilder
-    from analyzer.parsers.jsonl_blocks import file_blocks
-    builder = RunBuilder(NAME)
-    rest: list[bytes] = []
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        read_blocks(builder, file_blocks(f, rest, CHUNK), 1, size)
-    if rest and rest[0]:
-        read_last_line(builder, rest[0])
-    return builder.run()

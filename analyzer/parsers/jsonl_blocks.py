@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, BinaryIO, Iterator, Union
+from typing import Any, Iterator, Union
 
 import msgspec
 import numpy as np
@@ -218,20 +218,3 @@ def memory_blocks(data: Any, end: int, size: int) -> Iterator[bytes]:
             stop = cut + 1 if cut >= 0 else data.find(b"\n", stop, end) + 1 or end
         yield bytes(data[start:stop])
         start = stop
-
-
-def file_blocks(f: BinaryIO, rest: list[bytes], size: int) -> Iterator[bytes]:
-    """A file in blocks of whole lines, read as they are needed (memory stays at a few
-    blocks, and a file truncated meanwhile just ends early). The text after the last
-    newline is put in ``rest``."""
-    carry = b""
-    while True:
-        data = f.read(size)
-        if not data:
-            rest.append(carry)
-            return
-        data = carry + data
-        cut = data.rfind(b"\n") + 1
-        carry = data[cut:]
-        if cut:
-            yield data[:cut]

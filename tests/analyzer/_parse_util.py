@@ -44,6 +44,15 @@ def bulk_run(mod: ModuleType, data: bytes, run_id: str = "log") -> Run | None:
     return builder.run()
 
 
+def jsonl_run(data: bytes) -> Run:
+    """An events.jsonl's bytes into a Run, the way ``analyzer.load`` reads one (its bulk
+    reader always applies)."""
+    from analyzer.parsers import jsonl
+    run = bulk_run(jsonl, data)
+    assert run is not None
+    return run
+
+
 def assert_same_run(a: Run, b: Run) -> None:
     """Every frame, the metadata, segments, end and statistics are equal (bit for bit)."""
     for name in FRAMES:

@@ -25,6 +25,7 @@ from analyzer.loader import LoadError
 from analyzer.parsers import jsonl
 from analyzer.run import Run
 from gptscope.schema import BadLine, dumps, make_event, read_events, validate
+from tests.analyzer._parse_util import jsonl_run
 from tests.reliability.fuzzing import GARBAGE, NUMBERS, Timer, count, fuzz, log_bytes
 
 FRAMES = ("iters", "evals", "metrics", "checkpoints", "anomalies")
@@ -161,7 +162,7 @@ def test_garbage_around_events_loses_none_of_them(tmp_path_factory, evs, data):
     path.write_bytes(raw)
     want = Run.from_events(evs, "gptscope")
     with Timer():
-        got = jsonl.parse_path(path)  # what load() runs on a file of ours
+        got = jsonl_run(path.read_bytes())  # what load() runs on a file of ours
     _same_run(got, want)
     assert got.stats.parsed == len(evs)
     assert got.stats.skipped == n_garbage
@@ -191,7 +192,7 @@ def test_fast_reader_equals_simple_reader_on_damaged_files(data):
         num = data.draw(st.sampled_from(NUMBERS + ["NaN", "Infinity", "-Infinity", "1" * 400]))
         raw = raw.replace(b'"loss":4', b'"loss":' + num.encode())
     with Timer():
-        fast = jsonl.parse_file_fast(raw)
+        fast = jsonl_run(raw)
     parser = jsonl.Parser()
     text_lines = raw.decode("utf-8", errors="replace").split("\n")
     evs = []
@@ -241,7 +242,7 @@ def test_follower_while_written_truncated_rotated_or_deleted(tmp_path_factory, e
             path.touch()
         _write_in_pieces(path, raw, cuts, follower)
         follower.finish()
-    _same_run(follower.run, jsonl.parse_path(path))
+    _same_run(follower.run, jsonl_run(path.read_bytes()))
     count("jsonl/follower")
 
 
@@ -257,7 +258,7 @@ def test_numbers_beyond_int64_and_float_are_not_fatal(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_bytes(raw)
     for run in (Run.from_events(evs, "gptscope"), analyzer.load(path),
-                jsonl.parse_file_fast(raw)):
+                jsonl_run(raw)):
         it = run.iters
         assert it["step"].tolist() == [pd.NA, 2**62 + 1, pd.NA, 3]  # beyond int64: no step
         assert it["loss"].tolist() == [1.0, float("inf"), float("-inf"), 2.0]

@@ -11,7 +11,7 @@ import pytest
 
 import analyzer
 from analyzer import parsers as registry
-from analyzer.builder import RunBuilder
+from analyzer.run import RunBuilder
 from analyzer.loader import LoadError, UnknownFormat
 from analyzer.run import (ANOMALY_COLUMNS, CHECKPOINT_COLUMNS, EVAL_COLUMNS, ITER_COLUMNS,
                           METRIC_COLUMNS, ParseStats, Run)

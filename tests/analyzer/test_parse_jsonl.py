@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer.builder import RunBuilder
+from analyzer.loader import load
 from analyzer.parsers import jsonl
-from analyzer.run import ITER_COLUMNS, ParseStats, Run
+from analyzer.run import ITER_COLUMNS, ParseStats, Run, RunBuilder
+from tests.analyzer._parse_util import jsonl_run
 from gptscope.schema import dumps, make_event
 
 START = dict(config={"lr": 1e-3, "name": "a,b"}, model={"n_layer": 2}, device="cpu",
@@ -44,7 +45,7 @@ def fast(text: str, monkeypatch: pytest.MonkeyPatch | None = None, chunk: int | 
          ) -> Run:
     if chunk is not None:
         monkeypatch.setattr(jsonl, "CHUNK", chunk)
-    return jsonl.parse_file_fast(text.encode())
+    return jsonl_run(text.encode())
 
 
 def assert_same_run(a: Run, b: Run) -> None:
@@ -128,7 +129,7 @@ def test_bulk_reader_agrees_with_schema_validate(value):
     lines = [json.dumps(value)] * 3
     expected, stats = slow(lines)
     assert stats.skipped == (0 if validate(value) == [] else 3)
-    assert_same_run(jsonl.parse_file_fast(("\n".join(lines) + "\n").encode()), expected)
+    assert_same_run(jsonl_run(("\n".join(lines) + "\n").encode()), expected)
 
 
 # -- the fast reader -------------------------------------------------------------------------
@@ -179,14 +180,14 @@ def test_fast_reader_equals_simple_reader(monkeypatch, chunk):
 
 @pytest.mark.parametrize("chunk", [None, 300, 5000])
 @pytest.mark.parametrize("last", ["", '{"type":"iter","v":1,"ru', dumps(it(999))])
-def test_reading_from_disk_in_blocks_equals_reading_from_memory(tmp_path, monkeypatch,
-                                                                 chunk, last):
+def test_load_in_blocks_equals_the_bulk_reader_on_the_bytes(tmp_path, monkeypatch, chunk,
+                                                            last):
     text = "".join(line + "\n" for line in mixed_lines()) + last
     path = tmp_path / "events.jsonl"
     path.write_text(text)
     if chunk:
         monkeypatch.setattr(jsonl, "CHUNK", chunk)
-    from_disk, in_memory = jsonl.parse_path(path), jsonl.parse_file_fast(text.encode())
+    from_disk, in_memory = load(path), jsonl_run(text.encode())
     assert_same_run(from_disk, in_memory)
     assert from_disk.iters["step"].iloc[-1] == (999 if last.endswith("}") else 119)
 
@@ -218,7 +219,7 @@ def test_undecodable_bytes_are_replaced_not_fatal(monkeypatch):
     lines = [dumps(start())] + [dumps(it(s)) for s in range(20)]
     data = ("\n".join(lines[:8]) + "\n").encode() + b"\xff\xfe,x,y\n" + \
         ("\n".join(lines[8:]) + "\n").encode()
-    run = jsonl.parse_file_fast(data)
+    run = jsonl_run(data)
     assert len(run.iters) == 20 and run.stats.skipped == 1
     assert run.stats.samples[0][0] == 9
 
@@ -226,16 +227,16 @@ def test_undecodable_bytes_are_replaced_not_fatal(monkeypatch):
 def test_half_written_last_line_is_ignored_and_a_whole_one_is_read():
     lines = [dumps(start())] + [dumps(it(s)) for s in range(5)]
     text = "\n".join(lines) + "\n"
-    cut = jsonl.parse_file_fast((text + dumps(it(5))[:40]).encode())
+    cut = jsonl_run((text + dumps(it(5))[:40]).encode())
     assert len(cut.iters) == 5 and cut.stats.skipped == 0 and cut.stats.lines == 6
-    whole = jsonl.parse_file_fast((text + dumps(it(5))).encode())  # no final newline
+    whole = jsonl_run((text + dumps(it(5))).encode())  # no final newline
     assert whole.iters["step"].tolist() == [0, 1, 2, 3, 4, 5]
 
 
 def test_no_iter_lines_and_empty_input():
-    run = jsonl.parse_file_fast((dumps(start()) + "\n" + dumps(ev(0)) + "\n").encode())
+    run = jsonl_run((dumps(start()) + "\n" + dumps(ev(0)) + "\n").encode())
     assert len(run.iters) == 0 and len(run.evals) == 1 and run.meta["run_id"] == "r"
-    empty = jsonl.parse_file_fast(b"")
+    empty = jsonl_run(b"")
     assert len(empty.iters) == 0 and empty.stats.lines == 0
 
 
