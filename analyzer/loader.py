@@ -9,7 +9,7 @@ from typing import Any, Iterator, Sequence
 
 
 from analyzer import parsers as registry
-from analyzer.parsers._text import decode_lines, split_lines
+from analyzer.parsers._text import byte_blocks, decode_lines, split_lines
 from analyzer.run import Run, RunBuilder
 
 EVENTS_FILE = "events.jsonl"  # what a run directory holds
@@ -212,13 +212,8 @@ def log_run_id(path: Path) -> str:
 def blocks(data: Any, size: int = _BLOCK) -> Iterator[tuple[int, list[str]]]:
     """(first line number, lines) of whole lines, a few MB at a time: memory stays
     proportional to the events, not to the file."""
-    lineno, pos, total = 1, 0, len(data)
-    while pos < total:
-        end = min(pos + size, total)
-        if end < total:
-            cut = data.rfind(b"\n", pos, end)
-            end = cut + 1 if cut >= 0 else end  # a line longer than a block is cut; rare
-        lines = decode_lines(data[pos:end])
+    lineno = 1
+    for block in byte_blocks(data, size):
+        lines = decode_lines(block)
         yield lineno, lines
         lineno += len(lines)
-        pos = end

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from typing import Any
+from typing import Any, Iterator
 
 # CSI sequences (colours, cursor moves) and OSC sequences (terminal titles, links).
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -32,6 +32,22 @@ def split_lines(data: bytes | bytearray | memoryview) -> list[str]:
     text after a final \\n is kept (an empty last item): see ``decode_lines``."""
     text = bytes(data).decode("utf-8", errors="replace")
     return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+def byte_blocks(data: Any, size: int, end: int | None = None) -> Iterator[bytes]:
+    """data[:end] (bytes, bytearray or mmap; default: all of it) in blocks of about ``size``
+    bytes cut after a newline (a line longer than a block makes its block longer). Each
+    block is a copy: a file mapped in memory is read a block at a time, never held whole a
+    second time."""
+    end = len(data) if end is None else end
+    start = 0
+    while start < end:
+        stop = min(start + size, end)
+        if stop < end:
+            cut = data.rfind(b"\n", start, stop)
+            stop = cut + 1 if cut >= 0 else data.find(b"\n", stop, end) + 1 or end
+        yield bytes(data[start:stop])
+        start = stop
 
 
 def decode_lines(data: bytes) -> list[str]:

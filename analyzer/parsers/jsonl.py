@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.parsers._text import byte_blocks
 from analyzer.run import ParseStats
 from gptscope.schema import EVENT_TYPES, validate
 
@@ -87,11 +88,10 @@ def read_bulk(builder: Any, data: Any, *, run_id: str = "log", first_lineno: int
     """The bulk hook: the whole lines of ``data`` (bytes, bytearray, memoryview or mmap)
     into ``builder`` (a RunBuilder), and with ``final`` the text after the last newline
     too. Returns the Parser (sharing ``builder.stats``) that reads the lines after them."""
-    from analyzer.parsers.jsonl_blocks import memory_blocks
     if isinstance(data, memoryview):  # the block cutter needs find/rfind
         data = data.obj if data.contiguous and data.nbytes == len(data.obj) else bytes(data)
     end = data.rfind(b"\n") + 1
-    read_blocks(builder, memory_blocks(data, end, CHUNK), first_lineno, end)
+    read_blocks(builder, byte_blocks(data, CHUNK, end), first_lineno, end)
     if final and end < len(data):
         read_last_line(builder, bytes(data[end:]))
     return Parser(run_id, stats=builder.stats)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
 import msgspec
 import numpy as np
@@ -204,17 +204,3 @@ def _steps(values: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     steps = np.array([s if s is not None and -2**63 <= s < 2**63 else 0 for s in values],
                      np.int64)
     return steps, mask, ok
-
-
-def memory_blocks(data: Any, end: int, size: int) -> Iterator[bytes]:
-    """data[:end] (whole lines; bytes, bytearray or mmap) in blocks of about ``size``
-    bytes cut at line ends. Each block is a copy: a file mapped in memory is read a
-    block at a time, never held whole a second time."""
-    start = 0
-    while start < end:
-        stop = min(start + size, end)
-        if stop < end:
-            cut = data.rfind(b"\n", start, stop)
-            stop = cut + 1 if cut >= 0 else data.find(b"\n", stop, end) + 1 or end
-        yield bytes(data[start:stop])
-        start = stop

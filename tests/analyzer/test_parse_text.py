@@ -81,3 +81,16 @@ def test_pipe_fields():
     assert f["dt"] == (659.5, "ms") and f["tok/sec"][0] == 794972 and f["total time"][0] == 2.62
     f = pipe_fields(" loss     nan (+nanz)| norm    nan (")     # a line cut short
     assert math.isnan(f["loss"][0]) and math.isnan(f["norm"][0])
+
+
+def test_byte_blocks_cut_after_newlines_and_keep_long_lines_whole():
+    from analyzer.loader import blocks
+    from analyzer.parsers._text import byte_blocks
+    data = b"a\n" + b"x" * 50 + b"\nb\nc\nlast"
+    parts = list(byte_blocks(data, 8))
+    assert b"".join(parts) == data
+    assert all(p.endswith(b"\n") for p in parts[:-1]) and parts[1] == b"x" * 50 + b"\n"
+    assert list(byte_blocks(data, 8, end=data.rfind(b"\n") + 1))[-1].endswith(b"c\n")
+    got = list(blocks(data, size=8))  # (first line number, lines): numbers stay right
+    flat = [(n + i, t) for n, lines in got for i, t in enumerate(lines)]
+    assert flat == [(1, "a"), (2, "x" * 50), (3, "b"), (4, "c"), (5, "last")]
