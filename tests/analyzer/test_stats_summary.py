@@ -17,6 +17,15 @@ def test_final_train_loss_is_the_last_logged_value_with_a_smoothed_one_beside():
     assert s["final_train_loss"] == 9.0 and s["final_train_loss_smoothed"] < 1.1
 
 
+def test_the_smoothed_final_loss_is_of_the_last_steps_in_order_or_not():
+    steps = list(range(400))
+    losses = [1.0] * 380 + [5.0] * 20          # the last 20 steps (5%) are the high ones
+    in_order = summarize(run(iters(steps, losses)))["final_train_loss_smoothed"]
+    shuffled = steps[::-1][:200] + steps[:200]  # the same rows, logged out of step order
+    out_of_order = summarize(run(iters(shuffled, [losses[s] for s in shuffled])))
+    assert in_order == out_of_order["final_train_loss_smoothed"] == 5.0
+
+
 def test_a_nan_last_loss_is_no_final_value():
     s = summarize(run(iters(range(3), [2.0, 1.9, float("nan")])))
     assert s["final_train_loss"] is None
