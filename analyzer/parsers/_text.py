@@ -41,13 +41,16 @@ def byte_blocks(data: Any, size: int, end: int | None = None) -> Iterator[bytes]
     second time."""
     end = len(data) if end is None else end
     start = 0
-    while start < end:
-        stop = min(start + size, end)
-        if stop < end:
-            cut = data.rfind(b"\n", start, stop)
-            stop = cut + 1 if cut >= 0 else data.find(b"\n", stop, end) + 1 or end
-        yield bytes(data[start:stop])
-        start = stop
+    # slicing a bytearray copies, and bytes() again: a view's slice is copied once. The view
+    # is let go when the blocks end (a bytearray with a view on it cannot be resized)
+    with memoryview(data) as view:
+        while start < end:
+            stop = min(start + size, end)
+            if stop < end:
+                cut = data.rfind(b"\n", start, stop)
+                stop = cut + 1 if cut >= 0 else data.find(b"\n", stop, end) + 1 or end
+            yield bytes(view[start:stop])
+            start = stop
 
 
 def decode_lines(data: bytes) -> list[str]:

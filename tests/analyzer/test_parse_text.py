@@ -91,6 +91,9 @@ def test_byte_blocks_cut_after_newlines_and_keep_long_lines_whole():
     assert b"".join(parts) == data
     assert all(p.endswith(b"\n") for p in parts[:-1]) and parts[1] == b"x" * 50 + b"\n"
     assert list(byte_blocks(data, 8, end=data.rfind(b"\n") + 1))[-1].endswith(b"c\n")
+    held = bytearray(data)  # a follower's buffer: it can still grow after its blocks are read
+    assert b"".join(byte_blocks(held, 8)) == data
+    held += b"\n"
     got = list(blocks(data, size=8))  # (first line number, lines): numbers stay right
     flat = [(n + i, t) for n, lines in got for i, t in enumerate(lines)]
     assert flat == [(1, "a"), (2, "x" * 50), (3, "b"), (4, "c"), (5, "last")]
