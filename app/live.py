@@ -121,7 +121,8 @@ class LiveRegistry:
         self._dirty: set[Path] = set()
         self._lock = threading.Lock()
         self.listing_version = 0
-        self._listing: tuple[int, float, Any] | None = None   # (version, when, Discovery)
+        # (watchdog's listing version, when, the Discovery, the root folder's _dir_key)
+        self._listing: tuple[int, float, Any, tuple] | None = None
         self._touched: set[Path] = set()    # files written since the listing was taken
         self._to_load: list[Path] = []     # files the loader thread reads next, in order
         self._loader: threading.Thread | None = None
@@ -172,26 +173,33 @@ class LiveRegistry:
 
     def listing(self, walk: Callable[[], Any], max_age_s: float = 30.0) -> Any:
         """The run listing (``walk()``: an app.discovery.Discovery), walked again only when
-        files appeared, went or moved (watchdog says so), or every ``max_age_s`` in case an
-        event was missed; without watchdog, on every call. Between walks only the files
-        written since are stat-ed again (for their "updated" time and the newest-first
-        order), so a refresh of a root of 1,000 runs does not stat 1,000 files.
+        files appeared, went or moved (watchdog says so), when the root folder itself
+        changed (one ``stat``), or every ``max_age_s`` in case an event was missed; without
+        watchdog, on every call. Between walks only the files written since are stat-ed
+        again (for their "updated" time and the newest-first order), so a refresh of a root
+        of 1,000 runs does not stat 1,000 files.
+
+        Watchdog's events arrive from its own threads, a few milliseconds after the write
+        (longer on a busy machine): a run folder or log created at the top of the root,
+        where a trainer puts its runs, changes the root's modification time and link count
+        at once, so the next listing after the write shows it, whatever the event's delay.
         """
         with self._lock:
             version = self.listing_version
             touched, self._touched = self._touched, set()
+        root_key = _dir_key(self.root)      # before the walk: a change during it walks again
         cached = self._listing
         if (cached is None or not self.watching or cached[0] != version
-                or time.monotonic() - cached[1] > max_age_s):
+                or cached[3] != root_key or time.monotonic() - cached[1] > max_age_s):
             disc = walk()
-            self._listing = (version, time.monotonic(), disc)
+            self._listing = (version, time.monotonic(), disc, root_key)
             return disc
         disc = cached[2]
         if touched and any(r.path in touched for r in disc.runs):
             runs = [_restat(r) if r.path in touched else r for r in disc.runs]
             runs.sort(key=lambda r: (-r.mtime, r.name))
             disc = replace(disc, runs=runs)
-            self._listing = (version, cached[1], disc)
+            self._listing = (version, cached[1], disc, root_key)
         return disc
 
     def relist(self) -> None:
@@ -204,6 +212,8 @@ class LiveRegistry:
         return self.observer is not None and self.observer.is_alive()
 
     def stop(self) -> None:
+        with self._lock:
+            self._to_load = []   # the loader thread ends after the file it is reading
         if self.observer is not None:
             self.observer.stop()
             self.observer.join(timeout=5)
@@ -303,6 +313,15 @@ def _restat(rf: Any) -> Any:
     except OSError:
         return rf
     return replace(rf, mtime=st.st_mtime, size=st.st_size)
+
+
+def _dir_key(path: Path) -> tuple:
+    """What changes when an entry is created, removed or renamed in a folder."""
+    try:
+        st = path.stat()
+    except OSError:
+        return ()
+    return (st.st_ino, st.st_mtime_ns, st.st_nlink)
 
 
 def _stat_key(path: Path) -> tuple:

@@ -20,6 +20,7 @@ LIST_EVERY_S = 2.0
 VIEW_EVERY_S = 1.0
 MAX_SUMMARIES = 50     # runs summarised in the list (newest first); the rest: name, time
 READ_BUDGET_S = 0.25   # first reads in a tick; the registry's loader thread reads the rest
+SMALL_FILE_BYTES = 16 * 1024   # read in the tick even past the budget (a few ms each)
 MAX_FINDINGS = 20
 # Material icons ship with Streamlit; emoji need a font a headless server may not have
 ICONS = {"error": ":material/error:", "warning": ":material/warning:",
@@ -111,13 +112,16 @@ def _run_list(ctx: Context) -> None:
     rows = []
     # reading runs for the first time costs ~50 ms per 10,000 iterations: at most
     # READ_BUDGET_S of it per tick, so a root of 1,000 runs lists at once; the registry's
-    # loader thread reads the rest, and the next ticks show them
+    # loader thread reads the rest, and the next ticks show them. A small file is read
+    # here whatever the budget (its status is known at once, even on a busy machine);
+    # "loading…" is only ever shown for a long first read.
     deadline = time.monotonic() + READ_BUDGET_S
     hidden, pending = set(state.hidden()), []
     for i, rf in enumerate(r for r in disc.runs if r.name not in hidden):
         if i >= MAX_SUMMARIES:
             t, err = None, "not loaded"
-        elif ctx.registry.loaded(rf.path) or time.monotonic() < deadline:
+        elif (ctx.registry.loaded(rf.path) or rf.size <= SMALL_FILE_BYTES
+              or time.monotonic() < deadline):
             t, err = ctx.registry.refresh(rf.path), None   # listed: inside the root
         else:
             t, err = None, "loading"

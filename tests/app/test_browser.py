@@ -333,8 +333,7 @@ def test_real_logs_of_every_format_and_files_that_are_no_log(tmp_path, repo_root
             # the panels are one linked chart: wait for five of its x axes
             page.wait_for_function(f"() => ({X_AXES_JS})().length >= 5",
                                    timeout=60_000)
-            page.wait_for_timeout(2500)          # the run list fragment has ticked
-            table = next(t for t in reversed(wire.tables()) if "updated" in t.columns)
+            table = _settled_run_table(page, wire)
             statuses = dict(zip(table["run"], table["status"]))
             assert statuses == {**{n: want for n, (_, want) in REAL.items()},
                                 **{n: "not a training log" for n in NOT_LOGS}}
@@ -353,6 +352,18 @@ def test_real_logs_of_every_format_and_files_that_are_no_log(tmp_path, repo_root
             _untick_a_row(page, list(table["run"]), formats)
         finally:
             browser.close()
+
+
+def _settled_run_table(page, wire: Wire, timeout_s: float = 60.0):
+    """The run table the page last received, once it lists every run read (a long first
+    read shows "loading…" until the loader thread is done and the list ticks again)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        tables = [t for t in wire.tables() if "updated" in t.columns]
+        if tables and "loading…" not in set(tables[-1]["status"]):
+            return tables[-1]
+        assert time.monotonic() < deadline, f"the run list still reads {tables[-1:]}"
+        page.wait_for_timeout(200)     # lets playwright deliver the next websocket frames
 
 
 def _one_zoom_on_every_panel(spec: dict, n_panels: int) -> None:

@@ -19,12 +19,38 @@ def root(logs_root):
 
 
 def app(repo_root, query: dict | None = None) -> AppTest:
+    """The dashboard's Runs page, run until the run list has read every listed run."""
     at = AppTest.from_file(str(repo_root / "app" / "dashboard.py"), default_timeout=60)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.run()
     assert not at.exception, at.exception
+    return settled(at)
+
+
+def rerun_until(at: AppTest, done, what: str, timeout: float = 30.0, rerun=None) -> AppTest:
+    """Run the page again until ``done(at)`` holds, for at most ``timeout`` seconds.
+
+    For what another thread brings: watchdog's events (an append, a deleted file), the run
+    list's loader thread (a long first read), a diagnostics pass in the background. They
+    take milliseconds on a quiet machine and longer on a busy one, so a test waits for the
+    state it needs, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not done(at):
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
+        time.sleep(0.05)    # the other thread's turn; then look again
+        (rerun or AppTest.run)(at)
+        assert not at.exception, at.exception
     return at
+
+
+def settled(at: AppTest) -> AppTest:
+    """Rerun until no run in the run list reads "loading…" (read in the background)."""
+    def done(at: AppTest) -> bool:
+        tables = [d.value for d in at.main.dataframe
+                  if {"run", "status", "updated"} <= set(d.value.columns)]
+        return not tables or "loading…" not in tables[0]["status"].tolist()
+    return rerun_until(at, done, "the run list's loader thread")
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -130,10 +156,9 @@ def test_a_tick_shows_appended_steps(root, repo_root):
     at = app(repo_root)
     assert metric(at, "status") == "running" and metric(at, "step") == "8"
     R.write(path, [R.it("live", s, 1.0) for s in range(9, 15)], mode="a")
-    time.sleep(0.3)   # watchdog marks the file; AppTest does not fire run_every: run again
-    at.run()
-    assert metric(at, "step") == "14"
-    assert runs_table(at)["step"].tolist() == ["14"]
+    # watchdog marks the file; AppTest does not fire run_every: run again until it has
+    rerun_until(at, lambda at: metric(at, "step") == "14"
+                and runs_table(at)["step"].tolist() == ["14"], "the appended steps")
 
 
 def test_follows_the_newest_run_until_the_user_picks(root, repo_root):
@@ -193,14 +218,31 @@ def test_malformed_and_unknown_files_show_messages(root, repo_root):
     assert any("no line in a known log format yet" in i.value for i in at.main.info)
 
 
+def test_small_files_are_read_in_the_tick_and_long_reads_say_loading(root, repo_root,
+                                                                      monkeypatch):
+    from app.views import runs
+    monkeypatch.setattr(runs, "READ_BUDGET_S", 0.0)    # as if the machine were very busy
+    R.write(root / "long" / "events.jsonl", R.events("long", 300, ended=True))   # 69 KB
+    (root / "short.txt").write_text("dear diary\n")
+    R.write(root / "small" / "events.jsonl", R.events("small", 20, ended=True))
+    for i, p in enumerate(("long/events.jsonl", "short.txt", "small/events.jsonl")):
+        os.utime(root / p, (R.T0 + i, R.T0 + i))
+    at = AppTest.from_file(str(repo_root / "app" / "dashboard.py"), default_timeout=60)
+    at.query_params["run"] = "small/events.jsonl"      # the view reads no long run here
+    at.run()
+    statuses = runs_table(at).set_index("run")["status"].to_dict()
+    assert statuses == {"small/events.jsonl": "completed", "short.txt": "not a training log",
+                        "long/events.jsonl": "loading…"}
+    statuses = runs_table(settled(at)).set_index("run")["status"].to_dict()
+    assert statuses["long/events.jsonl"] == "completed"
+
+
 def test_a_vanishing_file_shows_a_message(root, repo_root):
     path = R.write(root / "r" / "events.jsonl", R.events("r", 20))
     at = app(repo_root, {"run": "r/events.jsonl"})
     path.unlink()
-    time.sleep(0.3)
-    at.run()
-    assert not at.exception
-    assert any("gone" in w.value for w in at.main.warning)
+    rerun_until(at, lambda at: any("gone" in w.value for w in at.main.warning),
+                "the deleted file's message")
 
 
 def test_log_text_is_escaped_markdown(root, repo_root):
@@ -264,12 +306,9 @@ def test_upload_a_nanogpt_log(root, repo_root):
     assert run_title(at) == "uploads/my\\_run\\.log"
     assert metric(at, "step") == "40"
     # a file written seconds ago counts as running: its diagnostics run in the background
-    for _ in range(50):
-        if "nonfinite\\_loss" in texts(at):
-            break
-        time.sleep(0.1)
-        at.switch_page("views/page_runs.py").run()   # AppTest stays on the page it ran
-    assert "nonfinite\\_loss" in texts(at)
+    # (rerun on the Runs page: AppTest stays on the page it ran, here Open a log)
+    rerun_until(at, lambda at: "nonfinite\\_loss" in texts(at), "the background findings",
+                rerun=lambda at: at.switch_page("views/page_runs.py").run())
     box = next(e for e in at.main.expander if e.label.startswith("Run details"))
     details = box.dataframe[0].value.set_index("field")["value"]
     assert details["format"] == "nanogpt"

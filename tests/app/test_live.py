@@ -1,6 +1,7 @@
 """The registry follows files through watchdog and polls a file only when it changed."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -26,7 +27,9 @@ class CountingFollower:
         return self.inner.run
 
 
-def _wait(cond, timeout=5.0):
+def _wait(cond, timeout=30.0):
+    """Until ``cond()`` holds, at most ``timeout`` s: watchdog's events come from its own
+    threads, in milliseconds on a quiet machine and later on a busy one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
@@ -43,10 +46,24 @@ def registry(tmp_path):
     reg.stop()
 
 
+def _seen_events(registry) -> list[tuple[str, str]]:
+    """(event type, path) of every watchdog event the registry gets from now on."""
+    seen, real = [], registry._on_event
+
+    def on_event(event):
+        seen.append((event.event_type, os.fsdecode(event.src_path)))
+        real(event)
+    registry._on_event = on_event   # the observer's handler looks it up at each event
+    return seen
+
+
 def test_watchdog_marks_appends_and_only_then_polls(registry, tmp_path):
-    path = R.write(tmp_path / "r" / "events.jsonl", R.events("r", 10))
-    assert _wait(lambda: path in registry._dirty)
-    time.sleep(0.3)  # let the events of the first write arrive before the first read
+    seen = _seen_events(registry)
+    # in the watched root itself: inotify reports a file in a folder made a moment ago only
+    # once watchdog watches that folder, so its "closed" event may never come
+    path = R.write(tmp_path / "events.jsonl", R.events("r", 10))
+    # the write's last event (the file closed) has come: no late one marks it again
+    assert _wait(lambda: ("closed", str(path)) in seen)
     t = registry.refresh(path)
     assert registry.watching
     assert len(t.run.iters) == 10 and t.version == 1
@@ -210,6 +227,22 @@ def test_the_listing_is_walked_again_only_when_files_come_or_go(tmp_path):
         R.write(tmp_path / "c" / "events.jsonl", R.events("c", 5))   # a new run: a walk
         assert _wait(lambda: len(reg.listing(walk).runs) == 3)
         assert len(walks) == 2
+    finally:
+        reg.stop()
+
+
+def test_a_new_run_at_the_top_is_listed_without_waiting_for_watchdog(tmp_path):
+    from app.discovery import discover
+    R.write(tmp_path / "a" / "events.jsonl", R.events("a", 5))
+    reg = LiveRegistry(tmp_path)
+    try:
+        assert reg.watching
+        reg._on_event = lambda event: None     # watchdog's events come late (or never)
+        assert [r.name for r in reg.listing(lambda: discover(tmp_path)).runs] == [
+            "a/events.jsonl"]
+        R.write(tmp_path / "b" / "events.jsonl", R.events("b", 5))
+        assert [r.name for r in reg.listing(lambda: discover(tmp_path)).runs] == [
+            "b/events.jsonl", "a/events.jsonl"]
     finally:
         reg.stop()
 
