@@ -210,6 +210,7 @@ def _iter_columns(data: Any, size: int) -> dict[str, np.ndarray] | None:
             parts = list(pool.map(lambda r: _extract(data, r[0], r[1], False), pieces))
     else:
         parts = [_extract(data, lo, hi, True) for lo, hi in pieces]
+    pa.default_memory_pool().release_unused()  # Arrow's temporaries, before the joins
     if not parts or any(p is None for p in parts):
         return None
     first = np.cumsum([0] + [len(p["starts"]) for p in parts[:-1]])
@@ -217,7 +218,8 @@ def _iter_columns(data: Any, size: int) -> dict[str, np.ndarray] | None:
         p["line"] += f
     if len(parts) == 1:
         return parts[0]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    # column by column, each part's piece let go once joined: never two copies of all
+    return {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
 
 
 def _read_tokens(lines: pa.Array, threads: bool) -> tuple[np.ndarray, list[np.ndarray]] | None:
