@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -183,6 +184,12 @@ def cases(paths: dict[str, Path]) -> dict:
     }
 
 
+def _generate(paths: dict[str, Path], n: int) -> None:
+    generate_nanogpt(paths["nanogpt"], n)
+    for layout in ("compact", "json.dumps", "other"):
+        write_events(paths[layout], n, layout)
+
+
 def make_files(folder: Path, n: int) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"nanogpt": folder / "train.log", "compact": folder / "compact.jsonl",
@@ -190,9 +197,13 @@ def make_files(folder: Path, n: int) -> dict[str, Path]:
     stamp = folder / f".complete-{n}"
     if not stamp.exists():
         print(f"generating {n:,}-line files in {folder} ...", flush=True)
-        generate_nanogpt(paths["nanogpt"], n)
-        for layout in ("compact", "json.dumps", "other"):
-            write_events(paths[layout], n, layout)
+        # in a child process: a child's peak memory (ru_maxrss) starts from its parent's size
+        # at the fork, so this process must stay small for the figures to be the cases' own
+        child = multiprocessing.get_context("fork").Process(target=_generate, args=(paths, n))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit("generating the files failed")
         stamp.touch()
     for name, p in paths.items():
         print(f"  {name:11s} {p.stat().st_size / 2**20:7.1f} MiB  {p}")
