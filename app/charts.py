@@ -112,8 +112,14 @@ def _color(colors: dict[str, str]) -> dict[str, Any]:
 
 
 def _crosshair(df: pd.DataFrame, x: dict[str, Any], x_title: str
-               ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """A rule at the hovered x with every series' value there (one row per x: a pivot)."""
+               ) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame]]:
+    """A rule at the hovered x with every series' value there, and a dot on each line.
+
+    Both read small datasets made here, at most ``HOVER_POINTS`` x positions: ``hover``,
+    one row per x with a column per series (the tooltip; pivoted here, not by a Vega
+    transform in the browser), and ``hoverpts``, the dots. Filtering every line point by
+    the hovered x, and pivoting in the page, cost ~15% of the browser's time to first
+    draw."""
     labels = [str(v) for v in pd.unique(df["lab"])]
     fields = {lab: f"s{i}" for i, lab in enumerate(labels)}  # safe names: no dots/brackets
     tooltip = [{"field": "x", "type": "quantitative", "title": x_title, "format": ",.6~g"}]
@@ -125,20 +131,23 @@ def _crosshair(df: pd.DataFrame, x: dict[str, Any], x_title: str
     if len(xs) > HOVER_POINTS:   # evenly spaced x positions, the first and last kept
         keep = xs[np.linspace(0, len(xs) - 1, HOVER_POINTS).round().astype(int)]
         df = df[df["x"].isin(keep)]
+    f = df["lab"].map(fields)
+    wide = (df.assign(f=f).groupby(["x", "f"], sort=False)["y"].mean()
+            .unstack("f").reindex(columns=list(fields.values())).sort_index().reset_index())
+    wide.columns.name = None
     return [
-        {"data": {"name": "lines"}, "transform": [{"filter": {"param": "hover",
-                                                              "empty": False}}],
+        {"data": {"name": "hoverpts"}, "transform": [{"filter": {"param": "hover",
+                                                                 "empty": False}}],
          "mark": {"type": "point", "filled": True, "size": 40, "clip": True},
          "encoding": {"x": x, "y": {"field": "y", "type": "quantitative"},
                       "color": {"field": "run", "type": "nominal", "legend": None}}},
         {"data": {"name": "hover"},
-         "transform": [{"pivot": "f", "value": "y", "groupby": ["x"], "op": "mean"}],
          "mark": {"type": "rule", "color": "#555", "strokeWidth": 1},
          "encoding": {"x": x, "tooltip": tooltip,
                       "opacity": {"condition": {"param": "hover", "empty": False,
                                                 "value": 0.6}, "value": 0}},
          "params": [hover]},
-    ], pd.DataFrame({"x": df["x"], "y": df["y"], "f": df["lab"].map(fields)})
+    ], {"hover": wide, "hoverpts": df[["x", "y", "run"]].reset_index(drop=True)}
 
 
 def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
@@ -177,7 +186,10 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
     enc: dict[str, Any] = {
         "x": x, "y": y, "detail": {"field": "key", "type": "nominal"},
         "color": _color(colors),
-        "opacity": {"condition": {"test": "datum.faint", "value": 0.35}, "value": 1.0}}
+        # a scale, not a test: Streamlit's Vega evaluates a test per point in an
+        # interpreter (no eval in the page), a scale lookup is plain code
+        "opacity": {"field": "faint", "type": "ordinal", "legend": None,
+                    "scale": {"domain": [False, True], "range": [1.0, 0.35]}}}
     if len(bases) > 1:
         enc["strokeDash"] = {"field": "base", "type": "nominal", "legend": _legend(),
                              "scale": {"domain": bases,
@@ -229,8 +241,8 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
                                                 {"field": "y", "type": "quantitative",
                                                  "format": ".4g"}]}})
     if len(df):
-        cross, hover_df = _crosshair(df, x, x_title)
-        datasets["hover"] = hover_df
+        cross, hover_data = _crosshair(df, x, x_title)
+        datasets.update(hover_data)
         layers += cross
     return {"title": title, "height": height, "datasets": datasets, "layer": layers}
 

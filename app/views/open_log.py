@@ -37,7 +37,7 @@ def page(ctx: Context) -> None:
 
     st.subheader("A log already in the logs root")
     st.caption("Only files inside the logs root can be opened:")
-    st.code(str(ctx.root), language=None)
+    st.text(str(ctx.root))   # as on the Runs page: st.code loads a syntax highlighter
     path = st.text_input("Path, relative to the logs root (or absolute, inside it)",
                          key="open_path")
     if st.button("Open", key="open_button") and path:

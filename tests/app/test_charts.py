@@ -42,7 +42,9 @@ def test_raw_is_faint_under_its_smoothed_twin_and_shares_its_style():
     assert set(lines["base"]) == {"loss"}
     enc = _layer(spec, "lines")["encoding"]
     assert enc["color"]["field"] == "run" and "strokeDash" not in enc
-    assert enc["opacity"]["condition"] == {"test": "datum.faint", "value": 0.35}
+    assert enc["opacity"]["field"] == "faint"           # a scale lookup, no per-point test
+    assert dict(zip(enc["opacity"]["scale"]["domain"], enc["opacity"]["scale"]["range"])) \
+        == {True: 0.35, False: 1.0}
 
 
 def test_train_and_val_differ_by_line_style_not_colour():
@@ -90,12 +92,17 @@ def test_crosshair_lists_every_overlaid_series_at_the_hovered_x():
     spec = _chart(pts, runs=("a.log", "b"))
     rule = _layer(spec, "hover", "rule")
     assert rule["params"][0]["select"]["nearest"] is True
-    assert rule["transform"][0]["pivot"] == "f"
+    assert "transform" not in rule                  # pivoted here, not in the browser
     titles = [t["title"] for t in rule["encoding"]["tooltip"]]
     assert titles == ["step", "a.log · loss", "b · loss"]
     fields = [t["field"] for t in rule["encoding"]["tooltip"][1:]]
-    assert set(spec["datasets"]["hover"]["f"]) == set(fields)   # no dots in field names
-    assert all("." not in f for f in fields)
+    assert all("." not in f for f in fields)                      # no dots in field names
+    hover = spec["datasets"]["hover"]                # one row per x, a column per series
+    assert hover.columns.tolist() == ["x", *fields]
+    assert hover.values.tolist() == [[0.0, 1.0, 2.0], [1.0, 0.9, 1.8]]
+    dots = _layer(spec, "hoverpts", "point")         # a dot on each line at the hovered x
+    assert dots["transform"] == [{"filter": {"param": "hover", "empty": False}}]
+    assert spec["datasets"]["hoverpts"].columns.tolist() == ["x", "y", "run"]
 
 
 def test_step_axis_has_integer_ticks_and_a_zoom_domain():
@@ -135,7 +142,9 @@ def test_a_single_x_gets_a_widened_domain_instead_of_a_zero_width_axis():
 def test_the_crosshair_snaps_to_a_bounded_number_of_x_positions():
     from app.charts import HOVER_POINTS
     pts = _pts([(float(s), 1.0 + s, "r", "loss", 0, s) for s in range(5000)])
-    hover = _chart(pts)["datasets"]["hover"]
-    assert hover["x"].nunique() == HOVER_POINTS
+    spec = _chart(pts)
+    hover = spec["datasets"]["hover"]
+    assert len(hover) == hover["x"].nunique() == HOVER_POINTS
     assert {0.0, 4999.0} <= set(hover["x"])        # the ends stay reachable
-    assert (hover["y"] == hover["x"] + 1.0).all()  # values at those x, not resampled
+    assert (hover["s0"] == hover["x"] + 1.0).all()  # values at those x, not resampled
+    assert len(spec["datasets"]["hoverpts"]) == HOVER_POINTS

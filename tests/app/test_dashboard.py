@@ -90,7 +90,7 @@ def texts(at: AppTest) -> str:
 def test_empty_logs_root_says_how_to_start(root, repo_root):
     at = app(repo_root)
     assert "No runs yet" in at.main.info[0].value
-    assert at.sidebar.code[0].value == str(root.resolve())
+    assert at.sidebar.text[0].value == str(root.resolve())
 
 
 def test_run_list_header_findings_and_charts(root, repo_root):
