@@ -111,14 +111,32 @@ def _run_list(ctx: Context) -> None:
         st.rerun()          # the selection changed here: the run view must follow
     disc = ctx.discover()
     t_now = now()
-    rows = []
-    # reading runs for the first time costs ~50 ms per 10,000 iterations: at most
-    # READ_BUDGET_S of it per tick, so a root of 1,000 runs lists at once; the registry's
-    # loader thread reads the rest, and the next ticks show them. A small file is read
-    # here whatever the budget (its status is known at once, even on a busy machine);
-    # "loading…" is only ever shown for a long first read.
+    hidden = set(state.hidden())
+    rows, pending = list_rows(ctx, disc, hidden, t_now)
+    st.subheader("Runs")
+    if not rows and not hidden:
+        st.info("No runs yet under the logs root. Start one with `python -m app.launch`, "
+                "or open an existing log on the “Open a log” page.")
+    else:
+        _table(rows, t_now)
+    ctx.registry.preload(pending)
+    if disc.refused:
+        st.caption(f"Not shown (they point outside the logs root): "
+                   f"{md_escape(', '.join(disc.refused[:5]))}")
+    _rerun_if_stale(ctx, rows, disc)
+
+
+def list_rows(ctx: Context, disc, hidden: set[str], t_now: float
+              ) -> tuple[list[logic.Summary], list]:
+    """The run list's rows, and the files left for the registry's loader thread.
+
+    Reading runs for the first time costs ~50 ms per 10,000 iterations: at most
+    READ_BUDGET_S of it per tick, so a root of 1,000 runs lists at once; the loader thread
+    reads the rest, and the next ticks show them. A small file is read here whatever the
+    budget (its status is known at once, even on a busy machine); "loading…" is only ever
+    shown for a long first read."""
+    rows, pending = [], []
     deadline = time.monotonic() + READ_BUDGET_S
-    hidden, pending = set(state.hidden()), []
     for i, rf in enumerate(r for r in disc.runs if r.name not in hidden):
         if i >= MAX_SUMMARIES:
             t, err = None, "not loaded"
@@ -132,17 +150,7 @@ def _run_list(ctx: Context) -> None:
             rows.append(_summary(t, rf, t_now))
         else:
             rows.append(_no_run_line(ctx, rf, t, err, t_now))
-    st.subheader("Runs")
-    if not rows and not hidden:
-        st.info("No runs yet under the logs root. Start one with `python -m app.launch`, "
-                "or open an existing log on the “Open a log” page.")
-    else:
-        _table(rows, t_now)
-    ctx.registry.preload(pending)
-    if disc.refused:
-        st.caption(f"Not shown (they point outside the logs root): "
-                   f"{md_escape(', '.join(disc.refused[:5]))}")
-    _rerun_if_stale(ctx, rows, disc)
+    return rows, pending
 
 
 def _table(rows: list[logic.Summary], t_now: float) -> None:
