@@ -1,6 +1,7 @@
 """The reading engine's speed and memory targets (issue #11), as one table.
 
     python benchmarks/engine_bench.py [--rounds 3] [--lines 1000000] [--busy] [--keep DIR]
+                                      [--baseline CHECKOUT]
 
 Generates, in a temporary directory (or --keep DIR, reused when the files are there):
 - a 1,000,000-line nanoGPT ``train.py`` log (benchmarks/parse_bench.py's generator: config
@@ -131,12 +132,12 @@ def write_events(path: Path, n: int, layout: str) -> None:
         f.write("\n".join(lines) + ("\n" if lines else ""))
 
 
-def timed(cmd: list[str]) -> dict:
+def timed(cmd: list[str], cwd: Path = ROOT) -> dict:
     """Wall time, CPU time (user + sys) and peak resident memory of one command, from the
     child's own resource usage (os.wait4)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=ROOT)
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=cwd)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -163,6 +164,17 @@ TARGETS = {  # case: (target seconds or None, what it is)
     "summary events, compact layout": (1.5, "end to end"),
     "summary events, other layout": (None, "within 1.5x of compact"),
 }
+
+
+def baseline_cases(paths: dict[str, Path], checkout: Path) -> dict:
+    """The end-to-end summaries run by another checkout of the project (``--baseline``),
+    taking turns with ours in the same rounds."""
+    py = sys.executable
+    return {f"{what} [baseline]": (lambda p=paths[key]: timed(
+                [py, "-m", "analyzer", "summary", str(p)], cwd=checkout))
+            for what, key in (("summary of the nanoGPT log", "nanogpt"),
+                              ("summary events, json.dumps layout", "json.dumps"),
+                              ("summary events, compact layout", "compact"))}
 
 
 def cases(paths: dict[str, Path]) -> dict:
@@ -212,9 +224,9 @@ def make_files(folder: Path, n: int) -> dict[str, Path]:
 
 def report(results: dict[str, list[dict]], bare_mb: float) -> None:
     best = {k: min(v, key=lambda r: r["s"]) for k, v in results.items()}
-    print(f"\n{'work':36s} {'best':>8s} {'median':>8s} {'cpu':>8s} {'target':>10s}  met")
+    print(f"\n{'work':46s} {'best':>8s} {'median':>8s} {'cpu':>8s} {'target':>10s}  met")
     for case, rs in results.items():
-        target, _ = TARGETS[case]
+        target, _ = TARGETS.get(case, (None, ""))
         b = best[case]
         med = statistics.median(r["s"] for r in rs)
         if case == "summary events, other layout":
@@ -224,8 +236,12 @@ def report(results: dict[str, list[dict]], bare_mb: float) -> None:
             tgt, met = "-", ""
         else:
             tgt, met = f"<= {target:.1f} s", "yes" if b["s"] <= target else "NO"
-        print(f"{case:36s} {b['s']:7.2f}s {med:7.2f}s {b.get('cpu', float('nan')):7.2f}s "
+        print(f"{case:46s} {b['s']:7.2f}s {med:7.2f}s {b.get('cpu', float('nan')):7.2f}s "
               f"{tgt:>10s}  {met}")
+    for case in [c for c in results if c.endswith(" [baseline]")]:
+        ours = best[case[:-len(" [baseline]")]]["s"]
+        print(f"{case[:-len(' [baseline]')]}: {best[case]['s'] / ours:.2f}x faster than the "
+              "baseline checkout")
     naive = best["naive regex loop, same log"]["s"]
     summ = best["summary of the nanoGPT log"]
     print(f"\nsummary of the nanoGPT log vs the naive loop: {naive / summ['s']:.2f}x faster "
@@ -241,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--busy", action="store_true", help="beside one process spinning a core")
     ap.add_argument("--keep", type=Path, help="generate the files here and keep them")
+    ap.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                    help="also time the summaries with this other checkout (e.g. a git worktree "
+                         "of an older commit), alternating with ours")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_files(args.keep or Path(tmp), args.lines)
@@ -251,6 +270,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{' (beside one busy process)' if busy else ''}; {os.cpu_count()} cores")
             bare = timed([sys.executable, "-c", "pass"])["peak_mb"]
             run = cases(paths)
+            if args.baseline:
+                run.update(baseline_cases(paths, args.baseline.resolve()))
             results: dict[str, list[dict]] = {k: [] for k in run}
             for r in range(args.rounds):
                 for case, fn in run.items():  # the cases take turns, round after round
