@@ -316,13 +316,38 @@ def _read(data: Any, size: int, parser: Any, first_lineno: int, final: bool
     cols = _iter_columns(data, size)
     if cols is None or not len(cols["line"]):
         return None
-    starts, ends = cols["starts"], cols["ends"]
     line, step, loss, dt, pct = (cols[k] for k in ("line",) + _KEYS)
     step = step.astype(np.int64, copy=False)
     n = len(line)
     measured = pct >= 0
     elapsed = dt / 1000.0  # per line first, as the parser adds them
     np.cumsum(elapsed, out=elapsed)
+    walk = _Walk(data, parser, cols["starts"], cols["ends"], line, step, dt, elapsed)
+    if not walk.feed_others(_plain(line, step, loss, measured), first_lineno):
+        return None  # a line read by the columns that the parser reads otherwise
+    if parser.gptscope_stdout:
+        return None  # gptscope's stdout: its MFU needs the per-line reading (nanogpt._our_mfu)
+    walk.advance_to(n)
+    if walk.held >= 0:
+        walk.dropped.append(walk.held)  # skipped at finish(), or still held for next feed()
+    events = walk.events + (parser.finish() if final else [])
+    runs, scalar_rows, dropped = walk.runs, walk.scalar_rows, walk.dropped
+    del cols, walk  # free the line bounds before the big columns are built
+    out = _final_columns(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
+    if dropped:
+        keep = np.ones(n, bool)
+        keep[dropped] = False
+        out = {k: v[keep] for k, v in out.items()}
+        n = int(keep.sum())
+    return events, out, n
+
+
+def _plain(line: np.ndarray, step: np.ndarray, loss: np.ndarray, measured: np.ndarray
+           ) -> np.ndarray:
+    """Which iteration rows are plain: they follow an iteration line, step forward, have a
+    finite loss and MFU measured as the row before; such rows change nothing in the parser
+    but its counters (``StdoutParser.advance``)."""
+    n = len(line)
     prev_iter = np.zeros(n, bool)
     prev_iter[1:] = line[1:] - 1 == line[:-1]
     plain = prev_iter & np.isfinite(loss)
@@ -331,80 +356,92 @@ def _read(data: Any, size: int, parser: Any, first_lineno: int, final: bool
     # (the parser holds it until then): it goes through the parser too
     plain[2:] &= step[1:-1] > step[:-2]
     plain[0] = False
+    return plain
 
-    # every line that is not a plain iteration goes through the streaming parser, in order
-    is_plain = np.zeros(len(starts), bool)
-    is_plain[line[plain]] = True
-    others = np.flatnonzero(~is_plain)
-    first_row = np.searchsorted(line, others)  # the first iteration row at or after each
-    is_row = line[np.minimum(first_row, n - 1)] == others
-    starts_o, ends_o = starts[others].tolist(), ends[others].tolist()
-    events: list[dict[str, Any]] = []
-    scalar_rows: list[tuple[int, int, dict[str, Any]]] = []   # (row, segment, iter event)
-    runs: list[tuple[int, int, int, Any, Any]] = []           # plain rows [a, b) and state
-    done = 0
-    held, held_line = -1, 0    # the row and line number of the line the parser holds
-    dropped: list[int] = []    # rows of stray lines the parser skipped
-    for li, k, is_iter, a, b in zip(others.tolist(), first_row.tolist(), is_row.tolist(),
-                                    starts_o, ends_o):
-        row = k if is_iter else -1
-        lineno = first_lineno + li
-        if k > done:
-            _advance(parser, runs, done, k, step, elapsed, _text(data, starts, ends, line[k - 1]))
-            done = k
-        text = data[a:b].decode("utf-8", errors="replace")
+
+class _Walk:
+    """Every line that is not a plain iteration fed to the streaming parser, in file order,
+    with the parser moved over the plain rows between them (``advance_to``)."""
+
+    def __init__(self, data: Any, parser: Any, starts: np.ndarray, ends: np.ndarray,
+                 line: np.ndarray, step: np.ndarray, dt: np.ndarray, elapsed: np.ndarray):
+        self.data, self.parser = data, parser
+        self.starts, self.ends, self.line = starts, ends, line
+        self.step, self.dt, self.elapsed = step, dt, elapsed
+        self.events: list[dict[str, Any]] = []
+        self.scalar_rows: list[tuple[int, int, dict[str, Any]]] = []  # (row, segment, event)
+        self.runs: list[tuple[int, int, int, Any, Any]] = []  # plain rows [a, b) and state
+        self.dropped: list[int] = []   # rows of stray lines the parser skipped
+        self.done = 0                  # rows the parser has been moved over or fed
+        self.held, self.held_line = -1, 0  # the row and line number the parser holds
+
+    def advance_to(self, k: int) -> None:
+        """Move the parser over the plain rows [done, k)."""
+        if k > self.done:
+            last = _text(self.data, self.starts, self.ends, self.line[k - 1])
+            _advance(self.parser, self.runs, self.done, k, self.step, self.elapsed, last)
+            self.done = k
+
+    def feed_others(self, plain: np.ndarray, first_lineno: int) -> bool:
+        """Feed the lines that are not plain rows; False if the parser read one of them
+        otherwise than the columns did."""
+        line = self.line
+        is_plain = np.zeros(len(self.starts), bool)
+        is_plain[line[plain]] = True
+        others = np.flatnonzero(~is_plain)
+        first_row = np.searchsorted(line, others)  # the first iteration row at or after each
+        is_row = line[np.minimum(first_row, len(line) - 1)] == others
+        for li, k, is_iter, a, b in zip(others.tolist(), first_row.tolist(), is_row.tolist(),
+                                        self.starts[others].tolist(),
+                                        self.ends[others].tolist()):
+            self.advance_to(k)
+            text = self.data[a:b].decode("utf-8", errors="replace")
+            if not self._feed(text, first_lineno + li, k if is_iter else -1):
+                return False
+        return True
+
+    def _feed(self, text: str, lineno: int, row: int) -> bool:
+        """One line (``row``: its iteration row, or -1) through the parser."""
+        parser = self.parser
         seg = parser.segment
-        new = parser.feed([text], lineno)
         its = []  # (segment, event): a held line and this one may open a segment each
-        for ev in new:
+        for ev in parser.feed([text], lineno):
             if ev["type"] in ("run_start", "resume"):
                 seg += 1
             if ev["type"] == "iter":
                 its.append((seg, ev))
             else:
-                events.append(ev)
+                self.events.append(ev)
         # the rows these iteration events belong to: a line stepping back is held by the
         # parser until the next line (then read before it, or dropped as out of order)
         holding = parser.held_lineno
         cur = row >= 0 and holding != lineno          # this line gave its event now
         rows = []
-        if held >= 0 and holding != held_line:      # the held line was decided
+        if self.held >= 0 and holding != self.held_line:  # the held line was decided
             if len(its) - cur == 1:
-                rows.append(held)
+                rows.append(self.held)
             else:
-                dropped.append(held)
-                # the parser's clock never counted the stray line: the sums from there on
-                # are redone in the parser's order of additions (so they equal its floats)
-                tail = dt[held:] / 1000.0
-                tail[0] = elapsed[held - 1] if held > 0 else 0.0
-                np.cumsum(tail, out=tail)
-                elapsed[held:] = tail
-            held = -1
+                self._drop(self.held)
+            self.held = -1
         if cur:
             rows.append(row)
         elif row >= 0:
-            held, held_line = row, lineno
+            self.held, self.held_line = row, lineno
         if len(its) != len(rows):
-            return None  # a line read by the columns that the parser reads otherwise
-        scalar_rows += [(r, sg, ev) for r, (sg, ev) in zip(rows, its)]
+            return False
+        self.scalar_rows += [(r, sg, ev) for r, (sg, ev) in zip(rows, its)]
         if row >= 0:
-            done = row + 1
-    if parser.gptscope_stdout:
-        return None  # gptscope's stdout: its MFU needs the per-line reading (nanogpt._our_mfu)
-    if n > done:
-        _advance(parser, runs, done, n, step, elapsed, _text(data, starts, ends, line[n - 1]))
-    if held >= 0:
-        dropped.append(held)  # skipped at finish(), or still held for the next feed()
-    if final:
-        events += parser.finish()
-    del cols, starts, ends, is_plain  # free before the big columns are built
-    out = _final_columns(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
-    if dropped:
-        keep = np.ones(n, bool)
-        keep[dropped] = False
-        out = {k: v[keep] for k, v in out.items()}
-        n = int(keep.sum())
-    return events, out, n
+            self.done = row + 1
+        return True
+
+    def _drop(self, row: int) -> None:
+        """A stray line the parser skipped: its clock never counted it, so the sums from
+        there on are redone in the parser's order of additions (so they equal its floats)."""
+        self.dropped.append(row)
+        tail = self.dt[row:] / 1000.0
+        tail[0] = self.elapsed[row - 1] if row > 0 else 0.0
+        np.cumsum(tail, out=tail)
+        self.elapsed[row:] = tail
 
 
 def _text(data: Any, starts: np.ndarray, ends: np.ndarray, i: int) -> str:
