@@ -43,6 +43,9 @@ import re
 from typing import Any
 
 from analyzer.parsers._banner import ARG, is_command, looks_like_run_header, param_count
+from analyzer.parsers._endings import (ASSERTION, CTRL_C, CUDA_ERROR, EXCEPTION, NATIVE_ERROR,
+                                       OOM, SHELL_DEATH, SIGNAL, SLURM_CANCEL, SPLICE,
+                                       TRACEBACK, ending_status, pending_ending)
 from analyzer.parsers._header import Header, device_type, jsonable
 from analyzer.parsers._text import clean_line, finite, is_elision, literal, nonfinite_name
 from analyzer.run import ParseStats
@@ -54,29 +57,6 @@ from gptscope.schema import FIELDS, OPTIONAL, SCHEMA_VERSION
 _SPEC = {etype: [(name, False if types == ("bool",) else None, name in OPTIONAL)
                  for name, types, _ in fields] for etype, fields in FIELDS.items()}
 
-_SPLICE = re.compile(r"slurmstepd: |srun: error: ")
-_SLURM_CANCEL = re.compile(r"\*+ (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+")
-_SIGNAL = re.compile(r"Received \d+ death signal|Received SIG[A-Z]+\b|srun: forcing job termination"
-                     r"|srun: Job step aborted")
-# a shell's report of a killed job: 'script: line 14: 252049 Aborted  (core dumped) ./train'
-_DEATH = r"(?:Aborted|Killed|Segmentation fault|Bus error)"
-_SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + _DEATH + r"\b.*|"
-                          + _DEATH + r"(?: \(core dumped\))?")
-# Endings that may sit anywhere in a line (a Ctrl-C echo glues '^C' to the next output:
-# '^CTraceback ...'). They end the run only if no training follows them (see finish()).
-_CTRL_C = "^C"
-_INTERRUPT = re.compile(r"\bKeyboardInterrupt\b")
-_OOM = re.compile(r"\bout of memory\b|OutOfMemoryError|\boom[-_ ]kill", re.IGNORECASE)
-_KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
-                     r"(?: \(core dumped\))?(?![A-Za-z])")
-_ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")
-_CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
-# a native library's fatal error with its message on the line: '[cuBLAS ERROR]: 13 x.cuh 216'
-_NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S.*|"
-                           r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access")
-_TRACEBACK = "Traceback (most recent call last):"
-# the last line of a traceback: 'ValueError: ...', 'KeyboardInterrupt', 'torch.X.ChildFailedError:'
-_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::.*)?$")
 _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 # Characters that never appear in a text log (C0 controls other than tab, ESC and the line
 # ends): a line holding one is binary junk -- a crash's NUL padding, a blob, UTF-16 text.
@@ -376,13 +356,13 @@ class StdoutParser:
             self._end("failed", f"{error}: {text.strip()}")
             self.stats.parsed += 1
             return
-        if _CTRL_C in text:  # '^CTraceback': the interrupt, then the text it was glued to
+        if CTRL_C in text:  # '^CTraceback': the interrupt, then the text it was glued to
             self._exception = "KeyboardInterrupt (^C)"
-            text = text.replace(_CTRL_C, "")
+            text = text.replace(CTRL_C, "")
             if not text.strip():
                 self.stats.parsed += 1
                 return
-        m = _SPLICE.search(text, 1)
+        m = SPLICE.search(text, 1)
         if m is not None:
             ok = self.parse_partial(text[:m.start()].rstrip(), lineno)
             self._generic(text[m.start():])
@@ -438,30 +418,30 @@ class StdoutParser:
         """Lines every format shares: endings, tracebacks, warnings. None if it was an
         ending (parsed), else the reason the line is skipped."""
         t = text.strip()
-        if _SLURM_CANCEL.search(t) or _SIGNAL.search(t):
+        if SLURM_CANCEL.search(t) or SIGNAL.search(t):
             self._end("interrupted", t)
             return None
-        if _ASSERTION.search(t):
+        if ASSERTION.search(t):
             self._assertion = t
             self._end("failed", t)
             return None
-        m = _CUDA_ERROR.match(t)
+        m = CUDA_ERROR.match(t)
         if m:
             self._cuda_error = f"CUDA ERROR at {m.group(1)}"
             return None
-        if _NATIVE_ERROR.search(t):  # the process dies with it, unless training goes on
+        if NATIVE_ERROR.search(t):  # the process dies with it, unless training goes on
             self._exception = t
             return None
-        if _SHELL_DEATH.fullmatch(t):
-            oom = self._exception if self._exception and _OOM.search(self._exception) else None
+        if SHELL_DEATH.fullmatch(t):
+            oom = self._exception if self._exception and OOM.search(self._exception) else None
             self._end("failed", self._assertion or oom or t)
             return None
-        if t == _TRACEBACK:
+        if t == TRACEBACK:
             self._in_traceback = True
             return "traceback"
-        if _pending_ending(t):
+        if pending_ending(t):
             # the most telling line wins: an OOM message over the 'Killed' after it
-            if self._exception is None or not _OOM.search(self._exception):
+            if self._exception is None or not OOM.search(self._exception):
                 self._exception = t
             self._in_traceback = False
             return None
@@ -469,7 +449,7 @@ class StdoutParser:
             if t.startswith(_TRACE_CONT):
                 return "traceback"
             self._in_traceback = False
-            if _EXCEPTION.match(t):
+            if EXCEPTION.match(t):
                 self._exception = t
                 return "traceback"
         if t.startswith(_TRACE_CONT):
@@ -492,18 +472,3 @@ class StdoutParser:
             self._banner = True
             self._last_iter_text = None  # the same line after it is a new run's step
         return "unrecognised"
-
-
-def _pending_ending(t: str) -> bool:
-    """A line that ends the run if no training follows it: an interrupt, an out-of-memory
-    message, a process killed by a signal, anywhere in the line."""
-    return bool(_INTERRUPT.search(t) or _OOM.search(t) or _KILLED.search(t))
-
-
-def ending_status(error: str) -> str:
-    """'interrupted' for a stop from outside the program (Ctrl-C, a scheduler's cancel or
-    time limit, a termination signal), else 'failed'."""
-    if _INTERRUPT.search(error) or "CANCELLED" in error or "TIME LIMIT" in error.upper() \
-            or "SIGTERM" in error or "SIGINT" in error:
-        return "interrupted"
-    return "failed"

@@ -1,0 +1,45 @@
+"""How a text log says that its run ended: an interrupt, a scheduler's cancel, a process
+killed by a signal, out of memory, an assertion, a CUDA or library error, a traceback. Shared
+by the stdout parsers (analyzer/parsers/_stdout.py)."""
+from __future__ import annotations
+
+import re
+
+SPLICE = re.compile(r"slurmstepd: |srun: error: ")
+SLURM_CANCEL = re.compile(r"\*+ (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+")
+SIGNAL = re.compile(r"Received \d+ death signal|Received SIG[A-Z]+\b|srun: forcing job termination"
+                    r"|srun: Job step aborted")
+# a shell's report of a killed job: 'script: line 14: 252049 Aborted  (core dumped) ./train'
+DEATH = r"(?:Aborted|Killed|Segmentation fault|Bus error)"
+SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + DEATH + r"\b.*|"
+                         + DEATH + r"(?: \(core dumped\))?")
+# Endings that may sit anywhere in a line (a Ctrl-C echo glues '^C' to the next output:
+# '^CTraceback ...'). They end the run only if no training follows them (see finish()).
+CTRL_C = "^C"
+INTERRUPT = re.compile(r"\bKeyboardInterrupt\b")
+OOM = re.compile(r"\bout of memory\b|OutOfMemoryError|\boom[-_ ]kill", re.IGNORECASE)
+KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
+                    r"(?: \(core dumped\))?(?![A-Za-z])")
+ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")
+CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
+# a native library's fatal error with its message on the line: '[cuBLAS ERROR]: 13 x.cuh 216'
+NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S.*|"
+                          r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access")
+TRACEBACK = "Traceback (most recent call last):"
+# the last line of a traceback: 'ValueError: ...', 'KeyboardInterrupt', 'torch.X.ChildFailedError:'
+EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::.*)?$")
+
+
+def pending_ending(t: str) -> bool:
+    """A line that ends the run if no training follows it: an interrupt, an out-of-memory
+    message, a process killed by a signal, anywhere in the line."""
+    return bool(INTERRUPT.search(t) or OOM.search(t) or KILLED.search(t))
+
+
+def ending_status(error: str) -> str:
+    """'interrupted' for a stop from outside the program (Ctrl-C, a scheduler's cancel or
+    time limit, a termination signal), else 'failed'."""
+    if INTERRUPT.search(error) or "CANCELLED" in error or "TIME LIMIT" in error.upper() \
+            or "SIGTERM" in error or "SIGINT" in error:
+        return "interrupted"
+    return "failed"
