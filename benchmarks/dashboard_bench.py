@@ -150,7 +150,7 @@ STEP_AT_LEAST = """n => { for (const m of document.querySelectorAll('[data-testi
     const v = m.querySelector('[data-testid="stMetricValue"]');
     return parseInt(v.innerText.replace(/,/g, '')) >= n; }
   return false; }"""
-# a drawn chart: taller than the empty chart that makes the page load Vega early
+# a chart drawn at its size (Vega's canvas or svg exists before it is laid out)
 CHART_DRAWN = """() => [...document.querySelectorAll(
   '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')]
   .some(e => e.getBoundingClientRect().height > 100)"""
@@ -175,11 +175,7 @@ class Arrivals:
         now = time.perf_counter() - self.start
         self.at.setdefault("session", now)
         if msg.HasField("delta") and msg.delta.HasField("new_element"):
-            el = msg.delta.new_element
-            kind = el.WhichOneof("type")
-            if kind == "vega_lite_chart" and '"vconcat"' not in el.vega_lite_chart.spec:
-                kind = "vega preload"   # the empty chart that loads Vega early
-            self.at.setdefault(kind, now)
+            self.at.setdefault(msg.delta.new_element.WhichOneof("type"), now)
 
     def split(self, element: str, drawn: float) -> str:
         first, el = self.at.get("session", math.nan), self.at.get(element, math.nan)

@@ -22,7 +22,6 @@ MAX_SUMMARIES = 50     # runs summarised in the list (newest first); the rest: n
 READ_BUDGET_S = 0.25   # first reads in a tick; the registry's loader thread reads the rest
 SMALL_FILE_BYTES = 16 * 1024   # read in the tick even past the budget (a few ms each)
 MAX_FINDINGS = 20
-VEGA_PRELOAD = {"mark": "point", "width": 1, "height": 1}
 # Material icons ship with Streamlit; emoji need a font a headless server may not have
 ICONS = {"error": ":material/error:", "warning": ":material/warning:",
          "info": ":material/info:"}
@@ -38,11 +37,6 @@ def page(ctx: Context) -> None:
     # the run list is drawn below the run view but worked out and sent first: it waits for
     # no long read, where the view may read a million-iteration run for seconds
     view = st.container()
-    # an empty 1-pixel chart first: the browser fetches and parses Vega (~0.8 MB of
-    # JavaScript, loaded with a page's first chart) while the server works out the run
-    # list and the view, rather than after the charts arrive (0.2 s sooner on 2 cores).
-    # Drawn on every run, so the view's elements keep their places.
-    view.vega_lite_chart(spec=VEGA_PRELOAD)
     state.set_page_run(True)
     st.fragment(run_every=LIST_EVERY_S)(_run_list)(ctx)
     live = c.live and any(_status(ctx, n) == "running" for n in state.selected())

@@ -107,9 +107,7 @@ class Wire:
             if el.WhichOneof("type") == "vega_lite_chart":
                 spec = json.loads(el.vega_lite_chart.spec)
                 data = {d.name: _arrow(d.data.data) for d in el.vega_lite_chart.datasets}
-                if "vconcat" not in spec:
-                    continue        # the empty chart that makes the page load Vega early
-                for i, panel in enumerate(spec["vconcat"]):
+                for i, panel in enumerate(spec.get("vconcat", [])):
                     prefix = f"p{i}_"
                     for layer in panel["layer"]:
                         layer["data"]["name"] = layer["data"]["name"].removeprefix(prefix)
@@ -255,7 +253,7 @@ def test_live_run_in_a_real_browser(tmp_path, repo_root):
                 writer.nan.set()
                 expect(page.get_by_text("nonfinite_loss").first).to_be_visible(
                     timeout=30_000)
-                expect(page.locator('[data-testid="stVegaLiteChart"] svg').last
+                expect(page.locator('[data-testid="stVegaLiteChart"] svg').first
                        ).to_be_visible()
                 assert page.evaluate("window.__noReload") == 42
                 # the header: steady medians (every 50th step holds a 620 ms eval at 4% MFU)
@@ -388,7 +386,7 @@ X_AXES_JS = ("() => Array.from(document.querySelectorAll('[data-testid=\"stVegaL
 def _drag_pans_every_panel(page, n_panels: int) -> None:
     """A real drag on the first panel moves the x axis of every panel, to the same range
     (Vega describes each axis, range included, in its aria-label)."""
-    chart = page.locator('[data-testid="stVegaLiteChart"]').last   # the linked panels
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
     chart.scroll_into_view_if_needed()
     before = page.evaluate(X_AXES_JS)
     assert len(before) == n_panels and len(set(before)) == 1, before
