@@ -19,7 +19,7 @@ import numpy as np
 
 from analyzer.parsers._text import byte_blocks
 from analyzer.run import ParseStats
-from gptscope.schema import EVENT_TYPES, validate
+from gptscope.schema import EVENT_TYPES, json_safe, validate
 
 NAME = "gptscope"
 CHUNK = 16 << 20       # bytes per block: bounds the memory of the decoded structs
@@ -53,6 +53,10 @@ def parse_line(line: str, lineno: int, stats: ParseStats) -> dict[str, Any] | No
     except ValueError as e:
         stats.skip(lineno, f"not JSON ({getattr(e, 'msg', e)})", text)
         return None
+    if "NaN" in text or "Infinity" in text:
+        # words json.dumps writes and json.loads reads, but not JSON: null, as the schema
+        # says, before the check (a NaN where a value is required is no event)
+        ev = json_safe(ev)
     problems = validate(ev)
     if problems:
         stats.skip(lineno, problems[0], text)

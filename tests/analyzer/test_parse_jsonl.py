@@ -335,3 +335,22 @@ def test_read_bulk_final_reads_a_whole_last_line_only():
         builder = RunBuilder("gptscope")
         jsonl.read_bulk(builder, (text + last).encode(), final=final)
         assert len(builder.run().iters) == n and builder.stats.skipped == 0
+
+
+def test_nan_and_infinity_written_by_json_dumps_are_read_as_null():
+    # json.dumps' defaults write NaN/Infinity, which are not JSON: the events read back are
+    # JSON data again (null), and a NaN where the schema needs a number is a skipped line
+    first = {**start(), "config": {"lr": float("nan"), "clip": float("inf")}}
+    lines = [json.dumps(first), json.dumps({**it(1), "loss": float("nan")}),
+             json.dumps({**it(2), "grad_norm": float("-inf")}),
+             json.dumps({**ev(3), "time": float("nan")})]
+    events = jsonl.Parser().feed(lines, 1)
+    assert [e["type"] for e in events] == ["run_start", "iter", "iter"]
+    assert events[0]["config"] == {"lr": None, "clip": None}
+    assert events[1]["loss"] is None and events[2]["grad_norm"] is None
+    for e in events:
+        assert json.loads(dumps(e)) == e
+    run = fast("\n".join(lines) + "\n")            # the bulk path reads them the same way
+    assert run.meta["config"] == {"lr": None, "clip": None}
+    assert run.iters["loss"].isna().tolist() == [True, False]
+    assert run.stats.skipped == 1 and "time" in run.stats.samples[0][1]
