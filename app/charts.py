@@ -167,50 +167,17 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
     """
     df = _prepare(points, log)
     few = bool(len(df) == 0 or df.groupby("key").size().max() <= FEW_POINTS)
-    x: dict[str, Any] = {"field": "x", "type": "quantitative", "title": x_title,
-                         "scale": {"zero": False, "nice": False},
-                         "axis": {"format": x_format, "labelOverlap": True}}
-    if x_format == ",d":
-        x["axis"]["tickMinStep"] = 1       # no "419.2" on a step axis
-    if x_domain is not None:
-        x["scale"]["domain"] = [float(x_domain[0]), float(x_domain[1])]
-    elif len(df) and df["x"].nunique() == 1:  # one x (e.g. the first eval): widen the axis
-        x0 = float(df["x"].iloc[0])
-        x["scale"]["domain"] = [x0 - 1, x0 + 1]
+    x = _x_encoding(df, x_title, x_format, x_domain)
     y_scale: dict[str, Any] = {"type": "log"} if log else {"zero": False}
     if y_scale_domain is not None:
         y_scale["domain"] = y_scale_domain
     y = {"field": "y", "type": "quantitative", "title": y_title, "scale": y_scale,
          "axis": {"format": y_format or ",.4~r"}}
-    bases = [str(v) for v in pd.unique(df["base"])]
-    enc: dict[str, Any] = {
-        "x": x, "y": y, "detail": {"field": "key", "type": "nominal"},
-        "color": _color(colors),
-        # a scale, not a test: Streamlit's Vega evaluates a test per point in an
-        # interpreter (no eval in the page), a scale lookup is plain code
-        "opacity": {"field": "faint", "type": "ordinal", "legend": None,
-                    "scale": {"domain": [False, True], "range": [1.0, 0.35]}}}
-    if len(bases) > 1:
-        enc["strokeDash"] = {"field": "base", "type": "nominal", "legend": _legend(),
-                             "scale": {"domain": bases,
-                                       "range": [DASHES.get(b, _STYLES[i % len(_STYLES)])
-                                                 for i, b in enumerate(bases)]}}
     datasets: dict[str, pd.DataFrame] = {"lines": df[_DRAWN]}
     layers: list[dict[str, Any]] = []
     if bands:
-        bdf = _widen(pd.DataFrame(bands, columns=["x0", "x1", "band"]), df["x"])
-        datasets["bands"] = bdf
-        layers.append({"data": {"name": "bands"},
-                       "mark": {"type": "rect", "opacity": 0.15, "color": BAND_COLOR},
-                       "encoding": {"x": {**x, "field": "x0"}, "x2": {"field": "x1"},
-                                    "tooltip": [{"field": "band", "type": "nominal"}]}})
-        if len(bdf) <= 8:  # a few findings: say what each shaded range is
-            layers.append({"data": {"name": "bands"},
-                           "mark": {"type": "text", "align": "left", "baseline": "top",
-                                    "dx": 3, "dy": 3, "fontSize": 10, "color": "#8b1a1a",
-                                    "clip": True},
-                           "encoding": {"x": {**x, "field": "x0"}, "y": {"value": 0},
-                                        "text": {"field": "band"}}})
+        datasets["bands"] = _widen(pd.DataFrame(bands, columns=["x0", "x1", "band"]), df["x"])
+        layers += _band_layers(x, len(datasets["bands"]))
     spread = df[df["hi"] > df["lo"]]
     if len(spread):
         datasets["spread"] = (spread[spread["lo"] > 0] if log else spread)[_BAND]
@@ -223,28 +190,83 @@ def line_chart(points: pd.DataFrame, *, title: str, y_title: str, x_title: str,
                    "mark": {"type": "line", "strokeWidth": 1.6, "clip": True, "point": few},
                    "params": [{"name": "zoom", "bind": "scales",
                                "select": {"type": "interval", "encodings": ["x"]}}],
-                   "encoding": enc})
+                   "encoding": _line_encoding(df, x, y, colors)})
     if markers is not None and len(markers):
         mdf = markers[markers["y"] > 0] if log else markers
         datasets["markers"] = mdf[["x", "y", "step", "run"]].assign(mark=marker_label)
-        layers.append({"data": {"name": "markers"},
-                       "mark": {"type": "point", "shape": "triangle-up", "filled": False,
-                                "size": 45, "strokeWidth": 1.4, "clip": True},
-                       "encoding": {"x": x, "y": {"field": "y", "type": "quantitative"},
-                                    "color": {**_color(colors), "legend": None},
-                                    "shape": {"field": "mark", "type": "nominal",
-                                              "scale": {"range": ["triangle-up"]},
-                                              "legend": _legend()},
-                                    "tooltip": [{"field": "run", "type": "nominal"},
-                                                {"field": "step", "type": "quantitative",
-                                                 "format": ",d"},
-                                                {"field": "y", "type": "quantitative",
-                                                 "format": ".4g"}]}})
+        layers.append(_marker_layer(x, colors))
     if len(df):
         cross, hover_data = _crosshair(df, x, x_title)
         datasets.update(hover_data)
         layers += cross
     return {"title": title, "height": height, "datasets": datasets, "layer": layers}
+
+
+def _x_encoding(df: pd.DataFrame, x_title: str, x_format: str,
+                x_domain: tuple[float, float] | None) -> dict[str, Any]:
+    x: dict[str, Any] = {"field": "x", "type": "quantitative", "title": x_title,
+                         "scale": {"zero": False, "nice": False},
+                         "axis": {"format": x_format, "labelOverlap": True}}
+    if x_format == ",d":
+        x["axis"]["tickMinStep"] = 1       # no "419.2" on a step axis
+    if x_domain is not None:
+        x["scale"]["domain"] = [float(x_domain[0]), float(x_domain[1])]
+    elif len(df) and df["x"].nunique() == 1:  # one x (e.g. the first eval): widen the axis
+        x0 = float(df["x"].iloc[0])
+        x["scale"]["domain"] = [x0 - 1, x0 + 1]
+    return x
+
+
+def _line_encoding(df: pd.DataFrame, x: dict[str, Any], y: dict[str, Any],
+                   colors: dict[str, str]) -> dict[str, Any]:
+    """The lines' encoding: colour per run, dash per series, faint raw twins."""
+    enc: dict[str, Any] = {
+        "x": x, "y": y, "detail": {"field": "key", "type": "nominal"},
+        "color": _color(colors),
+        # a scale, not a test: Streamlit's Vega evaluates a test per point in an
+        # interpreter (no eval in the page), a scale lookup is plain code
+        "opacity": {"field": "faint", "type": "ordinal", "legend": None,
+                    "scale": {"domain": [False, True], "range": [1.0, 0.35]}}}
+    bases = [str(v) for v in pd.unique(df["base"])]
+    if len(bases) > 1:
+        enc["strokeDash"] = {"field": "base", "type": "nominal", "legend": _legend(),
+                             "scale": {"domain": bases,
+                                       "range": [DASHES.get(b, _STYLES[i % len(_STYLES)])
+                                                 for i, b in enumerate(bases)]}}
+    return enc
+
+
+def _band_layers(x: dict[str, Any], n_bands: int) -> list[dict[str, Any]]:
+    """Shaded step ranges, with their labels when there are a few (dataset 'bands')."""
+    layers = [{"data": {"name": "bands"},
+               "mark": {"type": "rect", "opacity": 0.15, "color": BAND_COLOR},
+               "encoding": {"x": {**x, "field": "x0"}, "x2": {"field": "x1"},
+                            "tooltip": [{"field": "band", "type": "nominal"}]}}]
+    if n_bands <= 8:  # a few findings: say what each shaded range is
+        layers.append({"data": {"name": "bands"},
+                       "mark": {"type": "text", "align": "left", "baseline": "top",
+                                "dx": 3, "dy": 3, "fontSize": 10, "color": "#8b1a1a",
+                                "clip": True},
+                       "encoding": {"x": {**x, "field": "x0"}, "y": {"value": 0},
+                                    "text": {"field": "band"}}})
+    return layers
+
+
+def _marker_layer(x: dict[str, Any], colors: dict[str, str]) -> dict[str, Any]:
+    """Eval-inclusive iterations as open triangles in the run's colour (dataset 'markers')."""
+    return {"data": {"name": "markers"},
+            "mark": {"type": "point", "shape": "triangle-up", "filled": False,
+                     "size": 45, "strokeWidth": 1.4, "clip": True},
+            "encoding": {"x": x, "y": {"field": "y", "type": "quantitative"},
+                         "color": {**_color(colors), "legend": None},
+                         "shape": {"field": "mark", "type": "nominal",
+                                   "scale": {"range": ["triangle-up"]},
+                                   "legend": _legend()},
+                         "tooltip": [{"field": "run", "type": "nominal"},
+                                     {"field": "step", "type": "quantitative",
+                                      "format": ",d"},
+                                     {"field": "y", "type": "quantitative",
+                                      "format": ".4g"}]}}
 
 
 ZOOM = "zoom"
