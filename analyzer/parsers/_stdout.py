@@ -200,6 +200,12 @@ class StdoutParser:
             self.header = Header()
         return self.header
 
+    @property
+    def new_run_pending(self) -> bool:
+        """A header line came after data: the next data starts a new run. An eval printed
+        without its step (at the top of the next step) is then that run's step 0."""
+        return self._new_run == "run_start"
+
     def resume_marker(self, checkpoint: str | None = None) -> None:
         """'Resuming training from X': the next data continues a run from a checkpoint."""
         self.header_line()

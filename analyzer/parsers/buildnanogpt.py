@@ -107,8 +107,11 @@ class Parser(StdoutParser):
         return False
 
     def _next_step(self) -> int:
-        """Evals run at the top of the step after the last printed one."""
-        return 0 if self.last_iter_step is None else self.last_iter_step + 1
+        """Evals run at the top of the step after the last printed one (a new run's first
+        eval, after its header, at its step 0)."""
+        if self.last_iter_step is None or self.new_run_pending:
+            return 0
+        return self.last_iter_step + 1
 
     def _step(self, step: int, rest: str) -> bool:
         m = _STEP_FULL.match(f"step {step} |{rest}")

@@ -138,7 +138,10 @@ class Parser(StdoutParser):
         return self._header(text)
 
     def _eval_at(self) -> int:
-        """Evals run at the top of the step after the last printed one."""
+        """Evals run at the top of the step after the last printed one (a new run's first
+        eval, after its header, at its step 0)."""
+        if self.new_run_pending:
+            return 0
         if self.last_eval_step is not None and (self.last_iter_step is None
                                                 or self.last_eval_step > self.last_iter_step):
             return self.last_eval_step  # HellaSwag right after its val loss

@@ -122,3 +122,25 @@ def test_full_stdout(realdata):
     assert (spikes["dt_ms"] > 15_000).all()
     assert (r.iters.loc[~r.iters["eval_inclusive"], "dt_ms"] < 2_000).all()
     assert r.stats.skipped == 0
+
+
+def test_first_eval_of_a_second_run_in_the_file_is_its_step_0():
+    # two runs of the same script in one file (a run, then the same under a profiler): the
+    # second run's header, then its first 'validation loss' (at the top of its step 0). It
+    # is that run's eval at step 0, not an eval at step 2 of the run before (which made a
+    # run of one eval and no iterations, and three runs in the file)
+    one = """\
+found 15 shards for split train
+found 1 shards for split val
+validation loss: 11.0437
+step     0 | loss: 11.041492 | lr 6.0000e-04 | norm: 15.6641 | dt: 13004.28ms | tok/sec: 40316.58
+validation loss: 8.7634
+step     1 | loss: 10.007135 | lr 6.0000e-04 | norm: 3.9044 | dt: 9187.98ms | tok/sec: 57062.38
+"""
+    evs = events(buildnanogpt, one + "=== Training Complete ===\n" + one.replace("8.7634", "8.7633"))
+    assert [e["type"] for e in evs if e["type"] in ("run_start", "resume")] == ["run_start"] * 2
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [
+        (0, 11.0437), (1, 8.7634), (0, 11.0437), (1, 8.7633)]
+    r = run(buildnanogpt, one + one.replace("8.7634", "8.7633"))
+    assert r.n_segments == 2
+    assert r.evals["val_loss"].tolist()[-1] == 8.7633

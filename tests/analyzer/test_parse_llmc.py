@@ -219,3 +219,12 @@ def test_full_run(files):
     assert r.checkpoints["step"].tolist() == [5000, 10000, 15000]
     assert r.checkpoints["path"].iloc[0] == "log124M/model_00005000.bin"
     assert r.iters["mfu"].median() == pytest.approx(0.32, abs=0.01)
+
+
+def test_first_val_of_a_second_run_in_the_file_is_its_step_0():
+    # two train_gpt2cu runs in one file: the second run's table, then its first 'val loss'
+    # (before its 'step 1/N'): that run's eval at step 0, never one more step of the first
+    evs = events(llmc, TABLE + STEPS + TABLE + STEPS)
+    assert [e["type"] for e in evs if e["type"] in ("run_start", "resume")] == ["run_start"] * 2
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [
+        (0, 11.007921), (2, 10.5), (0, 11.007921), (2, 10.5)]
