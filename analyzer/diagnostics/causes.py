@@ -70,6 +70,7 @@ class SegmentSeries:
     gap: int                  # median logged interval, in steps
     any_grad: bool            # any grad norm / learning rate logged at all
     any_lr: bool
+    first_step: int | None = None  # the segment's first logged iteration
 
 
 def segment_series(prep: Prepared, seg: int) -> SegmentSeries:
@@ -91,7 +92,8 @@ def _segment_series(prep: Prepared, seg: int) -> SegmentSeries:
         ok_lr = np.isfinite(lr) & (lr > 0)
     gap = int(orderstats.median(np.diff(steps))) if len(steps) > 2 else 1
     return SegmentSeries(g_steps, g, z, mean, steps[ok_lr], lr[ok_lr], gap,
-                         bool((~np.isnan(grad)).any()), bool((~np.isnan(lr)).any()))
+                         bool((~np.isnan(grad)).any()), bool((~np.isnan(lr)).any()),
+                         int(steps.min()) if len(steps) else None)
 
 
 def grad_evidence(s: SegmentSeries, onset: int) -> dict[str, Any] | None:
@@ -129,11 +131,16 @@ def lr_evidence(run: Run, s: SegmentSeries, onset: int) -> dict[str, Any] | None
 
 def boundary_evidence(run: Run, seg: int, s: SegmentSeries, onset: int
                       ) -> dict[str, Any] | None:
-    """An eval or checkpoint within EVAL_GAP logged intervals before the onset."""
+    """An eval or checkpoint within EVAL_GAP logged intervals before the onset. The eval of
+    the initial model, before the run's first training step (step 0 or 1), is not one: every
+    run starts with it, so it tells nothing about a spike in the first steps (warm-up)."""
     reach = EVAL_GAP * max(s.gap, 1)
+    from_start = s.first_step is not None and s.first_step <= 1
     for kind, df in (("eval", run.evals), ("checkpoint", run.checkpoints)):
         near = df[(df["segment"] == seg) & df["step"].notna()]
         near = near[(near["step"] <= onset) & (near["step"] >= onset - reach)]
+        if from_start:
+            near = near[near["step"] > 0]
         if len(near):
             return {"boundary": kind, "boundary_step": int(near["step"].max()),
                     "steps_before_onset": int(onset - near["step"].max())}

@@ -136,3 +136,20 @@ def test_real_logs():
     soap = load(REALDATA / "modded-nanogpt" / "2024-10-09-soap-train_gpt2.log")
     f = only(timing_pattern(soap, CFG), "timing_pattern")
     assert f.evidence["period"] == 10
+
+
+@pytest.mark.parametrize("first", [0, 1])   # nanoGPT's iter 0; modded-nanogpt's step:1
+def test_the_eval_of_the_initial_model_is_no_cause_of_an_early_spike(first):
+    # every run evaluates its initial model at step 0; a spike at step 2 (warm-up) is not
+    # explained by it (a real 8-GPU log: 6.94 -> 16.84 at step 2, back by step 4)
+    y = losses(spike_at=None)
+    y[2] = 16.8
+    run = S.run(S.ev(0, None, 6.9357), S.iters(range(first, N), y[first:]))
+    f = only(spike_causes(run, CFG))
+    assert f.evidence["favoured"] is None and "eval" not in f.message
+    # an eval later in the run still is one
+    y[202:205] = [5.0] * 3
+    run = S.run(S.ev(0, None, 6.9357), S.iters(range(first, 200), y[first:200]),
+                S.ev(200, 2.0, 2.1), S.iters(range(200, N), y[200:]))
+    causes = [f for f in spike_causes(run, CFG) if f.code == "spike_cause"]
+    assert [(c.steps[0], c.evidence["favoured"]) for c in causes] == [(2, None), (202, "boundary")]
