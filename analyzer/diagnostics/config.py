@@ -25,6 +25,10 @@ class DiagnosticsConfig:
     eval_iters=200 is a few thousandths; averaging the evals after the best halves it."""
     overfit_rel: float = 0.005
     """... and by this fraction of the best val loss (eval noise grows with the loss)."""
+    overfit_single_rel: float = 0.02
+    """With too few evals for ``patience``, one eval after the best is enough when the val
+    loss rose by this fraction of its best (4x overfit_rel: well above eval noise) while the
+    train loss fell (a fine-tuning paste: 3.7535 -> 3.8986, train 0.98 -> 0.67)."""
     overfit_gap_ratio: float = 1.5
     """With too few evals for a rise to show, a last val loss this many times the train loss
     (char-level Shakespeare memorised: 1.71 vs 0.62) is overfitting ..."""

@@ -47,22 +47,25 @@ def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         train = _train_at(prepared(run, config), int(seg), ev)
         found = _rise(ev, val, train, int(seg), config)
         if found is None and len(val) < config.patience + 2:  # too few evals for a rise
-            found = _gap(ev, val, train, int(seg), config)
+            found = (_rise(ev, val, train, int(seg), config, single=True)
+                     or _gap(ev, val, train, int(seg), config))
         if found is not None:
             findings.append(found)
     return findings
 
 
 def _rise(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
-          config: DiagnosticsConfig) -> Finding | None:
-    """The val loss rose from its best for ``patience`` evals while the train loss fell."""
+          config: DiagnosticsConfig, single: bool = False) -> Finding | None:
+    """The val loss rose from its best for ``patience`` evals while the train loss fell
+    (``single``: too few evals for that; one eval after the best, with a larger rise)."""
     best = int(np.argmin(val))
     after = len(val) - 1 - best
-    if after < max(1, config.patience):
+    if after < (1 if single else max(1, config.patience)):
         return None
     rise = float(np.mean(val[best + 1:]) - val[best])
     fall = train[best] - train[-1]
-    enough = max(config.min_delta, config.overfit_rel * val[best])
+    rel = config.overfit_single_rel if single else config.overfit_rel
+    enough = max(config.min_delta, rel * val[best])
     if not (rise >= enough and np.isfinite(fall) and fall >= config.min_delta):
         return None
     steps = ev["step"].to_numpy(dtype=int)
@@ -74,7 +77,8 @@ def _rise(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
         code="overfitting", severity="warning", segment=seg,
         steps=(int(steps[best]), int(steps[-1])),
         message=(f"The model is overfitting: val loss was best at step {steps[best]} "
-                 f"({val[best]:.4f}) and stayed above it for {after} evals, to {val[-1]:.4f}, "
+                 f"({val[best]:.4f}) and stayed above it for {after} eval{'s' * (after != 1)}, to "
+                 f"{val[-1]:.4f}, "
                  f"while train loss kept falling ({train[best]:.4f} -> {train[-1]:.4f})."),
         evidence={"best_step": int(steps[best]), "best_val_loss": float(val[best]),
                   "last_step": int(steps[-1]), "last_val_loss": float(val[-1]),

@@ -100,3 +100,17 @@ def test_two_evals_with_a_memorising_gap():
 ])
 def test_no_gap_overfitting(pairs, why):
     assert overfitting(run(evals(pairs)), CFG) == [], why
+
+
+def test_two_evals_the_second_well_above_the_first_while_train_falls():
+    # a fine-tuning paste with only two evals (GPT-2 XL on shakespeare, nanoGPT issue #97):
+    # too few for `patience`, and the gap was large from the first eval (another rule's
+    # guard), but the val loss rose 3.9% in one eval while the train loss fell by a third
+    pairs = [(0.9795, 3.7535), (0.6703, 3.8986)]
+    (f,) = overfitting(run([ev(800, *pairs[0]), ev(1000, *pairs[1])]), CFG)
+    assert f.steps == (800, 1000) and f.evidence["best_step"] == 800
+    assert f.evidence["evals_since_best"] == 1 and "stayed above it for 1 eval," in f.message
+    # a rise within a few times the eval noise is no finding with so few evals
+    assert overfitting(run([ev(800, 0.9795, 3.7535), ev(1000, 0.6703, 3.79)]), CFG) == []
+    # nor a rise while the train loss rises too
+    assert overfitting(run([ev(800, 0.9795, 3.7535), ev(1000, 1.1, 3.8986)]), CFG) == []
