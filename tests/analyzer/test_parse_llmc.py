@@ -228,3 +228,20 @@ def test_first_val_of_a_second_run_in_the_file_is_its_step_0():
     assert [e["type"] for e in evs if e["type"] in ("run_start", "resume")] == ["run_start"] * 2
     assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [
         (0, 11.007921), (2, 10.5), (0, 11.007921), (2, 10.5)]
+
+
+def test_another_step_total_is_another_run():
+    # a report pasting llm.c's baseline (step i/1765) and then its own best run (step i/10),
+    # prose between and no header: two runs, not a resume of the first at step 1
+    line = ("step    {i}/{n} | loss 11.032000 (+nanz)| norm 22.1541 (+nanz)| lr 8.57e-07 | "
+            "2679.79 ms | 40.7% bf16 MFU | 195645 tok/s\n")
+    text = ("The baseline is llm.c\n" + "".join(line.format(i=i, n=1765) for i in (1, 2, 3))
+            + "and our current best run\n" + "".join(line.format(i=i, n=10) for i in (1, 2, 3)))
+    evs = events(llmc, text)
+    starts = [e for e in evs if e["type"] in ("run_start", "resume")]
+    assert [(e["type"], e["step"], e["max_iters"]) for e in starts] == [
+        ("run_start", 1, 1765), ("run_start", 1, 10)]
+    # the same total after a step back is still a resume (a restart from a checkpoint)
+    text = "".join(line.format(i=i, n=1765) for i in (1, 2, 3, 2, 3))
+    assert [e["type"] for e in events(llmc, text) if e["type"] in ("run_start", "resume")] == [
+        "run_start", "resume"]
