@@ -114,6 +114,7 @@ class StdoutParser:
         self._last_iter_text: str | None = None  # the last line read as an iteration
         self._held: tuple[str, int] | None = None  # a line stepping back, awaiting the next
         self._banner = False  # a line like a run's header came after the last data
+        self._step_total: int | None = None  # the N of the last 'step i/N' line
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -205,6 +206,19 @@ class StdoutParser:
         """A header line came after data: the next data starts a new run. An eval printed
         without its step (at the top of the next step) is then that run's step 0."""
         return self._new_run == "run_start"
+
+    def step_total(self, total: int | None) -> None:
+        """The N of a 'step i/N' line: the run's planned steps, the header's max_iters. Another
+        N than the last line's is another run (two runs pasted one after the other without
+        their headers), never a resume: a run resumed from a checkpoint prints the same N."""
+        if total is None:
+            return
+        if (self._step_total is not None and total != self._step_total and self.segment >= 0
+                and self.last_iter_step is not None):  # (not when its first eval opened it)
+            self.header_line()
+        self._step_total = total
+        if self.header.max_iters is None:
+            self.header.max_iters = total
 
     def resume_marker(self, checkpoint: str | None = None) -> None:
         """'Resuming training from X': the next data continues a run from a checkpoint."""

@@ -94,7 +94,6 @@ class Parser(StdoutParser):
         self._generating = 0   # 0: no; 1: 'generating:' seen; 2: inside the '---' block
         self._ckpt_step: int | None = None
         self._one_based = False  # stdout of train_gpt2.cu/.py: 'step N' after N steps
-        self._total: int | None = None  # the N of the last 'step i/N' line
 
     def peek_step(self, text: str) -> int | None:
         m = _STEP_CU.match(text) or _STEP_C.match(text)
@@ -177,13 +176,7 @@ class Parser(StdoutParser):
     def _cu_step(self, shown: int, total: int, loss: float, lr: float | None,
                  norm: float | None, ms: float | None, mfu: float | None,
                  printed_tps: float | None) -> bool:
-        if self._total is not None and total != self._total and self.segment >= 0:
-            # another number of steps in 'step i/N': another run (two runs pasted one after
-            # the other, a benchmark's baseline then its own), never a resume of this one
-            self.header_line()
-        self._total = total
-        if self.header.max_iters is None:
-            self.header.max_iters = total
+        self.step_total(total)  # another N: another run (see StdoutParser.step_total)
         self._one_based = True  # 'step 1/N' is printed after one step
         self.iteration(shown, loss=loss, lr=lr, grad_norm=norm, step_ms=ms,
                        tokens_per_s=self._tokens(ms, printed_tps),

@@ -95,8 +95,7 @@ class Parser(StdoutParser):
 
     def _step(self, n: int, total: int, kv: dict[str, str]) -> bool:
         train_time = _ms(kv.get("train_time"))
-        if self.header.max_iters is None:
-            self.header.max_iters = total
+        self.step_total(total)  # another N: another run (see StdoutParser.step_total)
         if "val_loss" in kv:
             if not self._trained and n > 0 and train_time is not None:
                 self._val_step(n, train_time)

@@ -120,8 +120,7 @@ class Parser(StdoutParser):
         return self._header(text) or bool(_NOISE.match(text))
 
     def _total(self, total: str | None) -> None:
-        if total and self.header.max_iters is None:
-            self.header.max_iters = int(total)
+        self.step_total(int(total) if total else None)  # another N: another run
 
     def _step(self, step: int, total: str | None, rest: str) -> bool:
         m = _STEP_FULL.match(rest)

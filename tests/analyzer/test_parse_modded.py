@@ -169,3 +169,13 @@ def test_val_lines_beside_training_lines_add_no_iteration():
             "step:4/100 val_loss:10.5 train_time:960ms step_avg:240.00ms\n")
     r = run(modded, text)
     assert r.iters["step"].tolist() == [1, 2] and r.evals["step"].tolist() == [2, 4]
+
+
+def test_another_step_total_is_another_run():
+    # 'step:i/20' lines, then 'step:i/10' lines with no header between: two runs
+    line = "step:{i}/{n} train_loss:5.0 train_time:{t}ms step_avg:60.00ms\n"
+    text = ("".join(line.format(i=i, n=20, t=60 * i) for i in (1, 2, 3))
+            + "".join(line.format(i=i, n=10, t=60 * i) for i in (1, 2, 3)))
+    starts = [e for e in events(modded, text) if e["type"] in ("run_start", "resume")]
+    assert [(e["type"], e["step"], e["max_iters"]) for e in starts] == [
+        ("run_start", 1, 20), ("run_start", 1, 10)]

@@ -162,3 +162,22 @@ def test_a_forks_step_line_in_its_own_layout():
     # nanochat's own lines that start with 'Step' are not training lines
     r = run(nanochat, "Step 00250 | Validation bpb: 1.086329\nStep 00250 | CORE metric: 0.17\n")
     assert len(r.iters) == 0 and r.evals["val_loss"].tolist() == [1.086329]
+
+
+def test_another_step_total_is_another_run():
+    # two runs pasted one after the other without their headers: 'step i/20' then 'step i/10'
+    # is another run, not a resume at step 1; with each run's first eval before it, that
+    # eval opens the run (no run of one eval)
+    line = ("step {i:05d}/{n:05d} ({p:.2f}%) | loss: 7.5 | lrm: 1.00 | dt: 4512.59ms | "
+            "tok/sec: 116,183 | mfu: 73.01 | epoch: 1 | total time: 0.00m\n")
+    one = "".join(line.format(i=i, n=20, p=i * 5) for i in (1, 2, 3))
+    two = "".join(line.format(i=i, n=10, p=i * 10) for i in (1, 2, 3))
+    kinds = lambda text: [(e["type"], e["step"]) for e in events(nanochat, text)  # noqa: E731
+                          if e["type"] in ("run_start", "resume")]
+    assert kinds(one + two) == [("run_start", 1), ("run_start", 1)]
+    val = "Step 00000 | Validation bpb: {}\n"
+    assert kinds(val.format(3.1) + one + val.format(3.2) + two) == [("run_start", 0),
+                                                                     ("run_start", 0)]
+    # the same total after a step back: a resume
+    assert kinds(one + line.format(i=2, n=20, p=10) + line.format(i=3, n=20, p=15)) == [
+        ("run_start", 1), ("resume", 2)]
