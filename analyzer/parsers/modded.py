@@ -40,6 +40,8 @@ from analyzer.parsers._text import clean_line, to_float
 NAME = "modded"
 
 _STEP = re.compile(r"step:(\d+)/(\d+) (.*)$")
+# parameter-golf's trainers stop at their own wall-clock budget, by design, and say so
+_STOP_EARLY = re.compile(r"stopping_early: \S+ .*\bstep:(\d+)/\d+")
 _KV = re.compile(r"(\w+):(\S+)")
 _TORCH = re.compile(r"Running [Pp]y[Tt]orch (\S+)")
 _DEVICE = re.compile(r"Running on device_name=(.+?) with world_size=(\d+)")
@@ -91,6 +93,10 @@ class Parser(StdoutParser):
         m = _STEP.match(text)
         if m:
             return self._step(int(m.group(1)), int(m.group(2)), dict(_KV.findall(m.group(3))))
+        m = _STOP_EARLY.match(text)
+        if m:  # the run ended where it meant to (its time budget), not cut or failed
+            self._end("completed", None, step=int(m.group(1)))
+            return True
         return self._header(text)
 
     def _step(self, n: int, total: int, kv: dict[str, str]) -> bool:

@@ -179,3 +179,14 @@ def test_another_step_total_is_another_run():
     starts = [e for e in events(modded, text) if e["type"] in ("run_start", "resume")]
     assert [(e["type"], e["step"], e["max_iters"]) for e in starts] == [
         ("run_start", 1, 20), ("run_start", 1, 10)]
+
+
+def test_stopping_early_at_the_wallclock_cap_is_how_the_run_completed():
+    # parameter-golf's trainers stop at their own time budget and say so; the lines after it
+    # (sizes, a quantised model's eval) are no training
+    text = ("step:2250/20000 train_loss:2.1736 train_time:595466ms step_avg:264.65ms\n"
+            "step:2268/20000 val_loss:2.1398 val_bpb:1.2673 train_time:600242ms step_avg:264.66ms\n"
+            "stopping_early: wallclock_cap train_time:600242ms step:2268/20000\n"
+            "peak memory allocated: 6687 MiB reserved: 6954 MiB\n")
+    (end,) = of_type(events(modded, text), "run_end")
+    assert (end["status"], end["step"], end["error"]) == ("completed", 2268, None)
