@@ -379,8 +379,10 @@ def _by_step(iters: pd.DataFrame) -> pd.DataFrame:
     return iters.sort_values("step")
 
 
-def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
-    """The facts of a run in one flat-ish dict (the CLI's `summary`, the report's header)."""
+def summarize(run: Run, warmup_steps: int = 10,
+              throughput: ThroughputStats | None = None) -> dict[str, Any]:
+    """The facts of a run in one flat-ish dict (the CLI's `summary`, the report's header).
+    ``throughput``: throughput_stats(run, warmup_steps) when the caller has it already."""
     runs = last_run_segments(run)
     # final and best values are those of the last run (with its resumes): another run in the
     # same file (a seed loop, a restart from scratch) is never mixed in
@@ -415,7 +417,7 @@ def summarize(run: Run, warmup_steps: int = 10) -> dict[str, Any]:
         "lines": run.stats.lines, "lines_parsed": run.stats.parsed,
         "lines_skipped": run.stats.skipped,
     }
-    out["throughput"] = throughput_stats(run, warmup_steps).to_dict()
+    out["throughput"] = (throughput or throughput_stats(run, warmup_steps)).to_dict()
     out["per_run"] = runs_in_file(run) if out["runs"] > 1 else []
     return out
 

@@ -73,11 +73,14 @@ def format_runs(per_run: list[dict[str, Any]]) -> list[str]:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from analyzer.diagnostics.prepared import prepared, sharing
     from analyzer.stats import summarize
     run = load_run(args.path, args.format, args.map)
     cfg = diagnostics_config(args)
-    s = {"name": run.name, **summarize(run, cfg.warmup_steps)}
-    counts = severity_counts(run_diagnostics(run, args))
+    with sharing():  # the diagnostics' row masks and throughput serve the summary too
+        counts = severity_counts(run_diagnostics(run, args))
+        s = {"name": run.name,
+             **summarize(run, cfg.warmup_steps, prepared(run, cfg).throughput)}
     from analyzer.forecast import forecast_run
     from analyzer.references import load_reference, run_standing
     forecast = forecast_run(run, args.forecast_step)

@@ -33,7 +33,12 @@ _SCOPE: ContextVar[list["Prepared"] | None] = ContextVar("analyzer_diagnostics_p
 
 @contextmanager
 def sharing() -> Iterator[None]:
-    """Within the block, ``prepared`` returns one Prepared per (run, config)."""
+    """Within the block, ``prepared`` returns one Prepared per (run, config). A block inside
+    another shares the outer one's (a caller can open one around ``run_all`` and its own
+    use of the same statistics)."""
+    if _SCOPE.get() is not None:
+        yield
+        return
     token = _SCOPE.set([])
     try:
         yield

@@ -34,6 +34,16 @@ def test_shared_only_inside_sharing():
     assert prepared(run, CFG) is not p
 
 
+def test_a_block_inside_another_shares_the_outer_one():
+    run = _spiky()
+    with sharing():
+        p = prepared(run, CFG)
+        with sharing():  # run_all opens one too: a caller's block around it is kept
+            assert prepared(run, CFG) is p
+        assert prepared(run, CFG) is p
+    assert prepared(run, CFG) is not p
+
+
 def test_direct_call_after_the_run_changed_is_not_stale():
     run = _spiky()
     assert [f.evidence["step"] for f in loss_spikes(run, CFG) if f.code == "loss_spike"] \
