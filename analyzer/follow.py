@@ -75,9 +75,7 @@ class LazyEvents(Sequence):
 
 def _row_events(cols: dict[str, np.ndarray], info: dict[str, Any]) -> list[dict[str, Any]]:
     """iter events back from fast-read columns, keys in the order the file had them."""
-    v = info["v"]  # the JSONL reader gives the file's bytes ('"v":1'), others the number
-    head = {"type": "iter", "v": v if isinstance(v, int) else int(v.split(b":")[1]),
-            "run_id": info["run_id"]}
+    head = {"type": "iter", "v": info["v"], "run_id": info["run_id"]}
     keys = info["keys"][3:]
     values = {}
     for k in keys:

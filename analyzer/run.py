@@ -135,8 +135,6 @@ def as_float(value: Any) -> float:
         return float("nan")
 
 
-
-
 def rows_frame(rows: list[dict[str, Any]], etype: str) -> pd.DataFrame:
     """The table of one event type from its events (each with its ``segment``)."""
     columns, floats = TABLES[etype]

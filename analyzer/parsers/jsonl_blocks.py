@@ -184,7 +184,7 @@ def _iter_columns(its: list[Any], chunk: Chunk) -> np.ndarray:
         ok &= step_ok
     chunk.columns = cols
     keys = ["type"] + [k for k in Iter.__struct_fields__ if k in cols or k in ("v", "run_id")]
-    chunk.info = {"run_id": first.run_id, "v": f'"v":{first.v}'.encode(), "keys": keys}
+    chunk.info = {"run_id": first.run_id, "v": first.v, "keys": keys}
     return ok
 
 
