@@ -17,7 +17,7 @@ no printing.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -417,9 +417,23 @@ def summarize(run: Run, warmup_steps: int = 10,
         "lines": run.stats.lines, "lines_parsed": run.stats.parsed,
         "lines_skipped": run.stats.skipped,
     }
+    if out["runs"] > 1:  # the speed of the last run alone, like every figure above
+        throughput = throughput_stats(only_segments(run, runs), warmup_steps)
     out["throughput"] = (throughput or throughput_stats(run, warmup_steps)).to_dict()
     out["per_run"] = runs_in_file(run) if out["runs"] > 1 else []
     return out
+
+
+def only_segments(run: Run, segments: list[int]) -> Run:
+    """The part of ``run`` in these segments (tables filtered, segment list cut)."""
+    keep = set(segments)
+
+    def rows(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["segment"].isin(keep)] if "segment" in df else df
+    return replace(run, iters=rows(run.iters), evals=rows(run.evals),
+                   metrics=rows(run.metrics), checkpoints=rows(run.checkpoints),
+                   anomalies=rows(run.anomalies),
+                   segments=[sg for sg in run.segments if int(sg["segment"]) in keep])
 
 
 def run_groups(run: Run) -> list[list[int]]:

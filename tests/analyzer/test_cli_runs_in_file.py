@@ -52,3 +52,23 @@ def test_one_run_prints_no_runs_block(tmp_path, capsys):
     log.write_text("\n".join(_run(1, [(4.2, 4.2), (2.0, 1.5)])) + "\n")
     assert main(["summary", str(log)]) == 0
     assert "independent runs" not in capsys.readouterr().out
+
+
+def _timed_run(seed: int, n: int, ms: float) -> list[str]:
+    """A run with one eval (step 0) and ``n`` iterations of ``ms`` each."""
+    return ([f"Overriding: seed = {seed}", "number of parameters: 10.65M",
+             "step 0: train loss 4.2000, val loss 4.2000"]
+            + [f"iter {i}: loss {4 - i / 100:.4f}, time {ms:.2f}ms, mfu 5.00%"
+               for i in range(n)])
+
+
+def test_speed_figures_are_the_last_runs_alone(tmp_path, capsys):
+    """A slow first run (200 ms/step) and a fast second one (20 ms/step): the summary's
+    speed line is the second run's, as its header says, not a pool of both."""
+    log = tmp_path / "two.log"
+    log.write_text("\n".join(_timed_run(1, 60, 200.0) + _timed_run(2, 30, 20.0)) + "\n")
+    assert main(["summary", str(log), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["runs"] == 2
+    assert s["throughput"]["median_step_ms"] == 20.0
+    assert s["throughput"]["iters"] == 30
