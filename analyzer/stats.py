@@ -9,7 +9,9 @@ throughput and a wrong MFU. Here those iterations are recognised and set aside:
   same segment on a row with a ``dt_ms`` (stdout logs have no flag, but the eval line sits at
   the top of that step; a ``step_ms`` alone never includes an eval);
 - warm-up: the first logged iteration of each segment, and every step before
-  ``first_step + warmup_steps``.
+  ``first_step + warmup_steps`` of a segment that starts the process (from step 0, or a
+  resume); a log that starts mid-run (an excerpt, a tail) compiled long before its first
+  line, so only that first line is set aside.
 
 Everything else with a positive step time is "steady". The step time is ``step_ms`` (the
 training step alone) where the log has it, else nanoGPT's ``dt_ms``. Pure functions of a Run,
@@ -103,7 +105,19 @@ def _eval_inclusive(run: Run, rows: _Layout) -> np.ndarray:
     return flag
 
 
-def _warmup(rows: _Layout, first: np.ndarray, warmup_steps: int) -> np.ndarray:
+def _mid_run(run: Run, warmup_steps: int) -> list[int]:
+    """Segments that start mid-run: opened as a run (no resume marker) at a step past the
+    warm-up. Nothing compiled or warmed up within what the log shows of them."""
+    return [int(sg["segment"]) for sg in run.segments
+            if sg.get("kind") == "run_start" and isinstance(sg.get("step"), (int, float))
+            and sg["step"] > warmup_steps]
+
+
+def _warmup(rows: _Layout, first: np.ndarray, warmup_steps: int,
+            mid_run: list[int]) -> np.ndarray:
+    if mid_run:
+        late = np.isin(rows.segment, mid_run)
+        return _warmup(rows, first, warmup_steps, []) & ~late | first
     step, starts = rows.step, rows.starts
     if starts is not None and len(starts) == 1:  # one segment: no grouping needed
         first_step = np.nanmin(step) if np.isfinite(step).any() else 0
@@ -131,7 +145,8 @@ class RowMasks:
         self.starts = rows.starts
         self.first = _first_rows(rows)
         self.eval_inclusive = _eval_inclusive(run, rows)
-        self.warmup = (_warmup(rows, self.first, warmup_steps) if len(it)
+        self.warmup = (_warmup(rows, self.first, warmup_steps, _mid_run(run, warmup_steps))
+                       if len(it)
                        else np.zeros(0, bool))
         self.step_time = _step_time(it)
         self.eval_spike = self.eval_inclusive & ~self.first

@@ -59,3 +59,24 @@ def test_a_resume_belongs_to_the_run_it_resumes():
             + "".join(f"iter {i}: loss 2.{i}, time 10.00ms, mfu 1.00%\n" for i in range(5, 9)))
     s = summarize(parse(nanogpt, text))
     assert s["runs"] == 1 and s["segments"] == 2 and s["best_val_loss"] == 1.9
+
+
+def _nanogpt(steps: range, header: list[str] = ()) -> str:
+    return "\n".join([*header] + [f"iter {i}: loss 2.5000, time {100 + i % 3}.00ms, mfu 5.00%"
+                                  for i in steps]) + "\n"
+
+
+def test_a_log_starting_mid_run_loses_only_its_first_line_to_warm_up(tmp_path):
+    """An excerpt from iter 3000 on compiled long before its first line: its first ten
+    steps are steady steps, not warm-up (only the first line, whose dt may hold anything,
+    is set aside). A log from iter 0, and a resume, still leave out their first ten."""
+    import analyzer
+    cases = {"excerpt": (_nanogpt(range(3000, 3020)), 1),
+             "fresh": (_nanogpt(range(0, 20)), 10),
+             "resume": (_nanogpt(range(0, 20)) + "Resuming training from out\n"
+                        + _nanogpt(range(20, 40)), 20)}
+    for name, (text, warm) in cases.items():
+        path = tmp_path / f"{name}.log"
+        path.write_text(text)
+        t = summarize(analyzer.load(path))["throughput"]
+        assert (t["warmup_iters"], t["steady_iters"]) == (warm, t["iters"] - warm), name
