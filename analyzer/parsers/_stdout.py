@@ -20,7 +20,10 @@ events with the same rules for every format:
   config echo: benchmarks and seed loops print their own), else a ``resume``; the first
   segment is always a ``run_start``.
 - **Time.** Foreign logs carry no clock: an event's ``time`` is the seconds elapsed since the
-  start of the log, summed from the printed per-step times (``dt_ms``, else ``step_ms``).
+  start of the log, summed from the printed per-step times (``dt_ms``, else ``step_ms``). A
+  log that prints every Nth step shows one step's time per line, so a line counts for the N
+  steps since the previous one (an eval-inclusive line: its own time plus N-1 times the last
+  plain step's); ``clock_step`` does the sum, and bulk readers repeat it exactly.
 - **Non-finite values.** A NaN/Inf loss is written as null with an ``anomaly`` event after
   the iteration (action 'continue': these trainers do not react to it).
 - **Endings.** Only what the log states: a scheduler's cancel message or a job killed by a
@@ -99,6 +102,7 @@ class StdoutParser:
         self.elapsed = 0.0              # seconds since the start of the log (see docstring)
         self.last_iter_step: int | None = None
         self.last_eval_step: int | None = None
+        self.last_ms: float | None = None  # the last plain (not eval-inclusive) step time
         self._out: list[dict[str, Any]] = []
         self._new_run: str | None = None       # 'run_start'/'resume' pending after data
         self._resume_from: str | None = None   # checkpoint named by a resume marker
@@ -149,16 +153,18 @@ class StdoutParser:
         self._out = []
         return out
 
-    def advance(self, n: int, last_step: int, elapsed: float, last_text: str) -> None:
+    def advance(self, n: int, last_step: int, elapsed: float, last_text: str,
+                last_ms: float | None = None) -> None:
         """Move over ``n`` plain iteration lines that a bulk reader read itself, leaving the
         parser as ``feed`` would have: lines counted as parsed, the last step, the clock
-        (``elapsed``: seconds, summed in the order ``iteration`` adds them) and the last
-        line's text (a duplicate of it is skipped). A plain line is one that changes nothing
+        (``elapsed``: seconds, summed in the order ``iteration`` adds them; ``last_ms``: the
+        last line's step time) and the last line's text (a duplicate of it is skipped). A plain line is one that changes nothing
         else: it follows an iteration line, its step goes forward, its loss is finite."""
         self.stats.lines += n
         self.stats.parsed += n
         self.last_iter_step = last_step
         self.elapsed = elapsed
+        self.last_ms = last_ms
         self._last_iter_text = last_text
         self._eval_step = None
         self._exception = None
@@ -230,14 +236,18 @@ class StdoutParser:
                   lr: float | None = None, grad_norm: float | None = None,
                   dt_ms: float | None = None, step_ms: float | None = None,
                   tokens_per_s: float | None = None, mfu: float | None = None,
-                  mfu_smoothed: float | None = None) -> None:
+                  mfu_smoothed: float | None = None, clock_s: float | None = None) -> None:
+        """One iteration line. ``clock_s``: the line's own clock (seconds since the start),
+        for formats that print one; else the clock moves by the step time."""
         self._data(step, "iter")
         inclusive = (self.EVAL_IN_DT and dt_ms is not None and self._eval_step is not None
                      and self._eval_step == step)
         self._eval_step = None
         d = dt_ms if dt_ms is not None else step_ms
-        if d is not None and math.isfinite(d):
-            self.elapsed += d / 1000.0
+        if clock_s is not None:
+            self.elapsed = clock_s
+        elif d is not None and math.isfinite(d):
+            self.elapsed += self.clock_step(d, step, inclusive)
         # the hot path of a big log: the event is written out in the schema's key order
         # (the tests compare it with make_event's)
         self._out.append({
@@ -253,6 +263,19 @@ class StdoutParser:
                     self._emit("anomaly", step, kind=kind, value=name, action="continue")
         if step is not None:
             self.last_iter_step = step
+
+    def clock_step(self, d: float, step: int | None, inclusive: bool) -> float:
+        """Seconds the clock moves for an iteration line with step time ``d`` (ms): ``d``
+        for each step since the previous iteration line (see the module docstring)."""
+        last = self.last_iter_step
+        if last is None:  # the segment's first: counts from its eval at step 0, if any
+            last = self.last_eval_step
+        span = step - last if step is not None and last is not None and step > last else 1
+        if inclusive:
+            extra = (span - 1) * self.last_ms if self.last_ms is not None else 0.0
+            return (d + extra) / 1000.0
+        self.last_ms = d
+        return d * span / 1000.0
 
     def evaluation(self, step: int | None, *, train_loss: float | None = None,
                    val_loss: float | None = None) -> None:
@@ -335,6 +358,7 @@ class StdoutParser:
                        torch_version=h.torch_version, source=self.NAME)
         self._new_run = self._resume_from = None
         self.last_iter_step = self.last_eval_step = self._eval_step = self._best_val = None
+        self.last_ms = None
         self._ended = False
         self.on_segment()
 

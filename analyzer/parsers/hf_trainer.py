@@ -138,9 +138,8 @@ class Parser(StdoutParser):
             rate = float(bar.group(4))
             if rate > 0:
                 fields["dt_ms"] = 1000.0 / rate if bar.group(5) == "it/s" else 1000.0 * rate
-            elapsed = _seconds(bar.group(3))
-            if elapsed is not None:  # the event's time is the bar's clock (see iteration())
-                self.elapsed = elapsed - fields.get("dt_ms", 0.0) / 1000.0
+            # the event's time is the bar's own clock
+            fields["clock_s"] = _seconds(bar.group(3))
         metrics = []
         for key, x in values.items():
             target = self._target(key)

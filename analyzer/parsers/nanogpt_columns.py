@@ -320,8 +320,7 @@ def _read(data: Any, size: int, parser: Any, first_lineno: int, final: bool
     step = step.astype(np.int64, copy=False)
     n = len(line)
     measured = pct >= 0
-    elapsed = dt / 1000.0  # per line first, as the parser adds them
-    np.cumsum(elapsed, out=elapsed)
+    elapsed = np.empty(n)  # the clock of the plain rows, filled as the parser moves over them
     walk = _Walk(data, parser, cols["starts"], cols["ends"], line, step, dt, elapsed)
     if not walk.feed_others(_plain(line, step, loss, measured), first_lineno):
         return None  # a line read by the columns that the parser reads otherwise
@@ -379,7 +378,8 @@ class _Walk:
         """Move the parser over the plain rows [done, k)."""
         if k > self.done:
             last = _text(self.data, self.starts, self.ends, self.line[k - 1])
-            _advance(self.parser, self.runs, self.done, k, self.step, self.elapsed, last)
+            _advance(self.parser, self.runs, self.done, k, self.step, self.dt, self.elapsed,
+                     last)
             self.done = k
 
     def feed_others(self, plain: np.ndarray, first_lineno: int) -> bool:
@@ -435,13 +435,8 @@ class _Walk:
         return True
 
     def _drop(self, row: int) -> None:
-        """A stray line the parser skipped: its clock never counted it, so the sums from
-        there on are redone in the parser's order of additions (so they equal its floats)."""
+        """A stray line the parser skipped (the clock never counted it)."""
         self.dropped.append(row)
-        tail = self.dt[row:] / 1000.0
-        tail[0] = self.elapsed[row - 1] if row > 0 else 0.0
-        np.cumsum(tail, out=tail)
-        self.elapsed[row:] = tail
 
 
 def _text(data: Any, starts: np.ndarray, ends: np.ndarray, i: int) -> str:
@@ -449,13 +444,32 @@ def _text(data: Any, starts: np.ndarray, ends: np.ndarray, i: int) -> str:
     return bytes(data[int(starts[i]):int(ends[i])]).decode("utf-8", errors="replace")
 
 
-def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray,
+def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray, dt: np.ndarray,
              elapsed: np.ndarray, last_text: str) -> None:
     """Move the parser over the plain iterations [a, b) as feed() would have (``last_text``:
     the last of those lines, which a duplicate line is compared with), noting the state
     that their columns are computed from."""
     runs.append((a, b, parser.segment, parser.mfu_dt, parser.seg_header.tokens_per_iter))
-    parser.advance(b - a, int(step[b - 1]), float(elapsed[b - 1]), last_text)
+    _clock(parser, a, b, step, dt, elapsed)
+    parser.advance(b - a, int(step[b - 1]), float(elapsed[b - 1]), last_text,
+                   last_ms=float(dt[b - 1]))
+
+
+def _clock(parser: Any, a: int, b: int, step: np.ndarray, dt: np.ndarray,
+           elapsed: np.ndarray) -> None:
+    """elapsed[a:b]: the parser's clock moved over the plain rows [a, b) as
+    ``StdoutParser.clock_step`` moves it (each row counts for the steps since the row before
+    it), summed one row at a time from the parser's clock so the floats are its own."""
+    span = np.empty(b - a, np.int64)
+    last = parser.last_iter_step
+    span[0] = step[a] - last if last is not None and step[a] > last else 1
+    span[1:] = np.diff(step[a:b])  # plain rows step forward
+    acc = np.empty(b - a + 1)
+    acc[0] = parser.elapsed
+    np.multiply(dt[a:b], span, out=acc[1:])
+    acc[1:] /= 1000.0
+    np.cumsum(acc, out=acc)
+    elapsed[a:b] = acc[1:]
 
 
 def _final_columns(n: int, runs: list, scalar_rows: list, step: np.ndarray,

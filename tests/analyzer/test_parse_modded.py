@@ -190,3 +190,15 @@ def test_stopping_early_at_the_wallclock_cap_is_how_the_run_completed():
             "peak memory allocated: 6687 MiB reserved: 6954 MiB\n")
     (end,) = of_type(events(modded, text), "run_end")
     assert (end["status"], end["step"], end["error"]) == ("completed", 2268, None)
+
+
+def test_a_log_printing_every_nth_step_keeps_the_clock():
+    """Printed every 125 steps, each line's step time is one step's (the clock difference
+    over 125): the event clock moves 125 of them per line, ending at the printed
+    train_time, not at 1/125 of it."""
+    lines = ["step:0/500 val_loss:11.0000 train_time:0ms step_avg:nanms"]
+    lines += [f"step:{n}/500 train_loss:4.0 train_time:{n * 100}ms step_avg:100.00ms"
+              for n in range(125, 501, 125)]
+    it = of_type(events(modded, "\n".join(lines) + "\n"), "iter")
+    assert [i["step_ms"] for i in it] == [100.0] * 4
+    assert [i["time"] for i in it] == pytest.approx([12.5, 25.0, 37.5, 50.0])

@@ -539,3 +539,32 @@ def test_a_config_value_never_closed_does_not_swallow_the_log():
             "iter 0: loss 4.2, time 10.00ms, mfu -100.00%\n"
             "iter 1: loss 4.1, time 10.00ms, mfu -100.00%\n")
     assert len(run(nanogpt, text).iters) == 2
+
+
+def _every_tenth(n: int) -> str:
+    """nanoGPT with log_interval=10 (its shakespeare-char config): one line per 10 steps,
+    each with the time of the one iteration it ends; an eval every 50 whose time is in
+    that line's dt."""
+    out = []
+    for i in range(0, n, 10):
+        if i % 50 == 0:
+            out.append(f"step {i}: train loss 2.0000, val loss 2.1000")
+        dt = 500.0 if i % 50 == 0 else 20.0
+        out.append(f"iter {i}: loss 2.0000, time {dt:.2f}ms, mfu 1.00%")
+    return "\n".join(out) + "\n"
+
+
+def test_a_log_printing_every_tenth_step_counts_ten_steps_per_line():
+    """The clock moves 10 steps' time per line, and an eval line's dt counts once (the
+    eval and its step) plus 9 plain steps; the bulk reader and the streaming parser agree
+    to the last bit."""
+    text = _every_tenth(2000)
+    it = run(nanogpt, text).iters
+    # line k (k >= 1): 9 plain steps of 20 ms for the eval lines (+ the eval's 500 ms),
+    # else 10 of 20 ms
+    want = [0.5] + [(0.5 + 9 * 0.02) if i % 50 == 0 else 0.2 for i in range(10, 2000, 10)]
+    assert it["time"].diff().fillna(it["time"].iloc[0]).tolist() == pytest.approx(want)
+    fast = bulk_run(nanogpt, text.encode())
+    assert fast is not None
+    assert fast.iters["time"].tolist() == it["time"].tolist()
+    assert fast.evals["time"].tolist() == run(nanogpt, text).evals["time"].tolist()
