@@ -28,7 +28,10 @@ class DiagnosticsConfig:
     overfit_single_rel: float = 0.02
     """With too few evals for ``patience``, one eval after the best is enough when the val
     loss rose by this fraction of its best (4x overfit_rel: well above eval noise) while the
-    train loss fell (a fine-tuning paste: 3.7535 -> 3.8986, train 0.98 -> 0.67)."""
+    train loss fell (a fine-tuning paste: 3.7535 -> 3.8986, train 0.98 -> 0.67). Also when a
+    log of more evals ends one eval after its best, if the gap is big and training opened it
+    (overfit_gap_ratio, overfit_gap_start): 5.3509 -> 5.4989 while train fell 2.82 -> 2.32,
+    val 2.4x train, against 1.0x at the first eval."""
     overfit_gap_ratio: float = 1.5
     """With too few evals for a rise to show, a last val loss this many times the train loss
     (char-level Shakespeare memorised: 1.71 vs 0.62) is overfitting ..."""

@@ -35,8 +35,9 @@ def _train_at(prep: Prepared, seg: int, evals: pd.DataFrame) -> np.ndarray:
 def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Per segment: the best val loss is followed by at least ``patience`` evals, all above
     it and on average ``min_delta`` above it, while the train loss fell by ``min_delta``; or,
-    with too few evals for that, a val loss that ends far above the train loss (the gap
-    rule, see DiagnosticsConfig.overfit_gap_ratio)."""
+    with too few evals for that, one eval after the best with a larger rise (the single
+    rule), or a val loss that ends far above the train loss (the gap rule, see
+    DiagnosticsConfig.overfit_gap_ratio)."""
     findings = []
     ev_all = run.evals[run.evals["val_loss"].notna() & run.evals["step"].notna()]
     for seg, ev in ev_all.groupby("segment"):
@@ -46,12 +47,29 @@ def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue  # non-finite evals are the NaN diagnostic's business
         train = _train_at(prepared(run, config), int(seg), ev)
         found = _rise(ev, val, train, int(seg), config)
-        if found is None and len(val) < config.patience + 2:  # too few evals for a rise
-            found = (_rise(ev, val, train, int(seg), config, single=True)
-                     or _gap(ev, val, train, int(seg), config))
+        few = len(val) < config.patience + 2  # too few evals for a rise of `patience` evals
+        if found is None and (few or _gap_grew(val, train, config)):
+            # the log ends fewer than `patience` evals after the best: the single rule. With
+            # many evals the curve has flattened and its last eval may be a noisy uptick, so
+            # there the gap must also be big and have grown (train memorised, val got worse)
+            found = _rise(ev, val, train, int(seg), config, single=True)
+        if found is None and few:
+            found = _gap(ev, val, train, int(seg), config)
         if found is not None:
             findings.append(found)
     return findings
+
+
+def _gap_grew(val: np.ndarray, train: np.ndarray, config: DiagnosticsConfig) -> bool:
+    """The last val loss is ``overfit_gap_ratio`` times the train loss (and 10 min_delta
+    above it), from a first eval below ``overfit_gap_start`` times: a gap that training
+    opened, not a val set from another distribution."""
+    t0, t1 = train[0], train[-1]
+    if not (np.isfinite(t0) and np.isfinite(t1) and t0 > 0 and t1 > 0):
+        return False
+    return bool(val[-1] / t1 >= config.overfit_gap_ratio
+                and val[0] / t0 < config.overfit_gap_start
+                and val[-1] - t1 >= 10 * config.min_delta)
 
 
 def _rise(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
@@ -95,13 +113,10 @@ def _gap(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
          config: DiagnosticsConfig) -> Finding | None:
     """Too few evals to see the val loss rise, but it ends far above the train loss, with a
     gap that grew since the first eval: the model memorised its training data."""
+    if not _gap_grew(val, train, config):
+        return None
     t0, t1 = train[0], train[-1]
-    if not (np.isfinite(t0) and np.isfinite(t1) and t0 > 0 and t1 > 0):
-        return None
     ratio, start = val[-1] / t1, val[0] / t0
-    if ratio < config.overfit_gap_ratio or start >= config.overfit_gap_start \
-            or val[-1] - t1 < 10 * config.min_delta:
-        return None
     steps = ev["step"].to_numpy(dtype=int)
     return Finding(
         code="overfitting", severity="warning", segment=seg,

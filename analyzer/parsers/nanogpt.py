@@ -52,7 +52,10 @@ _EVAL = re.compile(r"step +(\d+): train loss ([^,\s]+), val loss ([^,\s]+)")  # 
 _CKPT = re.compile(r"saving checkpoint to (.+)$")
 _TOKENS = re.compile(r"tokens per iteration will be: ([\d,]+)")
 _VOCAB = re.compile(r"(?:found vocab_size = |defaulting to vocab_size of GPT-2 to )(\d+)")
-_PARAMS = re.compile(r"number of parameters: ([\d.]+)M")
+# train.py's 'number of parameters: 10.65M'; ng-video-lecture's gpt.py (the lecture nanoGPT
+# grew from, whose eval lines it shares) prints the bare count in millions, '10.788929 M
+# parameters', and so do the forks of it that people paste
+_PARAMS = re.compile(r"number of parameters: ([\d.]+)M|([\d.]+) M parameters$")
 _OVERRIDE_FILE = re.compile(r"Overriding config with (.+?):?$")
 _OVERRIDE = re.compile(r"Overriding: (\w+) = (.*)$")
 _ASSIGN = re.compile(r"(\w+)\s*=\s*(.+)$")
@@ -254,7 +257,10 @@ class Parser(StdoutParser):
             return True
         m = _PARAMS.match(text)
         if m:
-            self.header_line().model["n_params"] = round(float(m.group(1)) * 1e6)
+            millions = to_float(m.group(1) or m.group(2))
+            if millions is None:
+                return False  # '1.2.3 M parameters': not a count
+            self.header_line().model["n_params"] = round(millions * 1e6)
             return True
         if _HEADER.match(text):
             self.header_line()

@@ -114,3 +114,36 @@ def test_two_evals_the_second_well_above_the_first_while_train_falls():
     assert overfitting(run([ev(800, 0.9795, 3.7535), ev(1000, 0.6703, 3.79)]), CFG) == []
     # nor a rise while the train loss rises too
     assert overfitting(run([ev(800, 0.9795, 3.7535), ev(1000, 1.1, 3.8986)]), CFG) == []
+
+
+# an ng-video-lecture variant's README (realworld kgpt-readme): six evals every 100 steps,
+# val best at 400, then up 2.8% at the last eval while train fell 2.82 -> 2.32
+KGPT = [(10.9858, 11.0051), (5.3582, 6.1447), (4.3341, 5.5531), (3.4520, 5.3926),
+        (2.8158, 5.3509), (2.3219, 5.4989)]
+
+
+def test_a_rise_at_the_last_eval_of_many_with_a_gap_training_opened():
+    # enough evals for `patience`, but the log ends one eval after the best: one eval that
+    # rose by overfit_single_rel, with val 2.4x train at the end against 1.0x at the first
+    # eval, is what a person reads as overfitting from the best step
+    (f,) = overfitting(run(evals(KGPT, every=100)), CFG)
+    assert f.steps == (400, 500) and f.evidence["best_step"] == 400
+    assert f.evidence["evals_since_best"] == 1
+    assert f.evidence["gap_last"] == pytest.approx(5.4989 - 2.3219)
+
+
+@pytest.mark.parametrize("last, why", [
+    ((2.3219, 5.40), "a rise of 0.9%: within what a flattened curve's last eval may do"),
+    ((2.9, 5.4989), "train barely fell since the best"),
+])
+def test_a_rise_at_the_last_eval_of_many_needs_a_large_rise_and_falling_train(last, why):
+    assert overfitting(run(evals(KGPT[:-1] + [last], every=100)), CFG) == [], why
+
+
+def test_a_rise_at_the_last_eval_of_many_needs_a_gap_training_opened():
+    # the same rise, with val as close to train as healthy pretraining keeps them, or with a
+    # val/train gap that was there from the first eval (another distribution)
+    close = [(4.0, 4.05), (3.0, 3.1), (2.5, 2.6), (2.2, 2.35), (2.0, 2.2), (1.9, 2.27)]
+    assert overfitting(run(evals(close, every=100)), CFG) == []  # +3.2%, val 1.19x train
+    shifted = [(t / 2, v) for t, v in KGPT]
+    assert overfitting(run(evals(shifted, every=100)), CFG) == []

@@ -137,6 +137,23 @@ def test_ddp_header_once_per_rank_is_one_run_with_its_world_size():
     assert r.meta["config"] == {"batch_size": 12}
 
 
+@pytest.mark.parametrize("line, n_params", [
+    ("number of parameters: 10.65M", 10_650_000),     # train.py
+    ("6.686545 M parameters", 6_686_545),             # ng-video-lecture's gpt.py and its forks
+    ("0.209729 M parameters", 209_729),
+])
+def test_parameter_count_in_either_wording(line, n_params):
+    r = run(nanogpt, f"cuda\n{line}\nstep 0: train loss 10.9858, val loss 11.0051\n"
+                     "step 100: train loss 5.3582, val loss 6.1447\n")
+    assert r.meta["model"]["n_params"] == n_params
+    assert r.stats.skipped == 1  # 'cuda' alone
+
+
+def test_a_count_in_prose_is_not_the_models():
+    r = run(nanogpt, "we trained 6.7 M parameters in this model\n" + iters(range(2)))
+    assert r.meta["model"]["n_params"] is None
+
+
 def test_resume_is_a_new_segment():
     text = ("tokens per iteration will be: 1,000\n" + iters(range(0, 30, 10)) + "\n"
             "tokens per iteration will be: 1,000\nResuming training from out\n"
