@@ -271,6 +271,9 @@ def _has_values(a: np.ndarray) -> bool:
     return bool(a.any()) if a.dtype == np.bool_ else not bool(np.isnan(a).all())
 
 
+_END_KEYS = ("status", "step", "error")
+
+
 class RunBuilder:
     """Gathers events into a Run incrementally: the only way a Run is made.
 
@@ -317,11 +320,16 @@ class RunBuilder:
                 continue
             flush()
             if etype in ("run_start", "resume"):
+                if etype == "run_start" and self.end is not None and self.segments:
+                    # the run before ended: its end stays with its segment, and Run.end is
+                    # the last run's (a failed launch never makes the next run 'failed')
+                    self.segments[-1]["end"] = {k: self.end.get(k) for k in _END_KEYS}
+                    self.end = None
                 if self.segments or self.n_rows:
                     self.segment += 1
                 self.segments.append({"segment": self.segment, "kind": etype,
                                       "step": ev.get("step"), "time": ev.get("time")})
-                if etype == "run_start" and not self.meta:
+                if etype == "run_start":  # the last run's: every figure is of the last run
                     self.meta = {k: v for k, v in ev.items() if k not in ("type", "v")}
             elif etype in self.rows:
                 self.rows[etype].append({**ev, "segment": self.segment})

@@ -59,28 +59,41 @@ def cause(error: str) -> tuple[str | None, str | None]:
 
 
 def run_failed(run: Run, config: DiagnosticsConfig) -> list[Finding]:
-    """A run_end event whose status is not 'completed'."""
+    """A run_end event whose status is not 'completed': the last run's, and that of every
+    earlier run in the file that ended so (a launch that crashed before the one that
+    trained: its end is kept with its segment, see RunBuilder)."""
+    last = max(0, run.n_segments - 1)
+    ends = [(int(sg["segment"]), sg["end"]) for sg in run.segments
+            if sg.get("end") and sg["end"].get("status") in ("failed", "interrupted")]
+    runs = sum(1 for sg in run.segments if sg.get("kind") == "run_start")
+    out = []
+    for segment, end in ends:
+        run_no = sum(1 for sg in run.segments[:segment + 1] if sg.get("kind") == "run_start")
+        out.append(_finding(end, segment, f"Run {run_no} of {runs} in this file"))
     end = run.end or {}
+    if end.get("status") in ("failed", "interrupted"):
+        out.append(_finding(end, last, "The run"))
+    return out
+
+
+def _finding(end: dict, segment: int, who: str) -> Finding:
     status = end.get("status")
-    if status not in ("failed", "interrupted"):
-        return []
     step = end.get("step") if end.get("step") is not None else end.get("steps")
     error = (end.get("error") or "").strip()
     last_line = error.splitlines()[-1].strip() if error else ""
     where = f"at step {step}" if step is not None else "with no training step logged"
     name, tip = cause(error)
     if status == "failed":
-        msg = f"The run failed {where}" + (f": {last_line}" if last_line else ".")
+        msg = f"{who} failed {where}" + (f": {last_line}" if last_line else ".")
     else:
-        msg = f"The run was stopped {where}" + (f": {last_line}" if last_line else
-                                                " before reaching its last iteration.")
+        msg = f"{who} was stopped {where}" + (f": {last_line}" if last_line else
+                                             " before reaching its last iteration.")
     if not msg.endswith((".", "*")):
         msg += "."
-    segment = max(0, run.n_segments - 1)
-    return [Finding(
+    return Finding(
         code="run_failed" if status == "failed" else "run_interrupted",
         severity="error" if status == "failed" else "warning", segment=segment,
         steps=(int(step), int(step)) if isinstance(step, int) else None, message=msg,
         evidence={"status": status, "cause": name, "error": error[-500:] or None,
                   "steps": end.get("steps"), "wall_s": end.get("wall_s")},
-        suggestion=tip or _GENERIC[status])]
+        suggestion=tip or _GENERIC[status])

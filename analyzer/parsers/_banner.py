@@ -31,6 +31,17 @@ _ECHO = re.compile(r"\s*[A-Za-z_][\w.]*\s*[:=]\s*(?:[-+]?\d[\d_,]*\.?\d*(?:[eE][
                    r"False|None|'[^']*'|\"[^\"]*\")\s*(?:#.*)?$")
 
 
+# markdown around pasted output: a code fence, a heading ('### bf16', '## Run 2')
+_MARKDOWN = re.compile(r"\s*(?:```|~~~)|#{1,6}\s+\S")
+
+
+def paste_break(text: str) -> bool:
+    """A line of the document a log was pasted into, between two blocks of output: a code
+    fence or a markdown heading. Output that steps back after one is another paste (a
+    comparison of runs, a benchmark of settings), not a resume of the run above it."""
+    return bool(_MARKDOWN.match(text))
+
+
 def param_count(text: str) -> int | None:
     """The parameter count a line states, in any wording ('Total params: 1.5M' -> 1500000);
     None when it states none."""

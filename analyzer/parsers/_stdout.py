@@ -17,7 +17,8 @@ events with the same rules for every format:
   block-buffered output flushed at exit) are ignored. A step that does not advance is a new
   run (``run_start``) when it starts from 0 or follows a line no format knows that looks like
   a run's header (``_banner``: a settings banner, a seed, a command, a parameter count, a
-  config echo: benchmarks and seed loops print their own), else a ``resume``; the first
+  config echo: benchmarks and seed loops print their own) or the markdown a log was pasted
+  into (a code fence, a heading: a second paste), else a ``resume``; the first
   segment is always a ``run_start``.
 - **Time.** Foreign logs carry no clock: an event's ``time`` is the seconds elapsed since the
   start of the log, summed from the printed per-step times (``dt_ms``, else ``step_ms``). A
@@ -45,7 +46,8 @@ import math
 import re
 from typing import Any
 
-from analyzer.parsers._banner import ARG, is_command, looks_like_run_header, param_count
+from analyzer.parsers._banner import (ARG, COMMAND, is_command, looks_like_run_header,
+                                      param_count, paste_break)
 from analyzer.parsers._endings import (ASSERTION, CTRL_C, CUDA_ERROR, EXCEPTION, NATIVE_ERROR,
                                        OOM, SHELL_DEATH, SIGNAL, SLURM_CANCEL, SPLICE,
                                        TRACEBACK, ending_status, pending_ending)
@@ -117,7 +119,9 @@ class StdoutParser:
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
         self._last_iter_text: str | None = None  # the last line read as an iteration
         self._held: tuple[str, int] | None = None  # a line stepping back, awaiting the next
+        self._after_held: list[tuple[str, int]] = []  # lines with no step after it
         self._banner = False  # a line like a run's header came after the last data
+        self._banner_params: int | None = None  # a parameter count among such lines
         self._step_total: int | None = None  # the N of the last 'step i/N' line
 
     # ----------------------------------------------------------------- the interface
@@ -143,6 +147,7 @@ class StdoutParser:
             text, lineno = self._held
             self._held = None
             self.stats.skip(lineno, "out of order", text)
+            self._read_after_held()
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
         if self._exception is not None and not self._ended:
@@ -158,8 +163,9 @@ class StdoutParser:
         """Move over ``n`` plain iteration lines that a bulk reader read itself, leaving the
         parser as ``feed`` would have: lines counted as parsed, the last step, the clock
         (``elapsed``: seconds, summed in the order ``iteration`` adds them; ``last_ms``: the
-        last line's step time) and the last line's text (a duplicate of it is skipped). A plain line is one that changes nothing
-        else: it follows an iteration line, its step goes forward, its loss is finite."""
+        last line's step time) and the last line's text (a duplicate of it is skipped). A
+        plain line is one that changes nothing else: it follows an iteration line, its step
+        goes forward, its loss is finite."""
         self.stats.lines += n
         self.stats.parsed += n
         self.last_iter_step = last_step
@@ -334,6 +340,7 @@ class StdoutParser:
             fresh = step == 0 or self._banner
             self._start_segment("run_start" if fresh else "resume", step)
         self._banner = False  # a banner counts only between the data and the next step
+        self._banner_params = None
 
     def _backwards(self, step: int, kind: str) -> bool:
         it, ev = self.last_iter_step, self.last_eval_step
@@ -350,6 +357,8 @@ class StdoutParser:
                        checkpoint=self._resume_from)
         else:
             self.seg_header = h = self.header
+            if self._banner_params is not None and h.model.get("n_params") is None:
+                h.model["n_params"] = self._banner_params  # the new run's own count
             self._emit("run_start", step, config=jsonable(h.config), model=jsonable(h.model),
                        tokens_per_iter=h.tokens_per_iter, max_iters=h.max_iters,
                        device=h.device, device_name=h.device_name,
@@ -376,20 +385,30 @@ class StdoutParser:
         """One line, with a one-line look-ahead for a step going back without a header or
         marker: it is held until the next line says whether the old steps go on (then it
         was a stray line, skipped as 'out of order', never a resume nor the final value) or
-        not (then it starts a new segment, as it always did)."""
+        not (then it starts a new segment, as it always did). Lines without a step in between
+        wait with it (an example line pasted under a run's end, then a closing fence)."""
         step = self.peek_step(text) if self._new_run is None else None
         if self._held is not None:
+            if step is None:  # prose, a fence, an eval: the next step decides, then these
+                self._after_held.append((text, lineno))
+                return
             held, self._held = self._held, None
             last = self.last_iter_step
             if step is not None and last is not None and step > last:
                 self.stats.skip(held[1], "out of order", held[0])
             else:
                 self._read(*held)
+            self._read_after_held()
         elif (step is not None and self.last_iter_step is not None and not self._banner
               and step < self.last_iter_step and self.segment >= 0):
             self._held = (text, lineno)
             return
         self._read(text, lineno)
+
+    def _read_after_held(self) -> None:
+        lines, self._after_held = self._after_held, []
+        for text, lineno in lines:
+            self._read(text, lineno)
 
     def _read(self, text: str, lineno: int) -> None:
         if _JUNK.search(text):  # skipped before it can end a traceback or a CUDA error
@@ -438,7 +457,7 @@ class StdoutParser:
             self.stats.parsed += 1
             # only a repeat right after its line is a duplicate: after a header, an eval or
             # a resume marker the same text is a new step (a resume logs its first step again)
-            iterated = any(ev["type"] == "iter" for ev in self._out[n_out:])
+            iterated = any(ev["type"] in ("iter", "eval") for ev in self._out[n_out:])
             self._last_iter_text = text if iterated else None
             return
         reason = self._generic(text)
@@ -446,6 +465,18 @@ class StdoutParser:
             self.stats.parsed += 1
         else:
             self.stats.skip(lineno, reason, text)
+
+    def _launch_failed(self) -> None:
+        """An error, then a command: the launch before the command ended with that error,
+        whether or not it logged any data (a run that crashed at start-up is one of the
+        file's runs: 'failed, no training step logged'); the next data is a new run."""
+        error = self._exception
+        if self._new_run is not None:  # a launch after a launch that failed: its own run
+            self._data(None, "other")
+        self._end(ending_status(error), error)
+        self._exception = None
+        self._new_run = "run_start"
+        self.header = Header()
 
     def _command_line(self, text: str) -> None:
         """A command line's ``--key=value`` arguments are the run's settings (nanoGPT's
@@ -498,7 +529,12 @@ class StdoutParser:
                 return "traceback"
         if t.startswith(_TRACE_CONT):
             return "traceback"
+        if (self._exception is not None and (not self._ended or self._new_run is not None)
+                and COMMAND.search(t) and not _PY_WARNING.match(t)):
+            self._launch_failed()  # and the command is read below as the next run's
         n = param_count(t)
+        if n is not None and self.segment >= 0:  # after data: perhaps the next run's
+            self._banner_params = n
         if n is not None and self.segment < 0:  # a parameter count before any data
             if self.header.model.get("n_params") is None:
                 # (not a header line by itself: a log with nothing else is no run)
@@ -511,7 +547,7 @@ class StdoutParser:
             return "warning"
         if is_elision(t):
             return "elision"
-        if self.segment >= 0 and looks_like_run_header(t):
+        if self.segment >= 0 and (looks_like_run_header(t) or paste_break(t)):
             # perhaps the next run's banner: decided by the next step (see _data)
             self._banner = True
             self._last_iter_text = None  # the same line after it is a new run's step

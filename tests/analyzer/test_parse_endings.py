@@ -162,3 +162,34 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
 def test_a_parameter_count_in_any_wording(mod, line, n):
     r = run(mod, line + "\n" + (BODIES.get(mod) or "step 1 | loss 2.0\nstep 2 | loss 1.9\n"))
     assert r.meta["model"]["n_params"] == n
+
+
+def test_launches_that_crash_at_start_up_are_runs_that_failed():
+    """Two launches die before any step (a traceback, then the next command), the third
+    trains: three runs; the failures stay with their runs, and the file's run (the last)
+    has not failed."""
+    from analyzer.diagnostics import run_all
+    crash = ("Overriding config with config/train_shakespeare_char.py:\n"
+             "Traceback (most recent call last):\n  File \"train.py\", line 106, in <module>\n"
+             "{err}\nroot@host:~/nanoGPT# python3 train.py config/train_shakespeare_char.py\n")
+    text = (crash.format(err="RuntimeError: Current CUDA Device does not support bfloat16.")
+            + crash.format(err="KeyError: 'bfloat16'")
+            + "Overriding config with config/train_shakespeare_char.py:\n"
+            + "".join(f"iter {i}: loss 2.0000, time 10.00ms, mfu 1.00%\n" for i in range(5)))
+    r = run(nanogpt, text)
+    assert [s["kind"] for s in r.segments] == ["run_start"] * 3
+    assert [s.get("end", {}).get("status") for s in r.segments] == ["failed", "failed", None]
+    assert r.end is None and len(r.iters) == 5
+    failed = [f for f in run_all(r) if f.code == "run_failed"]
+    assert [(f.severity, f.segment) for f in failed] == [("error", 0), ("error", 1)]
+    assert failed[0].message.startswith("Run 1 of 3 in this file failed with no training step")
+    assert "KeyError" in failed[1].message
+
+
+def test_a_traceback_that_training_goes_on_after_is_still_no_failure():
+    text = ("iter 0: loss 2.0000, time 10.00ms, mfu 1.00%\n"
+            "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+            "ValueError: a caught and printed error\n"
+            "iter 1: loss 1.9000, time 10.00ms, mfu 1.00%\n")
+    r = run(nanogpt, text)
+    assert r.end is None and r.n_segments == 1 and len(r.iters) == 2

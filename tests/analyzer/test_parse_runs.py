@@ -117,3 +117,44 @@ def test_lines_unlike_a_run_header(line):
 ])
 def test_param_count(line, n):
     assert _banner.param_count(line) == n
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_steps_going_back_in_another_markdown_paste_are_another_run(mod):
+    """Two pastes compared in notes or an issue: a code fence or a heading between them,
+    and the second starts at a lower step. Another run, never a resume of the first."""
+    first = "".join(_line(mod, s, 5 - s / 100) for s in (220, 230, 240))
+    second = "".join(_line(mod, s, 5 - s / 90) for s in (150, 160, 170))
+    for between in ("```\nWith the current master it is 40x slower.\n```\n", "### bf16\n\n"):
+        r = run(mod, "```\n" + first + between + second + "```\n")
+        assert _kinds(r) == ["run_start", "run_start"], between
+        assert r.iters["step"].tolist() == [220, 230, 240, 150, 160, 170]
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_a_stray_line_then_lines_without_steps_is_still_a_stray_line(mod):
+    """An example line pasted under a finished run, then a closing fence: the fence does
+    not confirm a restart (only a next step could), so the line is set aside."""
+    body = "".join(_line(mod, s, 5 - s / 100) for s in (10, 20, 30))
+    r = run(mod, body + _line(mod, 5, 9.0) + "\n```\n")
+    assert r.iters["step"].tolist() == [10, 20, 30] and r.n_segments == 1
+    assert ("out of order" in [s[1] for s in r.stats.samples])
+    # and with the old steps going on after the prose, the same
+    r = run(mod, body + _line(mod, 5, 9.0) + "some prose\n" + _line(mod, 40, 4.0))
+    assert r.iters["step"].tolist() == [10, 20, 30, 40] and r.n_segments == 1
+
+
+def test_a_parameter_count_between_runs_is_the_second_runs():
+    one = "".join(_line(nanogpt, s, 5 - s / 100) for s in (0, 10))
+    r = run(nanogpt, "number of parameters: 10.65M\n" + one
+            + "number of parameters: 29.94M\n" + one)
+    assert _kinds(r) == ["run_start", "run_start"]
+    assert r.meta["model"]["n_params"] == 29_940_000  # the last run's, as every figure
+
+
+def test_an_eval_line_printed_twice_is_one_eval():
+    r = run(nanochat, "Step 00000 | Validation bpb: 3.169725\n"
+                      "Step 00000 | Validation bpb: 3.169725\n" + _line(nanochat, 0, 10.4)
+            + _line(nanochat, 1, 10.3))
+    assert _kinds(r) == ["run_start"] and r.evals["val_loss"].tolist() == [3.169725]
+    assert [s[1] for s in r.stats.samples] == ["duplicate"]
