@@ -8,6 +8,13 @@ stdout of train_gpt2.cu, after a ``| Parameter | Value |`` table::
     [CUDA ERROR] at file train_gpt2.cu:265:   (message on the next line)
     total average iteration time: 4201.3 ms      (the run completed)
 
+train_gpt2.cu of spring 2024 (and ports of it) printed the step line as::
+
+    step    2/14124: train loss 3.324505 (acc 3.278165) (309.399994 ms, 211816.375000 tok/s)
+
+and older versions allocate gradients and optimizer state at the first step, so their
+``allocating N MiB for parameter gradients`` lines come after the first ``val loss``.
+
 stdout of the CPU reference train_gpt2.c (after a ``[GPT-2]`` block)::
 
     step 0: train loss 5.356189 (took 1452.121000 ms)
@@ -44,6 +51,11 @@ _STEP_CU = re.compile(r"step\s+(\d+)/(\d+) \|(.*)$")
 _STEP_FULL = re.compile(r"step\s+(\d+)/(\d+) \| loss +(\S+) \([^)]*\)\| norm +(\S+) \([^)]*\)\| "
                         r"lr (\S+) \| (\S+) ms \| (\S+)% bf16 MFU \| (\S+) tok/s$")
 _STEP_C = re.compile(r"step (\d+): train loss (\S+) \(took (\S+) ms\)")
+# train_gpt2.cu of spring 2024: 'step    2/14124: train loss 3.32 (acc 3.27) (309.39 ms, 211816.37
+# tok/s)', later with 'norm 1.23 lr 3.00e-04' for '(acc ...)'; what follows the loss may be cut
+_STEP_COLON = re.compile(r"step\s+(\d+)/(\d+): train loss (\S+)(.*)$")
+_PAREN_TIME = re.compile(r"\((\S+) ms(?:, (\S+) tok/s)?")
+_NORM_LR = re.compile(r"\b(norm|lr) (\S+)")
 _VAL = re.compile(r"val loss (\S+)")
 _HELLA = re.compile(r"HellaSwag: (\d+)/(\d+) = (\S+)")
 _LOGFILE = re.compile(r"s:(\d+) (trl|tel|eval):(\S+)(.*)$")
@@ -60,6 +72,7 @@ _HEADER = re.compile(r"\+-+\+|\[GPT-2\]|Multi-GPU support is disabled|num_parame
                      r"val dataset num_batches|Precision is configured|ProcessID|\| Parameter|"
                      r"WARNING: Failed to open the tokenizer|The Tokenizer is a new feature|"
                      r"Re-run `python train_gpt2.py`")
+_LAZY_ALLOC = re.compile(r"allocating \d+ MiB")
 _PROGRESS = re.compile(r"evaluating HellaSwag: \d+/\d+")
 _CKPT_STEP = re.compile(r"Writing checkpoint at step (\d+)")
 _CKPT_FILE = re.compile(r"Writing model to (\S+)")
@@ -78,7 +91,8 @@ def detect(head: list[str]) -> float:
     score = 0.0
     for raw in head:
         line = clean_line(raw)
-        if (_STEP_CU.match(line) and "|" in line) or _STEP_C.match(line) or _LOGFILE.match(line):
+        if (_STEP_CU.match(line) and "|" in line) or _STEP_C.match(line) or \
+                _STEP_COLON.match(line) or _LOGFILE.match(line):
             return 0.95
         if "| Parameter" in line or line.startswith(("[GPT-2]", "Multi-GPU support is disabled",
                                                      "[CUDA ERROR]", "train_gpt2cu:")):
@@ -96,7 +110,7 @@ class Parser(StdoutParser):
         self._one_based = False  # stdout of train_gpt2.cu/.py: 'step N' after N steps
 
     def peek_step(self, text: str) -> int | None:
-        m = _STEP_CU.match(text) or _STEP_C.match(text)
+        m = _STEP_CU.match(text) or _STEP_C.match(text) or _STEP_COLON.match(text)
         return int(m.group(1)) if m and "loss" in text else None
 
     def parse_line(self, text: str, lineno: int) -> bool:
@@ -162,7 +176,7 @@ class Parser(StdoutParser):
                 return self._cu_step(int(step), int(m.group(2)), loss, lr, norm, ms, mfu, tps)
         m = _STEP_CU.match(text)
         if m is None:
-            return False
+            return self._colon_step(text)
         f = pipe_fields(m.group(3))
         loss = f.get("loss", f.get("train loss", (None, "")))[0]
         if loss is None:
@@ -172,6 +186,20 @@ class Parser(StdoutParser):
         printed_tps = f.get("tok/s", f.get("tok/s)", (None, "")))[0]
         return self._cu_step(int(m.group(1)), int(m.group(2)), loss, f.get("lr", (None, ""))[0],
                              f.get("norm", (None, ""))[0], ms, mfu, printed_tps)
+
+    def _colon_step(self, text: str) -> bool:
+        """The spring-2024 line (see _STEP_COLON); its '(acc X)', the loss averaged over the
+        processes, is left: 'train loss' is the loss every other form prints."""
+        m = _STEP_COLON.match(text)
+        loss = to_float(m.group(3)) if m else None
+        if loss is None:
+            return False
+        rest = m.group(4)
+        t = _PAREN_TIME.search(rest)
+        ms, tps = (to_float(t.group(1)), to_float(t.group(2))) if t else (None, None)
+        f = {k: to_float(v) for k, v in _NORM_LR.findall(rest)}
+        return self._cu_step(int(m.group(1)), int(m.group(2)), loss, f.get("lr"), f.get("norm"),
+                             ms, None, tps)
 
     def _cu_step(self, shown: int, total: int, loss: float, lr: float | None,
                  norm: float | None, ms: float | None, mfu: float | None,
@@ -219,6 +247,10 @@ class Parser(StdoutParser):
         if m:
             h = self.header_line()
             h.tokens_per_iter, h.world_size = int(m.group(4)), int(m.group(3))
+            return True
+        if self.segment >= 0 and self.last_iter_step is None and _LAZY_ALLOC.match(text):
+            # older llm.c allocates gradients and optimizer state at the first backward and
+            # update: after the run's first eval, before its 'step 1/N', not another header
             return True
         if _HEADER.search(text):
             h = self.header_line()

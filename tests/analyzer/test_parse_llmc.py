@@ -76,8 +76,9 @@ def test_config_table():
 
 
 @pytest.mark.parametrize("tail, status, error", [
-    ("allocating 19806 MiB for activations\n[CUDA ERROR] at file train_gpt2.cu:265:\n"
-     "out of memory\n", "failed", "CUDA ERROR at train_gpt2.cu:265: out of memory"),
+    # (an 'allocating' line after a step is another run's header: see the lazy allocations)
+    ("[CUDA ERROR] at file train_gpt2.cu:265:\nout of memory\n", "failed",
+     "CUDA ERROR at train_gpt2.cu:265: out of memory"),
     ("[CUDA ERROR] at file train_gpt2.cu:754:\n", "failed", "CUDA ERROR at train_gpt2.cu:754"),
     ("train_gpt2cu: train_gpt2.cu:1518: int main(int, char**): Assertion `total_batch_size % "
      "tokens_per_fwdbwd == 0' failed.\n/var/spool/slurmd/job1/slurm_script: line 14: 252049 "
@@ -245,3 +246,43 @@ def test_another_step_total_is_another_run():
     text = "".join(line.format(i=i, n=1765) for i in (1, 2, 3, 2, 3))
     assert [e["type"] for e in events(llmc, text) if e["type"] in ("run_start", "resume")] == [
         "run_start", "resume"]
+
+
+def test_lazy_allocations_after_the_first_eval_are_not_a_new_run():
+    # older train_gpt2cu allocates gradients and optimizer state at the first backward and
+    # update: their 'allocating' lines come after the first 'val loss', before 'step 1/N'
+    # (realworld blog-gpt2-1558m: read as 2 runs, the last without its val)
+    text = ("num_parameters: 1557686400 => bytes: 3115372800\n"
+            "allocated 2971 MiB for model parameters\n"
+            "allocating 40409 MiB for activations\nval loss 11.129390\n"
+            "allocating 2971 MiB for parameter gradients\n"
+            "allocating 742 MiB for AdamW optimizer state m\n"
+            "allocating 742 MiB for master copy of params\n" + STEPS.split("\n", 1)[1])
+    evs = events(llmc, text)
+    assert [e["type"] for e in evs if e["type"] in ("run_start", "resume")] == ["run_start"]
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [
+        (0, 11.129390), (2, 10.5)]
+    assert [i["step"] for i in of_type(evs, "iter")] == [1, 2, 3]
+    # after a step, the same line belongs to the header of the next run
+    text = TABLE + STEPS + "allocating 237 MiB for parameter gradients\n" + STEPS
+    assert [e["type"] for e in events(llmc, text)
+            if e["type"] in ("run_start", "resume")] == ["run_start"] * 2
+
+
+def test_mid_2024_step_line_with_acc_and_parenthesised_time():
+    # train_gpt2.cu of spring 2024 (and its AMD port): '(acc X)' is the loss averaged over
+    # the processes; the loss read is the printed 'train loss', like the other forms
+    text = (TABLE + "step    1/14124: train loss 2.412066 (acc 2.374867) (407.426697 ms, "
+            "160853.468750 tok/s)\nstep    2/14124: train loss 3.324505 (acc 3.278165) "
+            "(309.399994 ms, 211816.375000 tok/s)\nval loss 3.1\n"
+            "step    3/14124: train loss 2.373110 (311.514404 ms, 211079 tok/s)\n"
+            "step    4/14124: train loss 2.189030 norm 1.2345 lr 3.00e-04 (311.05 ms, "
+            "210944 tok/s)\n")
+    assert llmc.detect(text.splitlines()[-2:]) > 0.9
+    it = of_type(events(llmc, text), "iter")
+    assert [(i["step"], i["loss"], i["step_ms"], i["grad_norm"], i["lr"]) for i in it] == [
+        (1, 2.412066, 407.426697, None, None), (2, 3.324505, 309.399994, None, None),
+        (3, 2.373110, 311.514404, None, None), (4, 2.189030, 311.05, 1.2345, 3e-04)]
+    assert it[1]["tokens_per_s"] == pytest.approx(524288 / 0.309399994)  # the table's batch
+    assert of_type(events(llmc, text), "eval")[0]["step"] == 2
+    assert llmc.Parser().peek_step(text.splitlines()[-1]) == 4

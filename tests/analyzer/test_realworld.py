@@ -41,20 +41,12 @@ rw = _load_scorer()
 KNOWN_MISSES: dict[tuple[str, str], str] = {
     ('nanogpt/pr225-comment-a6000-pr-then-master-two-pastes.log',
      'false_alarm'): "analyzer gives ['warning low_mfu (160, 240)']",
-    ('llmc/blog-gpt2-1558m-8xh100-start-steps-1-10-elided.log',
-     'runs'): 'analyzer gives 2',
-    ('llmc/blog-gpt2-1558m-8xh100-start-steps-1-10-elided.log',
-     'fact:final_val'): 'analyzer gives None',
-    ('llmc/blog-gpt2-1558m-8xh100-start-steps-1-10-elided.log',
-     'fact:best_val'): 'analyzer gives None',
     ('nanogpt/m4-rope-readme-fence-glued-to-first-line-evals-every-100.log',
      'problem:costly_eval'): 'analyzer gives None',
     ('nanogpt/gtx1060-readme-minutes-later-elisions-eval-120s.log',
      'problem:costly_eval'): 'analyzer gives None',
     ('nanochat/t600-notes-last-step-final-val-samples-minimum-bpb.log',
      'fact:best_val'): 'analyzer gives 1.94616',
-    ('llmc/amd-header-comment-7900xtx-two-runs-acc-format-elided.log',
-     'fact:step_ms'): 'analyzer gives None',
 }
 
 
