@@ -14,6 +14,7 @@ Lines read::
     Step 10/20 (50.00%) | loss 8.43 6.92 | lrm 1.0 | dt 4595.83ms 5930.69ms | tps 114,078 (a fork)
     Saved model parameters to: .../model_016704.pt      checkpoint
     Total training time: 179.44m                        the run completed
+    Minimum validation bpb: 0.7533                      metric 'min_val_bpb' (see below)
 
 Meaning and conventions:
 
@@ -23,6 +24,9 @@ Meaning and conventions:
   so single-step spikes are damped; validation is reported in bits per byte: it is the
   run's eval (``val_loss`` of an eval event, with ``run.stats.val_unit = 'bpb'``) and also a
   metric (``val_bpb``); ``Validation loss`` lines of older scripts are evals in nats.
+- ``Minimum validation bpb`` (printed at the end) is nanochat's own minimum over all the run's
+  evals: a metric ``min_val_bpb`` at the run's last step, not an eval (it names no step, and
+  an excerpt may lack the eval that reached it). Versions print 4 or 6 decimals.
 - ``dt`` is the training step alone (the clock starts after any eval): ``step_ms``;
   ``dt_ms`` is null. ``tok/sec`` and ``mfu`` (percent, no sign) are per step; MFU is null
   when the peak FLOPS is unknown (nanochat then prints 0.00). ``lrm`` is an lr multiplier,
@@ -52,6 +56,7 @@ _METRIC = re.compile(r"[Ss]tep (\d+) \| ([A-Za-z][\w /-]*?): (\S+)")
 _GPU = re.compile(r"GPU: (.+?) \| Peak FLOPS \((\w+)\): (\S+)")
 _CKPT = re.compile(r"Saved model parameters to: (\S+)")
 _DONE = re.compile(r"Total training time: (\S+)")
+_MIN_VAL = re.compile(r"Minimum validation bpb: (\S+)")
 _NO_PEAK = "unknown: not in nanochat's table"  # nanochat then prints mfu 0.00
 _KEYS = {  # header 'key: value' -> (where, key)
     "Vocab size": ("model", "vocab_size"), "num_layers": ("model", "n_layer"),
@@ -68,7 +73,7 @@ _HEADER = re.compile(r"Autodetected device type|Distributed world size|COMPUTE_D
                      r"num_kv_heads|Vocab size")
 # lines that may come at any time (so they must not start a new segment like a header)
 _NOISE = re.compile(r"\[GC rank|HTTP Request: |Evaluating: |Saved (?:optimizer state|metadata)"
-                    r"|Peak memory usage|Minimum validation bpb|Downloading https?:|Downloaded to ")
+                    r"|Peak memory usage|Downloading https?:|Downloaded to ")
 
 
 def detect(head: list[str]) -> float:
@@ -116,6 +121,11 @@ class Parser(StdoutParser):
             return True
         if _DONE.match(text):
             self.completed()
+            return True
+        m = _MIN_VAL.match(text)
+        if m:  # the run's best val by nanochat's count, at its end (see the module docstring)
+            ends = [s for s in (self.last_iter_step, self.last_eval_step) if s is not None]
+            self.metric(max(ends, default=None), "min_val_bpb", to_float(m.group(1)))
             return True
         return self._header(text) or bool(_NOISE.match(text))
 
