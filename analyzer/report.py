@@ -22,6 +22,7 @@ from analyzer import series, stats
 from analyzer.diagnostics import DiagnosticsConfig
 from analyzer.diagnostics.timing import spike_rows
 from analyzer.findings import Finding
+from analyzer.mfu_basis import mfu_basis
 from analyzer.run import Run
 
 MAX_POINTS = 4000  # per series: min/max thinning keeps spikes visible, plotting stays fast
@@ -241,6 +242,10 @@ def render_html(run: Run, findings: list[Finding], path: str | Path,
     summary = summary or stats.summarize(run)
     flat = {k: v for k, v in summary.items() if k != "throughput"}
     flat.update({f"throughput.{k}": v for k, v in summary.get("throughput", {}).items()})
+    basis = mfu_basis(run.meta)
+    if basis.label and flat.get("throughput.median_mfu") is not None:
+        flat["throughput.median_mfu"] = basis.apply(flat["throughput.median_mfu"])
+        flat["throughput.median_mfu is"] = basis.label  # nanoGPT's A100 constant, MPS...
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(_fmt(v))}</td></tr>" for k, v in flat.items()
                    if v is not None)
     if findings:

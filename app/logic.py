@@ -133,12 +133,17 @@ def steady_figures(run: Any) -> dict[str, float | None]:
     """Steady-state medians (evals, checkpoints and warm-up left out, as the analyzer's
     summary does): step time, tokens/s and MFU. The last iteration would be an eval step
     in nanoGPT logs half the time, reading "MFU 0.0%"."""
+    from analyzer.mfu_basis import mfu_basis
     from analyzer.stats import throughput_stats
     if len(run.iters) == 0:
-        return {"step_ms": None, "tokens_per_s": None, "mfu": None}
+        return {"step_ms": None, "tokens_per_s": None, "mfu": None, "mfu_note": None}
     t = throughput_stats(run)
+    # nanoGPT's MFU is of an A100's peak on every GPU: corrected where the GPU is known,
+    # else labelled (analyzer/mfu_basis.py)
+    basis = mfu_basis(run.meta)
     return {"step_ms": t.median_step_ms, "tokens_per_s": t.median_tokens_per_s,
-            "mfu": t.median_mfu}
+            "mfu": basis.apply(t.median_mfu),
+            "mfu_note": basis.label if t.median_mfu is not None else None}
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -23,6 +23,18 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 86400:,.1f} days"
 
 
+def format_mfu(mfu: float | None, basis: dict[str, Any] | None) -> str:
+    """The MFU with what it is measured against, when that is not the device's own peak:
+    '9.35% of an A100's 312 TFLOPS (nanoGPT's constant); the log does not name the GPU'."""
+    if mfu is None:
+        return "-"
+    if not basis:
+        return f"{mfu:.2%}"
+    if basis.get("factor") is not None:
+        mfu *= basis["factor"]
+    return f"{mfu:.2%}" + (f" {basis['label']}" if basis.get("label") else "")
+
+
 def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
     t = s["throughput"]
     lines = [
@@ -41,7 +53,7 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
         f"{t['steady_iters']} steady steps; {t['eval_iters']} eval and {t['warmup_iters']} "
         f"warm-up steps left out",
         f"          tokens/s {_num(t['median_tokens_per_s'], '{:,.0f}')}, MFU "
-        f"{_num(t['median_mfu'], '{:.2%}')}",
+        + format_mfu(t["median_mfu"], s.get("mfu_basis")),
     ]
     if s.get("per_run"):
         lines[1:1] = format_runs(s["per_run"])
@@ -74,13 +86,15 @@ def format_runs(per_run: list[dict[str, Any]]) -> list[str]:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from analyzer.diagnostics.prepared import prepared, sharing
+    from analyzer.mfu_basis import mfu_basis
     from analyzer.stats import summarize
     run = load_run(args.path, args.format, args.map)
     cfg = diagnostics_config(args)
     with sharing():  # the diagnostics' row masks and throughput serve the summary too
         counts = severity_counts(run_diagnostics(run, args))
         s = {"name": run.name,
-             **summarize(run, cfg.warmup_steps, prepared(run, cfg).throughput)}
+             **summarize(run, cfg.warmup_steps, prepared(run, cfg).throughput),
+             "mfu_basis": mfu_basis(run.meta).to_dict()}
     from analyzer.forecast import forecast_run
     from analyzer.references import load_reference, run_standing
     forecast = forecast_run(run, args.forecast_step)

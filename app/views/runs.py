@@ -257,7 +257,9 @@ def _header(name: str, t, s: logic.Summary | None) -> None:
     help_ = "median over steady iterations: evals, checkpoints and warm-up left out"
     bottom[0].metric("ms/step (steady median)", logic.fmt_num(fig["step_ms"], ",.1f"),
                      help=help_)
-    bottom[1].metric("MFU (steady median)", logic.fmt_pct(fig["mfu"]), help=help_)
+    note = fig.get("mfu_note")
+    bottom[1].metric("MFU (steady median)" + (" *" if note else ""), logic.fmt_pct(fig["mfu"]),
+                     help=help_ + (f". * MFU {note}" if note else ""))
     bottom[2].metric("tokens/s (steady median)", logic.fmt_count(fig["tokens_per_s"]),
                      help=help_)
     bottom[3].metric("elapsed", logic.fmt_duration(s.elapsed_s if s else None))
@@ -278,10 +280,14 @@ def _comparison(opened: list, summaries: list) -> None:
                      "final val": logic.fmt_num(s.val_loss if s else None),
                      "final loss": logic.fmt_num(s.loss if s else None),
                      "ms/step (steady)": logic.fmt_num(fig["step_ms"], ",.1f"),
-                     "MFU (steady)": logic.fmt_pct(fig["mfu"]),
+                     "MFU (steady)": logic.fmt_pct(fig["mfu"])
+                     + (" *" if fig.get("mfu_note") else ""),
                      "tokens/s (steady)": logic.fmt_count(fig["tokens_per_s"]),
                      "elapsed": logic.fmt_duration(s.elapsed_s if s else None)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    notes = sorted({_steady(t).get("mfu_note") for _, t in opened} - {None})
+    if notes:
+        st.caption(md_escape("* MFU " + "; ".join(notes)))
     diff = logic.config_diff([(label(n), t.run) for n, t in opened])
     if len(diff):
         with st.expander(f"Configuration values that differ ({len(diff)})"):

@@ -62,10 +62,25 @@ def test_steady_figures_leave_eval_steps_out():
         evs.append(R.it("r", s, 2.0, dt_ms=4000.0 if ev else 100.0, eval_inclusive=ev,
                         mfu=0.0005 if ev else 0.0048, tokens_per_s=180.0 if ev else 20_000.0))
     fig = logic.steady_figures(_run(evs))
-    assert fig == {"step_ms": 100.0, "tokens_per_s": 20_000.0, "mfu": 0.0048}
+    assert fig == {"step_ms": 100.0, "tokens_per_s": 20_000.0, "mfu": 0.0048, "mfu_note": None}
     assert logic.fmt_pct(fig["mfu"]) == "0.48%" and logic.fmt_pct(None) == "–"
-    assert logic.steady_figures(_run([R.start("r")])) == {"step_ms": None,
-                                                          "tokens_per_s": None, "mfu": None}
+    assert logic.steady_figures(_run([R.start("r")])) == {
+        "step_ms": None, "tokens_per_s": None, "mfu": None, "mfu_note": None}
+
+
+def test_steady_mfu_of_a_nanogpt_log_says_it_is_of_an_a100s_peak_or_corrects_it():
+    """nanoGPT divides by an A100's 312 TFLOPS on every GPU: the header keeps that figure
+    with a note when the GPU is not named, and gives the GPU's own MFU when it is."""
+    def fig(**meta):
+        evs = [R.start("r", peak_flops=312e12, device="cuda",
+                       peak_flops_source="table:nanoGPT train.py A100 bf16 constant", **meta)]
+        evs += [R.it("r", s, 2.0, dt_ms=100.0, mfu=0.10) for s in range(40)]
+        return logic.steady_figures(_run(evs))
+    unnamed = fig()
+    assert unnamed["mfu"] == 0.10 and "the log does not name the GPU" in unnamed["mfu_note"]
+    h100 = fig(device_name="NVIDIA H100 80GB HBM3")
+    assert h100["mfu"] == pytest.approx(0.10 * 312 / 989)
+    assert "NVIDIA H100 80GB HBM3's 989 TFLOPS" in h100["mfu_note"]
 
 
 def test_comparison_best_val_and_differing_config():
