@@ -36,7 +36,8 @@ def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Per segment: the best val loss is followed by at least ``patience`` evals, all above
     it and on average ``min_delta`` above it, while the train loss fell by ``min_delta``; or,
     with too few evals for that, one eval after the best with a larger rise (the single
-    rule), or a val loss that ends far above the train loss (the gap rule, see
+    rule; also for a log of more evals that ends one eval after its best, with a gap that
+    training opened), or a val loss that ends far above the train loss (the gap rule, see
     DiagnosticsConfig.overfit_gap_ratio)."""
     findings = []
     ev_all = run.evals[run.evals["val_loss"].notna() & run.evals["step"].notna()]
@@ -48,10 +49,11 @@ def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         train = _train_at(prepared(run, config), int(seg), ev)
         found = _rise(ev, val, train, int(seg), config)
         few = len(val) < config.patience + 2  # too few evals for a rise of `patience` evals
-        if found is None and (few or _gap_grew(val, train, config)):
-            # the log ends fewer than `patience` evals after the best: the single rule. With
-            # many evals the curve has flattened and its last eval may be a noisy uptick, so
-            # there the gap must also be big and have grown (train memorised, val got worse)
+        ends_after_best = int(np.argmin(val)) == len(val) - 2  # its last eval rose
+        if found is None and (few or ends_after_best and _gap_grew(val, train, config)):
+            # the log ends one eval after its best: the single rule. With many evals the
+            # curve has flattened and its last eval may be a noisy uptick, so there the gap
+            # must also be big and have grown (train memorised, val got worse)
             found = _rise(ev, val, train, int(seg), config, single=True)
         if found is None and few:
             found = _gap(ev, val, train, int(seg), config)

@@ -130,6 +130,10 @@ def test_a_rise_at_the_last_eval_of_many_with_a_gap_training_opened():
     assert f.steps == (400, 500) and f.evidence["best_step"] == 400
     assert f.evidence["evals_since_best"] == 1
     assert f.evidence["gap_last"] == pytest.approx(5.4989 - 2.3219)
+    # two evals after the best are the patience rule's to judge: a raised patience is obeyed
+    two_after = KGPT + [(2.0, 5.52)]
+    assert overfitting(run(evals(two_after, every=100)), CFG)
+    assert overfitting(run(evals(two_after, every=100)), DiagnosticsConfig(patience=3)) == []
 
 
 @pytest.mark.parametrize("last, why", [
