@@ -7,7 +7,9 @@ throughput and a wrong MFU. Here those iterations are recognised and set aside:
 
 - eval-inclusive: the ``eval_inclusive`` flag, or an eval / checkpoint at the same step of the
   same segment on a row with a ``dt_ms`` (stdout logs have no flag, but the eval line sits at
-  the top of that step; a ``step_ms`` alone never includes an eval);
+  the top of that step; a ``step_ms`` alone never includes an eval); and the evals whose
+  line a pasted log left out (``hidden_evals``: the first iteration after a checkpoint, a
+  slow iteration at a multiple of the eval interval);
 - warm-up: the first logged iteration of each segment, and every step before
   ``first_step + warmup_steps`` of a segment that starts the process (from step 0, or a
   resume); a log that starts mid-run (an excerpt, a tail) compiled long before its first
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analyzer import orderstats
+from analyzer import hidden_evals, orderstats
 from analyzer.run import Run
 
 
@@ -96,12 +98,19 @@ def _eval_inclusive(run: Run, rows: _Layout) -> np.ndarray:
     flag = it["eval_inclusive"].to_numpy(dtype=bool, copy=True)
     marked = [_keys(df["segment"], df["step"]) for df in (run.evals, run.checkpoints)
               if len(df)]
+    # only a time taken from one iteration to the next (dt_ms) can hold an eval: a step
+    # time of the step alone (llm.c, modded, nanochat) never does
+    dt = it["dt_ms"].to_numpy(dtype=float)
+    timed = ~np.isnan(dt)
     if marked and len(it):
         keys = np.unique(np.concatenate(marked))
-        # only a time taken from one iteration to the next (dt_ms) can hold an eval: a
-        # step time of the step alone (llm.c, modded, nanochat) never does
-        flag |= _isin(rows.keys(), keys[keys >= 0]) & \
-            ~np.isnan(it["dt_ms"].to_numpy(dtype=float))
+        flag |= _isin(rows.keys(), keys[keys >= 0]) & timed
+    if len(it) and timed.any():
+        # evals whose line the log left out (see hidden_evals)
+        flag |= hidden_evals.after_checkpoints(run, rows.segment, rows.step, timed,
+                                               rows.starts)
+        flag |= hidden_evals.at_interval(run, rows.segment, rows.step, dt, flag,
+                                         _first_rows(rows), rows.starts)
     return flag
 
 

@@ -189,3 +189,74 @@ def test_an_expected_slowdown_gets_no_hardware_advice():
     dts = [20.0] * 300 + [40.0] * 300
     fs = [f for f in throughput_drop(run(iters(range(600), 2.0, dts)), CFG)]
     assert fs and all(f.severity == "info" and "thermal" not in f.suggestion for f in fs)
+
+
+# ------------------------------------------------- evals whose line a pasted log left out
+# realworld gtx1060-readme: 'step 750:' elided, its checkpoint line kept; 'iter 1000' at the
+# next multiple of eval_interval=250 (printed nowhere), both ~138x a step
+GTX1060 = """number of parameters: 10.65M
+step 0: train loss 4.2874, val loss 4.2823
+iter 0: loss 4.2675, time 124253.06ms, mfu -100.00%
+iter 10: loss 3.2455, time 867.98ms, mfu 0.43%
+... 30min later
+saving checkpoint to out-shakespeare-char
+iter 750: loss 1.4245, time 120214.49ms, mfu 0.38%
+iter 760: loss 1.4523, time 876.03ms, mfu 0.38%
+iter 770: loss 1.4261, time 872.84ms, mfu 0.39%
+... 40min later
+iter 980: loss 1.3589, time 869.70ms, mfu 0.42%
+iter 990: loss 1.3402, time 878.26ms, mfu 0.42%
+iter 1000: loss 1.3405, time 120470.64ms, mfu 0.38%
+iter 1240: loss 1.2993, time 871.91ms, mfu 0.42%
+"""
+
+
+def _nanogpt(text):
+    from analyzer.parsers import nanogpt
+    from tests.analyzer._parse_util import run as parse
+    return parse(nanogpt, text)
+
+
+def _eval_steps(r):
+    return r.iters["step"][stats.eval_spike_rows(r)].tolist()
+
+
+def test_a_checkpoint_implies_an_eval_and_the_interval_the_next_one():
+    # nanoGPT saves a checkpoint only right after an eval: the iteration after the line is
+    # eval-inclusive (750), and 1000 is a slow step at a multiple of gcd(750, 1000) = 250
+    r = _nanogpt(GTX1060)
+    assert _eval_steps(r) == [750, 1000]
+    (f,) = eval_spikes(r, CFG)
+    assert f.severity == "warning" and f.evidence["max_ratio"] > 100
+    assert timing_spikes(r, CFG) == []
+
+
+def test_a_checkpoint_at_its_own_step_before_an_elision_marks_nothing_more():
+    # realworld issue97: 'step 800' eval and checkpoint, then lines left out up to 'iter 997'
+    text = ("step 800: train loss 0.9795, val loss 3.7535\nsaving checkpoint to out\n"
+            + "\n".join(f"iter {s}: loss 1.0, time 745.50ms, mfu 0.38%" for s in range(791, 800))
+            + "\n...\n" + "\n".join(f"iter {s}: loss 1.0, time 745.50ms, mfu 0.38%"
+                                    for s in range(997, 1000)) + "\n")
+    assert _eval_steps(_nanogpt(text)) == []
+
+
+@pytest.mark.parametrize("slow, why", [
+    (1230, "gcd(750, 1230) = 30: an interval that predicts fast logged steps"),
+    (1100, "gcd(750, 1100) = 50: it predicts 800, 850, ... which were fast"),
+])
+def test_a_slow_step_off_the_eval_interval_stays_unexplained(slow, why):
+    steps = [0] + list(range(750, 1300, 10))
+    dts = [5000.0] + [40000.0 if s in (750, slow) else 20.0 for s in steps[1:]]
+    r = run(iters(steps, 2.0, dts), [ev(0, 2.0, 2.1), ev(750, 1.5, 1.6)])
+    assert _eval_steps(r) == [750], why
+    (f,) = timing_spikes(r, CFG)
+    assert f.steps == (slow, slow)
+
+
+def test_the_configs_eval_interval_explains_a_slow_step_without_eval_lines():
+    steps = list(range(0, 1300, 10))
+    dts = [5000.0] + [2000.0 if s % 500 == 0 else 20.0 for s in steps[1:]]
+    assert _eval_steps(run(iters(steps, 2.0, dts))) == []  # no eval known: no interval
+    r = run(iters(steps, 2.0, dts), meta={"config": {"eval_interval": 500}})
+    assert _eval_steps(r) == [500, 1000]
+    assert timing_spikes(r, CFG) == []
