@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 
 # 'model_params:25517137', 'num_parameters: 124475904 => bytes: ...', 'Total params: 1.2M',
-# 'Number of parameters: 124.44M'
+# 'Number of parameters: 124.44M', 'Parameters: 123.9M'
 _PARAMS = re.compile(r"(?:model[_ ]params|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]param"
-                     r"(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count)\s*[:=]\s*"
+                     r"(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count|"
+                     r"param(?:eter)?s)\s*[:=]\s*"
                      r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
 # the command that started the run: 'python train.py config/x.py --device=cpu', 'python -m
@@ -31,15 +32,28 @@ _ECHO = re.compile(r"\s*[A-Za-z_][\w.]*\s*[:=]\s*(?:[-+]?\d[\d_,]*\.?\d*(?:[eE][
                    r"False|None|'[^']*'|\"[^\"]*\")\s*(?:#.*)?$")
 
 
-# markdown around pasted output: a code fence, a heading ('### bf16', '## Run 2')
-_MARKDOWN = re.compile(r"\s*(?:```|~~~)|#{1,6}\s+\S")
+# markdown around pasted output: a code fence, a heading ('### bf16', '## Run 2'), a GitHub
+# alert ('[!NOTE]')
+_MARKDOWN = re.compile(r"\s*(?:```|~~~|\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\])|#{1,6}\s+\S")
+# a short caption introducing the next block: 'real data:', 'With the current master:'
+_CAPTION = re.compile(r"[A-Za-z][\w ,'()/-]{0,80}:$")
+# a shell prompt with a command: 'ubuntu@host:~$ python3 train.py', 'root@box:~/x# ...',
+# '(venv) $ torchrun ...', 'PS C:\\work> python train.py'
+PROMPT = re.compile(r"(?:\([\w.-]+\)\s*)?(?:[\w.-]+@[\w.-]+:\S*[$#]|\$|PS [^>]*>)\s+\S")
 
 
 def paste_break(text: str) -> bool:
     """A line of the document a log was pasted into, between two blocks of output: a code
-    fence or a markdown heading. Output that steps back after one is another paste (a
-    comparison of runs, a benchmark of settings), not a resume of the run above it."""
-    return bool(_MARKDOWN.match(text))
+    fence, a markdown heading or alert, a short caption ending in a colon. Output that steps
+    back after one is another paste (a comparison of runs, a benchmark of settings), not a
+    resume of the run above it."""
+    t = text.strip()
+    return bool(_MARKDOWN.match(t) or (len(t.split()) <= 12 and _CAPTION.match(t)))
+
+
+def is_launch(text: str) -> bool:
+    """A shell prompt with a training command: whatever comes after is another launch."""
+    return bool(PROMPT.match(text) and COMMAND.search(text))
 
 
 def param_count(text: str) -> int | None:

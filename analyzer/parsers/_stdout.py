@@ -46,8 +46,8 @@ import math
 import re
 from typing import Any
 
-from analyzer.parsers._banner import (ARG, COMMAND, is_command, looks_like_run_header,
-                                      param_count, paste_break)
+from analyzer.parsers._banner import (ARG, COMMAND, is_command, is_launch,
+                                      looks_like_run_header, param_count, paste_break)
 from analyzer.parsers._endings import (ASSERTION, CTRL_C, CUDA_ERROR, EXCEPTION, NATIVE_ERROR,
                                        OOM, SHELL_DEATH, SIGNAL, SLURM_CANCEL, SPLICE,
                                        TRACEBACK, ending_status, pending_ending)
@@ -150,7 +150,9 @@ class StdoutParser:
             self._read_after_held()
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
-        if self._exception is not None and not self._ended:
+        if self._exception is not None and self._new_run is not None:
+            self._launch_failed()  # a launch that died before its first step
+        elif self._exception is not None and not self._ended:
             self._end(ending_status(self._exception), self._exception)
         self._exception = self._cuda_error = None
         if self.segment < 0 and self._header_seen:
@@ -339,8 +341,9 @@ class StdoutParser:
             # restart from a checkpoint
             fresh = step == 0 or self._banner
             self._start_segment("run_start" if fresh else "resume", step)
-        self._banner = False  # a banner counts only between the data and the next step
-        self._banner_params = None
+        if kind != "other":  # a banner counts only between the data and the next step (a
+            self._banner = False  # checkpoint line between is no step)
+            self._banner_params = None
 
     def _backwards(self, step: int, kind: str) -> bool:
         it, ev = self.last_iter_step, self.last_eval_step
@@ -532,6 +535,8 @@ class StdoutParser:
         if (self._exception is not None and (not self._ended or self._new_run is not None)
                 and COMMAND.search(t) and not _PY_WARNING.match(t)):
             self._launch_failed()  # and the command is read below as the next run's
+        elif self.segment >= 0 and is_launch(t):
+            self.header_line()  # the next data (or error) is another launch's
         n = param_count(t)
         if n is not None and self.segment >= 0:  # after data: perhaps the next run's
             self._banner_params = n

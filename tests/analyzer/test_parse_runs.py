@@ -158,3 +158,34 @@ def test_an_eval_line_printed_twice_is_one_eval():
             + _line(nanochat, 1, 10.3))
     assert _kinds(r) == ["run_start"] and r.evals["val_loss"].tolist() == [3.169725]
     assert [s[1] for s in r.stats.samples] == ["duplicate"]
+
+
+@pytest.mark.parametrize("between", ["real data:\n", "> [!NOTE]\n", "[!NOTE]  \n"])
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_a_caption_or_alert_before_steps_going_back_is_another_paste(mod, between):
+    first = "".join(_line(mod, s, 5 - s / 100) for s in (10, 20, 30, 40, 50))
+    second = "".join(_line(mod, s, 5 - s / 90) for s in (20, 30))
+    r = run(mod, first + "\n" + between + second)
+    assert _kinds(r) == ["run_start", "run_start"]
+
+
+def test_a_checkpoint_line_between_a_banner_and_the_step_keeps_the_banner():
+    block = ("[!NOTE]\nstep 5000: train loss 1.1115, val loss 1.1284\n"
+             "saving checkpoint to out-enwik8-char\n"
+             "iter 5000: loss 1.1900, time 6163.89ms, mfu 11.48%\n")
+    r = run(nanogpt, block * 3)
+    assert _kinds(r) == ["run_start"] * 3
+
+
+def test_a_shell_prompt_launch_after_a_run_is_another_run_even_if_it_dies_at_once():
+    """A 3-step run, then 'ubuntu@host:~$ python3 train.py' and a traceback with no step:
+    two runs, the second failed before its first step; the first did not fail."""
+    text = ("".join(f"step {s:5d} | loss: 6.0 | lr 1e-4 | norm: 1.0 | dt: 444.00ms | "
+                    f"tok/sec: 36898.05\n" for s in range(3))
+            + "ubuntu@129-146-181-133:~$ /usr/bin/python3 /home/ubuntu/train_gpt.py\n"
+            + "Traceback (most recent call last):\n  File \"train_gpt.py\", line 3\n"
+            + "AttributeError: module 'numpy' has no attribute 'int'.\n")
+    r = run(buildnanogpt, text)
+    assert _kinds(r) == ["run_start", "run_start"] and len(r.iters) == 3
+    assert r.end["status"] == "failed" and r.end["step"] is None
+    assert "end" not in r.segments[0]
