@@ -12,6 +12,7 @@ from analyzer import orderstats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
+from analyzer.mfu_basis import mfu_basis
 from analyzer.run import Run
 from gptscope import peaks
 
@@ -120,22 +121,39 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     mfu, span, median = _steady_mfu(prepared(run, config))
     if len(mfu) < 3:
         return []
+    basis = mfu_basis(run.meta)
+    logged, median = median, basis.apply(median)  # of the device's own peak where known
     if median >= config.low_mfu:
         return []
     n_params = _n_params(run)
     causes = _causes(run, n_params, config)
-    expected = any(c.startswith(("the device is", "the model is small")) for c in causes)
+    if basis.factor is None and basis.label and basis.comparable:
+        # nanoGPT's figure of an A100's peak on a GPU the log does not name: on any smaller
+        # GPU the same run uses a larger share of its own peak, so nothing can be concluded
+        causes.append(f"the figure is {basis.label}")
+    expected = any(c.startswith(("the device is", "the model is small", "the figure is"))
+                   for c in causes)
     generic, todo = _advice(run)
     return [Finding(
         code="low_mfu", severity="info" if expected else "warning",
         steps=span,
         message=(f"The steady-state MFU is {median:.2%} (below {config.low_mfu:.0%}): "
                  + ("; ".join(causes) if causes else generic) + "."),
-        evidence={"median_mfu": median, "threshold": config.low_mfu,
+        evidence={"median_mfu": median, "logged_median_mfu": logged,
+                  "mfu_basis": basis.label, "threshold": config.low_mfu,
                   "p90_mfu": float(orderstats.quantiles(mfu, [0.9])[0]), "n_params": n_params,
                   "causes": causes},
-        suggestion=("Expected for this setup; compare MFU only between runs of similar size "
-                    "on the same device." if expected else todo))]
+        suggestion=_low_mfu_advice(causes, expected, todo))]
+
+
+def _low_mfu_advice(causes: list[str], expected: bool, todo: str) -> str:
+    if any(c.startswith("the figure is") for c in causes) and not any(
+            c.startswith(("the device is", "the model is small")) for c in causes):
+        return ("Judge it against the GPU's own peak: divide the achieved FLOP/s by that "
+                "GPU's dense bf16 peak (gptscope's trainer does, and prints the GPU's name); "
+                "if it is still low: " + todo[:1].lower() + todo[1:])
+    return ("Expected for this setup; compare MFU only between runs of similar size on the "
+            "same device." if expected else todo)
 
 
 def implausible_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:

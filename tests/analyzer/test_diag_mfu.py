@@ -113,3 +113,28 @@ def test_our_trainers_stdout_is_not_the_a100_constant_case():
             "printed in stdout)", "model": {"n_params": 10e6}}
     (f,) = implausible_mfu(mfu_run(0.9, meta=meta, format="nanogpt"), CFG)
     assert "A100" not in f.suggestion and f.evidence["peak_flops_used"] is None
+
+
+NANOGPT_META = {"peak_flops": 312e12, "device": "cuda",
+                "peak_flops_source": "table:nanoGPT train.py A100 bf16 constant"}
+
+
+def test_nanogpts_a100_figure_on_an_unnamed_gpu_is_no_warning():
+    """9% of an A100's peak is 18% of an A6000's: with the GPU unnamed nothing can be
+    concluded, so the finding is info and says what the figure is of."""
+    (f,) = low_mfu(mfu_run(0.09, meta=NANOGPT_META, format="nanogpt"), CFG)
+    assert f.severity == "info"
+    assert "the figure is of an A100's 312 TFLOPS" in f.message
+    assert f.suggestion.startswith("Judge it against the GPU's own peak")
+
+
+def test_nanogpts_a100_figure_is_judged_on_the_named_gpus_own_peak():
+    v100 = {**NANOGPT_META, "device_name": "Tesla V100-SXM2-16GB"}
+    # 9% of an A100 = 22% of a V100's 125 TFLOPS: not low
+    assert low_mfu(mfu_run(0.09, meta=v100, format="nanogpt"), CFG) == []
+    # 2% of an A100 = 5% of a V100: low on the V100 itself, a warning
+    (f,) = low_mfu(mfu_run(0.02, meta=v100, format="nanogpt"), CFG)
+    assert f.severity == "warning"
+    assert f.evidence["median_mfu"] == pytest.approx(0.02 * 312 / device_peak(
+        "Tesla V100-SXM2-16GB") * 1e12)
+    assert f.evidence["logged_median_mfu"] == pytest.approx(0.02)

@@ -63,10 +63,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:best_val_step'): 'misread when added (second hunt)',
     ('nanogpt/tt-train-gpu-baseline-rtx5080-two-tails-gpt2s-val-5-9.log',
      'problem:overfitting'): 'misread when added (second hunt)',
-    ('nanogpt/pr225-comment-a6000-pr-then-master-two-pastes.log',
-     'false_alarm'): "analyzer gives ['warning low_mfu (160, 240)']",
-    ('nanogpt/m4-rope-readme-fence-glued-to-first-line-evals-every-100.log',
-     'problem:costly_eval'): 'analyzer gives None',
     ('nanochat/t600-notes-last-step-final-val-samples-minimum-bpb.log',
      'fact:best_val'): 'analyzer gives 1.94616',
 }
