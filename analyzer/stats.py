@@ -21,7 +21,7 @@ no printing.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from analyzer import hidden_evals, orderstats
+from analyzer.per_run import (best_val_of, last_loss, last_run_segments,  # noqa: F401
+                              only_segments, run_groups, runs_in_file)
 from analyzer.run import Run
 
 
@@ -375,13 +377,6 @@ def throughput_stats(run: Run, warmup_steps: int = 10,
         warmup_overhead_s=warm_s)
 
 
-def _last_loss(iters: pd.DataFrame) -> float | None:
-    """The last logged training loss, as the log prints it (None when it is not finite:
-    the NaN diagnostic says so): what a reader finds at the end of the log."""
-    loss = iters["loss"].to_numpy(dtype=float)
-    return float(loss[-1]) if len(loss) and np.isfinite(loss[-1]) else None
-
-
 def _final_loss(iters: pd.DataFrame) -> float | None:
     """Median of the last 5% (at least 1, at most 50) finite logged losses: one batch's loss
     is noisy, so this smoothed figure stands beside the last logged one."""
@@ -420,7 +415,7 @@ def summarize(run: Run, warmup_steps: int = 10,
     if len(it) and not (last := (it["segment"] == it["segment"].max()).to_numpy()).all():
         last_seg = it[last]
     val = ev[ev["val_loss"].notna()]
-    best = val.loc[val["val_loss"].idxmin()] if len(val) else None
+    best_val, best_step = best_val_of(val, run, runs)
     model = run.meta.get("model") or {}
     out: dict[str, Any] = {
         "source": run.source, "format": run.format, "segments": run.n_segments,
@@ -428,13 +423,11 @@ def summarize(run: Run, warmup_steps: int = 10,
         "first_step": int(steps.min()) if len(steps) else None,
         "last_step": int(steps.max()) if len(steps) else None,
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
-        "final_train_loss": _last_loss(last_seg) if len(it) else None,
+        "final_train_loss": last_loss(last_seg) if len(it) else None,
         "final_train_loss_smoothed": _final_loss(_by_step(last_seg)) if len(it) else None,
         "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
         "val_unit": run.stats.val_unit or "loss",  # 'bpb': nanochat's bits per byte
-        "best_val_loss": float(best["val_loss"]) if best is not None else None,
-        "best_val_step": int(best["step"]) if best is not None and pd.notna(best["step"])
-        else None,
+        "best_val_loss": best_val, "best_val_step": best_step,
         "n_params": model.get("n_params") or run.meta.get("n_params"),
         "device": run.meta.get("device_name") or run.meta.get("device"),
         "status": (run.end or {}).get("status"),
@@ -446,60 +439,6 @@ def summarize(run: Run, warmup_steps: int = 10,
     out["throughput"] = (throughput or throughput_stats(run, warmup_steps)).to_dict()
     out["per_run"] = runs_in_file(run) if out["runs"] > 1 else []
     return out
-
-
-def only_segments(run: Run, segments: list[int]) -> Run:
-    """The part of ``run`` in these segments (tables filtered, segment list cut)."""
-    keep = set(segments)
-
-    def rows(df: pd.DataFrame) -> pd.DataFrame:
-        return df[df["segment"].isin(keep)] if "segment" in df else df
-    return replace(run, iters=rows(run.iters), evals=rows(run.evals),
-                   metrics=rows(run.metrics), checkpoints=rows(run.checkpoints),
-                   anomalies=rows(run.anomalies),
-                   segments=[sg for sg in run.segments if int(sg["segment"]) in keep])
-
-
-def run_groups(run: Run) -> list[list[int]]:
-    """The file's independent runs, each as its segments: a ``run_start`` opens a run, the
-    resumes after it continue it."""
-    groups: list[list[int]] = []
-    for sg in run.segments:
-        if sg.get("kind") == "run_start" or not groups:
-            groups.append([])
-        groups[-1].append(int(sg["segment"]))
-    return groups
-
-
-def runs_in_file(run: Run) -> list[dict[str, Any]]:
-    """One short summary per independent run in the file (seeds in a loop, a job run twice),
-    so that best and final values are never mixed across runs."""
-    out = []
-    for k, segs in enumerate(run_groups(run), start=1):
-        it = run.iters[run.iters["segment"].isin(segs)]
-        ev = run.evals[run.evals["segment"].isin(segs)]
-        val = ev[ev["val_loss"].notna()]
-        best = val.loc[val["val_loss"].idxmin()] if len(val) else None
-        steps = pd.concat([it["step"], ev["step"]]).dropna()
-        out.append({
-            "run": k, "segments": len(segs), "iters_logged": len(it), "evals": len(ev),
-            "first_step": int(steps.min()) if len(steps) else None,
-            "last_step": int(steps.max()) if len(steps) else None,
-            "final_train_loss": _last_loss(it) if len(it) else None,
-            "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
-            "best_val_loss": float(best["val_loss"]) if best is not None else None,
-            "best_val_step": int(best["step"]) if best is not None and pd.notna(best["step"])
-            else None})
-    return out
-
-
-def last_run_segments(run: Run) -> list[int]:
-    """The segments of the file's last run: from its last ``run_start`` on (the resumes
-    after it continue that run). Empty when the Run lists no segments."""
-    segs = run.segments
-    starts = [i for i, sg in enumerate(segs) if sg.get("kind") == "run_start"]
-    first = starts[-1] if starts else 0
-    return [int(sg["segment"]) for sg in segs[first:]]
 
 
 def _smoothed_loss(run: Run) -> pd.Series:

@@ -63,8 +63,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:best_val_step'): 'misread when added (second hunt)',
     ('nanogpt/tt-train-gpu-baseline-rtx5080-two-tails-gpt2s-val-5-9.log',
      'problem:overfitting'): 'misread when added (second hunt)',
-    ('nanochat/t600-notes-last-step-final-val-samples-minimum-bpb.log',
-     'fact:best_val'): 'analyzer gives 1.94616',
 }
 
 
