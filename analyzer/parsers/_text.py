@@ -15,11 +15,24 @@ from typing import Any, Iterator
 
 # CSI sequences (colours, cursor moves) and OSC sequences (terminal titles, links).
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-# '2023-01-01 12:00:00 ', '[2023-01-01T12:00:00.123Z] ', '2026-02-01 20:37:26,202 - '
-_TIMESTAMP = re.compile(r"\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?"
-                        r"(?:\s+-\s+|\s*\|\s*|\s+|$)")
-# Python's logging: 'name - LEVEL - message' (after the timestamp)
-_LOGGING = re.compile(r"[\w.]+ - (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) - ")
+# '2023-01-01 12:00:00 ', '[2023-01-01T12:00:00.123Z] ', '2026-02-01 20:37:26,202 - ',
+# '[2024-04-02 01:59:46][INFO]...' (a bracketed stamp may be followed by the next bracket)
+_TIMESTAMP = re.compile(r"\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+                        r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|\s+|$))")
+_LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
+# Python's logging after the timestamp, in the formats people configure: 'name - LEVEL - ',
+# 'LEVEL - ' (only after a timestamp: alone it may be a message), '[LEVEL][module:line] - ' (ezpz, wordplay), 'LEVEL     | module:fn:12 - '
+# (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all)
+_LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |\[" + _LEVEL + r"\](?:\[[\w.<>-]+(?::\d+)?\])?"
+                      r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
+                      + _LEVEL + r":[\w.<>-]+:")
+_LEVEL_DASH = re.compile(_LEVEL + r" - ")
+# a tqdm bar glued before a log line (the bar ends without a newline, the logger writes on):
+# ' 9%|▉         | 9/100 [00:05<00:19,  4.61it/s]', with an optional 'desc: ' before it
+_TQDM = re.compile(r"\s*(?:[\w ./-]{1,40}: ?)?\d{1,3}%\|[^|]{0,100}\|\s*\d+/\d+\s*"
+                   r"\[[^\]]{0,80}\]")
+# a line that starts with a letter or a space may still carry a prefix: a level, a bar
+_LEVEL_START = re.compile(_LEVEL + r"[:\s|]")
 _QUOTE = re.compile(r">(?: |$)")
 # '...', '… …', '[…]', '[...]', '... (truncated) ...', '(...)'
 _DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
@@ -73,8 +86,9 @@ def clean_line(line: str) -> str:
     - ``\\r`` progress: only the last non-empty ``\\r``-separated part is kept (what stayed
       on screen); ``evaluating 10/1256\\revaluating 20/1256\\rHellaSwag: ...`` gives the result;
     - ANSI escape sequences are removed;
-    - leading ``> `` quote marks, timestamps and Python-logging ``name - LEVEL - `` prefixes
-      are removed (in any order, e.g. a quoted timestamped line);
+    - leading ``> `` quote marks, timestamps and Python-logging prefixes (``name - LEVEL - ``,
+      ``[LEVEL][module:12] - ``, ``LEVEL:name:`` ...) are removed (in any order, e.g. a quoted
+      timestamped line), and a tqdm bar that a log line was written right after;
     - trailing whitespace is removed; leading whitespace is kept (tracebacks need it).
     """
     if "\r" in line:
@@ -82,19 +96,32 @@ def clean_line(line: str) -> str:
         line = parts[-1] if parts else ""
     if "\x1b" in line:
         line = _ANSI.sub("", line)
-    if line and not _PLAIN.match(line):
+    if line and (not _PLAIN.match(line) or _may_be_prefixed(line)):
         line = _strip_prefixes(line)
     return line.rstrip()
 
 
+def _may_be_prefixed(line: str) -> bool:
+    """A cheap test (most lines of a big log start with a letter) for a logging level or a
+    tqdm bar at the start of a line that starts with a letter or a space."""
+    return (line[0] in "DIWEC" and _LEVEL_START.match(line) is not None) or "%|" in line[:60]
+
+
 def _strip_prefixes(line: str) -> str:
     line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
+    m = _TQDM.match(line)
+    if m is not None and line[m.end():].strip():  # a bar alone stays (hf_trainer reads it)
+        line = line[m.end():]
+    stamped = False
     for _ in range(4):  # '> 2023-01-01 12:00:00 > iter 1: ...' at most a few layers deep
-        m = _QUOTE.match(line) or _TIMESTAMP.match(line)
+        m = _QUOTE.match(line)
+        if m is None:
+            m = _TIMESTAMP.match(line)
+            stamped = stamped or m is not None
         if m is None:
             break
         line = line[m.end():]
-    m = _LOGGING.match(line)
+    m = _LOGGING.match(line) or (_LEVEL_DASH.match(line) if stamped else None)
     return line[m.end():] if m else line
 
 

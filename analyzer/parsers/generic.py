@@ -36,17 +36,25 @@ NAME = "generic"
 # the step at the start of a line: 'step 12', 'step12', 'iter 12:', '12 |', 'Step 12/100', '[12]'
 _HEAD = re.compile(r"\s*\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)?\s*[:=#]?\s*(\d+)"
                    r"(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*(.*)$", re.IGNORECASE)
-_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t")
+# parts: 'a | b', 'a, b', 'a; b', runs of spaces, and single spaces before 'key=' ('step=10
+# loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks)
+_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)")
+# minGPT's chargpt prints the time first: 'iter_dt 7797.46ms; iter 2: train loss 2.60938'
+_TIME_FIRST = re.compile(r"\s*((?:iter_)?dt|time)\s*[:=]?\s*(\d[\d.]*\s*m?s)\s*;\s*(.+)$")
 _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
                    r"(?P<num>[-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+))"
                    r"\s*(?P<unit>.*)$", re.IGNORECASE)
-_TRAIN = {"loss", "train loss", "training loss", "train", "trl", "tr loss", "lm loss",
-          "loss train", "train/loss"}
+_LOSS = {"loss", "lm loss"}  # the step's own loss
+# a named train loss: the step's loss too, unless the line has a bare 'loss' as well (then it
+# is the latest eval's train loss, which such lines repeat beside their val loss)
+_TRAIN = {"train loss", "training loss", "train", "trl", "tr loss", "loss train", "train/loss"}
 _VAL = re.compile(r"^(?:val|valid|validation|eval|evaluation|test|dev)(?:[ /]?loss)?$|"
                   r"^(?:loss[ /])?(?:val|valid|validation|eval)$")
 _LR = {"lr", "learning rate", "lr0"}
 _NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total"}
-_TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step"}
+_TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
+         "ms/iter", "ms/step"}
+_TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms"}  # the unit in the key
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "tps", "tokens per second",
         "tokens per sec", "throughput", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
@@ -58,7 +66,8 @@ def read_fields(rest: str) -> dict[str, float | None]:
     'val_loss' / 'train_loss' for an eval); a field whose number is not finite is kept as
     NaN so that a NaN loss is seen."""
     out: dict[str, float | None] = {}
-    for part in _SPLIT.split(rest.strip()):
+    parts = _SPLIT.split(rest.strip())
+    for i, part in enumerate(parts):
         m = _PART.match(part.strip())
         if m is None:
             continue
@@ -67,6 +76,8 @@ def read_fields(rest: str) -> dict[str, float | None]:
         unit = m.group("unit").strip().lower()
         if num is None:
             continue
+        if not unit and "=" in part and i < len(parts) - 1 and key in _TIME:
+            unit = "ms"  # 'dt=85.28 dtf=…': nanoGPT's ms; only the last field can be cut short
         name, value = _field(key, num, unit)
         # the first value wins, but a part that gave none ('(50.00%)' read as a time without
         # its unit) does not hide the labelled field after it
@@ -76,8 +87,10 @@ def read_fields(rest: str) -> dict[str, float | None]:
 
 
 def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
-    if key in _TRAIN:
+    if key in _LOSS:
         return "loss", num
+    if key in _TRAIN:
+        return "train_loss", num
     if _VAL.match(key):
         return "val_loss", num
     if key in _LR:
@@ -88,8 +101,10 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return "mfu", num / 100.0 if "%" in unit or num > 1 else num
     if key in _TPS or (not key and unit.startswith(("tok/s", "tokens/s", "tok/sec"))):
         return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
+    if key in _TIME_MS:
+        return "dt_ms", num if not unit or unit.startswith("ms") else None
     if key in _TIME or not key:
-        return "dt_ms", _ms(num, unit)
+        return "dt_ms", _ms(num, "ms" if key.startswith("ms/") and not unit else unit)
     return None, None
 
 
@@ -105,8 +120,15 @@ def _ms(num: float, unit: str) -> float | None:
 def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None]] | None:
     m = _HEAD.match(text)
     if m is None:
-        return None
+        lead = _TIME_FIRST.match(text)
+        if lead is None:
+            return None
+        m = _HEAD.match(f"{lead.group(3)}; {lead.group(1)} {lead.group(2)}")
+        if m is None:
+            return None
     fields = read_fields(m.group(3))
+    if "loss" not in fields and "train_loss" in fields:  # the one train loss is the step's
+        fields = {("loss" if k == "train_loss" else k): v for k, v in fields.items()}
     if "loss" not in fields and "val_loss" not in fields:
         return None
     total = int(m.group(2)) if m.group(2) else None
@@ -115,20 +137,35 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None]] |
 
 def detect(head: list[str]) -> float:
     """Confidence that these lines are a nanoGPT-like log in no specific format: kept below
-    every specific format's confidence on its own lines, so it is the last resort."""
-    hits = 0
+    every specific format's confidence on its own lines, so it is the last resort. Eval
+    lines alone count less: nanoGPT's own evals alone are nanoGPT's (0.5)."""
+    hits = evals = 0
     for raw in head:
         got = _line_fields(clean_line(raw))
-        if got is not None and "loss" in got[2] and "val_loss" not in got[2]:
-            hits += 1  # training lines only: nanoGPT's own evals alone are nanoGPT's
+        if got is None:
+            continue
+        if "loss" in got[2] and ("val_loss" not in got[2] or "train_loss" in got[2]):
+            hits += 1  # a training line (perhaps repeating the latest eval beside its loss)
             if hits >= 3:
                 return 0.55
-    return 0.25 if hits else 0.0
+        else:
+            evals += 1
+    if hits:
+        return 0.25
+    return 0.3 if evals >= 3 else 0.0
 
 
 class Parser(StdoutParser):
     NAME = NAME
     EVAL_IN_DT = True  # forks time one iteration to the next, as nanoGPT
+
+    def __init__(self, run_id: str = "log") -> None:
+        super().__init__(run_id)
+        self._carried: tuple[float | None, float | None] | None = None  # eval on step lines
+        self._trained = False  # a training line seen (else an eval line's time is a step's)
+
+    def on_segment(self) -> None:
+        self._carried, self._trained = None, False
 
     def peek_step(self, text: str) -> int | None:
         got = _line_fields(text)
@@ -149,10 +186,25 @@ class Parser(StdoutParser):
         for name in f:
             if name not in self.stats.fields:
                 self.stats.fields.append(name)
-        if "val_loss" in f:
+        if "val_loss" in f and "train_loss" in f and "loss" in f:
+            self._carried_eval(step, f["train_loss"], f["val_loss"])
+        elif "val_loss" in f:
+            if not self._trained and f.get("dt_ms") is not None:
+                # eval lines only, with the time per iteration since the last eval: the step
+                # the eval follows is an iteration with that step time (no loss)
+                self.iteration(step, step_ms=f["dt_ms"])
             self.evaluation(step, train_loss=f.get("loss"), val_loss=f["val_loss"])
             return True
+        self._trained = True
         self.iteration(step, loss=f["loss"], lr=f.get("lr"), grad_norm=f.get("grad_norm"),
                        dt_ms=f.get("dt_ms"), tokens_per_s=f.get("tokens_per_s"),
                        mfu=f.get("mfu"))
         return True
+
+    def _carried_eval(self, step: int, train: float | None, val: float | None) -> None:
+        """A step line that repeats the latest eval's losses beside its own (wordplay's
+        'loss=… train_loss=… val_loss=…'): the eval counts once, when its values change."""
+        if (train, val) == self._carried:
+            return
+        self.evaluation(step, train_loss=train, val_loss=val)
+        self._carried = (train, val)  # after the eval: a new segment it opens resets it

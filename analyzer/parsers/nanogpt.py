@@ -48,7 +48,19 @@ _TIME = re.compile(r"\btime (\S+?)ms\b")
 _ITER_STD = re.compile(r"iter (\d+): loss (\S+), time ([\d.]+)ms, mfu (-?[\d.]+)%$")  # one match
 _LR = re.compile(r"\blr[:=]?\s*([^\s,%]+)")
 _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
-_EVAL = re.compile(r"step +(\d+): train loss ([^,\s]+), val loss ([^,\s]+)")  # padded too
+# the eval: 'step 250: train loss 1.9657, val loss 2.0649', and as forks print it: padded,
+# indented (a markdown code block), 'Step', fields between ('train perplexity 3.04, '), no
+# train loss ('Step 200: val loss 4.13'), more after ('; best val loss to now: …', ', val bpb
+# 2.17, ms/iter 496.84')
+_EVAL = re.compile(r"\s*[Ss]tep +(\d+): (?:train loss ([^,;\s]+),(?: [^,;:]*,)*? )?val loss "
+                   r"([^,;\s]+)(.*)$")
+# an eval line's time per iteration since the previous eval ('ms/iter 496.84', 'time 412ms')
+_EVAL_TIME = re.compile(r"\b(?:ms/iter|ms/step)[:=]?\s*([\d.]+)|\btime[:=]?\s*([\d.]+)ms")
+# a throughput forks print instead of a time: '137.4k tok/s'
+_TPS = re.compile(r"\b([\d.]+)\s*([kKM]?)\s*tok(?:ens)?/s(?:ec)?\b")
+_TPS_SCALE = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6}
+# an iteration line glued to the previous output ('…, FP8: Trueiter 120: loss 5.6387, …')
+_GLUED = re.compile(r"(?<=\S)iter \d+: loss ")
 _CKPT = re.compile(r"saving checkpoint to (.+)$")
 _TOKENS = re.compile(r"tokens per iteration will be: ([\d,]+)")
 _VOCAB = re.compile(r"(?:found vocab_size = |defaulting to vocab_size of GPT-2 to )(\d+)")
@@ -112,6 +124,7 @@ class Parser(StdoutParser):
         self._pending: tuple[str, str] | None = None  # a config value still open: key, text
         self._seg_first: int | None = None     # first step of the segment (ours)
         self._ema_started = False              # running MFU printed yet (ours)
+        self._timed_evals = False              # eval lines only, with their step time
         _nanogpt_header(self.header)
 
     @property
@@ -141,13 +154,15 @@ class Parser(StdoutParser):
             if self._config_line(text):
                 return True
             self._config_mode = None
+        m = _GLUED.search(text)
+        if m is not None:  # both lines are read, the one before and the glued one
+            first = self.parse_line(text[:m.start()], lineno)
+            return self.parse_line(text[m.start():], lineno) or first
         if text.startswith("iter "):
             return self._iter(text)
         m = _EVAL.match(text)
         if m:
-            self._last_val = to_float(m.group(3))
-            self.evaluation(int(m.group(1)), train_loss=to_float(m.group(2)),
-                            val_loss=self._last_val)
+            self._eval(int(m.group(1)), m)
             return True
         m = _CKPT.match(text)
         if m:
@@ -155,6 +170,16 @@ class Parser(StdoutParser):
             self.checkpoint(step, m.group(1).strip(), self._last_val)
             return True
         return self._ours_line(text) or self._header(text)
+
+    def _eval(self, step: int, m: re.Match) -> None:
+        mt = _EVAL_TIME.search(m.group(4))
+        if mt is not None and (self.last_iter_step is None or self._timed_evals):
+            # eval lines only, each with the time per iteration since the eval before: the
+            # step the eval follows is an iteration with that step time (and no loss)
+            self._timed_evals = True
+            self.iteration(step, step_ms=to_float(mt.group(1) or mt.group(2)))
+        self._last_val = to_float(m.group(3))
+        self.evaluation(step, train_loss=to_float(m.group(2)), val_loss=self._last_val)
 
     def _ours_line(self, text: str) -> bool:
         """gptscope's own stdout lines: the events file, anomalies, how the run ended."""
@@ -180,7 +205,7 @@ class Parser(StdoutParser):
         if m:  # the common line: what the general reading below gives, in one match
             step, loss, dt, mfu_pct = (to_int(m.group(1)), to_float(m.group(2)),
                                        to_float(m.group(3)), to_float(m.group(4)))
-            lr = None
+            lr = tps = None
         else:
             m = _ITER.match(text)
             step = to_int(m.group(1)) if m else None
@@ -191,9 +216,11 @@ class Parser(StdoutParser):
             mm, ml = _MFU.search(rest), _LR.search(rest)
             mfu_pct = to_float(mm.group(1)) if mm else None
             lr = to_float(ml.group(1)) if ml else None
+            tps = _tokens_per_s(rest)
         if step is None or loss is None:
             return False
         self._data(step, "iter")  # opens a new segment first, if this step starts one
+        self._timed_evals = False  # iteration lines: they give the step times
         measured = mfu_pct is not None and mfu_pct >= 0
         tpi = self.seg_header.tokens_per_iter
         timed = dt is not None and dt > 0
@@ -206,7 +233,7 @@ class Parser(StdoutParser):
             smoothed = mfu_pct / 100.0 if measured else None
         self.iteration(
             step, loss=loss, lr=lr, dt_ms=dt,
-            tokens_per_s=tpi / (dt / 1000.0) if tpi is not None and tpi > 0 and timed else None,
+            tokens_per_s=tpi / (dt / 1000.0) if tpi is not None and tpi > 0 and timed else tps,
             mfu=mfu, mfu_smoothed=smoothed)
         return True
 
@@ -309,6 +336,13 @@ class Parser(StdoutParser):
             h.device = device_type(value)
         elif key == "dtype" and value in _DTYPES:
             h.dtype = value
+
+
+def _tokens_per_s(rest: str) -> float | None:
+    """A printed throughput ('137.4k tok/s'), for forks that print no time."""
+    m = _TPS.search(rest)
+    x = to_float(m.group(1)) if m else None
+    return x * _TPS_SCALE[m.group(2)] if x is not None else None
 
 
 def _balanced(text: str) -> bool:

@@ -27,6 +27,11 @@ from tests.analyzer._parse_util import run
     # the '(50.00%)' before the fields, a unitless number, does not hide the labelled dt
     ("Step 10/20 (50.00%) | loss 8.43 6.92 | dt 4595.83ms 5930.69ms | tps 114,078", 10,
      dict(loss=8.43, dt_ms=4595.83, tokens_per_s=114078.0)),
+    # space-separated key=value (wordplay): a unitless dt before more fields is nanoGPT's ms
+    ("step=10 loss=3.2386 dt=85.2848 dtf=4.6529 sps=93.8033 mfu=4.3692", 10,
+     dict(loss=3.2386, dt_ms=85.2848, mfu=0.043692)),
+    # minGPT's chargpt prints the time first
+    ("iter_dt 7797.46ms; iter 2: train loss 2.60938", 2, dict(loss=2.60938, dt_ms=7797.46)),
 ])
 def test_fields_are_read_by_label_with_units(line, step, fields):
     r = run(generic, line + "\n")
@@ -47,6 +52,61 @@ def test_an_eval_line_and_eval_inclusive_time():
     assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [[500, 5.7373, 5.9544]]
     assert r.iters["eval_inclusive"].tolist() == [False, True]
     assert r.checkpoints["step"].tolist() == [500]
+
+
+def test_a_unitless_dt_at_the_end_of_a_key_value_line_is_cut_short():
+    assert read_fields("loss=2.5 dt=85") == {"loss": 2.5, "dt_ms": None}
+
+
+def test_logging_prefixes_and_a_glued_tqdm_bar_are_removed_before_reading():
+    # wordplay (a nanoGPT fork) on DDP: each step line carries the latest eval's losses,
+    # which count as one eval until they change
+    bar = " {p}%|▉ | {s}/100 [00:05<00:19,  4.61it/s]"
+    lines = [bar.format(p=s, s=s - 1) + f"[2024-04-02 01:59:46][INFO][trainer:837] - step={s} "
+             f"loss={3 - s / 100:.4f} dt={80 + s}.5 train_loss=4.2922 val_loss="
+             f"{4.2905 if s < 15 else 3.5:.4f}" for s in (5, 10, 15, 20)]
+    text = ("[2024-04-02 01:59:38][INFO][model:255] - number of parameters: 10.65M\n"
+            + "\n".join(lines) + "\n")
+    assert scores(text.splitlines())[0][1] == "generic"
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [5, 10, 15, 20]
+    assert r.iters["loss"].tolist() == [2.95, 2.9, 2.85, 2.8]
+    assert r.iters["dt_ms"].tolist() == [85.5, 90.5, 95.5, 100.5]
+    assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [
+        [5, 4.2922, 4.2905], [15, 4.2922, 3.5]]
+    assert r.meta["model"]["n_params"] == 10_650_000
+    assert r.stats.skipped == 0
+
+
+def test_mingpt_chargpt_lines_are_generic_not_nanogpt():
+    head = ["number of parameters: 0.09M", "running on device cpu",
+            "iter_dt 0.00ms; iter 0: train loss 2.84515", "( 5 - ( 6 - 7 ) )", "saving model"] + [
+        f"iter_dt {5000 + i}.5ms; iter {i}: train loss {2.6 - i / 100:.5f}" for i in (2, 4, 6)]
+    assert scores(head)[0][1] == "generic"
+    r = run(generic, "\n".join(head) + "\n")
+    assert r.iters["step"].tolist() == [0, 2, 4, 6]
+    assert r.iters["dt_ms"].tolist() == [0.0, 5002.5, 5004.5, 5006.5]
+    assert r.meta["model"]["n_params"] == 90_000
+
+
+def test_eval_lines_alone_padded_with_pipes():
+    # a MoE fork: eval lines only, with fields this reader does not know between
+    text = "".join(f"iter {s:5d} | train loss {2 - s / 1000:.4f} | val loss {2.1 - s / 1000:.4f}"
+                   f" | train drop rate 5.2% | val drop rate 4.7%\n" for s in (0, 100, 200))
+    assert scores(text.splitlines())[0][1] == "generic"
+    assert generic.detect(text.splitlines()) < 0.5  # nanoGPT's own eval lines stay nanoGPT's
+    r = run(generic, text)
+    assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [
+        [0, 2.0, 2.1], [100, 1.9, 2.0], [200, 1.8, 1.9]]
+    assert r.iters.empty and r.stats.skipped == 0
+
+
+def test_eval_lines_alone_with_a_time_per_iteration_give_step_times():
+    text = "".join(f"step {s} | train loss 2.0 | val loss 2.5 | ms/iter {500 + s / 100}\n"
+                   for s in (100, 200))
+    r = run(generic, text)
+    assert r.iters[["step", "step_ms"]].values.tolist() == [[100, 501.0], [200, 502.0]]
+    assert r.iters["loss"].isna().all() and r.evals["step"].tolist() == [100, 200]
 
 
 def test_a_nan_and_a_cut_line():

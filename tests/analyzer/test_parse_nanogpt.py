@@ -80,6 +80,43 @@ def test_eval_then_iteration_at_the_same_step_is_eval_inclusive():
     assert [(c["step"], c["path"], c["val_loss"]) for c in ck] == [(100, "out-kirin", 2.1)]
 
 
+@pytest.mark.parametrize("line, step, train, val", [
+    ("step 0: train loss 4.3818, val loss 4.3924; best val loss to now: 4.3924", 0, 4.3818, 4.3924),
+    ("    Step 4500: train loss 1.3756, val loss 1.5976", 4500, 1.3756, 1.5976),  # indented
+    ("Step 200: val loss 4.1347", 200, None, 4.1347),                        # no train loss
+    ("step 5000: train loss 1.1115, train perplexity 3.0409, val loss 1.1284, val perplexity "
+     "3.0921", 5000, 1.1115, 1.1284),                                        # fields between
+    ("step 1200: train loss 2.3878, val loss 3.1683, val bpb 2.1702", 1200, 2.3878, 3.1683),
+])
+def test_eval_line_variants_of_forks(line, step, train, val):
+    ev = of_type(events(nanogpt, line + "\n"), "eval")
+    assert [(e["step"], e["train_loss"], e["val_loss"]) for e in ev] == [(step, train, val)]
+    assert nanogpt.detect([line]) >= 0.5
+
+
+def test_eval_lines_alone_with_ms_per_iter_give_step_times():
+    text = ("step 1: train loss 6.6678, val loss 6.6633, val bpb 4.5643, ms/iter 9311.58\n"
+            "step 200: train loss 3.7475, val loss 3.9034, val bpb 2.6738, ms/iter 542.66\n")
+    evs = events(nanogpt, text)
+    assert [(i["step"], i["step_ms"], i["loss"]) for i in of_type(evs, "iter")] == [
+        (1, 9311.58, None), (200, 542.66, None)]
+    assert [e["step"] for e in of_type(evs, "eval")] == [1, 200]
+    # with iteration lines, those give the step times (an eval's time is no extra row)
+    evs = events(nanogpt, "iter 0: loss 2.0, time 10.00ms\n" + text)
+    assert [i["step"] for i in of_type(evs, "iter")] == [0]
+
+
+def test_a_throughput_and_an_iteration_glued_to_the_line_before():
+    text = ("Parameters: 123.9M\n"
+            "iter 110: loss 5.7832, lr 4.40e-04, 168.3k tok/s, FP8: Trueiter 120: loss 5.6387, "
+            "lr 4.80e-04, 168.6k tok/s, FP8: True\n"
+            "iter 130: loss 5.5352, lr 5.20e-04, 1.2M tokens/sec\n")
+    r = run(nanogpt, text)
+    assert r.iters["step"].tolist() == [110, 120, 130]
+    assert r.iters["tokens_per_s"].tolist() == [168300.0, 168600.0, 1.2e6]
+    assert r.meta["model"]["n_params"] == 123_900_000
+
+
 CONFIG_ECHO = """\
 Overriding config with config/train_shakespeare_char.py:
 # train a miniature character-level shakespeare model

@@ -40,6 +40,21 @@ def test_decode_lines(data, lines):
     ("  File \"x.py\", line 3, in <module>   ", "  File \"x.py\", line 3, in <module>"),
     ("10 train 2.5", "10 train 2.5"),               # a number is not a timestamp
     ("\ufeffiter 0: loss 4.0", "iter 0: loss 4.0"),   # a byte-order mark
+    # Python-logging prefixes in the formats people configure, and a tqdm bar glued before
+    ("[2024-04-02 01:59:38][INFO][model:255] - number of parameters: 10.65M",
+     "number of parameters: 10.65M"),
+    (" 9%|▉         | 9/100 [00:05<00:19,  4.61it/s][2024-04-02 01:59:46][INFO][trainer:837] - "
+     "step=10 loss=3.2386", "step=10 loss=3.2386"),
+    ("2024-01-01 12:00:00,123 - INFO - iter 3: loss 1.0", "iter 3: loss 1.0"),
+    ("INFO:root:iter 3: loss 1.0", "iter 3: loss 1.0"),
+    ("WARNING:__main__:step 5: train loss 1.0, val loss 2.0", "step 5: train loss 1.0, val loss 2.0"),
+    ("2024-01-01 12:00:00.123 | INFO     | train:main:42 - step 1 loss 2", "step 1 loss 2"),
+    ("Training: 10%|█ | 1/10 [00:01<00:09,  1.00it/s]step 1 loss 2", "step 1 loss 2"),
+    # a bar alone stays (hf_trainer reads it), and so do words that only start like a level
+    (" 37%|███▋      | 1272/3414 [12:39<23:44,  1.50it/s]",
+     " 37%|███▋      | 1272/3414 [12:39<23:44,  1.50it/s]"),
+    ("WARNING: something", "WARNING: something"),
+    ("Information: 3 steps", "Information: 3 steps"),
 ])
 def test_clean_line(raw, clean):
     assert clean_line(raw) == clean
