@@ -38,6 +38,10 @@ class DiagnosticsConfig:
     overfit_gap_start: float = 1.2
     """... when the first eval's ratio was below this (the gap grew during training, it is
     not a val set from another distribution)."""
+    overfit_one_eval_ratio: float = 3.0
+    """A log with a single eval (after step 0) is overfitting when its val loss is this many
+    times the train loss: with no earlier eval to show the gap grew, only a gap far beyond
+    eval noise or a shifted val set counts (a GPT-2 small tail: val 5.91 vs train 0.72)."""
 
     # --- throughput, evals and warm-up ---
     warmup_steps: int = 10

@@ -44,9 +44,13 @@ def overfitting(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     for seg, ev in ev_all.groupby("segment"):
         ev = ev.sort_values("step").drop_duplicates("step", keep="last")
         val = ev["val_loss"].to_numpy(dtype=float)
-        if len(val) < 2 or not np.isfinite(val).all():
+        if not len(val) or not np.isfinite(val).all():
             continue  # non-finite evals are the NaN diagnostic's business
         train = _train_at(prepared(run, config), int(seg), ev)
+        if len(val) == 1:  # one eval: only a gap no eval noise or data shift makes
+            found = _one_eval_gap(ev, val, train, int(seg), config)
+            findings += [found] if found is not None else []
+            continue
         found = _rise(ev, val, train, int(seg), config)
         few = len(val) < config.patience + 2  # too few evals for a rise of `patience` evals
         ends_after_best = int(np.argmin(val)) == len(val) - 2  # its last eval rose
@@ -109,6 +113,26 @@ def _rise(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
         suggestion=(f"Keep the checkpoint from step {steps[best]} (nanoGPT's "
                     "always_save_checkpoint=False does this); stop earlier, or add data, "
                     "dropout or weight decay, or use a smaller model."))
+
+
+def _one_eval_gap(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,
+                  config: DiagnosticsConfig) -> Finding | None:
+    """A log with one eval, after training began, whose val loss is
+    ``overfit_one_eval_ratio`` times the train loss: memorised training data (a tail of a
+    run whose last eval reads val 5.91 against train 0.72)."""
+    step, v, t = int(ev["step"].iloc[0]), float(val[0]), float(train[0])
+    if not (step > 0 and np.isfinite(t) and t > 0 and v / t >= config.overfit_one_eval_ratio
+            and v - t >= 10 * config.min_delta):
+        return None
+    return Finding(
+        code="overfitting", severity="warning", segment=seg, steps=(step, step),
+        message=(f"The model is overfitting: at step {step} the val loss ({v:.4f}) is "
+                 f"{v / t:.1f}x the train loss ({t:.4f}): it memorises the training data "
+                 "(one eval only, so where the val loss was best is not known)."),
+        evidence={"last_step": step, "last_val_loss": v, "last_train_loss": t,
+                  "val_train_ratio": v / t, "evals": 1},
+        suggestion=("Evaluate more often to find the best step and keep its checkpoint; stop "
+                    "earlier, or add data, dropout or weight decay, or use a smaller model."))
 
 
 def _gap(ev: pd.DataFrame, val: np.ndarray, train: np.ndarray, seg: int,

@@ -39,7 +39,8 @@ from analyzer.parsers._text import clean_line, to_float
 
 NAME = "modded"
 
-_STEP = re.compile(r"step:(\d+)/(\d+) (.*)$")
+# 'step:125/3250 val_loss:...'; ports pad the step and add separators: 'step: 125/3250 | ...'
+_STEP = re.compile(r"step:\s*(\d+)/(\d+)\s+(?:\|\s*)?(.*)$")
 # parameter-golf's trainers stop at their own wall-clock budget, by design, and say so
 _STOP_EARLY = re.compile(r"stopping_early: \S+ .*\bstep:(\d+)/\d+")
 _KV = re.compile(r"(\w+):(\S+)")

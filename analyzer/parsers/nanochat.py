@@ -139,7 +139,7 @@ class Parser(StdoutParser):
             f = pipe_fields(rest)
             values = [f.get(k, (None, ""))[0] for k in ("loss", "dt", "tok/sec", "mfu")]
             if values[2] is None:  # a fork's name for it
-                values[2] = f.get("tps", (None, ""))[0]
+                values[2] = (f.get("tps") or f.get("tok/s") or (None, ""))[0]
             values[1] = ms(f.get("dt"))  # a number without 'ms' is a cut line
         loss, dt, tps, mfu = values
         if loss is None:
@@ -156,7 +156,7 @@ class Parser(StdoutParser):
         key = name.strip().lower()
         # the run's val figure is the first validation kind it prints: a loss in nats (older
         # scripts), or bits per byte (the unit in run.stats.val_unit): never the two mixed
-        if key == "validation loss" and self._val_kind in (None, "loss"):
+        if key in ("validation loss", "val loss") and self._val_kind in (None, "loss"):
             self._val_kind = "loss"
             self.evaluation(step, val_loss=value)
             return

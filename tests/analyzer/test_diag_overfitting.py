@@ -151,3 +151,16 @@ def test_a_rise_at_the_last_eval_of_many_needs_a_gap_training_opened():
     assert overfitting(run(evals(close, every=100)), CFG) == []  # +3.2%, val 1.19x train
     shifted = [(t / 2, v) for t, v in KGPT]
     assert overfitting(run(evals(shifted, every=100)), CFG) == []
+
+
+@pytest.mark.parametrize("step, val, train, found", [
+    (5000, 5.9062, 0.7227, True),    # a GPT-2 small tail: 8x
+    (5000, 1.7099, 0.6166, False),   # 2.8x: below the one-eval bar
+    (0, 10.9, 3.0, False),           # the untrained model's eval
+])
+def test_one_eval_only_needs_a_gap_far_beyond_noise(step, val, train, found):
+    r = run(iters(range(max(1, step - 20), step + 1), train, 40.0), ev(step, train, val))
+    got = overfitting(r, DiagnosticsConfig())
+    assert bool(got) is found
+    if found:
+        assert got[0].severity == "warning" and "one eval only" in got[0].message

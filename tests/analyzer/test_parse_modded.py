@@ -202,3 +202,20 @@ def test_a_log_printing_every_nth_step_keeps_the_clock():
     it = of_type(events(modded, "\n".join(lines) + "\n"), "iter")
     assert [i["step_ms"] for i in it] == [100.0] * 4
     assert [i["time"] for i in it] == pytest.approx([12.5, 25.0, 37.5, 50.0])
+
+
+def test_a_ports_padded_steps_separators_and_seconds_clock():
+    """A port for a laptop GPU pads the step and separates fields with ' | ' (and prints
+    the clock in seconds): the same fields, read the same way."""
+    text = ("step:   0/3250 | val_loss:10.8258 | train_time:0.0s | step_avg:nanms | "
+            "peak_vram:1043MB\n"
+            "step:  10/3250 | train_time:56.9s | step_avg:5692.2ms | peak_vram:3840MB\n"
+            "step:  20/3250 | train_time:77.2s | step_avg:3861.5ms | peak_vram:3840MB\n"
+            "step: 125/3250 | val_loss:5.4178 | train_time:577.1s | step_avg:4616.5ms\n")
+    assert modded.detect(text.splitlines()) >= 0.9
+    evs = events(modded, text)
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 10.8258),
+                                                                            (125, 5.4178)]
+    it = of_type(evs, "iter")
+    assert [i["step"] for i in it] == [10, 20]
+    assert [i["step_ms"] for i in it] == pytest.approx([5690.0, 2030.0])

@@ -197,3 +197,16 @@ def test_minimum_validation_bpb_is_nanochats_own_best():
     assert list(zip(r.metrics["step"], r.metrics["name"], r.metrics["value"])) == [
         (10000, "val_bpb", 1.946162), (10000, "min_val_bpb", 1.944503)]
     assert r.end["status"] == "completed" and r.n_segments == 1
+
+
+def test_a_ports_val_loss_lines_and_tok_per_s():
+    """A JAX port prints 'Step N | Val loss: X (best: Y)' and 'tok/s': an eval in loss
+    units and the tokens/s field."""
+    text = ("step 19900/20000 (99.5%) | loss: 3.8105 | lr_mult: 0.010 | dt: 129ms | "
+            "tok/s: 63,493 | eta: 0.2m\n"
+            "Step 20000 | Val loss: 3.8809 (best: 3.8809)\n")
+    evs = events(nanochat, text)
+    (it,) = of_type(evs, "iter")
+    assert (it["step"], it["loss"], it["step_ms"], it["tokens_per_s"]) == (19900, 3.8105,
+                                                                            129.0, 63493.0)
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(20000, 3.8809)]

@@ -39,30 +39,6 @@ rw = _load_scorer()
 
 # (log file, label key) -> why the analyzer misses it today. Remove an entry when it passes.
 KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ('modded-nanogpt/modded-rtx4070-laptop-padded-steps-seconds-clock-slowdown.log',
-     'format'): 'misread when added (second hunt)',
-    ('modded-nanogpt/modded-rtx4070-laptop-padded-steps-seconds-clock-slowdown.log',
-     'runs'): 'misread when added (second hunt)',
-    ('modded-nanogpt/modded-rtx4070-laptop-padded-steps-seconds-clock-slowdown.log',
-     'fact:first_step'): 'misread when added (second hunt)',
-    ('modded-nanogpt/modded-rtx4070-laptop-padded-steps-seconds-clock-slowdown.log',
-     'fact:last_step'): 'misread when added (second hunt)',
-    ('modded-nanogpt/modded-rtx4070-laptop-padded-steps-seconds-clock-slowdown.log',
-     'fact:final_val'): 'misread when added (second hunt)',
-    ('modded-nanogpt/modded-rtx4070-laptop-padded-steps-seconds-clock-slowdown.log',
-     'fact:best_val'): 'misread when added (second hunt)',
-    ('modded-nanogpt/modded-rtx4070-laptop-padded-steps-seconds-clock-slowdown.log',
-     'fact:best_val_step'): 'misread when added (second hunt)',
-    ('nanochat/tpu-jax-notes-20000-steps-val-best-samples-complete.log',
-     'fact:last_step'): 'misread when added (second hunt)',
-    ('nanochat/tpu-jax-notes-20000-steps-val-best-samples-complete.log',
-     'fact:final_val'): 'misread when added (second hunt)',
-    ('nanochat/tpu-jax-notes-20000-steps-val-best-samples-complete.log',
-     'fact:best_val'): 'misread when added (second hunt)',
-    ('nanochat/tpu-jax-notes-20000-steps-val-best-samples-complete.log',
-     'fact:best_val_step'): 'misread when added (second hunt)',
-    ('nanogpt/tt-train-gpu-baseline-rtx5080-two-tails-gpt2s-val-5-9.log',
-     'problem:overfitting'): 'misread when added (second hunt)',
 }
 
 
