@@ -51,16 +51,10 @@ from analyzer.parsers._banner import (ARG, COMMAND, is_command, is_launch,
 from analyzer.parsers._endings import (ASSERTION, CTRL_C, CUDA_ERROR, EXCEPTION, NATIVE_ERROR,
                                        OOM, SHELL_DEATH, SIGNAL, SLURM_CANCEL, SPLICE,
                                        TRACEBACK, ending_status, pending_ending)
+from analyzer.parsers._events import event, finite_or_none, iter_event
 from analyzer.parsers._header import Header, device_type, jsonable
 from analyzer.parsers._text import clean_line, finite, is_elision, literal, nonfinite_name
 from analyzer.run import ParseStats
-from gptscope.schema import FIELDS, OPTIONAL, SCHEMA_VERSION
-
-# make_event's result without its per-event validation (a third of the parse time of a big
-# log): key order and defaults are taken from the schema, NaN/Inf become null the same way.
-# Only fields this module controls are passed; the tests validate every event it emits.
-_SPEC = {etype: [(name, False if types == ("bool",) else None, name in OPTIONAL)
-                 for name, types, _ in fields] for etype, fields in FIELDS.items()}
 
 _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 # Characters that never appear in a text log (C0 controls other than tab, ESC and the line
@@ -73,19 +67,6 @@ MAX_LINE = 1000
 _COMMENT = "# "
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
-
-
-_INF = (math.inf, -math.inf)
-
-
-def _finite(x: float | None) -> bool:
-    """None (not printed) or a finite number."""
-    return x is None or (x == x and x not in _INF)
-
-
-def _null(x: Any) -> Any:
-    """What the schema stores for a value: NaN and infinities become null."""
-    return x if x is None or (x == x and x not in _INF) else None
 
 
 class StdoutParser:
@@ -256,15 +237,9 @@ class StdoutParser:
             self.elapsed = clock_s
         elif d is not None and math.isfinite(d):
             self.elapsed += self.clock_step(d, step, inclusive)
-        # the hot path of a big log: the event is written out in the schema's key order
-        # (the tests compare it with make_event's)
-        self._out.append({
-            "type": "iter", "v": SCHEMA_VERSION, "run_id": self.run_id,
-            "time": float(self.elapsed), "step": step, "loss": _null(loss), "lr": _null(lr),
-            "grad_norm": _null(grad_norm), "dt_ms": _null(dt_ms), "step_ms": _null(step_ms),
-            "eval_inclusive": inclusive, "tokens_per_s": _null(tokens_per_s),
-            "mfu": _null(mfu), "mfu_smoothed": _null(mfu_smoothed)})
-        if not (_finite(loss) and _finite(grad_norm)):
+        self._out.append(iter_event(self.run_id, self.elapsed, step, loss, lr, grad_norm, dt_ms,
+                                    step_ms, inclusive, tokens_per_s, mfu, mfu_smoothed))
+        if not (finite_or_none(loss) and finite_or_none(grad_norm)):
             for kind, value in (("nonfinite_loss", loss), ("nonfinite_grad", grad_norm)):
                 name = nonfinite_name(value)
                 if name is not None and (step, kind) not in self._reported:
@@ -317,16 +292,7 @@ class StdoutParser:
 
     # ----------------------------------------------------------------- internals
     def _emit(self, etype: str, step: int | None, **fields: Any) -> None:
-        event = {"type": etype, "v": SCHEMA_VERSION, "run_id": self.run_id,
-                 "time": float(self.elapsed), "step": step}
-        for name, default, optional in _SPEC[etype]:
-            if name in fields:
-                value = fields[name]
-                event[name] = None if isinstance(value, float) and not math.isfinite(value) \
-                    else value
-            elif not optional:
-                event[name] = default
-        self._out.append(event)
+        self._out.append(event(etype, self.run_id, self.elapsed, step, fields))
 
     def _data(self, step: int | None, kind: str) -> None:
         """Open the first segment, or a new one (see the module docstring), before data."""
@@ -493,9 +459,15 @@ class StdoutParser:
                 h.dtype = value
 
     def _generic(self, text: str) -> str | None:
-        """Lines every format shares: endings, tracebacks, warnings. None if it was an
-        ending (parsed), else the reason the line is skipped."""
+        """Lines every format shares: endings, tracebacks, warnings, what comes between two
+        runs. None if it was an ending (parsed), else the reason the line is skipped."""
         t = text.strip()
+        reason = self._ending_line(t)
+        return self._between_runs(t) if reason is False else reason
+
+    def _ending_line(self, t: str) -> str | None | bool:
+        """Endings and tracebacks: None (an ending, parsed), a skip reason, or False (none
+        of these)."""
         if SLURM_CANCEL.search(t) or SIGNAL.search(t):
             self._end("interrupted", t)
             return None
@@ -532,6 +504,11 @@ class StdoutParser:
                 return "traceback"
         if t.startswith(_TRACE_CONT):
             return "traceback"
+        return False
+
+    def _between_runs(self, t: str) -> str | None:
+        """Launches, commands, parameter counts, banners, warnings: None (parsed) or the
+        reason the line is skipped."""
         if (self._exception is not None and (not self._ended or self._new_run is not None)
                 and COMMAND.search(t) and not _PY_WARNING.match(t)):
             self._launch_failed()  # and the command is read below as the next run's
