@@ -119,6 +119,7 @@ class Parser(StdoutParser):
         super().__init__(run_id)
         self._config_mode: str | None = None   # 'file' (python echo) or 'dump' (key: value)
         self._mfu_c: float | None = None       # mfu * dt of the segment's first measured line
+        self._sentinel = False                 # 'mfu -100.00%' seen in this segment
         self._last_val: float | None = None
         self._ours = False                     # gptscope's own stdout (see _our_mfu)
         self._pending: tuple[str, str] | None = None  # a config value still open: key, text
@@ -140,6 +141,7 @@ class Parser(StdoutParser):
 
     def on_segment(self) -> None:
         self._mfu_c = self._seg_first = None
+        self._sentinel = False
         self._ema_started = False
 
     def header_line(self) -> Header:
@@ -227,7 +229,13 @@ class Parser(StdoutParser):
         if self._ours:
             mfu, smoothed = self._our_mfu(step, mfu_pct if measured else None)
         else:
-            if measured and self._mfu_c is None and dt is not None:
+            # the first value after the '-100.00%' lines is that step's own MFU (nanoGPT seeds
+            # its running MFU with it): MFU x time is then the same for every step. A log
+            # that starts mid-run prints a running average first, maybe on an eval's long
+            # dt (89 s against 0.8 s: a 100x MFU), so without the sentinel there is no
+            # per-step MFU, only the printed running one
+            self._sentinel = self._sentinel or (mfu_pct is not None and mfu_pct < 0)
+            if measured and self._mfu_c is None and dt is not None and self._sentinel:
                 self._mfu_c = (mfu_pct / 100.0) * dt
             mfu = self._mfu_c / dt if self._mfu_c is not None and timed else None
             smoothed = mfu_pct / 100.0 if measured else None

@@ -622,3 +622,26 @@ def test_a_log_printing_every_tenth_step_counts_ten_steps_per_line():
     assert fast is not None
     assert fast.iters["time"].tolist() == it["time"].tolist()
     assert fast.evals["time"].tolist() == run(nanogpt, text).evals["time"].tolist()
+
+
+def test_a_log_starting_mid_run_has_no_per_step_mfu_from_a_running_average():
+    """Cut from iter 1500 on: the first printed mfu is nanoGPT's running average, on an
+    eval-inclusive 89 s line. Calibrating per-step MFU on it would read 0.44% x 89043 ms
+    / 765 ms = 51% for every later step; without the '-100.00%' start there is no per-step
+    MFU, and the printed running MFU stands."""
+    text = ("step 1500: train loss 1.1567, val loss 1.4852\n"
+            "iter 1500: loss 1.1835, time 89043.12ms, mfu 0.44%\n"
+            + "".join(f"iter {i}: loss 1.1800, time 765.00ms, mfu 0.47%\n"
+                      for i in range(1501, 1530)))
+    for r in (run(nanogpt, text), bulk_run(nanogpt, text.encode())):
+        if r is None:
+            continue
+        assert r.iters["mfu"].isna().all()
+        assert r.iters["mfu_smoothed"].iloc[-1] == pytest.approx(0.0047)
+    # from iter 0, the value after the sentinel is that step's own: per-step MFU is kept
+    full = ("".join(f"iter {i}: loss 2.0, time 100.00ms, mfu -100.00%\n" for i in range(5))
+            + "".join(f"iter {i}: loss 2.0, time {100 + i}.00ms, mfu 5.00%\n"
+                      for i in range(5, 30)))
+    it = run(nanogpt, full).iters
+    assert it["mfu"].iloc[5] == pytest.approx(0.05)
+    assert it["mfu"].iloc[-1] == pytest.approx(0.05 * 105 / 129)
