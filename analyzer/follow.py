@@ -26,7 +26,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from analyzer import parsers as registry
-from analyzer.loader import EVENTS_FILE, UnknownFormat, detect_lines, head_lines, log_run_id
+from analyzer.loader import (EVENTS_FILE, UnknownFormat, detect_lines, generic_reads,
+                             head_lines, log_run_id)
 from analyzer.parsers._text import split_lines
 from analyzer.run import Run, RunBuilder
 from gptscope.schema import SCHEMA_VERSION
@@ -173,6 +174,7 @@ class Follower:
         self._parser: Any = None
         self._builder: RunBuilder | None = None
         self._failed = False     # no format found in the first lines: stop trying
+        self._generic_at = 0     # size at which to ask again whether generic reads it
 
     @property
     def run(self) -> Run | None:
@@ -225,8 +227,30 @@ class Follower:
             self._last = data[-_PROBE:]
             self.offset += end
             pieces += self._feed(data)
+        if self._to_generic(fd):
+            up = self._poll(fd)
+            return Update(up.new_events, reset=True, error=up.error, format=up.format)
         self.error = str(UnknownFormat(self.path, registry.names())) if self._failed else None
         return Update(LazyEvents(pieces), reset=reset, error=self.error, format=self.format)
+
+    def _to_generic(self, fd: int | None) -> bool:
+        """As load(): a detected format that has read no iteration where the generic reader
+        reads some is replaced by it (the file is read again from the top). Asked again
+        each time the file has doubled, so a long header is not re-read at every poll."""
+        if (self.forced_format or self.format in (None, "generic") or self._builder is None
+                or self._builder.n_rows or self.offset < self._generic_at):
+            return False
+        self._generic_at = 2 * self.offset
+        if fd is None:
+            with open(self.path, "rb") as f:
+                data = f.read(self.offset)
+        else:
+            data = os.pread(fd, self.offset, 0)
+        if generic_reads(data, self.path) is None:
+            return False
+        self.forced_format = "generic"
+        self._start_over()
+        return True
 
     def _changed(self, fd: int, st: os.stat_result) -> bool:
         """Was the file truncated, replaced or rewritten since the last poll?"""
@@ -328,6 +352,9 @@ class Follower:
                              final=True)
         if self._parser is not None:
             pieces += self._add(lambda b: b.add_events(self._parser.finish()))
+        if self._to_generic(None):
+            up = self.finish()
+            return Update(up.new_events, reset=True, error=up.error, format=up.format)
         self.error = str(UnknownFormat(self.path, registry.names())) if self._failed else None
         return Update(LazyEvents(pieces), reset=up.reset, error=self.error,
                       format=self.format)

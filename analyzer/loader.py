@@ -131,7 +131,7 @@ def load(path: str | os.PathLike, format: str | None = None,
                            "to TensorBoard, Hugging Face Trainer and Lightning runs)")
     run = read(mod, data, log_run_id(p), tag_map)
     if format is None and not len(run.iters) and mod.NAME != "generic":
-        run = _generic_fallback(data, p, run)
+        run = generic_reads(data, p) or run
     run.source = str(p)
     return run
 
@@ -161,17 +161,18 @@ def read(mod: Any, data: Any, run_id: str, tag_map: dict[str, str] | None = None
     return builder.run()
 
 
-def _generic_fallback(data: Any, path: Path, run: Run) -> Run:
-    """A detected format that read no iteration (a fork that kept nanoGPT's header and eval
-    lines but prints its own step lines): the generic reader's Run if it reads any."""
+def generic_reads(data: Any, path: Path) -> Run | None:
+    """For a detected format that read no iteration (a fork that kept nanoGPT's header and
+    eval lines but prints its own step lines): the generic reader's Run if it reads any
+    (load() and the Follower both fall back to it), else None."""
     try:
         generic = registry.get("generic")
     except KeyError:
-        return run
+        return None
     if generic.detect(head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)) <= 0:
-        return run
+        return None
     alt = read(generic, data, log_run_id(path))
-    return alt if len(alt.iters) else run
+    return alt if len(alt.iters) else None
 
 
 def _read_claimed(path: Path, format: str | None, tag_map: dict[str, str] | None) -> Run | None:

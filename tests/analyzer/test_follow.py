@@ -321,3 +321,26 @@ def test_a_real_log_is_never_taken_for_another_format_while_it_starts(path, tmp_
         with open(copy, "ab") as fh:
             fh.write(b"".join(lines[i:i + 10]))
         assert f.poll().format in (None, want)
+
+
+def test_a_format_that_reads_no_step_gives_way_to_the_generic_reader_as_in_load(tmp_path):
+    """llm.c's parameter table, then a fork's own step lines that llm.c's parser does not
+    read: load() falls back to the generic reader; following the file gives the same Run
+    (the switch is announced as a reset)."""
+    import analyzer
+    from analyzer.follow import Follower
+    path = tmp_path / "train.log"
+    head = ("+-----------------------+----------------------------------------------------+\n"
+            "| Parameter             | Value                                              |\n"
+            "+-----------------------+----------------------------------------------------+\n"
+            "| train data pattern    | dev/data/tinyshakespeare/tiny_shakespeare_train.bin |\n"
+            "| max_seq_len T         | 1024                                               |\n"
+            "+-----------------------+----------------------------------------------------+\n")
+    steps = "".join(f"iteration {i} | loss {4 - i / 10:.4f} | dt 100.0ms\n" for i in range(1, 40))
+    path.write_text(head + steps)
+    want = analyzer.load(path)
+    assert want.format == "generic" and len(want.iters) == 39
+    f = Follower(path)
+    ups = [f.poll(), f.finish()]
+    assert f.format == "generic" and len(f.run.iters) == 39
+    assert any(u.reset for u in ups) or ups[0].format == "generic"
