@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 
 # 'model_params:25517137', 'num_parameters: 124475904 => bytes: ...', 'Total params: 1.2M',
-# 'Number of parameters: 124.44M', 'Parameters: 123.9M'
-_PARAMS = re.compile(r"(?:model[_ ]params|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]param"
-                     r"(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count|"
-                     r"param(?:eter)?s)\s*[:=]\s*"
+# 'Number of parameters: 124.44M', 'Parameters: 123.9M', '    Model parameters: 124.44M' (in a
+# summary block), 'model #params: 9481' (makemore), '- params: total=173,455,906,
+# non_embedding=...' (a bullet list: the total, never a part)
+_PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]"
+                     r"param(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count|"
+                     r"(?:model )?#\s*params|param(?:eter)?s)\s*[:=]\s*(?:total\s*=\s*)?"
                      r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)
+# what may come before the count's wording: indentation, a list bullet
+_LEAD = re.compile(r"\s*(?:[-*•]\s+)?")
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
 # the command that started the run: 'python train.py config/x.py --device=cpu', 'python -m
 # scripts.base_train --depth=12', 'torchrun --nproc_per_node=8 train_gpt.py'
@@ -59,7 +63,7 @@ def is_launch(text: str) -> bool:
 def param_count(text: str) -> int | None:
     """The parameter count a line states, in any wording ('Total params: 1.5M' -> 1500000);
     None when it states none."""
-    m = _PARAMS.match(text)
+    m = _PARAMS.match(text, _LEAD.match(text).end())
     if m is None:
         return None
     n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)

@@ -114,6 +114,10 @@ def test_lines_unlike_a_run_header(line):
                                         124475904),
     ("model_params:25517137", 25517137), ("Number of parameters: 1,024", 1024),
     ("params: 0.2", None), ("loss: 3.2", None),
+    # indented in a summary block, a bulleted total with its parts, makemore's '#params'
+    ("    Model parameters: 124.44M", 124_440_000),
+    ("- params: total=173,455,906, non_embedding=71,056,930", 173_455_906),
+    ("model #params: 9481", 9481), ("params: non_embedding=5, total=7", None),
 ])
 def test_param_count(line, n):
     assert _banner.param_count(line) == n

@@ -39,8 +39,6 @@ rw = _load_scorer()
 
 # (log file, label key) -> why the analyzer misses it today. Remove an entry when it passes.
 KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ('generic/mythos-smoke-cpu-params-total-bullet-step-of-total-loss-equals.log',
-     'fact:params'): 'misread when added (third hunt)',
     ('llmc/llmcpp-readme-cpp-port-capital-loss-colon-val-loss-colon-omitted.log',
      'fact:final_val'): 'misread when added (third hunt)',
     ('llmc/llmcpp-readme-cpp-port-capital-loss-colon-val-loss-colon-omitted.log',
@@ -57,8 +55,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (third hunt)',
     ('build-nanogpt/rtx4000ada-docstring-before-after-compile-dt-colon-no-space.log',
      'fact:step_ms'): 'misread when added (third hunt)',
-    ('build-nanogpt/memorize-target-indented-avg-best-fields-summary-block.log',
-     'fact:params'): 'misread when added (third hunt)',
     ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
      'fact:final_val'): 'misread when added (third hunt)',
     ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
@@ -67,8 +63,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:best_val_step'): 'misread when added (third hunt)',
     ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
      'fact:final_train_loss'): 'misread when added (third hunt)',
-    ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
-     'fact:params'): 'misread when added (third hunt)',
 }
 
 
