@@ -227,3 +227,17 @@ def ms(field: tuple[float | None, str] | None) -> float | None:
     if unit[:1] == "s" and not unit.startswith("st"):
         return field[0] * 1000.0
     return None
+
+
+def unitless_ms(num: float | None, tokens: int | None, tps: float | None) -> float | None:
+    """A step time printed without its unit ('dt: 12701.84 | tok/sec: 41276.54'), in ms: the
+    unit is the one (ms or s) that agrees, within 2x, with the step's tokens over its
+    throughput. A fork that drops the 'ms' still prints ms, but only the check proves it;
+    without tokens per step and a throughput there is no time."""
+    if num is None or not tokens or not tps or tps <= 0:
+        return None
+    expected = tokens / tps * 1000.0
+    for value in (num, num * 1000.0):
+        if 0.5 <= value / expected <= 2.0:
+            return value
+    return None

@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 
 from analyzer.parsers._stdout import StdoutParser, device_type
-from analyzer.parsers._text import clean_line, ms, pipe_fields, to_float, to_int
+from analyzer.parsers._text import (clean_line, ms, pipe_fields, to_float, to_int,
+                                    unitless_ms)
 
 NAME = "buildnanogpt"
 
@@ -33,7 +34,8 @@ _STEP = re.compile(r"step\s+(\d+) \|(.*)$")
 # the usual line in one match (the general field split is the slow path)
 _STEP_FULL = re.compile(r"step\s+\d+ \| loss: (\S+) \| lr (\S+) \| norm: (\S+) \| dt: (\S+)ms \| "
                         r"tok/sec: (\S+)$")
-_VAL = re.compile(r"validation loss: (\S+)")
+# 'validation loss: 10.9522'; a fork's 'Validation loss 10.9535' (capital, no colon)
+_VAL = re.compile(r"validation loss:?\s+(\S+)", re.IGNORECASE)
 _HELLA = re.compile(r"HellaSwag accuracy: (\d+)/(\d+)\s*=\s*(\S+)")
 _SAMPLE = re.compile(r"rank (\d+) sample (\d+): ")
 _LOGFILE = re.compile(r"(\d+) (train|val|hella) (\S+)$")
@@ -126,9 +128,14 @@ class Parser(StdoutParser):
         if loss is None:
             return False
         self._in_sample = False
+        tps = f.get("tok/sec", (None, ""))[0]
+        dt = f.get("dt")
+        dt_ms = ms(dt)
+        if dt_ms is None and dt is not None and not dt[1].strip():
+            # 'dt: 12701.84 | tok/sec: ...': no unit, yet not cut short (a field follows)
+            dt_ms = unitless_ms(dt[0], self.header.tokens_per_iter, tps)
         self.iteration(step, loss=loss, lr=f.get("lr", (None, ""))[0],
-                       grad_norm=f.get("norm", (None, ""))[0], dt_ms=ms(f.get("dt")),
-                       tokens_per_s=f.get("tok/sec", (None, ""))[0])
+                       grad_norm=f.get("norm", (None, ""))[0], dt_ms=dt_ms, tokens_per_s=tps)
         return True
 
     def _logfile(self, step: int, kind: str, value: float | None) -> None:

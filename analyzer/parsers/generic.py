@@ -37,8 +37,10 @@ NAME = "generic"
 _HEAD = re.compile(r"\s*\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)?\s*[:=#]?\s*(\d+)"
                    r"(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*(.*)$", re.IGNORECASE)
 # parts: 'a | b', 'a, b', 'a; b', runs of spaces, and single spaces before 'key=' ('step=10
-# loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks)
-_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)")
+# loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks), and a
+# comma with no space before a labelled field ('loss: 9.52,dt:303.48ms, tokens/sec: ...')
+_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
+                    r",(?=[A-Za-z_][\w/ .-]*[:=])")
 # minGPT's chargpt prints the time first: 'iter_dt 7797.46ms; iter 2: train loss 2.60938'
 _TIME_FIRST = re.compile(r"\s*((?:iter_)?dt|time)\s*[:=]?\s*(\d[\d.]*\s*m?s)\s*;\s*(.+)$")
 _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"

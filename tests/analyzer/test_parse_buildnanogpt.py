@@ -55,6 +55,22 @@ def test_log_file():
     assert [(m["step"], m["value"]) for m in of_type(evs, "metric")] == [(0, 0.2413)]
 
 
+def test_a_fork_with_dt_without_ms_and_a_capital_validation_loss():
+    """'Validation loss 10.9535' is the eval at step 0; 'dt: 12701.84' with no unit is ms, as
+    524288 tokens over its tok/sec show (a line cut in the dt field stays no time)."""
+    text = ("total desired batch size: 524288\n"
+            "Validation loss 10.9535\n"
+            "step    0 | loss: 10.955009 | lr: 1.2000e-05 | norm: 15.9685 | dt: 12701.84 | "
+            "tok/sec: 41276.54\n"
+            "step    1 | loss: 10.440608 | lr: 2.4000e-05 | norm: 9.0330 | dt: 498.35 | "
+            "tok/sec: 1052056.01\n"
+            "step    2 | loss: 10.040066 | lr: 3.6000e-05 | norm: 5.4874 | dt: 493\n")
+    evs = events(buildnanogpt, text)
+    assert [(i["step"], i["dt_ms"]) for i in of_type(evs, "iter")] == [
+        (0, 12701.84), (1, 498.35), (2, None)]
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(0, 10.9535)]
+
+
 def test_torchrun_stderr_with_a_time_limit():
     text = ("slurmstepd: error: *** STEP 1809955.0 ON nid006965 CANCELLED AT 2026-04-07T08:18:54"
             " DUE TO TIME LIMIT ***\n"

@@ -32,6 +32,9 @@ from tests.analyzer._parse_util import run
      dict(loss=3.2386, dt_ms=85.2848, mfu=0.043692)),
     # minGPT's chargpt prints the time first
     ("iter_dt 7797.46ms; iter 2: train loss 2.60938", 2, dict(loss=2.60938, dt_ms=7797.46)),
+    # commas with no space before a label (a lecture's build-nanogpt variant)
+    ("step 1,loss: 9.524967193603516,dt:303.48ms, tokens/sec: 13496.70", 1,
+     dict(loss=9.524967193603516, dt_ms=303.48, tokens_per_s=13496.70)),
 ])
 def test_fields_are_read_by_label_with_units(line, step, fields):
     r = run(generic, line + "\n")

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from analyzer.parsers._text import (clean_line, decode_lines, is_elision, literal, pipe_fields,
-                                    to_float, to_int)
+                                    to_float, to_int, unitless_ms)
 
 
 @pytest.mark.parametrize("data, lines", [
@@ -112,3 +112,12 @@ def test_byte_blocks_cut_after_newlines_and_keep_long_lines_whole():
     got = list(blocks(data, size=8))  # (first line number, lines): numbers stay right
     flat = [(n + i, t) for n, lines in got for i, t in enumerate(lines)]
     assert flat == [(1, "a"), (2, "x" * 50), (3, "b"), (4, "c"), (5, "last")]
+
+
+def test_a_unitless_step_time_takes_the_unit_its_throughput_agrees_with():
+    # 524288 tokens at 1.06M tok/s: 493 ms, whether printed as ms or as seconds
+    assert unitless_ms(493.48, 524288, 1062435.81) == 493.48
+    assert unitless_ms(0.49348, 524288, 1062435.81) == pytest.approx(493.48)
+    # neither unit agrees, or nothing to check against: no time
+    assert unitless_ms(49.3, 524288, 1062435.81) is None
+    assert unitless_ms(493.48, None, 1062435.81) is None and unitless_ms(493.48, 524288, None) is None
