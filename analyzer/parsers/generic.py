@@ -11,8 +11,10 @@ Forks print their own variants of the same facts, in their own order and punctua
 A line counts when it starts with a step number (``step``/``iter``/``it`` or a bare number,
 optionally ``N/total``) followed by fields that carry a **label** this reader knows:
 
-- ``loss`` / ``train loss`` -> loss; ``val loss`` / ``eval loss`` / ``validation loss`` (and
-  ``train loss`` beside one of them) -> an eval;
+- ``loss`` / ``train loss`` -> loss; ``val loss`` / ``eval loss`` / ``validation loss`` /
+  ``test loss`` (and ``train loss`` beside one of them) -> an eval: a line with a train loss
+  and a val loss is an eval, never the step's iteration (makemore prints
+  ``step 500 train loss: 0.1003 test loss: 0.0901`` after that step's own line);
 - ``lr`` / ``learning rate``; ``norm`` / ``grad norm``;
 - a time with its unit (``dt: 410ms``, ``time 1.2s``, or a bare ``8060.78ms``) -> ``dt_ms``:
   forks time one iteration to the next, as nanoGPT does, so an iteration right after an eval
@@ -38,9 +40,12 @@ _HEAD = re.compile(r"\s*\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)?\s*[:=#]?\
                    r"(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*(.*)$", re.IGNORECASE)
 # parts: 'a | b', 'a, b', 'a; b', runs of spaces, and single spaces before 'key=' ('step=10
 # loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks), and a
-# comma with no space before a labelled field ('loss: 9.52,dt:303.48ms, tokens/sec: ...')
+# comma with no space before a labelled field ('loss: 9.52,dt:303.48ms, tokens/sec: ...'), and
+# a single space between a number and the next 'label: number' (makemore's eval line 'train
+# loss: 0.1003 test loss: 0.0901')
 _SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
-                    r",(?=[A-Za-z_][\w/ .-]*[:=])")
+                    r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
+                    r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
 # minGPT's chargpt prints the time first: 'iter_dt 7797.46ms; iter 2: train loss 2.60938'
 _TIME_FIRST = re.compile(r"\s*((?:iter_)?dt|time)\s*[:=]?\s*(\d[\d.]*\s*m?s)\s*;\s*(.+)$")
 _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
@@ -60,7 +65,9 @@ _TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms"}  # the uni
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "tps", "tokens per second",
         "tokens per sec", "throughput", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
-_CKPT = re.compile(r"saving checkpoint to (.+)$")
+# nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
+# model to out/model.pt'
+_CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
 
 
 def read_fields(rest: str) -> dict[str, float | None]:
@@ -177,7 +184,7 @@ class Parser(StdoutParser):
         got = _line_fields(text)
         if got is None:
             m = _CKPT.match(text)
-            if m:  # nanoGPT's line, which forks keep
+            if m:  # nanoGPT's line, which forks keep (makemore's wording too)
                 self.checkpoint(self.last_eval_step if self.last_eval_step is not None
                                 else self.last_iter_step, m.group(1).strip())
                 return True

@@ -57,6 +57,21 @@ def test_an_eval_line_and_eval_inclusive_time():
     assert r.checkpoints["step"].tolist() == [500]
 
 
+def test_makemore_test_loss_line_is_an_eval_and_its_best_model_a_checkpoint():
+    """makemore prints the step's line, then an eval line with the same step (train and test
+    loss, one space apart), then the model it saves: one step, one eval, one checkpoint."""
+    text = ("step 490 | loss 0.0937 | step time 34.00ms\n"
+            "step 500 | loss 0.1196 | step time 36.00ms\n"
+            "step 500 train loss: 0.1002805307507515 test loss: 0.09006018191576004\n"
+            "test loss 0.09006018191576004 is the best so far, saving model to out/model.pt\n")
+    r = run(generic, text)
+    assert r.iters[["step", "loss"]].values.tolist() == [[490, 0.0937], [500, 0.1196]]
+    assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [
+        [500, 0.1002805307507515, 0.09006018191576004]]
+    assert r.checkpoints["step"].tolist() == [500]
+    assert len(r.segments) == 1
+
+
 def test_a_unitless_dt_at_the_end_of_a_key_value_line_is_cut_short():
     assert read_fields("loss=2.5 dt=85") == {"loss": 2.5, "dt_ms": None}
 

@@ -45,14 +45,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:best_val'): 'misread when added (third hunt)',
     ('llmc/llmcpp-readme-cpp-port-capital-loss-colon-val-loss-colon-omitted.log',
      'fact:step_ms'): 'misread when added (third hunt)',
-    ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
-     'fact:final_val'): 'misread when added (third hunt)',
-    ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
-     'fact:best_val'): 'misread when added (third hunt)',
-    ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
-     'fact:best_val_step'): 'misread when added (third hunt)',
-    ('generic/makemore-rnn-song-star-step-time-lines-test-loss-eval-samples.log',
-     'fact:final_train_loss'): 'misread when added (third hunt)',
 }
 
 
