@@ -19,6 +19,9 @@ stdout of the CPU reference train_gpt2.c (after a ``[GPT-2]`` block)::
 
     step 0: train loss 5.356189 (took 1452.121000 ms)
 
+and a C++ port of it ``val loss: 5.32553``, ``step 0 train Loss: 4.67778 (took 7666.71 ms)``,
+``Number of Parameters: 124475904``.
+
 llm.c's python train_gpt2.py prints ``step 1/50 | train loss 5.1 | norm ... | (123.45 ms | ...)``.
 The ``-o`` log file: ``s:0 tel:11.0095`` (val loss), ``s:0 trl:11.0116 lr:0.000001 norm:14.96``
 (train), ``s:250 eval:0.2437`` (HellaSwag); the python trainer's log file has ``trl``/``tel``
@@ -50,18 +53,22 @@ _STEP_CU = re.compile(r"step\s+(\d+)/(\d+) \|(.*)$")
 # the whole train_gpt2cu line in one match (the general field split is the slow path)
 _STEP_FULL = re.compile(r"step\s+(\d+)/(\d+) \| loss +(\S+) \([^)]*\)\| norm +(\S+) \([^)]*\)\| "
                         r"lr (\S+) \| (\S+) ms \| (\S+)% bf16 MFU \| (\S+) tok/s$")
-_STEP_C = re.compile(r"step (\d+): train loss (\S+) \(took (\S+) ms\)")
+# ports of it print 'step 0 train Loss: 4.67778 (took 7666.71 ms)' (a C++ port: no colon after
+# the step, 'Loss:' capitalised with a colon)
+_STEP_C = re.compile(r"step (\d+):? train loss:? (\S+) \(took (\S+) ms\)", re.IGNORECASE)
 # train_gpt2.cu of spring 2024: 'step    2/14124: train loss 3.32 (acc 3.27) (309.39 ms, 211816.37
 # tok/s)', later with 'norm 1.23 lr 3.00e-04' for '(acc ...)'; what follows the loss may be cut
 _STEP_COLON = re.compile(r"step\s+(\d+)/(\d+): train loss (\S+)(.*)$")
 _PAREN_TIME = re.compile(r"\((\S+) ms(?:, (\S+) tok/s)?")
 _NORM_LR = re.compile(r"\b(norm|lr) (\S+)")
-_VAL = re.compile(r"val loss (\S+)")
+_VAL = re.compile(r"val loss:? (\S+)")  # 'val loss: 5.32553' in a C++ port
 _HELLA = re.compile(r"HellaSwag: (\d+)/(\d+) = (\S+)")
 _LOGFILE = re.compile(r"s:(\d+) (trl|tel|eval):(\S+)(.*)$")
 _TABLE = re.compile(r"\|\s*([^|]+?)\s*\|\s*([^|]*?)\s*\|$")
 _NUM_PARAMS = re.compile(r"num_parameters: (\d+) =>")
-_KEYVAL = re.compile(r"([a-z_ ]+): (\d+)$")  # train_gpt2.c's [GPT-2] block
+_KEYVAL = re.compile(r"([A-Za-z_ ]+): (\d+)$")  # train_gpt2.c's [GPT-2] block
+# a port's wording of a [GPT-2] block key -> train_gpt2.c's
+_KEY_ALIASES = {"Number of Parameters": "num_parameters"}
 _BATCH = re.compile(r"batch_size B=(\d+) \* seq_len T=(\d+) \* num_processes=(\d+) "
                     r"and total_batch_size=(\d+)")
 _DONE = re.compile(r"total average iteration time: (\S+) ms")
@@ -258,8 +265,9 @@ class Parser(StdoutParser):
                 h.world_size = 1
             return True
         m = _KEYVAL.fullmatch(text.strip())
-        if m and m.group(1) in _TABLE_KEYS | {"num_parameters": 0}:
-            self._table_row(m.group(1), m.group(2))
+        key = _KEY_ALIASES.get(m.group(1), m.group(1)) if m else None
+        if m and key in _TABLE_KEYS | {"num_parameters": 0}:
+            self._table_row(key, m.group(2))
             return True
         return text.strip() == "---"
 

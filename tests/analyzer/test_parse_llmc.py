@@ -120,6 +120,22 @@ def test_cpu_reference_format_and_generation_block():
     assert [s[1] for s in r.stats.samples] == ["elision"]
 
 
+def test_a_cpp_port_of_the_cpu_reference():
+    """'val loss: X', 'step N train Loss: X (took T ms)' and 'Number of Parameters: N': the
+    same facts as train_gpt2.c's lines, in a C++ port's wording."""
+    text = ("[GPT-2]:\nmax_seq_len: 1024\nnum_layers: 12\nNumber of Parameters: 124475904\n"
+            "TensorContext Layout\ntrain dataset num_batches: 1192\nval loss: 5.32553\n"
+            "step 0 train Loss: 4.67778 (took 7666.71 ms)\n"
+            "step 1 train Loss: 5.19158 (took 7368.44 ms)\n... (omitted)\n"
+            "step 39 train Loss: 3.90174 (took 7558.28 ms)\nval loss: 4.29154\n")
+    assert llmc.detect(text.splitlines()) >= 0.9
+    r = run(llmc, text)
+    assert r.iters[["step", "loss", "step_ms"]].values.tolist() == [
+        [0, 4.67778, 7666.71], [1, 5.19158, 7368.44], [39, 3.90174, 7558.28]]
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[0, 5.32553], [40, 4.29154]]
+    assert r.meta["model"]["n_params"] == 124475904
+
+
 @pytest.mark.parametrize("text, rows", [
     ("s:0 tel:11.0095\ns:0 trl:11.0116 lr:0.000001 norm:14.96\ns:1 trl:10.9586 lr:0.000002 "
      "norm:15.18\ns:250 tel:6.1565\ns:250 eval:0.2437\n",

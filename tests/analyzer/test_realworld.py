@@ -39,12 +39,6 @@ rw = _load_scorer()
 
 # (log file, label key) -> why the analyzer misses it today. Remove an entry when it passes.
 KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ('llmc/llmcpp-readme-cpp-port-capital-loss-colon-val-loss-colon-omitted.log',
-     'fact:final_val'): 'misread when added (third hunt)',
-    ('llmc/llmcpp-readme-cpp-port-capital-loss-colon-val-loss-colon-omitted.log',
-     'fact:best_val'): 'misread when added (third hunt)',
-    ('llmc/llmcpp-readme-cpp-port-capital-loss-colon-val-loss-colon-omitted.log',
-     'fact:step_ms'): 'misread when added (third hunt)',
 }
 
 
