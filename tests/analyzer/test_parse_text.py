@@ -120,4 +120,5 @@ def test_a_unitless_step_time_takes_the_unit_its_throughput_agrees_with():
     assert unitless_ms(0.49348, 524288, 1062435.81) == pytest.approx(493.48)
     # neither unit agrees, or nothing to check against: no time
     assert unitless_ms(49.3, 524288, 1062435.81) is None
-    assert unitless_ms(493.48, None, 1062435.81) is None and unitless_ms(493.48, 524288, None) is None
+    assert unitless_ms(493.48, None, 1062435.81) is None
+    assert unitless_ms(493.48, 524288, None) is None
