@@ -13,6 +13,7 @@ from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
 from analyzer.mfu_basis import mfu_basis
+from analyzer.per_run import run_groups
 from analyzer.run import Run
 from gptscope import peaks
 
@@ -96,16 +97,22 @@ def _advice(run: Run) -> tuple[str, str]:
 
 def _steady_mfu(prep: Prepared) -> tuple[np.ndarray, tuple[int, int] | None, float]:
     """The MFU of the clean rows (no eval, no warm-up) where measured, the first and last
-    step among them, and their median (NaN when there are none), for both MFU checks."""
+    step among them, and their median (NaN when there are none), for both MFU checks. In a
+    file of several runs, the last run's (as the summary's figures): two runs' steps and
+    speeds are never pooled."""
     def build() -> tuple[np.ndarray, tuple[int, int] | None, float]:
         mfu = prep.masks.mfu
         rows = prep.masks.clean & ~np.isnan(mfu)
+        groups = run_groups(prep.run)
+        if len(groups) > 1:
+            rows &= np.isin(prep.segment, groups[-1])
         values = mfu[rows]
         if not len(values):
             return values, None, float("nan")
         # the throughput statistics take the same median unless a short log made them
-        # fall back to other rows: one 1M-point median fewer
-        median = prep.throughput.median_mfu if prep.masks.steady.any() else None
+        # fall back to other rows, or the file holds several runs: one 1M-point median fewer
+        median = (prep.throughput.median_mfu if prep.masks.steady.any() and len(groups) < 2
+                  else None)
         median = float(orderstats.median(values)) if median is None else median
         stepped = rows & prep.has_step
         span = None if not stepped.any() else (
@@ -137,7 +144,8 @@ def low_mfu(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     return [Finding(
         code="low_mfu", severity="info" if expected else "warning",
         steps=span,
-        message=(f"The steady-state MFU is {median:.2%} (below {config.low_mfu:.0%}): "
+        message=(f"The {'last run' + chr(39) + 's ' if len(run_groups(run)) > 1 else ''}"
+                 f"steady-state MFU is {median:.2%} (below {config.low_mfu:.0%}): "
                  + ("; ".join(causes) if causes else generic) + "."),
         evidence={"median_mfu": median, "logged_median_mfu": logged,
                   "mfu_basis": basis.label, "threshold": config.low_mfu,

@@ -138,3 +138,17 @@ def test_nanogpts_a100_figure_is_judged_on_the_named_gpus_own_peak():
     assert f.evidence["median_mfu"] == pytest.approx(0.02 * 312 / device_peak(
         "Tesla V100-SXM2-16GB") * 1e12)
     assert f.evidence["logged_median_mfu"] == pytest.approx(0.02)
+
+
+def test_a_file_of_two_runs_is_judged_on_its_last_run_alone():
+    """Run 1 at 40% MFU, run 2 at 4%: the finding is the last run's, with its steps; the
+    two runs are never pooled into one median."""
+    from analyzer.run import Run
+    from tests.analyzer._synth import start
+    events = ([start()] + iters(range(100), 2.0, 20.0, mfu=0.40)
+              + [start()] + iters(range(100), 2.0, 20.0, mfu=0.04))
+    (f,) = low_mfu(Run.from_events(events, format="gptscope"), CFG)
+    assert f.evidence["median_mfu"] == pytest.approx(0.04)
+    assert f.message.startswith("The last run's steady-state MFU is 4.00%")
+    assert f.steps[0] >= 10 and f.steps[1] == 99
+    assert low_mfu(Run.from_events(events[:101], format="gptscope"), CFG) == []
