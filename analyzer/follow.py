@@ -238,7 +238,7 @@ class Follower:
         reads some is replaced by it (the file is read again from the top). Asked again
         each time the file has doubled, so a long header is not re-read at every poll."""
         if (self.forced_format or self.format in (None, "generic") or self._builder is None
-                or self._builder.n_rows or self.offset < self._generic_at):
+                or self._builder.iters.n or self.offset < self._generic_at):
             return False
         self._generic_at = 2 * self.offset
         if fd is None:

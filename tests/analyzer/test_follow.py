@@ -344,3 +344,17 @@ def test_a_format_that_reads_no_step_gives_way_to_the_generic_reader_as_in_load(
     ups = [f.poll(), f.finish()]
     assert f.format == "generic" and len(f.run.iters) == 39
     assert any(u.reset for u in ups) or ups[0].format == "generic"
+
+
+def test_evals_alone_do_not_keep_a_format_that_reads_no_step(tmp_path):
+    """A nanoGPT eval line, then a llama2.c-style step line nanoGPT does not read: load()
+    falls back to the generic reader (it counts iterations, not evals); so does a Follower."""
+    import analyzer
+    path = tmp_path / "train.log"
+    path.write_text("step 100000: train loss nan, val loss nan\n"
+                    "100000 | loss nan | lr 1.000000e-04 | 2006.12ms | mfu 1.68%\n")
+    want = analyzer.load(path)
+    f = Follower(path)
+    f.poll()
+    f.finish()
+    assert (f.format, len(f.run.iters)) == (want.format, len(want.iters)) == ("generic", 1)
