@@ -312,10 +312,18 @@ def _wall_ms(run: Run, own: np.ndarray, med: float, starts: np.ndarray | None) -
     it = run.iters
     steps = it["step"].to_numpy(dtype="int64", na_value=0)
     has_step = it["step"].notna().to_numpy()
+    segment = it["segment"].to_numpy(dtype="int64")
+    # where a segment began when its first data was an eval before its first logged step
+    # (modded's 'step:0 val_loss' then 'step:1000 … train_time'): the steps in between ran
+    began = {int(sg["segment"]): sg["step"] for sg in run.segments
+             if isinstance(sg.get("step"), (int, float))}
     wall_ms = 0.0
-    for rows in _segment_rows(it["segment"].to_numpy(dtype="int64"), starts):
+    for rows in _segment_rows(segment, starts):
         st = steps[rows][has_step[rows]]
         n_steps = int(st.max() - st.min() + 1) if len(st) else 0
+        start = began.get(int(segment[rows][0])) if len(st) else None
+        if start is not None and start < st.min() - 1:
+            n_steps = int(st.max() - start)
         o = own[rows]
         wall_ms += _nansum(o) + max(0, n_steps - int((~np.isnan(o)).sum())) * med
     return wall_ms

@@ -94,3 +94,22 @@ def test_a_trainers_stated_minimum_below_every_eval_is_the_best_val_without_a_st
     # the same minimum rounded to 4 decimals says nothing more than the eval that reached it
     s = summarize(parse(nanochat, tail.format("1.9462")))
     assert (s["best_val_loss"], s["best_val_step"]) == (1.946162, 10000)
+
+
+def test_wall_time_counts_the_steps_before_a_val_only_logs_first_timed_line():
+    """modded-nanogpt's key lines only: 'step:0 val_loss', 'step:1000 … train_time:400637ms',
+    'step:1199 … train_time:480205ms'. The 1,000 steps before the first timed line ran
+    too: the training time is ~480 s, as the log's own clock says, not 199 steps' 80 s."""
+    import analyzer
+    text = ("step:0/20000 val_loss:6.9357 val_bpb:4.1077\n"
+            "step:1000/20000 val_loss:2.2588 val_bpb:1.3378 train_time:400637ms "
+            "step_avg:400.64ms\n"
+            "step:1199/20000 val_loss:2.2260 val_bpb:1.3184 train_time:480205ms "
+            "step_avg:400.50ms\n")
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "train.log"
+        path.write_text(text)
+        t = summarize(analyzer.load(path))["throughput"]
+    assert t["wall_s"] == pytest.approx(480.2, rel=0.01)
