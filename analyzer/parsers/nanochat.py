@@ -208,6 +208,8 @@ class Parser(StdoutParser):
             h.config[key.strip()] = literal(value)
         elif text.strip().startswith("total") and ":" in text:
             h.model["n_params"] = to_int(text.split(":", 1)[1].strip())
+        elif text.startswith("Number of parameters:"):  # older nanochat's wording
+            h.model["n_params"] = to_int(text.split(":", 1)[1].strip().replace(",", ""))
         else:
             m = _KEYVAL.match(text)
             if m:

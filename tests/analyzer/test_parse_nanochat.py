@@ -210,3 +210,10 @@ def test_a_ports_val_loss_lines_and_tok_per_s():
     assert (it["step"], it["loss"], it["step_ms"], it["tokens_per_s"]) == (19900, 3.8105,
                                                                             129.0, 63493.0)
     assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [(20000, 3.8809)]
+
+
+def test_older_nanochats_number_of_parameters_line():
+    r = run(nanochat, "Number of parameters: 1,879,048,192\n"
+                      "step 00004/71680 (0.01%) | loss: 8.813754 | lrm: 1.00 | dt: 1571.88ms | "
+                      "tok/sec: 83,385 | mfu: 50.92 | total time: 0.03m\n")
+    assert r.meta["model"]["n_params"] == 1_879_048_192

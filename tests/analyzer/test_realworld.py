@@ -39,36 +39,10 @@ rw = _load_scorer()
 
 # (log file, label key) -> why the analyzer misses it today. Remove an entry when it passes.
 KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ('generic/ttmetal-issue34511-tt-train-loss-explodes-1e15-then-inf-at-397.log',
-     'fact:step_ms'): 'misread when added (fourth hunt)',
     ('modded-nanogpt/pgolf-kvheads8-key-lines-warmup-spike-comment-wallclock-cap.log',
      'fact:step_ms'): 'misread when added (fourth hunt)',
     ('modded-nanogpt/pgolf-kvheads8-key-lines-warmup-spike-comment-wallclock-cap.log',
      'problem:loss_spike@2'): 'misread when added (fourth hunt)',
-    ('nanochat/run1000-zh-comment-d32-config-steps-4-5-hash-prefixed.log',
-     'fact:params'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt3-124m-notes-4rank-samples-ctrl-c-at-11802.log',
-     'fact:final_val'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt3-124m-notes-4rank-samples-ctrl-c-at-11802.log',
-     'fact:best_val'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt3-124m-notes-4rank-samples-ctrl-c-at-11802.log',
-     'fact:best_val_step'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt2-repro-zh-notes-head-and-tail-capital-step-spaced-exponent.log',
-     'format'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt2-repro-zh-notes-head-and-tail-capital-step-spaced-exponent.log',
-     'fact:first_step'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt2-repro-zh-notes-head-and-tail-capital-step-spaced-exponent.log',
-     'fact:last_step'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt2-repro-zh-notes-head-and-tail-capital-step-spaced-exponent.log',
-     'fact:final_val'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt2-repro-zh-notes-head-and-tail-capital-step-spaced-exponent.log',
-     'fact:best_val'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/gpt2-repro-zh-notes-head-and-tail-capital-step-spaced-exponent.log',
-     'fact:best_val_step'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/readme-env-config-hellaswag-at-step-0-and-49-elided.log',
-     'fact:last_step'): 'misread when added (fourth hunt)',
-    ('build-nanogpt/readme-env-config-hellaswag-at-step-0-and-49-elided.log',
-     'fact:best_val_step'): 'misread when added (fourth hunt)',
 }
 
 
