@@ -22,6 +22,12 @@ def _dtype(run: Run) -> str | None:
     return str(dtype) if dtype else None
 
 
+def _loss_text(x: float) -> str:
+    """A loss as printed: 4 decimals, but a loss that blew up before it went non-finite
+    (1.36e+15) in scientific form, not as 16 digits."""
+    return f"{x:.4f}" if abs(x) < 1e6 else f"{x:.4g}"
+
+
 def _suggestion(dtype: str | None, never_finite: bool) -> str:
     if never_finite:
         return ("Check the setup before the dynamics: token ids within the vocabulary, the "
@@ -98,11 +104,11 @@ def _segment_finding(run: Run, config: DiagnosticsConfig, seg: int, steps: np.nd
                "loss went non-finite earlier than that and never came back.")
     elif recovered is None:
         msg = (f"The loss became NaN/Inf at step {first} (last finite loss "
-               f"{loss[last_ok]:.4f} at step {int(steps[last_ok])}{lr_txt}) and stayed "
+               f"{_loss_text(loss[last_ok])} at step {int(steps[last_ok])}{lr_txt}) and stayed "
                f"non-finite to the end of the log ({n_bad} logged iterations).")
     else:
         msg = (f"The loss was NaN/Inf at {n_bad} logged iterations from step {first} "
-               f"(last finite loss {loss[last_ok]:.4f} at step {int(steps[last_ok])}"
+               f"(last finite loss {_loss_text(loss[last_ok])} at step {int(steps[last_ok])}"
                f"{lr_txt}) and was finite again at step {recovered}.")
     return Finding(
         code="nonfinite_loss", severity="error" if recovered is None else "warning",

@@ -215,6 +215,20 @@ def pipe_fields(text: str) -> dict[str, tuple[float | None, str]]:
     return out
 
 
+_EXPONENT = re.compile(r"[eE][-+]?\d{1,3}")
+
+
+def spaced_exponent(field: tuple[float | None, str] | None) -> float | None:
+    """The number of a ``pipe_fields`` field whose exponent was typed after a space ('lr
+    6.0001 e-05', a retyped log): the unit is then the exponent alone, and nothing else is."""
+    if field is None or field[0] is None:
+        return None
+    unit = field[1].strip()
+    if _EXPONENT.fullmatch(unit):
+        return to_float(f"{field[0]!r}{unit}")
+    return field[0]
+
+
 def ms(field: tuple[float | None, str] | None) -> float | None:
     """A time field of ``pipe_fields`` in milliseconds: '410.25ms' -> 410.25, '1.5s' ->
     1500.0. A number without its unit is a line cut short in that field (a log that ends

@@ -25,17 +25,21 @@ from __future__ import annotations
 import re
 
 from analyzer.parsers._stdout import StdoutParser, device_type
-from analyzer.parsers._text import (clean_line, ms, pipe_fields, to_float, to_int,
-                                    unitless_ms)
+from analyzer.parsers._text import (clean_line, ms, pipe_fields, spaced_exponent, to_float,
+                                    to_int, unitless_ms)
 
 NAME = "buildnanogpt"
 
-_STEP = re.compile(r"step\s+(\d+) \|(.*)$")
+# a retyped log may write 'Step 19060 | ...' (detection trusts only the printed lowercase)
+_STEP = re.compile(r"[Ss]tep\s+(\d+) \|(.*)$")
+_STD_STEP = re.compile(r"step\s+\d+ \|")
 # the usual line in one match (the general field split is the slow path)
 _STEP_FULL = re.compile(r"step\s+\d+ \| loss: (\S+) \| lr (\S+) \| norm: (\S+) \| dt: (\S+)ms \| "
                         r"tok/sec: (\S+)$")
 # 'validation loss: 10.9522'; a fork's 'Validation loss 10.9535' (capital, no colon)
 _VAL = re.compile(r"validation loss:?\s+(\S+)", re.IGNORECASE)
+# a fork names the step its evals ran at: 'Evaluating HellaSwag at step 49...'
+_AT_STEP = re.compile(r"Evaluating \w+ at step (\d+)")
 _HELLA = re.compile(r"HellaSwag accuracy: (\d+)/(\d+)\s*=\s*(\S+)")
 _SAMPLE = re.compile(r"rank (\d+) sample (\d+): ")
 _LOGFILE = re.compile(r"(\d+) (train|val|hella) (\S+)$")
@@ -48,18 +52,22 @@ _HEADER = re.compile(r"found \d+ shards for split|num (?:non-)?decayed parameter
 
 
 def detect(head: list[str]) -> float:
-    """Confidence that these first lines are build-nanogpt stdout or its log.txt."""
+    """Confidence that these first lines are build-nanogpt stdout or its log.txt. The header
+    alone is not the end of the look: a standard step line after it outweighs the lines of
+    another format that a retyped tail may show ('Step 19060 | loss: ...' reads as nanochat's)."""
     logfile = other = 0
+    header = False
     for raw in head:
         line = clean_line(raw)
-        if _STEP.match(line) and "loss:" in line and "tok/sec" in line:
+        if _STD_STEP.match(line) and "loss:" in line and "tok/sec" in line:
             return 0.95
         if _LOGFILE.fullmatch(line):
             logfile += 1
         elif line.strip():
             other += 1
-        if _BATCH.match(line) or _ACCUM.match(line):
-            return 0.8
+        header = header or bool(_BATCH.match(line) or _ACCUM.match(line))
+    if header:
+        return 0.8
     if logfile >= 2 and other == 0:
         return 0.9
     text = "\n".join(head)
@@ -75,12 +83,30 @@ class Parser(StdoutParser):
     def __init__(self, run_id: str = "log") -> None:
         super().__init__(run_id)
         self._in_sample = False
+        # a validation loss waits one line: a fork may say next which step it ran at
+        self._val: float | None = None
+        self._pending = False
+        self._said_step: int | None = None  # 'Evaluating ... at step N' since the last step
+
+    def on_segment(self) -> None:
+        self._said_step = None
+
+    def finish(self) -> list[dict]:
+        self._out = out = []
+        self._flush_val()
+        return out + super().finish()
 
     def peek_step(self, text: str) -> int | None:
         m = _STEP.match(text)
         return int(m.group(1)) if m and "loss" in m.group(2) else None
 
     def parse_line(self, text: str, lineno: int) -> bool:
+        m = _AT_STEP.match(text)
+        if m:
+            self._said_step = int(m.group(1))
+        self._flush_val()
+        if m:
+            return True
         m = _STEP.match(text)
         if m:
             return self._step(int(m.group(1)), m.group(2))
@@ -92,11 +118,11 @@ class Parser(StdoutParser):
         self._in_sample = False
         m = _VAL.match(text)
         if m:
-            self.evaluation(self._next_step(), val_loss=to_float(m.group(1)))
+            self._val, self._pending = to_float(m.group(1)), True
             return True
         m = _HELLA.match(text)
         if m:
-            self.metric(self._next_step(), "hellaswag", to_float(m.group(3)))
+            self.metric(self._eval_at(), "hellaswag", to_float(m.group(3)))
             return True
         if _SAMPLE.match(text):
             self._in_sample = True
@@ -108,6 +134,14 @@ class Parser(StdoutParser):
             return True
         return False
 
+    def _flush_val(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.evaluation(self._eval_at(), val_loss=self._val)
+
+    def _eval_at(self) -> int:
+        return self._said_step if self._said_step is not None else self._next_step()
+
     def _next_step(self) -> int:
         """Evals run at the top of the step after the last printed one (a new run's first
         eval, after its header, at its step 0)."""
@@ -116,6 +150,7 @@ class Parser(StdoutParser):
         return self.last_iter_step + 1
 
     def _step(self, step: int, rest: str) -> bool:
+        self._said_step = None
         m = _STEP_FULL.match(f"step {step} |{rest}")
         values = [to_float(g) for g in m.groups()] if m else [None]
         if None not in values:
@@ -134,7 +169,7 @@ class Parser(StdoutParser):
         if dt_ms is None and dt is not None and not dt[1].strip():
             # 'dt: 12701.84 | tok/sec: ...': no unit, yet not cut short (a field follows)
             dt_ms = unitless_ms(dt[0], self.header.tokens_per_iter, tps)
-        self.iteration(step, loss=loss, lr=f.get("lr", (None, ""))[0],
+        self.iteration(step, loss=loss, lr=spaced_exponent(f.get("lr")),
                        grad_norm=f.get("norm", (None, ""))[0], dt_ms=dt_ms, tokens_per_s=tps)
         return True
 

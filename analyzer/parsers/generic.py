@@ -65,6 +65,14 @@ _TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms"}  # the uni
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "tps", "tokens per second",
         "tokens per sec", "throughput", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
+# an eval line with no step ('val loss 3.5919', build-nanogpt forks): run at the top of the
+# step after the last one printed, whose time (one iteration to the next) includes it
+_STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?(?:\d[\d.]*"
+                           r"(?:[eE][-+]?\d+)?|nan|inf))$", re.IGNORECASE)
+# a stepless time line under its step's line (tt-train: 'Step: 396, Loss: 1.36e+15', then
+# 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
+_TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
+                         r"(\d+(?:\.\d+)?)\s*(ms|s)\b(?:[,;]|$)", re.IGNORECASE)
 # nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
 # model to out/model.pt'
 _CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
@@ -172,6 +180,16 @@ class Parser(StdoutParser):
         super().__init__(run_id)
         self._carried: tuple[float | None, float | None] | None = None  # eval on step lines
         self._trained = False  # a training line seen (else an eval line's time is a step's)
+        # a step time printed on the line after its step's: once the log shows it (an
+        # untimed iteration, then such a line), each untimed iteration waits for that line
+        self._time_below = False
+        self._untimed = False  # the last line read was an iteration without a time
+        self._below: tuple[int, dict] | None = None  # the iteration waiting for its time
+
+    def finish(self) -> list[dict]:
+        self._out = out = []
+        self._flush_below(None)
+        return out + super().finish()
 
     def on_segment(self) -> None:
         self._carried, self._trained = None, False
@@ -182,7 +200,15 @@ class Parser(StdoutParser):
 
     def parse_line(self, text: str, lineno: int) -> bool:
         got = _line_fields(text)
+        if got is None and self._time_line(text):
+            return True
+        self._untimed = False
+        self._flush_below(None)
         if got is None:
+            m = _STEPLESS_VAL.match(text)
+            if m and self.last_iter_step is not None and not self.new_run_pending:
+                self.evaluation(self.last_iter_step + 1, val_loss=to_float(m.group(1)))
+                return True
             m = _CKPT.match(text)
             if m:  # nanoGPT's line, which forks keep (makemore's wording too)
                 self.checkpoint(self.last_eval_step if self.last_eval_step is not None
@@ -205,10 +231,30 @@ class Parser(StdoutParser):
             self.evaluation(step, train_loss=f.get("loss"), val_loss=f["val_loss"])
             return True
         self._trained = True
-        self.iteration(step, loss=f["loss"], lr=f.get("lr"), grad_norm=f.get("grad_norm"),
-                       dt_ms=f.get("dt_ms"), tokens_per_s=f.get("tokens_per_s"),
-                       mfu=f.get("mfu"))
+        fields = dict(loss=f["loss"], lr=f.get("lr"), grad_norm=f.get("grad_norm"),
+                      dt_ms=f.get("dt_ms"), tokens_per_s=f.get("tokens_per_s"), mfu=f.get("mfu"))
+        self._untimed = fields["dt_ms"] is None
+        if self._untimed and self._time_below:
+            self._below = (step, fields)
+        else:
+            self.iteration(step, **fields)
         return True
+
+    def _time_line(self, text: str) -> bool:
+        """A stepless step time right under an untimed iteration line: that step's time."""
+        below = _TIME_BELOW.match(text)
+        if below is None or (self._below is None and not self._untimed):
+            return False
+        self._time_below = True  # (the first such line: its step was read without it)
+        self._untimed = False
+        self._flush_below(_ms(float(below.group(1)), below.group(2).lower()))
+        return True
+
+    def _flush_below(self, dt_ms: float | None) -> None:
+        """The iteration that waited for the line below it, with that line's time if any."""
+        if self._below is not None:
+            (step, fields), self._below = self._below, None
+            self.iteration(step, **{**fields, "dt_ms": dt_ms})
 
     def _carried_eval(self, step: int, train: float | None, val: float | None) -> None:
         """A step line that repeats the latest eval's losses beside its own (wordplay's

@@ -36,6 +36,13 @@ def test_recovered_nan_is_a_warning():
     assert f.evidence["recovered_at"] == 13 and f.evidence["persisted"] is False
 
 
+def test_a_huge_last_finite_loss_is_written_readably():
+    losses = [2.4, 1.3633944e15, NAN]
+    (f,) = nonfinite_loss(run(iters(range(3), losses)), CFG)
+    assert "last finite loss 1.363e+15 at step 1" in f.message
+    assert f.evidence["last_finite_loss"] == 1.3633944e15
+
+
 def test_inf_counts_too():
     losses = [2.0] * 5 + [math.inf] * 2
     # make_event writes inf as null (JSON has none), so build the frame value directly

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from analyzer.parsers import buildnanogpt
+from analyzer.parsers import buildnanogpt, scores
 from tests.analyzer._parse_util import assert_same_run, events, of_type, real_names, run
 
 STDOUT = """\
@@ -160,3 +160,65 @@ step     1 | loss: 10.007135 | lr 6.0000e-04 | norm: 3.9044 | dt: 9187.98ms | to
     r = run(buildnanogpt, one + one.replace("8.7634", "8.7633"))
     assert r.n_segments == 2
     assert r.evals["val_loss"].tolist()[-1] == 8.7633
+
+
+# the standard head and a retyped tail ('Step', 'dt: 10608.56 ms', 'lr 6.0001 e-05')
+RETYPED = """\
+total desired batch size: 524288
+=> calculated gradient accumulation steps: 32
+validation loss: 10.9499
+HellaSwag accuracy: 2504/10042=0.2494
+step     0 | loss: 10.955019 | lr 8.3916e-07 | norm: 15.3426 | dt: 75229.21ms | tok/sec: 6969.21
+step     1 | loss: 10.902682 | lr 1.6783e-06 | norm: 14.8635 | dt: 10453.95ms | tok/sec: 50152.16
+......
+Step 19070 | loss: 2.983717 | lr 6.0000 e-05 | norm: 0.3110 | dt: 10610.45 ms | tok/sec: 49412.43
+Step 19071 | loss: 3.073220 | lr 6.0001 e-05 | norm: 0.3302 | dt: 10616.20 ms | tok/sec: 49385.63
+Validation loss: 3.0331
+HellaSwag accuracy: 3052/10042=0.3039
+"""
+
+
+def test_a_retyped_capital_step_tail_after_the_standard_head():
+    # the tail's 'Step N | loss:' lines are nanochat's shape too: build-nanogpt's own head
+    # and step lines decide (both 0.95, build-nanogpt first on a tie)
+    assert scores(RETYPED.splitlines())[0][1] == "buildnanogpt"
+    evs = events(buildnanogpt, RETYPED)
+    assert [(i["step"], i["lr"], i["dt_ms"]) for i in of_type(evs, "iter")] == [
+        (0, 8.3916e-07, 75229.21), (1, 1.6783e-06, 10453.95), (19070, 6.0e-05, 10610.45),
+        (19071, 6.0001e-05, 10616.2)]
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [
+        (0, 10.9499), (19072, 3.0331)]
+    assert [(m["step"], m["value"]) for m in of_type(evs, "metric")] == [
+        (0, 0.2494), (19072, 0.3039)]
+
+
+AT_STEP = """\
+total desired batch size: 65536
+validation loss: 10.8410
+Evaluating HellaSwag at step 0...
+HellaSwag accuracy: 2460/10042=0.2450
+step     0 | loss: 10.837882 | lr 6.0000e-05 | norm: 1.4973 | dt: 259741.99ms | tok/sec: 252.31
+...
+validation loss: 8.0558
+Evaluating HellaSwag at step 49...
+HellaSwag accuracy: 2452/10042=0.2442
+"""
+
+
+def test_an_eval_that_names_its_step_is_placed_there():
+    """Lines were cut after step 0: the eval's own 'at step 49' says where it ran, not the
+    step after the last step line (1)."""
+    evs = events(buildnanogpt, AT_STEP)
+    assert [(e["step"], e["val_loss"]) for e in of_type(evs, "eval")] == [
+        (0, 10.841), (49, 8.0558)]
+    assert [(m["step"], m["value"]) for m in of_type(evs, "metric")] == [
+        (0, 0.245), (49, 0.2442)]
+    # a val line that is the last line still counts (at the end of the input)
+    last = events(buildnanogpt, STDOUT + "validation loss: 10.5\n")
+    assert [(e["step"], e["val_loss"]) for e in of_type(last, "eval")][-1] == (3, 10.5)
+
+
+@pytest.mark.parametrize("text", [RETYPED, AT_STEP])
+@pytest.mark.parametrize("chunk", [1, 2])
+def test_evals_held_a_line_read_the_same_in_chunks(text, chunk):
+    assert_same_run(run(buildnanogpt, text), run(buildnanogpt, text, chunk=chunk))

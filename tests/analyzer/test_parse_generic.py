@@ -127,6 +127,44 @@ def test_eval_lines_alone_with_a_time_per_iteration_give_step_times():
     assert r.iters["loss"].isna().all() and r.evals["step"].tolist() == [100, 200]
 
 
+def test_a_stepless_val_line_is_the_eval_at_the_top_of_the_next_step():
+    # a build-nanogpt fork: 'val loss 3.5919' (no colon) before the step whose time has it
+    text = ("step 11799 | train_loss 3.54  | norm 0.31  | time 2228.91 ms | tok/sec 235.22K\n"
+            "val loss 3.5919\n"
+            "step 11800 | train_loss 3.55  | norm 0.28  | time 19480.78 ms | tok/sec 26.91K\n")
+    r = run(generic, text)
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[11800, 3.5919]]
+    assert r.iters["eval_inclusive"].tolist() == [False, True]
+    # before any step it is no eval of a known step
+    assert run(generic, "val loss 3.5\nstep 1 | loss 3.4\n").evals.empty
+
+
+TIME_BELOW = """\
+Step: 395, Loss: 2.421875
+Full step time 224.55 ms, cache entries: 90
+dataloader host only step time 0.067 ms
+dataloader step time 0.129 ms
+Step: 396, Loss: 1.3633944e+15
+Full step time 224.98 ms, cache entries: 90
+dataloader step time 0.151 ms
+Step: 397, Loss: inf
+Full step time 224.969 ms, cache entries: 90
+"""
+
+
+def test_a_step_time_on_the_line_below_its_step_line():
+    """tt-train prints the step's time on the next line. Once the log shows that (the first
+    step was already read without it), each step waits one line for its time; the dataloader
+    times further down are not the step's."""
+    r = run(generic, TIME_BELOW)
+    assert r.iters["step"].tolist() == [395, 396, 397]
+    assert r.iters["dt_ms"].tolist()[1:] == [224.98, 224.969]
+    assert math.isnan(r.iters["loss"].iloc[2]) and r.anomalies["step"].tolist() == [397]
+    for chunk in (1, 2):
+        assert run(generic, TIME_BELOW, chunk=chunk).iters["dt_ms"].tolist()[1:] == \
+            [224.98, 224.969]
+
+
 def test_a_nan_and_a_cut_line():
     r = run(generic, "step 1 | loss: 2.5 | dt: 10ms\nstep 2 | loss: nan | dt: 1")
     assert math.isnan(r.iters["loss"].iloc[1]) and math.isnan(r.iters["dt_ms"].iloc[1])

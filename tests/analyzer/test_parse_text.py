@@ -6,7 +6,7 @@ import math
 import pytest
 
 from analyzer.parsers._text import (clean_line, decode_lines, is_elision, literal, pipe_fields,
-                                    to_float, to_int, unitless_ms)
+                                    spaced_exponent, to_float, to_int, unitless_ms)
 
 
 @pytest.mark.parametrize("data, lines", [
@@ -122,3 +122,11 @@ def test_a_unitless_step_time_takes_the_unit_its_throughput_agrees_with():
     assert unitless_ms(49.3, 524288, 1062435.81) is None
     assert unitless_ms(493.48, None, 1062435.81) is None
     assert unitless_ms(493.48, 524288, None) is None
+
+
+def test_spaced_exponent_joins_only_a_bare_exponent():
+    assert spaced_exponent(pipe_fields("lr 6.0001 e-05 | norm 1")["lr"]) == 6.0001e-05
+    # not an exponent alone: the number stays
+    assert spaced_exponent(pipe_fields("lr 6.0 e-05x")["lr"]) == 6.0
+    assert spaced_exponent(pipe_fields("lr 6e-4")["lr"]) == 6e-4
+    assert spaced_exponent(None) is None
