@@ -80,6 +80,10 @@ class DiagnosticsConfig:
     loss_spike_sigma: float = 6.0
     """A loss spike is above the rolling mean by this many rolling standard deviations (as
     OLMo's spike score) ..."""
+    loss_above_start: float = 2.0
+    """A training loss this many times the untrained model's (the eval at step 0, same unit)
+    is a spike, however few points the log has (a single train line can show one: 16.74
+    against 6.94). Twice: one batch of a small fine-tune reaches 1.5x its averaged val."""
     loss_spike_rel: float = 0.2
     """... and above the rolling mean by this fraction (llm-foundry's 'k times the mean').
     Both must hold: single-batch noise in llm.c reaches 5-6 sigma but only ~5% above the mean,

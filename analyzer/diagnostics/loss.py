@@ -71,9 +71,40 @@ def loss_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     batch (reported together, as info); one that lasts is a spike (warning); one never
     recovered from is a divergence (error)."""
     prep = prepared(run, config)
-    return list(prep.once("loss_spikes", lambda: [
-        f for seg, steps, loss, _ in _segments(run, config)
-        for f in _segment_spikes(seg, steps, loss, config)]))
+
+    def build() -> list[Finding]:
+        out = []
+        for seg, steps, loss, _ in _segments(run, config):
+            found = _segment_spikes(seg, steps, loss, config)
+            out += found or _above_start(run, seg, steps, loss, config)
+        return out
+    return list(prep.once("loss_spikes", build))
+
+
+def _above_start(run: Run, seg: int, steps: np.ndarray, loss: np.ndarray,
+                 config: DiagnosticsConfig) -> list[Finding]:
+    """A training loss far above the untrained model's (the segment's eval at step 0, in
+    the same unit): a spike even when the log has too few points for the rolling checks
+    (a parameter-golf log keeps one train line: 16.74 at step 2 against 6.94 at step 0)."""
+    if (run.stats.val_unit or "loss") != "loss" or not len(run.evals):
+        return []
+    ev = run.evals
+    at0 = ev[(ev["segment"] == seg) & (ev["step"] == 0)]["val_loss"].to_numpy(dtype=float)
+    if not len(at0) or not np.isfinite(at0[0]) or at0[0] <= 0:
+        return []
+    high = np.flatnonzero((steps > 0) & (loss >= config.loss_above_start * at0[0]))
+    if not len(high):
+        return []
+    i = int(high[0])
+    return [Finding(
+        code="loss_spike", severity="warning", segment=seg, steps=(int(steps[i]), int(steps[i])),
+        message=(f"The training loss at step {steps[i]} ({loss[i]:.4f}) is "
+                 f"{loss[i] / at0[0]:.1f}x the untrained model's val loss at step 0 "
+                 f"({at0[0]:.4f}): training blew up there."),
+        evidence={"step": int(steps[i]), "loss": float(loss[i]), "val_loss_at_0": float(at0[0]),
+                  "ratio": float(loss[i] / at0[0])},
+        suggestion=("Lower the learning rate or lengthen its warm-up, clip gradients, and "
+                    "check the data at that step."))]
 
 
 def _first_at_or_below(loss: np.ndarray, start: int, limit: float) -> int | None:

@@ -117,3 +117,17 @@ def test_overfitting_is_not_a_val_divergence():
     from tests.analyzer._synth import ev
     r = run(iters(range(10), 2.0), [ev(0, 2.0, 1.47), ev(5, 1.2, 1.49), ev(9, 1.0, 1.52)])
     assert loss_trend_divergence(r, CFG) == []
+
+
+@pytest.mark.parametrize("train, found", [(16.7401, True), (10.5, False)])
+def test_a_lone_train_loss_far_above_the_untrained_models_is_a_spike(train, found):
+    """One train line (a parameter-golf key-line log): 16.74 at step 2 against the step-0
+    eval's 6.94 is a spike though no rolling statistic exists; 1.5x is a noisy batch."""
+    from analyzer.diagnostics.loss import loss_spikes
+    from tests.analyzer._synth import ev, iters, run
+    r = run(ev(0, None, 6.9393), iters([2], train, 300.0), ev(1000, None, 2.2967))
+    got = [f for f in loss_spikes(r, DiagnosticsConfig()) if f.code == "loss_spike"]
+    assert bool(got) is found
+    if found:
+        assert got[0].steps == (2, 2) and got[0].severity == "warning"
+        assert "2.4x the untrained model's val loss at step 0 (6.9393)" in got[0].message

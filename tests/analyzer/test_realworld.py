@@ -41,8 +41,6 @@ rw = _load_scorer()
 KNOWN_MISSES: dict[tuple[str, str], str] = {
     ('modded-nanogpt/pgolf-kvheads8-key-lines-warmup-spike-comment-wallclock-cap.log',
      'fact:step_ms'): 'misread when added (fourth hunt)',
-    ('modded-nanogpt/pgolf-kvheads8-key-lines-warmup-spike-comment-wallclock-cap.log',
-     'problem:loss_spike@2'): 'misread when added (fourth hunt)',
 }
 
 
