@@ -26,6 +26,10 @@ import numpy as np
 from analyzer import orderstats
 from analyzer.run import Run
 
+Parts = list[tuple[int, "slice | np.ndarray"]]
+"""Each segment with its rows in file order: a slice when segments come one after another,
+else row indices (stats._segment_rows, which the row masks already compute)."""
+
 SLOW = 3.0
 """An iteration this many times the median dt of its segment is slow enough to hold an eval
 (DiagnosticsConfig.spike_ratio's default, the ratio at which a row nothing explains would be
@@ -33,21 +37,21 @@ reported as a timing spike; nanoGPT's cheapest default eval, eval_iters=200 agai
 micro-steps of gradient accumulation, is ~3.3 steps)."""
 
 
-def after_checkpoints(run: Run, segment: np.ndarray, step: np.ndarray, timed: np.ndarray,
-                      starts: np.ndarray | None = None) -> np.ndarray:
+def after_checkpoints(run: Run, parts: Parts, step: np.ndarray, timed: np.ndarray
+                      ) -> np.ndarray:
     """Per row: the first timed iteration of its segment logged after a checkpoint whose step
     is older than the iteration logged before it (its eval line was left out, so the parser
     gave it the last eval's step). A checkpoint at its own step needs no help: the eval and
-    checkpoint keys mark that row (stats._eval_inclusive)."""
-    out = np.zeros(len(segment), bool)
+    checkpoint keys mark that row (stats._eval_inclusive). ``parts``: see Parts."""
+    out = np.zeros(len(step), bool)
     ck = run.checkpoints
-    if not len(ck) or not len(segment):
+    if not len(ck) or not len(step):
         return out
     time = run.iters["time"].to_numpy(dtype=float)
     ck_seg = ck["segment"].to_numpy(dtype="int64")
     ck_step = ck["step"].to_numpy(dtype=float, na_value=np.nan)
     ck_time = ck["time"].to_numpy(dtype=float)
-    for seg, rows in _segments(segment, starts):
+    for seg, rows in parts:
         mine = (ck_seg == seg) & np.isfinite(ck_time)
         if not mine.any():
             continue
@@ -66,17 +70,16 @@ def after_checkpoints(run: Run, segment: np.ndarray, step: np.ndarray, timed: np
     return out
 
 
-def at_interval(run: Run, segment: np.ndarray, step: np.ndarray, dt: np.ndarray,
-                marked: np.ndarray, first: np.ndarray,
-                starts: np.ndarray | None = None) -> np.ndarray:
+def at_interval(run: Run, parts: Parts, step: np.ndarray, dt: np.ndarray,
+                marked: np.ndarray, first: np.ndarray) -> np.ndarray:
     """Per row: a slow iteration at a multiple of its segment's eval interval (see the module
     docstring). ``marked``: rows already known to hold an eval; ``first``: each segment's
-    first row (its dt holds start-up, not an eval); ``starts``: see _segments."""
-    out = np.zeros(len(segment), bool)
+    first row (its dt holds start-up, not an eval); ``parts``: see Parts."""
+    out = np.zeros(len(step), bool)
     config = _config_interval(run)
-    if not len(segment) or (config is None and not len(run.evals) and not marked.any()):
+    if not len(step) or (config is None and not len(run.evals) and not marked.any()):
         return out  # no eval known anywhere: no interval to find
-    for seg, rows in _segments(segment, starts):
+    for seg, rows in parts:
         d, st, mk = dt[rows], step[rows], marked[rows]
         with np.errstate(invalid="ignore"):
             usable = np.isfinite(st) & (d > 0) & ~first[rows]
@@ -99,24 +102,8 @@ def at_interval(run: Run, segment: np.ndarray, step: np.ndarray, dt: np.ndarray,
 
 
 def _rows_at(rows: slice | np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Row indices of these positions within a segment's rows (a slice or a mask)."""
-    return rows.start + positions if isinstance(rows, slice) else np.flatnonzero(rows)[positions]
-
-
-def _segments(segment: np.ndarray, starts: np.ndarray | None = None):
-    """(segment, its rows: a slice, or a mask when segments interleave) for each segment.
-    ``starts``: the first row of each segment when they come one after another (the usual
-    log), as stats._Layout has them; found here when not given."""
-    if starts is None and len(segment):
-        change = np.diff(segment)
-        if (change >= 0).all():
-            starts = np.concatenate([[0], np.flatnonzero(change) + 1])
-    if starts is not None:
-        for a, b in zip(starts, np.append(starts[1:], len(segment))):
-            yield int(segment[a]), slice(int(a), int(b))
-    else:
-        for seg in np.unique(segment):
-            yield int(seg), segment == seg
+    """Row indices of these positions within a segment's rows (a slice or row indices)."""
+    return rows.start + positions if isinstance(rows, slice) else rows[positions]
 
 
 def _config_interval(run: Run) -> int | None:

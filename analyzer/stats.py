@@ -109,10 +109,10 @@ def _eval_inclusive(run: Run, rows: _Layout) -> np.ndarray:
         flag |= _isin(rows.keys(), keys[keys >= 0]) & timed
     if len(it) and timed.any():
         # evals whose line the log left out (see hidden_evals)
-        flag |= hidden_evals.after_checkpoints(run, rows.segment, rows.step, timed,
-                                               rows.starts)
-        flag |= hidden_evals.at_interval(run, rows.segment, rows.step, dt, flag,
-                                         _first_rows(rows), rows.starts)
+        parts = [(int(rows.segment[r][0]), r)
+                 for r in _segment_rows(rows.segment, rows.starts)]
+        flag |= hidden_evals.after_checkpoints(run, parts, rows.step, timed)
+        flag |= hidden_evals.at_interval(run, parts, rows.step, dt, flag, _first_rows(rows))
     return flag
 
 

@@ -22,7 +22,8 @@ def finite_or_none(x: float | None) -> bool:
 
 
 def _null(x: Any) -> Any:
-    """What the schema stores for a value: NaN and infinities become null."""
+    """What the schema stores for a value: NaN and infinities become null (finite_or_none
+    written out: this runs for every field of every iteration line)."""
     return x if x is None or (x == x and x not in _INF) else None
 
 
