@@ -24,6 +24,7 @@ import numpy as np
 
 from analyzer import stats
 from analyzer.diagnostics.config import DiagnosticsConfig
+from analyzer.per_run import only_segments, run_groups
 from analyzer.run import Run
 
 T = TypeVar("T")
@@ -87,6 +88,16 @@ class Prepared:
     @cached_property
     def throughput(self) -> stats.ThroughputStats:
         return stats.throughput_stats(self.run, self.config.warmup_steps, self.masks)
+
+    @cached_property
+    def runs(self) -> list["Prepared"]:
+        """One Prepared per independent run in the file (per_run.run_groups, a run with its
+        resumes), in file order; [self] when the file holds one. Speed figures of two runs
+        are never pooled: each run has its own step time."""
+        groups = run_groups(self.run)
+        if len(groups) < 2:
+            return [self]
+        return [Prepared(only_segments(self.run, g), self.config) for g in groups]
 
     @cached_property
     def segment(self) -> np.ndarray:

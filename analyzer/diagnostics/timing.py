@@ -22,19 +22,26 @@ def _steps_preview(steps: np.ndarray, n: int = 8) -> list[int]:
 def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """Iterations whose dt includes an eval or a checkpoint save: expected, explained, and
     kept out of throughput and MFU statistics. Reported with the share of wall time they
-    cost, because that share is what eval_interval / eval_iters trade against."""
-    prep = prepared(run, config)
+    cost, because that share is what eval_interval / eval_iters trade against. In a file of
+    several runs, each run is judged against its own step time and wall time."""
+    runs = prepared(run, config).runs
+    found = [_eval_spikes_of(prep, config, f"Run {k} of {len(runs)}: " if len(runs) > 1 else "")
+             for k, prep in enumerate(runs, start=1)]
+    return [f for f in found if f is not None]
+
+
+def _eval_spikes_of(prep: Prepared, config: DiagnosticsConfig, which: str) -> Finding | None:
     dt = prep.column("dt_ms")
     with np.errstate(invalid="ignore"):
         rows = np.flatnonzero(prep.masks.eval_spike & (dt > 0))
     st = prep.throughput
     if not len(rows) or st.median_step_ms is None:
-        return []
+        return None
     eval_dt = float(np.median(dt[rows]))
     ratio = eval_dt / st.median_step_ms
     frac = st.eval_overhead_frac or 0.0
     if ratio < config.eval_spike_ratio or frac < config.spike_min_overhead:
-        return []  # e.g. llm.c and modded-nanogpt time the training step alone
+        return None  # e.g. llm.c and modded-nanogpt time the training step alone
     steps = prep.step[rows][prep.has_step[rows]]
     worst = float(dt[rows].max()) / st.median_step_ms
     # severity follows magnitude: one eval costing 100x a step, or evals taking a quarter
@@ -52,12 +59,12 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     else:
         suggestion = "Nothing to fix; read throughput from the steady steps, as done here."
     how = (f"costly: up to {worst:,.0f}x a normal step" if costly else "this is expected")
-    return [Finding(
+    return Finding(
         code="eval_spikes", severity="warning" if costly else "info",
         segment=int(prep.segment[rows[0]]),
         steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
-        message=(f"The measured time of {_n(len(steps), 'iteration', 'iterations')} includes "
-                 f"an evaluation or checkpoint "
+        message=(f"{which}The measured time of {_n(len(steps), 'iteration', 'iterations')} "
+                 f"includes an evaluation or checkpoint "
                  f"(~{eval_dt:,.0f} ms against ~{st.median_step_ms:,.1f} ms for a normal step); "
                  f"{how}; they are left out of throughput and MFU figures, and "
                  f"evals cost about {frac:.1%} of the wall time."),
@@ -65,7 +72,7 @@ def eval_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                   "median_eval_dt_ms": eval_dt, "median_step_ms": st.median_step_ms,
                   "ratio": ratio, "max_ratio": worst, "eval_overhead_s": st.eval_overhead_s,
                   "eval_overhead_frac": frac, "wall_s": st.wall_s},
-        suggestion=suggestion)]
+        suggestion=suggestion)
 
 
 def spike_rows(run: Run, config: DiagnosticsConfig) -> tuple[pd.Series, pd.Series]:

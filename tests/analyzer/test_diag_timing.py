@@ -260,3 +260,31 @@ def test_the_configs_eval_interval_explains_a_slow_step_without_eval_lines():
     r = run(iters(steps, 2.0, dts), meta={"config": {"eval_interval": 500}})
     assert _eval_steps(r) == [500, 1000]
     assert timing_spikes(r, CFG) == []
+
+
+def _nanogpt_run_text(step_ms: float, eval_ms: float, n: int = 60, every: int = 10) -> list[str]:
+    lines = ["tokens per iteration will be: 16,384", "number of parameters: 10.65M"]
+    for s in range(n):
+        if s % every == 0:
+            lines.append(f"step {s}: train loss 2.5000, val loss 2.6000")
+        dt = 9000.0 if s == 0 else eval_ms if s % every == 0 else step_ms
+        lines.append(f"iter {s}: loss 2.4000, time {dt:.2f}ms, mfu 5.00%")
+    return lines
+
+
+def test_each_run_in_a_file_is_judged_on_its_own_step_time(tmp_path):
+    # two runs in one file (a fork's README): the first at 100 ms/step whose eval steps take
+    # 200 ms, the second at 1000 ms/step whose eval steps take 1100 ms (1.1x: nothing to
+    # say). Pooled, the eval steps' median (650 ms) was set against a median step of both
+    # runs; each run has its own
+    import analyzer
+    path = tmp_path / "two.log"
+    path.write_text("\n".join(_nanogpt_run_text(100.0, 200.0)
+                              + _nanogpt_run_text(1000.0, 1100.0)) + "\n")
+    r = analyzer.load(path)
+    assert stats.summarize(r)["runs"] == 2
+    (f,) = eval_spikes(r, CFG)
+    assert f.message.startswith("Run 1 of 2: ")
+    assert f.evidence["median_step_ms"] == pytest.approx(100.0)
+    assert f.evidence["median_eval_dt_ms"] == pytest.approx(200.0)
+    assert f.evidence["eval_iters"] == 5 and f.steps == (10, 50)
