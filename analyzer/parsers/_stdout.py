@@ -104,6 +104,9 @@ class StdoutParser:
         self._banner = False  # a line like a run's header came after the last data
         self._banner_params: int | None = None  # a parameter count among such lines
         self._step_total: int | None = None  # the N of the last 'step i/N' line
+        # the run_start of the current segment while it is in the batch being read (not yet
+        # handed out): a run opened by its first eval learns its N from the step line after
+        self._open_start: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -117,7 +120,7 @@ class StdoutParser:
             text = clean_line(raw)[:MAX_LINE]
             if text.strip():
                 self._line(text, first_lineno + i)
-        self._out = []
+        self._out, self._open_start = [], None
         return out
 
     def finish(self) -> list[dict[str, Any]]:
@@ -138,7 +141,7 @@ class StdoutParser:
         self._exception = self._cuda_error = None
         if self.segment < 0 and self._header_seen:
             self._start_segment("run_start", None)
-        self._out = []
+        self._out, self._open_start = [], None
         return out
 
     def advance(self, n: int, last_step: int, elapsed: float, last_text: str,
@@ -212,8 +215,19 @@ class StdoutParser:
                 and self.last_iter_step is not None):  # (not when its first eval opened it)
             self.header_line()
         self._step_total = total
+        self.planned_steps(total)
+
+    def planned_steps(self, total: int) -> None:
+        """The run's planned steps as a line states them (the header's max_iters), unless the
+        header gave them. A run opened by an eval line (nanochat's 'Step 00000 | Validation
+        bpb', llm.c's 'val loss' before 'step 1/N') was started before its first step line
+        said N: its run_start takes N too, when it has not been handed out yet."""
         if self.header.max_iters is None:
             self.header.max_iters = total
+            start = self._open_start
+            if start is not None and start.get("max_iters") is None \
+                    and self.seg_header is self.header:
+                start["max_iters"] = total
 
     def resume_marker(self, checkpoint: str | None = None) -> None:
         """'Resuming training from X': the next data continues a run from a checkpoint."""
@@ -334,6 +348,7 @@ class StdoutParser:
                        dtype=h.dtype, world_size=h.world_size,
                        peak_flops=h.peak_flops, peak_flops_source=h.peak_flops_source,
                        torch_version=h.torch_version, source=self.NAME)
+            self._open_start = self._out[-1]
         self._new_run = self._resume_from = None
         self.last_iter_step = self.last_eval_step = self._eval_step = self._best_val = None
         self.last_ms = None

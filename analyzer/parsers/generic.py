@@ -216,8 +216,8 @@ class Parser(StdoutParser):
                 return True
             return False
         step, total, f = got
-        if total is not None and self.header.max_iters is None:
-            self.header.max_iters = total
+        if total is not None:
+            self.planned_steps(total)
         for name in f:
             if name not in self.stats.fields:
                 self.stats.fields.append(name)

@@ -302,3 +302,15 @@ def test_mid_2024_step_line_with_acc_and_parenthesised_time():
     assert it[1]["tokens_per_s"] == pytest.approx(524288 / 0.309399994)  # the table's batch
     assert of_type(events(llmc, text), "eval")[0]["step"] == 2
     assert llmc.Parser().peek_step(text.splitlines()[-1]) == 4
+
+
+def test_a_run_opened_by_its_first_eval_takes_n_from_the_step_line_after():
+    # llm.c prints 'val loss' before 'step 1/N': that eval opens the run, whose run_start
+    # must still say the N the step line states (the forecast needs it)
+    text = ("val loss 11.006021\n"
+            "step    1/21479 | loss 11.007906 (+nanz)| norm 16.3235 (+nanz)| lr 2.86e-06 | "
+            "2734.72 ms | -100.0% bf16 MFU | 167751 tok/s\n")
+    for chunk in (None, 1):  # all lines in one batch, and line by line (the follower)
+        (start,) = [e for e in events(llmc, text, chunk) if e["type"] == "run_start"]
+        assert start["max_iters"] == (21479 if chunk is None else None)
+    assert run(llmc, text).meta["max_iters"] == 21479

@@ -217,3 +217,10 @@ def test_older_nanochats_number_of_parameters_line():
                       "step 00004/71680 (0.01%) | loss: 8.813754 | lrm: 1.00 | dt: 1571.88ms | "
                       "tok/sec: 83,385 | mfu: 50.92 | total time: 0.03m\n")
     assert r.meta["model"]["n_params"] == 1_879_048_192
+
+
+def test_a_run_opened_by_its_first_eval_takes_n_from_the_step_line_after():
+    text = ("Step 00000 | Validation bpb: 3.169725\n"
+            "step 00000/00500 (0.00%) | loss: 10.397340 | lrm: 0.03 | dt: 26087.22ms | "
+            "tok/sec: 10,048 | bf16_mfu: 0.00 | epoch: 1 | total time: 0.00m\n")
+    assert run(nanochat, text).meta["max_iters"] == 500
