@@ -331,6 +331,10 @@ class RunBuilder:
                                       "step": ev.get("step"), "time": ev.get("time")})
                 if etype == "run_start":  # the last run's: every figure is of the last run
                     self.meta = {k: v for k, v in ev.items() if k not in ("type", "v")}
+            elif etype == "metric" and ev.get("name") == "max_iters":
+                # a parser's late word on the run's planned steps (StdoutParser.planned_steps)
+                if self.meta.get("max_iters") is None and ev.get("value") is not None:
+                    self.meta["max_iters"] = int(ev["value"])
             elif etype in self.rows:
                 self.rows[etype].append({**ev, "segment": self.segment})
                 self._frames.pop(etype, None)

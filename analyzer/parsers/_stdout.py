@@ -34,7 +34,11 @@ events with the same rules for every format:
 - **Statistics.** Every non-blank line is counted as parsed or skipped (with a reason:
   'unrecognised', 'warning', 'traceback', 'elision', 'spliced', 'duplicate'); nothing is
   fatal. An iteration line repeated right after itself (pasted twice) is a 'duplicate':
-  skipped, never a step going back (a resume).
+  skipped, never a step going back (a resume). So is a line stepping back that repeats, to
+  the character, one of the last ``REDRAW_WINDOW`` iteration lines, when the line holds a
+  duration and its step is not 0: a console redrawing its screen (Windows terminals copy
+  blocks of it again) or a paste repeated, never a restart (a restart's step times are not
+  the same to the printed digits; untimed lines of a deterministic rerun may well be).
 
 Lines spliced by a scheduler message (``...| norm  nan (slurmstepd: error: *** JOB ...``)
 are cut at the message: the format may still read its values from the part before
@@ -44,7 +48,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections import deque
+from typing import Any, Callable
 
 from analyzer.parsers._banner import (ARG, COMMAND, is_command, is_launch,
                                       looks_like_run_header, param_count, paste_break)
@@ -65,6 +70,7 @@ _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 # a pattern that backtracks on long runs (of spaces, of word characters) take long.
 MAX_LINE = 1000
 _COMMENT = "# "
+_TIMED = re.compile(r"\d\s*(?:ms|s)\b")  # a line holding a duration ('1343.33ms', '2.1 s')
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -75,6 +81,7 @@ class StdoutParser:
     # True when the format's per-step time includes an eval printed just before the step
     # (nanoGPT, build-nanogpt measure from one iteration to the next).
     EVAL_IN_DT = False
+    REDRAW_WINDOW = 200  # iteration lines back that a repeated line is looked for among
 
     def __init__(self, run_id: str = "log") -> None:
         self.run_id = run_id
@@ -99,14 +106,16 @@ class StdoutParser:
         self._assertion: str | None = None
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
         self._last_iter_text: str | None = None  # the last line read as an iteration
+        self._recent: deque[str] = deque(maxlen=self.REDRAW_WINDOW)  # iteration lines read here
+        self._recent_bulk: Callable[[], list[str]] | None = None  # a bulk reader's lines
         self._held: tuple[str, int] | None = None  # a line stepping back, awaiting the next
         self._after_held: list[tuple[str, int]] = []  # lines with no step after it
         self._banner = False  # a line like a run's header came after the last data
         self._banner_params: int | None = None  # a parameter count among such lines
         self._step_total: int | None = None  # the N of the last 'step i/N' line
-        # the run_start of the current segment while it is in the batch being read (not yet
-        # handed out): a run opened by its first eval learns its N from the step line after
-        self._open_start: dict[str, Any] | None = None
+        # the current segment's run_start said no max_iters: a run opened by its first eval
+        # learns its N from the step line after (see planned_steps)
+        self._start_lacks_total = False
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -120,7 +129,7 @@ class StdoutParser:
             text = clean_line(raw)[:MAX_LINE]
             if text.strip():
                 self._line(text, first_lineno + i)
-        self._out, self._open_start = [], None
+        self._out = []
         return out
 
     def finish(self) -> list[dict[str, Any]]:
@@ -141,17 +150,21 @@ class StdoutParser:
         self._exception = self._cuda_error = None
         if self.segment < 0 and self._header_seen:
             self._start_segment("run_start", None)
-        self._out, self._open_start = [], None
+        self._out = []
         return out
 
     def advance(self, n: int, last_step: int, elapsed: float, last_text: str,
-                last_ms: float | None = None) -> None:
+                last_ms: float | None = None,
+                recent: Callable[[], list[str]] | None = None) -> None:
         """Move over ``n`` plain iteration lines that a bulk reader read itself, leaving the
         parser as ``feed`` would have: lines counted as parsed, the last step, the clock
         (``elapsed``: seconds, summed in the order ``iteration`` adds them; ``last_ms``: the
-        last line's step time) and the last line's text (a duplicate of it is skipped). A
-        plain line is one that changes nothing else: it follows an iteration line, its step
-        goes forward, its loss is finite."""
+        last line's step time) and the last line's text (a duplicate of it is skipped).
+        ``recent``: gives the file's last ``REDRAW_WINDOW`` iteration lines (raw), asked for
+        only when a line steps back (a repeat of one of them is skipped). A plain line is one
+        that changes nothing else: it follows an iteration line, its step goes forward, its
+        loss is finite."""
+        self._recent_bulk = recent
         self.stats.lines += n
         self.stats.parsed += n
         self.last_iter_step = last_step
@@ -220,14 +233,14 @@ class StdoutParser:
     def planned_steps(self, total: int) -> None:
         """The run's planned steps as a line states them (the header's max_iters), unless the
         header gave them. A run opened by an eval line (nanochat's 'Step 00000 | Validation
-        bpb', llm.c's 'val loss' before 'step 1/N') was started before its first step line
-        said N: its run_start takes N too, when it has not been handed out yet."""
+        bpb', llm.c's 'val loss' before 'step 1/N') has emitted its run_start before its
+        first step line says N: a ``max_iters`` metric then says it, which the RunBuilder
+        takes into the run's meta (events already handed out are never changed)."""
         if self.header.max_iters is None:
             self.header.max_iters = total
-            start = self._open_start
-            if start is not None and start.get("max_iters") is None \
-                    and self.seg_header is self.header:
-                start["max_iters"] = total
+            if self._start_lacks_total and self.seg_header is self.header:
+                self._emit("metric", self.last_eval_step, name="max_iters", value=float(total))
+        self._start_lacks_total = False
 
     def resume_marker(self, checkpoint: str | None = None) -> None:
         """'Resuming training from X': the next data continues a run from a checkpoint."""
@@ -348,7 +361,7 @@ class StdoutParser:
                        dtype=h.dtype, world_size=h.world_size,
                        peak_flops=h.peak_flops, peak_flops_source=h.peak_flops_source,
                        torch_version=h.torch_version, source=self.NAME)
-            self._open_start = self._out[-1]
+            self._start_lacks_total = h.max_iters is None
         self._new_run = self._resume_from = None
         self.last_iter_step = self.last_eval_step = self._eval_step = self._best_val = None
         self.last_ms = None
@@ -385,9 +398,21 @@ class StdoutParser:
             self._read_after_held()
         elif (step is not None and self.last_iter_step is not None and not self._banner
               and step < self.last_iter_step and self.segment >= 0):
+            if step != 0 and _TIMED.search(text) and self._repeats_recent(text):
+                # a console redraw, not a step going back: a rerun or a restart would not
+                # repeat the step time to the printed digits (untimed lines could repeat)
+                self.stats.skip(lineno, "duplicate", text)
+                return
             self._held = (text, lineno)
             return
         self._read(text, lineno)
+
+    def _repeats_recent(self, text: str) -> bool:
+        """Is ``text`` one of the last REDRAW_WINDOW iteration lines, to the character?"""
+        if text in self._recent:
+            return True
+        bulk = self._recent_bulk() if self._recent_bulk is not None else []
+        return any(clean_line(raw)[:MAX_LINE] == text for raw in bulk)
 
     def _read_after_held(self) -> None:
         lines, self._after_held = self._after_held, []
@@ -443,6 +468,8 @@ class StdoutParser:
             # a resume marker the same text is a new step (a resume logs its first step again)
             iterated = any(ev["type"] in ("iter", "eval") for ev in self._out[n_out:])
             self._last_iter_text = text if iterated else None
+            if iterated:
+                self._recent.append(text)
             return
         reason = self._generic(text)
         if reason is None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -322,7 +322,9 @@ def _read(data: Any, size: int, parser: Any, first_lineno: int, final: bool
     measured = pct >= 0
     elapsed = np.empty(n)  # the clock of the plain rows, filled as the parser moves over them
     walk = _Walk(data, parser, cols["starts"], cols["ends"], line, step, dt, elapsed)
-    if not walk.feed_others(_plain(line, step, loss, measured), first_lineno):
+    plain = _plain(line, step, loss, measured)
+    plain &= ~_maybe_repeats(step, loss, dt, pct, parser.REDRAW_WINDOW)
+    if not walk.feed_others(plain, first_lineno):
         return None  # a line read by the columns that the parser reads otherwise
     if parser.gptscope_stdout:
         return None  # gptscope's stdout: its MFU needs the per-line reading (nanogpt._our_mfu)
@@ -358,6 +360,37 @@ def _plain(line: np.ndarray, step: np.ndarray, loss: np.ndarray, measured: np.nd
     return plain
 
 
+def _maybe_repeats(step: np.ndarray, loss: np.ndarray, dt: np.ndarray, pct: np.ndarray,
+                   window: int) -> np.ndarray:
+    """Rows the parser must read because they may repeat an earlier line (a console redraw,
+    StdoutParser._repeats_recent): when some row below the highest step so far has the same
+    numbers as a row at most ``window`` rows before it, every row below the highest step so
+    far (after a skipped repeat the parser still compares steps with that highest one).
+    Nothing when no row repeats, the usual file: a resume or a second run reads as before."""
+    n = len(step)
+    out = np.zeros(n, bool)
+    if n < 2:
+        return out
+    below = np.zeros(n, bool)
+    below[1:] = step[1:] <= np.maximum.accumulate(step)[:-1]
+    cand = np.flatnonzero(below)
+    if not len(cand):
+        return out
+    near = np.zeros(n + 1, np.int64)  # the rows within ``window`` before a candidate, and it
+    np.add.at(near, np.maximum(cand - window, 0), 1)
+    np.add.at(near, cand + 1, -1)
+    rows = np.flatnonzero(np.cumsum(near[:n]) > 0)
+    keys = [a[rows].view(np.int64) for a in (dt, pct, loss)] + [step[rows]]
+    order = rows[np.lexsort([rows] + keys)]  # same numbers together, in file order
+    same = np.ones(len(order) - 1, bool)
+    for a in (step, loss.view(np.int64), dt.view(np.int64), pct.view(np.int64)):
+        same &= a[order[1:]] == a[order[:-1]]
+    later, earlier = order[1:][same], order[:-1][same]
+    if not (below[later] & (later - earlier <= window)).any():
+        return out
+    return below
+
+
 class _Walk:
     """Every line that is not a plain iteration fed to the streaming parser, in file order,
     with the parser moved over the plain rows between them (``advance_to``)."""
@@ -379,8 +412,12 @@ class _Walk:
         if k > self.done:
             last = _text(self.data, self.starts, self.ends, self.line[k - 1])
             _advance(self.parser, self.runs, self.done, k, self.step, self.dt, self.elapsed,
-                     last)
+                     last, lambda: self.texts(max(0, k - self.parser.REDRAW_WINDOW), k))
             self.done = k
+
+    def texts(self, a: int, b: int) -> list[str]:
+        """The lines of iteration rows [a, b) (what a line stepping back is compared with)."""
+        return [_text(self.data, self.starts, self.ends, i) for i in self.line[a:b].tolist()]
 
     def feed_others(self, plain: np.ndarray, first_lineno: int) -> bool:
         """Feed the lines that are not plain rows; False if the parser read one of them
@@ -416,6 +453,10 @@ class _Walk:
         # parser until the next line (then read before it, or dropped as out of order)
         holding = parser.held_lineno
         cur = row >= 0 and holding != lineno          # this line gave its event now
+        if cur and not its and self.held < 0:  # skipped: a repeat of an earlier line
+            self._drop(row)
+            self.done = row + 1
+            return True
         rows = []
         if self.held >= 0 and holding != self.held_line:  # the held line was decided
             if len(its) - cur == 1:
@@ -445,14 +486,15 @@ def _text(data: Any, starts: np.ndarray, ends: np.ndarray, i: int) -> str:
 
 
 def _advance(parser: Any, runs: list, a: int, b: int, step: np.ndarray, dt: np.ndarray,
-             elapsed: np.ndarray, last_text: str) -> None:
+             elapsed: np.ndarray, last_text: str, recent: Callable[[], list[str]]) -> None:
     """Move the parser over the plain iterations [a, b) as feed() would have (``last_text``:
-    the last of those lines, which a duplicate line is compared with), noting the state
-    that their columns are computed from."""
+    the last of those lines, which a duplicate line is compared with; ``recent``: the lines
+    before, which a line stepping back is compared with), noting the state that their
+    columns are computed from."""
     runs.append((a, b, parser.segment, parser.mfu_dt, parser.seg_header.tokens_per_iter))
     _clock(parser, a, b, step, dt, elapsed)
     parser.advance(b - a, int(step[b - 1]), float(elapsed[b - 1]), last_text,
-                   last_ms=float(dt[b - 1]))
+                   last_ms=float(dt[b - 1]), recent=recent)
 
 
 def _clock(parser: Any, a: int, b: int, step: np.ndarray, dt: np.ndarray,

@@ -258,8 +258,10 @@ def test_another_step_total_is_another_run():
     starts = [e for e in evs if e["type"] in ("run_start", "resume")]
     assert [(e["type"], e["step"], e["max_iters"]) for e in starts] == [
         ("run_start", 1, 1765), ("run_start", 1, 10)]
-    # the same total after a step back is still a resume (a restart from a checkpoint)
-    text = "".join(line.format(i=i, n=1765) for i in (1, 2, 3, 2, 3))
+    # the same total after a step back is still a resume (a restart from a checkpoint: its
+    # step times differ; the same line again to the digit is a console redraw)
+    text = "".join(line.format(i=i, n=1765) for i in (1, 2, 3)) + "".join(
+        line.format(i=i, n=1765).replace("2679.79 ms", "2701.30 ms") for i in (2, 3))
     assert [e["type"] for e in events(llmc, text) if e["type"] in ("run_start", "resume")] == [
         "run_start", "resume"]
 
@@ -311,6 +313,9 @@ def test_a_run_opened_by_its_first_eval_takes_n_from_the_step_line_after():
             "step    1/21479 | loss 11.007906 (+nanz)| norm 16.3235 (+nanz)| lr 2.86e-06 | "
             "2734.72 ms | -100.0% bf16 MFU | 167751 tok/s\n")
     for chunk in (None, 1):  # all lines in one batch, and line by line (the follower)
-        (start,) = [e for e in events(llmc, text, chunk) if e["type"] == "run_start"]
-        assert start["max_iters"] == (21479 if chunk is None else None)
+        evs = events(llmc, text, chunk)
+        assert [e["max_iters"] for e in evs if e["type"] == "run_start"] == [None]
+        assert [(e["name"], e["value"]) for e in evs if e["type"] == "metric"] == [
+            ("max_iters", 21479.0)]
+        assert run(llmc, text, chunk).metrics.empty  # taken into meta, not a metric series
     assert run(llmc, text).meta["max_iters"] == 21479

@@ -193,3 +193,39 @@ def test_a_shell_prompt_launch_after_a_run_is_another_run_even_if_it_dies_at_onc
     assert _kinds(r) == ["run_start", "run_start"] and len(r.iters) == 3
     assert r.end["status"] == "failed" and r.end["step"] is None
     assert "end" not in r.segments[0]
+
+
+def _timed(mod, step: int, loss: float, ms: float) -> str:
+    return _line(mod, step, loss).replace("100.00ms", f"{ms:.2f}ms").replace(
+        "10.00ms", f"{ms:.2f}ms").replace("100.00 ms", f"{ms:.2f} ms")
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda m: m.NAME)
+def test_a_console_redraw_repeating_a_block_is_no_resume(mod):
+    # a Windows console copied with its redraws: steps 70-90 printed again after step 90,
+    # character for character. Read as a resume, the clock counted them twice
+    lines = [_timed(mod, s, 9.0 - s / 100, 100.0 + s % 7) for s in range(0, 100, 10)]
+    redrawn = lines[:10] + lines[7:10] + lines[10:]
+    r = run(mod, "".join(redrawn))
+    assert _kinds(r) == ["run_start"]
+    assert r.iters["step"].tolist() == list(range(0, 100, 10))
+    assert [s[1] for s in r.stats.samples] == ["duplicate"] * 3
+    assert r.iters["time"].tolist() == run(mod, "".join(lines)).iters["time"].tolist()
+    # a step going back whose line differs (another step time) is still a restart
+    r = run(mod, "".join(lines[:10] + [_timed(mod, 70, 9.0 - 0.7, 150.0),
+                                       _timed(mod, 80, 9.0 - 0.8, 150.0)]))
+    assert _kinds(r) == ["run_start", "resume"]
+
+
+def test_the_bulk_reader_skips_a_redraw_as_the_parser_does():
+    lines = ["iter {}: loss {:.4f}, time {:.2f}ms, mfu 5.00%\n".format(
+        s, 9.0 - s / 1000, 100.0 + s % 7) for s in range(3000)]
+    redrawn = lines[:2001] + lines[1970:1996] + lines[2001:]
+    data = "".join(redrawn).encode()
+    bulk = bulk_run(nanogpt, data)
+    assert bulk is not None  # read by the columns, not handed to the parser
+    assert_same_run(bulk, run(nanogpt, data))
+    assert len(bulk.iters) == 3000 and _kinds(bulk) == ["run_start"]
+    # a file without repeats reads a resume as before, in bulk
+    resumed = "".join(lines[:2001] + lines[1500:1600]).replace("time 10", "time 20").encode()
+    assert _kinds(bulk_run(nanogpt, resumed)) == ["run_start", "resume"]
