@@ -46,6 +46,21 @@ _HEAD = re.compile(r"\s*\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)?\s*[:=#]?\
 _SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
                     r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
                     r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
+# an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
+# finer counter after it is the step
+_EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*(\d+)(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*",
+                    re.IGNORECASE)
+# a step counter: after an epoch it is the line's step; right after the line's step, a second
+# counter (litgpt's optimizer 'step 1' after its 'iter 4': the first one printed advances on
+# every line) is no field
+_COUNTER = re.compile(r"\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)\s*[:=#]?\s*\d+"
+                      r"(?:\s*/\s*\d+)?\]?\s*(?:[|:,;]|\s)\s*", re.IGNORECASE)
+# a qualifier in parentheses between a label and its colon ('loss train (curr): 1.585'); one
+# naming an eval is kept (the part is then unread: never a train loss by mistake)
+# nor a unit ('tok/s (k): 141' stays unread; a time's unit in parentheses: see _KEY_UNIT)
+_QUALIFIER = re.compile(r"\s*\((?![^)]*\b(?:val|valid|validation|eval|test|dev)\b)"
+                        r"(?!(?:ms|sec|secs|min|mins|hrs?)\))[A-Za-z][A-Za-z .]{1,29}\)\s*(?=[:=])",
+                        re.IGNORECASE)
 # minGPT's chargpt prints the time first: 'iter_dt 7797.46ms; iter 2: train loss 2.60938'
 _TIME_FIRST = re.compile(r"\s*((?:iter_)?dt|time)\s*[:=]?\s*(\d[\d.]*\s*m?s)\s*;\s*(.+)$")
 _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
@@ -83,7 +98,7 @@ def read_fields(rest: str) -> dict[str, float | None]:
     'val_loss' / 'train_loss' for an eval); a field whose number is not finite is kept as
     NaN so that a NaN loss is seen."""
     out: dict[str, float | None] = {}
-    parts = _SPLIT.split(rest.strip())
+    parts = _SPLIT.split(_QUALIFIER.sub("", rest.strip()))
     for i, part in enumerate(parts):
         m = _PART.match(part.strip())
         if m is None:
@@ -135,6 +150,9 @@ def _ms(num: float, unit: str) -> float | None:
 
 
 def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None]] | None:
+    ep = _EPOCH.match(text)
+    if ep is not None and _COUNTER.match(text, ep.end()):
+        text = text[ep.end():]  # the epoch, then the step
     m = _HEAD.match(text)
     if m is None:
         lead = _TIME_FIRST.match(text)
@@ -143,7 +161,11 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None]] |
         m = _HEAD.match(f"{lead.group(3)}; {lead.group(1)} {lead.group(2)}")
         if m is None:
             return None
-    fields = read_fields(m.group(3))
+    rest = m.group(3)
+    second = _COUNTER.match(rest)
+    if second is not None and m.group(0)[:m.start(1)].strip(" [:=#"):  # (labelled: 'iter 4')
+        rest = rest[second.end():]
+    fields = read_fields(rest)
     if "loss" not in fields and "train_loss" in fields:  # the one train loss is the step's
         fields = {("loss" if k == "train_loss" else k): v for k, v in fields.items()}
     if "loss" not in fields and "val_loss" not in fields:

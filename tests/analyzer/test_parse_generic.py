@@ -200,3 +200,20 @@ def test_load_reports_format_generic(tmp_path):
     r = load_mod.load(p)
     assert r.format == "generic" and len(r.iters) == 6
     assert r.stats.fields == ["loss", "lr", "dt_ms", "mfu"]
+
+
+def test_an_epoch_and_a_second_counter_around_the_step_and_a_qualified_loss_label():
+    # litgpt's finetune line: the epoch, the iteration (the step: it advances on every line),
+    # the optimizer step (a second counter), a loss label with '(curr)', a val of 'None'
+    text = "".join(f"Ep 1 | iter {i} | step {(i + 3) // 4}: loss train (curr): {2 - i / 10:.3f}, "
+                   f"val (prev val iter): None | iter time: {150 + i}.25 ms"
+                   f"{' (opt.step)' if i % 4 == 0 else ''}\n" for i in range(1, 9))
+    assert generic.detect(text.splitlines()) > 0.5
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == list(range(1, 9))
+    assert r.iters["loss"].tolist() == pytest.approx([2 - i / 10 for i in range(1, 9)])
+    assert r.iters["dt_ms"].tolist() == pytest.approx([150.25 + i for i in range(1, 9)])
+    assert len(r.evals) == 0 and r.n_segments == 1 and r.stats.skipped == 0
+    # a qualifier naming an eval is no train loss; one that is a unit is no word to drop
+    assert "loss" not in read_fields("loss (val): 2.3")
+    assert read_fields("loss 2 | tok/s (k): 141") == {"loss": 2.0}
