@@ -105,9 +105,11 @@ def load_labels(path: Path = LABELS) -> list[dict[str, Any]]:
 
 
 def count_runs(run: Any) -> int:
-    """Independent runs in the analyzer's view: segments that start a run (not resumes)."""
+    """Independent runs in the analyzer's view: segments that start a run (not resumes). A
+    file with no step counts the launches that ended (crashed at start-up: a person counts
+    that run), else none (a header alone is no run)."""
     if not len(run.iters) and not len(run.evals):
-        return 0
+        return sum(1 for s in run.segments[:-1] if s.get("end")) + (1 if run.end else 0)
     starts = [s for s in run.segments if s.get("kind") != "resume"]
     return max(1, len(starts))
 

@@ -18,7 +18,9 @@ _CAUSES: list[tuple[str, re.Pattern[str], str]] = [
      "The trainer stopped on a non-finite loss or gradient: see the nonfinite_loss finding; "
      "resume from a checkpoint before the onset with a lower learning rate, a longer warm-up "
      "or gradient clipping."),
-    ("out_of_memory", re.compile(r"out of memory|OutOfMemoryError|\boom", re.IGNORECASE),
+    # (MPS says 'Invalid buffer size: 12.28 GB' when an allocation is larger than it can give)
+    ("out_of_memory", re.compile(r"out of memory|OutOfMemoryError|\boom|Invalid buffer size: \d",
+                                 re.IGNORECASE),
      "Out of memory: lower the micro-batch size (and raise gradient accumulation to keep the "
      "batch), shorten the context, or use activation checkpointing; then resume from the "
      "last checkpoint."),
@@ -88,6 +90,8 @@ def _finding(end: dict, segment: int, who: str) -> Finding:
     else:
         msg = f"{who} was stopped {where}" + (f": {last_line}" if last_line else
                                              " before reaching its last iteration.")
+    if name == "out_of_memory" and "out of memory" not in last_line.lower():
+        msg = msg.rstrip(".") + " (out of memory)"  # 'Invalid buffer size: 12.28 GB' says it not
     if not msg.endswith((".", "*")):
         msg += "."
     return Finding(

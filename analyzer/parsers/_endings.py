@@ -17,7 +17,8 @@ SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + DEATH + r"\b.*|"
 # '^CTraceback ...'). They end the run only if no training follows them (see finish()).
 CTRL_C = "^C"
 INTERRUPT = re.compile(r"\bKeyboardInterrupt\b")
-OOM = re.compile(r"\bout of memory\b|OutOfMemoryError|\boom[-_ ]kill", re.IGNORECASE)
+OOM = re.compile(r"\bout of memory\b|OutOfMemoryError|\boom[-_ ]kill|"
+                 r"\bInvalid buffer size: \d", re.IGNORECASE)  # the last: MPS cannot allocate
 KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
                     r"(?: \(core dumped\))?(?![A-Za-z])")
 ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")

@@ -71,6 +71,8 @@ _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 MAX_LINE = 1000
 _COMMENT = "# "
 _TIMED = re.compile(r"\d\s*(?:ms|s)\b")  # a line holding a duration ('1343.33ms', '2.1 s')
+_FRAME = 'File "'
+CUT_TRACEBACK = "a Python traceback (its exception line is not in the log)"
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -101,6 +103,7 @@ class StdoutParser:
         self._best_val: float | None = None
         self._ended = False
         self._in_traceback = False
+        self._frame_source = False  # the line after an unindented 'File "..."' frame line
         self._exception: str | None = None     # last exception of a trailing traceback
         self._cuda_error: str | None = None    # '[CUDA ERROR] at file x' awaiting its message
         self._assertion: str | None = None
@@ -141,6 +144,8 @@ class StdoutParser:
             self._held = None
             self.stats.skip(lineno, "out of order", text)
             self._read_after_held()
+        if self._in_traceback and self._exception is None:
+            self._exception = CUT_TRACEBACK  # the log ends inside a traceback
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
         if self._exception is not None and self._new_run is not None:
@@ -529,7 +534,7 @@ class StdoutParser:
             self._end("failed", self._assertion or oom or t)
             return None
         if t == TRACEBACK:
-            self._in_traceback = True
+            self._in_traceback, self._frame_source = True, False
             return "traceback"
         if pending_ending(t):
             # the most telling line wins: an OOM message over the 'Killed' after it
@@ -540,10 +545,16 @@ class StdoutParser:
         if self._in_traceback:
             if t.startswith(_TRACE_CONT):
                 return "traceback"
+            if t.startswith(_FRAME) or self._frame_source:
+                # a frame, or its source line, pasted without the indentation
+                self._frame_source = t.startswith(_FRAME)
+                return "traceback"
             self._in_traceback = False
             if EXCEPTION.match(t):
                 self._exception = t
                 return "traceback"
+            if self._exception is None:  # cut before its exception line (a short paste)
+                self._exception = CUT_TRACEBACK
         if t.startswith(_TRACE_CONT):
             return "traceback"
         return False

@@ -17,16 +17,22 @@ from typing import Any, Iterator
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # '2023-01-01 12:00:00 ', '[2023-01-01T12:00:00.123Z] ', '2026-02-01 20:37:26,202 - ',
 # '[2024-04-02 01:59:46][INFO]...' (a bracketed stamp may be followed by the next bracket)
-_TIMESTAMP = re.compile(r"\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+# '10/21/2024 18:23:05 - ' (Hugging Face's example scripts: '%m/%d/%Y %H:%M:%S')
+_TIMESTAMP = re.compile(r"\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?"
+                        r"(?:Z|[+-]\d\d:?\d\d)?"
                         r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|\s+|$))")
 _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # Python's logging after the timestamp, in the formats people configure: 'name - LEVEL - ',
+# 'LEVEL - name -   ' (Hugging Face's scripts),
 # 'LEVEL - ' (only after a timestamp: alone it may be a message), '[LEVEL][module:line] - ' (ezpz, wordplay), 'LEVEL     | module:fn:12 - '
 # (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all)
-_LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |\[" + _LEVEL + r"\](?:\[[\w.<>-]+(?::\d+)?\])?"
+_LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|\[" + _LEVEL + r"\](?:\[[\w.<>-]+(?::\d+)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:")
 _LEVEL_DASH = re.compile(_LEVEL + r" - ")
+# glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
+# (the classic form has no year: 'I0315 22:09:46.334327 ...')
+_GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.<>-]+:\d+\] ?")
 # a tqdm bar glued before a log line (the bar ends without a newline, the logger writes on):
 # ' 9%|▉         | 9/100 [00:05<00:19,  4.61it/s]', with an optional 'desc: ' before it
 _TQDM = re.compile(r"\s*(?:[\w ./-]{1,40}: ?)?\d{1,3}%\|[^|]{0,100}\|\s*\d+/\d+\s*"
@@ -88,7 +94,8 @@ def clean_line(line: str) -> str:
     - ANSI escape sequences are removed;
     - leading ``> `` quote marks, timestamps and Python-logging prefixes (``name - LEVEL - ``,
       ``[LEVEL][module:12] - ``, ``LEVEL:name:`` ...) are removed (in any order, e.g. a quoted
-      timestamped line), and a tqdm bar that a log line was written right after;
+      timestamped line), a glog prefix (``I0315 22:09:46.334327 1402 main.cc:386] ``), and a
+      tqdm bar that a log line was written right after;
     - trailing whitespace is removed; leading whitespace is kept (tracebacks need it).
     """
     if "\r" in line:
@@ -104,7 +111,8 @@ def clean_line(line: str) -> str:
 def _may_be_prefixed(line: str) -> bool:
     """A cheap test (most lines of a big log start with a letter) for a logging level or a
     tqdm bar at the start of a line that starts with a letter or a space."""
-    return (line[0] in "DIWEC" and _LEVEL_START.match(line) is not None) or "%|" in line[:60]
+    return ((line[0] in "DIWEC" and _LEVEL_START.match(line) is not None) or "%|" in line[:60]
+            or (line[0] in "IWEF" and line[1:2].isdigit() and _GLOG.match(line) is not None))
 
 
 def _strip_prefixes(line: str) -> str:
@@ -112,6 +120,9 @@ def _strip_prefixes(line: str) -> str:
     m = _TQDM.match(line)
     if m is not None and line[m.end():].strip():  # a bar alone stays (hf_trainer reads it)
         line = line[m.end():]
+    m = _GLOG.match(line)
+    if m is not None:
+        return line[m.end():]
     stamped = False
     for _ in range(4):  # '> 2023-01-01 12:00:00 > iter 1: ...' at most a few layers deep
         m = _QUOTE.match(line)
@@ -132,11 +143,19 @@ def is_elision(text: str) -> bool:
     return bool(t) and len(t) <= 60 and _ELISION.fullmatch(t) is not None
 
 
+# one comma and no dot, not a thousands group of 3 digits: a decimal comma (a German or
+# French Windows locale: 'train loss 4,677650'); '4,677' stays 4677 (it reads both ways)
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
+
+
 def to_float(text: str | None) -> float | None:
-    """A printed number as float: '1,234.5' -> 1234.5, 'nan' -> nan, '' or junk -> None."""
+    """A printed number as float: '1,234.5' -> 1234.5, '4,677650' -> 4.67765 (a decimal
+    comma), 'nan' -> nan, '' or junk -> None."""
     if text is None:
         return None
     try:
+        if "," in text and _DECIMAL_COMMA.fullmatch(text):
+            return float(text.replace(",", "."))
         return float(text.replace(",", ""))
     except ValueError:
         return None

@@ -35,6 +35,7 @@ def test_completed_or_still_running(r):
     ("failed", "NonFiniteError: non-finite loss for 3 consecutive steps (nan_policy=stop)",
      "nonfinite", "non-finite"),
     ("failed", "torch.OutOfMemoryError: CUDA out of memory", "out_of_memory", "micro-batch"),
+    ("failed", "RuntimeError: Invalid buffer size: 12.28 GB", "out_of_memory", "micro-batch"),
     ("failed", "Assertion `n_head divides n_embd' failed.", "assertion", "condition"),
     ("failed", "AssertionError: block_size too large", "assertion", "condition"),
     ("failed", "Killed", "killed", "OOM killer"),
@@ -49,3 +50,10 @@ def test_advice_follows_the_cause(status, error, cause, word):
     assert word in f.suggestion
     if cause != "out_of_memory":  # memory advice only for a memory error (issue #17 item 11)
         assert "micro-batch" not in f.suggestion
+
+
+def test_an_out_of_memory_error_that_does_not_say_so_is_named():
+    # MPS: 'Invalid buffer size: 12.28 GB' is an allocation it cannot make
+    (f,) = run_failed(ended("failed", "RuntimeError: Invalid buffer size: 12.28 GB"),
+                      DiagnosticsConfig())
+    assert f.message.endswith("Invalid buffer size: 12.28 GB (out of memory).")

@@ -193,3 +193,27 @@ def test_a_traceback_that_training_goes_on_after_is_still_no_failure():
             "iter 1: loss 1.9000, time 10.00ms, mfu 1.00%\n")
     r = run(nanogpt, text)
     assert r.end is None and r.n_segments == 1 and len(r.iters) == 2
+
+
+def test_a_traceback_cut_before_its_exception_line_is_a_failure():
+    # a Windows note pastes the traceback's first frame only, then closes its code fence
+    head = "tokens per iteration will be: 16,384\nnumber of parameters: 10.65M\n"
+    tb = ("Traceback (most recent call last):\n"
+          "  File \"experiment.py\", line 697, in <module>\n    train(dataset)\n")
+    for tail in ("```\n", ""):
+        r = run(nanogpt, head + tb + tail)
+        assert r.end["status"] == "failed" and "exception line is not in the log" in r.end["error"]
+    # training after it: no failure
+    r = run(nanogpt, head + tb + "iter 0: loss 2.0000, time 10.00ms, mfu 1.00%\n")
+    assert r.end is None
+
+
+def test_a_traceback_pasted_without_its_indentation_still_ends_the_run():
+    text = ("iter_dt 0.00ms; iter 0: train loss 2.11314\n"
+            "Traceback (most recent call last):\n"
+            "File \"chargpt.py\", line 144, in <module>\ntrainer.run()\n"
+            "File \"model.py\", line 303, in generate\n"
+            "idx_next = torch.multinomial(probs, num_samples=1)\n"
+            "RuntimeError: probability tensor contains either `inf`, `nan` or element < 0\n")
+    r = run(generic, text)
+    assert r.end["status"] == "failed" and r.end["error"].startswith("RuntimeError: probability")

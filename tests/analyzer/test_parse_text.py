@@ -55,6 +55,13 @@ def test_decode_lines(data, lines):
      " 37%|███▋      | 1272/3414 [12:39<23:44,  1.50it/s]"),
     ("WARNING: something", "WARNING: something"),
     ("Information: 3 steps", "Information: 3 steps"),
+    # Hugging Face's example scripts ('%m/%d/%Y %H:%M:%S - LEVEL - name -') and glog (C++)
+    ("10/21/2024 18:23:05 - INFO - src.trainer -   iter_dt 9.1ms; iter 1: train loss 2.1",
+     "iter_dt 9.1ms; iter 1: train loss 2.1"),
+    ("E20260315 22:09:46.334327 140220588404736 main.cc:386] step    1/20 | train loss 4.3",
+     "step    1/20 | train loss 4.3"),
+    ("I0315 22:09:46.334327 1402 trainer.cc:12] step 2", "step 2"),
+    ("E2 is the second step", "E2 is the second step"),
 ])
 def test_clean_line(raw, clean):
     assert clean_line(raw) == clean
@@ -85,6 +92,10 @@ def test_numbers():
     assert to_float("1,234.5") == 1234.5 and to_int("16,384") == 16384 and to_int("00042") == 42
     assert math.isnan(to_float("nan")) and to_float("inf") == math.inf
     assert to_float("12ms") is None and to_int("x") is None and to_float(None) is None
+    # a decimal comma (llm.java on a German Windows: 'train loss 4,677650'), read as 4.67765
+    # and not 4677650; a group of 3 digits stays a thousands separator
+    assert to_float("4,677650") == 4.67765 and to_float("-0,5") == -0.5
+    assert to_float("4,677") == 4677 and to_float("1,234,567") == 1234567
 
 
 def test_pipe_fields():

@@ -61,24 +61,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (fifth hunt)',
     ('generic/storch-issue51-scala-pico-gpt-eval-lines-mem-elapsed-mean-duration.log',
      'fact:params'): 'misread when added (fifth hunt)',
-    ('nanogpt/ai-scientist-windows-notes-cuda-unavailable-truncated-traceback.log',
-     'runs'): 'misread when added (fifth hunt)',
-    ('nanogpt/ai-scientist-windows-notes-cuda-unavailable-truncated-traceback.log',
-     'problem:crashed'): 'misread when added (fifth hunt)',
-    ('generic/pugetbench-mingpt-2x4090-dataparallel-crash-then-titanv-501-iters.log',
-     'problem:crashed'): 'misread when added (fifth hunt)',
-    ('generic/mingpt-sort-assignment-logging-prefix-mdy-json-config-final-score.log',
-     'format'): 'misread when added (fifth hunt)',
-    ('generic/mingpt-sort-assignment-logging-prefix-mdy-json-config-final-score.log',
-     'runs'): 'misread when added (fifth hunt)',
-    ('generic/mingpt-sort-assignment-logging-prefix-mdy-json-config-final-score.log',
-     'fact:first_step'): 'misread when added (fifth hunt)',
-    ('generic/mingpt-sort-assignment-logging-prefix-mdy-json-config-final-score.log',
-     'fact:last_step'): 'misread when added (fifth hunt)',
-    ('generic/mingpt-sort-assignment-logging-prefix-mdy-json-config-final-score.log',
-     'fact:step_ms'): 'misread when added (fifth hunt)',
-    ('generic/mingpt-sort-assignment-logging-prefix-mdy-json-config-final-score.log',
-     'fact:final_train_loss'): 'misread when added (fifth hunt)',
     ('generic/kan-gpt-burmese-notes-cpu-wandb-eval-blocks-tensor-metrics.log',
      'fact:final_val'): 'misread when added (fifth hunt)',
     ('generic/kan-gpt-burmese-notes-cpu-wandb-eval-blocks-tensor-metrics.log',
@@ -89,10 +71,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'format'): 'misread when added (fifth hunt)',
     ('build-nanogpt/course-ch13-epoch-time-token-sec-every-10-steps-fused-adamw.log',
      'fact:step_ms'): 'misread when added (fifth hunt)',
-    ('llmc/llmjava-readme-windows-powershell-decimal-comma-train-loss-val-every-10.log',
-     'fact:final_train_loss'): 'misread when added (fifth hunt)',
-    ('llmc/llmjava-readme-windows-powershell-decimal-comma-train-loss-val-every-10.log',
-     'false_alarm'): 'misread when added (fifth hunt)',
     ('llmc/zhihu-cuda4-train_gpt2cu-tinystories-b32-acc-format-spike-at-step-2.log',
      'runs'): 'misread when added (fifth hunt)',
     ('llmc/zhihu-cuda4-train_gpt2cu-tinystories-b32-acc-format-spike-at-step-2.log',
@@ -111,18 +89,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:last_step'): 'misread when added (fifth hunt)',
     ('build-nanogpt/smollm135-readme-tqdm-postfix-samples-checkpoints-resume-from-5000.log',
      'fact:final_train_loss'): 'misread when added (fifth hunt)',
-    ('llmc/infinitrain-gpt2-fp32-seq512-glog-prefixed-cmake-command-header.log',
-     'format'): 'misread when added (fifth hunt)',
-    ('llmc/infinitrain-gpt2-fp32-seq512-glog-prefixed-cmake-command-header.log',
-     'runs'): 'misread when added (fifth hunt)',
-    ('llmc/infinitrain-gpt2-fp32-seq512-glog-prefixed-cmake-command-header.log',
-     'fact:first_step'): 'misread when added (fifth hunt)',
-    ('llmc/infinitrain-gpt2-fp32-seq512-glog-prefixed-cmake-command-header.log',
-     'fact:last_step'): 'misread when added (fifth hunt)',
-    ('llmc/infinitrain-gpt2-fp32-seq512-glog-prefixed-cmake-command-header.log',
-     'fact:step_ms'): 'misread when added (fifth hunt)',
-    ('llmc/infinitrain-gpt2-fp32-seq512-glog-prefixed-cmake-command-header.log',
-     'fact:final_train_loss'): 'misread when added (fifth hunt)',
     ('llmc/infinitrain-gpt2-seq2048-glog-check-failed-aborted-before-step-1.log',
      'format'): 'misread when added (fifth hunt)',
     ('llmc/infinitrain-gpt2-seq2048-glog-check-failed-aborted-before-step-1.log',
@@ -131,10 +97,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:crashed'): 'misread when added (fifth hunt)',
     ('build-nanogpt/csabapalfi-2xh100-epoch2-resume-lr-jump-spike-at-19073-rank-samples.log',
      'problem:loss_spike@19073'): 'misread when added (fifth hunt)',
-    ('build-nanogpt/csabapalfi-mps-local-invalid-buffer-size-12gb-before-step-0.log',
-     'runs'): 'misread when added (fifth hunt)',
-    ('build-nanogpt/csabapalfi-mps-local-invalid-buffer-size-12gb-before-step-0.log',
-     'problem:oom'): 'misread when added (fifth hunt)',
     ('generic/ja-translation-seq2seq-basicconfig-epoch-lines-overfit-after-epoch-2.log',
      'format'): 'misread when added (fifth hunt)',
     ('generic/ja-translation-seq2seq-basicconfig-epoch-lines-overfit-after-epoch-2.log',
@@ -288,6 +250,10 @@ def test_count_runs_and_last_run_keep_resumes_with_their_run() -> None:
     assert list(last.iters["loss"]) == [6.0, 3.5]
     assert list(last.evals["val_loss"]) == [3.9]
     assert rw.count_runs(_run([])) == 0
+    # no step logged: a launch that crashed at start-up is a run, a header alone is none
+    assert rw.count_runs(_run([_ev("run_start", None)])) == 0
+    assert rw.count_runs(_run([_ev("run_start", None), _ev(
+        "run_end", None, status="failed", error="RuntimeError: x")])) == 1
 
 
 def test_totals_count_recall_false_alarms_and_facts() -> None:
