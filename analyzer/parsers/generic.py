@@ -28,6 +28,7 @@ can say what the reader understood. The format is reported as ``generic``.
 """
 from __future__ import annotations
 
+import math
 import re
 
 from analyzer.parsers._stdout import StdoutParser
@@ -50,11 +51,19 @@ _SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
 # finer counter after it is the step
 _EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*(\d+)(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*",
                     re.IGNORECASE)
+# an epoch summary's training time on the line before it ('Training epoch time: 87.690s', then
+# 'Validation epoch time: 13.019s' and 'Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch
+# time = 100.710s'): that epoch's training alone, its step_ms
+_TRAIN_TIME = re.compile(r"(?:train|training)(?: epoch)? time\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(ms|s)$",
+                         re.IGNORECASE)
 # a step counter: after an epoch it is the line's step; right after the line's step, a second
 # counter (litgpt's optimizer 'step 1' after its 'iter 4': the first one printed advances on
 # every line) is no field
 _COUNTER = re.compile(r"\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)\s*[:=#]?\s*\d+"
                       r"(?:\s*/\s*\d+)?\]?\s*(?:[|:,;]|\s)\s*", re.IGNORECASE)
+# a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
+_INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
+                          re.IGNORECASE)
 # a qualifier in parentheses between a label and its colon ('loss train (curr): 1.585'); one
 # naming an eval is kept (the part is then unread: never a train loss by mistake)
 # nor a unit ('tok/s (k): 141' stays unread; a time's unit in parentheses: see _KEY_UNIT)
@@ -133,6 +142,8 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return "mfu", num / 100.0 if "%" in unit or num > 1 else num
     if key in _TPS or (not key and unit.startswith(("tok/s", "tokens/s", "tok/sec"))):
         return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
+    if key == "epoch time":  # the time of what the line counts (see _line_fields)
+        return ("epoch_ms" if unit.startswith("ms") else "epoch_s"), _ms(num, unit)
     if key in _TIME_MS:
         return "dt_ms", num if not unit or unit.startswith("ms") else None
     if key in _TIME or not key:
@@ -149,10 +160,14 @@ def _ms(num: float, unit: str) -> float | None:
     return None
 
 
-def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None]] | None:
+def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
+    by_epoch: an epoch summary (see _epoch_line)."""
     ep = _EPOCH.match(text)
     if ep is not None and _COUNTER.match(text, ep.end()):
         text = text[ep.end():]  # the epoch, then the step
+    elif ep is not None:
+        return _epoch_line(ep)
     m = _HEAD.match(text)
     if m is None:
         lead = _TIME_FIRST.match(text)
@@ -161,17 +176,38 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None]] |
         m = _HEAD.match(f"{lead.group(3)}; {lead.group(1)} {lead.group(2)}")
         if m is None:
             return None
-    rest = m.group(3)
+    return _step_line(int(m.group(1)), m.group(2), m.group(3))
+
+
+def _epoch_line(ep: re.Match) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """A line counted by its epoch alone: an epoch summary when it has a train loss and a val
+    loss ('Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch time = 100.710s'), the epoch
+    being the step; any other epoch line (a running loss printed within the epoch, whose
+    epoch number repeats) is not read."""
+    if _INNER_COUNT.search(ep.string, ep.end()):
+        return None  # 'Epoch 1 | batch 20 | ...': a count within the epoch, which restarts
+    got = _step_line(int(ep.group(1)), ep.group(2), ep.string[ep.end():], epoch=True)
+    if got is None or "loss" not in got[2] or "val_loss" not in got[2]:
+        return None
+    return got[0], got[1], got[2], True
+
+
+def _step_line(step: int, total: str | None, rest: str, epoch: bool = False
+               ) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     second = _COUNTER.match(rest)
-    if second is not None and m.group(0)[:m.start(1)].strip(" [:=#"):  # (labelled: 'iter 4')
+    if second is not None:  # (never a field: only its gluing to a label's text matters)
         rest = rest[second.end():]
     fields = read_fields(rest)
     if "loss" not in fields and "train_loss" in fields:  # the one train loss is the step's
         fields = {("loss" if k == "train_loss" else k): v for k, v in fields.items()}
+    # 'epoch time' is the time of the line's unit: an epoch's on an epoch line
+    epoch_ms, epoch_s = fields.pop("epoch_ms", None), fields.pop("epoch_s", None)
+    if fields.get("dt_ms") is None and (epoch_ms is not None or epoch_s is not None):
+        if epoch:
+            fields["dt_ms"] = epoch_ms if epoch_ms is not None else epoch_s
     if "loss" not in fields and "val_loss" not in fields:
         return None
-    total = int(m.group(2)) if m.group(2) else None
-    return int(m.group(1)), total, fields
+    return step, int(total) if total else None, fields, False
 
 
 def detect(head: list[str]) -> float:
@@ -183,7 +219,7 @@ def detect(head: list[str]) -> float:
         got = _line_fields(clean_line(raw))
         if got is None:
             continue
-        if "loss" in got[2] and ("val_loss" not in got[2] or "train_loss" in got[2]):
+        if "loss" in got[2] and ("val_loss" not in got[2] or "train_loss" in got[2] or got[3]):
             hits += 1  # a training line (perhaps repeating the latest eval beside its loss)
             if hits >= 3:
                 return 0.55
@@ -207,6 +243,7 @@ class Parser(StdoutParser):
         self._time_below = False
         self._untimed = False  # the last line read was an iteration without a time
         self._below: tuple[int, dict] | None = None  # the iteration waiting for its time
+        self._train_ms: float | None = None  # an epoch's training time, before its summary
 
     def finish(self) -> list[dict]:
         self._out = out = []
@@ -218,11 +255,14 @@ class Parser(StdoutParser):
 
     def peek_step(self, text: str) -> int | None:
         got = _line_fields(text)
-        return got[0] if got is not None and "val_loss" not in got[2] else None
+        return got[0] if got is not None and "val_loss" not in got[2] and not got[3] else None
 
     def parse_line(self, text: str, lineno: int) -> bool:
         got = _line_fields(text)
         if got is None and self._time_line(text):
+            return True
+        if got is None and (m := _TRAIN_TIME.match(text)) is not None:
+            self._train_ms = _ms(float(m.group(1)), m.group(2).lower())
             return True
         self._untimed = False
         self._flush_below(None)
@@ -237,12 +277,25 @@ class Parser(StdoutParser):
                                 else self.last_iter_step, m.group(1).strip())
                 return True
             return False
-        step, total, f = got
+        step, total, f, by_epoch = got
+        train_ms, self._train_ms = self._train_ms, None
         if total is not None:
             self.planned_steps(total)
         for name in f:
             if name not in self.stats.fields:
                 self.stats.fields.append(name)
+        if by_epoch:  # an epoch summary: the epoch's eval, then the epoch as a step (its
+            # time includes the eval; the training time printed before it does not: then that
+            # is the step's time, and the epoch's moves the clock)
+            self.evaluation(step, train_loss=f["loss"], val_loss=f["val_loss"])
+            self._trained = True
+            dt, clock = f.get("dt_ms"), None
+            if train_ms is not None and dt is not None and math.isfinite(dt):
+                dt, clock = None, self.elapsed + f["dt_ms"] / 1000.0
+            self.iteration(step, loss=f["loss"], lr=f.get("lr"), grad_norm=f.get("grad_norm"),
+                           dt_ms=dt, step_ms=train_ms, tokens_per_s=f.get("tokens_per_s"),
+                           mfu=f.get("mfu"), clock_s=clock)
+            return True
         if "val_loss" in f and "train_loss" in f and "loss" in f:
             self._carried_eval(step, f["train_loss"], f["val_loss"])
         elif "val_loss" in f:

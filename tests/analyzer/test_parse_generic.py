@@ -217,3 +217,28 @@ def test_an_epoch_and_a_second_counter_around_the_step_and_a_qualified_loss_labe
     # a qualifier naming an eval is no train loss; one that is a unit is no word to drop
     assert "loss" not in read_fields("loss (val): 2.3")
     assert read_fields("loss 2 | tok/s (k): 141") == {"loss": 2.0}
+
+
+def test_epoch_summary_lines_are_the_steps_with_their_evals():
+    # a per-epoch trainer (basicConfig-style timestamps): each epoch's training time, its
+    # validation time, then the summary; the epoch is the step, train/val losses an eval
+    train = [7.566, 5.058, 4.627, 4.403, 4.254]
+    val = [6.309, 6.208, 6.255, 6.299, 6.323]
+    text = "".join(f"2024-06-13 13:17:{10 + e:02d},717 - Training epoch time: {86 + e / 10:.3f}s\n"
+                   f"2024-06-13 13:17:{20 + e:02d},717 - Validation epoch time: 13.019s\n"
+                   f"2024-06-13 13:17:{30 + e:02d},717 - Epoch: {e + 1}, Train loss: {t}, "
+                   f"Val loss: {v}, Epoch time = {99 + e / 10:.3f}s\n"
+                   for e, (t, v) in enumerate(zip(train, val)))
+    assert generic.detect(text.splitlines()) > 0.5
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1, 2, 3, 4, 5]
+    assert r.iters["loss"].tolist() == train
+    assert r.iters["step_ms"].tolist() == pytest.approx([86000 + 100 * e for e in range(5)])
+    assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [
+        [e + 1, t, v] for e, (t, v) in enumerate(zip(train, val))]
+    assert r.n_segments == 1
+    # the clock moves by each epoch's whole time (validation included)
+    assert r.iters["time"].iloc[-1] == pytest.approx(sum(99 + e / 10 for e in range(5)))
+    # an epoch line without a val loss (a running loss within the epoch) is not a step
+    assert generic._line_fields("Epoch 1, loss: 2.3") is None
+    assert generic._line_fields("Epoch 1/10 | batch 20 | loss 2.3 | val loss 2.5") is None
