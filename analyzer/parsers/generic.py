@@ -86,7 +86,8 @@ _NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total
 _TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
          "ms/iter", "ms/step"}
 _TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms"}  # the unit in the key
-_TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "tps", "tokens per second",
+_TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
+        "tokens per second",
         "tokens per sec", "throughput", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 # an eval line with no step ('val loss 3.5919', build-nanogpt forks): run at the top of the
@@ -200,10 +201,11 @@ def _step_line(step: int, total: str | None, rest: str, epoch: bool = False
     fields = read_fields(rest)
     if "loss" not in fields and "train_loss" in fields:  # the one train loss is the step's
         fields = {("loss" if k == "train_loss" else k): v for k, v in fields.items()}
-    # 'epoch time' is the time of the line's unit: an epoch's on an epoch line
+    # 'epoch time' is the time of the line's unit: an epoch's on an epoch line, a step's on a
+    # step line when in ms (an epoch's elapsed time on a step line would be in seconds)
     epoch_ms, epoch_s = fields.pop("epoch_ms", None), fields.pop("epoch_s", None)
     if fields.get("dt_ms") is None and (epoch_ms is not None or epoch_s is not None):
-        if epoch:
+        if epoch or epoch_ms is not None:
             fields["dt_ms"] = epoch_ms if epoch_ms is not None else epoch_s
     if "loss" not in fields and "val_loss" not in fields:
         return None

@@ -242,3 +242,13 @@ def test_epoch_summary_lines_are_the_steps_with_their_evals():
     # an epoch line without a val loss (a running loss within the epoch) is not a step
     assert generic._line_fields("Epoch 1, loss: 2.3") is None
     assert generic._line_fields("Epoch 1/10 | batch 20 | loss 2.3 | val loss 2.5") is None
+
+
+def test_an_epoch_time_in_ms_on_a_step_line_is_the_step_time_and_token_sec():
+    # a course's build-nanogpt print, every 10th step, its step time labelled 'epoch time'
+    r = run(generic, "step 10, loss: 7.1428, norm: 1.82, lr: 0.000600000, epoch time: 85.60ms, "
+                     "token/sec: 191397.30\n")
+    it = r.iters.iloc[0]
+    assert it["dt_ms"] == 85.6 and it["tokens_per_s"] == 191397.30
+    # in seconds on a step line it may be the epoch's elapsed time: no step time
+    assert generic._line_fields("step 10, loss: 7.1, epoch time: 85.6s")[2].get("dt_ms") is None
