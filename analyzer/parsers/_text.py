@@ -29,7 +29,7 @@ _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 _LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|\[" + _LEVEL + r"\](?:\[[\w.<>-]+(?::\d+)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:")
-_LEVEL_DASH = re.compile(_LEVEL + r" - ")
+_LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - ", "INFO: "
 # glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')
 _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.<>-]+:\d+\] ?")

@@ -115,3 +115,33 @@ def test_nonfinite_grad_stop_is_not_kept_going():
           for s, a in ((3, "skip"), (4, "skip"), (5, "stop"))]
     (f,) = nonfinite_grad(run(iters(range(10)), an), CFG)
     assert "stopped the run" in f.message and "kept going" not in f.message
+
+
+def test_a_val_lines_loss_less_iteration_is_no_nan():
+    # a modded-nanogpt log resumed at step 30000 opens with a val line, which gives its step
+    # an iteration with the step time and no loss: not a NaN (the parser reports every
+    # non-finite loss it reads as an anomaly; here there is none)
+    from analyzer.parsers import modded
+    from tests.analyzer._parse_util import run as parse
+    text = "step:30000/60000 val_loss:2.0349 val_bpb:1.2215 train_time:47870254ms\n" + "".join(
+        f"step:{s}/60000 train_loss:{2.0 + (s % 7) / 100:.4f} lr_mul:0.0999 "
+        f"train_time:{47870254 + (s - 30000) * 1600}ms step_avg:1595.69ms\n"
+        for s in range(30020, 30400, 20))
+    r = parse(modded, text)
+    assert r.iters["loss"].isna().sum() == 1  # the val line's iteration
+    assert nonfinite_loss(r, DiagnosticsConfig()) == []
+    # a NaN the log prints is still found
+    r = parse(modded, text.replace("train_loss:2.0300", "train_loss:nan"))
+    (f,) = nonfinite_loss(r, DiagnosticsConfig())
+    assert f.steps[0] == 30040
+
+
+def test_reported_formats_are_the_stdout_parsers():
+    import importlib
+    from analyzer.diagnostics.nonfinite import REPORTED_FORMATS
+    from analyzer.parsers import MODULES
+    from analyzer.parsers._stdout import StdoutParser
+    names = {m.NAME for m in (importlib.import_module(f"analyzer.parsers.{n}") for n in MODULES)
+             if isinstance(getattr(m, "Parser", None), type)
+             and issubclass(m.Parser, StdoutParser)}
+    assert REPORTED_FORMATS == names

@@ -62,6 +62,8 @@ def test_decode_lines(data, lines):
      "step    1/20 | train loss 4.3"),
     ("I0315 22:09:46.334327 1402 trainer.cc:12] step 2", "step 2"),
     ("E2 is the second step", "E2 is the second step"),
+    ("[2026-03-23 04:02:21] INFO: warmup_step:1/20", "warmup_step:1/20"),  # 'LEVEL: '
+    ("INFO: alone it may be a message", "INFO: alone it may be a message"),
 ])
 def test_clean_line(raw, clean):
     assert clean_line(raw) == clean
