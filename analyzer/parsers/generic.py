@@ -61,6 +61,17 @@ _TRAIN_TIME = re.compile(r"(?:train|training)(?: epoch)? time\s*[:=]?\s*(\d+(?:\
 # every line) is no field
 _COUNTER = re.compile(r"\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)\s*[:=#]?\s*\d+"
                       r"(?:\s*/\s*\d+)?\]?\s*(?:[|:,;]|\s)\s*", re.IGNORECASE)
+# a tqdm bar whose postfix carries the step's fields ('Training:  10%|▉  | 499/5000 [06:28<57:55,
+# 1.30it/s, loss=0.9962, lr=0.000300, tok/s=27851.7, dt(ms)=588.26]'): the count n is the step
+_BAR = re.compile(r"\s*(?:(?P<desc>[^|%]{0,60}?):?\s*)?\d{1,3}%\|[^|]{0,200}\|\s*(?P<n>\d+)/(?P<total>\d+)"
+                  r"\s*\[(?P<inside>[^\]]{0,400})\]\s*$")
+# a bar counting within an epoch (Lightning's 'Epoch 0: ...'), or an eval's bar: no step
+_BAR_NOT_STEPS = re.compile(r"epoch|val|eval|test|valid", re.IGNORECASE)
+# a relaunch that says where it resumes: 'Resumed from step 5000', 'Resuming from iter 200'
+_RESUMED = re.compile(r"[^A-Za-z0-9]*resum(?:ed|ing)(?: training)? from (?:step|iter(?:ation)?) "
+                      r"(\d+)\b", re.IGNORECASE)
+# a time's unit in parentheses after its label ('dt(ms)=588.26'): the label's unit
+_KEY_UNIT = re.compile(r"\s*\(ms\)(?=\s*[:=])", re.IGNORECASE)
 # a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
 _INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
                           re.IGNORECASE)
@@ -108,7 +119,7 @@ def read_fields(rest: str) -> dict[str, float | None]:
     'val_loss' / 'train_loss' for an eval); a field whose number is not finite is kept as
     NaN so that a NaN loss is seen."""
     out: dict[str, float | None] = {}
-    parts = _SPLIT.split(_QUALIFIER.sub("", rest.strip()))
+    parts = _SPLIT.split(_KEY_UNIT.sub("_ms", _QUALIFIER.sub("", rest.strip())))
     for i, part in enumerate(parts):
         m = _PART.match(part.strip())
         if m is None:
@@ -170,6 +181,8 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], b
     elif ep is not None:
         return _epoch_line(ep)
     m = _HEAD.match(text)
+    if m is None and "%|" in text:
+        return _bar_line(text)
     if m is None:
         lead = _TIME_FIRST.match(text)
         if lead is None:
@@ -178,6 +191,17 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], b
         if m is None:
             return None
     return _step_line(int(m.group(1)), m.group(2), m.group(3))
+
+
+def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """A tqdm bar with the step's fields in its postfix (``key=value`` after the elapsed time
+    and the rate): its count is the steps done. A bar within an epoch or of an eval is not."""
+    m = _BAR.match(text)
+    if m is None or _BAR_NOT_STEPS.search(m.group("desc") or ""):
+        return None
+    postfix = ", ".join(p for p in m.group("inside").split(",") if "=" in p)
+    got = _step_line(int(m.group("n")), m.group("total"), postfix)
+    return None if got is None or "loss" not in got[2] else got
 
 
 def _epoch_line(ep: re.Match) -> tuple[int, int | None, dict[str, float | None], bool] | None:
@@ -246,6 +270,11 @@ class Parser(StdoutParser):
         self._untimed = False  # the last line read was an iteration without a time
         self._below: tuple[int, dict] | None = None  # the iteration waiting for its time
         self._train_ms: float | None = None  # an epoch's training time, before its summary
+        # tqdm bars: a relaunch's bar counts from 0 again, its steps from the step it resumed
+        # from ('Resumed from step 5000', then '499/500'): that step is added to its counts
+        self._resumed_at: int | None = None  # said by the last resume line, before its bar
+        self._bar_offset = 0
+        self._bar_last: int | None = None  # the last bar's own count
 
     def finish(self) -> list[dict]:
         self._out = out = []
@@ -257,7 +286,9 @@ class Parser(StdoutParser):
 
     def peek_step(self, text: str) -> int | None:
         got = _line_fields(text)
-        return got[0] if got is not None and "val_loss" not in got[2] and not got[3] else None
+        if got is None or "val_loss" in got[2] or got[3] or _BAR.match(text):
+            return None  # (a bar's step depends on the resume state: see _bar_step)
+        return got[0]
 
     def parse_line(self, text: str, lineno: int) -> bool:
         got = _line_fields(text)
@@ -265,6 +296,10 @@ class Parser(StdoutParser):
             return True
         if got is None and (m := _TRAIN_TIME.match(text)) is not None:
             self._train_ms = _ms(float(m.group(1)), m.group(2).lower())
+            return True
+        if got is None and (m := _RESUMED.match(text)) is not None and self.segment >= 0:
+            self.resume_marker(None)
+            self._resumed_at = int(m.group(1))
             return True
         self._untimed = False
         self._flush_below(None)
@@ -280,6 +315,8 @@ class Parser(StdoutParser):
                 return True
             return False
         step, total, f, by_epoch = got
+        if not by_epoch and _BAR.match(text):
+            step, total = self._bar_step(step, total)
         train_ms, self._train_ms = self._train_ms, None
         if total is not None:
             self.planned_steps(total)
@@ -316,6 +353,19 @@ class Parser(StdoutParser):
         else:
             self.iteration(step, **fields)
         return True
+
+    def _bar_step(self, n: int, total: int | None) -> tuple[int, int | None]:
+        """The step of a bar's count n (and the total's), after a resume whose bar counts
+        from 0 again: a count below the step the log said it resumed from is added to it; a
+        count going back with no resume line before it is a new bar of its own."""
+        if self._resumed_at is not None:
+            self._bar_offset = self._resumed_at if n < self._resumed_at else 0
+            self._resumed_at = None
+        elif self._bar_last is not None and n < self._bar_last:
+            self._bar_offset = 0
+        self._bar_last = n
+        off = self._bar_offset
+        return n + off, (total + off if total is not None else None)
 
     def _time_line(self, text: str) -> bool:
         """A stepless step time right under an untimed iteration line: that step's time."""

@@ -252,3 +252,25 @@ def test_an_epoch_time_in_ms_on_a_step_line_is_the_step_time_and_token_sec():
     assert it["dt_ms"] == 85.6 and it["tokens_per_s"] == 191397.30
     # in seconds on a step line it may be the epoch's elapsed time: no step time
     assert generic._line_fields("step 10, loss: 7.1, epoch time: 85.6s")[2].get("dt_ms") is None
+
+
+def test_tqdm_bars_with_the_fields_in_their_postfix_and_a_resume_counting_from_zero():
+    def bar(n, total, loss, dt):
+        return (f"Training:  10%|▉         | {n}/{total} [06:28<57:55,  1.30it/s, loss={loss}, "
+                f"lr=0.000300, tok/s=27851.7, dt(ms)={dt}]  \n")
+    text = ("Starting training from scratch\n" + bar(499, 1000, 0.9962, 588.26) + "\n"
+            "Sample (step 499): The meaning of life is\n" + bar(500, 1000, 0.9962, 588.26)
+            + bar(999, 1000, 0.5026, 594.23) + bar(1000, 1000, 0.5026, 594.23)
+            + "Training finished!\nLoading checkpoint: checkpoints/step_1000.pt\n"
+            "🔄 Resumed from step 1000\n" + bar(499, 500, 0.0070, 794.19)
+            + bar(500, 500, 0.0070, 794.19))
+    assert generic.detect(text.splitlines()) > 0.5
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [499, 500, 999, 1000, 1499, 1500]
+    assert r.iters["loss"].tolist() == [0.9962, 0.9962, 0.5026, 0.5026, 0.0070, 0.0070]
+    assert r.iters["dt_ms"].iloc[0] == 588.26 and r.iters["tokens_per_s"].iloc[0] == 27851.7
+    assert [s["kind"] for s in r.segments] == ["run_start", "resume"]
+    # a bar counting within an epoch (Lightning), or an eval's bar, gives no step
+    assert generic._line_fields("Epoch 0:  50%|█    | 25/50 [00:01<00:01, 20.0it/s, "
+                                "loss=2.3, v_num=0]") is None
+    assert generic._line_fields("Validation: 100%|██| 5/5 [00:01<00:00, loss=2.3]") is None
