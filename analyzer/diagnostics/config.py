@@ -88,10 +88,11 @@ class DiagnosticsConfig:
     """... and above the rolling mean by this fraction (llm-foundry's 'k times the mean').
     Both must hold: single-batch noise in llm.c reaches 5-6 sigma but only ~5% above the mean,
     and noisy fine-tuning losses reach 2x the mean but only ~3 sigma."""
-    short_spike_rel: float = 0.5
+    short_spike_rel: float = 0.3
     """Before loss_min_history points exist (a short log), a loss this fraction above both the
     point before it and the lowest of the next three is a spike (8.07 -> 15.13 -> 7.97): early
-    losses fall fast, so a 50% jump against both sides is no noise."""
+    losses fall fast, so a 30% jump against both sides is no noise (llm.c's first update
+    overshooting, 2.39 -> 3.28 -> 2.37, is the smallest of the real logs' early spikes)."""
     divergence_rel: float = 0.3
     """The loss diverged when the median of its last twentieth is this fraction above the
     lowest such median (a slow climb; a sudden one is a spike that never recovers)."""

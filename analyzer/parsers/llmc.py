@@ -13,7 +13,8 @@ train_gpt2.cu of spring 2024 (and ports of it) printed the step line as::
     step    2/14124: train loss 3.324505 (acc 3.278165) (309.399994 ms, 211816.375000 tok/s)
 
 and older versions allocate gradients and optimizer state at the first step, so their
-``allocating N MiB for parameter gradients`` lines come after the first ``val loss``.
+``allocating N MiB for parameter gradients`` lines (``allocated`` in May 2024) come after the
+first ``val loss``.
 
 stdout of the CPU reference train_gpt2.c (after a ``[GPT-2]`` block)::
 
@@ -79,7 +80,7 @@ _HEADER = re.compile(r"\+-+\+|\[GPT-2\]|Multi-GPU support is disabled|num_parame
                      r"val dataset num_batches|Precision is configured|ProcessID|\| Parameter|"
                      r"WARNING: Failed to open the tokenizer|The Tokenizer is a new feature|"
                      r"Re-run `python train_gpt2.py`")
-_LAZY_ALLOC = re.compile(r"allocating \d+ MiB")
+_LAZY_ALLOC = re.compile(r"allocat(?:ing|ed) \d+ MiB")  # May 2024: "allocated"
 _PROGRESS = re.compile(r"evaluating HellaSwag: \d+/\d+")
 _CKPT_STEP = re.compile(r"Writing checkpoint at step (\d+)")
 _CKPT_FILE = re.compile(r"Writing model to (\S+)")

@@ -131,3 +131,16 @@ def test_a_lone_train_loss_far_above_the_untrained_models_is_a_spike(train, foun
     if found:
         assert got[0].steps == (2, 2) and got[0].severity == "warning"
         assert "2.4x the untrained model's val loss at step 0 (6.9393)" in got[0].message
+
+
+def test_llmcs_first_update_overshooting_is_an_early_spike():
+    # llm.c fine-tuning GPT-2 on TinyStories: 2.386 -> 3.283 at step 2, back to 2.365 at step
+    # 3 (38% above both sides): a spike a person sees, among calm points
+    from analyzer.diagnostics.loss import loss_spikes
+    from tests.analyzer._synth import iters, run
+    losses = [2.386, 3.283, 2.365, 2.213, 2.150, 2.100, 2.080, 2.050, 2.030, 2.000]
+    (f,) = loss_spikes(run(iters(range(1, 11), losses)), DiagnosticsConfig())
+    assert f.steps == (2, 3) and f.severity == "info"
+    # 20% is early noise, not a spike
+    losses[1] = 2.86
+    assert loss_spikes(run(iters(range(1, 11), losses)), DiagnosticsConfig()) == []

@@ -319,3 +319,17 @@ def test_a_run_opened_by_its_first_eval_takes_n_from_the_step_line_after():
             ("max_iters", 21479.0)]
         assert run(llmc, text, chunk).metrics.empty  # taken into meta, not a metric series
     assert run(llmc, text).meta["max_iters"] == 21479
+
+
+def test_lazy_allocations_in_the_past_tense_are_no_new_run():
+    # May-2024 train_gpt2cu says 'allocated N MiB for parameter gradients' after the first
+    # val loss: still the header of the same run, not a new run at step 1
+    text = ("num_parameters: 124475904 => bytes: 248951808\n"
+            "allocated 237 MiB for model parameters\nval loss 2.388124\n"
+            "allocated 237 MiB for parameter gradients\n"
+            "allocated 474 MiB for AdamW optimizer state m\n"
+            "step    1/28248: train loss 2.386457 (acc 2.386457) (780.998657 ms, 41956.5 tok/s)\n"
+            "step    2/28248: train loss 3.283106 (acc 3.283106) (215.723007 ms, 151898.4 tok/s)\n")
+    r = run(llmc, text)
+    assert r.n_segments == 1 and r.meta["model"]["n_params"] == 124475904
+    assert r.evals["val_loss"].tolist() == [2.388124]
