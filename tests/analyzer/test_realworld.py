@@ -105,6 +105,8 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (fifth hunt)',
     ('modded-nanogpt/nebius-driver-run-end-val-recap-pass-then-next-candidate-start.log',
      'fact:step_ms'): 'misread when added (fifth hunt)',
+    ('llmc/zhihu-cuda4-train_gpt2cu-tinystories-b32-acc-format-spike-at-step-2.log',
+     'fact:first_step'): 'misread when added (fifth hunt)',
 }
 
 
