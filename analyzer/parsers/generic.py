@@ -105,6 +105,13 @@ _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 # step after the last one printed, whose time (one iteration to the next) includes it
 _STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?(?:\d[\d.]*"
                            r"(?:[eE][-+]?\d+)?|nan|inf))$", re.IGNORECASE)
+# a stepless test/train loss line of an eval block printed after its step's line (minGPT-style
+# trainers, as makemore's 'step 500 train loss: … test loss: …' after step 500's line: 'test
+# loss: 6.40', then the same as a tensor, 'test_loss:  tensor(6.3983)'): the eval of the step
+# the log is at, its most precise value
+_STEPLESS_TEST = re.compile(r"(test|train)[ _]loss\s*[:=]?\s*(tensor\(\s*)?([-+]?(?:\d+(?:\.(\d*))?"
+                            r"(?:[eE][-+]?\d+)?|nan|inf))(?(2)\s*(?:\)|,[^()]*\))|)$",
+                            re.IGNORECASE)
 # a stepless time line under its step's line (tt-train: 'Step: 396, Loss: 1.36e+15', then
 # 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
 _TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
@@ -275,10 +282,13 @@ class Parser(StdoutParser):
         self._resumed_at: int | None = None  # said by the last resume line, before its bar
         self._bar_offset = 0
         self._bar_last: int | None = None  # the last bar's own count
+        # an eval block's losses (see _STEPLESS_TEST): step, and per loss (value, decimals)
+        self._block: tuple[int, dict[str, tuple[float | None, int]]] | None = None
 
     def finish(self) -> list[dict]:
         self._out = out = []
         self._flush_below(None)
+        self._flush_block()
         return out + super().finish()
 
     def on_segment(self) -> None:
@@ -303,6 +313,13 @@ class Parser(StdoutParser):
             return True
         self._untimed = False
         self._flush_below(None)
+        if got is None and (m := _STEPLESS_TEST.match(text)) is not None:
+            if self.last_iter_step is None or self.new_run_pending:
+                return False
+            self._block_loss(m)
+            return True
+        if got is not None:
+            self._flush_block()
         if got is None:
             m = _STEPLESS_VAL.match(text)
             if m and self.last_iter_step is not None and not self.new_run_pending:
@@ -366,6 +383,29 @@ class Parser(StdoutParser):
         self._bar_last = n
         off = self._bar_offset
         return n + off, (total + off if total is not None else None)
+
+    def _block_loss(self, m: re.Match) -> None:
+        """A loss of an eval block at the step the log is at: kept with its decimals, so
+        that the tensor's 6.3983 wins over the same value printed as 6.40."""
+        step = self.last_iter_step
+        if self._block is not None and self._block[0] != step:
+            self._flush_block()
+        if self._block is None:
+            self._block = (step, {})
+        name = "val" if m.group(1).lower() == "test" else "train"
+        digits = len(m.group(4) or "")
+        if name not in self._block[1] or digits >= self._block[1][name][1]:
+            self._block[1][name] = (to_float(m.group(3)), digits)
+
+    def _flush_block(self) -> None:
+        """The eval of an eval block, once a step line or the end comes after it (only with
+        a test loss: a train loss alone is no eval)."""
+        if self._block is None:
+            return
+        (step, losses), self._block = self._block, None
+        if "val" in losses:
+            self.evaluation(step, train_loss=losses.get("train", (None, 0))[0],
+                            val_loss=losses["val"][0])
 
     def _time_line(self, text: str) -> bool:
         """A stepless step time right under an untimed iteration line: that step's time."""

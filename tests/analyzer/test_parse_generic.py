@@ -274,3 +274,21 @@ def test_tqdm_bars_with_the_fields_in_their_postfix_and_a_resume_counting_from_z
     assert generic._line_fields("Epoch 0:  50%|█    | 25/50 [00:01<00:01, 20.0it/s, "
                                 "loss=2.3, v_num=0]") is None
     assert generic._line_fields("Validation: 100%|██| 5/5 [00:01<00:00, loss=2.3]") is None
+
+
+def test_a_stepless_eval_block_after_a_step_line_is_that_steps_eval():
+    # a minGPT-style trainer: the step's line, then an EVAL block with the losses rounded and
+    # again as tensors; each block is the eval of the step printed before it
+    block = ("====================\nEVAL\n====================\ntrain loss: {t:.2f}\n"
+             "test loss: {v:.2f}\ntrain_loss:  tensor({t:.4f})\ntrain_perplexity:  tensor(84.9)\n"
+             "test_loss:  tensor({v:.4f})\ntest_f1:  tensor(0.1224)\n====================\n")
+    text = ("iter_dt 0.00ms; iter 0: train loss 10.87835\n" + block.format(t=10.4604, v=10.4610)
+            + "iter_dt 2373.85ms; iter 100: train loss 6.51546\n"
+            + block.format(t=6.4085, v=6.4097) + "Model saved: weights/model.pth\n")
+    r = run(generic, text)
+    assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [
+        [0, 10.4604, 10.4610], [100, 6.4085, 6.4097]]
+    assert r.iters["step"].tolist() == [0, 100] and r.n_segments == 1
+    # a train loss alone is no eval; a test loss before any step is not read
+    assert len(run(generic, "step 1 | loss 2.5\ntrain loss: 2.4\n").evals) == 0
+    assert generic.Parser().parse_line("test loss: 2.4", 1) is False
