@@ -22,6 +22,14 @@ optionally ``N/total``) followed by fields that carry a **label** this reader kn
 - ``tok/s`` / ``tok/sec`` / ``tokens/s`` with ``k``/``M`` suffixes -> ``tokens_per_s``;
 - ``mfu`` (a percentage, or a fraction when below 1 without ``%``) -> ``mfu``.
 
+Also read: an epoch before the step (``Ep 1 | iter 4 | step 1: loss train (curr): 1.585``:
+the first counter after it is the step); an epoch summary with a train and a val loss
+(``Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch time = 100.710s``: the epoch's eval and
+iteration); ``epoch time`` in ms on a step line; a tqdm bar with the fields in its postfix
+(``| 499/5000 [06:28<57:55, 1.30it/s, loss=0.9962, dt(ms)=588.26]``) and a ``Resumed from step
+N`` before a bar that counts from 0 again; a stepless eval block after a step line (``test
+loss: 6.40``, ``test_loss:  tensor(6.3983)``): that step's eval.
+
 Unknown labels are ignored; a line without a step or without any loss is not a training line
 (skipped and counted). The fields found are listed in ``run.stats.fields``, so that a report
 can say what the reader understood. The format is reported as ``generic``.
