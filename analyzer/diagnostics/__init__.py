@@ -54,7 +54,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "nonfinite_loss": ("nonfinite_loss",),
     "nonfinite_grad": ("nonfinite_grad",),
     "loss_spikes": ("loss_spike", "loss_outliers", "loss_divergence"),
-    "loss_trend_divergence": ("loss_divergence",),
+    "loss_trend_divergence": ("loss_divergence", "train_loss_rise"),
     "loss_plateau": ("loss_plateau",),
     "overfitting": ("overfitting",),
     "eval_spikes": ("eval_spikes",),

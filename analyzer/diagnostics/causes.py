@@ -136,9 +136,17 @@ def boundary_evidence(run: Run, seg: int, s: SegmentSeries, onset: int
     run starts with it, so it tells nothing about a spike in the first steps (warm-up)."""
     reach = EVAL_GAP * max(s.gap, 1)
     from_start = s.first_step is not None and s.first_step <= 1
+    # an eval numbered with the onset's step came before it only if the log's clock had not
+    # yet counted that step (nanoGPT evaluates at the top of iter N; llm.c and modded print
+    # 'step N' and then evaluate the model it gave, which cannot have caused it)
+    it = run.iters
+    at = it.loc[(it["segment"] == seg) & (it["step"] == onset), "time"].dropna()
+    onset_time = float(at.min()) if len(at) else None
     for kind, df in (("eval", run.evals), ("checkpoint", run.checkpoints)):
         near = df[(df["segment"] == seg) & df["step"].notna()]
         near = near[(near["step"] <= onset) & (near["step"] >= onset - reach)]
+        if onset_time is not None and "time" in near:
+            near = near[(near["step"] < onset) | (near["time"] < onset_time)]
         if from_start:
             near = near[near["step"] > 0]
         if len(near):

@@ -228,6 +228,22 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         offset = len(loss) - full
         low_step = int(steps[offset + low * w])
+        val = _val_fell(run, seg, low_step)
+        if val is not None:  # the held-out loss says the model got better: not a divergence
+            findings.append(Finding(
+                code="train_loss_rise", severity="info", segment=seg,
+                steps=(low_step, int(steps[-1])),
+                message=(f"The training loss rose from {med[low]:.4f} around step {low_step} "
+                         f"to {final:.4f} at the end (step {steps[-1]}) while the val loss "
+                         f"fell from {val[0]:.4f} to {val[1]:.4f}: the training objective or "
+                         f"data changed (a curriculum, a phase of another loss), the model "
+                         f"did not diverge."),
+                evidence={"low_step": low_step, "low_median": float(med[low]),
+                          "final_median": final, "window": w, "val_first": val[0],
+                          "val_last": val[1]},
+                suggestion="Nothing to fix if the objective changes on purpose; compare runs "
+                           "by their val loss."))
+            continue
         findings.append(Finding(
             code="loss_divergence", severity="error", segment=seg,
             steps=(low_step, int(steps[-1])),
@@ -240,6 +256,17 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                         "switch to different data, and keep gradient clipping on.")))
     done = {f.segment for f in findings} | spiked
     return findings + [f for f in _val_divergence(run, config) if f.segment not in done]
+
+
+def _val_fell(run: Run, seg: int, since: int) -> tuple[float, float] | None:
+    """(first, last) val loss of the segment's evals from step ``since`` on, when there are
+    two or more and the last is clearly (2%) below the first; else None."""
+    ev = run.evals[(run.evals["segment"] == seg) & run.evals["val_loss"].notna()
+                   & (run.evals["step"] >= since)].sort_values("step")
+    val = ev["val_loss"].to_numpy(dtype=float)
+    if len(val) < 2 or not np.isfinite(val).all() or not val[-1] < 0.98 * val[0]:
+        return None
+    return float(val[0]), float(val[-1])
 
 
 def _val_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:

@@ -153,3 +153,14 @@ def test_the_eval_of_the_initial_model_is_no_cause_of_an_early_spike(first):
                 S.ev(200, 2.0, 2.1), S.iters(range(200, N), y[200:]))
     causes = [f for f in spike_causes(run, CFG) if f.code == "spike_cause"]
     assert [(c.steps[0], c.evidence["favoured"]) for c in causes] == [(2, None), (202, "boundary")]
+
+
+def test_an_eval_at_the_onsets_step_is_a_cause_only_when_it_ran_before_that_step():
+    # nanoGPT evaluates at the top of iter N (the clock has not yet counted step N): a cause;
+    # modded-nanogpt and llm.c print 'step N' and then evaluate (same clock): not a cause
+    def spike_cause_with_eval_at(time: float):
+        ev = make_event("eval", "r", 150, time, train_loss=2.0, val_loss=2.1)
+        return only(spike_causes(S.run(S.iters(range(N), losses(spike_at=150)), ev), CFG))
+    assert spike_cause_with_eval_at(149.5).evidence["favoured"] == "boundary"
+    f = spike_cause_with_eval_at(150.0)
+    assert f.evidence["favoured"] != "boundary" and "eval" not in f.message

@@ -144,3 +144,19 @@ def test_llmcs_first_update_overshooting_is_an_early_spike():
     # 20% is early noise, not a spike
     losses[1] = 2.86
     assert loss_spikes(run(iters(range(1, 11), losses)), DiagnosticsConfig()) == []
+
+
+def test_a_train_loss_that_rises_while_the_val_loss_falls_is_no_divergence():
+    # a parameter-golf run changes objective by phase ([JEPA] -> [BRIDGE x%] -> [CE+SWA]):
+    # its printed train loss climbs from 0.18 to 0.93 while every eval's val loss falls
+    from tests.analyzer._synth import ev
+    steps = list(range(0, 4000, 20))
+    losses = [0.2 + 0.7 * s / 4000 for s in steps]
+    evals = [ev(500, 2.0, 2.7684), ev(1500, 1.0, 1.0998), ev(2500, 0.9, 1.0000)]
+    (f,) = loss_trend_divergence(run(iters(steps, losses), evals), DiagnosticsConfig())
+    assert f.code == "train_loss_rise" and f.severity == "info"
+    assert f.evidence["val_first"] == 2.7684 and f.evidence["val_last"] == 1.0
+    # with the val loss rising too it is a divergence
+    evals = [ev(500, 2.0, 1.0), ev(1500, 1.0, 1.1), ev(2500, 0.9, 1.2)]
+    (f,) = loss_trend_divergence(run(iters(steps, losses), evals), DiagnosticsConfig())
+    assert f.code == "loss_divergence" and f.severity == "error"
