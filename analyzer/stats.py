@@ -406,6 +406,18 @@ def _by_step(iters: pd.DataFrame) -> pd.DataFrame:
     return iters.sort_values("step")
 
 
+def _last_step(it: pd.DataFrame, ev: pd.DataFrame) -> int | None:
+    """Where the run is: the highest step of its last segment (a resume from an earlier
+    checkpoint goes back, and the steps it does again replace those done before)."""
+    seg = pd.concat([it["segment"], ev["segment"]])
+    if not len(seg):
+        return None
+    last = seg.max()
+    steps = pd.concat([it.loc[it["segment"] == last, "step"],
+                       ev.loc[ev["segment"] == last, "step"]]).dropna()
+    return int(steps.max()) if len(steps) else None
+
+
 def summarize(run: Run, warmup_steps: int = 10,
               throughput: ThroughputStats | None = None) -> dict[str, Any]:
     """The facts of a run in one flat-ish dict (the CLI's `summary`, the report's header).
@@ -429,7 +441,11 @@ def summarize(run: Run, warmup_steps: int = 10,
         "source": run.source, "format": run.format, "segments": run.n_segments,
         "runs": max(1, sum(1 for sg in run.segments if sg.get("kind") == "run_start")),
         "first_step": int(steps.min()) if len(steps) else None,
-        "last_step": int(steps.max()) if len(steps) else None,
+        "last_step": _last_step(it, ev),
+        # the highest step logged, when a resume went back below it (steps after the
+        # checkpoint were done again: the run is at last_step, not here)
+        "reached_step": int(steps.max()) if len(steps) and int(steps.max()) != _last_step(
+            it, ev) else None,
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
         "final_train_loss": last_loss(last_seg) if len(it) else None,
         "final_train_loss_smoothed": _final_loss(_by_step(last_seg)) if len(it) else None,

@@ -40,8 +40,10 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
     lines = [
         f"run       {s['name']}: {s['source']} ({s['format']}, {s['segments']} segment"
         f"{'s' if s['segments'] != 1 else ''})",
-        "steps     " + (f"{s['first_step']} - {s['last_step']}: " if s["first_step"] is not None
-                         else "none logged: ") +
+        "steps     " + (f"{s['first_step']} - {s['last_step']}" + (
+            f" ({s['reached_step']} reached before a resume went back)"
+            if s.get("reached_step") is not None else "") + ": "
+            if s["first_step"] is not None else "none logged: ") +
         f"{s['iters_logged']} iterations logged, {s['evals']} evals, "
         f"{s['checkpoints']} checkpoints" + (f", ended {s['status']}" if s["status"] else ""),
         f"loss      final train {_num(s['final_train_loss'])}, final val "

@@ -63,8 +63,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:loss_spike@19073'): 'misread when added (fifth hunt)',
     ('build-nanogpt/ajherman-nonorm-logtxt-appended-resume-from-500-after-670.log',
      'fact:first_step'): 'misread when added (fifth hunt)',
-    ('build-nanogpt/ajherman-nonorm-logtxt-appended-resume-from-500-after-670.log',
-     'fact:last_step'): 'misread when added (fifth hunt)',
     ('modded-nanogpt/pgolf-ternary-record-short-field-names-loss-t-avg-wallclock-cap.log',
      'fact:first_step'): 'misread when added (fifth hunt)',
     ('modded-nanogpt/pgolf-ternary-record-short-field-names-loss-t-avg-wallclock-cap.log',
