@@ -101,6 +101,12 @@ class Parser(StdoutParser):
         return self._header(text)
 
     def _step(self, n: int, total: int, kv: dict[str, str]) -> bool:
+        # short names (a parameter-golf record: 'step:1000/10000 loss:3.3139 t:91682ms
+        # avg:91.7ms'): 'loss' is the train loss, 't' with a time unit the cumulative clock
+        if "train_loss" not in kv and "val_loss" not in kv and "loss" in kv:
+            kv["train_loss"] = kv["loss"]
+        if "train_time" not in kv and re.fullmatch(r"[\d.]+m?s", kv.get("t", "")):
+            kv["train_time"] = kv["t"]
         train_time = _ms(kv.get("train_time"))
         self.step_total(total)  # another N: another run (see StdoutParser.step_total)
         if "val_loss" in kv:

@@ -219,3 +219,16 @@ def test_a_ports_padded_steps_separators_and_seconds_clock():
     it = of_type(evs, "iter")
     assert [i["step"] for i in it] == [10, 20]
     assert [i["step_ms"] for i in it] == pytest.approx([5690.0, 2030.0])
+
+
+def test_short_field_names_loss_and_t():
+    # a parameter-golf record prints 'loss' and 't' for train_loss and train_time
+    text = "".join(f"step:{s}/10000 loss:{3.3 - s / 100000:.4f} t:{s * 91.9:.0f}ms avg:91.9ms\n"
+                   for s in range(1000, 7000, 1000))
+    r = run(modded, text)
+    assert r.iters["step"].tolist() == [1000, 2000, 3000, 4000, 5000, 6000]
+    assert r.iters["loss"].iloc[-1] == 3.24
+    assert r.iters["step_ms"].dropna().round(1).tolist() == [91.9] * 5
+    # 't' without a time unit is not a clock
+    assert run(modded, "step:1000/10000 loss:3.3 t:0.5\nstep:2000/10000 loss:3.2 t:0.6\n"
+               ).iters["step_ms"].isna().all()
