@@ -76,6 +76,11 @@ _NOISE = re.compile(r"\[GC rank|HTTP Request: |Evaluating: |Saved (?:optimizer s
                     r"|Peak memory usage|Downloading https?:|Downloaded to ")
 
 
+# header lines only nanochat's base_train prints (an excerpt may start below its first lines)
+_OWN_HEADER = ("Estimated FLOPs per token:", "Tokens / micro-batch / rank:",
+               "Total training FLOPs estimate:", "Tokens : Scaling params ratio:")
+
+
 def detect(head: list[str]) -> float:
     """Confidence that these first lines are nanochat training output."""
     score = 0.0
@@ -83,7 +88,7 @@ def detect(head: list[str]) -> float:
         line = clean_line(raw)
         if _STEP.match(line) and "loss:" in line or _METRIC.match(line):
             return 0.95
-        if line.startswith(("Autodetected device type", "COMPUTE_DTYPE")) or \
+        if line.startswith(("Autodetected device type", "COMPUTE_DTYPE") + _OWN_HEADER) or \
                 (line.startswith("GPU: ") and "Peak FLOPS" in line):
             score = 0.6
     return score

@@ -226,3 +226,17 @@ def test_a_run_opened_by_its_first_eval_takes_n_from_the_step_line_after():
             "step 00000/00500 (0.00%) | loss: 10.397340 | lrm: 0.03 | dt: 26087.22ms | "
             "tok/sec: 10,048 | bf16_mfu: 0.00 | epoch: 1 | total time: 0.00m\n")
     assert run(nanochat, text).meta["max_iters"] == 500
+
+
+def test_an_excerpt_of_the_header_alone_is_detected_and_its_crash_read():
+    # a resume that ran out of memory in its first backward: nanochat's header (without its
+    # first lines), then the traceback; no step line at all
+    text = ("Tokens / micro-batch / rank: 2 x 2048 = 4,096\nParameter counts:\n"
+            "total                   : 910,691,760\n"
+            "Estimated FLOPs per token: 3.199226e+09\n"
+            "Traceback (most recent call last):\n  File \"base_train.py\", line 471, in <module>\n"
+            "    loss.backward()\nRuntimeError: CUDA driver error: out of memory\n")
+    assert nanochat.detect(text.splitlines()) >= 0.6
+    r = run(nanochat, text)
+    assert r.end["status"] == "failed" and "out of memory" in r.end["error"]
+    assert r.meta["model"]["n_params"] == 910691760
