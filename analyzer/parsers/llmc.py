@@ -56,7 +56,8 @@ _STEP_FULL = re.compile(r"step\s+(\d+)/(\d+) \| loss +(\S+) \([^)]*\)\| norm +(\
                         r"lr (\S+) \| (\S+) ms \| (\S+)% bf16 MFU \| (\S+) tok/s$")
 # ports of it print 'step 0 train Loss: 4.67778 (took 7666.71 ms)' (a C++ port: no colon after
 # the step, 'Loss:' capitalised with a colon)
-_STEP_C = re.compile(r"step (\d+):? train loss:? (\S+) \(took (\S+) ms\)", re.IGNORECASE)
+# (a SYCL port pads: "step    0: train loss 4.677785 (took     79.346 ms: [0.008, ...])")
+_STEP_C = re.compile(r"step\s+(\d+):? train loss:? (\S+) \(took\s+(\S+) ms\b", re.IGNORECASE)
 # train_gpt2.cu of spring 2024: 'step    2/14124: train loss 3.32 (acc 3.27) (309.39 ms, 211816.37
 # tok/s)', later with 'norm 1.23 lr 3.00e-04' for '(acc ...)'; what follows the loss may be cut
 _STEP_COLON = re.compile(r"step\s+(\d+)/(\d+): train loss (\S+)(.*)$")

@@ -333,3 +333,14 @@ def test_lazy_allocations_in_the_past_tense_are_no_new_run():
     r = run(llmc, text)
     assert r.n_segments == 1 and r.meta["model"]["n_params"] == 124475904
     assert r.evals["val_loss"].tolist() == [2.388124]
+
+
+def test_a_ports_padded_step_and_timing_list():
+    # llm.sycl: 'step    0: train loss 4.677785 (took     79.346 ms: [ 0.008, 19.071, ...])'
+    text = ("val loss 5.325533\n" + "".join(
+        f"step {s:4d}: train loss {4.6 - s / 100:.6f} (took {78 + s / 10:10.3f} ms: "
+        f"[     0.008,     19.071,      0.009,     57.550,      2.707])\n" for s in range(3)))
+    assert llmc.detect(text.splitlines()) >= 0.9
+    r = run(llmc, text)
+    assert r.iters["step"].tolist() == [0, 1, 2]
+    assert r.iters["step_ms"].tolist() == [78.0, 78.1, 78.2]

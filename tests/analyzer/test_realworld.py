@@ -51,8 +51,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (fifth hunt)',
     ('generic/storch-issue51-scala-pico-gpt-eval-lines-mem-elapsed-mean-duration.log',
      'fact:params'): 'misread when added (fifth hunt)',
-    ('llmc/llmsycl-readme-h100-timing-breakdown-truncated-markers-val-every-20.log',
-     'format'): 'misread when added (fifth hunt)',
     ('llmc/infinitrain-gpt2-seq2048-glog-check-failed-aborted-before-step-1.log',
      'format'): 'misread when added (fifth hunt)',
     ('llmc/infinitrain-gpt2-seq2048-glog-check-failed-aborted-before-step-1.log',
