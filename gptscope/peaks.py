@@ -124,5 +124,5 @@ def not_comparable(device_type: str | None, device_name: str | None = None) -> s
     GPUs (MPS): Apple publishes no dense bf16 tensor throughput."""
     if (device_type or "").lower() == "mps" or _APPLE.search(device_name or ""):
         return ("Apple GPU (MPS): no published dense bf16 peak, so an MFU would not be "
-                "comparable with other devices'")
+                "comparable with other devices' MFU")
     return None

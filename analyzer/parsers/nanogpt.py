@@ -99,7 +99,7 @@ def detect(head: list[str]) -> float:
     from analyzer.parsers._text import clean_line
     score = 0.0
     for raw in head:
-        line = clean_line(raw)
+        line = clean_line(raw).lstrip()  # (a paste may be indented)
         m = _ITER.match(line)
         if m and to_int(m.group(1)) is not None:
             return 0.95
@@ -148,6 +148,7 @@ class Parser(StdoutParser):
         return _nanogpt_header(super().header_line())
 
     def peek_step(self, text: str) -> int | None:
+        text = text.lstrip()
         m = _ITER.match(text) if text.startswith("iter ") else None
         return to_int(m.group(1)) if m else None
 
@@ -156,6 +157,9 @@ class Parser(StdoutParser):
             if self._config_line(text):
                 return True
             self._config_mode = None
+        # a log pasted indented (a code block inside a markdown list item); a traceback's
+        # indented lines never get here (StdoutParser skips them)
+        text = text.lstrip()
         m = _GLUED.search(text)
         if m is not None:  # both lines are read, the one before and the glued one
             first = self.parse_line(text[:m.start()], lineno)

@@ -645,3 +645,16 @@ def test_a_log_starting_mid_run_has_no_per_step_mfu_from_a_running_average():
     it = run(nanogpt, full).iters
     assert it["mfu"].iloc[5] == pytest.approx(0.05)
     assert it["mfu"].iloc[-1] == pytest.approx(0.05 * 105 / 129)
+
+
+def test_a_log_pasted_indented_is_nanogpt():
+    # a blog's code block inside a markdown list item: every line indented by 5 spaces
+    lines = ["Overriding: device = mps", "tokens per iteration will be: 16,384",
+             "number of parameters: 10.65M", "step 0: train loss 4.2874, val loss 4.2823"]
+    lines += [f"iter {i}: loss {4.2 - i / 100:.4f}, time {341.82 + i:.2f}ms, mfu 1.09%"
+              for i in range(0, 50, 10)]
+    text = "".join("     " + l + "\n" for l in lines)
+    assert nanogpt.detect(text.splitlines()) == 0.95
+    r = run(nanogpt, text)
+    assert r.iters["step"].tolist() == [0, 10, 20, 30, 40] and len(r.evals) == 1
+    assert r.meta["tokens_per_iter"] == 16384 and r.meta["device"] == "mps"

@@ -45,8 +45,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:first_step'): 'misread when added (fifth hunt)',
     ('nanogpt/intrinsic-dim-readme-three-runs-eval-only-size-of-model-headers.log',
      'fact:params'): 'misread when added (fifth hunt)',
-    ('nanogpt/metal-blog-mps-compile-stall-310s-at-240-eval-79s-elided.log',
-     'format'): 'misread when added (fifth hunt)',
     ('generic/storch-issue51-scala-pico-gpt-eval-lines-mem-elapsed-mean-duration.log',
      'fact:step_ms'): 'misread when added (fifth hunt)',
     ('generic/storch-issue51-scala-pico-gpt-eval-lines-mem-elapsed-mean-duration.log',
