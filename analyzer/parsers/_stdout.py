@@ -51,17 +51,13 @@ import re
 from collections import deque
 from typing import Any, Callable
 
-from analyzer.parsers._banner import (ARG, COMMAND, is_command, is_launch,
-                                      looks_like_run_header, param_count, paste_break)
-from analyzer.parsers._endings import (ASSERTION, CTRL_C, CUDA_ERROR, EXCEPTION, NATIVE_ERROR,
-                                       OOM, SHELL_DEATH, SIGNAL, SLURM_CANCEL, SPLICE,
-                                       TRACEBACK, ending_status, pending_ending)
+from analyzer.parsers._endings import CTRL_C, SPLICE, ending_status
 from analyzer.parsers._events import event, finite_or_none, iter_event
-from analyzer.parsers._header import Header, device_type, jsonable
-from analyzer.parsers._text import clean_line, finite, is_elision, literal, nonfinite_name
+from analyzer.parsers._header import Header, jsonable
+from analyzer.parsers._shared_lines import CUT_TRACEBACK, SharedLines
+from analyzer.parsers._text import clean_line, finite, nonfinite_name
 from analyzer.run import ParseStats
 
-_PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 # Characters that never appear in a text log (C0 controls other than tab, ESC and the line
 # ends): a line holding one is binary junk -- a crash's NUL padding, a blob, UTF-16 text.
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
@@ -71,13 +67,9 @@ _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
 MAX_LINE = 1000
 _COMMENT = "# "
 _TIMED = re.compile(r"\d\s*(?:ms|s)\b")  # a line holding a duration ('1343.33ms', '2.1 s')
-_FRAME = 'File "'
-CUT_TRACEBACK = "a Python traceback (its exception line is not in the log)"
-_TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
-               "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
 
-class StdoutParser:
+class StdoutParser(SharedLines):
     """Base of the stdout-log parsers (see the module docstring)."""
     NAME = "stdout"
     # True when the format's per-step time includes an eval printed just before the step
@@ -481,109 +473,3 @@ class StdoutParser:
             self.stats.parsed += 1
         else:
             self.stats.skip(lineno, reason, text)
-
-    def _launch_failed(self) -> None:
-        """An error, then a command: the launch before the command ended with that error,
-        whether or not it logged any data (a run that crashed at start-up is one of the
-        file's runs: 'failed, no training step logged'); the next data is a new run."""
-        error = self._exception
-        if self._new_run is not None:  # a launch after a launch that failed: its own run
-            self._data(None, "other")
-        self._end(ending_status(error), error)
-        self._exception = None
-        self._new_run = "run_start"
-        self.header = Header()
-
-    def _command_line(self, text: str) -> None:
-        """A command line's ``--key=value`` arguments are the run's settings (nanoGPT's
-        configurator takes them so): device, dtype and compile inform the findings."""
-        h = self.header_line()
-        for key, raw in ARG.findall(text):
-            value = h.config[key] = literal(raw)
-            if key == "device":
-                h.device = device_type(value) or h.device
-            elif key == "dtype" and isinstance(value, str):
-                h.dtype = value
-
-    def _generic(self, text: str) -> str | None:
-        """Lines every format shares: endings, tracebacks, warnings, what comes between two
-        runs. None if it was an ending (parsed), else the reason the line is skipped."""
-        t = text.strip()
-        reason = self._ending_line(t)
-        return self._between_runs(t) if reason is False else reason
-
-    def _ending_line(self, t: str) -> str | None | bool:
-        """Endings and tracebacks: None (an ending, parsed), a skip reason, or False (none
-        of these)."""
-        if SLURM_CANCEL.search(t) or SIGNAL.search(t):
-            self._end("interrupted", t)
-            return None
-        if ASSERTION.search(t):
-            self._assertion = t
-            self._end("failed", t)
-            return None
-        m = CUDA_ERROR.match(t)
-        if m:
-            self._cuda_error = f"CUDA ERROR at {m.group(1)}"
-            return None
-        if NATIVE_ERROR.search(t):  # the process dies with it, unless training goes on
-            self._exception = t
-            return None
-        if SHELL_DEATH.fullmatch(t):
-            oom = self._exception if self._exception and OOM.search(self._exception) else None
-            self._end("failed", self._assertion or oom or t)
-            return None
-        if t == TRACEBACK:
-            self._in_traceback, self._frame_source = True, False
-            return "traceback"
-        if pending_ending(t):
-            # the most telling line wins: an OOM message over the 'Killed' after it
-            if self._exception is None or not OOM.search(self._exception):
-                self._exception = t
-            self._in_traceback = False
-            return None
-        if self._in_traceback:
-            if t.startswith(_TRACE_CONT):
-                return "traceback"
-            if t.startswith(_FRAME) or self._frame_source:
-                # a frame, or its source line, pasted without the indentation
-                self._frame_source = t.startswith(_FRAME)
-                return "traceback"
-            self._in_traceback = False
-            if EXCEPTION.match(t):
-                self._exception = t
-                return "traceback"
-            if self._exception is None:  # cut before its exception line (a short paste)
-                self._exception = CUT_TRACEBACK
-        if t.startswith(_TRACE_CONT):
-            return "traceback"
-        return False
-
-    def _between_runs(self, t: str) -> str | None:
-        """Launches, commands, parameter counts, banners, warnings: None (parsed) or the
-        reason the line is skipped."""
-        if (self._exception is not None and (not self._ended or self._new_run is not None)
-                and COMMAND.search(t) and not _PY_WARNING.match(t)):
-            self._launch_failed()  # and the command is read below as the next run's
-        elif self.segment >= 0 and is_launch(t):
-            self.header_line()  # the next data (or error) is another launch's
-        n = param_count(t)
-        if n is not None and self.segment >= 0:  # after data: perhaps the next run's
-            self._banner_params = n
-        if n is not None and self.segment < 0:  # a parameter count before any data
-            if self.header.model.get("n_params") is None:
-                # (not a header line by itself: a log with nothing else is no run)
-                self.header.model["n_params"] = n
-            return None
-        if is_command(t):
-            self._command_line(t)
-            return None
-        if _PY_WARNING.match(t) or t.lower().startswith(("warning", "warnings.warn")):
-            return "warning"
-        if is_elision(t):
-            return "elision"
-        if self.segment >= 0 and (looks_like_run_header(t) or paste_break(t)):
-            # perhaps the next run's banner: decided by the next step (see _data)
-            self._banner = True
-            self._last_iter_text = None  # the same line after it is a new run's step
-        return "unrecognised"

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 
-from analyzer.parsers._stdout import StdoutParser, device_type
+from analyzer.parsers._header import device_type
+from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import (clean_line, ms, pipe_fields, spaced_exponent, to_float,
                                     to_int, unitless_ms)
 

@@ -39,7 +39,8 @@ from __future__ import annotations
 import ast
 import re
 
-from analyzer.parsers._stdout import Header, StdoutParser, device_type
+from analyzer.parsers._header import Header, device_type
+from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, literal, ms, pipe_fields, to_float, to_int
 
 NAME = "nanochat"

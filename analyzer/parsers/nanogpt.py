@@ -33,7 +33,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from analyzer.parsers._stdout import Header, StdoutParser, device_type
+from analyzer.parsers._header import Header, device_type
+from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import literal, to_float, to_int
 from analyzer.run import RunBuilder
 from gptscope import peaks
