@@ -409,12 +409,13 @@ def _by_step(iters: pd.DataFrame) -> pd.DataFrame:
 def _last_step(it: pd.DataFrame, ev: pd.DataFrame) -> int | None:
     """Where the run is: the highest step of its last segment (a resume from an earlier
     checkpoint goes back, and the steps it does again replace those done before)."""
-    seg = pd.concat([it["segment"], ev["segment"]])
-    if not len(seg):
+    if not len(it) and not len(ev):
         return None
-    last = seg.max()
-    steps = pd.concat([it.loc[it["segment"] == last, "step"],
-                       ev.loc[ev["segment"] == last, "step"]]).dropna()
+    last = max(it["segment"].max() if len(it) else -1, ev["segment"].max() if len(ev) else -1)
+    seg = it["segment"].to_numpy()
+    # (segments only go up along the rows: when the first row is in the last, all are)
+    steps = it["step"] if len(seg) and seg[0] == last else it.loc[seg == last, "step"]
+    steps = pd.concat([steps, ev.loc[ev["segment"] == last, "step"]]).dropna()
     return int(steps.max()) if len(steps) else None
 
 
@@ -436,16 +437,17 @@ def summarize(run: Run, warmup_steps: int = 10,
         last_seg = it[last]
     val = ev[ev["val_loss"].notna()]
     best_val, best_step = best_val_of(val, run, runs)
+    last_step = _last_step(it, ev)
     model = run.meta.get("model") or {}
     out: dict[str, Any] = {
         "source": run.source, "format": run.format, "segments": run.n_segments,
         "runs": max(1, sum(1 for sg in run.segments if sg.get("kind") == "run_start")),
         "first_step": int(steps.min()) if len(steps) else None,
-        "last_step": _last_step(it, ev),
+        "last_step": last_step,
         # the highest step logged, when a resume went back below it (steps after the
         # checkpoint were done again: the run is at last_step, not here)
-        "reached_step": int(steps.max()) if len(steps) and int(steps.max()) != _last_step(
-            it, ev) else None,
+        "reached_step": int(steps.max()) if len(steps) and int(steps.max()) != last_step
+        else None,
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
         "final_train_loss": last_loss(last_seg) if len(it) else None,
         "final_train_loss_smoothed": _final_loss(_by_step(last_seg)) if len(it) else None,

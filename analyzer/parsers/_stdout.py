@@ -171,6 +171,10 @@ class StdoutParser(SharedLines):
         self._eval_step = None
         self._exception = None
 
+    def end_bulk(self) -> None:
+        """A bulk reader is done: let go of its ``recent`` line source (it holds the file)."""
+        self._recent_bulk = None
+
     @property
     def held_lineno(self) -> int | None:
         """The line number of an iteration line stepping back that waits for the next line

@@ -290,6 +290,7 @@ def read_into(builder: Any, data: Any, parser: Any, first_lineno: int = 1,
     size = len(data) if final else data.rfind(b"\n") + 1  # only whole lines, unless final
     own_stats, parser.stats = parser.stats, ParseStats()  # builder.stats only on success
     read = _read(data, size, parser, first_lineno, final)
+    parser.end_bulk()
     if read is None:
         parser.stats = own_stats
         return None
@@ -334,6 +335,7 @@ def _read(data: Any, size: int, parser: Any, first_lineno: int, final: bool
         walk.dropped.append(walk.held)  # skipped at finish(), or still held for next feed()
     events = walk.events + (parser.finish() if final else [])
     runs, scalar_rows, dropped = walk.runs, walk.scalar_rows, walk.dropped
+    parser.end_bulk()  # (its line source holds the walk, and the walk the file)
     del cols, walk  # free the line bounds before the big columns are built
     out = _final_columns(n, runs, scalar_rows, step, loss, dt, pct, measured, elapsed)
     if dropped:
