@@ -19,6 +19,14 @@ _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]p
                      r"param(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count|"
                      r"(?:model )?#\s*params|param(?:eter)?s)\s*[:=]\s*(?:total\s*=\s*)?"
                      r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)
+# the count before the word: '13443137 parameters' (a Scala port), '1.5M trainable parameters';
+# not when a word follows ('12 parameters were frozen')
+_PARAMS_FIRST = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?"
+                           r"param(?:eter)?s\b(?!\s+[a-z])", re.IGNORECASE)
+# 'size of model 1294480', 'size of model (intrinsic dimensions adapted): 503440': only a bare
+# number ending the line ('size of model: 124 MB' is bytes)
+_MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\d,]*)()\s*$",
+                         re.IGNORECASE)
 # what may come before the count's wording: indentation, a list bullet
 _LEAD = re.compile(r"\s*(?:[-*•]\s+)?")
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
@@ -63,10 +71,14 @@ def is_launch(text: str) -> bool:
 def param_count(text: str) -> int | None:
     """The parameter count a line states, in any wording ('Total params: 1.5M' -> 1500000);
     None when it states none."""
-    m = _PARAMS.match(text, _LEAD.match(text).end())
+    start = _LEAD.match(text).end()
+    m = (_PARAMS.match(text, start) or _PARAMS_FIRST.match(text, start)
+         or _MODEL_SIZE.match(text, start))
     if m is None:
         return None
     n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
+    if m.re is _PARAMS_FIRST and n < 1000:
+        return None  # ('3 parameters' in prose is no model)
     return round(n) if n >= 1 else None
 
 

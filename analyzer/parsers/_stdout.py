@@ -353,8 +353,11 @@ class StdoutParser(SharedLines):
             self._emit("resume", step, from_step=step if step is not None else 0,
                        checkpoint=self._resume_from)
         else:
+            # a run started by its step going back to 0 keeps the header object of the run
+            # before: a parameter count printed between the two is this run's, not that one's
+            reused = self.header is self.seg_header and self.segment > 0
             self.seg_header = h = self.header
-            if self._banner_params is not None and h.model.get("n_params") is None:
+            if self._banner_params is not None and (reused or h.model.get("n_params") is None):
                 h.model["n_params"] = self._banner_params  # the new run's own count
             self._emit("run_start", step, config=jsonable(h.config), model=jsonable(h.model),
                        tokens_per_iter=h.tokens_per_iter, max_iters=h.max_iters,

@@ -158,6 +158,8 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
     (modded, "model_params:25517137", 25517137),
     (generic, "Total params: 1.5M", 1_500_000),
     (llmc, "num_parameters: 124475904 => bytes: 248951808", 124475904),
+    (generic, "13443137 parameters", 13443137),                     # the count first (storch)
+    (nanogpt, "size of model (intrinsic dimensions adapted): 503440", 503440),
 ])
 def test_a_parameter_count_in_any_wording(mod, line, n):
     r = run(mod, line + "\n" + (BODIES.get(mod) or "step 1 | loss 2.0\nstep 2 | loss 1.9\n"))
@@ -217,3 +219,20 @@ def test_a_traceback_pasted_without_its_indentation_still_ends_the_run():
             "RuntimeError: probability tensor contains either `inf`, `nan` or element < 0\n")
     r = run(generic, text)
     assert r.end["status"] == "failed" and r.end["error"].startswith("RuntimeError: probability")
+
+
+def test_no_parameter_count_from_prose_or_bytes():
+    from analyzer.parsers._banner import param_count
+    for line in ("12 parameters were frozen", "3 parameters", "size of model: 124 MB",
+                 "num decayed parameter tensors: 26, with 10,740,096 parameters"):
+        assert param_count(line) is None, line
+
+
+def test_each_run_after_a_step_back_to_zero_has_its_own_parameter_count():
+    # three runs of a README, each under 'size of model N', each restarting at step 0
+    text = "".join(f"size of model {n}\n" + "".join(
+        f"step {s}: train loss {6 - s / 1000:.4f}, val loss {6.1 - s / 1000:.4f}\n"
+        for s in range(0, 3000, 1000)) for n in (1294480, 1031568, 503440))
+    r = run(nanogpt, text)
+    starts = [sg for sg in r.segments if sg["kind"] == "run_start"]
+    assert len(starts) == 3 and r.meta["model"]["n_params"] == 503440
