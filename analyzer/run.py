@@ -22,6 +22,11 @@ import pandas as pd
 # ``eval_inclusive`` bool, text columns object; ``slowest_rank`` is int64 when every row has
 # one, object when every row has an explicit null, else float64 (pandas' inference on the
 # events, which the iteration table keeps: see _IterColumns.frame).
+# Formats read from stdout by a StdoutParser: their event times are the log's own clock,
+# summed from the printed step times (an event printed after an iteration line has that
+# line's time), and the parser writes an anomaly event for every non-finite loss it reads.
+STDOUT_FORMATS = frozenset({"nanogpt", "buildnanogpt", "llmc", "modded", "nanochat",
+                            "generic", "hf_trainer"})
 ITER_COLUMNS = ["segment", "step", "time", "loss", "lr", "grad_norm", "dt_ms", "step_ms",
                 "eval_inclusive", "tokens_per_s", "mfu", "mfu_smoothed", "step_ms_min",
                 "step_ms_max", "slowest_rank"]

@@ -31,7 +31,7 @@ import pandas as pd
 from analyzer import hidden_evals, orderstats
 from analyzer.per_run import (best_val_of, last_loss, last_run_segments,  # noqa: F401
                               only_segments, run_groups, runs_in_file)
-from analyzer.run import Run
+from analyzer.run import STDOUT_FORMATS, Run
 
 
 def _pack(segment: np.ndarray, step: np.ndarray) -> np.ndarray:
@@ -95,18 +95,41 @@ def _first_rows(rows: _Layout) -> np.ndarray:
     return out
 
 
+def _eval_before(frames: list[pd.DataFrame], rows: _Layout, time: np.ndarray,
+                 strict: bool) -> np.ndarray:
+    """Rows with an eval or checkpoint at their (segment, step) that ran before the row's
+    iteration: its time is earlier than the row's (a stdout log's clock had not yet counted
+    the step; ``strict``). One printed after its step's line (a fork's eval block under it)
+    has that line's time: it ran after the step's timing, which holds none of it. Events
+    with wall-clock times count at the same time too. An unknown time counts as before."""
+    keys = np.concatenate([_keys(df["segment"], df["step"]) for df in frames])
+    when = np.concatenate([df["time"].to_numpy(dtype=float) for df in frames])
+    ok = keys >= 0
+    keys, when = keys[ok], np.where(np.isnan(when[ok]), -np.inf, when[ok])
+    order = np.lexsort((when, keys))  # by key, then time
+    uniq, first = np.unique(keys[order], return_index=True)
+    earliest = when[order][first]  # each key's earliest eval
+    rk = rows.keys()
+    hit = _isin(rk, uniq)
+    out = np.zeros(len(rk), bool)
+    if hit.any():
+        at = np.searchsorted(uniq, rk[hit])
+        later = earliest[at] >= time[hit] if strict else earliest[at] > time[hit]
+        out[hit] = ~later  # (a NaN row time: before)
+    return out
+
+
 def _eval_inclusive(run: Run, rows: _Layout) -> np.ndarray:
     it = run.iters
     flag = it["eval_inclusive"].to_numpy(dtype=bool, copy=True)
-    marked = [_keys(df["segment"], df["step"]) for df in (run.evals, run.checkpoints)
-              if len(df)]
+    frames = [df for df in (run.evals, run.checkpoints) if len(df)]
     # only a time taken from one iteration to the next (dt_ms) can hold an eval: a step
     # time of the step alone (llm.c, modded, nanochat) never does
     dt = it["dt_ms"].to_numpy(dtype=float)
     timed = ~np.isnan(dt)
-    if marked and len(it):
-        keys = np.unique(np.concatenate(marked))
-        flag |= _isin(rows.keys(), keys[keys >= 0]) & timed
+    if frames and len(it):
+        flag |= _eval_before(frames, rows, it["time"].to_numpy(dtype=float),
+                             run.format in STDOUT_FORMATS) & timed
     if len(it) and timed.any():
         # evals whose line the log left out (see hidden_evals)
         parts = [(int(rows.segment[r][0]), r)

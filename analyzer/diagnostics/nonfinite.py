@@ -15,7 +15,7 @@ import pandas as pd
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
-from analyzer.run import Run
+from analyzer.run import STDOUT_FORMATS, Run
 
 
 def _dtype(run: Run) -> str | None:
@@ -45,8 +45,7 @@ def _suggestion(dtype: str | None, never_finite: bool) -> str:
 # Formats read by a StdoutParser, which writes an anomaly event for every non-finite loss it
 # reads: there a NaN without one is a loss the line did not print (modded-nanogpt's val line
 # gives its step an iteration with the step time and no loss), never a non-finite loss.
-REPORTED_FORMATS = frozenset({"nanogpt", "buildnanogpt", "llmc", "modded", "nanochat",
-                              "generic", "hf_trainer"})
+REPORTED_FORMATS = STDOUT_FORMATS
 
 
 def _segment_mask(run: Run, seg: int, steps: np.ndarray, loss: np.ndarray) -> np.ndarray:

@@ -288,3 +288,17 @@ def test_each_run_in_a_file_is_judged_on_its_own_step_time(tmp_path):
     assert f.evidence["median_step_ms"] == pytest.approx(100.0)
     assert f.evidence["median_eval_dt_ms"] == pytest.approx(200.0)
     assert f.evidence["eval_iters"] == 5 and f.steps == (10, 50)
+
+
+def test_an_eval_printed_after_its_steps_line_is_not_in_that_steps_time():
+    # nanoGPT evaluates at the top of iter N (its dt holds the eval); a JAX port prints
+    # 'step 100: ... val loss' after 'iter 100': that iteration's time holds no eval
+    from analyzer.parsers import nanogpt
+    from tests.analyzer._parse_util import run as parse
+    iters_ = "".join(f"iter {s}: loss {6 - s / 100:.4f}, time {15 + s % 3:.1f}ms\n"
+                     for s in range(0, 101, 10))
+    after = parse(nanogpt, iters_ + "step 100: train loss 5.0, val loss 5.1\n")
+    assert not stats.eval_inclusive(after).iloc[-1]
+    before = parse(nanogpt, iters_.replace("iter 100:", "step 100: train loss 5.0, val loss "
+                                           "5.1\niter 100:"))
+    assert stats.eval_inclusive(before).iloc[-1]
