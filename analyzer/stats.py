@@ -7,7 +7,8 @@ throughput and a wrong MFU. Here those iterations are recognised and set aside:
 
 - eval-inclusive: the ``eval_inclusive`` flag, or an eval / checkpoint at the same step of the
   same segment on a row with a ``dt_ms`` (stdout logs have no flag, but the eval line sits at
-  the top of that step; a ``step_ms`` alone never includes an eval); and the evals whose
+  the top of that step; one printed after the step's line is not in its time; a ``step_ms``
+  alone never includes an eval); and the evals whose
   line a pasted log left out (``hidden_evals``: the first iteration after a checkpoint, a
   slow iteration at a multiple of the eval interval);
 - warm-up: the first logged iteration of each segment, and every step before
