@@ -3,7 +3,7 @@
 In a Run a non-finite loss is NaN in the ``loss`` column (our JSONL writes null, foreign
 parsers give float nan). NaN also means "not logged" for formats whose iteration lines may
 carry no loss (some modded-nanogpt records). For a stdout log a NaN counts as non-finite only
-where its parser reported one (an anomaly event: REPORTED_FORMATS); otherwise only when the
+where its parser reported one (an anomaly event: run.STDOUT_FORMATS); otherwise only when the
 segment shows the loss is normally logged: an anomaly event, a finite loss somewhere, or an
 eval whose losses are non-finite too.
 """
@@ -42,19 +42,15 @@ def _suggestion(dtype: str | None, never_finite: bool) -> str:
     return "; ".join(tips).capitalize() + "."
 
 
-# Formats read by a StdoutParser, which writes an anomaly event for every non-finite loss it
-# reads: there a NaN without one is a loss the line did not print (modded-nanogpt's val line
-# gives its step an iteration with the step time and no loss), never a non-finite loss.
-REPORTED_FORMATS = STDOUT_FORMATS
-
-
 def _segment_mask(run: Run, seg: int, steps: np.ndarray, loss: np.ndarray) -> np.ndarray:
     bad = np.isinf(loss)
     an = run.anomalies
     an = an[(an["segment"] == seg) & (an["kind"] == "nonfinite_loss")]
     if len(an):
         bad |= np.isin(steps, an["step"].dropna().to_numpy(dtype="int64"))
-    if run.format in REPORTED_FORMATS:
+    if run.format in STDOUT_FORMATS:
+        # its parser writes an anomaly event for every non-finite loss it reads: a NaN
+        # without one is a loss the line did not print (a modded val line's iteration)
         return bad
     ev = run.evals[run.evals["segment"] == seg]
     bad_evals = ev["val_loss"].isna() & ev["train_loss"].isna()

@@ -138,10 +138,10 @@ def test_a_val_lines_loss_less_iteration_is_no_nan():
 
 def test_reported_formats_are_the_stdout_parsers():
     import importlib
-    from analyzer.diagnostics.nonfinite import REPORTED_FORMATS
+    from analyzer.run import STDOUT_FORMATS
     from analyzer.parsers import MODULES
     from analyzer.parsers._stdout import StdoutParser
     names = {m.NAME for m in (importlib.import_module(f"analyzer.parsers.{n}") for n in MODULES)
              if isinstance(getattr(m, "Parser", None), type)
              and issubclass(m.Parser, StdoutParser)}
-    assert REPORTED_FORMATS == names
+    assert STDOUT_FORMATS == names
