@@ -46,8 +46,9 @@ def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarr
 
 def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
     """Jumps where the rolling window has too little history (a short log, a run's first
-    points): a loss ``short_spike_rel`` above the point before it and above the lowest of the
-    next few, i.e. a jump against both sides (8.07 -> 15.13 -> 7.97)."""
+    points): a loss ``short_spike_rel`` above the point before it and, on the other side,
+    as far above the lowest of the next few or back near the point before within them, i.e.
+    a jump against both sides (8.07 -> 15.13 -> 7.97; 3.02 -> 3.96 -> 3.56 -> 3.47 -> 3.28)."""
     out = np.zeros(len(loss), bool)
     factor = 1 + config.short_spike_rel
     stop = min(len(loss) - 1, config.loss_min_history)
@@ -57,7 +58,12 @@ def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
         rises[1:] = head[1:] / head[:-1]
     for i in range(1, stop):
         after = loss[i + 1:i + 4]
-        if not (loss[i] >= factor * loss[i - 1] and loss[i] >= factor * after.min()):
+        if not len(after) or loss[i] < factor * loss[i - 1]:
+            continue
+        # back near the point before also counts: a jump can decay over a few steps, as
+        # when a resume restarts a finished schedule's learning rate
+        low = after.min()
+        if not (loss[i] >= factor * low or low <= loss[i - 1] * (1 + config.short_spike_rel / 2)):
             continue
         # only where the rest of those points is calm: a loss that jumps up and down by
         # half anyway (a noisy fine-tune) has no spike to tell apart

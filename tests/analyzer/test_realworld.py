@@ -51,8 +51,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (fifth hunt)',
     ('llmc/infinitrain-gpt2-seq2048-glog-check-failed-aborted-before-step-1.log',
      'problem:crashed'): 'misread when added (fifth hunt)',
-    ('build-nanogpt/csabapalfi-2xh100-epoch2-resume-lr-jump-spike-at-19073-rank-samples.log',
-     'problem:loss_spike@19073'): 'misread when added (fifth hunt)',
     ('build-nanogpt/ajherman-nonorm-logtxt-appended-resume-from-500-after-670.log',
      'fact:first_step'): 'misread when added (fifth hunt)',
     ('modded-nanogpt/pgolf-xnor-eggroll-es-finetune-fitness-falls-val-rises-cut-at-16.log',
