@@ -103,8 +103,10 @@ _VAL = re.compile(r"^(?:val|valid|validation|eval|evaluation|test|dev)(?:[ /]?lo
 _LR = {"lr", "learning rate", "lr0"}
 _NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total"}
 _TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
-         "ms/iter", "ms/step"}
-_TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms"}  # the unit in the key
+         "ms/iter", "ms/step", "time per iteration", "time per step"}
+# the unit in the key; Megatron-style 'elapsed time per iteration (ms): 430.0'
+_TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms", "time per iteration ms",
+            "elapsed time per iteration ms", "time per step ms"}
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
         "tokens per second",
         "tokens per sec", "throughput", "tok per sec"}

@@ -35,6 +35,12 @@ from tests.analyzer._parse_util import run
     # commas with no space before a label (a lecture's build-nanogpt variant)
     ("step 1,loss: 9.524967193603516,dt:303.48ms, tokens/sec: 13496.70", 1,
      dict(loss=9.524967193603516, dt_ms=303.48, tokens_per_s=13496.70)),
+    # Megatron-LM: the unit in the key, 'lm loss', counters that are no fields
+    ("iteration      200/    1000 | consumed samples:          800 | elapsed time per "
+     "iteration (ms): 430.0 | learning rate: 1.342E-04 | global batch size:     4 | lm loss: "
+     "7.399415E+00 | loss scale: 16384.0 | grad norm: 2.918 | number of skipped iterations:   "
+     "0 | number of nan iterations:   0 |", 200,
+     dict(loss=7.399415, dt_ms=430.0, lr=1.342e-4, grad_norm=2.918)),
 ])
 def test_fields_are_read_by_label_with_units(line, step, fields):
     r = run(generic, line + "\n")
