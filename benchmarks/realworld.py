@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in scores:
             for c in s.checks:
                 if not c.ok:
-                    print(f"    ({s.log!r},\n     {c.key!r}): 'analyzer gives {_fmt(c.got)}',")
+                    print(f"    ({s.log!r},\n     {c.key!r}): {'analyzer gives ' + _fmt(c.got)!r},")
         return 0
     misses = [dataclasses.asdict(c) for s in scores for c in s.checks if not c.ok]
     if args.json:
