@@ -17,7 +17,10 @@ SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + DEATH + r"\b.*|"
 # '^CTraceback ...'). They end the run only if no training follows them (see finish()).
 CTRL_C = "^C"
 INTERRUPT = re.compile(r"\bKeyboardInterrupt\b")
-OOM = re.compile(r"\bout of memory\b|OutOfMemoryError|\boom[-_ ]kill|"
+# Not Triton's 'OutOfMemoryError: out of resource: triton_mm Required: 131072 Hardware
+# limit:101376' while inductor autotunes: a kernel config over the shared-memory limit, which
+# it skips ('Ignoring this choice.'); the run goes on
+OOM = re.compile(r"\bout of memory\b|OutOfMemoryError(?!: out of resource)|\boom[-_ ]kill|"
                  r"\bInvalid buffer size: \d", re.IGNORECASE)  # the last: MPS cannot allocate
 KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
                     r"(?: \(core dumped\))?(?![A-Za-z])")

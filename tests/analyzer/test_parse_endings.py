@@ -236,3 +236,22 @@ def test_each_run_after_a_step_back_to_zero_has_its_own_parameter_count():
     r = run(nanogpt, text)
     starts = [sg for sg in r.segments if sg["kind"] == "run_start"]
     assert len(starts) == 3 and r.meta["model"]["n_params"] == 503440
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_triton_out_of_resource_while_autotuning_is_no_oom(mod):
+    # inductor skips a kernel config over the shared-memory limit; the run goes on
+    tune = ("[rank5]:E0416 04:09:58.407000 99382 torch/_inductor/select_algorithm.py:3924] "
+            "[0/3] Runtime error during autotuning: \n"
+            "[rank5]:E0416 04:09:58.407000 99382 torch/_inductor/select_algorithm.py:3924] "
+            "[0/3] No valid triton configs. OutOfMemoryError: out of resource: triton_mm "
+            "Required: 131072 Hardware limit:101376 Reducing block sizes or `num_stages` may "
+            "help.. \n"
+            "[rank5]:E0416 04:09:58.407000 99382 torch/_inductor/select_algorithm.py:3924] "
+            "[0/3] Ignoring this choice.\n")
+    r = run(mod, tune + BODIES[mod])
+    assert r.end is None and r.n_segments == 1 and len(r.iters) == 2
+    # a CUDA OOM's own OutOfMemoryError still ends the run
+    r = run(mod, BODIES[mod] + "torch.OutOfMemoryError: CUDA out of memory. Tried to "
+            "allocate 96.00 MiB.\n")
+    assert r.end["status"] == "failed"

@@ -179,8 +179,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:final_train_loss'): 'misread when added (sixth hunt)',
     ('modded-nanogpt/pgolf-pr1164-harness-comment-header-wallclock-cap-then-ttt-eval-indexerror-8-ranks.log',
      'fact:params'): 'misread when added (sixth hunt)',
-    ('modded-nanogpt/pgolf-pr1822-l40s-autotune-out-of-resource-errors-healthy-wallclock-cap.log',
-     'runs'): 'misread when added (sixth hunt)',
     ('modded-nanogpt/pr194-pipe-format-padded-step-comma-ms-repeat-1-tail-repeat-2-head.log',
      'fact:last_step'): 'misread when added (sixth hunt)',
     ('modded-nanogpt/pr194-pipe-format-padded-step-comma-ms-repeat-1-tail-repeat-2-head.log',
