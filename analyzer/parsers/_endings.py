@@ -29,6 +29,10 @@ CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
 # a native library's fatal error with its message on the line: '[cuBLAS ERROR]: 13 x.cuh 216'
 NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S.*|"
                           r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access")
+# a script's word that it went on to the end after an error it printed (a harness's 'Stage
+# completed successfully' under a side task's traceback): that error killed nothing
+SUCCESS = re.compile(r"\b(?:completed|finished|exited|ended|done) successfully\b|"
+                     r"\bexit(?:ed with)? (?:code|status)[: ]+0\b", re.IGNORECASE)
 TRACEBACK = "Traceback (most recent call last):"
 # the last line of a traceback: 'ValueError: ...', 'KeyboardInterrupt', 'torch.X.ChildFailedError:'
 EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(?::.*)?$")

@@ -10,7 +10,7 @@ import re
 from analyzer.parsers._banner import (ARG, COMMAND, is_command, is_launch,
                                       looks_like_run_header, param_count, paste_break)
 from analyzer.parsers._endings import (ASSERTION, CUDA_ERROR, EXCEPTION, NATIVE_ERROR, OOM,
-                                       SHELL_DEATH, SIGNAL, SLURM_CANCEL, TRACEBACK,
+                                       SHELL_DEATH, SIGNAL, SLURM_CANCEL, SUCCESS, TRACEBACK,
                                        ending_status, pending_ending)
 from analyzer.parsers._header import Header, device_type
 from analyzer.parsers._text import is_elision, literal
@@ -52,6 +52,9 @@ class SharedLines:
         """Lines every format shares: endings, tracebacks, warnings, what comes between two
         runs. None if it was an ending (parsed), else the reason the line is skipped."""
         t = text.strip()
+        if self._completed_at is not None and self._exception is not None and SUCCESS.search(t):
+            self._exception = None  # the run completed and the script went on past the error
+            return None
         reason = self._ending_line(t)
         return self._between_runs(t) if reason is False else reason
 
@@ -94,7 +97,10 @@ class SharedLines:
                 return "traceback"
             self._in_traceback = False
             if EXCEPTION.match(t):
-                self._exception = t
+                # torchrun's own ChildFailedError says only that a worker died: the worker's
+                # exception before it is the cause
+                if "ChildFailedError" not in t or self._exception is None:
+                    self._exception = t
                 return "traceback"
             if self._exception is None:  # cut before its exception line (a short paste)
                 self._exception = CUT_TRACEBACK

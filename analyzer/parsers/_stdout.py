@@ -94,6 +94,7 @@ class StdoutParser(SharedLines):
         self._eval_step: int | None = None     # eval printed since the last iteration
         self._best_val: float | None = None
         self._ended = False
+        self._completed_at: int | None = None  # the step a run that completed ended at
         self._in_traceback = False
         self._frame_source = False  # the line after an unindented 'File "..."' frame line
         self._exception: str | None = None     # last exception of a trailing traceback
@@ -140,7 +141,9 @@ class StdoutParser(SharedLines):
             self._exception = CUT_TRACEBACK  # the log ends inside a traceback
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
-        if self._exception is not None and self._new_run is not None:
+        if self._failed_after_completion():
+            pass
+        elif self._exception is not None and self._new_run is not None:
             self._launch_failed()  # a launch that died before its first step
         elif self._exception is not None and not self._ended:
             self._end(ending_status(self._exception), self._exception)
@@ -203,6 +206,7 @@ class StdoutParser(SharedLines):
     def header_line(self) -> Header:
         """Note a header line; returns the header it belongs to (a new one after data)."""
         self._header_seen = True
+        self._failed_after_completion()
         if self.segment >= 0 and self._exception is not None and not self._ended:
             # an error or interrupt, then a new header: the run before it ended there (not
             # the next one, which may never print data: a shell's `time` echoing the command)
@@ -381,6 +385,18 @@ class StdoutParser(SharedLines):
         self._emit("run_end", step, status=status, error=error, steps=step,
                    wall_s=self.elapsed)
         self._ended = True
+        self._completed_at = step if status == "completed" else None
+
+    def _failed_after_completion(self) -> bool:
+        """An error after the run completed: the script died in what it does after training
+        (a final eval, an export, a sweep's bookkeeping), so the run ended failed (or
+        interrupted) after all, at the step it had completed. True if so."""
+        if self._completed_at is None or not self._ended or self._exception is None:
+            return False
+        error, step = self._exception, self._completed_at
+        self._exception, self._ended = None, False
+        self._end(ending_status(error), error, step)
+        return True
 
     def _line(self, text: str, lineno: int) -> None:
         """One line, with a one-line look-ahead for a step going back without a header or

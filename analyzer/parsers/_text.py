@@ -32,6 +32,8 @@ _LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +
 _LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - ", "INFO: "
 # glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')
+# torchrun's '[rank0]:' before each line of a worker's output (a traceback, a warning)
+_RANK = re.compile(r"\[rank\d+\]: ?")
 _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.<>-]+:\d+\] ?")
 # a tqdm bar glued before a log line (the bar ends without a newline, the logger writes on):
 # ' 9%|▉         | 9/100 [00:05<00:19,  4.61it/s]', with an optional 'desc: ' before it
@@ -117,6 +119,9 @@ def _may_be_prefixed(line: str) -> bool:
 
 def _strip_prefixes(line: str) -> str:
     line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
+    if line.startswith("[rank"):  # torchrun's rank prefix of a worker's output
+        m = _RANK.match(line)
+        line = line[m.end():] if m is not None else line
     m = _TQDM.match(line)
     if m is not None and line[m.end():].strip():  # a bar alone stays (hf_trainer reads it)
         line = line[m.end():]

@@ -255,3 +255,34 @@ def test_triton_out_of_resource_while_autotuning_is_no_oom(mod):
     r = run(mod, BODIES[mod] + "torch.OutOfMemoryError: CUDA out of memory. Tried to "
             "allocate 96.00 MiB.\n")
     assert r.end["status"] == "failed"
+
+
+COMPLETED = {
+    modded: "step:1/2 train_loss:11.0091 train_time:240ms step_avg:nanms\n"
+            "step:2/2 val_loss:10.5000 train_time:480ms step_avg:240.00ms\n",
+    nanochat: BODIES[nanochat] + "Total training time: 0.02m\n",
+}
+CRASH = ("[rank0]: Traceback (most recent call last):\n"
+         "[rank0]:   File \"/w/train_gpt.py\", line 1900, in <module>\n"
+         "[rank0]: IndexError: list index out of range\n"
+         "Traceback (most recent call last):\n  File \"/usr/bin/torchrun\", line 8, in <module>\n"
+         "    sys.exit(main())\n"
+         "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n"
+         "============================================================\n"
+         "train_gpt.py FAILED\n")
+
+
+@pytest.mark.parametrize("mod", list(COMPLETED), ids=lambda m: m.NAME)
+def test_a_crash_after_the_run_completed_fails_it_at_its_last_step(mod):
+    # the script died in its post-training work (a final eval): the process failed; the
+    # rule of the launcher's error box is no new run
+    done = run(mod, COMPLETED[mod]).end
+    r = run(mod, COMPLETED[mod] + CRASH)
+    assert done["status"] == "completed" and r.n_segments == 1
+    assert r.end["status"] == "failed" and r.end["step"] == done["step"]
+    assert "IndexError" in r.end["error"]  # the exception, unprefixed
+    # an error the script went on past (a side task's traceback, then its word of success)
+    side = ("Traceback (most recent call last):\n  File \"agent.py\", line 9, in run\n"
+            "meerkat.errors.MeerkatError: rkat-rpc process closed\n"
+            "Stage completed successfully\n")
+    assert run(mod, COMPLETED[mod] + side).end["status"] == "completed"

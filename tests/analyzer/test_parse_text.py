@@ -61,6 +61,10 @@ def test_decode_lines(data, lines):
     ("E20260315 22:09:46.334327 140220588404736 main.cc:386] step    1/20 | train loss 4.3",
      "step    1/20 | train loss 4.3"),
     ("I0315 22:09:46.334327 1402 trainer.cc:12] step 2", "step 2"),
+    # torchrun's rank prefix of a worker's output, also before a glog line
+    ("[rank0]: IndexError: list index out of range", "IndexError: list index out of range"),
+    ("[rank5]:E0416 04:09:58.407000 99382 select_algorithm.py:3924] [0/3] Ignoring this choice.",
+     "[0/3] Ignoring this choice."),
     ("E2 is the second step", "E2 is the second step"),
     ("[2026-03-23 04:02:21] INFO: warmup_step:1/20", "warmup_step:1/20"),  # 'LEVEL: '
     ("INFO: alone it may be a message", "INFO: alone it may be a message"),
