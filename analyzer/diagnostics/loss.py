@@ -275,10 +275,26 @@ def _val_fell(run: Run, seg: int, since: int) -> tuple[float, float] | None:
     return float(val[0]), float(val[-1])
 
 
+def _train_fell(run: Run, seg: int, since: int) -> bool:
+    """The train loss fell by a tenth or more from step ``since`` to the segment's end: the
+    evals' own train loss where they print one (nanoGPT's eval lines), else the median of
+    the last few logged losses at ``since`` and at the end."""
+    ev = run.evals[(run.evals["segment"] == seg) & (run.evals["step"] >= since)]
+    tr = ev["train_loss"].to_numpy(dtype=float) if "train_loss" in ev else np.empty(0)
+    tr = tr[np.isfinite(tr)]
+    if len(tr) >= 2:
+        return bool(tr[-1] < 0.9 * tr[0])
+    it = run.iters[(run.iters["segment"] == seg) & np.isfinite(run.iters["loss"])]
+    at, end = it[it["step"] <= since]["loss"].tail(5), it["loss"].tail(5)
+    return bool(len(at) and len(end) and end.median() < 0.9 * at.median())
+
+
 def _val_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
     """The val loss ends far above its best (twice divergence_rel above it): a model that
-    was destroyed (a fine-tune with a wrong learning rate), whatever the train loss shows.
-    Overfitting moves the val loss by a few percent, not by this much."""
+    was destroyed (a fine-tune with a wrong learning rate), whatever the train loss shows,
+    unless the val loss got better first and the train loss kept falling since its best:
+    overfitting, however far (a tiny dataset memorised: val 2.60 -> 5.55, train 2.38 -> 0.23),
+    which the overfitting diagnostic reports."""
     findings = []
     ev_all = run.evals[run.evals["val_loss"].notna() & run.evals["step"].notna()]
     for seg, ev in ev_all.groupby("segment"):
@@ -290,6 +306,8 @@ def _val_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if best == len(val) - 1 or val[-1] < val[best] * (1 + 2 * config.divergence_rel):
             continue
         steps = ev["step"].to_numpy(dtype=int)
+        if best > 0 and _train_fell(run, int(seg), int(steps[best])):
+            continue  # better at first, then worse while the train loss falls: overfitting
         findings.append(Finding(
             code="loss_divergence", severity="error", segment=int(seg),
             steps=(int(steps[best]), int(steps[-1])),

@@ -122,6 +122,18 @@ def test_overfitting_is_not_a_val_divergence():
     assert loss_trend_divergence(r, CFG) == []
 
 
+def test_overfitting_far_beyond_its_best_is_not_a_val_divergence():
+    # a tiny dataset memorised: val better first, then 2.1x its best while train falls 10x
+    from tests.analyzer._synth import ev
+    evals = [ev(0, 4.20, 4.21), ev(200, 2.38, 2.60), ev(1000, 1.20, 3.10), ev(2000, 0.60, 4.20),
+             ev(4900, 0.23, 5.55)]
+    assert loss_trend_divergence(run(iters(range(0, 5000, 100), 2.0), evals), CFG) == []
+    # the same val curve with a train loss that does not fall is a model that got worse
+    flat = [ev(e["step"], 2.4, e["val_loss"]) for e in evals]
+    (f,) = loss_trend_divergence(run(iters(range(0, 5000, 100), 2.0), flat), CFG)
+    assert f.code == "loss_divergence" and f.steps == (200, 4900)
+
+
 @pytest.mark.parametrize("train, found", [(16.7401, True), (10.5, False)])
 def test_a_lone_train_loss_far_above_the_untrained_models_is_a_spike(train, found):
     """One train line (a parameter-golf key-line log): 16.74 at step 2 against the step-0
