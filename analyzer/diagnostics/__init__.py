@@ -59,7 +59,7 @@ CODES: dict[str, tuple[str, ...]] = {
     "overfitting": ("overfitting",),
     "eval_spikes": ("eval_spikes",),
     "timing_spikes": ("timing_spikes",),
-    "throughput_drop": ("throughput_drop",),
+    "throughput_drop": ("throughput_drop", "throughput_rise"),
     "low_mfu": ("low_mfu",),
     "implausible_mfu": ("mfu_implausible",),
     "straggler": ("straggler_rank",),

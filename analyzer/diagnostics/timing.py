@@ -175,7 +175,9 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if np.isnan(rate).any():
             rows, rate = rows[~np.isnan(rate)], rate[~np.isnan(rate)]
         n = len(rows)
-        w = max(5, int(round(n * config.drop_min_frac)))  # shortest drop worth reporting
+        # the shortest drop worth reporting: 10 timed points at least, since 5 in a row of a
+        # noisy series (one iteration's time sampled every 10 on a shared CPU) come by chance
+        w = max(10, int(round(n * config.drop_min_frac)))
         if n < 4 * w:
             continue
         size = max(1, w // 5)  # blocks: a drop spans at least 5 of them
@@ -190,6 +192,12 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         last = prep.step[rows[min(n, b * size) - 1]]
         during = float(orderstats.median(rate[a * size:b * size]))
         to_end = b == len(med)
+        if a == 0 and not to_end:  # slow from the first steady step on, then faster for good
+            lo = (b - 1) * size  # the first fast point, inside the blocks around the change
+            fast = np.flatnonzero(rate[lo:(b + 1) * size] >= typical / config.drop_ratio)
+            k = lo + int(fast[0]) if len(fast) else min(n - 1, b * size)
+            findings.append(_speed_up(int(seg), int(prep.step[rows[k]]), during, typical, unit))
+            continue
         tokens = unit == "tokens_per_s"
         what = "tokens/s" if tokens else "steps/s"
         # From step time alone, a lasting slowdown is most often a batch-size or sequence-
@@ -215,6 +223,19 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                         "Nothing to fix if the run grows its batch size or sequence length on "
                         "a schedule; otherwise compare tokens per step before and after.")))
     return findings
+
+
+def _speed_up(seg: int, step: int, before: float, after: float, unit: str) -> Finding:
+    """A run slow from its start that got faster at ``step`` and stayed so: no drop (the
+    fast part is the run's norm only by count), but worth knowing."""
+    what = "tokens/s" if unit == "tokens_per_s" else "steps/s"
+    return Finding(
+        code="throughput_rise", severity="info", segment=seg, steps=(step, step),
+        message=(f"Throughput rose from ~{before:,.3g} to ~{after:,.3g} {what} at step {step} "
+                 "and stayed there: the steps before it ran slower (another process on the "
+                 "device, a warm-up, a setting changed on resume)."),
+        evidence={"before": before, "after": after, "unit": unit, "step": step},
+        suggestion="Nothing to fix if the faster part is what you expect of this setup.")
 
 
 def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -302,3 +302,18 @@ def test_an_eval_printed_after_its_steps_line_is_not_in_that_steps_time():
     before = parse(nanogpt, iters_.replace("iter 100:", "step 100: train loss 5.0, val loss "
                                            "5.1\niter 100:"))
     assert stats.eval_inclusive(before).iloc[-1]
+
+
+def test_a_run_slow_from_its_start_that_speeds_up_has_no_drop():
+    # minGPT on a shared GPU: ~44 ms per iteration to 4200, then ~7.3 ms for good
+    dts = [44.0 + (i % 3) for i in range(42)] + [7.3 + (i % 2) * 0.2 for i in range(18)]
+    fs = throughput_drop(run(iters(range(100, 6100, 100), 2.0, dts)), CFG)
+    assert [(f.code, f.severity, f.steps) for f in fs] == [("throughput_rise", "info",
+                                                            (4300, 4300))]
+
+
+def test_five_slow_samples_of_a_noisy_series_are_no_drop():
+    # one iteration's time sampled every 10 on a CPU: 78-156 ms, five in a row at 125-190
+    base = [78.1, 93.8, 109.4, 93.8, 78.1, 125.0, 93.8, 78.1, 137.6, 93.8]
+    dts = base * 2 + [125.0, 128.0, 132.0, 149.0, 190.0, 130.0] + base * 8
+    assert throughput_drop(run(iters(range(0, 10 * len(dts), 10), 2.0, dts)), CFG) == []
