@@ -9,7 +9,8 @@ eval's, not a stall. nanoGPT's loop says where the evals were:
   parser could give the checkpoint (the last eval it saw, perhaps long before);
 - evals run at every multiple of ``eval_interval``: an iteration much slower than the
   segment's median (``SLOW``) at a multiple of the run's interval holds one. The interval is
-  the config's ``eval_interval`` when printed, else the greatest common divisor of the steps
+  the config's ``eval_interval`` when printed (else the one the format's trainer hard-codes,
+  FORMAT_INTERVAL), else the greatest common divisor of the steps
   known to hold evals together with that iteration's step; such an inferred interval must be
   coarser than the logging and predict only slow or known-eval iterations (a random slow
   step gives an interval that also predicts fast ones: the timing diagnostics report it).
@@ -106,11 +107,16 @@ def _rows_at(rows: slice | np.ndarray, positions: np.ndarray) -> np.ndarray:
     return rows.start + positions if isinstance(rows, slice) else rows[positions]
 
 
+# the eval interval a format's trainer hard-codes: build-nanogpt's loop evaluates (val loss,
+# HellaSwag, samples) at every 250th step, and its log may show only the step lines
+FORMAT_INTERVAL = {"buildnanogpt": 250}
+
+
 def _config_interval(run: Run) -> int | None:
     value = (run.meta.get("config") or {}).get("eval_interval")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1 \
             or int(value) != value:
-        return None
+        return FORMAT_INTERVAL.get(run.format or "")
     return int(value)
 
 

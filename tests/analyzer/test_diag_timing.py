@@ -317,3 +317,20 @@ def test_five_slow_samples_of_a_noisy_series_are_no_drop():
     base = [78.1, 93.8, 109.4, 93.8, 78.1, 125.0, 93.8, 78.1, 137.6, 93.8]
     dts = base * 2 + [125.0, 128.0, 132.0, 149.0, 190.0, 130.0] + base * 8
     assert throughput_drop(run(iters(range(0, 10 * len(dts), 10), 2.0, dts)), CFG) == []
+
+
+def test_build_nanogpt_evals_every_250_steps_with_no_eval_line_are_evals():
+    # a tail of step lines only: build-nanogpt's loop evaluates at every 250th step, whose
+    # time holds the val loss, HellaSwag and samples (~20x a step)
+    from analyzer.parsers import buildnanogpt
+    from tests.analyzer._parse_util import run as parse
+    line = ("step {s:5d} | loss: 3.020000 | lr 6.0000e-05 | norm: 0.2500 | dt: {dt:.2f}ms | "
+            "tok/sec: 143000.00\n")
+    text = "".join(line.format(s=s, dt=74300.0 if s % 250 == 0 else 3660.0 + s % 7)
+                   for s in range(18700, 19060))
+    r = parse(buildnanogpt, text)
+    assert _eval_steps(r) == [18750, 19000]
+    assert timing_spikes(r, CFG) == []
+    # the same slow steps in another format, with no eval anywhere, are unexplained spikes
+    from analyzer.parsers import generic
+    assert timing_spikes(parse(generic, text), CFG)

@@ -101,8 +101,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (sixth hunt)',
     ('build-nanogpt/ashegde-double-pipe-tail-final-val-at-19072-eval-step-2116ms.log',
      'fact:step_ms'): 'misread when added (sixth hunt)',
-    ('build-nanogpt/logbob-gpt4-tokenizer-steps-only-tail-eval-hidden-in-dt-75s-every-250.log',
-     'false_alarm'): 'misread when added (sixth hunt)',
     ('generic/rahulmeena-2d1-updates-1101-1159-of-4769-recurrent-state-explosion-hard-stop.log',
      'format'): 'misread when added (sixth hunt)',
     ('generic/rahulmeena-2d1-updates-1101-1159-of-4769-recurrent-state-explosion-hard-stop.log',
