@@ -230,6 +230,8 @@ def pipe_fields(text: str) -> dict[str, tuple[float | None, str]]:
         if not part:
             continue
         m = _FIELD.match(part)
+        if m is None and ":" in part:  # a label before the field: 'elapsed_time: dt=465.2ms'
+            m = _FIELD.match(part.split(":", 1)[1].strip())
         if m is None:
             out[part.rstrip(":").strip().lower()] = (None, "")
             continue

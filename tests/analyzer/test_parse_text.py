@@ -113,6 +113,9 @@ def test_pipe_fields():
     assert f["dt"] == (659.5, "ms") and f["tok/sec"][0] == 794972 and f["total time"][0] == 2.62
     f = pipe_fields(" loss     nan (+nanz)| norm    nan (")     # a line cut short
     assert math.isnan(f["loss"][0]) and math.isnan(f["norm"][0])
+    # a build-nanogpt fork labels its field: 'elapsed_time: dt=465.2185ms' is the dt
+    f = pipe_fields(" loss: 5.9140 || norm: 0.9976 || elapsed_time: dt=465.2185ms || tok/sec: 1")
+    assert f["dt"] == (465.2185, "ms") and f["loss"][0] == 5.914
 
 
 def test_byte_blocks_cut_after_newlines_and_keep_long_lines_whole():
