@@ -28,7 +28,18 @@ the first counter after it is the step); an epoch summary with a train and a val
 iteration); ``epoch time`` in ms on a step line; a tqdm bar with the fields in its postfix
 (``| 499/5000 [06:28<57:55, 1.30it/s, loss=0.9962, dt(ms)=588.26]``) and a ``Resumed from step
 N`` before a bar that counts from 0 again; a stepless eval block after a step line (``test
-loss: 6.40``, ``test_loss:  tensor(6.3983)``): that step's eval.
+loss: 6.40``, ``test_loss:  tensor(6.3983)``): that step's eval; a fork's tag before an
+``update`` counter (``2D1 update=1101/4769 stage=C … loss=2.997812``: the tag is no field, the
+update the step) and its guard's ``hard stop`` line (the run's end if no training follows);
+``evaluation step 19 | … | val 9.541013``: an eval (its one loss is the val loss).
+
+Step lines with a time and no loss (``step  251/1840 | time: 8,566ms | step avg: 34.13ms``)
+are loss-less iterations, unless the log's step lines print a loss (then they are skipped).
+Beside a running ``step avg``, a plain ``time`` is the cumulative clock: the step time is its
+difference to the previous line's over the steps between, never the clock. A timed line with
+a train and a val loss (litgpt's ``loss train: 2.846, val: 2.861 | iter time: 112.20 ms``) is
+held until the next: the same val beside another train loss shows the log repeats its latest
+val on training lines (each line an iteration, the val one eval); otherwise it is an eval.
 
 Unknown labels are ignored; a line without a step or without any loss is not a training line
 (skipped and counted). The fields found are listed in ``run.stats.fields``, so that a report
@@ -41,20 +52,22 @@ import re
 
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
+from analyzer.parsers.generic_fields import is_timed, ms_of, read_fields, train_and_val
 
 NAME = "generic"
 
+# a step's counter word ('update=11': a research fork counts its optimizer updates)
+_WORD = r"(?:(?:global[ _]?)?step|iter(?:ation)?|it|update)"
 # the step at the start of a line: 'step 12', 'step12', 'iter 12:', '12 |', 'Step 12/100', '[12]'
-_HEAD = re.compile(r"\s*\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)?\s*[:=#]?\s*(\d+)"
-                   r"(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*(.*)$", re.IGNORECASE)
-# parts: 'a | b', 'a, b', 'a; b', runs of spaces, and single spaces before 'key=' ('step=10
-# loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks), and a
-# comma with no space before a labelled field ('loss: 9.52,dt:303.48ms, tokens/sec: ...'), and
-# a single space between a number and the next 'label: number' (makemore's eval line 'train
-# loss: 0.1003 test loss: 0.0901')
-_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
-                    r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
-                    r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
+_HEAD = re.compile(r"\s*(?P<eval>(?:eval(?:uation)?|val(?:idation)?)\s+(?=step|iter))?"
+                   r"\[?(?P<word>" + _WORD + r")?\s*[:=#]?\s*(?P<step>\d+)"
+                   r"(?:\s*/\s*(?P<total>\d+))?\]?\s*(?:[|:,;]|\s)\s*(?P<rest>.*)$", re.IGNORECASE)
+# a tag before the step's counter ('2D1 update=1101/4769 stage=C … loss=2.997812',
+# 'RESULT_UPDATE_PASS update=11 loss=5.58'): a fork's label for its line, capitals, digits and
+# '_', never a field; only before a counter word (a bare number after capitals is no step:
+# 'GPU 0 …')
+_TAG = re.compile(r"\s*(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*\s+(?=(?i:" + _WORD
+                  + r")\s*[:=#]?\s*\d)")
 # an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
 # finer counter after it is the step
 _EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*(\d+)(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*",
@@ -67,7 +80,7 @@ _TRAIN_TIME = re.compile(r"(?:train|training)(?: epoch)? time\s*[:=]?\s*(\d+(?:\
 # a step counter: after an epoch it is the line's step; right after the line's step, a second
 # counter (litgpt's optimizer 'step 1' after its 'iter 4': the first one printed advances on
 # every line) is no field
-_COUNTER = re.compile(r"\[?(?:(?:global[ _]?)?step|iter(?:ation)?|it)\s*[:=#]?\s*\d+"
+_COUNTER = re.compile(r"\[?" + _WORD + r"\s*[:=#]?\s*\d+"
                       r"(?:\s*/\s*\d+)?\]?\s*(?:[|:,;]|\s)\s*", re.IGNORECASE)
 # a tqdm bar whose postfix carries the step's fields ('Training:  10%|▉  | 499/5000 [06:28<57:55,
 # 1.30it/s, loss=0.9962, lr=0.000300, tok/s=27851.7, dt(ms)=588.26]'): the count n is the step
@@ -78,39 +91,11 @@ _BAR_NOT_STEPS = re.compile(r"epoch|val|eval|test|valid", re.IGNORECASE)
 # a relaunch that says where it resumes: 'Resumed from step 5000', 'Resuming from iter 200'
 _RESUMED = re.compile(r"[^A-Za-z0-9]*resum(?:ed|ing)(?: training)? from (?:step|iter(?:ation)?) "
                       r"(\d+)\b", re.IGNORECASE)
-# a time's unit in parentheses after its label ('dt(ms)=588.26'): the label's unit
-_KEY_UNIT = re.compile(r"\s*\(ms\)(?=\s*[:=])", re.IGNORECASE)
 # a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
 _INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
                           re.IGNORECASE)
-# a qualifier in parentheses between a label and its colon ('loss train (curr): 1.585'); one
-# naming an eval is kept (the part is then unread: never a train loss by mistake)
-# nor a unit ('tok/s (k): 141' stays unread; a time's unit in parentheses: see _KEY_UNIT)
-_QUALIFIER = re.compile(r"\s*\((?![^)]*\b(?:val|valid|validation|eval|test|dev)\b)"
-                        r"(?!(?:ms|sec|secs|min|mins|hrs?)\))[A-Za-z][A-Za-z .]{1,29}\)\s*(?=[:=])",
-                        re.IGNORECASE)
 # minGPT's chargpt prints the time first: 'iter_dt 7797.46ms; iter 2: train loss 2.60938'
 _TIME_FIRST = re.compile(r"\s*((?:iter_)?dt|time)\s*[:=]?\s*(\d[\d.]*\s*m?s)\s*;\s*(.+)$")
-_PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
-                   r"(?P<num>[-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+))"
-                   r"\s*(?P<unit>.*)$", re.IGNORECASE)
-_LOSS = {"loss", "lm loss"}  # the step's own loss
-# a named train loss: the step's loss too, unless the line has a bare 'loss' as well (then it
-# is the latest eval's train loss, which such lines repeat beside their val loss)
-_TRAIN = {"train loss", "training loss", "train", "trl", "tr loss", "loss train", "train/loss"}
-_VAL = re.compile(r"^(?:val|valid|validation|eval|evaluation|test|dev)(?:[ /]?loss)?$|"
-                  r"^(?:loss[ /])?(?:val|valid|validation|eval)$")
-_LR = {"lr", "learning rate", "lr0"}
-_NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total"}
-_TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
-         "ms/iter", "ms/step", "time per iteration", "time per step"}
-# the unit in the key; Megatron-style 'elapsed time per iteration (ms): 430.0'
-_TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms", "time per iteration ms",
-            "elapsed time per iteration ms", "time per step ms"}
-_TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
-        "tokens per second",
-        "tokens per sec", "throughput", "tok per sec"}
-_SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 # an eval line with no step ('val loss 3.5919', build-nanogpt forks): run at the top of the
 # step after the last one printed, whose time (one iteration to the next) includes it
 _STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?(?:\d[\d.]*"
@@ -126,67 +111,13 @@ _STEPLESS_TEST = re.compile(r"(test|train)[ _]loss\s*[:=]?\s*(tensor\(\s*)?([-+]
 # 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
 _TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
                          r"(\d+(?:\.\d+)?)\s*(ms|s)\b(?:[,;]|$)", re.IGNORECASE)
+# a trainer's own guard stopping the run ('recurrent-state explosion hard stop: health={…}'):
+# the run's end when no training follows it (as a traceback's), failed with that message
+_GUARD_STOP = re.compile(r"(?:.*\W)?(?:hard[ -]stop|aborting training|training aborted)\b",
+                         re.IGNORECASE)
 # nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
 # model to out/model.pt'
 _CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
-
-
-def read_fields(rest: str) -> dict[str, float | None]:
-    """The labelled numbers of a line's text after its step, by schema field name (and
-    'val_loss' / 'train_loss' for an eval); a field whose number is not finite is kept as
-    NaN so that a NaN loss is seen."""
-    out: dict[str, float | None] = {}
-    parts = _SPLIT.split(_KEY_UNIT.sub("_ms", _QUALIFIER.sub("", rest.strip())))
-    for i, part in enumerate(parts):
-        m = _PART.match(part.strip())
-        if m is None:
-            continue
-        key = " ".join((m.group("key") or "").lower().replace("_", " ").split()).rstrip(" :=")
-        num = to_float(m.group("num"))
-        unit = m.group("unit").strip().lower()
-        if num is None:
-            continue
-        if not unit and "=" in part and i < len(parts) - 1 and key in _TIME:
-            unit = "ms"  # 'dt=85.28 dtf=…': nanoGPT's ms; only the last field can be cut short
-        name, value = _field(key, num, unit)
-        # the first value wins, but a part that gave none ('(50.00%)' read as a time without
-        # its unit) does not hide the labelled field after it
-        if name is not None and out.get(name) is None:
-            out[name] = value
-    return out
-
-
-def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
-    if key in _LOSS:
-        return "loss", num
-    if key in _TRAIN:
-        return "train_loss", num
-    if _VAL.match(key):
-        return "val_loss", num
-    if key in _LR:
-        return "lr", num
-    if key in _NORM:
-        return "grad_norm", num
-    if key == "mfu" or (not key and "mfu" in unit):
-        return "mfu", num / 100.0 if "%" in unit or num > 1 else num
-    if key in _TPS or (not key and unit.startswith(("tok/s", "tokens/s", "tok/sec"))):
-        return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
-    if key == "epoch time":  # the time of what the line counts (see _line_fields)
-        return ("epoch_ms" if unit.startswith("ms") else "epoch_s"), _ms(num, unit)
-    if key in _TIME_MS:
-        return "dt_ms", num if not unit or unit.startswith("ms") else None
-    if key in _TIME or not key:
-        return "dt_ms", _ms(num, "ms" if key.startswith("ms/") and not unit else unit)
-    return None, None
-
-
-def _ms(num: float, unit: str) -> float | None:
-    """A time in ms from its unit; no unit (a cut line, or a count) is no time."""
-    if unit.startswith("ms"):
-        return num
-    if unit.startswith(("s ", "sec")) or unit == "s":
-        return num * 1000.0
-    return None
 
 
 def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
@@ -197,6 +128,9 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], b
         text = text[ep.end():]  # the epoch, then the step
     elif ep is not None:
         return _epoch_line(ep)
+    tag = _TAG.match(text)
+    if tag is not None:
+        text = text[tag.end():]
     m = _HEAD.match(text)
     if m is None and "%|" in text:
         return _bar_line(text)
@@ -207,7 +141,8 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], b
         m = _HEAD.match(f"{lead.group(3)}; {lead.group(1)} {lead.group(2)}")
         if m is None:
             return None
-    return _step_line(int(m.group(1)), m.group(2), m.group(3))
+    return _step_line(int(m.group("step")), m.group("total"), m.group("rest"),
+                      worded=m.group("word") is not None, eval_line=m.group("eval") is not None)
 
 
 def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
@@ -234,12 +169,17 @@ def _epoch_line(ep: re.Match) -> tuple[int, int | None, dict[str, float | None],
     return got[0], got[1], got[2], True
 
 
-def _step_line(step: int, total: str | None, rest: str, epoch: bool = False
+def _step_line(step: int, total: str | None, rest: str, epoch: bool = False,
+               worded: bool = False, eval_line: bool = False
                ) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """worded: the step was named ('step 12', 'iter 12', 'update=12'), not a bare number;
+    eval_line: the line says it is an eval ('evaluation step 19 | … | val 9.54')."""
     second = _COUNTER.match(rest)
     if second is not None:  # (never a field: only its gluing to a label's text matters)
         rest = rest[second.end():]
     fields = read_fields(rest)
+    if eval_line and "val_loss" not in fields and "loss" in fields:
+        fields["val_loss"] = fields.pop("loss")  # an eval's one loss is its val loss
     if "loss" not in fields and "train_loss" in fields:  # the one train loss is the step's
         fields = {("loss" if k == "train_loss" else k): v for k, v in fields.items()}
     # 'epoch time' is the time of the line's unit: an epoch's on an epoch line, a step's on a
@@ -248,7 +188,10 @@ def _step_line(step: int, total: str | None, rest: str, epoch: bool = False
     if fields.get("dt_ms") is None and (epoch_ms is not None or epoch_s is not None):
         if epoch or epoch_ms is not None:
             fields["dt_ms"] = epoch_ms if epoch_ms is not None else epoch_s
-    if "loss" not in fields and "val_loss" not in fields:
+    if "loss" not in fields and "val_loss" not in fields and not (
+            worded and not epoch and is_timed(fields)):
+        # (a named step with its time and no loss: a format whose step lines print no loss,
+        # 'step  251/1840 | time: 8,566ms | step avg: 34.13ms'; the parser decides)
         return None
     return step, int(total) if total else None, fields, False
 
@@ -266,7 +209,7 @@ def detect(head: list[str]) -> float:
             hits += 1  # a training line (perhaps repeating the latest eval beside its loss)
             if hits >= 3:
                 return 0.55
-        else:
+        elif "val_loss" in got[2]:  # (a step line without a loss counts for nothing)
             evals += 1
     if hits:
         return 0.25
@@ -294,28 +237,43 @@ class Parser(StdoutParser):
         self._bar_last: int | None = None  # the last bar's own count
         # an eval block's losses (see _STEPLESS_TEST): step, and per loss (value, decimals)
         self._block: tuple[int, dict[str, tuple[float | None, int]]] | None = None
+        # a cumulative clock beside a step average: (step, clock ms) of the last line timed
+        self._clock: tuple[int, float] | None = None
+        self._clocked = False  # the log's 'time' beside its step average is a clock
+        self._lossy = False  # a step line with a loss seen: loss-less ones are then no steps
+        # a timed line with a train and a val loss (litgpt: 'iter 3050700 step 610140 | loss
+        # train: 2.846, val: 2.861 | iter time: 112.20 ms'): an eval, or a training line that
+        # repeats the latest val beside its loss; the next such line decides (its val the
+        # same, its train loss not: they carry it), and once decided, the log does
+        self._pending: tuple[int, dict[str, float | None]] | None = None
+        self._carries_val = False
 
     def finish(self) -> list[dict]:
         self._out = out = []
         self._flush_below(None)
         self._flush_block()
+        self._flush_pending()
         return out + super().finish()
 
     def on_segment(self) -> None:
-        self._carried, self._trained = None, False
+        self._carried, self._trained, self._clock = None, False, None
 
     def peek_step(self, text: str) -> int | None:
         got = _line_fields(text)
         if got is None or "val_loss" in got[2] or got[3] or _BAR.match(text):
             return None  # (a bar's step depends on the resume state: see _bar_step)
+        if "loss" not in got[2] and self._lossy:
+            return None  # (skipped: see parse_line)
         return got[0]
 
     def parse_line(self, text: str, lineno: int) -> bool:
         got = _line_fields(text)
+        if self._pending is not None and (got is None or not train_and_val(got[2])):
+            self._flush_pending()
         if got is None and self._time_line(text):
             return True
         if got is None and (m := _TRAIN_TIME.match(text)) is not None:
-            self._train_ms = _ms(float(m.group(1)), m.group(2).lower())
+            self._train_ms = ms_of(float(m.group(1)), m.group(2).lower())
             return True
         if got is None and (m := _RESUMED.match(text)) is not None and self.segment >= 0:
             self.resume_marker(None)
@@ -335,6 +293,9 @@ class Parser(StdoutParser):
             if m and self.last_iter_step is not None and not self.new_run_pending:
                 self.evaluation(self.last_iter_step + 1, val_loss=to_float(m.group(1)))
                 return True
+            if self.last_iter_step is not None and _GUARD_STOP.match(text):
+                self._exception = text.strip()  # (cleared if training goes on after it)
+                return True
             m = _CKPT.match(text)
             if m:  # nanoGPT's line, which forks keep (makemore's wording too)
                 self.checkpoint(self.last_eval_step if self.last_eval_step is not None
@@ -344,11 +305,15 @@ class Parser(StdoutParser):
         step, total, f, by_epoch = got
         if not by_epoch and _BAR.match(text):
             step, total = self._bar_step(step, total)
+        if "loss" not in f and "val_loss" not in f and self._lossy:
+            return False  # a step line without a loss where steps print one: not a step
         train_ms, self._train_ms = self._train_ms, None
         if total is not None:
             self.planned_steps(total)
+        if "clock_ms" in f:
+            f = self._clock_or_time(step, f)
         for name in f:
-            if name not in self.stats.fields:
+            if name not in self.stats.fields and name not in ("clock_ms", "step_avg_ms"):
                 self.stats.fields.append(name)
         if by_epoch:  # an epoch summary: the epoch's eval, then the epoch as a step (its
             # time includes the eval; the training time printed before it does not: then that
@@ -362,24 +327,96 @@ class Parser(StdoutParser):
                            dt_ms=dt, step_ms=train_ms, tokens_per_s=f.get("tokens_per_s"),
                            mfu=f.get("mfu"), clock_s=clock)
             return True
+        if train_and_val(f):
+            return self._val_beside(step, f)
         if "val_loss" in f and "train_loss" in f and "loss" in f:
             self._carried_eval(step, f["train_loss"], f["val_loss"])
         elif "val_loss" in f:
-            if not self._trained and f.get("dt_ms") is not None:
-                # eval lines only, with the time per iteration since the last eval: the step
-                # the eval follows is an iteration with that step time (no loss)
-                self.iteration(step, step_ms=f["dt_ms"])
-            self.evaluation(step, train_loss=f.get("loss"), val_loss=f["val_loss"])
+            self._eval_line(step, f)
             return True
+        self._train_line(step, f)
+        return True
+
+    def _train_line(self, step: int, f: dict[str, float | None]) -> None:
+        """A training line: its iteration (waiting for a time printed below it, if the log
+        does that). A line without a loss (its step and time only) is a loss-less one."""
         self._trained = True
-        fields = dict(loss=f["loss"], lr=f.get("lr"), grad_norm=f.get("grad_norm"),
+        self._lossy = self._lossy or "loss" in f
+        fields = dict(loss=f.get("loss"), lr=f.get("lr"), grad_norm=f.get("grad_norm"),
                       dt_ms=f.get("dt_ms"), tokens_per_s=f.get("tokens_per_s"), mfu=f.get("mfu"))
-        self._untimed = fields["dt_ms"] is None
+        if f.get("step_ms") is not None:
+            fields["step_ms"] = f["step_ms"]
+        self._untimed = fields["dt_ms"] is None and "clock_ms" not in f
         if self._untimed and self._time_below:
             self._below = (step, fields)
         else:
             self.iteration(step, **fields)
+
+    def _eval_line(self, step: int, f: dict[str, float | None]) -> None:
+        if not self._trained and (f.get("dt_ms") is not None or f.get("step_ms") is not None):
+            # eval lines only, with the time per iteration since the last eval: the step
+            # the eval follows is an iteration with that step time (no loss)
+            self.iteration(step, step_ms=f["dt_ms"] if f.get("dt_ms") is not None
+                           else f["step_ms"])
+        self.evaluation(step, train_loss=f.get("loss"), val_loss=f["val_loss"])
+
+    def _val_beside(self, step: int, f: dict[str, float | None]) -> bool:
+        """A timed line with a train loss and a val loss (see _pending)."""
+        held = self._pending
+        if not self._carries_val and held is not None:
+            same_val = held[1]["val_loss"] == f["val_loss"]
+            if step > held[0] and same_val and held[1]["loss"] != f["loss"]:
+                self._carries_val = True  # (the held line is the first of them)
+            else:
+                self._flush_pending()
+        if not self._carries_val:
+            self._pending = (step, f)
+            return True
+        self._flush_pending()
+        self._train_line(step, f)
+        self._carried_eval(step, None, f["val_loss"])
         return True
+
+    def _flush_pending(self) -> None:
+        """The held train-and-val line: an eval, unless the log carries its val (then a
+        training line with the latest val beside it)."""
+        if self._pending is None:
+            return
+        (step, f), self._pending = self._pending, None
+        if self._carries_val:
+            self._train_line(step, f)
+            self._carried_eval(step, None, f["val_loss"])
+        else:
+            self._eval_line(step, f)
+
+    def _clock_or_time(self, step: int, f: dict[str, float | None]) -> dict[str, float | None]:
+        """A 'time' beside a running step average: the cumulative clock when far above the
+        average (1.5 times: from step 2 on, a clock is at least twice it), once the log has
+        shown one, or at steps 0 and 1 (where the two agree); then the step time is the
+        clock's difference (never the clock). Else it is the step's own time."""
+        clock, avg = f.pop("clock_ms"), f.get("step_avg_ms")
+        far = avg is None or not clock < 1.5 * avg  # (an average of 'nan': no telling)
+        if not (far or self._clocked or step <= 1):
+            return dict(f, dt_ms=clock)
+        self._clocked = self._clocked or (far and step > 1)
+        self._data(step, "eval" if "val_loss" in f and "loss" not in f else "iter")
+        train = "loss" in f or "val_loss" not in f
+        return dict(f, clock_ms=clock, step_ms=self._clock_step(step, clock, train))
+
+    def _clock_step(self, step: int, clock: float, train: bool) -> float | None:
+        """One step's time from a cumulative clock: its difference to the last timed line's
+        over the steps between (a log may print every Nth step); at step 1, the clock itself.
+        An eval line at the step of the training line before it moves nothing (its clock
+        ran on for the eval); the clock going back (a new run's) gives no time."""
+        prev = self._clock
+        ms = None
+        if prev is not None and step > prev[0] and clock >= prev[1]:
+            ms = (clock - prev[1]) / (step - prev[0])
+        elif prev is None and step == 1:
+            ms = clock
+        if train or prev is None or step > prev[0]:
+            self._clock = (step, clock)
+        return ms
 
     def _bar_step(self, n: int, total: int | None) -> tuple[int, int | None]:
         """The step of a bar's count n (and the total's), after a resume whose bar counts
@@ -424,7 +461,7 @@ class Parser(StdoutParser):
             return False
         self._time_below = True  # (the first such line: its step was read without it)
         self._untimed = False
-        self._flush_below(_ms(float(below.group(1)), below.group(2).lower()))
+        self._flush_below(ms_of(float(below.group(1)), below.group(2).lower()))
         return True
 
     def _flush_below(self, dt_ms: float | None) -> None:

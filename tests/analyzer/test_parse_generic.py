@@ -298,3 +298,86 @@ def test_a_stepless_eval_block_after_a_step_line_is_that_steps_eval():
     # a train loss alone is no eval; a test loss before any step is not read
     assert len(run(generic, "step 1 | loss 2.5\ntrain loss: 2.4\n").evals) == 0
     assert generic.Parser().parse_line("test loss: 2.4", 1) is False
+
+
+def test_step_lines_without_a_loss_and_a_cumulative_clock_beside_its_step_average():
+    """modded-nanogpt's pipe port prints a training line per step with no loss, its 'time'
+    the cumulative clock beside the running 'step avg': the steps are loss-less iterations,
+    their time the clock's difference per step (never the clock itself), and the val lines
+    their evals. A new run's clock starts again from its val line at step 0."""
+    text = ("step 249/1840 | time: 8,471ms | step avg: 34.02ms\n"
+            "step 250/1840 | time: 8,506ms | step avg: 34.03ms\n"
+            "step 250/1840 | time: 8,548ms | step avg: 34.19ms | val loss: 4.6107\n"
+            "step 251/1840 | time: 8,566ms | step avg: 34.13ms\n"
+            "step 253/1840 | time: 8,634ms | step avg: 34.02ms\n"
+            "step    0/1840 | time: 0ms | step avg: 0.04ms | val loss: 10.8315\n"
+            "step    1/1840 | time: 75ms | step avg: 75.45ms\n"
+            "step    2/1840 | time: 97ms | step avg: 48.83ms\n")
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [249, 250, 251, 253, 1, 2]
+    assert r.iters["step_ms"].tolist()[1:] == pytest.approx([35.0, 60.0, 34.0, 75.0, 22.0])
+    assert math.isnan(r.iters["step_ms"].iloc[0])  # a log cut mid-run: no earlier clock
+    assert r.iters["loss"].isna().all() and r.anomalies.empty  # not logged, not NaN
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[250, 4.6107], [0, 10.8315]]
+    assert [s["kind"] for s in r.segments] == ["run_start", "run_start"]
+    assert "clock_ms" not in r.stats.fields and r.stats.skipped == 0
+    # where step lines print a loss, one without is still no step (nor is an unnamed one)
+    r = run(generic, "step 1 | loss 2.5 | dt 10ms\nstep 2 | dt 10ms\nstep 3 | loss 2.4 | dt 9ms\n")
+    assert r.iters["step"].tolist() == [1, 3] and r.stats.skipped == 1
+    assert generic._line_fields("12 | time: 5ms") is None
+    # a step's own time near its running average is no clock (nor is a 'dt' ever one)
+    r = run(generic, "step 10 | loss 3.0 | time 52ms | step avg 50ms\n"
+                     "step 11 | loss 2.9 | time 49ms | step avg 49.9ms\n"
+                     "step 12 | loss 2.8 | dt 130ms | step avg 50.6ms\n")
+    assert r.iters["dt_ms"].tolist() == [52.0, 49.0, 130.0] and r.iters["step_ms"].isna().all()
+
+
+def test_a_timed_line_with_a_train_loss_and_the_latest_val_beside_it_is_a_step():
+    """litgpt's pretraining line repeats the latest val beside each iteration's loss: the
+    second such line with the same val and another train loss shows it; the first is then
+    a step too. Lines whose losses both stay (eval lines alone) remain evals."""
+    text = "".join(f"Epoch 34 | iter {3050700 + 50 * i} step {610140 + 10 * i} | loss train: "
+                   f"{t}, val: 2.861 | iter time: {112 + i / 10:.2f} ms (step) remaining time: "
+                   f"0:01:{54 - i:02d}\n" for i, t in enumerate((2.846, 2.750, 2.857)))
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [3050700, 3050750, 3050800]
+    assert r.iters["loss"].tolist() == [2.846, 2.750, 2.857]
+    assert r.iters["dt_ms"].tolist() == pytest.approx([112.0, 112.1, 112.2])
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[3050700, 2.861]]
+    for chunk in (1, 2):
+        assert run(generic, text, chunk=chunk).iters["loss"].tolist() == [2.846, 2.750, 2.857]
+
+
+def test_a_tag_before_an_update_counter_and_a_guard_that_stops_the_run():
+    """A research fork labels its lines ('2D1', 'RESULT_UPDATE_PASS') and counts updates
+    ('update=1101/4769'): the tag is no field, the update the step; its guard's 'hard stop'
+    line with no training after it ends the run, failed."""
+    text = ("2D2H validation batch=01/20\n"
+            + "".join(f"2D1 update={s}/4769 stage=C rho=0.750000 passes=2 loss={3 - s / 1e4:.6f} "
+                      f"tok/s=49056 dt=8.91s\n" for s in (1101, 1102, 1103))
+            + "recurrent-state explosion hard stop: health={'top_state_rms': 2.32}\n")
+    assert generic.detect(text.splitlines()) > 0.5
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1101, 1102, 1103]
+    assert r.iters["loss"].tolist() == pytest.approx([2.8899, 2.8898, 2.8897])
+    assert r.iters["dt_ms"].tolist() == [8910.0] * 3 and r.iters["tokens_per_s"].iloc[0] == 49056
+    assert r.end["status"] == "failed" and "hard stop" in r.end["error"]
+    got = generic._line_fields("RESULT_UPDATE_PASS update=11 loss=5.580327 grad=0.674502")
+    assert got[:2] == (11, None) and got[2] == {"loss": 5.580327, "grad_norm": 0.674502}
+    # capitals before something else are no tag: a count of GPUs, a checkpoint's hash
+    assert generic._line_fields("GPU 0 | loss 2.5") is None
+    assert generic._line_fields("CHECKPOINT_PASS update=20 sha256=de5e04f8 next=ddbb96") is None
+    # training after such a line: it did not stop the run
+    r = run(generic, text + "2D1 update=1104/4769 loss=2.9 dt=8.9s\n")
+    assert r.end is None and r.iters["step"].iloc[-1] == 1104
+
+
+def test_an_evaluation_step_line_with_a_bare_val_is_the_eval():
+    text = ("step   18 | tokens 9,961,472 | loss 9.6 | 169766.9 tok/s\n"
+            "step   19 | tokens 10,485,760 | loss 9.5 | 169403.4 tok/s\n"
+            "evaluation step 19 | tokens 10,485,760 | val 9.541013 | HellaSwag 0.256921 "
+            "(2580/10042)\n"
+            "evaluation step 20 | loss 9.4\n")
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [18, 19] and r.iters["loss"].tolist() == [9.6, 9.5]
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[19, 9.541013], [20, 9.4]]

@@ -1,0 +1,130 @@
+"""The generic reader's fields: a step line's labelled numbers by schema field name
+(analyzer/parsers/generic.py reads the step and decides what the line is)."""
+from __future__ import annotations
+
+import math
+import re
+
+from analyzer.parsers._text import to_float
+
+# parts: 'a | b', 'a, b', 'a; b', runs of spaces, and single spaces before 'key=' ('step=10
+# loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks), and a
+# comma with no space before a labelled field ('loss: 9.52,dt:303.48ms, tokens/sec: ...'), and
+# a single space between a number and the next 'label: number' (makemore's eval line 'train
+# loss: 0.1003 test loss: 0.0901')
+_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
+                    r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
+                    r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
+# a time's unit in parentheses after its label ('dt(ms)=588.26'): the label's unit
+_KEY_UNIT = re.compile(r"\s*\(ms\)(?=\s*[:=])", re.IGNORECASE)
+# a qualifier in parentheses between a label and its colon ('loss train (curr): 1.585'); one
+# naming an eval is kept (the part is then unread: never a train loss by mistake)
+# nor a unit ('tok/s (k): 141' stays unread; a time's unit in parentheses: see _KEY_UNIT)
+_QUALIFIER = re.compile(r"\s*\((?![^)]*\b(?:val|valid|validation|eval|test|dev)\b)"
+                        r"(?!(?:ms|sec|secs|min|mins|hrs?)\))[A-Za-z][A-Za-z .]{1,29}\)\s*(?=[:=])",
+                        re.IGNORECASE)
+_PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
+                   r"(?P<num>[-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+))"
+                   r"\s*(?P<unit>.*)$", re.IGNORECASE)
+_LOSS = {"loss", "lm loss"}  # the step's own loss
+# a named train loss: the step's loss too, unless the line has a bare 'loss' as well (then it
+# is the latest eval's train loss, which such lines repeat beside their val loss)
+_TRAIN = {"train loss", "training loss", "train", "trl", "tr loss", "loss train", "train/loss"}
+_VAL = re.compile(r"^(?:val|valid|validation|eval|evaluation|test|dev)(?:[ /]?loss)?$|"
+                  r"^(?:loss[ /])?(?:val|valid|validation|eval)$")
+_LR = {"lr", "learning rate", "lr0"}
+_NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total"}
+_TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
+         "ms/iter", "ms/step", "time per iteration", "time per step"}
+# the unit in the key; Megatron-style 'elapsed time per iteration (ms): 430.0'
+_TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms", "time per iteration ms",
+            "elapsed time per iteration ms", "time per step ms"}
+# a running average of the step time ('step avg: 34.13ms', modded-nanogpt's ports): beside it,
+# a plain 'time' may be the cumulative clock ('time: 8,566ms', grows step after step), never
+# one step's time; the parser tells (generic.Parser._clock_or_time) and takes the clock's
+# differences (generic.Parser._clock_step)
+_STEP_AVG = {"step avg", "step avg ms", "avg step", "avg step time", "step time avg",
+             "avg step ms", "average step time"}
+_CLOCK = {"time", "train time", "training time", "elapsed", "elapsed time", "total time",
+          "wall", "wall time", "wallclock", "time ms", "train time ms", "elapsed ms"}
+_TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
+        "tokens per second",
+        "tokens per sec", "throughput", "tok per sec"}
+_SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
+
+
+def read_fields(rest: str) -> dict[str, float | None]:
+    """The labelled numbers of a line's text after its step, by schema field name (and
+    'val_loss' / 'train_loss' for an eval); a field whose number is not finite is kept as
+    NaN so that a NaN loss is seen."""
+    out: dict[str, float | None] = {}
+    dt_key = None
+    parts = _SPLIT.split(_KEY_UNIT.sub("_ms", _QUALIFIER.sub("", rest.strip())))
+    for i, part in enumerate(parts):
+        m = _PART.match(part.strip())
+        if m is None:
+            continue
+        key = " ".join((m.group("key") or "").lower().replace("_", " ").split()).rstrip(" :=")
+        num = to_float(m.group("num"))
+        unit = m.group("unit").strip().lower()
+        if num is None:
+            continue
+        if not unit and "=" in part and i < len(parts) - 1 and key in _TIME:
+            unit = "ms"  # 'dt=85.28 dtf=…': nanoGPT's ms; only the last field can be cut short
+        name, value = _field(key, num, unit)
+        # the first value wins, but a part that gave none ('(50.00%)' read as a time without
+        # its unit) does not hide the labelled field after it
+        if name is not None and out.get(name) is None:
+            out[name] = value
+            dt_key = key if name == "dt_ms" else dt_key
+    if "step_avg_ms" in out and out.get("dt_ms") is not None and dt_key in _CLOCK:
+        out["clock_ms"] = out.pop("dt_ms")  # perhaps a clock, beside its running average
+    return out
+
+
+def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
+    if key in _LOSS:
+        return "loss", num
+    if key in _TRAIN:
+        return "train_loss", num
+    if _VAL.match(key):
+        return "val_loss", num
+    if key in _LR:
+        return "lr", num
+    if key in _NORM:
+        return "grad_norm", num
+    if key == "mfu" or (not key and "mfu" in unit):
+        return "mfu", num / 100.0 if "%" in unit or num > 1 else num
+    if key in _TPS or (not key and unit.startswith(("tok/s", "tokens/s", "tok/sec"))):
+        return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
+    if key in _STEP_AVG:
+        return "step_avg_ms", num if key.endswith("ms") and not unit else ms_of(num, unit)
+    if key == "epoch time":  # the time of what the line counts (see generic._step_line)
+        return ("epoch_ms" if unit.startswith("ms") else "epoch_s"), ms_of(num, unit)
+    if key in _TIME_MS:
+        return "dt_ms", num if not unit or unit.startswith("ms") else None
+    if key in _TIME or not key:
+        return "dt_ms", ms_of(num, "ms" if key.startswith("ms/") and not unit else unit)
+    return None, None
+
+
+def ms_of(num: float, unit: str) -> float | None:
+    """A time in ms from its unit; no unit (a cut line, or a count) is no time."""
+    if unit.startswith("ms"):
+        return num
+    if unit.startswith(("s ", "sec")) or unit == "s":
+        return num * 1000.0
+    return None
+
+
+def train_and_val(fields: dict[str, float | None]) -> bool:
+    """A timed line with a train loss and a val loss and nothing else naming an eval (see
+    generic.Parser._pending)."""
+    return ("loss" in fields and "val_loss" in fields and "train_loss" not in fields
+            and fields.get("dt_ms") is not None)
+
+
+def is_timed(fields: dict[str, float | None]) -> bool:
+    """Does a line carry a time of its step (a per-step time, or a cumulative clock)?"""
+    dt = fields.get("dt_ms")
+    return (dt is not None and math.isfinite(dt)) or fields.get("clock_ms") is not None
