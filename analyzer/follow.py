@@ -26,8 +26,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from analyzer import parsers as registry
-from analyzer.loader import (EVENTS_FILE, UnknownFormat, detect_lines, generic_reads,
-                             head_lines, log_run_id)
+from analyzer.loader import (EVENTS_FILE, UnknownFormat, detect_lines, failed_launch,
+                             generic_reads, head_lines, log_run_id)
 from analyzer.parsers._text import split_lines
 from analyzer.run import Run, RunBuilder
 from gptscope.schema import SCHEMA_VERSION
@@ -252,6 +252,19 @@ class Follower:
         self._start_over()
         return True
 
+    def _failed_launch(self) -> bool:
+        """As load(): a finished file no format recognises that holds a training job dying
+        before its first line of data is read by the generic reader (from the top)."""
+        if not self._failed or self.forced_format is not None:
+            return False
+        with open(self.path, "rb") as f:
+            data = f.read(self.offset)
+        if failed_launch(data, self.path) is None:
+            return False
+        self.forced_format = "generic"
+        self._start_over()
+        return True
+
     def _changed(self, fd: int, st: os.stat_result) -> bool:
         """Was the file truncated, replaced or rewritten since the last poll?"""
         if (st.st_dev, st.st_ino) != self._ident or st.st_size < self.offset:
@@ -352,7 +365,7 @@ class Follower:
                              final=True)
         if self._parser is not None:
             pieces += self._add(lambda b: b.add_events(self._parser.finish()))
-        if self._to_generic(None):
+        if self._to_generic(None) or self._failed_launch():
             up = self.finish()
             return Update(up.new_events, reset=True, error=up.error, format=up.format)
         self.error = str(UnknownFormat(self.path, registry.names())) if self._failed else None

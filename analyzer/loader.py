@@ -125,7 +125,14 @@ def load(path: str | os.PathLike, format: str | None = None,
         raise LoadError(p, "binary data, not a text log")
     if len(data) < _HEAD and not data.strip():
         raise LoadError(p, "empty file (only blank lines)")
-    mod = _module(p, format or detect_format(p, data))
+    try:
+        mod = _module(p, format or detect_format(p, data))
+    except UnknownFormat:
+        run = failed_launch(data, p)
+        if run is None:
+            raise
+        run.source = str(p)
+        return run
     if tag_map and not getattr(mod, "MAPS_TAGS", False):
         raise LoadError(p, f"--map does not apply to the {mod.NAME} format (only "
                            "to TensorBoard, Hugging Face Trainer and Lightning runs)")
@@ -173,6 +180,32 @@ def generic_reads(data: Any, path: Path) -> Run | None:
         return None
     alt = read(generic, data, log_run_id(path))
     return alt if len(alt.iters) else None
+
+
+# what says that a file with no training line is a training job's output: a training script
+# or binary (in a command or a traceback's frame: 'python train.py', 'File "/x/train.py"',
+# './train_gpt2cu', llm.c's '--input_bin'), or the GPU's own out-of-memory error
+_TRAINING_JOB = re.compile(r"\btrain\w*\.(?:py|cu|c)\b|[/\s]train_gpt2\w*|--input_bin\b|"
+                           r"CUDA out of memory|OutOfMemoryError", re.IGNORECASE)
+
+
+def failed_launch(data: Any, path: Path) -> Run | None:
+    """A file no format recognises that holds a training job dying before its first line
+    of data (an issue's prose around a launch's out-of-memory error or traceback, a shell
+    script's output of an aborted binary): the generic reader's Run, one launch that failed
+    with no step, if it reads one and the file names a training job; else None."""
+    head = head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)
+    if not any(_TRAINING_JOB.search(t) for t in head):
+        return None
+    try:
+        generic = registry.get("generic")
+    except KeyError:
+        return None
+    run = read(generic, data, log_run_id(path))
+    ended = [sg.get("end") or {} for sg in run.segments] + [run.end or {}]
+    if len(run.iters) or not any(e.get("status") == "failed" for e in ended):
+        return None
+    return run
 
 
 def _read_claimed(path: Path, format: str | None, tag_map: dict[str, str] | None) -> Run | None:

@@ -24,7 +24,9 @@ OOM = re.compile(r"\bout of memory\b|OutOfMemoryError(?!: out of resource)|\boom
                  r"\bInvalid buffer size: \d", re.IGNORECASE)  # the last: MPS cannot allocate
 KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
                     r"(?: \(core dumped\))?(?![A-Za-z])")
-ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$")
+# a C assert, or glog's CHECK ('F0316 10:24:11.964540 … x.cc:86] Check failed: sequence_length
+# <= 1024 (2048 vs. 1024)', the prefix stripped by clean_line): the process aborts
+ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$|^Check failed: \S")
 CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
 # a native library's fatal error with its message on the line: '[cuBLAS ERROR]: 13 x.cuh 216'
 NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S.*|"

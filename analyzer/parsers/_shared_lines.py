@@ -83,8 +83,10 @@ class SharedLines:
             self._in_traceback, self._frame_source = True, False
             return "traceback"
         if pending_ending(t):
-            # the most telling line wins: an OOM message over the 'Killed' after it
-            if self._exception is None or not OOM.search(self._exception):
+            # the most telling line wins: an OOM message over the 'Killed' after it, and a
+            # traceback's own exception line over a sentence saying 'runs out of memory'
+            if self._exception is None or not OOM.search(self._exception) \
+                    or self._in_traceback:
                 self._exception = t
             self._in_traceback = False
             return None

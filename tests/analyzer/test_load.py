@@ -134,6 +134,42 @@ def test_unknown_format_is_one_line_naming_file_and_formats(tmp_path):
         assert name in msg
 
 
+OOM_LINE = ("torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 100.00 MiB "
+            "(GPU 0; 23.68 GiB total capacity)\n")
+FRAMES = ("Traceback (most recent call last):\n  File \"/content/llama2.c/train.py\", line 312, "
+          "in <module>\n    scaler.scale(loss).backward()\n")
+
+
+@pytest.mark.parametrize("text, error", [
+    # an issue's prose around a launch's one-line error (nanoGPT #208)
+    ("I tried\n\n$ python train.py config/finetune_shakespeare.py\n\nIt needs memory.\n\n"
+     + OOM_LINE, "torch.cuda.OutOfMemoryError: CUDA out of memory"),
+    # a traceback out of a training script under a sentence that says 'out of memory' too
+    ("So I tried 32 layers on an RTX A6000, which runs out of memory:\n```\n" + FRAMES
+     + OOM_LINE + "```\nNext, I'll try an H100.\n", "torch.cuda.OutOfMemoryError"),
+    # glog's CHECK in a C++ trainer, then the shell's report of the abort
+    ("[COMMAND] ./gpt2 --input_bin data/train.bin --sequence_length 2048\n"
+     "F20260316 10:24:11.964540 1405 dataset.cc:86] Check failed: sequence_length <= 1024 "
+     "(2048 vs. 1024) \nrun.bash: line 161: 1818318 Aborted                 ./gpt2\n",
+     "Check failed: sequence_length <= 1024"),
+])
+def test_a_training_job_that_died_before_any_line_of_data_is_a_failed_run(tmp_path, text,
+                                                                         error):
+    path = tmp_path / "issue.md"
+    path.write_text(text)
+    r = analyzer.load(path)
+    assert r.n_segments == 1 and not len(r.iters)
+    assert r.end["status"] == "failed" and r.end["error"].startswith(error)
+
+
+def test_a_traceback_of_no_training_job_is_still_no_training_log(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\n"
+                    "ValueError: bad input\n")
+    with pytest.raises(UnknownFormat):
+        analyzer.load(path)
+
+
 @pytest.mark.parametrize("content, problem", [
     (b"", "empty file"),
     (b"\n \r\n\t\n", "empty file \\(only blank lines\\)"),
