@@ -35,8 +35,10 @@ def _eval_spikes_of(prep: Prepared, config: DiagnosticsConfig, which: str) -> Fi
     with np.errstate(invalid="ignore"):
         rows = np.flatnonzero(prep.masks.eval_spike & (dt > 0))
     st = prep.throughput
-    if not len(rows) or st.median_step_ms is None:
+    if st.median_step_ms is None:
         return None
+    if not len(rows):
+        return _timed_evals(prep, config, which)
     eval_dt = float(np.median(dt[rows]))
     ratio = eval_dt / st.median_step_ms
     frac = st.eval_overhead_frac or 0.0
@@ -73,6 +75,38 @@ def _eval_spikes_of(prep: Prepared, config: DiagnosticsConfig, which: str) -> Fi
                   "ratio": ratio, "max_ratio": worst, "eval_overhead_s": st.eval_overhead_s,
                   "eval_overhead_frac": frac, "wall_s": st.wall_s},
         suggestion=suggestion)
+
+
+def _timed_evals(prep: Prepared, config: DiagnosticsConfig, which: str) -> Finding | None:
+    """Evals that the trainer timed itself ('val_time: 106972ms') while its step clock
+    stopped for them (modded-nanogpt forks): no iteration's time holds them, their own
+    times say what they cost. A warning on the same bars as eval-inclusive iterations."""
+    ev = prep.run.evals.dropna(subset=["eval_ms"])
+    st = prep.throughput
+    frac = st.eval_overhead_frac or 0.0
+    if not len(ev) or frac < config.spike_min_overhead:
+        return None
+    worst = float(ev["eval_ms"].max()) / st.median_step_ms
+    costly = worst >= config.eval_warn_ratio or frac >= config.eval_warn_overhead
+    steps = ev["step"].dropna().to_numpy(dtype=int)
+    return Finding(
+        code="eval_spikes", severity="warning" if costly else "info",
+        segment=int(ev["segment"].iloc[0]),
+        steps=(int(steps.min()), int(steps.max())) if len(steps) else None,
+        message=(f"{which}{_n(len(ev), 'eval', 'evals')} took "
+                 f"{float(ev['eval_ms'].sum()) / 1e3:,.1f} s in all as the log times them (up to "
+                 f"{float(ev['eval_ms'].max()):,.0f} ms against ~{st.median_step_ms:,.1f} ms for "
+                 f"a training step), about {frac:.1%} of the wall time"
+                 + ("." if not costly else ": costly.")),
+        evidence={"evals": len(ev), "steps": _steps_preview(steps),
+                  "eval_ms_total": float(ev["eval_ms"].sum()),
+                  "eval_ms_max": float(ev["eval_ms"].max()),
+                  "median_step_ms": st.median_step_ms, "max_ratio": worst,
+                  "eval_overhead_frac": frac, "wall_s": st.wall_s},
+        suggestion=("Evaluate less often or on fewer batches, or make the eval itself "
+                    "cheaper (a test-time-training or sliding-window eval is much slower "
+                    "than a plain one)." if costly else
+                    "Nothing to fix; the step times exclude the evals already."))
 
 
 def spike_rows(run: Run, config: DiagnosticsConfig) -> tuple[pd.Series, pd.Series]:

@@ -293,12 +293,13 @@ class StdoutParser(SharedLines):
         return d * span / 1000.0
 
     def evaluation(self, step: int | None, *, train_loss: float | None = None,
-                   val_loss: float | None = None) -> None:
+                   val_loss: float | None = None, eval_ms: float | None = None) -> None:
         self._data(step, "eval")
         if finite(val_loss) is not None and (self._best_val is None or val_loss < self._best_val):
             self._best_val = val_loss
+        extra = {} if eval_ms is None else {"eval_ms": eval_ms}  # the eval's own time, printed
         self._emit("eval", step, train_loss=train_loss, val_loss=val_loss,
-                   best_val_loss=self._best_val)
+                   best_val_loss=self._best_val, **extra)
         self._eval_step = step
         if step is not None:
             self.last_eval_step = step

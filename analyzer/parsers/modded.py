@@ -43,7 +43,7 @@ NAME = "modded"
 _STEP = re.compile(r"step:\s*(\d+)/(\d+)\s+(?:\|\s*)?(.*)$")
 # parameter-golf's trainers stop at their own wall-clock budget, by design, and say so
 _STOP_EARLY = re.compile(r"stopping_early: \S+ .*\bstep:(\d+)/\d+")
-_KV = re.compile(r"(\w+):(\S+)")
+_KV = re.compile(r"(\w+):\s?(\S+)")  # a fork's 'val_time: 106972ms' has a space
 _TORCH = re.compile(r"Running [Pp]y[Tt]orch (\S+)")
 _DEVICE = re.compile(r"Running on device_name=(.+?) with world_size=(\d+)")
 _GPU_ROW = re.compile(r"\|\s+(\d+)\s+(NVIDIA .+?|Tesla .+?)\s+(?:On|Off)\s+\|")
@@ -109,10 +109,14 @@ class Parser(StdoutParser):
             kv["train_time"] = kv["t"]
         train_time = _ms(kv.get("train_time"))
         self.step_total(total)  # another N: another run (see StdoutParser.step_total)
+        count = to_float(kv.get("param_count"))  # a fork's val lines: 'param_count:132,475,500'
+        if count and self.header.model.get("n_params") is None:
+            self.header.model["n_params"] = int(count)  # before the run_start it goes into
         if "val_loss" in kv:
             if not self._trained and n > 0 and train_time is not None:
                 self._val_step(n, train_time)
-            self.evaluation(n, val_loss=to_float(kv["val_loss"]))
+            # a fork times its evals: 'val_time: 790ms' (the clock, train_time, stops for them)
+            self.evaluation(n, val_loss=to_float(kv["val_loss"]), eval_ms=_ms(kv.get("val_time")))
             self._val_time, self._val_n = train_time, n
             if n == total:
                 self.completed()

@@ -334,3 +334,19 @@ def test_build_nanogpt_evals_every_250_steps_with_no_eval_line_are_evals():
     # the same slow steps in another format, with no eval anywhere, are unexplained spikes
     from analyzer.parsers import generic
     assert timing_spikes(parse(generic, text), CFG)
+
+
+def test_evals_the_trainer_timed_itself_are_their_cost():
+    # modded's clock stops for evals: no iteration holds them, their val_time says the cost
+    from tests.analyzer._synth import ev
+    evals = [ev(0, None, 3.50, eval_ms=12.0), ev(1500, None, 3.31, eval_ms=790.0),
+             ev(1570, None, 3.28, eval_ms=106972.0)]
+    r = run(iters(range(1, 1571), 2.0, None, step_ms=60.0), evals)
+    (f,) = eval_spikes(r, CFG)
+    assert f.severity == "warning" and f.steps == (0, 1570)
+    assert f.evidence["eval_ms_max"] == 106972.0 and f.evidence["eval_overhead_frac"] > 0.5
+    # cheap evals (a few percent of the time) are info
+    cheap = [ev(s, None, 3.3, eval_ms=300.0) for s in (0, 500, 1000, 1500)]
+    (f,) = eval_spikes(run(iters(range(1, 1571), 2.0, None, step_ms=60.0), cheap),
+                       CFG)
+    assert f.severity == "info"

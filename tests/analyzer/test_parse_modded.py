@@ -232,3 +232,18 @@ def test_short_field_names_loss_and_t():
     # 't' without a time unit is not a clock
     assert run(modded, "step:1000/10000 loss:3.3 t:0.5\nstep:2000/10000 loss:3.2 t:0.6\n"
                ).iters["step_ms"].isna().all()
+
+
+def test_a_forks_param_count_and_timed_evals_on_its_val_lines():
+    # 'param_count:132,475,500' on the val lines; 'val_time: 790ms' (with a space) is the
+    # eval's own time, while train_time stops for it
+    text = ("step:0/20 val_loss:3.4965 val_time: 12ms train_time:0ms step_avg:nanms "
+            "param_count:132,475,500\n"
+            + "".join(f"step:{s}/20 train_loss:3.{s:02d} train_time:{60 * s}ms "
+                      f"step_avg:60.00ms\n" for s in range(1, 21))
+            + "step:20/20 val_loss:3.2769 val_time: 106972ms train_time:1200ms "
+              "step_avg:60.00ms param_count:132,475,500\n")
+    r = run(modded, text)
+    assert r.meta["model"]["n_params"] == 132475500
+    assert r.evals["eval_ms"].tolist() == [12.0, 106972.0]
+    assert r.iters["step_ms"].dropna().round(1).unique().tolist() == [60.0]
