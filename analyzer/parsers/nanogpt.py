@@ -53,8 +53,10 @@ _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
 # indented (a markdown code block), 'Step', fields between ('train perplexity 3.04, '), no
 # train loss ('Step 200: val loss 4.13'), more after ('; best val loss to now: …', ', val bpb
 # 2.17, ms/iter 496.84')
-_EVAL = re.compile(r"\s*[Ss]tep +(\d+): (?:train loss ([^,;\s]+),(?: [^,;:]*,)*? )?val loss "
-                   r"([^,;\s]+)(.*)$")
+# (pasted as a string: a quote may open the line and close it after the number, 'val loss
+# 5.6153"')
+_EVAL = re.compile(r"\s*[\"'`]?[Ss]tep +(\d+): (?:train loss ([^,;\s]+),(?: [^,;:]*,)*? )?val loss "
+                   r"([^,;\s\"'`]+)(.*)$")
 # an eval line's time per iteration since the previous eval ('ms/iter 496.84', 'time 412ms')
 _EVAL_TIME = re.compile(r"\b(?:ms/iter|ms/step)[:=]?\s*([\d.]+)|\btime[:=]?\s*([\d.]+)ms")
 # a throughput forks print instead of a time: '137.4k tok/s'
@@ -68,7 +70,7 @@ _VOCAB = re.compile(r"(?:found vocab_size = |defaulting to vocab_size of GPT-2 t
 # train.py's 'number of parameters: 10.65M'; ng-video-lecture's gpt.py (the lecture nanoGPT
 # grew from, whose eval lines it shares) prints the bare count in millions, '10.788929 M
 # parameters', and so do the forks of it that people paste
-_PARAMS = re.compile(r"number of parameters: ([\d.]+)M|([\d.]+) M parameters$")
+_PARAMS = re.compile(r"\s*[\"'`]?(?:number of parameters: ([\d.]+)M|([\d.]+) M parameters$)")
 _OVERRIDE_FILE = re.compile(r"Overriding config with (.+?):?$")
 _OVERRIDE = re.compile(r"Overriding: (\w+) = (.*)$")
 _ASSIGN = re.compile(r"(\w+)\s*=\s*(.+)$")

@@ -178,12 +178,19 @@ def test_ddp_header_once_per_rank_is_one_run_with_its_world_size():
     ("number of parameters: 10.65M", 10_650_000),     # train.py
     ("6.686545 M parameters", 6_686_545),             # ng-video-lecture's gpt.py and its forks
     ("0.209729 M parameters", 209_729),
+    ('   ".21089 M parameters', 210_890),                # pasted in a string, its 0 lost
 ])
 def test_parameter_count_in_either_wording(line, n_params):
     r = run(nanogpt, f"cuda\n{line}\nstep 0: train loss 10.9858, val loss 11.0051\n"
                      "step 100: train loss 5.3582, val loss 6.1447\n")
     assert r.meta["model"]["n_params"] == n_params
     assert r.stats.skipped == 1  # 'cuda' alone
+
+
+def test_an_eval_line_closing_a_pasted_string():
+    r = run(nanogpt, '"step 0: train loss 4.2, val loss 4.3\n'
+                     'step 100: train loss 0.2253, val loss 5.6153"\n')
+    assert r.evals["val_loss"].tolist() == [4.3, 5.6153]
 
 
 def test_a_count_in_prose_is_not_the_models():
