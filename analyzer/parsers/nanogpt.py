@@ -64,6 +64,9 @@ _TPS = re.compile(r"\b([\d.]+)\s*([kKM]?)\s*tok(?:ens)?/s(?:ec)?\b")
 _TPS_SCALE = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6}
 # an iteration line glued to the previous output ('…, FP8: Trueiter 120: loss 5.6387, …')
 _GLUED = re.compile(r"(?<=\S)iter \d+: loss ")
+# eval lines joined into one ('step 0: train loss 4.2207, val loss 4.2290, step 500: train loss
+# 1.7598, val loss 1.9107, …': a log kept in a string, its line breaks lost): where each starts
+_JOINED_EVAL = re.compile(r"[Ss]tep +\d+: (?:train loss [^,;\s]+, )?val loss \S")
 _CKPT = re.compile(r"saving checkpoint to (.+)$")
 _TOKENS = re.compile(r"tokens per iteration will be: ([\d,]+)")
 _VOCAB = re.compile(r"(?:found vocab_size = |defaulting to vocab_size of GPT-2 to )(\d+)")
@@ -107,7 +110,7 @@ def detect(head: list[str]) -> float:
         if m and to_int(m.group(1)) is not None:
             return 0.95
         if _EVAL.match(line) or _TOKENS.match(line) or _OVERRIDE_FILE.match(line) \
-                or _PARAMS.match(line):
+                or _PARAMS.match(line) or len(_JOINED_EVAL.findall(line)) > 1:
             # nanoGPT's eval and header lines, which forks keep while printing their own
             # iteration lines (then the generic reader, more confident, reads them)
             score = 0.5
@@ -167,6 +170,11 @@ class Parser(StdoutParser):
         if m is not None:  # both lines are read, the one before and the glued one
             first = self.parse_line(text[:m.start()], lineno)
             return self.parse_line(text[m.start():], lineno) or first
+        starts = [j.start() for j in _JOINED_EVAL.finditer(text)] if "val loss" in text else []
+        if len(starts) > 1:  # each eval on its own (what comes before the first is no data)
+            for a, b in zip(starts, starts[1:] + [len(text)]):
+                self.parse_line(text[a:b].rstrip(" ,;"), lineno)
+            return True
         if text.startswith("iter "):
             return self._iter(text)
         m = _EVAL.match(text)

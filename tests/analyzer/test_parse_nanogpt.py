@@ -193,6 +193,17 @@ def test_an_eval_line_closing_a_pasted_string():
     assert r.evals["val_loss"].tolist() == [4.3, 5.6153]
 
 
+def test_eval_lines_joined_into_one_are_read_each():
+    # a page kept the log in a string and lost its line breaks
+    text = ('  const crossEntropy = "step 0: train loss 4.2207, val loss 4.2290, step 500: '
+            'train loss 1.7598, val loss 1.9107, step 4999: train loss 0.8597, val loss 1.5753"\n')
+    r = run(nanogpt, text)
+    assert r.evals["step"].tolist() == [0, 500, 4999]
+    assert r.evals["val_loss"].tolist() == [4.2290, 1.9107, 1.5753]
+    assert r.evals["train_loss"].tolist() == [4.2207, 1.7598, 0.8597]
+    assert nanogpt.detect(text.splitlines()) > 0
+
+
 def test_a_count_in_prose_is_not_the_models():
     r = run(nanogpt, "we trained 6.7 M parameters in this model\n" + iters(range(2)))
     assert r.meta["model"]["n_params"] is None
