@@ -20,9 +20,10 @@ def last_loss(iters: pd.DataFrame) -> float | None:
 
 
 # the trainer's own statement of a run's best val, by the evals' unit (nanochat's 'Minimum
-# validation bpb'), and how far below the evals' minimum it must be to say more than its
-# rounding (nanochat prints 4 or 6 decimals)
-STATED_BEST = {"bpb": "min_val_bpb"}
+# validation bpb', a nanoGPT fork's 'Best model saved … with val loss 1.4881'), and how far
+# below the evals' minimum it must be to say more than its rounding (nanochat prints 4 or 6
+# decimals)
+STATED_BEST = {"bpb": "min_val_bpb", "loss": "min_val_loss"}
 STATED_BEST_TOL = 5e-5
 
 

@@ -68,6 +68,10 @@ _GLUED = re.compile(r"(?<=\S)iter \d+: loss ")
 # 1.7598, val loss 1.9107, …': a log kept in a string, its line breaks lost): where each starts
 _JOINED_EVAL = re.compile(r"[Ss]tep +\d+: (?:train loss [^,;\s]+, )?val loss \S")
 _CKPT = re.compile(r"saving checkpoint to (.+)$")
+# a fork's closing word on its best val ('Training complete. Best model saved at: x.pth with
+# val loss 1.4881', 'Best val loss: 1.48'): the run's minimum, its eval perhaps not in the log
+_STATED_BEST = re.compile(r"(?:.*\W)?[Bb]est\b.*?\bval(?:idation)? loss(?: of| is|:|=)?\s*"
+                          r"(\d+\.\d+)\.?$")
 _TOKENS = re.compile(r"tokens per iteration will be: ([\d,]+)")
 _VOCAB = re.compile(r"(?:found vocab_size = |defaulting to vocab_size of GPT-2 to )(\d+)")
 # train.py's 'number of parameters: 10.65M'; ng-video-lecture's gpt.py (the lecture nanoGPT
@@ -185,6 +189,10 @@ class Parser(StdoutParser):
         if m:
             step = self.last_eval_step if self.last_eval_step is not None else self.last_iter_step
             self.checkpoint(step, m.group(1).strip(), self._last_val)
+            return True
+        m = _STATED_BEST.match(text)
+        if m and to_float(m.group(1)) is not None:  # the run's best val, maybe not printed
+            self.metric(self.last_eval_step, "min_val_loss", to_float(m.group(1)))
             return True
         return self._ours_line(text) or self._header(text)
 

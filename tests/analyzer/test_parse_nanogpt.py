@@ -204,6 +204,21 @@ def test_eval_lines_joined_into_one_are_read_each():
     assert nanogpt.detect(text.splitlines()) > 0
 
 
+@pytest.mark.parametrize("closing, best, step", [
+    # the best eval was in lines the paste left out: the stated best, with no step
+    ("Training complete. Best model saved at: checkpoints/best_model.pth with val loss 1.4881",
+     1.4881, None),
+    ("Best val loss: 1.5237", 1.5237, 4000),  # the printed minimum itself: its step is known
+])
+def test_a_closing_line_stating_the_best_val(closing, best, step):
+    from analyzer.stats import summarize
+    text = ("step 1000: train loss 1.2, val loss 1.5500\n...\n"
+            "step 4000: train loss 0.9568, val loss 1.5237\n"
+            "step 4999: train loss 0.8537, val loss 1.5712\n" + closing + "\n")
+    s = summarize(run(nanogpt, text))
+    assert (s["best_val_loss"], s["best_val_step"], s["final_val_loss"]) == (best, step, 1.5712)
+
+
 def test_a_count_in_prose_is_not_the_models():
     r = run(nanogpt, "we trained 6.7 M parameters in this model\n" + iters(range(2)))
     assert r.meta["model"]["n_params"] is None

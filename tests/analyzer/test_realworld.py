@@ -55,8 +55,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (fifth hunt)',
     ('llmc/zhihu-cuda4-train_gpt2cu-tinystories-b32-acc-format-spike-at-step-2.log',
      'fact:first_step'): 'misread when added (fifth hunt)',
-    ('nanogpt/bardicgpt-readme-indented-new-best-lines-elided-best-in-gap-overfit.log',
-     'fact:best_val'): 'misread when added (sixth hunt)',
     ('generic/rahulmeena-1a-standard-console-no-time-toks-hellaswag-every-48-json-summary-evals-39pct.log',
      'fact:step_ms'): 'misread when added (sixth hunt)',
     ('generic/rahulmeena-1a-standard-console-no-time-toks-hellaswag-every-48-json-summary-evals-39pct.log',
