@@ -85,6 +85,20 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:last_step'): 'misread when added (sixth hunt)',
     ('nanochat/pr640-chat_rl-notes-avg-reward-per-step-pass-at-k-timed-out-at-54-of-116.log',
      'problem:timelimit@54'): 'misread when added (sixth hunt)',
+    ('nanogpt/drama-zh-readme-dots-elision-iters-4720-5000-val-rising-params-after.log',
+     'fact:params'): 'misread when added (seventh hunt)',
+    ('nanogpt/drama-zh-readme-dots-elision-iters-4720-5000-val-rising-params-after.log',
+     'problem:overfitting@4750'): 'misread when added (seventh hunt)',
+    ('nanogpt/gpt-py-lecture-hash-comments-full-precision-evals-0-7999-params.log',
+     'fact:params'): 'misread when added (seventh hunt)',
+    ('nanogpt/gpt-py-comment-block-training-header-evals-then-final-line.log',
+     'fact:final_val'): 'misread when added (seventh hunt)',
+    ('build-nanogpt/logbob-practice-md-h800-batch64-steps-498-501-val-hellaswag-before-500.log',
+     'false_alarm'): 'misread when added (seventh hunt)',
+    ('build-nanogpt/logbob-practice-md-zh-heading-dots-elisions-data-load-stalls-10750-12586.log',
+     'false_alarm'): 'misread when added (seventh hunt)',
+    ('build-nanogpt/pr30-logtxt-lines-two-runs-before-after-ddp-sync-fix-dots-prose-between.log',
+     'format'): 'misread when added (seventh hunt)',
 }
 
 
