@@ -9,6 +9,9 @@ SPLICE = re.compile(r"slurmstepd: |srun: error: ")
 SLURM_CANCEL = re.compile(r"\*+ (?:JOB|STEP) \S+ ON \S+ CANCELLED AT \S+")
 SIGNAL = re.compile(r"Received \d+ death signal|Received SIG[A-Z]+\b|srun: forcing job termination"
                     r"|srun: Job step aborted")
+# torchrun's summary of a worker killed by a signal ('traceback : Signal 9 (SIGKILL) received
+# by PID 929'): why the launch failed, more telling than its ChildFailedError
+WORKER_SIGNAL = re.compile(r"Signal \d+ \(SIG[A-Z]+\) received by PID \d+")
 # a shell's report of a killed job: 'script: line 14: 252049 Aborted  (core dumped) ./train'
 DEATH = r"(?:Aborted|Killed|Segmentation fault|Bus error)"
 SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + DEATH + r"\b.*|"

@@ -11,10 +11,14 @@ from analyzer.parsers._banner import (ARG, COMMAND, is_command, is_launch,
                                       looks_like_run_header, param_count, paste_break)
 from analyzer.parsers._endings import (ASSERTION, CUDA_ERROR, EXCEPTION, NATIVE_ERROR, OOM,
                                        SHELL_DEATH, SIGNAL, SLURM_CANCEL, SUCCESS, TRACEBACK,
+                                       WORKER_SIGNAL,
                                        ending_status, pending_ending)
 from analyzer.parsers._header import Header, device_type
 from analyzer.parsers._text import is_elision, literal
 
+# torchrun's report on the launch that failed names the script, but starts nothing: 'failed
+# (exitcode: 1) local_rank: 0 (pid: 3643914) of binary: /usr/bin/python3', 'train_gpt.py FAILED'
+_LAUNCHER_REPORT = re.compile(r"\bFAILED\s*$|\bfailed \(exitcode: |\bexitcode\s*: ")
 _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 _FRAME = 'File "'
 CUT_TRACEBACK = "a Python traceback (its exception line is not in the log)"
@@ -79,8 +83,22 @@ class SharedLines:
             oom = self._exception if self._exception and OOM.search(self._exception) else None
             self._end("failed", self._assertion or oom or t)
             return None
+        m = WORKER_SIGNAL.search(t)
+        if m and (self._exception is None or "ChildFailedError" in self._exception):
+            self._exception = m.group(0)
+            return None
+        if t.startswith("Exception ignored in"):
+            # Python's report of an error in a __del__ or a callback, which it ignored: the
+            # traceback under it ends nothing
+            self._ignoring = True
+            return "traceback"
         if t == TRACEBACK:
             self._in_traceback, self._frame_source = True, False
+            return "traceback"
+        if not self._in_traceback and t.startswith(_FRAME) and self._exception is not None:
+            # a frame after the traceback seemed over: ranks of one launch print theirs
+            # interleaved (never a command line naming a script: no new launch)
+            self._in_traceback, self._frame_source = True, True
             return "traceback"
         if pending_ending(t):
             # the most telling line wins: an OOM message over the 'Killed' after it, and a
@@ -101,7 +119,10 @@ class SharedLines:
             if EXCEPTION.match(t):
                 # torchrun's own ChildFailedError says only that a worker died: the worker's
                 # exception before it is the cause
-                if "ChildFailedError" not in t or self._exception is None:
+                self.launcher_failed = self.launcher_failed or "ChildFailedError" in t
+                if self._ignoring:
+                    self._ignoring = False
+                elif "ChildFailedError" not in t or self._exception is None:
                     self._exception = t
                 return "traceback"
             if self._exception is None:  # cut before its exception line (a short paste)
@@ -114,7 +135,8 @@ class SharedLines:
         """Launches, commands, parameter counts, banners, warnings: None (parsed) or the
         reason the line is skipped."""
         if (self._exception is not None and (not self._ended or self._new_run is not None)
-                and COMMAND.search(t) and not _PY_WARNING.match(t)):
+                and COMMAND.search(t) and not _PY_WARNING.match(t)
+                and not _LAUNCHER_REPORT.search(t)):
             self._launch_failed()  # and the command is read below as the next run's
         elif self.segment >= 0 and is_launch(t):
             self.header_line()  # the next data (or error) is another launch's

@@ -98,6 +98,8 @@ class StdoutParser(SharedLines):
         self._in_traceback = False
         self._frame_source = False  # the line after an unindented 'File "..."' frame line
         self._exception: str | None = None     # last exception of a trailing traceback
+        self._ignoring = False  # in a traceback Python printed for an error it ignored
+        self.launcher_failed = False  # torchrun said a worker failed (its report box follows)
         self._cuda_error: str | None = None    # '[CUDA ERROR] at file x' awaiting its message
         self._assertion: str | None = None
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
@@ -330,6 +332,7 @@ class StdoutParser(SharedLines):
     def _data(self, step: int | None, kind: str) -> None:
         """Open the first segment, or a new one (see the module docstring), before data."""
         self._exception = None  # training went on after a traceback: it was not fatal
+        self.launcher_failed = False
         if self.segment < 0:
             self._start_segment("run_start", step)
         elif self._new_run is not None:

@@ -34,7 +34,7 @@ _LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - "
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')
 # torchrun's '[rank0]:' before each line of a worker's output (a traceback, a warning)
 _RANK = re.compile(r"\[rank\d+\]: ?")
-_GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w.<>-]+:\d+\] ?")
+_GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w./<>-]+:\d+\] ?")
 # a tqdm bar glued before a log line (the bar ends without a newline, the logger writes on):
 # ' 9%|▉         | 9/100 [00:05<00:19,  4.61it/s]', with an optional 'desc: ' before it
 _TQDM = re.compile(r"\s*(?:[\w ./-]{1,40}: ?)?\d{1,3}%\|[^|]{0,100}\|\s*\d+/\d+\s*"

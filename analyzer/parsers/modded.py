@@ -184,7 +184,9 @@ class Parser(StdoutParser):
                 h.world_size = max(h.world_size or 0, int(m.group(1)) + 1)
             return True
         if _PARAM_DUMP.match(text) or _HEADER.match(text):
-            self.header_line()
+            # (the '====' rules of torchrun's report box after a failure are no new run's)
+            if not (self.launcher_failed and text.startswith("=")):
+                self.header_line()
             return True
         return bool(_INFO.match(text))
 

@@ -286,3 +286,49 @@ def test_a_crash_after_the_run_completed_fails_it_at_its_last_step(mod):
             "meerkat.errors.MeerkatError: rkat-rpc process closed\n"
             "Stage completed successfully\n")
     assert run(mod, COMPLETED[mod] + side).end["status"] == "completed"
+
+
+TORCHRUN_FAILED = (
+    "Traceback (most recent call last):\n  File \"/usr/local/bin/torchrun\", line 7, in <module>\n"
+    "    sys.exit(main())\n"
+    "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n"
+    "============================================================\n"
+    "records/track_10min_16mb/train_gpt.py FAILED\n"
+    "------------------------------------------------------------\n"
+    "Root Cause (first observed failure):\n[0]:\n"
+    "  exitcode  : -9 (pid: 929)\n"
+    "  traceback : Signal 9 (SIGKILL) received by PID 929\n"
+    "============================================================\n")
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_the_ranks_of_one_launch_failing_together_are_one_run(mod):
+    # four ranks print their tracebacks interleaved, then torchrun reports the failure
+    frame = "  File \"/home/u/lab/train_gpt_ablate.py\", line 2450, in <module>\n"
+    ranks = ("Traceback (most recent call last):\n" * 3 + frame * 3 + "main()main()\n"
+             + "Traceback (most recent call last):\n" + frame
+             + "RuntimeErrorRuntimeErrorRuntimeError: CUDA is required: : \n"
+             + "E0402 01:22:24.647000 3643887 torch/distributed/elastic/multiprocessing/api.py"
+               ":984] failed (exitcode: 1) local_rank: 0 (pid: 3643914) of binary: "
+               "/usr/bin/python3\n")
+    r = run(mod, BODIES[mod] + ranks + TORCHRUN_FAILED)
+    assert r.n_segments == 1 and len(r.iters) == 2
+    assert r.end["status"] == "failed" and "CUDA is required" in r.end["error"]
+    # with no exception of its own, the signal that killed the worker says more than
+    # torchrun's ChildFailedError; the report box's rules are no new run
+    r = run(mod, BODIES[mod] + TORCHRUN_FAILED)
+    assert r.n_segments == 1 and r.end["error"] == "Signal 9 (SIGKILL) received by PID 929"
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_an_exception_python_ignored_ends_nothing(mod):
+    lines = BODIES[mod].splitlines(keepends=True)
+    ignored = ("Exception ignored in: <function CompiledFxGraph.__del__ at 0x76e17f702160>\n"
+               "Traceback (most recent call last):\n"
+               "  File \"/usr/lib/torch/_inductor/output_code.py\", line 582, in __del__\n"
+               "    if self.compiled_fn_runner is not None:\n"
+               "AttributeError: 'CompiledFxGraph' object has no attribute 'compiled_fn_runner'\n"
+               "[rank4]:W0412 22:16:09.404000 91330 torch/_inductor/codecache.py:1021] [0/6] "
+               "fx graph cache unable to load compiled graph\n")
+    r = run(mod, lines[0] + ignored + lines[1] + ignored)
+    assert r.end is None and r.n_segments == 1 and len(r.iters) == 2

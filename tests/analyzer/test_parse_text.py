@@ -61,6 +61,9 @@ def test_decode_lines(data, lines):
     ("E20260315 22:09:46.334327 140220588404736 main.cc:386] step    1/20 | train loss 4.3",
      "step    1/20 | train loss 4.3"),
     ("I0315 22:09:46.334327 1402 trainer.cc:12] step 2", "step 2"),
+    # a path in the source location (torchrun's own lines)
+    ("W0429 22:01:40.690000 192639 torch/distributed/elastic/multiprocessing/api.py:908] Sending "
+     "process 192709 closing signal SIGTERM", "Sending process 192709 closing signal SIGTERM"),
     # torchrun's rank prefix of a worker's output, also before a glog line
     ("[rank0]: IndexError: list index out of range", "IndexError: list index out of range"),
     ("[rank5]:E0416 04:09:58.407000 99382 select_algorithm.py:3924] [0/3] Ignoring this choice.",
