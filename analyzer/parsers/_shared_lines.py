@@ -97,8 +97,9 @@ class SharedLines:
             return "traceback"
         if not self._in_traceback and t.startswith(_FRAME) and self._exception is not None:
             # a frame after the traceback seemed over: ranks of one launch print theirs
-            # interleaved (never a command line naming a script: no new launch)
-            self._in_traceback, self._frame_source = True, True
+            # interleaved (never a command line naming a script: no new launch); its
+            # indented source line is skipped with the traceback's
+            self._in_traceback, self._frame_source = True, False
             return "traceback"
         if pending_ending(t):
             # the most telling line wins: an OOM message over the 'Killed' after it, and a
@@ -122,7 +123,7 @@ class SharedLines:
                 self.launcher_failed = self.launcher_failed or "ChildFailedError" in t
                 if self._ignoring:
                     self._ignoring = False
-                elif "ChildFailedError" not in t or self._exception is None:
+                elif "ChildFailedError" not in t or self._exception in (None, CUT_TRACEBACK):
                     self._exception = t
                 return "traceback"
             if self._exception is None:  # cut before its exception line (a short paste)
