@@ -51,6 +51,7 @@ import re
 from collections import deque
 from typing import Any, Callable
 
+from analyzer.parsers._banner import PROMPT
 from analyzer.parsers._endings import CTRL_C, SPLICE, ending_status
 from analyzer.parsers._events import event, finite_or_none, iter_event
 from analyzer.parsers._header import Header, jsonable
@@ -453,7 +454,8 @@ class StdoutParser(SharedLines):
             self.stats.parsed += 1
             return
         if CTRL_C in text:  # '^CTraceback': the interrupt, then the text it was glued to
-            self._exception = "KeyboardInterrupt (^C)"
+            if not PROMPT.match(text.strip()):  # at a shell's prompt it interrupts no run
+                self._exception = "KeyboardInterrupt (^C)"
             text = text.replace(CTRL_C, "")
             if not text.strip():
                 self.stats.parsed += 1

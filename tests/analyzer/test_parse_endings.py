@@ -332,3 +332,11 @@ def test_an_exception_python_ignored_ends_nothing(mod):
                "fx graph cache unable to load compiled graph\n")
     r = run(mod, lines[0] + ignored + lines[1] + ignored)
     assert r.end is None and r.n_segments == 1 and len(r.iters) == 2
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_a_ctrl_c_at_the_shell_prompt_after_the_run_interrupts_nothing(mod):
+    r = run(mod, BODIES[mod] + "root@a552d30a9239:/workspace/parameter-golf# ^C\n"
+                               "root@a552d30a9239:/workspace/parameter-golf# \n")
+    assert r.end is None or r.end["status"] != "interrupted"
+    assert run(mod, BODIES[mod] + "^C\n").end["status"] == "interrupted"
