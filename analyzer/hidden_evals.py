@@ -77,7 +77,7 @@ def at_interval(run: Run, parts: Parts, step: np.ndarray, dt: np.ndarray,
     docstring). ``marked``: rows already known to hold an eval; ``first``: each segment's
     first row (its dt holds start-up, not an eval); ``parts``: see Parts."""
     out = np.zeros(len(step), bool)
-    config = _config_interval(run)
+    config = eval_interval(run)
     if not len(step) or (config is None and not len(run.evals) and not marked.any()):
         return out  # no eval known anywhere: no interval to find
     for seg, rows in parts:
@@ -112,7 +112,9 @@ def _rows_at(rows: slice | np.ndarray, positions: np.ndarray) -> np.ndarray:
 FORMAT_INTERVAL = {"buildnanogpt": 250}
 
 
-def _config_interval(run: Run) -> int | None:
+def eval_interval(run: Run) -> int | None:
+    """The run's eval interval: the config's ``eval_interval`` when printed, else the one the
+    format's trainer hard-codes (FORMAT_INTERVAL), else None."""
     value = (run.meta.get("config") or {}).get("eval_interval")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1 \
             or int(value) != value:

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from analyzer import orderstats, stats
+from analyzer.hidden_evals import eval_interval
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
@@ -41,7 +42,7 @@ def _eval_spikes_of(prep: Prepared, config: DiagnosticsConfig, which: str) -> Fi
         return _timed_evals(prep, config, which)
     eval_dt = float(np.median(dt[rows]))
     ratio = eval_dt / st.median_step_ms
-    frac = st.eval_overhead_frac or 0.0
+    frac = _overhead(prep, len(rows), eval_dt, st)
     if ratio < config.eval_spike_ratio or frac < config.spike_min_overhead:
         return None  # e.g. llm.c and modded-nanogpt time the training step alone
     steps = prep.step[rows][prep.has_step[rows]]
@@ -75,6 +76,23 @@ def _eval_spikes_of(prep: Prepared, config: DiagnosticsConfig, which: str) -> Fi
                   "ratio": ratio, "max_ratio": worst, "eval_overhead_s": st.eval_overhead_s,
                   "eval_overhead_frac": frac, "wall_s": st.wall_s},
         suggestion=suggestion)
+
+
+def _overhead(prep: Prepared, n_evals: int, eval_dt: float, st: stats.ThroughputStats) -> float:
+    """The share of the wall time in evals. An excerpt shorter than one eval interval (a few
+    steps around one eval) says nothing about it: then one eval's extra time against an
+    interval of normal steps, when the interval is known, else nothing (0)."""
+    frac = st.eval_overhead_frac or 0.0
+    steps = prep.step[prep.has_step]
+    span = float(steps.max() - steps.min()) if len(steps) else 0.0
+    interval = eval_interval(prep.run)
+    if n_evals > 1 or (interval is not None and span >= interval) or (
+            interval is None and span >= 100):
+        return frac
+    if interval is None:
+        return 0.0
+    extra = max(0.0, eval_dt - st.median_step_ms)
+    return extra / (interval * st.median_step_ms + extra)
 
 
 def _timed_evals(prep: Prepared, config: DiagnosticsConfig, which: str) -> Finding | None:

@@ -350,3 +350,16 @@ def test_evals_the_trainer_timed_itself_are_their_cost():
     (f,) = eval_spikes(run(iters(range(1, 1571), 2.0, None, step_ms=60.0), cheap),
                        CFG)
     assert f.severity == "info"
+
+
+def test_one_eval_in_an_excerpt_shorter_than_its_interval_is_not_most_of_the_time():
+    # four build-nanogpt steps around the step-500 eval (every 250 steps): 87% of this
+    # excerpt's time, about 10% of the run's
+    from analyzer.parsers import buildnanogpt
+    from tests.analyzer._parse_util import run as parse
+    line = ("step {s:5d} | loss: 3.020000 | lr 6.0000e-05 | norm: 0.2500 | dt: {dt:.2f}ms | "
+            "tok/sec: 143000.00\n")
+    text = "".join(line.format(s=s, dt=dt) for s, dt in
+                   [(498, 929.1), (499, 928.5), (500, 25602.0), (501, 928.8)])
+    (f,) = eval_spikes(parse(buildnanogpt, text), CFG)
+    assert f.severity == "info" and 0.09 < f.evidence["eval_overhead_frac"] < 0.11

@@ -93,8 +93,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:params'): 'misread when added (seventh hunt)',
     ('nanogpt/gpt-py-comment-block-training-header-evals-then-final-line.log',
      'fact:final_val'): 'misread when added (seventh hunt)',
-    ('build-nanogpt/logbob-practice-md-h800-batch64-steps-498-501-val-hellaswag-before-500.log',
-     'false_alarm'): 'misread when added (seventh hunt)',
     ('build-nanogpt/logbob-practice-md-zh-heading-dots-elisions-data-load-stalls-10750-12586.log',
      'false_alarm'): 'misread when added (seventh hunt)',
     ('build-nanogpt/pr30-logtxt-lines-two-runs-before-after-ddp-sync-fix-dots-prose-between.log',
