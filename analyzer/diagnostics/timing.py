@@ -42,8 +42,9 @@ def _eval_spikes_of(prep: Prepared, config: DiagnosticsConfig, which: str) -> Fi
         return _timed_evals(prep, config, which)
     eval_dt = float(np.median(dt[rows]))
     ratio = eval_dt / st.median_step_ms
-    frac = _overhead(prep, len(rows), eval_dt, st)
-    if ratio < config.eval_spike_ratio or frac < config.spike_min_overhead:
+    share = _overhead(prep, len(rows), eval_dt, st)  # None: the log is too short to say
+    frac = share or 0.0
+    if ratio < config.eval_spike_ratio or (share is not None and frac < config.spike_min_overhead):
         return None  # e.g. llm.c and modded-nanogpt time the training step alone
     steps = prep.step[rows][prep.has_step[rows]]
     worst = float(dt[rows].max()) / st.median_step_ms
@@ -69,19 +70,21 @@ def _eval_spikes_of(prep: Prepared, config: DiagnosticsConfig, which: str) -> Fi
         message=(f"{which}The measured time of {_n(len(steps), 'iteration', 'iterations')} "
                  f"includes an evaluation or checkpoint "
                  f"(~{eval_dt:,.0f} ms against ~{st.median_step_ms:,.1f} ms for a normal step); "
-                 f"{how}; they are left out of throughput and MFU figures, and "
-                 f"evals cost about {frac:.1%} of the wall time."),
+                 f"{how}; they are left out of throughput and MFU figures"
+                 + (f", and evals cost about {frac:.1%} of the wall time." if share is not None
+                    else "; the log is too short to say what share of the time evals take.")),
         evidence={"eval_iters": len(steps), "steps": _steps_preview(steps),
                   "median_eval_dt_ms": eval_dt, "median_step_ms": st.median_step_ms,
                   "ratio": ratio, "max_ratio": worst, "eval_overhead_s": st.eval_overhead_s,
-                  "eval_overhead_frac": frac, "wall_s": st.wall_s},
+                  "eval_overhead_frac": share, "wall_s": st.wall_s},
         suggestion=suggestion)
 
 
-def _overhead(prep: Prepared, n_evals: int, eval_dt: float, st: stats.ThroughputStats) -> float:
+def _overhead(prep: Prepared, n_evals: int, eval_dt: float, st: stats.ThroughputStats
+              ) -> float | None:
     """The share of the wall time in evals. An excerpt shorter than one eval interval (a few
     steps around one eval) says nothing about it: then one eval's extra time against an
-    interval of normal steps, when the interval is known, else nothing (0)."""
+    interval of normal steps, when the interval is known, else None."""
     frac = st.eval_overhead_frac or 0.0
     steps = prep.step[prep.has_step]
     span = float(steps.max() - steps.min()) if len(steps) else 0.0
@@ -90,7 +93,7 @@ def _overhead(prep: Prepared, n_evals: int, eval_dt: float, st: stats.Throughput
             interval is None and span >= 100):
         return frac
     if interval is None:
-        return 0.0
+        return None
     extra = max(0.0, eval_dt - st.median_step_ms)
     return extra / (interval * st.median_step_ms + extra)
 
