@@ -53,6 +53,7 @@ _LOSS = re.compile(r"(?:^|\|)\s*loss\b")  # a training loss field, not 'Validati
 _STEP_FULL = re.compile(r" loss: (\S+) \| lrm: \S+ \| dt: (\S+)ms \| tok/sec: (\S+) \| mfu: (\S+)"
                         r"(?: \|.*)?$")
 _OLD_STEP = re.compile(r"Step (\d+)(?:/(\d+))? \| Training loss: (\S+?)\s*\|(.*)$")
+_PADDED = re.compile(r"[Ss]tep \d{5}\b")
 _METRIC = re.compile(r"[Ss]tep (\d+) \| ([A-Za-z][\w /-]*?): (\S+)")
 _GPU = re.compile(r"GPU: (.+?) \| Peak FLOPS \((\w+)\): (\S+)")
 _CKPT = re.compile(r"Saved model parameters to: (\S+)")
@@ -89,6 +90,11 @@ def detect(head: list[str]) -> float:
         line = clean_line(raw)
         if _STEP.match(line) and "loss:" in line or _METRIC.match(line):
             return 0.95
+        # a paste indented: nanochat's own zero-padded 'step 00500' lines alone (a fork's
+        # indented 'step 1000 | loss: …' is build-nanogpt's)
+        text = line.lstrip()
+        if _PADDED.match(text) and (_STEP.match(text) and "loss:" in text or _METRIC.match(text)):
+            return 0.95
         if line.startswith(("Autodetected device type", "COMPUTE_DTYPE") + _OWN_HEADER) or \
                 (line.startswith("GPU: ") and "Peak FLOPS" in line):
             score = 0.6
@@ -107,6 +113,9 @@ class Parser(StdoutParser):
         return int(m.group(1)) if m and _LOSS.search(m.group(4)) else None
 
     def parse_line(self, text: str, lineno: int) -> bool:
+        # a log pasted indented (a notes file's code block); a traceback's indented lines
+        # never get here (StdoutParser skips them)
+        text = text.lstrip()
         m = _STEP.match(text)
         if m and self._step(int(m.group(1)), m.group(2), m.group(4)):
             return True

@@ -240,3 +240,12 @@ def test_an_excerpt_of_the_header_alone_is_detected_and_its_crash_read():
     r = run(nanochat, text)
     assert r.end["status"] == "failed" and "out of memory" in r.end["error"]
     assert r.meta["model"]["n_params"] == 910691760
+
+
+def test_a_log_pasted_indented():
+    # a notes file's code block: every line indented two spaces, trailing spaces too
+    text = "".join("  " + line + "  \n" for line in BASE.splitlines())
+    assert nanochat.detect(text.splitlines()) > 0.9
+    r, plain = run(nanochat, text), run(nanochat, BASE)
+    assert r.iters["loss"].tolist() == plain.iters["loss"].tolist()
+    assert r.evals["val_loss"].tolist() == plain.evals["val_loss"].tolist()
