@@ -40,7 +40,7 @@ from analyzer.parsers._text import clean_line, to_float
 NAME = "modded"
 
 # 'step:125/3250 val_loss:...'; ports pad the step and add separators: 'step: 125/3250 | ...'
-_STEP = re.compile(r"step:\s*(\d+)/(\d+)\s+(?:\|\s*)?(.*)$")
+_STEP = re.compile(r"step:\s*(\d+)/(\d+)(?:\s+|,\s*)(?:\|\s*)?(.*)$")  # (a fork: 'step:10/1000, …')
 # parameter-golf's trainers stop at their own wall-clock budget, by design, and say so
 _STOP_EARLY = re.compile(r"stopping_early: \S+ .*\bstep:(\d+)/\d+")
 _KV = re.compile(r"(\w+):\s?(\S+)")  # a fork's 'val_time: 106972ms' has a space
@@ -105,6 +105,8 @@ class Parser(StdoutParser):
         # avg:91.7ms'): 'loss' is the train loss, 't' with a time unit the cumulative clock
         if "train_loss" not in kv and "val_loss" not in kv and "loss" in kv:
             kv["train_loss"] = kv["loss"]
+        if "train_loss" not in kv and "avg_train_loss" in kv:  # a fork's mean since the last line
+            kv["train_loss"] = kv["avg_train_loss"]
         if "train_time" not in kv and re.fullmatch(r"[\d.]+m?s", kv.get("t", "")):
             kv["train_time"] = kv["t"]
         train_time = _ms(kv.get("train_time"))

@@ -247,3 +247,14 @@ def test_a_forks_param_count_and_timed_evals_on_its_val_lines():
     assert r.meta["model"]["n_params"] == 132475500
     assert r.evals["eval_ms"].tolist() == [12.0, 106972.0]
     assert r.iters["step_ms"].dropna().round(1).unique().tolist() == [60.0]
+
+
+def test_a_forks_comma_after_the_step_and_its_average_train_loss():
+    text = ("step:0/1000, tokens seen: 0.00M, val_loss:7.0619 train_time:1.20s step_avg:nanms\n"
+            "step:10/1000, tokens seen:0.59M, avg_train_loss:5.2522 time:73/nans step_avg:nanms\n"
+            "step:10/1000, tokens seen: 0.66M, val_loss:4.5649 train_time:0.00s step_avg:nanms\n"
+            "step:20/1000, tokens seen:1.25M, avg_train_loss:4.4059 time:112/355s "
+            "step_avg:355ms\n")
+    r = run(modded, text)
+    assert r.iters["loss"].tolist() == [5.2522, 4.4059]
+    assert r.evals["val_loss"].tolist() == [7.0619, 4.5649]
