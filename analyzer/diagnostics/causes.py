@@ -133,7 +133,8 @@ def boundary_evidence(run: Run, seg: int, s: SegmentSeries, onset: int
                       ) -> dict[str, Any] | None:
     """An eval or checkpoint within EVAL_GAP logged intervals before the onset. The eval of
     the initial model, before the run's first training step (step 0 or 1), is not one: every
-    run starts with it, so it tells nothing about a spike in the first steps (warm-up)."""
+    run starts with it, so it tells nothing about a spike in the first steps (warm-up); nor
+    are evals that come every few steps (within that reach of any step)."""
     reach = EVAL_GAP * max(s.gap, 1)
     from_start = s.first_step is not None and s.first_step <= 1
     # an eval numbered with the onset's step came before it only if the log's clock had not
@@ -143,8 +144,10 @@ def boundary_evidence(run: Run, seg: int, s: SegmentSeries, onset: int
     at = it.loc[(it["segment"] == seg) & (it["step"] == onset), "time"].dropna()
     onset_time = float(at.min()) if len(at) else None
     for kind, df in (("eval", run.evals), ("checkpoint", run.checkpoints)):
-        near = df[(df["segment"] == seg) & df["step"].notna()]
-        near = near[(near["step"] <= onset) & (near["step"] >= onset - reach)]
+        mine = df[(df["segment"] == seg) & df["step"].notna()]
+        if len(mine) >= 3 and float(np.median(np.diff(np.unique(mine["step"])))) <= reach:
+            continue  # one every few steps (an eval every 10): any onset has one just before
+        near = mine[(mine["step"] <= onset) & (mine["step"] >= onset - reach)]
         if onset_time is not None and "time" in near:
             near = near[(near["step"] < onset) | (near["time"] < onset_time)]
         if from_start:

@@ -52,6 +52,14 @@ def test_an_eval_right_before_is_favoured():
     assert "favours the eval: an eval ran at step 150, 1 steps before" in f.message
 
 
+def test_evals_every_step_or_two_favour_nothing():
+    # an eval every step: one is always right before any onset, which tells nothing
+    run = S.run(S.iters(range(N), losses(spike_at=151)),
+                [S.ev(s, 2.0, 2.1) for s in range(0, N, 1)])
+    f = only(spike_causes(run, CFG))
+    assert f.evidence["favoured"] != "boundary"
+
+
 def test_the_end_of_warmup_at_peak_lr_is_favoured():
     lr = [min(1.0, (s + 1) / 100) * 1e-3 for s in range(N)]
     run = S.run(S.iters(range(N), losses(spike_at=102), lr=lr),
