@@ -168,15 +168,21 @@ def read(mod: Any, data: Any, run_id: str, tag_map: dict[str, str] | None = None
     return builder.run()
 
 
+def _generic() -> Any:
+    """The generic reader's module, None when the registry lacks it."""
+    try:
+        return registry.get("generic")
+    except KeyError:
+        return None
+
+
 def generic_reads(data: Any, path: Path) -> Run | None:
     """For a detected format that read no iteration (a fork that kept nanoGPT's header and
     eval lines but prints its own step lines): the generic reader's Run if it reads any
     (load() and the Follower both fall back to it), else None."""
-    try:
-        generic = registry.get("generic")
-    except KeyError:
-        return None
-    if generic.detect(head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)) <= 0:
+    generic = _generic()
+    head = head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)
+    if generic is None or generic.detect(head) <= 0:
         return None
     alt = read(generic, data, log_run_id(path))
     return alt if len(alt.iters) else None
@@ -197,9 +203,8 @@ def failed_launch(data: Any, path: Path) -> Run | None:
     head = head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)
     if not any(_TRAINING_JOB.search(t) for t in head):
         return None
-    try:
-        generic = registry.get("generic")
-    except KeyError:
+    generic = _generic()
+    if generic is None:
         return None
     run = read(generic, data, log_run_id(path))
     ended = [sg.get("end") or {} for sg in run.segments] + [run.end or {}]

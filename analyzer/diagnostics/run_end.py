@@ -19,8 +19,8 @@ _CAUSES: list[tuple[str, re.Pattern[str], str]] = [
      "resume from a checkpoint before the onset with a lower learning rate, a longer warm-up "
      "or gradient clipping."),
     # (MPS says 'Invalid buffer size: 12.28 GB' when an allocation is larger than it can give)
-    ("out_of_memory", re.compile(r"out of memory|OutOfMemoryError(?!: out of resource)|\boom|Invalid buffer size: \d",
-                                 re.IGNORECASE),
+    ("out_of_memory", re.compile(r"out of memory|OutOfMemoryError(?!: out of resource)|\boom|"
+                                 r"Invalid buffer size: \d", re.IGNORECASE),
      "Out of memory: lower the micro-batch size (and raise gradient accumulation to keep the "
      "batch), shorten the context, or use activation checkpointing; then resume from the "
      "last checkpoint."),

@@ -144,12 +144,11 @@ class StdoutParser(SharedLines):
             self._exception = CUT_TRACEBACK  # the log ends inside a traceback
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
-        if self._failed_after_completion():
-            pass
-        elif self._exception is not None and self._new_run is not None:
-            self._launch_failed()  # a launch that died before its first step
-        elif self._exception is not None and not self._ended:
-            self._end(ending_status(self._exception), self._exception)
+        if self._exception is not None and not self._failed_after_completion():
+            if self._new_run is not None:
+                self._launch_failed()  # a launch that died before its first step
+            elif not self._ended:
+                self._end(ending_status(self._exception), self._exception)
         self._exception = self._cuda_error = None
         if self.segment < 0 and self._header_seen:
             self._start_segment("run_start", None)

@@ -40,7 +40,8 @@ from analyzer.parsers._text import clean_line, to_float
 NAME = "modded"
 
 # 'step:125/3250 val_loss:...'; ports pad the step and add separators: 'step: 125/3250 | ...'
-_STEP = re.compile(r"step:\s*(\d+)/(\d+)(?:\s+|,\s*)(?:\|\s*)?(.*)$")  # (a fork: 'step:10/1000, …')
+# (a fork puts a comma after it: 'step:10/1000, tokens seen: …')
+_STEP = re.compile(r"step:\s*(\d+)/(\d+)(?:\s+|,\s*)(?:\|\s*)?(.*)$")
 # parameter-golf's trainers stop at their own wall-clock budget, by design, and say so
 _STOP_EARLY = re.compile(r"stopping_early: \S+ .*\bstep:(\d+)/\d+")
 _KV = re.compile(r"(\w+):\s?(\S+)")  # a fork's 'val_time: 106972ms' has a space
