@@ -340,6 +340,11 @@ class RunBuilder:
                 # a parser's late word on the run's planned steps (StdoutParser.planned_steps)
                 if self.meta.get("max_iters") is None and ev.get("value") is not None:
                     self.meta["max_iters"] = int(ev["value"])
+            elif etype == "metric" and ev.get("name") == "n_params":
+                # a count printed after the run's data (StdoutParser._late_params)
+                model = self.meta.get("model") or {}
+                if model.get("n_params") is None and ev.get("value") is not None:
+                    self.meta["n_params"] = int(ev["value"])
             elif etype in self.rows:
                 self.rows[etype].append({**ev, "segment": self.segment})
                 self._frames.pop(etype, None)

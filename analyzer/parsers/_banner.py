@@ -12,12 +12,16 @@ from __future__ import annotations
 import re
 
 # 'model_params:25517137', 'num_parameters: 124475904 => bytes: ...', 'Total params: 1.2M',
-# 'Number of parameters: 124.44M', 'Parameters: 123.9M', '    Model parameters: 124.44M' (in a
+# 'Number of parameters: 124.44M', '# The number of parameters in the model: 1208385',
+# 'Parameters: 123.9M', '    Model parameters: 124.44M' (in a
 # summary block), 'model #params: 9481' (makemore), '- params: total=173,455,906,
-# non_embedding=...' (a bullet list: the total, never a part)
+# non_embedding=...' (a bullet list: the total, never a part); in Chinese '模型参数量: 30.55M',
+# '模型参数总量: 10,738,229', '总参数量：1.2M' (parameter count, full-width colon too)
 _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]"
-                     r"param(?:eter)?s|number of param(?:eter)?s|param(?:eter)? count|"
-                     r"(?:model )?#\s*params|param(?:eter)?s)\s*[:=]\s*(?:total\s*=\s*)?"
+                     r"param(?:eter)?s|(?:the )?number of param(?:eter)?s(?: in (?:the )?model)?|"
+                     r"param(?:eter)? count|"
+                     r"(?:model )?#\s*params|param(?:eter)?s|(?:模型|总)?参数(?:总|数)?量)"
+                     r"\s*[:=：]\s*(?:total\s*=\s*)?"
                      r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)
 # the count before the word: '13443137 parameters' (a Scala port), '1.5M trainable parameters';
 # not when a word follows ('12 parameters were frozen')
@@ -27,8 +31,8 @@ _PARAMS_FIRST = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?
 # number ending the line ('size of model: 124 MB' is bytes)
 _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\d,]*)()\s*$",
                          re.IGNORECASE)
-# what may come before the count's wording: indentation, a list bullet
-_LEAD = re.compile(r"\s*(?:[-*•]\s+)?")
+# what may come before the count's wording: indentation, a list bullet, a comment's '# '
+_LEAD = re.compile(r"\s*(?:[-*•#]\s+)?")
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9}
 # the command that started the run: 'python train.py config/x.py --device=cpu', 'python -m
 # scripts.base_train --depth=12', 'torchrun --nproc_per_node=8 train_gpt.py'

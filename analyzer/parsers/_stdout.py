@@ -150,10 +150,22 @@ class StdoutParser(SharedLines):
             elif not self._ended:
                 self._end(ending_status(self._exception), self._exception)
         self._exception = self._cuda_error = None
+        self._late_params()
         if self.segment < 0 and self._header_seen:
             self._start_segment("run_start", None)
         self._out = []
         return out
+
+    def _late_params(self) -> None:
+        """A parameter count printed after the run's last data, with no run after it (an
+        author's summary line, '模型参数总量: 10,738,229'): the run's, when it has none."""
+        n, self._banner_params = self._banner_params, None
+        if n is None or self.segment < 0 or self._new_run is not None:
+            return
+        if self.seg_header.model.get("n_params") is None:
+            self.seg_header.model["n_params"] = n
+            step = self.last_iter_step if self.last_iter_step is not None else self.last_eval_step
+            self._emit("metric", step, name="n_params", value=float(n))
 
     def advance(self, n: int, last_step: int, elapsed: float, last_text: str,
                 last_ms: float | None = None,

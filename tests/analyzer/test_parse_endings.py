@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import analyzer
 from analyzer.parsers import buildnanogpt, generic, llmc, modded, nanochat, nanogpt
 from tests.analyzer._parse_util import bulk_run, run
 
@@ -226,6 +227,31 @@ def test_no_parameter_count_from_prose_or_bytes():
     for line in ("12 parameters were frozen", "3 parameters", "size of model: 124 MB",
                  "num decayed parameter tensors: 26, with 10,740,096 parameters"):
         assert param_count(line) is None, line
+
+
+def test_parameter_counts_in_a_comment_and_in_chinese():
+    from analyzer.parsers._banner import param_count
+    assert param_count("# The number of parameters in the model: 1208385") == 1208385
+    assert param_count("模型参数量: 30.55M**") == 30_550_000  # markdown bold after it
+    assert param_count("模型参数总量: 10,738,229 (~10.65M parameters)") == 10_738_229
+    assert param_count("总参数量：1.2M") == 1_200_000  # a full-width colon
+    assert param_count("参数设置: 12") is None  # 'parameter settings', not a count
+
+
+def test_a_parameter_count_after_the_runs_data_is_the_runs(tmp_path):
+    # a README pastes the tail of a run, then its author's line with the model's size
+    text = ("step 4750: train loss 0.6312, val loss 1.6901\n"
+            "iter 4750: loss 0.8000, time 30.00ms, mfu 5.00%\n"
+            "iter 4760: loss 0.7900, time 30.00ms, mfu 5.00%\n\n"
+            "模型参数总量: 10,738,229 (~10.65M parameters)\n")
+    path = tmp_path / "train.log"
+    path.write_text(text, encoding="utf-8")
+    for r in (run(nanogpt, text), analyzer.load(path)):
+        assert r.meta["n_params"] == 10_738_229 and len(r.iters) == 2
+        assert not len(r.metrics)  # a word about the run, not a series
+    # a count of its own before the data stays: the line after is another model's
+    r = run(nanogpt, "number of parameters: 10.65M\n" + text)
+    assert r.meta["model"]["n_params"] == 10_650_000 and "n_params" not in r.meta
 
 
 def test_each_run_after_a_step_back_to_zero_has_its_own_parameter_count():
