@@ -9,9 +9,9 @@ import re
 
 from analyzer.parsers._banner import (ARG, COMMAND, is_command, is_launch,
                                       looks_like_run_header, param_count, paste_break)
-from analyzer.parsers._endings import (ASSERTION, CUDA_ERROR, EXCEPTION, NATIVE_ERROR, OOM,
-                                       SHELL_DEATH, SIGNAL, SLURM_CANCEL, SUCCESS, TRACEBACK,
-                                       WORKER_SIGNAL,
+from analyzer.parsers._endings import (ASSERTION, CUDA_ERROR, EXCEPTION, INTERRUPT,
+                                       NATIVE_ERROR, OOM, SHELL_DEATH, SIGNAL, SLURM_CANCEL,
+                                       SUCCESS, TRACEBACK, WORKER_SIGNAL,
                                        ending_status, pending_ending)
 from analyzer.parsers._header import Header, device_type
 from analyzer.parsers._text import is_elision, literal
@@ -22,6 +22,9 @@ _LAUNCHER_REPORT = re.compile(r"\bFAILED\s*$|\bfailed \(exitcode: |\bexitcode\s*
 _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 _FRAME = 'File "'
 CUT_TRACEBACK = "a Python traceback (its exception line is not in the log)"
+# IPython's traceback (a notebook cell's output) names its exception in its first line:
+# 'KeyboardInterrupt                         Traceback (most recent call last)'
+_IPYTHON_TRACEBACK = re.compile(r"([A-Za-z_][\w.]*)\s+Traceback \(most recent call last\)$")
 _TRACE_CONT = ("During handling of the above exception", "The above exception was the direct",
                "--- Logging error ---", "Call stack:", "Message: ", "Arguments: ")
 
@@ -65,6 +68,8 @@ class SharedLines:
     def _ending_line(self, t: str) -> str | None | bool:
         """Endings and tracebacks: None (an ending, parsed), a skip reason, or False (none
         of these)."""
+        if self._ipython_error is not None or _IPYTHON_TRACEBACK.match(t):
+            return self._ipython_line(t)
         if SLURM_CANCEL.search(t) or SIGNAL.search(t):
             self._end("interrupted", t)
             return None
@@ -118,19 +123,92 @@ class SharedLines:
                 return "traceback"
             self._in_traceback = False
             if EXCEPTION.match(t):
-                # torchrun's own ChildFailedError says only that a worker died: the worker's
-                # exception before it is the cause
-                self.launcher_failed = self.launcher_failed or "ChildFailedError" in t
-                if self._ignoring:
-                    self._ignoring = False
-                elif "ChildFailedError" not in t or self._exception in (None, CUT_TRACEBACK):
-                    self._exception = t
+                self._exception_line(t)
                 return "traceback"
             if self._exception is None:  # cut before its exception line (a short paste)
                 self._exception = CUT_TRACEBACK
         if t.startswith(_TRACE_CONT):
             return "traceback"
         return False
+
+    def _in_logged_traceback(self, text: str) -> bool:
+        """A line of a traceback that glog logged as a warning or info (torch.compile's
+        'WON'T CONVERT … due to:' and the traceback of why, then eager mode goes on): part of
+        a note, never the error that ended the run. Its other lines (torch elastic's
+        'Received 15 death signal' is a warning too) are read as any other."""
+        t = text.strip()
+        if t == TRACEBACK:
+            self._note_traceback = True
+        elif self._note_traceback and not text[:1].isspace() and not t.startswith(_FRAME) \
+                and EXCEPTION.match(t):
+            self._note_traceback = False  # its exception line, the last
+            return True
+        return self._note_traceback
+
+    def _exception_line(self, t: str) -> None:
+        """A traceback's last line, the exception."""
+        # torchrun's own ChildFailedError says only that a worker died: the worker's
+        # exception before it is the cause
+        self.launcher_failed = self.launcher_failed or "ChildFailedError" in t
+        if self._ignoring:
+            self._ignoring = False
+        elif "ChildFailedError" not in t or self._exception in (None, CUT_TRACEBACK):
+            self._exception = t
+
+    def _ipython_line(self, t: str) -> str:
+        """A line of IPython's traceback: its header, frames ('Cell In[5], line 3', 'File
+        ~/x.py:12, in f()', '/tmp/ipykernel_1154/8798.py in <cell line: 0>()') and numbered
+        source lines ('---> 13 train()'), up to its exception's own line ('KeyboardInterrupt: ',
+        'torch._dynamo.exc.BackendCompilerFailed: …' under 'BackendCompilerFailed')."""
+        m = _IPYTHON_TRACEBACK.match(t)
+        if m is not None:
+            self._ipython_error = m.group(1)
+            self._in_traceback, self._frame_source = True, False
+            return "traceback"
+        name = self._ipython_error
+        head = t.split(":", 1)[0]
+        if EXCEPTION.match(t) and (head == name or head.endswith("." + name)):
+            self._ipython_error, self._in_traceback = None, False
+            self._exception_line(t)
+        return "traceback"
+
+    def _late_params(self) -> None:
+        """A parameter count printed after the run's last data, with no run after it (an
+        author's summary line, '模型参数总量: 10,738,229'): the run's, when it has none."""
+        n, self._banner_params = self._banner_params, None
+        if n is None or self.segment < 0 or self._new_run is not None:
+            return
+        if self.seg_header.model.get("n_params") is None:
+            self.seg_header.model["n_params"] = n
+            step = self.last_iter_step if self.last_iter_step is not None else self.last_eval_step
+            self._emit("metric", step, name="n_params", value=float(n))
+
+    def _failed_after_completion(self) -> bool:
+        """An error after the run completed: the script died in what it does after training
+        (a final eval, an export, a sweep's bookkeeping), so the run ended failed after all,
+        at the step it had completed; a Ctrl-C there (stopping the samples printed after
+        training) interrupts no training, and the run stays completed. True if so."""
+        if self._completed_at is None or not self._ended or self._exception is None:
+            return False
+        error, step = self._exception, self._completed_at
+        self._exception = None
+        if INTERRUPT.search(error):  # the user's Ctrl-C
+            return True
+        self._ended = False
+        self._end(ending_status(error), error, step)
+        return True
+
+    def _at_final_eval(self) -> bool:
+        """The run's last data is the final eval of the loop of the 'Let's build GPT' lecture
+        and its copies, which evaluates every eval_interval steps and at max_iters - 1, its
+        last step ('step 100: …', 'step 199: train loss 2.7858, val loss 2.7938'): an eval one
+        step short of the grid of the evals before it, no iteration after it."""
+        if len(self._eval_steps) < 3:
+            return False
+        a, b, c = self._eval_steps
+        interval = b - a
+        return (interval >= 2 and a % interval == 0 and c == b + interval - 1
+                and (self.last_iter_step is None or self.last_iter_step <= c))
 
     def _between_runs(self, t: str) -> str | None:
         """Launches, commands, parameter counts, banners, warnings: None (parsed) or the

@@ -56,7 +56,7 @@ from analyzer.parsers._endings import CTRL_C, SPLICE, ending_status
 from analyzer.parsers._events import event, finite_or_none, iter_event
 from analyzer.parsers._header import Header, jsonable
 from analyzer.parsers._shared_lines import CUT_TRACEBACK, SharedLines
-from analyzer.parsers._text import clean_line, finite, nonfinite_name
+from analyzer.parsers._text import clean_line, finite, logged_as_note, nonfinite_name
 from analyzer.run import ParseStats
 
 # Characters that never appear in a text log (C0 controls other than tab, ESC and the line
@@ -100,6 +100,10 @@ class StdoutParser(SharedLines):
         self._frame_source = False  # the line after an unindented 'File "..."' frame line
         self._exception: str | None = None     # last exception of a trailing traceback
         self._ignoring = False  # in a traceback Python printed for an error it ignored
+        self._ipython_error: str | None = None  # in IPython's traceback of this exception
+        self._notes: set[int] = set()  # lines (not yet read) that glog logged as warnings
+        self._note_traceback = False  # in a traceback glog logged as a warning
+        self._eval_steps: deque[int] = deque(maxlen=3)  # the segment's last eval steps
         self.launcher_failed = False  # torchrun said a worker failed (its report box follows)
         self._cuda_error: str | None = None    # '[CUDA ERROR] at file x' awaiting its message
         self._assertion: str | None = None
@@ -127,6 +131,8 @@ class StdoutParser(SharedLines):
                 continue
             text = clean_line(raw)[:MAX_LINE]
             if text.strip():
+                if text is not raw and logged_as_note(raw):
+                    self._notes.add(first_lineno + i)
                 self._line(text, first_lineno + i)
         self._out = []
         return out
@@ -140,10 +146,16 @@ class StdoutParser(SharedLines):
             self._held = None
             self.stats.skip(lineno, "out of order", text)
             self._read_after_held()
-        if self._in_traceback and self._exception is None:
+        if self._ipython_error is not None:  # cut before its last line: its header named it
+            self._exception, self._ipython_error = self._ipython_error, None
+        elif self._in_traceback and self._exception is None:
             self._exception = CUT_TRACEBACK  # the log ends inside a traceback
         if self._cuda_error is not None:
             self._end("failed", self._cuda_error)
+        if self._exception is not None and not self._ended and self._at_final_eval():
+            error = self._exception  # (ending the run clears it)
+            self._end("completed", None, self.last_eval_step)
+            self._exception = error
         if self._exception is not None and not self._failed_after_completion():
             if self._new_run is not None:
                 self._launch_failed()  # a launch that died before its first step
@@ -155,17 +167,6 @@ class StdoutParser(SharedLines):
             self._start_segment("run_start", None)
         self._out = []
         return out
-
-    def _late_params(self) -> None:
-        """A parameter count printed after the run's last data, with no run after it (an
-        author's summary line, '模型参数总量: 10,738,229'): the run's, when it has none."""
-        n, self._banner_params = self._banner_params, None
-        if n is None or self.segment < 0 or self._new_run is not None:
-            return
-        if self.seg_header.model.get("n_params") is None:
-            self.seg_header.model["n_params"] = n
-            step = self.last_iter_step if self.last_iter_step is not None else self.last_eval_step
-            self._emit("metric", step, name="n_params", value=float(n))
 
     def advance(self, n: int, last_step: int, elapsed: float, last_text: str,
                 last_ms: float | None = None,
@@ -358,6 +359,8 @@ class StdoutParser(SharedLines):
         if kind != "other":  # a banner counts only between the data and the next step (a
             self._banner = False  # checkpoint line between is no step)
             self._banner_params = None
+        if kind == "eval" and step is not None and step not in self._eval_steps:
+            self._eval_steps.append(step)
 
     def _backwards(self, step: int, kind: str) -> bool:
         it, ev = self.last_iter_step, self.last_eval_step
@@ -390,6 +393,7 @@ class StdoutParser(SharedLines):
         self.last_iter_step = self.last_eval_step = self._eval_step = self._best_val = None
         self.last_ms = None
         self._ended = False
+        self._eval_steps.clear()
         self.on_segment()
 
     def _end(self, status: str, error: str | None, step: int | None = None) -> None:
@@ -402,17 +406,6 @@ class StdoutParser(SharedLines):
                    wall_s=self.elapsed)
         self._ended = True
         self._completed_at = step if status == "completed" else None
-
-    def _failed_after_completion(self) -> bool:
-        """An error after the run completed: the script died in what it does after training
-        (a final eval, an export, a sweep's bookkeeping), so the run ended failed (or
-        interrupted) after all, at the step it had completed. True if so."""
-        if self._completed_at is None or not self._ended or self._exception is None:
-            return False
-        error, step = self._exception, self._completed_at
-        self._exception, self._ended = None, False
-        self._end(ending_status(error), error, step)
-        return True
 
     def _line(self, text: str, lineno: int) -> None:
         """One line, with a one-line look-ahead for a step going back without a header or
@@ -456,6 +449,9 @@ class StdoutParser(SharedLines):
             self._read(text, lineno)
 
     def _read(self, text: str, lineno: int) -> None:
+        note = bool(self._notes) and lineno in self._notes
+        if note:
+            self._notes.discard(lineno)
         if _JUNK.search(text):  # skipped before it can end a traceback or a CUDA error
             self.stats.skip(lineno, "not text", text)
             return
@@ -499,7 +495,7 @@ class StdoutParser(SharedLines):
             # a log pasted into a script or notes as comments ('# step 00000/00528 | ...')
             understood = self.parse_line(text[2:], lineno)
         if understood:
-            self._in_traceback = False
+            self._in_traceback, self._ipython_error = False, None
             self.stats.parsed += 1
             # only a repeat right after its line is a duplicate: after a header, an eval or
             # a resume marker the same text is a new step (a resume logs its first step again)
@@ -507,6 +503,9 @@ class StdoutParser(SharedLines):
             self._last_iter_text = text if iterated else None
             if iterated:
                 self._recent.append(text)
+            return
+        if note and self._in_logged_traceback(text):
+            self.stats.skip(lineno, "warning", text)
             return
         reason = self._generic(text)
         if reason is None:

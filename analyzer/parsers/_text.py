@@ -110,6 +110,13 @@ def clean_line(line: str) -> str:
     return line.rstrip()
 
 
+def logged_as_note(line: str) -> bool:
+    """A raw line with glog's warning or info prefix ('W0728 15:54:54.664000 1326 x.py:824] '):
+    what a program logs and goes on from (torch.compile's 'WON'T CONVERT' warning prints a
+    whole traceback so) is never the error that ended it."""
+    return line[:1] in ("W", "I") and line[1:2].isdigit() and _GLOG.match(line) is not None
+
+
 def _may_be_prefixed(line: str) -> bool:
     """A cheap test (most lines of a big log start with a letter) for a logging level or a
     tqdm bar at the start of a line that starts with a letter or a space."""

@@ -366,3 +366,73 @@ def test_a_ctrl_c_at_the_shell_prompt_after_the_run_interrupts_nothing(mod):
                                "root@a552d30a9239:/workspace/parameter-golf# \n")
     assert r.end is None or r.end["status"] != "interrupted"
     assert run(mod, BODIES[mod] + "^C\n").end["status"] == "interrupted"
+
+
+_STEPS = "".join(f"iter {i}: loss {3 - i / 100:.4f}, time 100.00ms, mfu 1.00%\n" for i in range(5))
+
+
+@pytest.mark.parametrize("frames", [
+    # IPython 8: 'Cell In[n]' and 'File …:line, in f()' frames
+    "Cell In[7], line 3\n      1 for it in range(max_iters):\n----> 3     step()\n\n"
+    "File /usr/lib/python3/dist-packages/torch/nn/modules/module.py:1511, in "
+    "Module._wrapped_call_impl(self, *args, **kwargs)\n-> 1511 return self._call_impl(*args)\n",
+    # older IPython (Colab): 'path in function()' frames, ANSI colours
+    "\x1b[0;32m/tmp/ipykernel_1154/879816312.py\x1b[0m in \x1b[0;36m<cell line: 0>\x1b[0;34m()"
+    "\x1b[0m\n\x1b[0;32m---> 13\x1b[0;31m step()\n\n"])
+def test_an_ipython_traceback_ends_the_run_once(frames):
+    # a notebook cell's output: the header names the exception; before, it ended the run
+    # and its last line opened a second, empty run
+    tb = ("-" * 75 + "\n\x1b[0;31mKeyboardInterrupt\x1b[0m" + " " * 25
+          + "Traceback (most recent call last)\n" + frames + "\nKeyboardInterrupt: \n")
+    r = run(nanogpt, _STEPS + tb)
+    assert len(r.segments) == 1 and len(r.iters) == 5
+    assert r.end["status"] == "interrupted" and r.end["error"] == "KeyboardInterrupt:"
+    assert r.end["step"] == 4
+
+
+def test_an_ipython_traceback_names_a_qualified_exception_and_a_cut_one():
+    head = "OutOfMemoryError                          Traceback (most recent call last)\n"
+    frames = "Cell In[3], line 9\n----> 9 loss.backward()\n"
+    r = run(nanogpt, _STEPS + head + frames
+            + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
+    assert r.end["status"] == "failed" and r.end["error"].startswith("torch.OutOfMemoryError")
+    r = run(nanogpt, _STEPS + head + frames)  # the paste ends before its last line
+    assert len(r.segments) == 1 and r.end["error"] == "OutOfMemoryError"
+
+
+def test_a_traceback_logged_as_a_glog_warning_ends_nothing():
+    # torch.compile's fallback warning prints a whole traceback, each line with glog's
+    # 'W…]' prefix; before, each became a failed launch and the data a fourth run
+    w = "W0728 15:54:54.664000 1326 torch/_dynamo/convert_frame.py:824] "
+    warning = "".join(w + line + "\n" for line in (
+        "WON'T CONVERT forward /content/nanogpt/model.py line 170", "due to: ",
+        "Traceback (most recent call last):", '  File "/x/convert_frame.py", line 786, in f',
+        "    result = inner_convert(", "torch._dynamo.exc.BackendCompilerFailed: backend="
+        "'inductor' raised:", "ptxas fatal   : Ptx assembly aborted due to errors"))
+    r = run(nanogpt, "number of parameters: 10.65M\n" + warning * 2 + _STEPS)
+    assert len(r.segments) == 1 and r.end is None and len(r.iters) == 5
+    assert r.meta["model"]["n_params"] == 10_650_000
+    # an error-level line is still an ending
+    r = run(nanogpt, _STEPS + "E0728 15:55:00.1 1326 x.py:9] Traceback (most recent call "
+            "last):\nE0728 15:55:00.1 1326 x.py:9] RuntimeError: boom\n")
+    assert r.end["status"] == "failed" and r.end["error"] == "RuntimeError: boom"
+
+
+def _lecture(last_eval: int) -> str:
+    # the 'Let's build GPT' loop: an eval every 100 steps and at max_iters - 1
+    return "".join(f"step {s}: train loss {4 - s / 100:.4f}, val loss {4.1 - s / 100:.4f}\n"
+                   for s in (0, 100, last_eval))
+
+
+def test_a_ctrl_c_after_the_lectures_final_eval_interrupts_no_training():
+    tb = ("KeyboardInterrupt                         Traceback (most recent call last)\n"
+          "Cell In[5], line 2\n----> 2 print(decode(m.generate(context, 500)))\n"
+          "KeyboardInterrupt: \n")
+    r = run(nanogpt, _lecture(199) + "tensor([[0]])\n" + tb)
+    assert r.end["status"] == "completed" and r.end["step"] == 199
+    # a crash there still fails the run at its last step; an interrupt before the end is one
+    r = run(nanogpt, _lecture(199) + "Traceback (most recent call last):\n"
+            '  File "gpt.py", line 9, in <module>\nRuntimeError: boom\n')
+    assert r.end["status"] == "failed" and r.end["step"] == 199
+    r = run(nanogpt, _lecture(200) + tb)
+    assert r.end["status"] == "interrupted"
