@@ -2,7 +2,8 @@
 when it should not be (pure functions, no printing).
 
 MFU = achieved FLOP/s / a peak. nanoGPT's ``estimate_mfu`` divides by an A100's 312 TFLOPS
-on every device, so its ``mfu 9.35%`` on an RTX A6000 or a V100 is not that GPU's MFU. When
+on every device, so its ``mfu 9.35%`` on an RTX A6000 or a V100 is not that GPU's MFU (nor is
+an older nanochat's, against an H100's 989 TFLOPS). When
 the log names the GPU and gptscope/peaks.py knows it, the figure is corrected to that GPU's
 own peak; when it does not, the figure is kept but labelled "of an A100's peak". Apple GPUs
 and CPUs have no comparable peak at all.
@@ -16,6 +17,11 @@ from gptscope import peaks
 
 # the source the nanoGPT parser gives its peak (analyzer/parsers/nanogpt.py PEAK_SOURCE)
 NANOGPT_SOURCE_PREFIX = "table:nanoGPT"
+# and the nanochat parser, for a log without nanochat's 'GPU: … | Peak FLOPS' line
+NANOCHAT_CONSTANT_SOURCE = "table:nanochat H100 bf16 constant"
+# a trainer's constant peak, whatever the device: (whose peak, the trainer)
+_CONSTANTS = {NANOGPT_SOURCE_PREFIX: ("an A100", "nanoGPT"),
+              NANOCHAT_CONSTANT_SOURCE: ("an H100", "nanochat")}
 
 
 @dataclass(frozen=True)
@@ -41,19 +47,22 @@ class MfuBasis:
         return mfu * self.factor
 
 
-def _nanogpt(name: str | None, device: str, used: float) -> MfuBasis:
-    a100 = f"of an A100's {used / 1e12:g} TFLOPS (nanoGPT's constant"
+def _constant(source: str, name: str | None, device: str, used: float) -> MfuBasis:
+    """The basis of a trainer's figure against a constant peak (nanoGPT's A100, older
+    nanochat's H100): the named GPU's own peak where the table knows it."""
+    gpu, trainer = next(v for k, v in _CONSTANTS.items() if source.startswith(k))
+    against = f"of {gpu}'s {used / 1e12:g} TFLOPS ({trainer}'s constant"
     entry = peaks.lookup(name)
     if entry is not None:
-        return MfuBasis(used, NANOGPT_SOURCE_PREFIX, name, entry.flops, used / entry.flops,
-                        f"of the {name}'s {entry.tflops:g} TFLOPS (nanoGPT printed it "
-                        f"against an A100's {used / 1e12:g})")
+        return MfuBasis(used, source, name, entry.flops, used / entry.flops,
+                        f"of the {name}'s {entry.tflops:g} TFLOPS ({trainer} printed it "
+                        f"against {gpu}'s {used / 1e12:g})")
     if device == "cpu":
-        return MfuBasis(used, NANOGPT_SOURCE_PREFIX, name, None, None,
-                        f"{a100}; on a CPU it means nothing)", comparable=False)
+        return MfuBasis(used, source, name, None, None,
+                        f"{against}; on a CPU it means nothing)", comparable=False)
     where = (f"the {name} is not in the peak table" if name
              else "the log does not name the GPU")
-    return MfuBasis(used, NANOGPT_SOURCE_PREFIX, name, None, None, f"{a100}; {where})")
+    return MfuBasis(used, source, name, None, None, f"{against}; {where})")
 
 
 def mfu_basis(meta: dict[str, Any]) -> MfuBasis:
@@ -66,6 +75,6 @@ def mfu_basis(meta: dict[str, Any]) -> MfuBasis:
     if why_not:
         return MfuBasis(used, source, name, None, None, f"(not comparable: {why_not})",
                         comparable=False)
-    if str(source or "").startswith(NANOGPT_SOURCE_PREFIX) and used:
-        return _nanogpt(name, device, float(used))
+    if used and any(str(source or "").startswith(k) for k in _CONSTANTS):
+        return _constant(str(source), name, device, float(used))
     return MfuBasis(used, source, name, used, None, None)

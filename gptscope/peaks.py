@@ -93,6 +93,10 @@ NANOGPT_A100_FLOPS = 312e12
 """The constant nanoGPT's estimate_mfu divides by, whatever the device (the A100 entry): the
 analyzer uses it to read nanoGPT logs' MFU and to correct it against the real device."""
 
+NANOCHAT_H100_FLOPS = 989e12
+"""The constant nanochat's base_train divided by before it printed the GPU's own peak
+('promised_flops_per_sec_h100', the H100 SXM entry), whatever the device."""
+
 _APPLE = re.compile(r"\b(apple|mps)\b", re.IGNORECASE)
 
 

@@ -39,9 +39,11 @@ from __future__ import annotations
 import ast
 import re
 
+from analyzer.mfu_basis import NANOCHAT_CONSTANT_SOURCE
 from analyzer.parsers._header import Header, device_type
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, literal, ms, pipe_fields, to_float, to_int
+from gptscope import peaks
 
 NAME = "nanochat"
 
@@ -107,6 +109,10 @@ class Parser(StdoutParser):
     def __init__(self, run_id: str = "log") -> None:
         super().__init__(run_id)
         self._val_kind: str | None = None  # 'loss' or 'bpb': what this run's evals hold
+        _constant_peak(self.header)
+
+    def header_line(self) -> Header:
+        return _constant_peak(super().header_line())
 
     def peek_step(self, text: str) -> int | None:
         m = _STEP.match(text)
@@ -245,3 +251,11 @@ class Parser(StdoutParser):
                              ("vocab_size", "vocab_size"), ("sequence_len", "block_size")):
                 if isinstance(cfg.get(src), int):
                     h.model[dst] = cfg[src]
+
+
+def _constant_peak(h: Header) -> Header:
+    """nanochat's MFU before it printed the GPU's peak ('GPU: … | Peak FLOPS (BF16)', which
+    sets the header's peak when it comes) was against an H100's, whatever the device."""
+    if h.peak_flops is None and h.peak_flops_source == "unknown":
+        h.peak_flops, h.peak_flops_source = peaks.NANOCHAT_H100_FLOPS, NANOCHAT_CONSTANT_SOURCE
+    return h

@@ -5,8 +5,11 @@ import pytest
 
 from analyzer.cli import main
 from analyzer.cli.summary import format_mfu
+from analyzer.diagnostics import run_all
 from analyzer.mfu_basis import mfu_basis
+from analyzer.parsers import nanochat
 from gptscope import peaks
+from tests.analyzer._parse_util import run as parse_run
 
 NANOGPT = {"peak_flops": 312e12, "peak_flops_source": "table:nanoGPT train.py A100 bf16 constant"}
 
@@ -49,6 +52,24 @@ def test_a_peak_of_the_device_itself_needs_no_words():
                    "device": "cuda", "device_name": "NVIDIA H100 80GB HBM3"})
     assert b.factor is None and b.label is None
     assert format_mfu(0.41, b.to_dict()) == "41.00%" and format_mfu(None, b.to_dict()) == "-"
+
+
+def test_an_older_nanochats_mfu_is_of_an_h100s_peak():
+    # before nanochat printed 'GPU: … | Peak FLOPS (BF16): …', its MFU was against an H100
+    # on any device: a GB10's 6% is no low MFU of its own
+    steps = "".join(f"step {s:05d}/02000 (90.00%) | loss: 3.100000 | lrm: 1.00 | dt: 29000.00ms"
+                    f" | tok/sec: 18,000 | mfu: 6.36 | total time: 10.00m\n" for s in range(1, 31))
+    run = parse_run(nanochat, "Autodetected device type: cuda\n" + steps)
+    b = mfu_basis(run.meta)
+    assert b.factor is None and b.comparable and b.label == (
+        "of an H100's 989 TFLOPS (nanochat's constant; the log does not name the GPU)")
+    low = [f for f in run_all(run) if f.code == "low_mfu"]
+    assert [f.severity for f in low] == ["info"]
+    # on an H100 the figure is the device's own; with the GPU line, nanochat's own peak
+    b = mfu_basis({**run.meta, "device_name": "NVIDIA H100 80GB HBM3"})
+    assert b.factor == pytest.approx(1.0)
+    run = parse_run(nanochat, "GPU: NVIDIA GB10 | Peak FLOPS (BF16): 2.09e+14\n" + steps)
+    assert run.meta["peak_flops"] == 2.09e14 and mfu_basis(run.meta).label is None
 
 
 def test_summary_prints_the_basis(tmp_path, capsys):

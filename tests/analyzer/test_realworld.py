@@ -147,8 +147,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:costly_eval'): 'misread when added (eighth hunt)',
     ('nanochat/fp8-log-md-vastai-own-format-two-losses-two-dts-20-steps-bpb-evals-core-eval-longer-than-training.log',
      'problem:loss_spike@7'): 'misread when added (eighth hunt)',
-    ('nanochat/gb10-nohup-pipeline-resume-from-1800-grad-norm-field-29s-steps-mfu-h100-peak.log',
-     'false_alarm'): 'misread when added (eighth hunt)',
     ('nanochat/zh-notes-windows-cpu-d3-500-steps-prose-between-blocks-step-99-twice-field-explainer-lines.log',
      'fact:first_step'): 'misread when added (eighth hunt)',
     ('nanochat/zh-notes-windows-cpu-d3-500-steps-prose-between-blocks-step-99-twice-field-explainer-lines.log',
