@@ -29,9 +29,10 @@ def test_eval_spikes_explained_and_overhead_by_hand():
     assert f.code == "eval_spikes" and f.severity == "info"
     assert f.steps == (100, 900) and f.evidence["eval_iters"] == 9
     # by hand: steps 0..990 are 991 iterations; 90 normal logged ones (1800 ms) + 9 eval
-    # steps (9 * 520) + iter 0 (5000) + 891 unlogged at 20 ms = 29300 ms; evals add 4500
+    # steps (9 * 520) + iter 0 (5000) + 891 unlogged at 20 ms = 29300 ms; evals add 4500,
+    # and 500 of iter 0 (it ran the step-0 eval at its top, as long as the others)
     assert f.evidence["wall_s"] == pytest.approx(29.3)
-    assert f.evidence["eval_overhead_frac"] == pytest.approx(4500 / 29300)
+    assert f.evidence["eval_overhead_frac"] == pytest.approx(5000 / 29300)
     assert "expected" in f.message
 
 
@@ -51,7 +52,28 @@ def test_throughput_stats_leave_evals_and_warmup_out():
     assert st.median_step_ms == pytest.approx(20.0)
     assert st.p90_step_ms == pytest.approx(20.0)  # no eval step leaks into the percentiles
     assert (st.eval_iters, st.warmup_iters, st.steady_iters) == (9, 1, 90)
-    assert st.warmup_overhead_s == pytest.approx(4.98)
+    # iter 0 is 4980 ms over a step: the step-0 eval's typical 1000 of it, the rest warm-up
+    assert st.warmup_overhead_s == pytest.approx(3.98)
+    assert st.eval_overhead_s == pytest.approx(10.0)
+
+
+def test_a_first_iteration_with_an_eval_gives_the_eval_its_typical_time_at_most():
+    # build-nanogpt on a T4: step 0 (458 s) ran the eval at its top like steps 250, 500,
+    # 750 (~451 s over a 5.2 s step); before, all of step 0 was warm-up: evals 24%, not 30%
+    steps = list(range(0, 1000))
+    dts = [458_000.0 if s == 0 else 5_200.0 + (451_000.0 if s % 250 == 0 else 0.0)
+           for s in steps]
+    r = run(iters(steps, 2.0, dts), [ev(s, 2.0, 2.1) for s in range(0, 1000, 250)])
+    st = stats.throughput_stats(r, warmup_steps=10)
+    assert st.eval_overhead_s == pytest.approx(4 * 451.0)
+    assert st.warmup_overhead_s == pytest.approx(458.0 - 5.2 - 451.0)
+    # never more than the first iteration's own extra time; no other eval: all warm-up
+    r = run(iters(steps, 2.0, [105_200.0] + dts[1:]),
+            [ev(s, 2.0, 2.1) for s in range(0, 1000, 250)])
+    assert stats.throughput_stats(r, 10).eval_overhead_s == pytest.approx(3 * 451.0 + 100.0)
+    r = run(iters(steps, 2.0, [454_700.0] + [5_200.0] * 999), [ev(0, 2.0, 2.1)])
+    st = stats.throughput_stats(r, 10)
+    assert st.eval_overhead_s is None and st.warmup_overhead_s == pytest.approx(449.5)
 
 
 def test_eval_flag_without_eval_rows():
@@ -150,8 +172,8 @@ def test_step_ms_is_the_step_time_when_logged():
     r = run(iters(steps, 2.0, dts, step_ms=20.0, eval_inclusive=evi))
     st = stats.throughput_stats(r)
     assert st.median_step_ms == 20.0
-    # the two evals after the first iteration took 520 - 20 ms each beyond their step
-    assert st.eval_overhead_s == pytest.approx(2 * 0.5)
+    # the three evals (the first iteration's too) took 520 - 20 ms each beyond their step
+    assert st.eval_overhead_s == pytest.approx(3 * 0.5)
     (f,) = eval_spikes(r, CFG)
     assert f.evidence["median_eval_dt_ms"] == 520.0
 

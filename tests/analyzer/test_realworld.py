@@ -165,8 +165,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:interrupted'): 'misread when added (eighth hunt)',
     ('generic/mps-notebook-cell-gpt2-dataloaderlite-epoch-counter-is-step-keyboardinterrupt-at-69-ansi-traceback.log',
      'runs'): 'misread when added (eighth hunt)',
-    ('build-nanogpt/colab-t4-notebook-cell-fineweb-1000-steps-5.2s-hellaswag-evals-30pct-train-to-0.0009-val-rises-after-250.log',
-     'problem:costly_eval'): 'misread when added (ninth hunt)',
     ('build-nanogpt/erav4-s12-notebook-cell-every-100-steps-target-loss-reached-at-3533-early-stop-samples.log',
      'fact:final_train_loss'): 'misread when added (ninth hunt)',
     ('build-nanogpt/erav4-s12-notebook-cell-every-100-steps-target-loss-reached-at-3533-early-stop-samples.log',
