@@ -107,6 +107,11 @@ _STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?
 _STEPLESS_TEST = re.compile(r"(test|train)[ _]loss\s*[:=]?\s*(tensor\(\s*)?([-+]?(?:\d+(?:\.(\d*))?"
                             r"(?:[eE][-+]?\d+)?|nan|inf))(?(2)\s*(?:\)|,[^()]*\))|)$",
                             re.IGNORECASE)
+# makemore's lectures: 'f"{i:7d}/{max_steps:7d}: {loss.item():.4f}"' ('  10000/ 200000: 2.8341'),
+# and after the loop its split losses, 'train 2.1254…' and 'val 2.1713…' (an eval block)
+_COUNT_LOSS = re.compile(r"\s*(\d+)\s*/\s*(\d+):\s+([-+]?\d+\.\d+(?:[eE][-+]?\d+)?|nan|inf)$",
+                         re.IGNORECASE)
+_SPLIT_LOSS = re.compile(r"(train|val|test)\s+([-+]?\d+(?:\.(\d*))?(?:[eE][-+]?\d+)?|nan|inf)$")
 # a stepless time line under its step's line (tt-train: 'Step: 396, Loss: 1.36e+15', then
 # 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
 _TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
@@ -123,6 +128,9 @@ _CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
 def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
     by_epoch: an epoch summary (see _epoch_line)."""
+    count = _COUNT_LOSS.match(text)
+    if count is not None:
+        return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False
     ep = _EPOCH.match(text)
     if ep is not None and _COUNTER.match(text, ep.end()):
         text = text[ep.end():]  # the epoch, then the step
@@ -281,10 +289,13 @@ class Parser(StdoutParser):
             return True
         self._untimed = False
         self._flush_below(None)
-        if got is None and (m := _STEPLESS_TEST.match(text)) is not None:
+        if got is None and (m := _STEPLESS_TEST.match(text) or _SPLIT_LOSS.match(text)):
             if self.last_iter_step is None or self.new_run_pending:
                 return False
-            self._block_loss(m)
+            if m.re is _SPLIT_LOSS:
+                self._block_loss(m.group(1), m.group(2), m.group(3))
+            else:
+                self._block_loss(m.group(1), m.group(3), m.group(4))
             return True
         if got is not None:
             self._flush_block()
@@ -431,7 +442,7 @@ class Parser(StdoutParser):
         off = self._bar_offset
         return n + off, (total + off if total is not None else None)
 
-    def _block_loss(self, m: re.Match) -> None:
+    def _block_loss(self, split: str, value: str, decimals: str | None) -> None:
         """A loss of an eval block at the step the log is at: kept with its decimals, so
         that the tensor's 6.3983 wins over the same value printed as 6.40."""
         step = self.last_iter_step
@@ -439,10 +450,10 @@ class Parser(StdoutParser):
             self._flush_block()
         if self._block is None:
             self._block = (step, {})
-        name = "val" if m.group(1).lower() == "test" else "train"
-        digits = len(m.group(4) or "")
+        name = "train" if split.lower() == "train" else "val"
+        digits = len(decimals or "")
         if name not in self._block[1] or digits >= self._block[1][name][1]:
-            self._block[1][name] = (to_float(m.group(3)), digits)
+            self._block[1][name] = (to_float(value), digits)
 
     def _flush_block(self) -> None:
         """The eval of an eval block, once a step line or the end comes after it (only with

@@ -232,6 +232,7 @@ def test_no_parameter_count_from_prose_or_bytes():
 def test_parameter_counts_in_a_comment_and_in_chinese():
     from analyzer.parsers._banner import param_count
     assert param_count("# The number of parameters in the model: 1208385") == 1208385
+    assert param_count("Number of model parameters: 10788929") == 10_788_929
     assert param_count("模型参数量: 30.55M**") == 30_550_000  # markdown bold after it
     assert param_count("模型参数总量: 10,738,229 (~10.65M parameters)") == 10_738_229
     assert param_count("总参数量：1.2M") == 1_200_000  # a full-width colon

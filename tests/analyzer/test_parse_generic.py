@@ -381,3 +381,20 @@ def test_an_evaluation_step_line_with_a_bare_val_is_the_eval():
     r = run(generic, text)
     assert r.iters["step"].tolist() == [18, 19] and r.iters["loss"].tolist() == [9.6, 9.5]
     assert r.evals[["step", "val_loss"]].values.tolist() == [[19, 9.541013], [20, 9.4]]
+
+
+def test_makemores_count_and_loss_lines_and_its_split_losses_after_the_loop():
+    # makemore's lectures: 'f"{i:7d}/{max_steps:7d}: {loss.item():.4f}"', then the splits
+    steps = "".join(f"{i:7d}/ 200000: {2.9 - i / 1e5:.4f}\n" for i in range(0, 200000, 10000))
+    text = ("Number of parameters: 11897\n" + steps + "Decaying learning rate at the 100000 "
+            "epoch.\ntrain 2.125401020050049\nval 2.1713311672210693\nmora.\n")
+    assert scores(text.splitlines())[0][1] == "generic"
+    r = run(generic, text)
+    assert list(r.iters["step"])[:2] == [0, 10000] and len(r.iters) == 20
+    assert r.iters["loss"].iloc[-1] == pytest.approx(1.0)
+    (e,) = r.evals.itertuples()
+    assert (e.step, e.val_loss, e.train_loss) == (190000, 2.1713311672210693, 2.125401020050049)
+    assert r.meta["max_iters"] == 200000
+    # a bare 'val 2.17' before any step line is no eval; prose with a count is no step
+    r = run(generic, "val 2.17\n" + steps[:60] + "1/2: done\n")
+    assert not len(r.evals) and len(r.iters) == 2
