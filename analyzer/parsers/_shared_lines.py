@@ -176,8 +176,8 @@ class SharedLines:
         """A parameter count printed after the run's last data, with no run after it (an
         author's summary line, '模型参数总量: 10,738,229'): the run's, when it has none."""
         n, self._banner_params = self._banner_params, None
-        if n is None or self.segment < 0 or self._new_run is not None:
-            return
+        if n is None or self.segment < 0 or self._exception is not None or self._launched:
+            return  # (a launch or an error after the data: the count is that launch's)
         if self.seg_header.model.get("n_params") is None:
             self.seg_header.model["n_params"] = n
             step = self.last_iter_step if self.last_iter_step is not None else self.last_eval_step
@@ -219,6 +219,7 @@ class SharedLines:
             self._launch_failed()  # and the command is read below as the next run's
         elif self.segment >= 0 and is_launch(t):
             self.header_line()  # the next data (or error) is another launch's
+            self._launched = True
         n = param_count(t)
         if n is not None and self.segment >= 0:  # after data: perhaps the next run's
             self._banner_params = n
@@ -229,6 +230,7 @@ class SharedLines:
             return None
         if is_command(t):
             self._command_line(t)
+            self._launched = self.segment >= 0
             return None
         if _PY_WARNING.match(t) or t.lower().startswith(("warning", "warnings.warn")):
             return "warning"

@@ -115,6 +115,7 @@ class StdoutParser(SharedLines):
         self._after_held: list[tuple[str, int]] = []  # lines with no step after it
         self._banner = False  # a line like a run's header came after the last data
         self._banner_params: int | None = None  # a parameter count among such lines
+        self._launched = False  # a launch or a command came after the data
         self._step_total: int | None = None  # the N of the last 'step i/N' line
         # the current segment's run_start said no max_iters: a run opened by its first eval
         # learns its N from the step line after (see planned_steps)
@@ -146,6 +147,7 @@ class StdoutParser(SharedLines):
             self._held = None
             self.stats.skip(lineno, "out of order", text)
             self._read_after_held()
+        self._late_params()
         if self._ipython_error is not None:  # cut before its last line: its header named it
             self._exception, self._ipython_error = self._ipython_error, None
         elif self._in_traceback and self._exception is None:
@@ -162,7 +164,6 @@ class StdoutParser(SharedLines):
             elif not self._ended:
                 self._end(ending_status(self._exception), self._exception)
         self._exception = self._cuda_error = None
-        self._late_params()
         if self.segment < 0 and self._header_seen:
             self._start_segment("run_start", None)
         self._out = []
@@ -358,7 +359,7 @@ class StdoutParser(SharedLines):
             self._start_segment("run_start" if fresh else "resume", step)
         if kind != "other":  # a banner counts only between the data and the next step (a
             self._banner = False  # checkpoint line between is no step)
-            self._banner_params = None
+            self._banner_params, self._launched = None, False
         if kind == "eval" and step is not None and step not in self._eval_steps:
             self._eval_steps.append(step)
 

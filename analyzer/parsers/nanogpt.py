@@ -54,9 +54,10 @@ _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
 # train loss ('Step 200: val loss 4.13'), more after ('; best val loss to now: …', ', val bpb
 # 2.17, ms/iter 496.84')
 # (pasted as a string: a quote may open the line and close it after the number, 'val loss
-# 5.6153"')
-_EVAL = re.compile(r"\s*[\"'`]?[Ss]tep +(\d+): (?:train loss ([^,;\s]+),(?: [^,;:]*,)*? )?val loss "
-                   r"([^,;\s\"'`]+)(.*)$")
+# 5.6153"'); the step in brackets and a colon after 'val loss' ('Step [ 500]: train loss
+# 2.1740, val loss: 2.2213', a copy of the lecture's gpt.py)
+_EVAL = re.compile(r"\s*[\"'`]?[Ss]tep +\[? *(\d+)\]?: (?:train loss ([^,;\s]+),(?: [^,;:]*,)*? )?"
+                   r"val loss:? ([^,;\s\"'`]+)(.*)$")
 # an eval line's time per iteration since the previous eval ('ms/iter 496.84', 'time 412ms')
 _EVAL_TIME = re.compile(r"\b(?:ms/iter|ms/step)[:=]?\s*([\d.]+)|\btime[:=]?\s*([\d.]+)ms")
 # a throughput forks print instead of a time: '137.4k tok/s'

@@ -253,6 +253,15 @@ def test_a_parameter_count_after_the_runs_data_is_the_runs(tmp_path):
     # a count of its own before the data stays: the line after is another model's
     r = run(nanogpt, "number of parameters: 10.65M\n" + text)
     assert r.meta["model"]["n_params"] == 10_650_000 and "n_params" not in r.meta
+    # in a result block under a rule (a parameter-golf transcript); but after a launch the
+    # count is the launch's
+    data = "".join(f"step:{s}/20 train_loss:{3 - s / 10:.4f} train_time:{100 * s}ms "
+                   f"step_avg:100.00ms\n" for s in (1, 2, 3))
+    r = run(modded, data + "=" * 44 + "\n  RESULT seed=4\n  model_params:  24496708\n")
+    assert r.meta["n_params"] == 24_496_708 and len(r.iters) == 3
+    r = run(modded, data + "$ torchrun --nproc_per_node=8 train_gpt.py\n"
+            "model_params:24496708\n")
+    assert "n_params" not in r.meta
 
 
 def test_each_run_after_a_step_back_to_zero_has_its_own_parameter_count():

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from analyzer.parsers import nanogpt
+from analyzer.parsers import nanogpt, scores
 from analyzer.parsers._text import decode_lines
 from tests.analyzer._parse_util import (assert_same_run, bulk_run, events, of_type, real_names,
                                         run)
@@ -691,3 +691,13 @@ def test_a_log_pasted_indented_is_nanogpt():
     r = run(nanogpt, text)
     assert r.iters["step"].tolist() == [0, 10, 20, 30, 40] and len(r.evals) == 1
     assert r.meta["tokens_per_iter"] == 16384 and r.meta["device"] == "mps"
+
+
+def test_lecture_eval_lines_with_the_step_in_brackets_and_a_colon_after_val_loss():
+    # a notebook's copy of the lecture's gpt.py: 'Step [ 500]: train loss 2.1740, val loss: 2.2213'
+    text = "".join(f"Step [{s:4d}]: train loss {4 - s / 2000:.4f}, val loss: {4.1 - s / 2000:.4f}\n"
+                   for s in range(0, 5000, 500))
+    assert scores(text.splitlines())[0][1] == "nanogpt"
+    r = run(nanogpt, text)
+    assert list(r.evals["step"]) == list(range(0, 5000, 500))
+    assert r.evals["val_loss"].iloc[-1] == pytest.approx(1.85)
