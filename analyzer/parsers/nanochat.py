@@ -50,6 +50,9 @@ NAME = "nanochat"
 # '(x%)' is optional; a fork may write 'Step' and its own fields ('loss 8.43 6.92 | dt 4595.83ms
 # 5930.69ms | tps 114,078': the first number of a field is read)
 _STEP = re.compile(r"[Ss]tep (\d+)(?:/(\d+))?(?: \((\S+)%\))?\s*\|(.*)$")
+# a metric line glued to the end of a step line, its newline lost ('… | epoch: 1 Step 22000 |
+# Validation bpb: 1.057228'): read as the two lines
+_GLUED_METRIC = re.compile(r"(?<=\S) +(Step \d+ \| [A-Z][\w ]*: \S+)$")
 _LOSS = re.compile(r"(?:^|\|)\s*loss\b")  # a training loss field, not 'Validation loss'
 # the usual fields in one match (the general field split is the slow path)
 _STEP_FULL = re.compile(r" loss: (\S+) \| lrm: \S+ \| dt: (\S+)ms \| tok/sec: (\S+) \| mfu: (\S+)"
@@ -122,6 +125,10 @@ class Parser(StdoutParser):
         # a log pasted indented (a notes file's code block); a traceback's indented lines
         # never get here (StdoutParser skips them)
         text = text.lstrip()
+        glued = _GLUED_METRIC.search(text) if _STEP.match(text) else None
+        if glued is not None:  # both lines, in their order
+            head = self.parse_line(text[:glued.start()], lineno)
+            return self.parse_line(glued.group(1), lineno) or head
         m = _STEP.match(text)
         if m and self._step(int(m.group(1)), m.group(2), m.group(4)):
             return True

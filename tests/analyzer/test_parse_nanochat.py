@@ -249,3 +249,16 @@ def test_a_log_pasted_indented():
     r, plain = run(nanochat, text), run(nanochat, BASE)
     assert r.iters["loss"].tolist() == plain.iters["loss"].tolist()
     assert r.evals["val_loss"].tolist() == plain.evals["val_loss"].tolist()
+
+
+def test_a_val_line_glued_to_the_end_of_the_last_step_line_is_read():
+    # a Windows console lost the newline before the final eval
+    steps = "".join(f"step {s:05d}/22000 ({s / 220:.2f}%) | loss: 3.4{s % 7} | lrm: 0.06 | "
+                    f"dt: 448.95ms | tok/sec: 36,493 | bf16_mfu: 0.00 | epoch: 1\n"
+                    for s in (21700, 21800))
+    text = (steps + "step 21900/22000 (99.55%) | loss: 3.477977 | lrm: 0.06 | dt: 448.95ms | "
+            "tok/sec: 36,493 | bf16_mfu: 0.00 | epoch: 1 Step 22000 | Validation bpb: 1.057228\n")
+    r = run(nanochat, text)
+    assert list(r.iters["step"]) == [21700, 21800, 21900]
+    assert (int(r.evals["step"].iloc[-1]), r.evals["val_loss"].iloc[-1]) == (22000, 1.057228)
+    assert r.stats.skipped == 0

@@ -223,12 +223,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (tenth hunt)',
     ('generic/persian-poem-notebook-cell-epoch-iteration-lines-counter-restarts-each-epoch-10-epochs-onecycle.log',
      'runs'): 'misread when added (tenth hunt)',
-    ('nanochat/windows-rtx4070-laptop-d12-tail-17800-22000-glued-final-val-samples-complete.log',
-     'fact:best_val_step'): 'misread when added (tenth hunt)',
-    ('nanochat/windows-rtx4070-laptop-d12-tail-17800-22000-glued-final-val-samples-complete.log',
-     'fact:final_val'): 'misread when added (tenth hunt)',
-    ('nanochat/windows-rtx4070-laptop-d12-tail-17800-22000-glued-final-val-samples-complete.log',
-     'fact:last_step'): 'misread when added (tenth hunt)',
 }
 
 
