@@ -230,7 +230,7 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         low = int(np.argmin(med))
         final = float(med[-1])
-        if final <= med[low] * (1 + config.divergence_rel):
+        if final <= med[low] * (1 + config.divergence_rel) or final - med[low] <= _noise(med):
             continue
         offset = len(loss) - full
         low_step = int(steps[offset + low * w])
@@ -262,6 +262,19 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                         "switch to different data, and keep gradient clipping on.")))
     done = {f.segment for f in findings} | spiked
     return findings + [f for f in _val_divergence(run, config) if f.segment not in done]
+
+
+def _noise(med: np.ndarray) -> float:
+    """How far block medians wander by chance: 4 robust standard deviations of one block's
+    median, from the spread of the steps between neighbours around their typical step (a
+    drift moves them all alike; per-batch losses of an SFT mix, 0.16 to 2.1, scatter them).
+    The lowest of many noisy medians is far below their level: a rise from it is no
+    divergence unless it is larger than this."""
+    d = np.diff(med)
+    if len(d) < 3:
+        return 0.0
+    mad = float(np.median(np.abs(d - np.median(d))))
+    return 4.0 * 1.4826 * mad / np.sqrt(2.0)
 
 
 def _val_fell(run: Run, seg: int, since: int) -> tuple[float, float] | None:

@@ -52,6 +52,8 @@ def test_single_step_jumps_are_outliers():
     (2.6 + np.random.default_rng(2).normal(0, 0.9, 300).clip(-1.4, 3.2),
      "noisy fine-tuning loss: 2x the mean but ~3 sigma"),
     (np.r_[decaying(1000, noise=0.02), [3.5]], "llm.c-style 5-sigma blip, 6% above"),
+    (0.85 + np.random.default_rng(2).normal(0, 0.28, 100).clip(-0.69, 1.27),
+     "an SFT's per-batch losses, 0.16 to 2.1: the lowest block median is far below the rest"),
 ])
 def test_noise_is_not_a_spike(loss, why):
     r = run(iters(range(len(loss)), list(loss)))
@@ -64,6 +66,13 @@ def test_slow_climb_is_divergence():
     (f,) = loss_trend_divergence(run(iters(range(1000), list(loss))), CFG)
     assert f.code == "loss_divergence" and f.evidence["final_median"] > 3.0
     assert 400 <= f.evidence["low_step"] <= 560
+
+
+def test_a_noisy_climb_is_still_divergence():
+    noise = np.random.default_rng(3).normal(0, 0.3, 500)
+    loss = np.r_[decaying(500, end=2.0), np.linspace(2.0, 3.5, 500) + noise]
+    (f,) = loss_trend_divergence(run(iters(range(1000), list(loss))), CFG)
+    assert f.code == "loss_divergence"
 
 
 def test_plateau_with_high_lr():

@@ -133,8 +133,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (eighth hunt)',
     ('nanochat/apstenku-diff-sft-own-indented-step-line-tail-25000-30000-epoch-done-training-complete-ansi-info.log',
      'fact:step_ms'): 'misread when added (eighth hunt)',
-    ('nanochat/apstenku-diff-sft-own-indented-step-line-tail-25000-30000-epoch-done-training-complete-ansi-info.log',
-     'false_alarm'): 'misread when added (eighth hunt)',
     ('nanochat/fp8-log-md-vastai-own-format-two-losses-two-dts-20-steps-bpb-evals-core-eval-longer-than-training.log',
      'fact:best_val'): 'misread when added (eighth hunt)',
     ('nanochat/fp8-log-md-vastai-own-format-two-losses-two-dts-20-steps-bpb-evals-core-eval-longer-than-training.log',
