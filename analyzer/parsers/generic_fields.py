@@ -51,6 +51,10 @@ _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "t
         "tokens per second",
         "tokens per sec", "throughput", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
+# iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
+# inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
+_ITS = {"it/sec", "it/s", "its/sec", "iter/s", "iter/sec", "iters/sec", "iters/s",
+        "iterations/sec", "iterations/s", "iterations per second"}
 
 
 def read_fields(rest: str) -> dict[str, float | None]:
@@ -97,6 +101,8 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return "mfu", num / 100.0 if "%" in unit or num > 1 else num
     if key in _TPS or (not key and unit.startswith(("tok/s", "tokens/s", "tok/sec"))):
         return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
+    if key in _ITS:
+        return ("step_ms", 1000.0 / num) if num > 0 else (None, None)
     if key in _STEP_AVG:
         return "step_avg_ms", num if key.endswith("ms") and not unit else ms_of(num, unit)
     if key == "epoch time":  # the time of what the line counts (see generic._step_line)

@@ -398,3 +398,15 @@ def test_makemores_count_and_loss_lines_and_its_split_losses_after_the_loop():
     # a bare 'val 2.17' before any step line is no eval; prose with a count is no step
     r = run(generic, "val 2.17\n" + steps[:60] + "1/2: done\n")
     assert not len(r.evals) and len(r.iters) == 2
+
+
+def test_mlx_iterations_per_second_give_the_step_time():
+    # MLX's trainers print a rate over the report window; their evals are timed apart
+    text = ("Iter 1: Val loss 11.392, Val took 0.034s\n" + "".join(
+        f"Iter {i}: Train loss {8 - i / 100:.3f}, Learning Rate 1.000e-05, It/sec 2.000, "
+        f"Tokens/sec 3045.3, Trained Tokens {i * 80}, Peak mem 1.2 GB\n" for i in range(10, 60, 10)))
+    r = run(generic, text)
+    assert list(r.iters["step"]) == [10, 20, 30, 40, 50]
+    assert list(r.iters["step_ms"]) == [500.0] * 5 and r.iters["dt_ms"].isna().all()
+    assert r.iters["loss"].iloc[-1] == pytest.approx(7.5)
+    assert read_fields("It/sec 0, loss 2.0") == {"loss": 2.0}  # no rate: no time
