@@ -47,10 +47,12 @@ class MfuBasis:
         return mfu * self.factor
 
 
-def _constant(source: str, name: str | None, device: str, used: float) -> MfuBasis:
+def _constant(constant: tuple[str, str], source: str, name: str | None, device: str,
+              used: float) -> MfuBasis:
     """The basis of a trainer's figure against a constant peak (nanoGPT's A100, older
-    nanochat's H100): the named GPU's own peak where the table knows it."""
-    gpu, trainer = next(v for k, v in _CONSTANTS.items() if source.startswith(k))
+    nanochat's H100; ``constant``: whose peak, the trainer): the named GPU's own peak where
+    the table knows it."""
+    gpu, trainer = constant
     against = f"of {gpu}'s {used / 1e12:g} TFLOPS ({trainer}'s constant"
     entry = peaks.lookup(name)
     if entry is not None:
@@ -75,6 +77,7 @@ def mfu_basis(meta: dict[str, Any]) -> MfuBasis:
     if why_not:
         return MfuBasis(used, source, name, None, None, f"(not comparable: {why_not})",
                         comparable=False)
-    if used and any(str(source or "").startswith(k) for k in _CONSTANTS):
-        return _constant(str(source), name, device, float(used))
+    constant = next((v for k, v in _CONSTANTS.items() if str(source or "").startswith(k)), None)
+    if used and constant is not None:
+        return _constant(constant, str(source), name, device, float(used))
     return MfuBasis(used, source, name, used, None, None)

@@ -362,7 +362,7 @@ def _first_evals_ms(dt: np.ndarray, rows: np.ndarray, med: float,
     (evals at 0 and 250 of 290 steps) the share says little of the run's."""
     extra = dt[rows] - med
     extra = extra[extra > 0]
-    if not len(extra):
+    if not len(extra) or len(eval_extra) < 2:
         return 0.0
     typical = float(np.median(np.clip(eval_extra, 0.0, None)))
     return float(np.minimum(extra, typical).sum())
@@ -409,7 +409,7 @@ def throughput_stats(run: Run, warmup_steps: int = 10,
             eval_ms = float(logged.sum()) if len(logged) else None
             wall_ms += eval_ms or 0.0
         warm_ms = _clipped_sum(own[wu] - med)
-        if len(eval_rows) >= 2:  # a first iteration that ran an eval too: its typical share
+        if len(eval_rows):  # a first iteration that ran an eval too: its typical share
             shift = _first_evals_ms(dt, m.eval_inclusive & m.first & wu, med,
                                     dt[eval_rows] - normal)
             eval_ms, warm_ms = eval_ms + shift, warm_ms - shift

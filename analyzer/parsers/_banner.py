@@ -18,8 +18,8 @@ import re
 # non_embedding=...' (a bullet list: the total, never a part); in Chinese '模型参数量: 30.55M',
 # '模型参数总量: 10,738,229', '总参数量：1.2M' (parameter count, full-width colon too)
 _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]"
-                     r"param(?:eter)?s|(?:the )?number of (?:model )?param(?:eter)?s(?: in (?:the )?model)?|"
-                     r"param(?:eter)? count|"
+                     r"param(?:eter)?s|(?:the )?number of (?:model )?param(?:eter)?s"
+                     r"(?: in (?:the )?model)?|param(?:eter)? count|"
                      r"(?:model )?#\s*params|param(?:eter)?s|(?:模型|总)?参数(?:总|数)?量)"
                      r"\s*[:=：]\s*(?:total\s*=\s*)?"
                      r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\b", re.IGNORECASE)

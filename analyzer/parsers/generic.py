@@ -111,7 +111,8 @@ _STEPLESS_TEST = re.compile(r"(test|train)[ _]loss\s*[:=]?\s*(tensor\(\s*)?([-+]
 # and after the loop its split losses, 'train 2.1254…' and 'val 2.1713…' (an eval block)
 _COUNT_LOSS = re.compile(r"\s*(\d+)\s*/\s*(\d+):\s+([-+]?\d+\.\d+(?:[eE][-+]?\d+)?|nan|inf)$",
                          re.IGNORECASE)
-_SPLIT_LOSS = re.compile(r"(train|val|test)\s+([-+]?\d+(?:\.(\d*))?(?:[eE][-+]?\d+)?|nan|inf)$")
+# (its groups as _STEPLESS_TEST's: split, an empty one for its tensor, value, decimals)
+_SPLIT_LOSS = re.compile(r"(train|val|test)\s+()([-+]?\d+(?:\.(\d*))?(?:[eE][-+]?\d+)?|nan|inf)$")
 # a stepless time line under its step's line (tt-train: 'Step: 396, Loss: 1.36e+15', then
 # 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
 _TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
@@ -292,10 +293,7 @@ class Parser(StdoutParser):
         if got is None and (m := _STEPLESS_TEST.match(text) or _SPLIT_LOSS.match(text)):
             if self.last_iter_step is None or self.new_run_pending:
                 return False
-            if m.re is _SPLIT_LOSS:
-                self._block_loss(m.group(1), m.group(2), m.group(3))
-            else:
-                self._block_loss(m.group(1), m.group(3), m.group(4))
+            self._block_loss(m.group(1), m.group(3), m.group(4))
             return True
         if got is not None:
             self._flush_block()
