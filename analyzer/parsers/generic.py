@@ -154,6 +154,11 @@ def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], b
                       worded=m.group("word") is not None, eval_line=m.group("eval") is not None)
 
 
+def _same(a: float | None, b: float | None) -> bool:
+    """The same printed value (NaN as NaN), both present."""
+    return a is not None and b is not None and (a == b or (math.isnan(a) and math.isnan(b)))
+
+
 def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """A tqdm bar with the step's fields in its postfix (``key=value`` after the elapsed time
     and the rate): its count is the steps done. A bar within an epoch or of an eval is not."""
@@ -238,6 +243,7 @@ class Parser(StdoutParser):
         self._time_below = False
         self._untimed = False  # the last line read was an iteration without a time
         self._below: tuple[int, dict] | None = None  # the iteration waiting for its time
+        self._untimed_loss: float | None = None  # that iteration's loss (see _second_line)
         self._train_ms: float | None = None  # an epoch's training time, before its summary
         # tqdm bars: a relaunch's bar counts from 0 again, its steps from the step it resumed
         # from ('Resumed from step 5000', then '499/500'): that step is added to its counts
@@ -277,6 +283,8 @@ class Parser(StdoutParser):
 
     def parse_line(self, text: str, lineno: int) -> bool:
         got = _line_fields(text)
+        if got is not None and self._second_line(got):
+            return True
         if self._pending is not None and (got is None or not train_and_val(got[2])):
             self._flush_pending()
         if got is None and self._time_line(text):
@@ -356,6 +364,7 @@ class Parser(StdoutParser):
         if f.get("step_ms") is not None:
             fields["step_ms"] = f["step_ms"]
         self._untimed = fields["dt_ms"] is None and "clock_ms" not in f
+        self._untimed_loss = fields["loss"]
         if self._untimed and self._time_below:
             self._below = (step, fields)
         else:
@@ -472,6 +481,27 @@ class Parser(StdoutParser):
         self._untimed = False
         self._flush_below(ms_of(float(below.group(1)), below.group(2).lower()))
         return True
+
+    def _second_line(self, got: tuple[int, int | None, dict[str, float | None], bool]) -> bool:
+        """A step's second line, timed, right under its untimed first with the same loss
+        ('step : 3, loss: 8.91', then 'step : 3 | loss: 8.91 | dt: 176.75 ms'): one step, with
+        the second line's values. The first such pair teaches the parser to hold each untimed
+        line for its second (as for a time printed below: that first step keeps no time)."""
+        step, _, f, by_epoch = got
+        if by_epoch or f.get("dt_ms") is None or "val_loss" in f or "clock_ms" in f:
+            return False
+        if self._below is not None and self._below[0] == step and _same(self._below[1]["loss"],
+                                                                         f.get("loss")):
+            first, self._below = self._below[1], None
+            self._untimed = False
+            self.iteration(step, **{**first, **{k: v for k, v in f.items()
+                                                      if k in first and v is not None}})
+            return True
+        if self._untimed and self.last_iter_step == step and _same(self._untimed_loss,
+                                                                   f.get("loss")):
+            self._time_below, self._untimed = True, False
+            return True
+        return False
 
     def _flush_below(self, dt_ms: float | None) -> None:
         """The iteration that waited for the line below it, with that line's time if any."""

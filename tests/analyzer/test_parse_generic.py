@@ -171,6 +171,24 @@ def test_a_step_time_on_the_line_below_its_step_line():
             [224.98, 224.969]
 
 
+def test_a_step_printed_twice_the_second_line_timed_is_one_step():
+    """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
+    not a resume per line; from the second pair on the steps have their times."""
+    text = "".join(f"step : {s}, loss: {9 - s / 10}\n"
+                   f"step : {s} | loss: {9 - s / 10} | dt: {170 + s}.5 ms | tokens/sec: 11.5\n"
+                   for s in range(1, 6))
+    for chunk in (None, 1):
+        r = run(generic, text, chunk=chunk)
+        assert len(r.segments) == 1
+        assert r.iters["step"].tolist() == [1, 2, 3, 4, 5]
+        assert math.isnan(r.iters["dt_ms"].iloc[0])  # (read before the log showed its pairs)
+        assert r.iters["dt_ms"].tolist()[1:] == [172.5, 173.5, 174.5, 175.5]
+        assert r.iters["tokens_per_s"].tolist()[1:] == [11.5] * 4
+    # a different loss at the same step is no second line: a resume, as before
+    r = run(generic, "step 1, loss: 3.0\nstep 1 | loss: 2.0 | dt: 10 ms\n")
+    assert len(r.segments) == 2
+
+
 def test_a_nan_and_a_cut_line():
     r = run(generic, "step 1 | loss: 2.5 | dt: 10ms\nstep 2 | loss: nan | dt: 1")
     assert math.isnan(r.iters["loss"].iloc[1]) and math.isnan(r.iters["dt_ms"].iloc[1])

@@ -193,8 +193,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:final_train_loss'): 'misread when added (ninth hunt)',
     ('nanogpt/pl-report-transformer-a40-shell-prompt-eval-lines-time-elapsed-noisy-val-best-at-45000.log',
      'false_alarm'): 'misread when added (ninth hunt)',
-    ('build-nanogpt/gpt2-speedups-notes-rtx3080-baseline-indented-doubled-comma-and-pipe-step-lines-1-50-dt-177ms.log',
-     'fact:step_ms'): 'misread when added (tenth hunt)',
     ('generic/goethe-faust-notebook-cell-bigram-german-loss-nach-n-epochen-counter-is-step-every-1000.log',
      'fact:final_train_loss'): 'misread when added (tenth hunt)',
     ('generic/goethe-faust-notebook-cell-bigram-german-loss-nach-n-epochen-counter-is-step-every-1000.log',
