@@ -46,6 +46,7 @@ _QUOTE = re.compile(r">(?: |$)")
 _DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
 _ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")
 _PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
+_INDENTED_STAMP = re.compile(r" +\[?\d\d[-/]?\d\d[-/]")  # (cheap: _TIMESTAMP decides)
 
 
 def split_lines(data: bytes | bytearray | memoryview) -> list[str]:
@@ -121,6 +122,7 @@ def _may_be_prefixed(line: str) -> bool:
     """A cheap test (most lines of a big log start with a letter) for a logging level or a
     tqdm bar at the start of a line that starts with a letter or a space."""
     return ((line[0] in "DIWEC" and _LEVEL_START.match(line) is not None) or "%|" in line[:60]
+            or (line[0] == " " and _INDENTED_STAMP.match(line) is not None)
             or (line[0] in "IWEF" and line[1:2].isdigit() and _GLOG.match(line) is not None))
 
 
@@ -136,6 +138,10 @@ def _strip_prefixes(line: str) -> str:
     if m is not None:
         return line[m.end():]
     stamped = False
+    if line[:1] == " " and _INDENTED_STAMP.match(line):  # a notebook's indented output
+        m = _TIMESTAMP.match(line, len(line) - len(line.lstrip(" ")))
+        if m is not None:
+            line, stamped = line[m.end():], True
     for _ in range(4):  # '> 2023-01-01 12:00:00 > iter 1: ...' at most a few layers deep
         m = _QUOTE.match(line)
         if m is None:

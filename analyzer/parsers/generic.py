@@ -52,54 +52,26 @@ import re
 
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
-from analyzer.parsers.generic_fields import is_timed, ms_of, read_fields, train_and_val
+from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
+from analyzer.parsers.generic_lines import BAR, epoch_step, line_fields
 
 NAME = "generic"
 
-# a step's counter word ('update=11': a research fork counts its optimizer updates)
-_WORD = r"(?:(?:global[ _]?)?step|iter(?:ation)?|it|update)"
-# the step at the start of a line: 'step 12', 'step12', 'iter 12:', '12 |', 'Step 12/100', '[12]'
-_HEAD = re.compile(r"\s*(?P<eval>(?:eval(?:uation)?|val(?:idation)?)\s+(?=step|iter))?"
-                   r"\[?(?P<word>" + _WORD + r")?\s*[:=#]?\s*(?P<step>\d+)"
-                   r"(?:\s*/\s*(?P<total>\d+))?\]?\s*(?:[|:,;]|\s)\s*(?P<rest>.*)$", re.IGNORECASE)
-# a tag before the step's counter ('2D1 update=1101/4769 stage=C … loss=2.997812',
-# 'RESULT_UPDATE_PASS update=11 loss=5.58'): a fork's label for its line, capitals, digits and
-# '_', never a field; only before a counter word (a bare number after capitals is no step:
-# 'GPU 0 …')
-_TAG = re.compile(r"\s*(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*\s+(?=(?i:" + _WORD
-                  + r")\s*[:=#]?\s*\d)")
-# an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
-# finer counter after it is the step
-_EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*(\d+)(?:\s*/\s*(\d+))?\]?\s*(?:[|:,;]|\s)\s*",
-                    re.IGNORECASE)
 # an epoch summary's training time on the line before it ('Training epoch time: 87.690s', then
 # 'Validation epoch time: 13.019s' and 'Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch
 # time = 100.710s'): that epoch's training alone, its step_ms
 _TRAIN_TIME = re.compile(r"(?:train|training)(?: epoch)? time\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(ms|s)$",
                          re.IGNORECASE)
-# a step counter: after an epoch it is the line's step; right after the line's step, a second
-# counter (litgpt's optimizer 'step 1' after its 'iter 4': the first one printed advances on
-# every line) is no field
-_COUNTER = re.compile(r"\[?" + _WORD + r"\s*[:=#]?\s*\d+"
-                      r"(?:\s*/\s*\d+)?\]?\s*(?:[|:,;]|\s)\s*", re.IGNORECASE)
-# a tqdm bar whose postfix carries the step's fields ('Training:  10%|▉  | 499/5000 [06:28<57:55,
-# 1.30it/s, loss=0.9962, lr=0.000300, tok/s=27851.7, dt(ms)=588.26]'): the count n is the step
-_BAR = re.compile(r"\s*(?:(?P<desc>[^|%]{0,60}?):?\s*)?\d{1,3}%\|[^|]{0,200}\|\s*(?P<n>\d+)/(?P<total>\d+)"
-                  r"\s*\[(?P<inside>[^\]]{0,400})\]\s*$")
-# a bar counting within an epoch (Lightning's 'Epoch 0: ...'), or an eval's bar: no step
-_BAR_NOT_STEPS = re.compile(r"epoch|val|eval|test|valid", re.IGNORECASE)
+
 # a relaunch that says where it resumes: 'Resumed from step 5000', 'Resuming from iter 200'
 _RESUMED = re.compile(r"[^A-Za-z0-9]*resum(?:ed|ing)(?: training)? from (?:step|iter(?:ation)?) "
                       r"(\d+)\b", re.IGNORECASE)
-# a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
-_INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
-                          re.IGNORECASE)
-# minGPT's chargpt prints the time first: 'iter_dt 7797.46ms; iter 2: train loss 2.60938'
-_TIME_FIRST = re.compile(r"\s*((?:iter_)?dt|time)\s*[:=]?\s*(\d[\d.]*\s*m?s)\s*;\s*(.+)$")
+
 # an eval line with no step ('val loss 3.5919', build-nanogpt forks): run at the top of the
 # step after the last one printed, whose time (one iteration to the next) includes it
 _STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?(?:\d[\d.]*"
                            r"(?:[eE][-+]?\d+)?|nan|inf))$", re.IGNORECASE)
+
 # a stepless test/train loss line of an eval block printed after its step's line (minGPT-style
 # trainers, as makemore's 'step 500 train loss: … test loss: …' after step 500's line: 'test
 # loss: 6.40', then the same as a tensor, 'test_loss:  tensor(6.3983)'): the eval of the step
@@ -107,107 +79,28 @@ _STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?
 _STEPLESS_TEST = re.compile(r"(test|train)[ _]loss\s*[:=]?\s*(tensor\(\s*)?([-+]?(?:\d+(?:\.(\d*))?"
                             r"(?:[eE][-+]?\d+)?|nan|inf))(?(2)\s*(?:\)|,[^()]*\))|)$",
                             re.IGNORECASE)
-# makemore's lectures: 'f"{i:7d}/{max_steps:7d}: {loss.item():.4f}"' ('  10000/ 200000: 2.8341'),
-# and after the loop its split losses, 'train 2.1254…' and 'val 2.1713…' (an eval block)
-_COUNT_LOSS = re.compile(r"\s*(\d+)\s*/\s*(\d+):\s+([-+]?\d+\.\d+(?:[eE][-+]?\d+)?|nan|inf)$",
-                         re.IGNORECASE)
+
 # (its groups as _STEPLESS_TEST's: split, an empty one for its tensor, value, decimals)
 _SPLIT_LOSS = re.compile(r"(train|val|test)\s+()([-+]?\d+(?:\.(\d*))?(?:[eE][-+]?\d+)?|nan|inf)$")
+
 # a stepless time line under its step's line (tt-train: 'Step: 396, Loss: 1.36e+15', then
 # 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
 _TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
                          r"(\d+(?:\.\d+)?)\s*(ms|s)\b(?:[,;]|$)", re.IGNORECASE)
+
 # a trainer's own guard stopping the run ('recurrent-state explosion hard stop: health={…}'):
 # the run's end when no training follows it (as a traceback's), failed with that message
 _GUARD_STOP = re.compile(r"(?:.*\W)?(?:hard[ -]stop|aborting training|training aborted)\b",
                          re.IGNORECASE)
+
 # nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
 # model to out/model.pt'
 _CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
 
 
-def _line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
-    """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
-    by_epoch: an epoch summary (see _epoch_line)."""
-    count = _COUNT_LOSS.match(text)
-    if count is not None:
-        return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False
-    ep = _EPOCH.match(text)
-    if ep is not None and _COUNTER.match(text, ep.end()):
-        text = text[ep.end():]  # the epoch, then the step
-    elif ep is not None:
-        return _epoch_line(ep)
-    tag = _TAG.match(text)
-    if tag is not None:
-        text = text[tag.end():]
-    m = _HEAD.match(text)
-    if m is None and "%|" in text:
-        return _bar_line(text)
-    if m is None:
-        lead = _TIME_FIRST.match(text)
-        if lead is None:
-            return None
-        m = _HEAD.match(f"{lead.group(3)}; {lead.group(1)} {lead.group(2)}")
-        if m is None:
-            return None
-    return _step_line(int(m.group("step")), m.group("total"), m.group("rest"),
-                      worded=m.group("word") is not None, eval_line=m.group("eval") is not None)
-
-
 def _same(a: float | None, b: float | None) -> bool:
     """The same printed value (NaN as NaN), both present."""
     return a is not None and b is not None and (a == b or (math.isnan(a) and math.isnan(b)))
-
-
-def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
-    """A tqdm bar with the step's fields in its postfix (``key=value`` after the elapsed time
-    and the rate): its count is the steps done. A bar within an epoch or of an eval is not."""
-    m = _BAR.match(text)
-    if m is None or _BAR_NOT_STEPS.search(m.group("desc") or ""):
-        return None
-    postfix = ", ".join(p for p in m.group("inside").split(",") if "=" in p)
-    got = _step_line(int(m.group("n")), m.group("total"), postfix)
-    return None if got is None or "loss" not in got[2] else got
-
-
-def _epoch_line(ep: re.Match) -> tuple[int, int | None, dict[str, float | None], bool] | None:
-    """A line counted by its epoch alone: an epoch summary when it has a train loss and a val
-    loss ('Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch time = 100.710s'), the epoch
-    being the step; any other epoch line (a running loss printed within the epoch, whose
-    epoch number repeats) is not read."""
-    if _INNER_COUNT.search(ep.string, ep.end()):
-        return None  # 'Epoch 1 | batch 20 | ...': a count within the epoch, which restarts
-    got = _step_line(int(ep.group(1)), ep.group(2), ep.string[ep.end():], epoch=True)
-    if got is None or "loss" not in got[2] or "val_loss" not in got[2]:
-        return None
-    return got[0], got[1], got[2], True
-
-
-def _step_line(step: int, total: str | None, rest: str, epoch: bool = False,
-               worded: bool = False, eval_line: bool = False
-               ) -> tuple[int, int | None, dict[str, float | None], bool] | None:
-    """worded: the step was named ('step 12', 'iter 12', 'update=12'), not a bare number;
-    eval_line: the line says it is an eval ('evaluation step 19 | … | val 9.54')."""
-    second = _COUNTER.match(rest)
-    if second is not None:  # (never a field: only its gluing to a label's text matters)
-        rest = rest[second.end():]
-    fields = read_fields(rest)
-    if eval_line and "val_loss" not in fields and "loss" in fields:
-        fields["val_loss"] = fields.pop("loss")  # an eval's one loss is its val loss
-    if "loss" not in fields and "train_loss" in fields:  # the one train loss is the step's
-        fields = {("loss" if k == "train_loss" else k): v for k, v in fields.items()}
-    # 'epoch time' is the time of the line's unit: an epoch's on an epoch line, a step's on a
-    # step line when in ms (an epoch's elapsed time on a step line would be in seconds)
-    epoch_ms, epoch_s = fields.pop("epoch_ms", None), fields.pop("epoch_s", None)
-    if fields.get("dt_ms") is None and (epoch_ms is not None or epoch_s is not None):
-        if epoch or epoch_ms is not None:
-            fields["dt_ms"] = epoch_ms if epoch_ms is not None else epoch_s
-    if "loss" not in fields and "val_loss" not in fields and not (
-            worded and not epoch and is_timed(fields)):
-        # (a named step with its time and no loss: a format whose step lines print no loss,
-        # 'step  251/1840 | time: 8,566ms | step avg: 34.13ms'; the parser decides)
-        return None
-    return step, int(total) if total else None, fields, False
 
 
 def detect(head: list[str]) -> float:
@@ -216,7 +109,7 @@ def detect(head: list[str]) -> float:
     lines alone count less: nanoGPT's own evals alone are nanoGPT's (0.5)."""
     hits = evals = 0
     for raw in head:
-        got = _line_fields(clean_line(raw))
+        got = line_fields(clean_line(raw))
         if got is None:
             continue
         if "loss" in got[2] and ("val_loss" not in got[2] or "train_loss" in got[2] or got[3]):
@@ -244,6 +137,7 @@ class Parser(StdoutParser):
         self._untimed = False  # the last line read was an iteration without a time
         self._below: tuple[int, dict] | None = None  # the iteration waiting for its time
         self._untimed_loss: float | None = None  # that iteration's loss (see _second_line)
+        self._epochs: tuple[int, int, int, int | None] | None = None  # see epoch_step
         self._train_ms: float | None = None  # an epoch's training time, before its summary
         # tqdm bars: a relaunch's bar counts from 0 again, its steps from the step it resumed
         # from ('Resumed from step 5000', then '499/500'): that step is added to its counts
@@ -273,16 +167,29 @@ class Parser(StdoutParser):
     def on_segment(self) -> None:
         self._carried, self._trained, self._clock = None, False, None
 
+    def _fields(self, text: str, keep: bool = True
+                ) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+        """line_fields, a count within an epoch made the run's step (``keep``: remember
+        where the epochs are)."""
+        got = line_fields(text)
+        if got is None or "epoch" not in got[2]:
+            return got
+        step, epochs = epoch_step(self._epochs, int(got[2].pop("epoch")), got[0], got[1])
+        if keep:
+            self._epochs = epochs
+        n_epochs, total = got[2].pop("epochs", None), got[1]  # (the count's total: an epoch's)
+        return step, total * int(n_epochs) if total and n_epochs else total, got[2], got[3]
+
     def peek_step(self, text: str) -> int | None:
-        got = _line_fields(text)
-        if got is None or "val_loss" in got[2] or got[3] or _BAR.match(text):
+        got = self._fields(text, keep=False)
+        if got is None or "val_loss" in got[2] or got[3] or BAR.match(text):
             return None  # (a bar's step depends on the resume state: see _bar_step)
         if "loss" not in got[2] and self._lossy:
             return None  # (skipped: see parse_line)
         return got[0]
 
     def parse_line(self, text: str, lineno: int) -> bool:
-        got = _line_fields(text)
+        got = self._fields(text)
         if got is not None and self._second_line(got):
             return True
         if self._pending is not None and (got is None or not train_and_val(got[2])):
@@ -320,7 +227,7 @@ class Parser(StdoutParser):
                 return True
             return False
         step, total, f, by_epoch = got
-        if not by_epoch and _BAR.match(text):
+        if not by_epoch and BAR.match(text):
             step, total = self._bar_step(step, total)
         if "loss" not in f and "val_loss" not in f and self._lossy:
             return False  # a step line without a loss where steps print one: not a step

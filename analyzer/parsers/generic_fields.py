@@ -105,7 +105,7 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return ("step_ms", 1000.0 / num) if num > 0 else (None, None)
     if key in _STEP_AVG:
         return "step_avg_ms", num if key.endswith("ms") and not unit else ms_of(num, unit)
-    if key == "epoch time":  # the time of what the line counts (see generic._step_line)
+    if key == "epoch time":  # the time of what the line counts (see generic_lines._step_line)
         return ("epoch_ms" if unit.startswith("ms") else "epoch_s"), ms_of(num, unit)
     if key in _TIME_MS:
         return "dt_ms", num if not unit or unit.startswith("ms") else None

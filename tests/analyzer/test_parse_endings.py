@@ -237,6 +237,9 @@ def test_parameter_counts_in_a_comment_and_in_chinese():
     assert param_count("模型参数总量: 10,738,229 (~10.65M parameters)") == 10_738_229
     assert param_count("总参数量：1.2M") == 1_200_000  # a full-width colon
     assert param_count("参数设置: 12") is None  # 'parameter settings', not a count
+    assert param_count("LLM总参数量：25.830 百万") == 25_830_000  # minimind: in millions (百万)
+    # minGPT logs its count in scientific notation
+    assert param_count("number of parameters: 9.590272e+06") == 9_590_272
 
 
 def test_a_parameter_count_after_the_runs_data_is_the_runs(tmp_path):

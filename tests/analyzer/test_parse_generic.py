@@ -6,7 +6,7 @@ import math
 import pytest
 
 from analyzer import loader as load_mod
-from analyzer.parsers import generic, scores
+from analyzer.parsers import generic, generic_lines, scores
 from analyzer.parsers.generic import read_fields
 from tests.analyzer._parse_util import run
 
@@ -189,6 +189,40 @@ def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     assert len(r.segments) == 2
 
 
+def test_a_count_that_restarts_each_epoch_goes_on_across_epochs():
+    """'Epoch: 1, Iteration: 0' after 'Epoch: 0, Iteration: 200': one run whose steps go on
+    from the last epoch's end (its last count plus the print interval: the log says no
+    more); an epoch going back is a new run."""
+    text = "".join(f"Epoch: {e}, Iteration: {i}, Loss: {5 - e - i / 1000}\n"
+                   for e in range(3) for i in (0, 100, 200))
+    for chunk in (None, 1):
+        r = run(generic, text, chunk=chunk)
+        assert r.n_segments == 1
+        assert r.iters["step"].tolist() == [0, 100, 200, 300, 400, 500, 600, 700, 800]
+    again = run(generic, text + "Epoch: 0, Iteration: 0, Loss: 5.0\nEpoch: 0, Iteration: 100, "
+                                "Loss: 4.9\n")
+    assert [s["kind"] for s in again.segments] == ["run_start", "run_start"]
+    # a counter that never restarts (litgpt's iter) stays as printed
+    glob = run(generic, "Epoch 1 | iter 4 | loss 2.0\nEpoch 2 | iter 8 | loss 1.9\n")
+    assert glob.iters["step"].tolist() == [4, 8]
+
+
+def test_counts_within_an_epoch_in_other_wordings():
+    """minimind's 'Epoch:[0/19](100/24681)' (the epoch's length printed: the steps go on by
+    exactly it) and a tutorial's 'Epoch 3 Batch 6950' (a NaN loss read as such)."""
+    text = ("Epoch:[0/2](0/300) loss:8.863 lr:0.00020000 epoch_Time:372.0min:\n"
+            "Epoch:[0/2](200/300) loss:5.251 lr:0.00020000 epoch_Time:98.0min:\n"
+            "Epoch:[1/2](0/300) loss:4.716 lr:0.00020000 epoch_Time:96.0min:\n")
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [0, 200, 300] and r.n_segments == 1
+    assert r.iters["loss"].tolist() == [8.863, 5.251, 4.716]
+    assert r.meta["max_iters"] == 600  # (300 is an epoch's length: 2 epochs)
+    tf = run(generic, "Epoch 3 Batch 6950 Loss nan Accuracy 0.2588\n"
+                      " 35%|█▋   | 6998/19988 [04:58<07:00, 30.90it/s]Epoch 3 Batch 7000 Loss nan\n")
+    assert tf.iters["step"].tolist() == [6950, 7000]
+    assert tf.anomalies["step"].tolist()[:1] == [6950]
+
+
 def test_a_nan_and_a_cut_line():
     r = run(generic, "step 1 | loss: 2.5 | dt: 10ms\nstep 2 | loss: nan | dt: 1")
     assert math.isnan(r.iters["loss"].iloc[1]) and math.isnan(r.iters["dt_ms"].iloc[1])
@@ -264,8 +298,7 @@ def test_epoch_summary_lines_are_the_steps_with_their_evals():
     # the clock moves by each epoch's whole time (validation included)
     assert r.iters["time"].iloc[-1] == pytest.approx(sum(99 + e / 10 for e in range(5)))
     # an epoch line without a val loss (a running loss within the epoch) is not a step
-    assert generic._line_fields("Epoch 1, loss: 2.3") is None
-    assert generic._line_fields("Epoch 1/10 | batch 20 | loss 2.3 | val loss 2.5") is None
+    assert generic_lines.line_fields("Epoch 1, loss: 2.3") is None
 
 
 def test_an_epoch_time_in_ms_on_a_step_line_is_the_step_time_and_token_sec():
@@ -275,7 +308,7 @@ def test_an_epoch_time_in_ms_on_a_step_line_is_the_step_time_and_token_sec():
     it = r.iters.iloc[0]
     assert it["dt_ms"] == 85.6 and it["tokens_per_s"] == 191397.30
     # in seconds on a step line it may be the epoch's elapsed time: no step time
-    assert generic._line_fields("step 10, loss: 7.1, epoch time: 85.6s")[2].get("dt_ms") is None
+    assert generic_lines.line_fields("step 10, loss: 7.1, epoch time: 85.6s")[2].get("dt_ms") is None
 
 
 def test_tqdm_bars_with_the_fields_in_their_postfix_and_a_resume_counting_from_zero():
@@ -295,9 +328,9 @@ def test_tqdm_bars_with_the_fields_in_their_postfix_and_a_resume_counting_from_z
     assert r.iters["dt_ms"].iloc[0] == 588.26 and r.iters["tokens_per_s"].iloc[0] == 27851.7
     assert [s["kind"] for s in r.segments] == ["run_start", "resume"]
     # a bar counting within an epoch (Lightning), or an eval's bar, gives no step
-    assert generic._line_fields("Epoch 0:  50%|█    | 25/50 [00:01<00:01, 20.0it/s, "
+    assert generic_lines.line_fields("Epoch 0:  50%|█    | 25/50 [00:01<00:01, 20.0it/s, "
                                 "loss=2.3, v_num=0]") is None
-    assert generic._line_fields("Validation: 100%|██| 5/5 [00:01<00:00, loss=2.3]") is None
+    assert generic_lines.line_fields("Validation: 100%|██| 5/5 [00:01<00:00, loss=2.3]") is None
 
 
 def test_a_stepless_eval_block_after_a_step_line_is_that_steps_eval():
@@ -342,7 +375,7 @@ def test_step_lines_without_a_loss_and_a_cumulative_clock_beside_its_step_averag
     # where step lines print a loss, one without is still no step (nor is an unnamed one)
     r = run(generic, "step 1 | loss 2.5 | dt 10ms\nstep 2 | dt 10ms\nstep 3 | loss 2.4 | dt 9ms\n")
     assert r.iters["step"].tolist() == [1, 3] and r.stats.skipped == 1
-    assert generic._line_fields("12 | time: 5ms") is None
+    assert generic_lines.line_fields("12 | time: 5ms") is None
     # a step's own time near its running average is no clock (nor is a 'dt' ever one)
     r = run(generic, "step 10 | loss 3.0 | time 52ms | step avg 50ms\n"
                      "step 11 | loss 2.9 | time 49ms | step avg 49.9ms\n"
@@ -380,11 +413,11 @@ def test_a_tag_before_an_update_counter_and_a_guard_that_stops_the_run():
     assert r.iters["loss"].tolist() == pytest.approx([2.8899, 2.8898, 2.8897])
     assert r.iters["dt_ms"].tolist() == [8910.0] * 3 and r.iters["tokens_per_s"].iloc[0] == 49056
     assert r.end["status"] == "failed" and "hard stop" in r.end["error"]
-    got = generic._line_fields("RESULT_UPDATE_PASS update=11 loss=5.580327 grad=0.674502")
+    got = generic_lines.line_fields("RESULT_UPDATE_PASS update=11 loss=5.580327 grad=0.674502")
     assert got[:2] == (11, None) and got[2] == {"loss": 5.580327, "grad_norm": 0.674502}
     # capitals before something else are no tag: a count of GPUs, a checkpoint's hash
-    assert generic._line_fields("GPU 0 | loss 2.5") is None
-    assert generic._line_fields("CHECKPOINT_PASS update=20 sha256=de5e04f8 next=ddbb96") is None
+    assert generic_lines.line_fields("GPU 0 | loss 2.5") is None
+    assert generic_lines.line_fields("CHECKPOINT_PASS update=20 sha256=de5e04f8 next=ddbb96") is None
     # training after such a line: it did not stop the run
     r = run(generic, text + "2D1 update=1104/4769 loss=2.9 dt=8.9s\n")
     assert r.end is None and r.iters["step"].iloc[-1] == 1104

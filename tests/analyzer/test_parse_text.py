@@ -71,6 +71,11 @@ def test_decode_lines(data, lines):
     ("E2 is the second step", "E2 is the second step"),
     ("[2026-03-23 04:02:21] INFO: warmup_step:1/20", "warmup_step:1/20"),  # 'LEVEL: '
     ("INFO: alone it may be a message", "INFO: alone it may be a message"),
+    # a notebook's output indented under its cell: the stamp still goes; an indented number
+    # that is no stamp stays
+    ("    09/27/2020 19:49:54 - INFO - mingpt.model -   number of parameters: 1.646387e+07",
+     "number of parameters: 1.646387e+07"),
+    ("    12/05 is no stamp", "    12/05 is no stamp"),
 ])
 def test_clean_line(raw, clean):
     assert clean_line(raw) == clean

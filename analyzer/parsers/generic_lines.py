@@ -1,0 +1,167 @@
+"""The generic reader's lines: what one line of a nanoGPT-like log says, with no state.
+
+``line_fields`` reads a training or eval line in any of the wordings forks print (``step 12 |
+loss 2.5``, ``iter 5: loss 3.3, time 1.5s``, a tqdm bar's postfix, an epoch before a count,
+an epoch summary, makemore's ``10000/ 200000: 2.8341``); ``epoch_step`` turns a count that
+restarts each epoch into the run's step. The parser (``generic.Parser``) keeps the state.
+"""
+from __future__ import annotations
+
+import re
+
+from analyzer.parsers._text import to_float
+from analyzer.parsers.generic_fields import is_timed, read_fields
+
+# a step's counter word ('update=11': a research fork counts its optimizer updates)
+_WORD = r"(?:(?:global[ _]?)?step|iter(?:ation)?|it|update)"
+
+# the step at the start of a line: 'step 12', 'step12', 'iter 12:', '12 |', 'Step 12/100', '[12]'
+_HEAD = re.compile(r"\s*(?P<eval>(?:eval(?:uation)?|val(?:idation)?)\s+(?=step|iter))?"
+                   r"\[?(?P<word>" + _WORD + r")?\s*[:=#]?\s*(?P<step>\d+)"
+                   r"(?:\s*/\s*(?P<total>\d+))?\]?\s*(?:[|:,;]|\s)\s*(?P<rest>.*)$", re.IGNORECASE)
+
+# a tag before the step's counter ('2D1 update=1101/4769 stage=C … loss=2.997812',
+# 'RESULT_UPDATE_PASS update=11 loss=5.58'): a fork's label for its line, capitals, digits and
+# '_', never a field; only before a counter word (a bare number after capitals is no step:
+# 'GPU 0 …')
+_TAG = re.compile(r"\s*(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*\s+(?=(?i:" + _WORD
+                  + r")\s*[:=#]?\s*\d)")
+
+# an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
+# finer counter after it is the step
+_EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?"
+                    r"(?:\s*(?:[|:,;]|\s)\s*|(?=\())", re.IGNORECASE)
+
+# the count within an epoch after it: a step counter, 'Batch 6950' (Keras-style tutorials),
+# '(100/24681)' (minimind's 'Epoch:[0/19](100/24681) loss:3.5'); it may restart each epoch
+_IN_EPOCH = re.compile(r"\[?(?:" + _WORD + r"|batch)\s*[:=#]?\s*(\d+)(?:\s*/\s*(\d+))?\]?"
+                       r"\s*(?:[|:,;]|\s)\s*|\((\d+)\s*/\s*(\d+)\)\s*", re.IGNORECASE)
+
+# a step counter: after an epoch it is the line's step; right after the line's step, a second
+# counter (litgpt's optimizer 'step 1' after its 'iter 4': the first one printed advances on
+# every line) is no field
+_COUNTER = re.compile(r"\[?" + _WORD + r"\s*[:=#]?\s*\d+"
+                      r"(?:\s*/\s*\d+)?\]?\s*(?:[|:,;]|\s)\s*", re.IGNORECASE)
+
+# a tqdm bar whose postfix carries the step's fields ('Training:  10%|▉  | 499/5000 [06:28<57:55,
+# 1.30it/s, loss=0.9962, lr=0.000300, tok/s=27851.7, dt(ms)=588.26]'): the count n is the step
+BAR = re.compile(r"\s*(?:(?P<desc>[^|%]{0,60}?):?\s*)?\d{1,3}%\|[^|]{0,200}\|\s*(?P<n>\d+)/(?P<total>\d+)"
+                  r"\s*\[(?P<inside>[^\]]{0,400})\]\s*$")
+
+# a bar counting within an epoch (Lightning's 'Epoch 0: ...'), or an eval's bar: no step
+_BAR_NOT_STEPS = re.compile(r"epoch|val|eval|test|valid", re.IGNORECASE)
+
+# a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
+_INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
+                          re.IGNORECASE)
+
+# minGPT's chargpt prints the time first: 'iter_dt 7797.46ms; iter 2: train loss 2.60938'
+_TIME_FIRST = re.compile(r"\s*((?:iter_)?dt|time)\s*[:=]?\s*(\d[\d.]*\s*m?s)\s*;\s*(.+)$")
+
+# makemore's lectures: 'f"{i:7d}/{max_steps:7d}: {loss.item():.4f}"' ('  10000/ 200000: 2.8341'),
+# and after the loop its split losses, 'train 2.1254…' and 'val 2.1713…' (an eval block)
+_COUNT_LOSS = re.compile(r"\s*(\d+)\s*/\s*(\d+):\s+([-+]?\d+\.\d+(?:[eE][-+]?\d+)?|nan|inf)$",
+                         re.IGNORECASE)
+
+
+def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
+    by_epoch: an epoch summary (see _epoch_line)."""
+    count = _COUNT_LOSS.match(text)
+    if count is not None:
+        return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False
+    ep = _EPOCH.match(text)
+    if ep is not None:
+        inner = _IN_EPOCH.match(text, ep.end())
+        if inner is None:
+            return _epoch_line(ep)
+        count, total = inner.group(1) or inner.group(3), inner.group(2) or inner.group(4)
+        got = _step_line(int(count), total, text[inner.end():], worded=True)
+        if got is not None:  # (the parser makes the count a step of the run: see epoch_step)
+            got[2]["epoch"] = float(ep.group(1))
+            if ep.group(2):
+                got[2]["epochs"] = float(ep.group(2))
+        return got
+    tag = _TAG.match(text)
+    if tag is not None:
+        text = text[tag.end():]
+    m = _HEAD.match(text)
+    if m is None and "%|" in text:
+        return _bar_line(text)
+    if m is None:
+        lead = _TIME_FIRST.match(text)
+        if lead is None:
+            return None
+        m = _HEAD.match(f"{lead.group(3)}; {lead.group(1)} {lead.group(2)}")
+        if m is None:
+            return None
+    return _step_line(int(m.group("step")), m.group("total"), m.group("rest"),
+                      worded=m.group("word") is not None, eval_line=m.group("eval") is not None)
+
+
+def epoch_step(at: tuple[int, int, int, int | None] | None, epoch: int, count: int,
+                total: int | None) -> tuple[int, tuple[int, int, int, int | None]]:
+    """The run's step of a count within an epoch, and the state after it ``(epoch, count,
+    offset, interval)``. A count that restarts as the epoch advances ('Epoch: 1, Iteration:
+    0' after 'Epoch: 0, Iteration: 12000') goes on from where the epochs before it ended:
+    an epoch's length when the line prints it ('(0/24681)'), else its last count plus the
+    log's print interval (the log says no more). An epoch going back starts over."""
+    if at is None or epoch < at[0]:
+        return count, (epoch, count, 0, None)
+    last_epoch, last, offset, gap = at
+    if epoch > last_epoch and count <= last:
+        offset += (epoch - last_epoch) * (total or last + (gap or 1))
+    elif epoch == last_epoch and count > last:
+        gap = count - last
+    return offset + count, (epoch, count, offset, gap)
+
+
+def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """A tqdm bar with the step's fields in its postfix (``key=value`` after the elapsed time
+    and the rate): its count is the steps done. A bar within an epoch or of an eval is not."""
+    m = BAR.match(text)
+    if m is None or _BAR_NOT_STEPS.search(m.group("desc") or ""):
+        return None
+    postfix = ", ".join(p for p in m.group("inside").split(",") if "=" in p)
+    got = _step_line(int(m.group("n")), m.group("total"), postfix)
+    return None if got is None or "loss" not in got[2] else got
+
+
+def _epoch_line(ep: re.Match) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """A line counted by its epoch alone: an epoch summary when it has a train loss and a val
+    loss ('Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch time = 100.710s'), the epoch
+    being the step; any other epoch line (a running loss printed within the epoch, whose
+    epoch number repeats) is not read."""
+    if _INNER_COUNT.search(ep.string, ep.end()):
+        return None  # 'Epoch 1 | batch 20 | ...': a count within the epoch, which restarts
+    got = _step_line(int(ep.group(1)), ep.group(2), ep.string[ep.end():], epoch=True)
+    if got is None or "loss" not in got[2] or "val_loss" not in got[2]:
+        return None
+    return got[0], got[1], got[2], True
+
+
+def _step_line(step: int, total: str | None, rest: str, epoch: bool = False,
+               worded: bool = False, eval_line: bool = False
+               ) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """worded: the step was named ('step 12', 'iter 12', 'update=12'), not a bare number;
+    eval_line: the line says it is an eval ('evaluation step 19 | … | val 9.54')."""
+    second = _COUNTER.match(rest)
+    if second is not None:  # (never a field: only its gluing to a label's text matters)
+        rest = rest[second.end():]
+    fields = read_fields(rest)
+    if eval_line and "val_loss" not in fields and "loss" in fields:
+        fields["val_loss"] = fields.pop("loss")  # an eval's one loss is its val loss
+    if "loss" not in fields and "train_loss" in fields:  # the one train loss is the step's
+        fields = {("loss" if k == "train_loss" else k): v for k, v in fields.items()}
+    # 'epoch time' is the time of the line's unit: an epoch's on an epoch line, a step's on a
+    # step line when in ms (an epoch's elapsed time on a step line would be in seconds)
+    epoch_ms, epoch_s = fields.pop("epoch_ms", None), fields.pop("epoch_s", None)
+    if fields.get("dt_ms") is None and (epoch_ms is not None or epoch_s is not None):
+        if epoch or epoch_ms is not None:
+            fields["dt_ms"] = epoch_ms if epoch_ms is not None else epoch_s
+    if "loss" not in fields and "val_loss" not in fields and not (
+            worded and not epoch and is_timed(fields)):
+        # (a named step with its time and no loss: a format whose step lines print no loss,
+        # 'step  251/1840 | time: 8,566ms | step avg: 34.13ms'; the parser decides)
+        return None
+    return step, int(total) if total else None, fields, False
