@@ -55,8 +55,10 @@ _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
 # 2.17, ms/iter 496.84')
 # (pasted as a string: a quote may open the line and close it after the number, 'val loss
 # 5.6153"'); the step in brackets and a colon after 'val loss' ('Step [ 500]: train loss
-# 2.1740, val loss: 2.2213', a copy of the lecture's gpt.py)
-_EVAL = re.compile(r"\s*[\"'`]?[Ss]tep +\[? *(\d+)\]?: (?:train loss ([^,;\s]+),(?: [^,;:]*,)*? )?"
+# 2.1740, val loss: 2.2213', a copy of the lecture's gpt.py); a unit after a loss ('step 250:
+# train loss 2.5833 BPC, val loss 2.7931 BPC', a fork reporting bits per character)
+_EVAL = re.compile(r"\s*[\"'`]?[Ss]tep +\[? *(\d+)\]?: (?:train loss ([^,;\s]+)(?: [A-Za-z]{1,8})?,"
+                   r"(?: [^,;:]*,)*? )?"
                    r"val loss:? ([^,;\s\"'`]+)(.*)$")
 # an eval line's time per iteration since the previous eval ('ms/iter 496.84', 'time 412ms')
 _EVAL_TIME = re.compile(r"\b(?:ms/iter|ms/step)[:=]?\s*([\d.]+)|\btime[:=]?\s*([\d.]+)ms")

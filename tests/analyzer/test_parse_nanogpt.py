@@ -87,6 +87,7 @@ def test_eval_then_iteration_at_the_same_step_is_eval_inclusive():
     ("step 5000: train loss 1.1115, train perplexity 3.0409, val loss 1.1284, val perplexity "
      "3.0921", 5000, 1.1115, 1.1284),                                        # fields between
     ("step 1200: train loss 2.3878, val loss 3.1683, val bpb 2.1702", 1200, 2.3878, 3.1683),
+    ("step 250: train loss 2.5833 BPC, val loss 2.7931 BPC", 250, 2.5833, 2.7931),  # a unit
 ])
 def test_eval_line_variants_of_forks(line, step, train, val):
     ev = of_type(events(nanogpt, line + "\n"), "eval")
