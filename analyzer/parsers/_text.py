@@ -95,7 +95,7 @@ def clean_line(line: str) -> str:
     - ``\\r`` progress: only the last non-empty ``\\r``-separated part is kept (what stayed
       on screen); ``evaluating 10/1256\\revaluating 20/1256\\rHellaSwag: ...`` gives the result;
     - ANSI escape sequences are removed;
-    - leading ``> `` quote marks, timestamps and Python-logging prefixes (``name - LEVEL - ``,
+    - a markdown inline-code backtick around the line, leading ``> `` quote marks, timestamps and Python-logging prefixes (``name - LEVEL - ``,
       ``[LEVEL][module:12] - ``, ``LEVEL:name:`` ...) are removed (in any order, e.g. a quoted
       timestamped line), a glog prefix (``I0315 22:09:46.334327 1402 main.cc:386] ``), and a
       tqdm bar that a log line was written right after;
@@ -128,6 +128,8 @@ def _may_be_prefixed(line: str) -> bool:
 
 def _strip_prefixes(line: str) -> str:
     line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
+    if line[:1] == "`" and line[1:2] != "`":  # a pasted line in markdown's inline code
+        line = line[1:-1] if line.endswith("`") and len(line) > 1 else line[1:]
     if line.startswith("[rank"):  # torchrun's rank prefix of a worker's output
         m = _RANK.match(line)
         line = line[m.end():] if m is not None else line

@@ -76,6 +76,11 @@ def test_decode_lines(data, lines):
     ("    09/27/2020 19:49:54 - INFO - mingpt.model -   number of parameters: 1.646387e+07",
      "number of parameters: 1.646387e+07"),
     ("    12/05 is no stamp", "    12/05 is no stamp"),
+    # a line pasted in markdown's inline code (its closing backtick on the next line or not)
+    ("`step:1495/1770 val_loss:3.2778 train_time:1583613ms", "step:1495/1770 val_loss:3.2778 "
+     "train_time:1583613ms"),
+    ("`iter 5: loss 2.0`", "iter 5: loss 2.0"),
+    ("```python", "```python"),
 ])
 def test_clean_line(raw, clean):
     assert clean_line(raw) == clean
