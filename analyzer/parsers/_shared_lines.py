@@ -14,7 +14,7 @@ from analyzer.parsers._endings import (ASSERTION, CUDA_ERROR, EXCEPTION, INTERRU
                                        SUCCESS, TRACEBACK, WORKER_SIGNAL,
                                        ending_status, pending_ending)
 from analyzer.parsers._header import Header, device_type
-from analyzer.parsers._text import is_elision, literal
+from analyzer.parsers._text import MAX_LINE, clean_line, is_elision, literal
 
 # torchrun's report on the launch that failed names the script, but starts nothing: 'failed
 # (exitcode: 1) local_rank: 0 (pid: 3643914) of binary: /usr/bin/python3', 'train_gpt.py FAILED'
@@ -241,3 +241,23 @@ class SharedLines:
             self._banner = True
             self._last_iter_text = None  # the same line after it is a new run's step
         return "unrecognised"
+
+    def _backwards(self, step: int, kind: str) -> bool:
+        it, ev = self.last_iter_step, self.last_eval_step
+        if kind == "iter":
+            return (it is not None and step <= it) or (ev is not None and step < ev)
+        # an eval may carry the step of the iteration printed just before it: formats that
+        # number a step by the steps done (llm.c, modded-nanogpt) evaluate after it
+        return (it is not None and step < it) or (ev is not None and step <= ev)
+
+    def _repeats_recent(self, text: str) -> bool:
+        """Is ``text`` one of the last REDRAW_WINDOW iteration lines, to the character?"""
+        if text in self._recent:
+            return True
+        bulk = self._recent_bulk() if self._recent_bulk is not None else []
+        return any(clean_line(raw)[:MAX_LINE] == text for raw in bulk)
+
+    def _read_after_held(self) -> None:
+        lines, self._after_held = self._after_held, []
+        for text, lineno in lines:
+            self._read(text, lineno)

@@ -56,16 +56,13 @@ from analyzer.parsers._endings import CTRL_C, SPLICE, ending_status
 from analyzer.parsers._events import event, finite_or_none, iter_event
 from analyzer.parsers._header import Header, jsonable
 from analyzer.parsers._shared_lines import CUT_TRACEBACK, SharedLines
-from analyzer.parsers._text import clean_line, finite, logged_as_note, nonfinite_name
+from analyzer.parsers._text import (MAX_LINE, clean_line, finite, logged_as_note,
+                                    nonfinite_name)
 from analyzer.run import ParseStats
 
 # Characters that never appear in a text log (C0 controls other than tab, ESC and the line
 # ends): a line holding one is binary junk -- a crash's NUL padding, a blob, UTF-16 text.
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")
-# No line of any format is this long (the longest in the real samples is a 645-character
-# warning). A longer line is read by its first MAX_LINE characters: hostile input cannot make
-# a pattern that backtracks on long runs (of spaces, of word characters) take long.
-MAX_LINE = 1000
 _COMMENT = "# "
 _TIMED = re.compile(r"\d\s*(?:ms|s)\b")  # a line holding a duration ('1343.33ms', '2.1 s')
 
@@ -310,6 +307,12 @@ class StdoutParser(SharedLines):
 
     def evaluation(self, step: int | None, *, train_loss: float | None = None,
                    val_loss: float | None = None, eval_ms: float | None = None) -> None:
+        """One eval. Another at the same step right after it (no iteration, header, marker or
+        error between) is the same eval printed again, by each rank of a DDP run whose every
+        rank prints: the first is kept (never a new run per rank)."""
+        if (step is not None and step == self._eval_step and self._new_run is None
+                and self._exception is None and not self._ended):
+            return
         self._data(step, "eval")
         if finite(val_loss) is not None and (self._best_val is None or val_loss < self._best_val):
             self._best_val = val_loss
@@ -362,14 +365,6 @@ class StdoutParser(SharedLines):
             self._banner_params, self._launched = None, False
         if kind == "eval" and step is not None and step not in self._eval_steps:
             self._eval_steps.append(step)
-
-    def _backwards(self, step: int, kind: str) -> bool:
-        it, ev = self.last_iter_step, self.last_eval_step
-        if kind == "iter":
-            return (it is not None and step <= it) or (ev is not None and step < ev)
-        # an eval may carry the step of the iteration printed just before it: formats that
-        # number a step by the steps done (llm.c, modded-nanogpt) evaluate after it
-        return (it is not None and step < it) or (ev is not None and step <= ev)
 
     def _start_segment(self, kind: str, step: int | None) -> None:
         self.segment += 1
@@ -436,18 +431,6 @@ class StdoutParser(SharedLines):
             self._held = (text, lineno)
             return
         self._read(text, lineno)
-
-    def _repeats_recent(self, text: str) -> bool:
-        """Is ``text`` one of the last REDRAW_WINDOW iteration lines, to the character?"""
-        if text in self._recent:
-            return True
-        bulk = self._recent_bulk() if self._recent_bulk is not None else []
-        return any(clean_line(raw)[:MAX_LINE] == text for raw in bulk)
-
-    def _read_after_held(self) -> None:
-        lines, self._after_held = self._after_held, []
-        for text, lineno in lines:
-            self._read(text, lineno)
 
     def _read(self, text: str, lineno: int) -> None:
         note = bool(self._notes) and lineno in self._notes

@@ -194,6 +194,24 @@ def test_an_eval_line_closing_a_pasted_string():
     assert r.evals["val_loss"].tolist() == [4.3, 5.6153]
 
 
+def test_every_ranks_eval_at_the_same_step_is_one_eval():
+    """A fork whose every DDP rank prints the eval: eight 'step 0' lines in a row (values a
+    little apart) are one eval of one run, not a run per rank; an eval of the same step after
+    its iteration is still a new run (the step went back)."""
+    evals = "".join(f"step 0: train loss 10.98{k}, val loss 10.98{k}\n" for k in range(8))
+    iters = "iter 0: loss 11.0018, time 35393.65ms, mfu -100.00%\n" \
+            "iter 10: loss 10.8591, time 1054.93ms, mfu 28.65%\n"
+    r = run(nanogpt, evals + iters)
+    assert r.n_segments == 1
+    assert r.evals["val_loss"].tolist() == [10.980]
+    again = run(nanogpt, evals + iters + evals + iters)
+    assert again.n_segments == 2
+    data = (evals + iters * 3).encode()  # the bulk reader feeds eval lines to the parser too
+    fast = bulk_run(nanogpt, data)
+    assert fast is not None
+    assert_same_run(fast, run(nanogpt, data))
+
+
 def test_eval_lines_joined_into_one_are_read_each():
     # a page kept the log in a string and lost its line breaks
     text = ('  const crossEntropy = "step 0: train loss 4.2207, val loss 4.2290, step 500: '

@@ -283,8 +283,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:last_step'): 'misread when added (eleventh hunt)',
     ('generic/molgpt-grpo-notes-wandb-banner-futurewarnings-tqdm-updates-glued-one-line-epoch-1-iters-0-2.log',
      'fact:final_train_loss'): 'misread when added (eleventh hunt)',
-    ('nanogpt/kyrochi-moe-slurm-out-8-ranks-print-interleaved-glued-headers-ends-at-280-no-footer.log',
-     'runs'): 'misread when added (eleventh hunt)',
     ('nanogpt/kyrochi-moe-slurm-err-8-futurewarnings-wandb-cancelled-at-20-25-39-death-signal-no-steps.log',
      'format'): 'misread when added (eleventh hunt)',
     ('build-nanogpt/cse251b-v5-logtxt-steps-only-resume-from-10001-after-10314-replayed-val-10250-twice.log',
