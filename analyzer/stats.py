@@ -462,6 +462,16 @@ def _last_step(it: pd.DataFrame, ev: pd.DataFrame) -> int | None:
     return int(steps.max()) if len(steps) else None
 
 
+def _first_step(it: pd.DataFrame, ev: pd.DataFrame) -> int | None:
+    """Where the run starts: the lowest step of its first segment (a resume that goes back
+    below it does steps again, it does not start the run earlier)."""
+    first = min(it["segment"].min() if len(it) else np.inf, ev["segment"].min() if len(ev)
+                else np.inf)
+    steps = pd.concat([it.loc[it["segment"] == first, "step"],
+                       ev.loc[ev["segment"] == first, "step"]]).dropna()
+    return int(steps.min()) if len(steps) else None
+
+
 def summarize(run: Run, warmup_steps: int = 10,
               throughput: ThroughputStats | None = None) -> dict[str, Any]:
     """The facts of a run in one flat-ish dict (the CLI's `summary`, the report's header).
@@ -485,7 +495,7 @@ def summarize(run: Run, warmup_steps: int = 10,
     out: dict[str, Any] = {
         "source": run.source, "format": run.format, "segments": run.n_segments,
         "runs": max(1, sum(1 for sg in run.segments if sg.get("kind") == "run_start")),
-        "first_step": int(steps.min()) if len(steps) else None,
+        "first_step": _first_step(it, ev),
         "last_step": last_step,
         # the highest step logged, when a resume went back below it (steps after the
         # checkpoint were done again: the run is at last_step, not here)

@@ -222,3 +222,17 @@ def test_an_eval_that_names_its_step_is_placed_there():
 @pytest.mark.parametrize("chunk", [1, 2])
 def test_evals_held_a_line_read_the_same_in_chunks(text, chunk):
     assert_same_run(run(buildnanogpt, text), run(buildnanogpt, text, chunk=chunk))
+
+
+def test_a_resume_line_in_any_wording_continues_the_run():
+    """A log.txt whose trainer notes its resume ('# resumed at <time> from step 104'): the
+    steps done again after it belong to the same run, which starts where it started (its
+    first segment), not at the lowest step done again."""
+    from analyzer.stats import summarize
+    text = ("".join(f"{s} train {4 - s / 100:.6f}\n" for s in range(100, 110))
+            + "# resumed at 2026-05-30T03:52:09.541754 from step 104\n"
+            + "".join(f"{s} train {4 - s / 100:.6f}\n" for s in range(104, 112)))
+    r = run(buildnanogpt, text)
+    assert [s["kind"] for s in r.segments] == ["run_start", "resume"]
+    s = summarize(r)
+    assert (s["runs"], s["first_step"], s["last_step"]) == (1, 100, 111)

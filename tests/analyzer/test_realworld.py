@@ -45,8 +45,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:first_step'): 'misread when added (fifth hunt)',
     ('generic/storch-issue51-scala-pico-gpt-eval-lines-mem-elapsed-mean-duration.log',
      'fact:step_ms'): 'misread when added (fifth hunt)',
-    ('build-nanogpt/ajherman-nonorm-logtxt-appended-resume-from-500-after-670.log',
-     'fact:first_step'): 'misread when added (fifth hunt)',
     ('modded-nanogpt/pgolf-xnor-eggroll-es-finetune-fitness-falls-val-rises-cut-at-16.log',
      'problem:divergence'): 'misread when added (fifth hunt)',
     ('modded-nanogpt/nebius-driver-run-end-val-recap-pass-then-next-candidate-start.log',
@@ -285,12 +283,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:final_train_loss'): 'misread when added (eleventh hunt)',
     ('nanogpt/kyrochi-moe-slurm-err-8-futurewarnings-wandb-cancelled-at-20-25-39-death-signal-no-steps.log',
      'format'): 'misread when added (eleventh hunt)',
-    ('build-nanogpt/cse251b-v5-logtxt-steps-only-resume-from-10001-after-10314-replayed-val-10250-twice.log',
-     'runs'): 'misread when added (eleventh hunt)',
-    ('build-nanogpt/cse251b-v5-logtxt-steps-only-resume-from-10001-after-10314-replayed-val-10250-twice.log',
-     'fact:first_step'): 'misread when added (eleventh hunt)',
-    ('build-nanogpt/cse251b-v5-logtxt-steps-only-resume-from-10001-after-10314-replayed-val-10250-twice.log',
-     'fact:best_val'): 'misread when added (eleventh hunt)',
 }
 
 

@@ -117,14 +117,15 @@ def test_wall_time_counts_the_steps_before_a_val_only_logs_first_timed_line():
 
 def test_after_a_resume_that_went_back_the_last_step_is_where_the_run_is():
     # build-nanogpt's log.txt appended to by a second launch resumed from step 500 after
-    # the first reached 670: the run is at 560, the steps 561-670 were given up
+    # the first reached 670: the run is at 560, the steps 561-670 were given up; it started
+    # at 600 (the steps from 500 were done again, they do not start it earlier)
     from analyzer.parsers import buildnanogpt
     from tests.analyzer._parse_util import run as parse
     text = ("".join(f"{s} train {5.3 - s / 10000:.6f}\n" for s in range(600, 671))
             + "500 val 5.7304\n500 hella 0.2384\n"
             + "".join(f"{s} train {5.7 - s / 10000:.6f}\n" for s in range(500, 561)))
     s = summarize(parse(buildnanogpt, text))
-    assert (s["first_step"], s["last_step"], s["reached_step"]) == (500, 560, 670)
+    assert (s["first_step"], s["last_step"], s["reached_step"]) == (600, 560, 670)
     # without a step going back there is nothing reached beyond the last step
     s = summarize(parse(buildnanogpt, "".join(f"{i} train 5.0\n" for i in range(10))))
     assert (s["last_step"], s["reached_step"]) == (9, None)
