@@ -14,8 +14,12 @@ SIGNAL = re.compile(r"Received \d+ death signal|Received SIG[A-Z]+\b|srun: forci
 WORKER_SIGNAL = re.compile(r"Signal \d+ \(SIG[A-Z]+\) received by PID \d+")
 # a shell's report of a killed job: 'script: line 14: 252049 Aborted  (core dumped) ./train'
 DEATH = r"(?:Aborted|Killed|Segmentation fault|Bus error)"
+# zsh's, in lower case: a job's status ('[1]    15017 bus error  python3 train_gpt2.py',
+# '[1]  + 24608 abort      python -m mlx_lm.lora ...') or 'zsh: killed     python train.py'
+ZSH_DEATH = r"(?:killed|abort|bus error|segmentation fault)"
 SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + DEATH + r"\b.*|"
-                         + DEATH + r"(?: \(core dumped\))?")
+                         + DEATH + r"(?: \(core dumped\))?|"
+                         r"(?:\[\d+\] +(?:[+-] +)?\d+|zsh:) +" + ZSH_DEATH + r"(?: \(core dumped\))? .*")
 # Endings that may sit anywhere in a line (a Ctrl-C echo glues '^C' to the next output:
 # '^CTraceback ...'). They end the run only if no training follows them (see finish()).
 CTRL_C = "^C"

@@ -37,6 +37,10 @@ ENDINGS = [
     ("^C\n", "interrupted", "KeyboardInterrupt"),
     ("[1]+  Killed                  python train.py\n", "failed", "Killed"),
     ("/bin/bash: line 1: 4242 Killed python train.py\n", "failed", "Killed"),
+    # zsh's own words, in lower case: a job's status line, or 'zsh: <signal>'
+    ("[1]    15017 bus error  python3 train_gpt2.py\n", "failed", "bus error"),
+    ("[1]  + 24608 abort      python -m mlx_lm.lora --train\n", "failed", "abort"),
+    ("zsh: killed     python train.py\n", "failed", "killed"),
     ("slurmstepd: error: *** JOB 123 ON node7 CANCELLED AT 2024-05-01T10:00:00 DUE TO TIME "
      "LIMIT ***\n", "interrupted", "TIME LIMIT"),
     ("srun: error: node7: task 0: Killed\n", "failed", "Killed"),
