@@ -190,9 +190,11 @@ def generic_reads(data: Any, path: Path) -> Run | None:
 
 # what says that a file with no training line is a training job's output: a training script
 # or binary (in a command or a traceback's frame: 'python train.py', 'File "/x/train.py"',
-# './train_gpt2cu', llm.c's '--input_bin'), or the GPU's own out-of-memory error
+# './train_gpt2cu', llm.c's '--input_bin'), the GPU's own out-of-memory error, or NCCL's
+# watchdog timing a collective out (a distributed job hung before its first line of data)
 _TRAINING_JOB = re.compile(r"\btrain\w*\.(?:py|cu|c)\b|[/\s]train_gpt2\w*|--input_bin\b|"
-                           r"CUDA out of memory|OutOfMemoryError", re.IGNORECASE)
+                           r"CUDA out of memory|OutOfMemoryError|"
+                           r"Watchdog caught collective operation timeout", re.IGNORECASE)
 
 
 def failed_launch(data: Any, path: Path) -> Run | None:

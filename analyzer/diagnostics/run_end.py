@@ -37,10 +37,16 @@ _CAUSES: list[tuple[str, re.Pattern[str], str]] = [
      "person): resume from the last checkpoint when you want it to go on."),
     ("keyboard_interrupt", re.compile(r"KeyboardInterrupt|\^C|SIGINT"),
      "Stopped with Ctrl-C: resume from the last checkpoint if you want the run to go on."),
-    ("killed", re.compile(r"(?<![A-Za-z])Killed(?![A-Za-z])"),
+    ("killed", re.compile(r"(?<![A-Za-z])Killed(?![A-Za-z])|^zsh: killed\b|"
+                          r"^\[\d+\] +(?:[+-] +)?\d+ +killed\b"),
      "The process was killed (SIGKILL): most often the host ran out of RAM and the "
      "kernel's OOM killer ended it (check `dmesg`; lower the data loader's memory or the "
      "batch), or a scheduler killed it."),
+    ("collective_timeout", re.compile(r"collective operation timeout", re.IGNORECASE),
+     "A collective (an all-reduce, an all-gather) never completed and NCCL's watchdog aborted "
+     "the job: one rank hung or died, or the ranks ran different code paths (a desync). "
+     "Look at the rank the desync report names (TORCH_NCCL_DESYNC_DEBUG=1 gives one; "
+     "NCCL_DEBUG=INFO says more), then resume from the last checkpoint."),
     ("crash", re.compile(r"Segmentation fault|Bus error|Aborted|CUDA ERROR|cuBLAS|cuDNN|NCCL"
                          r"|illegal memory|CUBLAS_STATUS|cudaError", re.IGNORECASE),
      "The process crashed in native code: check the driver/library versions and the "

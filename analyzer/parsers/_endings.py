@@ -37,7 +37,10 @@ ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$|^Check failed: \S")
 CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
 # a native library's fatal error with its message on the line: '[cuBLAS ERROR]: 13 x.cuh 216'
 NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S.*|"
-                          r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access")
+                          r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access|"
+                          # a collective that never completed (a rank hung or died): NCCL's
+                          # watchdog aborts the process group, and the job with it
+                          r"Watchdog caught collective operation timeout")
 # a script's word that it went on to the end after an error it printed (a harness's 'Stage
 # completed successfully' under a side task's traceback): that error killed nothing
 SUCCESS = re.compile(r"\b(?:completed|finished|exited|ended|done) successfully\b|"

@@ -39,6 +39,11 @@ def test_completed_or_still_running(r):
     ("failed", "Assertion `n_head divides n_embd' failed.", "assertion", "condition"),
     ("failed", "AssertionError: block_size too large", "assertion", "condition"),
     ("failed", "Killed", "killed", "OOM killer"),
+    ("failed", "zsh: killed     python train.py", "killed", "OOM killer"),
+    ("failed", "[1]    15017 bus error  python3 train_gpt2.py", "crash", "native code"),
+    ("failed", "[E515 18:36:47.341808597 ProcessGroupNCCL.cpp:632] [Rank 0] Watchdog caught "
+     "collective operation timeout: WorkNCCL(SeqNum=241, OpType=ALLREDUCE)",
+     "collective_timeout", "desync"),
     ("interrupted", "slurmstepd: error: *** JOB 1 ON n CANCELLED AT 2024-01-01T00:00:00 DUE TO "
      "TIME LIMIT ***", "time_limit", "allocation"),
     ("interrupted", "KeyboardInterrupt (^C)", "keyboard_interrupt", "Ctrl-C"),

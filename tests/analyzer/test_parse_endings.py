@@ -41,6 +41,10 @@ ENDINGS = [
     ("[1]    15017 bus error  python3 train_gpt2.py\n", "failed", "bus error"),
     ("[1]  + 24608 abort      python -m mlx_lm.lora --train\n", "failed", "abort"),
     ("zsh: killed     python train.py\n", "failed", "killed"),
+    # NCCL's watchdog aborting the job on a collective that never completed
+    ("[rank0]:[E515 18:36:47.341808597 ProcessGroupNCCL.cpp:632] [Rank 0] Watchdog caught "
+     "collective operation timeout: WorkNCCL(SeqNum=241, OpType=ALLREDUCE) ran for 600086 "
+     "milliseconds before timing out.\n", "failed", "collective operation timeout"),
     ("slurmstepd: error: *** JOB 123 ON node7 CANCELLED AT 2024-05-01T10:00:00 DUE TO TIME "
      "LIMIT ***\n", "interrupted", "TIME LIMIT"),
     ("srun: error: node7: task 0: Killed\n", "failed", "Killed"),
@@ -200,6 +204,23 @@ def test_a_traceback_that_training_goes_on_after_is_still_no_failure():
             "iter 1: loss 1.9000, time 10.00ms, mfu 1.00%\n")
     r = run(nanogpt, text)
     assert r.end is None and r.n_segments == 1 and len(r.iters) == 2
+
+
+def test_a_distributed_job_that_hung_before_its_first_step_failed(tmp_path):
+    """A paste with only NCCL's watchdog report (no step, no script named): a training job
+    that failed, read as such rather than refused as no training log."""
+    from analyzer import loader as load_mod
+    from analyzer.diagnostics import run_all
+    p = tmp_path / "hang.log"
+    p.write_text("Okay, I can repro it:\n"
+                 "[rank0]:[E515 18:36:47.341808597 ProcessGroupNCCL.cpp:632] [Rank 0] Watchdog "
+                 "caught collective operation timeout: WorkNCCL(SeqNum=241, OpType=ALLREDUCE) "
+                 "ran for 600086 milliseconds before timing out.\n"
+                 "         - [0] Timeout at collective: ALLREDUCE, #315\n")
+    r = load_mod.load(p)
+    assert r.end["status"] == "failed" and not len(r.iters)
+    (f,) = [f for f in run_all(r) if f.code == "run_failed"]
+    assert f.evidence["cause"] == "collective_timeout"
 
 
 def test_a_traceback_cut_before_its_exception_line_is_a_failure():
