@@ -28,6 +28,13 @@ _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]p
 # not when a word follows ('12 parameters were frozen')
 _PARAMS_FIRST = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?"
                            r"param(?:eter)?s\b(?!\s+[a-z])", re.IGNORECASE)
+# a model's count in a sentence ('Model built with 18.86M parameters') or with no colon
+# ('Total parameters 2,779,683,840', litgpt): only ending the line, after the model's word or
+# a total's (nanoGPT's 'num decayed parameter tensors: 26, with 10,740,096 parameters' is a
+# part of the model, never its count)
+_PARAMS_SENTENCE = re.compile(r"(?:model\b[^:=]{0,40}?\bwith|total param(?:eter)?s)\s+"
+                              r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?(?:\s+param(?:eter)?s)?\s*$",
+                              re.IGNORECASE)
 # 'size of model 1294480', 'size of model (intrinsic dimensions adapted): 503440': only a bare
 # number ending the line ('size of model: 124 MB' is bytes)
 _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\d,]*)()\s*$",
@@ -78,11 +85,11 @@ def param_count(text: str) -> int | None:
     None when it states none."""
     start = _LEAD.match(text).end()
     m = (_PARAMS.match(text, start) or _PARAMS_FIRST.match(text, start)
-         or _MODEL_SIZE.match(text, start))
+         or _MODEL_SIZE.match(text, start) or _PARAMS_SENTENCE.match(text, start))
     if m is None:
         return None
     n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
-    if m.re is _PARAMS_FIRST and n < 1000:
+    if m.re in (_PARAMS_FIRST, _PARAMS_SENTENCE) and n < 1000:
         return None  # ('3 parameters' in prose is no model)
     return round(n) if n >= 1 else None
 

@@ -265,6 +265,10 @@ def test_parameter_counts_in_a_comment_and_in_chinese():
     assert param_count("LLM总参数量：25.830 百万") == 25_830_000  # minimind: in millions (百万)
     # minGPT logs its count in scientific notation
     assert param_count("number of parameters: 9.590272e+06") == 9_590_272
+    # in a sentence about the model, or a total without a colon (litgpt)
+    assert param_count("Model built with 18.86M parameters") == 18_860_000
+    assert param_count("Total parameters 2,779,683,840") == 2_779_683_840
+    assert param_count("model was trained with 3 parameters") is None
 
 
 def test_a_parameter_count_after_the_runs_data_is_the_runs(tmp_path):
