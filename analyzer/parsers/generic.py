@@ -54,6 +54,7 @@ from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
 from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import BAR, epoch_step, line_fields
+from analyzer.parsers.generic_table import header_roles, is_rule, row_values
 
 NAME = "generic"
 
@@ -107,9 +108,17 @@ def detect(head: list[str]) -> float:
     """Confidence that these lines are a nanoGPT-like log in no specific format: kept below
     every specific format's confidence on its own lines, so it is the last resort. Eval
     lines alone count less: nanoGPT's own evals alone are nanoGPT's (0.5)."""
-    hits = evals = 0
+    hits = evals = rows = 0
+    roles = None  # a table's columns (see generic_table)
     for raw in head:
-        got = line_fields(clean_line(raw))
+        text = clean_line(raw)
+        got = line_fields(text)
+        if got is None and roles is not None and row_values(text, roles) is not None:
+            rows += 1
+            if rows >= 3:
+                return 0.55
+        elif got is None:
+            roles = header_roles(text) or roles
         if got is None:
             continue
         if "loss" in got[2] and ("val_loss" not in got[2] or "train_loss" in got[2] or got[3]):
@@ -118,7 +127,7 @@ def detect(head: list[str]) -> float:
                 return 0.55
         elif "val_loss" in got[2]:  # (a step line without a loss counts for nothing)
             evals += 1
-    if hits:
+    if hits or rows:
         return 0.25
     return 0.3 if evals >= 3 else 0.0
 
@@ -138,6 +147,7 @@ class Parser(StdoutParser):
         self._below: tuple[int, dict] | None = None  # the iteration waiting for its time
         self._untimed_loss: float | None = None  # that iteration's loss (see _second_line)
         self._epochs: tuple[int, int, int, int | None] | None = None  # see epoch_step
+        self._table: list[str | None] | None = None  # a table's columns (generic_table)
         self._train_ms: float | None = None  # an epoch's training time, before its summary
         # tqdm bars: a relaunch's bar counts from 0 again, its steps from the step it resumed
         # from ('Resumed from step 5000', then '499/500'): that step is added to its counts
@@ -191,6 +201,8 @@ class Parser(StdoutParser):
     def parse_line(self, text: str, lineno: int) -> bool:
         got = self._fields(text)
         if got is not None and self._second_line(got):
+            return True
+        if got is None and self._table_line(text):
             return True
         if self._pending is not None and (got is None or not train_and_val(got[2])):
             self._flush_pending()
@@ -409,6 +421,25 @@ class Parser(StdoutParser):
             self._time_below, self._untimed = True, False
             return True
         return False
+
+    def _table_line(self, text: str) -> bool:
+        """A table's header, its markdown rule, or one of its rows: a row with a val loss is
+        an eval, and one with a train loss an iteration, at the row's step."""
+        if self._table is not None and is_rule(text):
+            return True
+        row = row_values(text, self._table) if self._table is not None else None
+        if row is None:
+            roles = header_roles(text)
+            if roles is not None:
+                self._table = roles
+            return roles is not None
+        step, values = row
+        if "val_loss" in values:
+            self.evaluation(step, train_loss=values.get("loss"), val_loss=values["val_loss"])
+        if "loss" in values:
+            self._trained = True
+            self.iteration(step, loss=values["loss"], lr=values.get("lr"))
+        return True
 
     def _flush_below(self, dt_ms: float | None) -> None:
         """The iteration that waited for the line below it, with that line's time if any."""

@@ -461,3 +461,36 @@ def test_mlx_iterations_per_second_give_the_step_time():
     assert list(r.iters["step_ms"]) == [500.0] * 5 and r.iters["dt_ms"].isna().all()
     assert r.iters["loss"].iloc[-1] == pytest.approx(7.5)
     assert read_fields("It/sec 0, loss 2.0") == {"loss": 2.0}  # no rate: no time
+
+
+def test_a_table_of_steps_and_losses_under_its_header():
+    """A trainer's own table (a JAX notebook: 'Step  Train  Val  Best', other output between
+    its rows) and Hugging Face's notebook table in markdown ('No log' before the first train
+    loss): each row an eval and an iteration at its step; columns nobody reads are left."""
+    jax = ("SFT training: 200 steps\n  Step       Train         Val        Best\n"
+           "----------------------------------------------\n"
+           "    20      1.0122      1.0485      1.0485\nE0410 16:57:21.651685 342 x.cc:399] Fusion\n"
+           "    40      1.0270      1.1011      1.0485\n    60      1.0783      0.9056      0.9056\n")
+    r = run(generic, jax)
+    assert r.iters["step"].tolist() == [20, 40, 60]
+    assert r.iters["loss"].tolist() == [1.0122, 1.0270, 1.0783]
+    assert r.evals["val_loss"].tolist() == [1.0485, 1.1011, 0.9056]
+    hf = ("| Step | Training Loss | Validation Loss |\n|------|---------------|-----------------|\n"
+          "| 500 | No log | 2.201853 |\n| 1000 | 2.316100 | 2.101853 |\n")
+    r = run(generic, hf)
+    assert r.evals["step"].tolist() == [500, 1000] and r.iters["step"].tolist() == [1000]
+    assert r.iters["loss"].tolist() == [2.3161]
+    # an epoch table: the epoch is the step; a row of another width is no row
+    r = run(generic, "Epoch\tTraining Loss\tValidation Loss\n1\t2.5\t2.6\n2\t2.1\t2.3\n3 2.0\n")
+    assert r.iters["step"].tolist() == [1, 2] and r.stats.skipped == 1
+    assert generic.detect(jax.splitlines() + ["    80      1.0579      0.8701      0.8701"]) > 0.5
+
+
+def test_what_is_no_table_header():
+    from analyzer.parsers.generic_table import header_roles
+    assert header_roles("  Step       Train         Val        Best") == ["step", "loss",
+                                                                           "val_loss", None]
+    for line in ("Step 3 Train 2.0", "Training loss", "Step  Time  Memory", "Epoch  Step  Rate",
+                 "I tried another precision. It can go further but the loss still spikes.",
+                 "the step where the val loss was best"):
+        assert header_roles(line) is None, line
