@@ -111,14 +111,6 @@ class Parser(StdoutParser):
             self._train(values)
         return True
 
-    def _backwards(self, step: int, kind: str) -> bool:
-        # the Trainer evaluates after the training step it logged, at the same step: only a
-        # step below the last one starts a new segment (nanoGPT evaluates before it)
-        it, ev = self.last_iter_step, self.last_eval_step
-        if kind == "iter":
-            return (it is not None and step <= it) or (ev is not None and step < ev)
-        return (it is not None and step < it) or (ev is not None and step <= ev)
-
     def _target(self, key: str) -> str:
         if key in self.tag_map:
             return self.tag_map[key]
