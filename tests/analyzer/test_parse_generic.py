@@ -241,6 +241,14 @@ def test_a_step_back_to_zero_starts_a_new_run():
     assert r.iters["segment"].tolist() == [0, 0, 0, 1, 1, 1]
 
 
+def test_two_eval_lines_are_a_log_of_this_format():
+    # freeCodeCamp's gpt-v1 notebook: an eval every 100 of 200 steps, bare counters between
+    lines = ["step: 0, train loss: 10.547, val loss: 10.543", "1", "2",
+             "step: 100, train loss: 6.863, val loss: 6.944", "101"]
+    assert 0 < generic.detect(lines) < 0.5
+    assert generic.detect(lines[:3]) == 0.0  # one eval line alone is not enough
+
+
 def test_specific_formats_win_on_their_own_lines():
     nanogpt_head = ["step 0: train loss 4.2, val loss 4.2"] + [
         f"iter {i}: loss 4.1, time 10.00ms, mfu 1.00%" for i in range(5)]
