@@ -58,7 +58,7 @@ def short_names(a: Any, b: Any, width: int = 24) -> tuple[str, str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from analyzer.stats import compare
+    from analyzer.comparison import compare
     a = load_run(args.run_a, args.format, args.map)
     b = load_run(args.run_b, args.format, args.map)
     from analyzer.diagnostics.causes import shared_spikes

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from analyzer import orderstats, stats
+from analyzer import orderstats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.loss import loss_spikes
 from analyzer.diagnostics.nonfinite import nonfinite_loss
@@ -379,7 +379,7 @@ def step_time_creep(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         last = float(orderstats.median(times[-fifth:]))
         if last < CREEP_RATIO * first:
             continue  # no rise: the trend of the block medians cannot change that
-        blocks = stats.block_medians(times, max(5, len(times) // 20))
+        blocks = orderstats.block_medians(times, max(5, len(times) // 20))
         rho = _spearman(np.arange(len(blocks)), blocks)
         if rho < CREEP_RHO or not math.isfinite(rho):
             continue

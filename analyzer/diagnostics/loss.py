@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analyzer import orderstats, stats
+from analyzer import orderstats
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import prepared
 from analyzer.findings import Finding
@@ -225,7 +225,7 @@ def loss_trend_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         w = max(5, len(loss) // 20)
         full = len(loss) // w * w  # whole blocks only: the last partial one is too noisy
-        med = stats.block_medians(loss[len(loss) - full:], w)
+        med = orderstats.block_medians(loss[len(loss) - full:], w)
         if len(med) < 2:
             continue
         low = int(np.argmin(med))

@@ -144,7 +144,7 @@ def timing_spike_rows(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
         spike, base = np.zeros(n, bool), np.full(n, np.nan)
         for _, rows in prep.groups(prep.masks.steady):
             times = t[rows]
-            b = stats.local_median(times, prep.config.spike_window)
+            b = orderstats.local_median(times, prep.config.spike_window)
             base[rows] = b
             spike[rows] = times > prep.config.spike_ratio * b
         return spike, base
@@ -236,7 +236,7 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if n < 4 * w:
             continue
         size = max(1, w // 5)  # blocks: a drop spans at least 5 of them
-        med = stats.block_medians(rate, size)
+        med = orderstats.block_medians(rate, size)
         steps = prep.step[rows[::size][:len(med)]]
         typical = float(np.quantile(med, 0.75))
         low = med < typical / config.drop_ratio

@@ -86,7 +86,7 @@ def test_block_medians_are_np_median_of_each_block(size):
     x = rng.normal(size=1003)
     x[[7, 500]] = np.nan
     want = [np.median(x[i:i + size]) for i in range(0, len(x), size)]
-    np.testing.assert_array_equal(stats.block_medians(x, size), want)
+    np.testing.assert_array_equal(orderstats.block_medians(x, size), want)
 
 
 def test_isin_both_ways():
