@@ -37,7 +37,11 @@ _LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - "
 # glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')
 # torchrun's '[rank0]:' before each line of a worker's output (a traceback, a warning)
-_RANK = re.compile(r"\[rank\d+\]: ?")
+# ... and the rank a DDP script prints before its own lines ('GPU/rank 0 step 500: train
+# loss 1.6010, ...' in AMD's ROCm blog; 'rank 1: iter 10: ...', '[Rank 0] step 3 | ...')
+# (never build-nanogpt's own 'rank 0 sample 1: ...', which its parser reads)
+_RANK = re.compile(r"\[rank\d+\]: ?|(?:GPU/[Rr]ank ?\d+ +|[Rr]ank ?\d+: +)(?=\S)|"
+                   r"\[[Rr]ank ?\d+\]:? ?")
 _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w./<>-]+:\d+\] ?")
 # a tqdm bar glued before a log line (the bar ends without a newline, the logger writes on):
 # ' 9%|▉         | 9/100 [00:05<00:19,  4.61it/s]', with an optional 'desc: ' before it
@@ -127,6 +131,7 @@ def _may_be_prefixed(line: str) -> bool:
     tqdm bar at the start of a line that starts with a letter or a space."""
     return ((line[0] in "DIWEC" and _LEVEL_START.match(line) is not None) or "%|" in line[:60]
             or (line[0] == " " and _INDENTED_STAMP.match(line) is not None)
+            or (line[0] in "GRr" and _RANK.match(line) is not None)
             or (line[0] in "IWEF" and line[1:2].isdigit() and _GLOG.match(line) is not None))
 
 
@@ -134,7 +139,7 @@ def _strip_prefixes(line: str) -> str:
     line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
     if line[:1] == "`" and line[1:2] != "`":  # a pasted line in markdown's inline code
         line = line[1:-1] if line.endswith("`") and len(line) > 1 else line[1:]
-    if line.startswith("[rank"):  # torchrun's rank prefix of a worker's output
+    if line[:1] in "[GRr":  # torchrun's rank prefix of a worker's output, or a script's
         m = _RANK.match(line)
         line = line[m.end():] if m is not None else line
     m = _TQDM.match(line)

@@ -66,6 +66,13 @@ def test_decode_lines(data, lines):
      "process 192709 closing signal SIGTERM", "Sending process 192709 closing signal SIGTERM"),
     # torchrun's rank prefix of a worker's output, also before a glog line
     ("[rank0]: IndexError: list index out of range", "IndexError: list index out of range"),
+    # a DDP script's own rank before its lines (AMD's ROCm blog; others); build-nanogpt's
+    # 'rank 0 sample 1:' stays, its parser reads it
+    ("GPU/rank 1 step 500: train loss 1.5984, val loss 1.7871",
+     "step 500: train loss 1.5984, val loss 1.7871"),
+    ("rank 1: iter 10: loss 2.0", "iter 10: loss 2.0"),
+    ("[Rank 0] step 3 | loss 2.0", "step 3 | loss 2.0"),
+    ("rank 0 sample 1: Hello, I'm a language model", "rank 0 sample 1: Hello, I'm a language model"),
     ("[rank5]:E0416 04:09:58.407000 99382 select_algorithm.py:3924] [0/3] Ignoring this choice.",
      "[0/3] Ignoring this choice."),
     ("E2 is the second step", "E2 is the second step"),
