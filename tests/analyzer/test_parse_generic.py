@@ -30,6 +30,11 @@ from tests.analyzer._parse_util import run
     # space-separated key=value (wordplay): a unitless dt before more fields is nanoGPT's ms
     ("step=10 loss=3.2386 dt=85.2848 dtf=4.6529 sps=93.8033 mfu=4.3692", 10,
      dict(loss=3.2386, dt_ms=85.2848, mfu=0.043692)),
+    # a value padded after its label's colon ('{loss:10.6f}': two spaces under a wider one)
+    ("Step     1 | Loss:  9.457475 | Time: 0.029s | 2025-11-14T11:38:21.692970", 1,
+     dict(loss=9.457475, dt_ms=29.0)),
+    ("step4000 | loss: 0.00125 | dt: 1591.27ms | tok/sec:  10296.17 | norm: 0.01", 4000,
+     dict(loss=0.00125, dt_ms=1591.27, tokens_per_s=10296.17, grad_norm=0.01)),
     # minGPT's chargpt prints the time first
     ("iter_dt 7797.46ms; iter 2: train loss 2.60938", 2, dict(loss=2.60938, dt_ms=7797.46)),
     # commas with no space before a label (a lecture's build-nanogpt variant)
