@@ -19,7 +19,8 @@ DEATH = r"(?:Aborted|Killed|Segmentation fault|Bus error)"
 ZSH_DEATH = r"(?:killed|abort|bus error|segmentation fault)"
 SHELL_DEATH = re.compile(r"\S+: line \d+: +\d+ +" + DEATH + r"\b.*|"
                          + DEATH + r"(?: \(core dumped\))?|"
-                         r"(?:\[\d+\] +(?:[+-] +)?\d+|zsh:) +" + ZSH_DEATH + r"(?: \(core dumped\))? .*")
+                         r"(?:\[\d+\] +(?:[+-] +)?\d+|zsh:) +" + ZSH_DEATH
+                         + r"(?: \(core dumped\))? .*")
 # Endings that may sit anywhere in a line (a Ctrl-C echo glues '^C' to the next output:
 # '^CTraceback ...'). They end the run only if no training follows them (see finish()).
 CTRL_C = "^C"

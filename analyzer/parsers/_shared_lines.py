@@ -30,9 +30,9 @@ _TRACE_CONT = ("During handling of the above exception", "The above exception wa
 
 
 # a line saying the run resumes, in a trainer's or a note's words ('# resumed at
-# 2026-05-30T03:52:09 from step 10001', 'INFO: Resuming training from step 5000')
-_RESUMED = re.compile(r"\bresum(?:ed|ing)\b.{0,60}?\bfrom (?:step|iter(?:ation)?)\s*[:=#]?\s*\d",
-                      re.IGNORECASE)
+# 2026-05-30T03:52:09 from step 10001', 'INFO: Resuming training from step 5000'): the step
+RESUMED = re.compile(r"\bresum(?:ed|ing)\b.{0,60}?\bfrom (?:step|iter(?:ation)?)\s*[:=#]?\s*"
+                     r"(\d+)\b", re.IGNORECASE)
 
 
 class SharedLines:
@@ -219,7 +219,7 @@ class SharedLines:
     def _between_runs(self, t: str) -> str | None:
         """Launches, commands, resumes, parameter counts, banners, warnings: None (parsed) or
         the reason the line is skipped."""
-        if self.segment >= 0 and _RESUMED.search(t):
+        if self.segment >= 0 and RESUMED.search(t):
             self.resume_marker(None)  # the steps that follow continue the run
             return None
         if (self._exception is not None and (not self._ended or self._new_run is not None)

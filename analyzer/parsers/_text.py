@@ -103,10 +103,12 @@ def clean_line(line: str) -> str:
     - ``\\r`` progress: only the last non-empty ``\\r``-separated part is kept (what stayed
       on screen); ``evaluating 10/1256\\revaluating 20/1256\\rHellaSwag: ...`` gives the result;
     - ANSI escape sequences are removed;
-    - a markdown inline-code backtick around the line, leading ``> `` quote marks, timestamps and Python-logging prefixes (``name - LEVEL - ``,
-      ``[LEVEL][module:12] - ``, ``LEVEL:name:`` ...) are removed (in any order, e.g. a quoted
-      timestamped line), a glog prefix (``I0315 22:09:46.334327 1402 main.cc:386] ``), and a
-      tqdm bar that a log line was written right after;
+    - a markdown inline-code backtick around the line, leading ``> `` quote marks,
+      timestamps (indented ones too) and Python-logging prefixes (``name - LEVEL - ``,
+      ``[LEVEL][module:12] - ``, ``LEVEL:name:`` ...) are removed (in any order, e.g. a
+      quoted timestamped line), a rank prefix (``[rank0]:``, ``GPU/rank 1 ``), a glog prefix
+      (``I0315 22:09:46.334327 1402 main.cc:386] ``), and a tqdm bar that a log line was
+      written right after;
     - trailing whitespace is removed; leading whitespace is kept (tracebacks need it).
     """
     if "\r" in line:

@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 import re
 
+from analyzer.parsers._shared_lines import RESUMED
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
 from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
@@ -63,10 +64,6 @@ NAME = "generic"
 # time = 100.710s'): that epoch's training alone, its step_ms
 _TRAIN_TIME = re.compile(r"(?:train|training)(?: epoch)? time\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(ms|s)$",
                          re.IGNORECASE)
-
-# a relaunch that says where it resumes: 'Resumed from step 5000', 'Resuming from iter 200'
-_RESUMED = re.compile(r"[^A-Za-z0-9]*resum(?:ed|ing)(?: training)? from (?:step|iter(?:ation)?) "
-                      r"(\d+)\b", re.IGNORECASE)
 
 # an eval line with no step ('val loss 3.5919', build-nanogpt forks): run at the top of the
 # step after the last one printed, whose time (one iteration to the next) includes it
@@ -213,7 +210,7 @@ class Parser(StdoutParser):
         if got is None and (m := _TRAIN_TIME.match(text)) is not None:
             self._train_ms = ms_of(float(m.group(1)), m.group(2).lower())
             return True
-        if got is None and (m := _RESUMED.match(text)) is not None and self.segment >= 0:
+        if got is None and (m := RESUMED.search(text)) is not None and self.segment >= 0:
             self.resume_marker(None)
             self._resumed_at = int(m.group(1))
             return True
