@@ -12,11 +12,13 @@ commands, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 
 from analyzer.cli.common import EXAMPLES, exit_status
 
-__all__ = ["EXAMPLES", "build_parser", "main"]
+__all__ = ["EXAMPLES", "build_parser", "main", "run"]
 
 OWN_COMMANDS = ("parse", "summary", "diagnose", "report", "compare", "watch", "export")
 
@@ -56,3 +58,25 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return status
 
+
+
+def run() -> None:
+    """The command's entry (``python -m analyzer``, ``gptscope-analyze``): main(), then exit
+    without the interpreter's teardown once the output is flushed.
+
+    Why: a summary of a 1M-line log leaves ~300 MB of tables, and freeing them object by
+    object at exit, then unmapping the pages, took 0.03-0.3 s more than the work itself
+    (1M-line nanoGPT log: 0.58-0.82 s end to end, 0.54-0.58 s without the teardown).
+    Nothing is left to do at exit: output files are written and renamed inside the
+    commands. Skipped while another thread runs (its work must finish), and an exception
+    main() does not handle leaves through the normal exit with its traceback."""
+    status = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left (`| head`): nothing more can be said to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = status or 1
+    if threading.active_count() == 1:
+        os._exit(status)
+    sys.exit(status)

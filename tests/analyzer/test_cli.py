@@ -272,3 +272,35 @@ def test_summary_names_the_run_and_its_duration(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("run       20261130-002316: ")
     assert "time      ~6.0 s of training" in out and "min" not in out
+
+
+def test_the_command_skips_teardown_but_keeps_its_output_and_status(overfit, tmp_path,
+                                                                    repo_root):
+    """`python -m analyzer` leaves through os._exit (no teardown of big tables): what it
+    printed into a pipe still arrives whole, and its exit status is main()'s."""
+    r = cli("parse", overfit, "-o", "-", cwd=repo_root)
+    assert r.returncode == 0
+    assert cli("parse", overfit, "-o", str(tmp_path / "out.jsonl"), cwd=repo_root).returncode == 0
+    written = (tmp_path / "out.jsonl").read_text()
+    assert r.stdout == written and len(written.splitlines()) > 20
+    assert cli("diagnose", overfit, "--fail-on", "warning", cwd=repo_root).returncode == 1
+    assert cli("summary", str(tmp_path / "absent.log"), cwd=repo_root).returncode == 2
+
+
+def test_run_exits_without_teardown_only_when_alone(monkeypatch):
+    import threading
+
+    import analyzer.cli as cli_mod
+    calls = []
+    monkeypatch.setattr(cli_mod, "main", lambda: 1)
+    monkeypatch.setattr(cli_mod.os, "_exit", lambda status: calls.append(("_exit", status)))
+    monkeypatch.setattr(cli_mod.threading, "active_count", lambda: 1)
+    with pytest.raises(SystemExit):  # the patched _exit returns; sys.exit follows it
+        cli_mod.run()
+    assert calls == [("_exit", 1)]
+    calls.clear()
+    monkeypatch.setattr(cli_mod.threading, "active_count", lambda: 2)  # a thread still works
+    with pytest.raises(SystemExit) as e:
+        cli_mod.run()
+    assert calls == [] and e.value.code == 1
+    assert threading.active_count() >= 1
