@@ -29,7 +29,7 @@ from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.loss import loss_spikes
 from analyzer.diagnostics.nonfinite import nonfinite_loss
 from analyzer.diagnostics.prepared import Prepared, prepared, sharing
-from analyzer.diagnostics.timing import timing_spike_rows
+from analyzer.diagnostics.timing import log_intervals, timing_spike_rows
 from analyzer.findings import Finding
 from analyzer.run import Run
 
@@ -328,7 +328,16 @@ def timing_pattern(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         k, share = spike_period(steps)
         gaps = np.diff(np.sort(steps))
-        if k:
+        interval = log_intervals(prep).get(int(seg), 1)
+        if k and k <= interval:  # slow rows one after another: the log's interval, no period
+            msg = (f"{len(steps)} slow steps came one logged line after another (steps "
+                   f"{int(steps[0])}-{int(steps[-1])}, the log prints every {interval}): the "
+                   "loop slowed down for that stretch, nothing it does every few steps.")
+            tip = ("A stretch of slow steps comes from outside the step: other jobs on the "
+                   "machine, thermal throttling, a slower disk or network for the data, "
+                   "swapping, a laptop going to sleep.")
+            k = None
+        elif k:
             config_ = (run.meta or {}).get("config") or {}
             match = sorted(n for n, v in config_.items() if isinstance(v, (int, float))
                            and not isinstance(v, bool) and v == k and "interval" in str(n)

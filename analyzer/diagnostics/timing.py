@@ -168,7 +168,16 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         steps = prep.step[rows]
         period = _period(steps)
-        every = f", every {period} steps" if period else ""
+        interval = log_intervals(prep).get(int(seg), 1)
+        in_a_row = period is not None and period <= interval
+        period = None if in_a_row else period
+        every = (f", every {period} steps" if period else
+                 " (every line the log printed there: a stretch, not a period)" if in_a_row
+                 else "")
+        # a log that prints every Nth step timed only those: the steps between may have been
+        # slow too (or, for a time averaged over them, were), so the cost is a lower bound
+        least, untimed = (("at least ", f" (only every {interval}th step is printed)")
+                          if interval > 1 else ("", ""))
         # a periodic cost is something the loop does on purpose (a preconditioner update,
         # a checkpoint): worth knowing, not alarming
         bad = frac >= config.spike_warn_overhead and not period
@@ -178,8 +187,8 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             message=(f"{_n(len(steps), 'iteration was', 'iterations were')} much slower than "
                      f"the steps around {'it' if len(steps) == 1 else 'them'}{every} "
                      f"(up to {np.nanmax(dt):,.0f} ms against ~{np.median(base):,.0f} ms) "
-                     f"with no eval to explain them; together they cost {frac:.1%} of the "
-                     f"wall time."),
+                     f"with no eval to explain them; together they cost {least}{frac:.1%} of "
+                     f"the wall time{untimed}."),
             evidence={"spikes": len(steps), "steps": _steps_preview(steps),
                       "max_dt_ms": float(np.nanmax(dt)), "typical_dt_ms": float(np.median(base)),
                       "overhead_s": over_s, "overhead_frac": frac, "periodic_every": period},
@@ -187,6 +196,22 @@ def timing_spikes(run: Run, config: DiagnosticsConfig) -> list[Finding]:
                         "(checkpointing, logging to disk, sampling); irregular ones at other "
                         "jobs on the machine, data-loading stalls or garbage collection.")))
     return findings
+
+
+def log_intervals(prep: Prepared) -> dict[int, int]:
+    """Per segment, the log's own step interval: the most common gap between its iteration
+    rows. Slow rows of a log that prints every 100th step can only be 100 steps apart: a
+    'period' of that interval (or less) is the log's, not the loop's."""
+    def build() -> dict[int, int]:
+        out = {}
+        for seg, rows in prep.groups():
+            gaps = np.diff(prep.step[rows][prep.has_step[rows]])
+            gaps = gaps[gaps > 0]
+            if len(gaps):
+                values, counts = np.unique(gaps, return_counts=True)
+                out[int(seg)] = int(values[np.argmax(counts)])
+        return out
+    return prep.once("log_intervals", build)
 
 
 def _period(steps: np.ndarray) -> int | None:

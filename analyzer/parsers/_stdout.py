@@ -106,6 +106,7 @@ class StdoutParser(SharedLines):
         self._assertion: str | None = None
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
         self._last_iter_text: str | None = None  # the last line read as an iteration
+        self.raw_line = ""  # the line being read as written (its timestamp: see generic)
         self._recent: deque[str] = deque(maxlen=self.REDRAW_WINDOW)  # iteration lines read here
         self._recent_bulk: Callable[[], list[str]] | None = None  # a bulk reader's lines
         self._held: tuple[str, int] | None = None  # a line stepping back, awaiting the next
@@ -131,6 +132,7 @@ class StdoutParser(SharedLines):
             if text.strip():
                 if text is not raw and logged_as_note(raw):
                     self._notes.add(first_lineno + i)
+                self.raw_line = raw
                 self._line(text, first_lineno + i)
         self._out = []
         return out

@@ -9,6 +9,7 @@ so that each parser's patterns only describe its own format. Pure functions, no 
 from __future__ import annotations
 
 import ast
+import calendar
 import math
 import re
 from typing import Any, Iterator
@@ -165,6 +166,32 @@ def _strip_prefixes(line: str) -> str:
         line = line[m.end():]
     m = _LOGGING.match(line) or (_LEVEL_DASH.match(line) if stamped else None)
     return line[m.end():] if m else line
+
+
+# the date and time of a line's leading timestamp (as _TIMESTAMP strips it), after the
+# decoration a paste may put before it: indentation, '> ' quotes, a backtick
+_STAMP_AT = re.compile(r"[\s>`]*\[?(?:(\d{4})-(\d\d)-(\d\d)|(\d\d)/(\d\d)/(\d{4}))[ T]"
+                       r"(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?")
+
+
+def line_stamp(raw: str) -> tuple[float, float] | None:
+    """A raw line's leading timestamp as (seconds, resolution in seconds): '2026-05-27
+    00:56:11,576 - INFO - ...' -> (its seconds since 1970 read as UTC, 0.001); a stamp
+    without fractional seconds has a resolution of 1 s. None without one. The zone is
+    ignored: one log's stamps share it, and only their differences are used."""
+    m = _STAMP_AT.match(raw)
+    if m is None:
+        return None
+    g = m.groups()
+    year, month, day = (g[0], g[1], g[2]) if g[0] else (g[5], g[3], g[4])
+    try:
+        seconds = calendar.timegm((int(year), int(month), int(day), int(g[6]), int(g[7]),
+                                   int(g[8]), 0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    frac = g[9] or ""
+    return (seconds + (int(frac) / 10 ** len(frac) if frac else 0.0),
+            10.0 ** -len(frac) if frac else 1.0)
 
 
 def is_elision(text: str) -> bool:

@@ -52,7 +52,7 @@ import re
 
 from analyzer.parsers._shared_lines import RESUMED
 from analyzer.parsers._stdout import StdoutParser
-from analyzer.parsers._text import clean_line, to_float
+from analyzer.parsers._text import clean_line, line_stamp, to_float
 from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import BAR, epoch_step, line_fields
 from analyzer.parsers.generic_table import header_roles, is_rule, row_values
@@ -165,6 +165,14 @@ class Parser(StdoutParser):
         # same, its train loss not: they carry it), and once decided, the log does
         self._pending: tuple[int, dict[str, float | None]] | None = None
         self._carries_val = False
+        # a log that times nothing but stamps its lines (Python logging's asctime): the
+        # (step, seconds) of the last stamped training line; whether an eval or checkpoint
+        # came since (that interval is no training step's); whether the stamps stood still
+        # while steps advanced (output stamped when a buffer was flushed: they time nothing)
+        self._stamp: tuple[int, float] | None = None
+        self._stamp_read: tuple[int, float] | None = None  # the line's, kept after it
+        self._stamp_dirty = False
+        self._stamps_off = False
 
     def finish(self) -> list[dict]:
         self._out = out = []
@@ -175,6 +183,15 @@ class Parser(StdoutParser):
 
     def on_segment(self) -> None:
         self._carried, self._trained, self._clock = None, False, None
+        self._stamp, self._stamp_dirty = None, False
+
+    def evaluation(self, step: int | None, **losses: float | None) -> None:
+        self._stamp_dirty = True
+        super().evaluation(step, **losses)
+
+    def checkpoint(self, step: int | None, path: str, val_loss: float | None = None) -> None:
+        self._stamp_dirty = True
+        super().checkpoint(step, path, val_loss)
 
     def _fields(self, text: str, keep: bool = True
                 ) -> tuple[int, int | None, dict[str, float | None], bool] | None:
@@ -281,12 +298,17 @@ class Parser(StdoutParser):
                       dt_ms=f.get("dt_ms"), tokens_per_s=f.get("tokens_per_s"), mfu=f.get("mfu"))
         if f.get("step_ms") is not None:
             fields["step_ms"] = f["step_ms"]
+        elif fields["dt_ms"] is None and "clock_ms" not in f:
+            fields["step_ms"] = self._stamp_ms(step)
         self._untimed = fields["dt_ms"] is None and "clock_ms" not in f
         self._untimed_loss = fields["loss"]
+        stamp, self._stamp_read = self._stamp_read, None
         if self._untimed and self._time_below:
             self._below = (step, fields)
         else:
             self.iteration(step, **fields)
+        if stamp is not None:  # (after the iteration: a segment it opens starts afresh)
+            self._stamp = stamp
 
     def _eval_line(self, step: int, f: dict[str, float | None]) -> None:
         if not self._trained and (f.get("dt_ms") is not None or f.get("step_ms") is not None):
@@ -353,6 +375,29 @@ class Parser(StdoutParser):
         if train or prev is None or step > prev[0]:
             self._clock = (step, clock)
         return ms
+
+    def _stamp_ms(self, step: int) -> float | None:
+        """An untimed training line's step time from the timestamps of the log's lines
+        ('2026-05-27 00:56:11,576 - INFO - Epoch 1, Step 500, Loss: 4.5514' every 100
+        steps): the time since the last stamped training line over the steps between. None
+        over an interval that holds an eval or a checkpoint, or that is short against the
+        stamps' resolution (under 20 of their units: whole seconds give a time only over
+        20 s or more), and for good once the stamps stood still while steps advanced."""
+        got = None if self._stamps_off else line_stamp(self.raw_line)
+        if got is None:
+            return None
+        (now, resolution), prev = got, self._stamp
+        dirty, self._stamp_dirty = self._stamp_dirty, False
+        self._stamp_read = (step, now)
+        if prev is None or self._new_run is not None or step <= prev[0] or now < prev[1]:
+            return None
+        span = now - prev[1]
+        if span == 0:
+            self._stamps_off = True
+            return None
+        if dirty or span < 20 * resolution:
+            return None
+        return span / (step - prev[0]) * 1000.0
 
     def _bar_step(self, n: int, total: int | None) -> tuple[int, int | None]:
         """The step of a bar's count n (and the total's), after a resume whose bar counts

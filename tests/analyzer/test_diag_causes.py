@@ -120,6 +120,22 @@ def test_random_timing_spikes_are_called_irregular():
     assert f.evidence["period"] is None and "irregular intervals" in f.message
 
 
+def test_slow_steps_one_logged_line_after_another_are_a_stretch_not_a_period():
+    """A log that prints every 100th step: five slow lines in a row are 100 steps apart
+    because the log is, not the loop; the cost is a lower bound (the steps between were
+    not timed)."""
+    steps = list(range(0, 4000, 100))
+    dts = [2900.0 + 10 * (i % 3) for i in range(len(steps))]
+    dts[-5:] = [13000.0, 58000.0, 52000.0, 59000.0, 73000.0]
+    slow = S.run(S.iters(steps, 2.0, dts))
+    f = only(timing_pattern(slow, CFG), "timing_pattern")
+    assert f.evidence["period"] is None and "every 100 steps" not in f.message
+    assert "one logged line after another" in f.message and "prints every 100" in f.message
+    from analyzer.diagnostics.timing import timing_spikes
+    g = only(timing_spikes(slow, CFG), "timing_spikes")
+    assert g.evidence["periodic_every"] is None and "at least" in g.message
+
+
 def test_spike_period_tolerates_missed_spikes():
     assert spike_period(np.array([10, 20, 30, 50, 60, 80])) == (10, 1.0)
     assert spike_period(np.array([10, 13, 30, 47]))[0] is None

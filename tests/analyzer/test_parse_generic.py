@@ -176,6 +176,41 @@ def test_a_step_time_on_the_line_below_its_step_line():
             [224.98, 224.969]
 
 
+def _stamped(seconds: list[float], steps: list[int], frac: bool = True) -> str:
+    def stamp(t: float) -> str:
+        whole = f"2026-05-27 {int(t) // 3600:02d}:{int(t) % 3600 // 60:02d}:{int(t) % 60:02d}"
+        return whole + (f",{round(t % 1 * 1000):03d}" if frac else "")
+    return "".join(f"{stamp(t)} - INFO - __main__ - Epoch 1, Step {s}, Loss: {5 - s / 1e4:.4f}\n"
+                   for t, s in zip(seconds, steps))
+
+
+def test_a_log_timed_only_by_its_logging_stamps_gives_step_times():
+    """Python logging's asctime on lines that print no time: the step time is the time
+    between two stamped training lines over the steps between (the first has none)."""
+    text = _stamped([3600.0, 3890.5, 4180.0, 4470.25], [100, 200, 300, 400])
+    r = run(generic, text)
+    ms = r.iters["step_ms"].tolist()
+    assert math.isnan(ms[0]) and ms[1:] == pytest.approx([2905.0, 2895.0, 2902.5])
+    assert r.iters["dt_ms"].isna().all()
+
+
+def test_logging_stamps_that_cannot_time_a_step_give_none():
+    # whole seconds over 3 s intervals: the stamps' resolution is too coarse for them
+    r = run(generic, _stamped([0, 3, 6, 10], [10, 20, 30, 40], frac=False))
+    assert r.iters["step_ms"].isna().all()
+    # ... over 30 s intervals they are fine
+    r = run(generic, _stamped([0, 30, 61], [10, 20, 30], frac=False))
+    assert r.iters["step_ms"].tolist()[1:] == [3000.0, 3100.0]
+    # stamps standing still while steps advance: output stamped when a buffer was flushed
+    r = run(generic, _stamped([0, 0, 0, 50, 50, 50], [1, 2, 3, 4, 5, 6]))
+    assert r.iters["step_ms"].isna().all()
+    # an interval holding an eval is no training step's
+    text = _stamped([0.0, 290.0], [100, 200]) + "step 200: train loss 4.9, val loss 5.0\n" + \
+        _stamped([700.0, 990.0], [300, 400])
+    ms = run(generic, text).iters["step_ms"].tolist()
+    assert ms[1] == pytest.approx(2900.0) and math.isnan(ms[2]) and ms[3] == pytest.approx(2900.0)
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""

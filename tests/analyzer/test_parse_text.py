@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from analyzer.parsers._text import (clean_line, decode_lines, is_elision, literal, pipe_fields,
+from analyzer.parsers._text import (clean_line, decode_lines, is_elision, line_stamp, literal,
+                                    pipe_fields,
                                     spaced_exponent, to_float, to_int, unitless_ms)
 
 
@@ -170,3 +171,15 @@ def test_spaced_exponent_joins_only_a_bare_exponent():
     assert spaced_exponent(pipe_fields("lr 6.0 e-05x")["lr"]) == 6.0
     assert spaced_exponent(pipe_fields("lr 6e-4")["lr"]) == 6e-4
     assert spaced_exponent(None) is None
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("2026-05-27 00:56:11,576 - INFO - __main__ - Step 500", (1779843371.576, 0.001)),
+    ("> 10/21/2024 18:23:05 - INFO - x", (1729534985.0, 1.0)),       # quoted, US order
+    ("  [2024-04-02T01:59:46.5Z] step 3", (1712023186.5, 0.1)),      # indented, bracketed
+    ("step 500 2026-05-27 00:56:11", None),                          # not at the start
+    ("2024-13-45 00:00:00 step 1", None),                            # no such date
+])
+def test_line_stamp(raw, expected):
+    got = line_stamp(raw)
+    assert got == (pytest.approx(expected[0]), expected[1]) if expected else got is None

@@ -235,8 +235,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'format'): 'misread when added (eleventh hunt)',
     ('nanochat/issue443-speedrun-8xh100-base-train-oom-8gib-logits-buffer-in-compiled-graph-no-steps.log',
      'format'): 'misread when added (eleventh hunt)',
-    ('generic/zh-gpt-pretrain-docstring-logging-epoch-step-running-avg-loss-ppl-stalls-after-3000-mac.log',
-     'fact:step_ms'): 'misread when added (eleventh hunt)',
     ('generic/mygpt-readme-mingpt-old-trainer-epoch-iter-33-tqdm-desc-two-runs-150-epochs-elided.log',
      'fact:first_step'): 'misread when added (eleventh hunt)',
     ('generic/mygpt-readme-mingpt-old-trainer-epoch-iter-33-tqdm-desc-two-runs-150-epochs-elided.log',
