@@ -468,6 +468,10 @@ def summarize(run: Run, warmup_steps: int = 10,
     val = ev[ev["val_loss"].notna()]
     best_val, best_step = best_val_of(val, run, runs)
     last_step = _last_step(it, ev)
+    end = run.end or {}
+    if (end.get("status") == "completed" and isinstance(end.get("step"), int)
+            and last_step is not None and end["step"] > last_step):
+        last_step = end["step"]  # where the run says it completed (a Trainer's final bar)
     model = run.meta.get("model") or {}
     out: dict[str, Any] = {
         "source": run.source, "format": run.format, "segments": run.n_segments,
@@ -476,7 +480,7 @@ def summarize(run: Run, warmup_steps: int = 10,
         "last_step": last_step,
         # the highest step logged, when a resume went back below it (steps after the
         # checkpoint were done again: the run is at last_step, not here)
-        "reached_step": int(steps.max()) if len(steps) and int(steps.max()) != last_step
+        "reached_step": int(steps.max()) if len(steps) and int(steps.max()) > last_step
         else None,
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
         "final_train_loss": last_loss(last_seg) if len(it) else None,

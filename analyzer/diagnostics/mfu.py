@@ -101,11 +101,13 @@ def _steady_mfu(prep: Prepared) -> tuple[np.ndarray, tuple[int, int] | None, flo
     file of several runs, the last run's (as the summary's figures): two runs' steps and
     speeds are never pooled."""
     def build() -> tuple[np.ndarray, tuple[int, int] | None, float]:
-        mfu = prep.masks.mfu
-        rows = prep.masks.clean & ~np.isnan(mfu)
+        mfu, m = prep.masks.mfu, prep.masks
         groups = run_groups(prep.run)
-        if len(groups) > 1:
-            rows &= np.isin(prep.segment, groups[-1])
+        last = np.isin(prep.segment, groups[-1]) if len(groups) > 1 else True
+        rows = m.clean & ~np.isnan(mfu) & last
+        if not rows.any():  # a log too short to get past the warm-up (as the summary's
+            # throughput): all but each segment's first row and the eval-inclusive ones
+            rows = ~m.eval_inclusive & ~m.first & ~np.isnan(mfu) & last
         values = mfu[rows]
         if not len(values):
             return values, None, float("nan")

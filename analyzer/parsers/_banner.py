@@ -35,6 +35,14 @@ _PARAMS_FIRST = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?
 _PARAMS_SENTENCE = re.compile(r"(?:model\b[^:=]{0,40}?\bwith|total param(?:eter)?s)\s+"
                               r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?(?:\s+param(?:eter)?s)?\s*$",
                               re.IGNORECASE)
+# torchtitan's 'Model llama3 8B size: 8,030,261,248 total parameters' (the word 'parameters'
+# is needed: 'model vocab size: 50304' is no count)
+_SIZE_PARAMS = re.compile(r"model\b[^:=]{0,60}?size\s*:\s*(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+"
+                          r"(?:total\s+)?param(?:eter)?s\s*$", re.IGNORECASE)
+# PEFT's print_trainable_parameters() (LoRA fine-tunes): 'trainable params: 1,949,696 || all
+# params: 6,245,533,696 || trainable%: 0.0312': the model's count is all of them
+_PEFT = re.compile(r"trainable params\s*:\s*[\d,]+\s*\|\|\s*all params\s*:\s*(\d[\d,]*)()",
+                   re.IGNORECASE)
 # 'size of model 1294480', 'size of model (intrinsic dimensions adapted): 503440': only a bare
 # number ending the line ('size of model: 124 MB' is bytes)
 _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\d,]*)()\s*$",
@@ -85,11 +93,12 @@ def param_count(text: str) -> int | None:
     None when it states none."""
     start = _LEAD.match(text).end()
     m = (_PARAMS.match(text, start) or _PARAMS_FIRST.match(text, start)
-         or _MODEL_SIZE.match(text, start) or _PARAMS_SENTENCE.match(text, start))
+         or _MODEL_SIZE.match(text, start) or _PARAMS_SENTENCE.match(text, start)
+         or _SIZE_PARAMS.match(text, start) or _PEFT.match(text, start))
     if m is None:
         return None
     n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
-    if m.re in (_PARAMS_FIRST, _PARAMS_SENTENCE) and n < 1000:
+    if m.re in (_PARAMS_FIRST, _PARAMS_SENTENCE, _SIZE_PARAMS) and n < 1000:
         return None  # ('3 parameters' in prose is no model)
     return round(n) if n >= 1 else None
 

@@ -77,7 +77,13 @@ class SharedLines:
         if self._ipython_error is not None or _IPYTHON_TRACEBACK.match(t):
             return self._ipython_line(t)
         if SLURM_CANCEL.search(t) or SIGNAL.search(t):
+            if self._signal_end and SLURM_CANCEL.search(t):
+                # the scheduler's own line after the signal it sent ('srun: Job step
+                # aborted', then '*** STEP 1809655.0 ON r6i4n3 CANCELLED AT … DUE TO TIME
+                # LIMIT ***'): it says why; its run_end replaces the signal's
+                self._ended = False
             self._end("interrupted", t)
+            self._signal_end = SLURM_CANCEL.search(t) is None
             return None
         if ASSERTION.search(t):
             self._assertion = t

@@ -107,6 +107,7 @@ class StdoutParser(SharedLines):
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
         self._last_iter_text: str | None = None  # the last line read as an iteration
         self.raw_line = ""  # the line being read as written (its timestamp: see generic)
+        self._signal_end = False  # the run ended at a signal's line, nothing read since
         self._recent: deque[str] = deque(maxlen=self.REDRAW_WINDOW)  # iteration lines read here
         self._recent_bulk: Callable[[], list[str]] | None = None  # a bulk reader's lines
         self._held: tuple[str, int] | None = None  # a line stepping back, awaiting the next
@@ -352,6 +353,7 @@ class StdoutParser(SharedLines):
         """Open the first segment, or a new one (see the module docstring), before data."""
         self._exception = None  # training went on after a traceback: it was not fatal
         self.launcher_failed = False
+        self._signal_end = False
         if self.segment < 0:
             self._start_segment("run_start", step)
         elif self._new_run is not None:

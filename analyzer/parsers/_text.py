@@ -41,8 +41,9 @@ _LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - "
 # ... and the rank a DDP script prints before its own lines ('GPU/rank 0 step 500: train
 # loss 1.6010, ...' in AMD's ROCm blog; 'rank 1: iter 10: ...', '[Rank 0] step 3 | ...')
 # (never build-nanogpt's own 'rank 0 sample 1: ...', which its parser reads)
+# ... and torchrun's '--tee' prefix of a local rank's lines ('[default3]: iteration 10/ ...')
 _RANK = re.compile(r"\[rank\d+\]: ?|(?:GPU/[Rr]ank ?\d+ +|[Rr]ank ?\d+: +)(?=\S)|"
-                   r"\[[Rr]ank ?\d+\]:? ?")
+                   r"\[[Rr]ank ?\d+\]:? ?|\[default\d+\]: ?")
 _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w./<>-]+:\d+\] ?")
 # a tqdm bar glued before a log line (the bar ends without a newline, the logger writes on):
 # ' 9%|▉         | 9/100 [00:05<00:19,  4.61it/s]', with an optional 'desc: ' before it
@@ -56,6 +57,10 @@ _DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
 _ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")
 _PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
 _INDENTED_STAMP = re.compile(r" +\[?\d\d[-/]?\d\d[-/]")  # (cheap: _TIMESTAMP decides)
+_INDENTED_RANK = re.compile(r" +\[rank\d+\]:")  # a notebook's indented torchrun output
+# a program's tag before its logging timestamp (torchtitan: '[titan] 2025-10-30 14:32:58,897
+# - root - INFO - step:  1  loss: ...'): cut only where a timestamp follows it
+_TAG_STAMP = re.compile(r"\[[\w.-]{1,20}\] (?=\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T])")
 
 
 def split_lines(data: bytes | bytearray | memoryview) -> list[str]:
@@ -133,7 +138,8 @@ def _may_be_prefixed(line: str) -> bool:
     """A cheap test (most lines of a big log start with a letter) for a logging level or a
     tqdm bar at the start of a line that starts with a letter or a space."""
     return ((line[0] in "DIWEC" and _LEVEL_START.match(line) is not None) or "%|" in line[:60]
-            or (line[0] == " " and _INDENTED_STAMP.match(line) is not None)
+            or (line[0] == " " and (_INDENTED_STAMP.match(line) is not None
+                                    or _INDENTED_RANK.match(line) is not None))
             or (line[0] in "GRr" and _RANK.match(line) is not None)
             or (line[0] in "IWEF" and line[1:2].isdigit() and _GLOG.match(line) is not None))
 
@@ -145,6 +151,8 @@ def _strip_prefixes(line: str) -> str:
     if line[:1] in "[GRr":  # torchrun's rank prefix of a worker's output, or a script's
         m = _RANK.match(line)
         line = line[m.end():] if m is not None else line
+    elif line[:1] == " " and (m := _INDENTED_RANK.match(line)) is not None:
+        line = line[m.end():]
     m = _TQDM.match(line)
     if m is not None and line[m.end():].strip():  # a bar alone stays (hf_trainer reads it)
         line = line[m.end():]
@@ -157,7 +165,7 @@ def _strip_prefixes(line: str) -> str:
         if m is not None:
             line, stamped = line[m.end():], True
     for _ in range(4):  # '> 2023-01-01 12:00:00 > iter 1: ...' at most a few layers deep
-        m = _QUOTE.match(line)
+        m = _QUOTE.match(line) or (_TAG_STAMP.match(line) if line[:1] == "[" else None)
         if m is None:
             m = _TIMESTAMP.match(line)
             stamped = stamped or m is not None
@@ -170,7 +178,7 @@ def _strip_prefixes(line: str) -> str:
 
 # the date and time of a line's leading timestamp (as _TIMESTAMP strips it), after the
 # decoration a paste may put before it: indentation, '> ' quotes, a backtick
-_STAMP_AT = re.compile(r"[\s>`]*\[?(?:(\d{4})-(\d\d)-(\d\d)|(\d\d)/(\d\d)/(\d{4}))[ T]"
+_STAMP_AT = re.compile(r"[\s>`]*(?:\[rank\d+\]: ?)?(?:\[[\w.-]{1,20}\] )?\[?(?:(\d{4})-(\d\d)-(\d\d)|(\d\d)/(\d\d)/(\d{4}))[ T]"
                        r"(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?")
 
 

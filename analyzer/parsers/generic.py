@@ -91,6 +91,14 @@ _TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s
 _GUARD_STOP = re.compile(r"(?:.*\W)?(?:hard[ -]stop|aborting training|training aborted)\b",
                          re.IGNORECASE)
 
+# Megatron-LM's eval block: ' validation loss at iteration 1000 | lm loss value: 6.439325E+00 |
+# lm loss PPL: 6.259840E+02 |', and after training ' validation loss at the end of training
+# for val data | lm loss value: 8.165035E+00 | ...' (another eval, on other batches: the last
+# val; its 'for test data' twin is a test loss, no val)
+_MEGATRON_VAL = re.compile(r"validation loss at (?:iteration\s+(\d+)|the end of training for "
+                           r"(val|valid|validation) data)\s*\|\s*(?:[\w -]*?\s)?loss value\s*:\s*"
+                           r"([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf))", re.IGNORECASE)
+
 # nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
 # model to out/model.pt'
 _CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
@@ -224,6 +232,8 @@ class Parser(StdoutParser):
             self._flush_pending()
         if got is None and self._time_line(text):
             return True
+        if got is None and (m := _MEGATRON_VAL.search(text)) is not None:
+            return self._megatron_val(m)
         if got is None and (m := _TRAIN_TIME.match(text)) is not None:
             self._train_ms = ms_of(float(m.group(1)), m.group(2).lower())
             return True
@@ -398,6 +408,19 @@ class Parser(StdoutParser):
         if dirty or span < 20 * resolution:
             return None
         return span / (step - prev[0]) * 1000.0
+
+    def _megatron_val(self, m: re.Match) -> bool:
+        """Megatron's validation line (see _MEGATRON_VAL): an eval at its iteration, or the
+        end-of-training eval at the last step (a second eval there, never a repeat of the
+        loop's last one)."""
+        if m.group(1) is not None:
+            self.evaluation(int(m.group(1)), val_loss=to_float(m.group(3)))
+            return True
+        if self.last_iter_step is None:
+            return False
+        self._eval_step = None  # (evaluation() drops a same-step eval printed again)
+        self.evaluation(self.last_iter_step, val_loss=to_float(m.group(3)))
+        return True
 
     def _bar_step(self, n: int, total: int | None) -> tuple[int, int | None]:
         """The step of a bar's count n (and the total's), after a resume whose bar counts

@@ -16,8 +16,9 @@ from analyzer.parsers._text import to_float
 _SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|(?<![:=\s])\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
                     r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
                     r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
-# a time's unit in parentheses after its label ('dt(ms)=588.26'): the label's unit
-_KEY_UNIT = re.compile(r"\s*\(ms\)(?=\s*[:=])", re.IGNORECASE)
+# a time's unit in parentheses after its label ('dt(ms)=588.26', Megatron's 'elapsed time per
+# iteration (s): 7.2310'): the label's unit
+_KEY_UNIT = re.compile(r"\s*\((ms|s|sec|secs)\)(?=\s*[:=])", re.IGNORECASE)
 # a qualifier in parentheses between a label and its colon ('loss train (curr): 1.585'); one
 # naming an eval is kept (the part is then unread: never a train loss by mistake)
 # nor a unit ('tok/s (k): 141' stays unread; a time's unit in parentheses: see _KEY_UNIT)
@@ -64,7 +65,7 @@ def read_fields(rest: str) -> dict[str, float | None]:
     NaN so that a NaN loss is seen."""
     out: dict[str, float | None] = {}
     dt_key = None
-    parts = _SPLIT.split(_KEY_UNIT.sub("_ms", _QUALIFIER.sub("", rest.strip())))
+    parts = _SPLIT.split(_KEY_UNIT.sub(_unit_suffix, _QUALIFIER.sub("", rest.strip())))
     for i, part in enumerate(parts):
         m = _PART.match(part.strip())
         if m is None:
@@ -85,6 +86,10 @@ def read_fields(rest: str) -> dict[str, float | None]:
     if "step_avg_ms" in out and out.get("dt_ms") is not None and dt_key in _CLOCK:
         out["clock_ms"] = out.pop("dt_ms")  # perhaps a clock, beside its running average
     return out
+
+
+def _unit_suffix(m: re.Match) -> str:
+    return "_ms" if m.group(1).lower() == "ms" else "_s"
 
 
 def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
@@ -110,6 +115,8 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return ("epoch_ms" if unit.startswith("ms") else "epoch_s"), ms_of(num, unit)
     if key in _TIME_MS:
         return "dt_ms", num if not unit or unit.startswith("ms") else None
+    if key.endswith(" s") and key[:-2] + " ms" in _TIME_MS:  # the same labels in seconds
+        return "dt_ms", num * 1000.0 if not unit else None
     if key in _TIME or not key:
         return "dt_ms", ms_of(num, "ms" if key.startswith("ms/") and not unit else unit)
     return None, None

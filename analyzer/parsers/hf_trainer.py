@@ -157,10 +157,15 @@ class Parser(StdoutParser):
             self.evaluation(step, val_loss=val)
 
     def _final(self, values: dict[str, float | None]) -> None:
+        """The train_runtime dict: the run completed, at the training bar's last count when
+        it went past the last logging step ('69/69' after the dict of step 60)."""
         step = self._step if self._step is not None else 0
+        bar, self._bar = self._bar, None
+        if bar is not None and int(bar.group(1)) > step:
+            step = int(bar.group(1))
         for key, x in values.items():
             self.metric(step, key, x)
-        self.completed()
+        self._end("completed", None, step)
 
 
 MAPS_TAGS = True  # its Parser takes a tag_map (the CLI's --map)

@@ -42,6 +42,16 @@ def test_no_low_mfu(mfu, why):
     assert low_mfu(mfu_run(mfu), CFG) == [], why
 
 
+def test_a_log_too_short_to_get_past_the_warmup_is_judged_on_all_but_its_first_step():
+    """Ten steps (torchtitan's first ten, MFU 0.6-7.3%): the summary's throughput takes all
+    but the first row then; the MFU check the same rows, not none."""
+    mfu = [0.0062, 0.0118, 0.0344, 0.0327, 0.0318, 0.0298, 0.0215, 0.0146, 0.0183, 0.0728]
+    (f,) = low_mfu(run(iters(range(1, 11), 2.0, 20.0, mfu=mfu)), CFG)
+    assert f.evidence["median_mfu"] == pytest.approx(0.0298) and f.steps == (2, 10)
+    healthy = [0.05] + [0.45] * 9  # (its first step, the compile, is never judged)
+    assert low_mfu(run(iters(range(1, 11), 2.0, 20.0, mfu=healthy)), CFG) == []
+
+
 def test_eval_and_warmup_iterations_do_not_drag_the_median():
     # 40% of logged iterations are eval-inclusive with a collapsed MFU
     steps = list(range(100))

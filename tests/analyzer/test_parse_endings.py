@@ -48,6 +48,10 @@ ENDINGS = [
     ("slurmstepd: error: *** JOB 123 ON node7 CANCELLED AT 2024-05-01T10:00:00 DUE TO TIME "
      "LIMIT ***\n", "interrupted", "TIME LIMIT"),
     ("srun: error: node7: task 0: Killed\n", "failed", "Killed"),
+    # the scheduler's reason after the signal it sent replaces the signal's line
+    ("srun: Job step aborted: Waiting up to 62 seconds for job step to finish.\n"
+     "Killing subprocess 51220\nslurmstepd: error: *** STEP 1809655.0 ON r6i4n3 CANCELLED AT "
+     "2021-05-24T09:50:34 DUE TO TIME LIMIT ***\n", "interrupted", "TIME LIMIT"),
     ("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n", "failed",
      "out of memory"),
     ("RuntimeError: CUDA error: out of memory\nKilled\n", "failed", "out of memory"),
@@ -169,6 +173,10 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
     (llmc, "num_parameters: 124475904 => bytes: 248951808", 124475904),
     (generic, "13443137 parameters", 13443137),                     # the count first (storch)
     (nanogpt, "size of model (intrinsic dimensions adapted): 503440", 503440),
+    # PEFT's print_trainable_parameters(): the model's count is all of them
+    (generic, "trainable params: 1,949,696 || all params: 6,245,533,696 || trainable%: 0.0312",
+     6_245_533_696),
+    (generic, "Model llama3 8B size: 8,030,261,248 total parameters", 8_030_261_248),  # torchtitan
 ])
 def test_a_parameter_count_in_any_wording(mod, line, n):
     r = run(mod, line + "\n" + (BODIES.get(mod) or "step 1 | loss 2.0\nstep 2 | loss 1.9\n"))
@@ -250,6 +258,7 @@ def test_a_traceback_pasted_without_its_indentation_still_ends_the_run():
 def test_no_parameter_count_from_prose_or_bytes():
     from analyzer.parsers._banner import param_count
     for line in ("12 parameters were frozen", "3 parameters", "size of model: 124 MB",
+                 "model vocab size: 50304", "Model size: 350M",
                  "num decayed parameter tensors: 26, with 10,740,096 parameters"):
         assert param_count(line) is None, line
 

@@ -211,6 +211,31 @@ def test_logging_stamps_that_cannot_time_a_step_give_none():
     assert ms[1] == pytest.approx(2900.0) and math.isnan(ms[2]) and ms[3] == pytest.approx(2900.0)
 
 
+MEGATRON = """\
+ iteration      900/    5000 | consumed samples:         7200 | elapsed time per iteration (ms): 290.1 | learning rate: 4.1E-05 | lm loss: 5.6E+00 | loss scale: 65536.0 |
+ iteration     1000/    5000 | consumed samples:         8000 | elapsed time per iteration (ms): 283.9 | learning rate: 4.608E-05 | lm loss: 5.544420E+00 | loss scale: 65536.0 |
+------------------------------------------------------------------------------------------------
+ validation loss at iteration 1000 | lm loss value: 6.439325E+00 | lm loss PPL: 6.259840E+02 |
+------------------------------------------------------------------------------------------------
+ iteration     1100/    5000 | consumed samples:         8800 | elapsed time per iteration (s): 0.2917 | learning rate: 5.077E-05 | lm loss: 5.352916E+00 | loss scale: 65536.0 |
+ validation loss at iteration 1100 | lm loss value: 6.5E+00 | lm loss PPL: 6.6E+02 |
+saving checkpoint at iteration    1100 to /workspace/model
+ validation loss at the end of training for val data | lm loss value: 6.1E+00 | lm loss PPL: 4.4E+02 |
+ validation loss at the end of training for test data | lm loss value: 8.4E+00 | lm loss PPL: 4.5E+03 |
+"""
+
+
+def test_megatron_lines_and_validation_blocks():
+    """Megatron-LM: an iteration line's time in ms or in s (the unit in parentheses), the
+    eval block's 'lm loss value', and the end-of-training val (a second eval at the last
+    step, on other batches: the last val); the test-data line is no val."""
+    r = run(generic, MEGATRON)
+    assert r.iters["step"].tolist() == [900, 1000, 1100]
+    assert r.iters["dt_ms"].tolist() == pytest.approx([290.1, 283.9, 291.7])
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[1000, 6.439325], [1100, 6.5],
+                                                             [1100, 6.1]]
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""

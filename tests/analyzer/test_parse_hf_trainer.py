@@ -111,6 +111,22 @@ def test_tqdm_bars_give_steps_rates_and_times(tmp_path):
     assert run.stats.skipped == 0
 
 
+def test_the_final_bar_says_where_the_run_completed(tmp_path):
+    """The training bar's last count (69/69) after the last logging step's dict (60): the
+    run completed at 69, the summary's last step."""
+    from analyzer.stats import summarize
+    p = tmp_path / "train.log"
+    p.write_text(" 72%|███████▏  | 50/69 [48:50<18:13, 57.57s/it]{'loss': 1.0789, 'epoch': 2.18}\n"
+                 " 87%|████████▋ | 60/69 [59:04<09:11, 61.33s/it]{'loss': 0.7682, 'epoch': 2.63}\n"
+                 "100%|██████████| 69/69 [1:07:25<00:00, 58.63s/it]\n"
+                 "{'train_runtime': 4045.3, 'train_loss': 2.27, 'epoch': 3.0}\n", encoding="utf-8")
+    r = load(p)
+    assert r.iters["step"].tolist() == [50, 60]
+    assert r.end["status"] == "completed" and r.end["step"] == 69
+    s = summarize(r)
+    assert s["last_step"] == 69 and s["reached_step"] is None
+
+
 def test_stream_equals_whole_file_and_events_are_valid():
     lines = BARS.split("\n")[:-1]
     whole = hf_trainer.Parser("x")

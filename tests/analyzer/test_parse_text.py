@@ -88,6 +88,15 @@ def test_decode_lines(data, lines):
     ("`step:1495/1770 val_loss:3.2778 train_time:1583613ms", "step:1495/1770 val_loss:3.2778 "
      "train_time:1583613ms"),
     ("`iter 5: loss 2.0`", "iter 5: loss 2.0"),
+    # torchrun's rank prefix under a notebook's indentation, a program's tag before its
+    # logging stamp (torchtitan), torchrun's '--tee' prefix
+    ("    [rank0]:2025-02-13 11:33:35,026 - root - INFO - step:  1  loss: 12.2417",
+     "step:  1  loss: 12.2417"),
+    ("[rank0]:[titan] 2025-10-30 14:32:58,897 - root - INFO - step:  1  loss:  8.1661",
+     "step:  1  loss:  8.1661"),
+    ("[default3]: iteration       10/ 3125000 | lm loss: 1.010967E+01",
+     "iteration       10/ 3125000 | lm loss: 1.010967E+01"),
+    ("[titan] no stamp after the tag", "[titan] no stamp after the tag"),
     ("```python", "```python"),
 ])
 def test_clean_line(raw, clean):
@@ -178,6 +187,7 @@ def test_spaced_exponent_joins_only_a_bare_exponent():
     ("> 10/21/2024 18:23:05 - INFO - x", (1729534985.0, 1.0)),       # quoted, US order
     ("  [2024-04-02T01:59:46.5Z] step 3", (1712023186.5, 0.1)),      # indented, bracketed
     ("step 500 2026-05-27 00:56:11", None),                          # not at the start
+    ("[rank0]:[titan] 2025-10-30 14:32:58,897 - root - INFO - step: 1", (1761834778.897, 0.001)),
     ("2024-13-45 00:00:00 step 1", None),                            # no such date
 ])
 def test_line_stamp(raw, expected):
