@@ -1,0 +1,62 @@
+"""The generic reader's clocks: a step time from a cumulative clock printed beside a running
+step average, or from the timestamps of a log that times nothing else (see generic.py)."""
+from __future__ import annotations
+
+from analyzer.parsers._text import line_stamp
+
+
+class Clocks:
+    """Methods of generic.Parser (a StdoutParser) that turn clocks into step times; the
+    state they use (``_clock``, ``_clocked``, ``_stamp``...) is set up by its __init__."""
+
+    def _clock_or_time(self, step: int, f: dict[str, float | None]) -> dict[str, float | None]:
+        """A 'time' beside a running step average: the cumulative clock when far above the
+        average (1.5 times: from step 2 on, a clock is at least twice it), once the log has
+        shown one, or at steps 0 and 1 (where the two agree); then the step time is the
+        clock's difference (never the clock). Else it is the step's own time."""
+        clock, avg = f.pop("clock_ms"), f.get("step_avg_ms")
+        far = avg is None or not clock < 1.5 * avg  # (an average of 'nan': no telling)
+        if not (far or self._clocked or step <= 1):
+            return dict(f, dt_ms=clock)
+        self._clocked = self._clocked or (far and step > 1)
+        self._data(step, "eval" if "val_loss" in f and "loss" not in f else "iter")
+        train = "loss" in f or "val_loss" not in f
+        return dict(f, clock_ms=clock, step_ms=self._clock_step(step, clock, train))
+
+    def _clock_step(self, step: int, clock: float, train: bool) -> float | None:
+        """One step's time from a cumulative clock: its difference to the last timed line's
+        over the steps between (a log may print every Nth step); at step 1, the clock itself.
+        An eval line at the step of the training line before it moves nothing (its clock
+        ran on for the eval); the clock going back (a new run's) gives no time."""
+        prev = self._clock
+        ms = None
+        if prev is not None and step > prev[0] and clock >= prev[1]:
+            ms = (clock - prev[1]) / (step - prev[0])
+        elif prev is None and step == 1:
+            ms = clock
+        if train or prev is None or step > prev[0]:
+            self._clock = (step, clock)
+        return ms
+
+    def _stamp_ms(self, step: int) -> float | None:
+        """An untimed training line's step time from the timestamps of the log's lines
+        ('2026-05-27 00:56:11,576 - INFO - Epoch 1, Step 500, Loss: 4.5514' every 100
+        steps): the time since the last stamped training line over the steps between. None
+        over an interval that holds an eval or a checkpoint, or that is short against the
+        stamps' resolution (under 20 of their units: whole seconds give a time only over
+        20 s or more), and for good once the stamps stood still while steps advanced."""
+        got = None if self._stamps_off else line_stamp(self.raw_line)
+        if got is None:
+            return None
+        (now, resolution), prev = got, self._stamp
+        dirty, self._stamp_dirty = self._stamp_dirty, False
+        self._stamp_read = (step, now)
+        if prev is None or self._new_run is not None or step <= prev[0] or now < prev[1]:
+            return None
+        span = now - prev[1]
+        if span == 0:
+            self._stamps_off = True
+            return None
+        if dirty or span < 20 * resolution:
+            return None
+        return span / (step - prev[0]) * 1000.0
