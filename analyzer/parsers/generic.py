@@ -53,6 +53,7 @@ import re
 from analyzer.parsers._shared_lines import RESUMED
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
+from analyzer.parsers.generic_blocks import block_field, block_header
 from analyzer.parsers.generic_clock import Clocks
 from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import BAR, epoch_step, line_fields
@@ -118,8 +119,15 @@ def detect(head: list[str]) -> float:
     steps)."""
     hits = evals = rows = 0
     roles = None  # a table's columns (see generic_table)
+    in_block = False  # under a step block's header (generic_blocks)
     for raw in head:
         text = clean_line(raw)
+        if in_block and (field := block_field(text)) is not None:
+            hits += field[0] == "loss"
+            if hits >= 3:
+                return 0.55
+            continue
+        in_block = block_header(text) is not None
         got = line_fields(text)
         if got is None and roles is not None and row_values(text, roles) is not None:
             rows += 1
@@ -182,9 +190,13 @@ class Parser(Clocks, StdoutParser):
         self._stamp_read: tuple[int, float] | None = None  # the line's, kept after it
         self._stamp_dirty = False
         self._stamps_off = False
+        # a step block being read (generic_blocks): step, planned steps, the header's raw
+        # line (its timestamp), the fields so far
+        self._block_step: tuple[int, int | None, str, dict[str, float | None]] | None = None
 
     def finish(self) -> list[dict]:
         self._out = out = []
+        self._flush_step_block()
         self._flush_below(None)
         self._flush_block()
         self._flush_pending()
@@ -224,6 +236,17 @@ class Parser(Clocks, StdoutParser):
         return got[0]
 
     def parse_line(self, text: str, lineno: int) -> bool:
+        if self._block_step is not None:
+            field = block_field(text)
+            if field is not None:
+                if field[0] and field[0] not in self._block_step[3]:
+                    self._block_step[3][field[0]] = field[1]
+                return True
+            self._flush_step_block()
+        header = block_header(text)
+        if header is not None:
+            self._block_step = (*header, self.raw_line, {})
+            return True
         got = self._fields(text)
         if got is not None and self._second_line(got):
             return True
@@ -357,6 +380,19 @@ class Parser(Clocks, StdoutParser):
             self._carried_eval(step, None, f["val_loss"])
         else:
             self._eval_line(step, f)
+
+    def _flush_step_block(self) -> None:
+        """A step block read whole (generic_blocks): its step's line, and its eval."""
+        if self._block_step is None:
+            return
+        (step, total, raw, f), self._block_step = self._block_step, None
+        if total is not None:
+            self.planned_steps(total)
+        self.raw_line = raw  # (the header's timestamp times the step)
+        if "loss" in f or "val_loss" not in f:
+            self._train_line(step, {k: v for k, v in f.items() if k != "val_loss"})
+        if "val_loss" in f:
+            self.evaluation(step, val_loss=f["val_loss"])
 
     def _megatron_val(self, m: re.Match) -> bool:
         """Megatron's validation line (see _MEGATRON_VAL): an eval at its iteration, or the

@@ -236,6 +236,37 @@ def test_megatron_lines_and_validation_blocks():
                                                              [1100, 6.1]]
 
 
+OLMO = """\
+[2024-04-23 14:19:30] INFO     [olmo.train:816, rank=0] [step=1/739328]
+    train/CrossEntropyLoss=11.31
+    train/Perplexity=81,424
+    throughput/total_tokens=4,194,304
+[2024-04-23 14:19:36] INFO     [olmo.train:816, rank=0] [step=2/739328]
+    train/CrossEntropyLoss=10.88
+    optim/learning_rate_group0=0.0004
+    throughput/device/tokens_per_second=16,222
+    throughput/device/batches_per_second=0.1600
+[2024-04-23 14:19:42] INFO     [olmo.train:816, rank=0] [step=3/739328]
+    train/CrossEntropyLoss=10.84
+    eval/c4_en-validation/CrossEntropyLoss=10.95
+Saving checkpoint
+"""
+
+
+def test_step_blocks_of_indented_metrics_under_a_header():
+    """OLMo's console: a '[step=N/T]' header, then the step's metrics indented below it;
+    a block ends at the first line that is not one of them (or at the end)."""
+    assert generic.detect(OLMO.splitlines()) > 0
+    for chunk in (None, 1, 2):
+        r = run(generic, OLMO, chunk=chunk)
+        assert r.iters["step"].tolist() == [1, 2, 3]
+        assert r.iters["loss"].tolist() == [11.31, 10.88, 10.84]
+        assert r.iters["lr"].iloc[1] == 0.0004 and r.iters["tokens_per_s"].iloc[1] == 16222
+        assert r.iters["step_ms"].iloc[1] == pytest.approx(6250.0)  # 1000 / batches per s
+        assert r.evals[["step", "val_loss"]].values.tolist() == [[3, 10.95]]
+        assert r.meta["max_iters"] == 739328
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""

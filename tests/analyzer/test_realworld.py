@@ -327,18 +327,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (fourteenth hunt)',
     ('generic/muice-qwen15-05b-lora-rtx3070-fullwidth-indented-dicts-epoch-evals-overfit-after-epoch-7-train-metrics.log',
      'problem:overfitting@658'): 'misread when added (fourteenth hunt)',
-    ('generic/olmo-1b-2x8-notes-multiline-step-blocks-blobfuse-slow-run-then-two-runs-batches-per-second.log',
-     'fact:final_train_loss'): 'misread when added (fourteenth hunt)',
-    ('generic/olmo-1b-2x8-notes-multiline-step-blocks-blobfuse-slow-run-then-two-runs-batches-per-second.log',
-     'fact:first_step'): 'misread when added (fourteenth hunt)',
-    ('generic/olmo-1b-2x8-notes-multiline-step-blocks-blobfuse-slow-run-then-two-runs-batches-per-second.log',
-     'fact:last_step'): 'misread when added (fourteenth hunt)',
-    ('generic/olmo-1b-2x8-notes-multiline-step-blocks-blobfuse-slow-run-then-two-runs-batches-per-second.log',
-     'fact:step_ms'): 'misread when added (fourteenth hunt)',
-    ('generic/olmo-1b-2x8-notes-multiline-step-blocks-blobfuse-slow-run-then-two-runs-batches-per-second.log',
-     'format'): 'misread when added (fourteenth hunt)',
-    ('generic/olmo-1b-2x8-notes-multiline-step-blocks-blobfuse-slow-run-then-two-runs-batches-per-second.log',
-     'runs'): 'misread when added (fourteenth hunt)',
 }
 
 

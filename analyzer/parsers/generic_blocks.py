@@ -1,0 +1,52 @@
+"""Step blocks: a trainer that prints a step's metrics as a header line and indented
+``key=value`` lines under it (AllenAI OLMo's console output)::
+
+    [2024-04-23 11:37:31] INFO     [olmo.train:816, rank=0] [step=2/739328]
+        train/CrossEntropyLoss=10.88
+        throughput/device/tokens_per_second=16,222
+        throughput/device/batches_per_second=0.0619
+
+The generic reader collects a block's fields (``block_field``) until a line that is not one
+of them, then reads it as the step's line. Pure functions; the state is the reader's.
+"""
+from __future__ import annotations
+
+import re
+
+from analyzer.parsers._text import to_float
+
+# the header: '[step=2/739328]' ending the line (after the logger's prefix)
+_HEADER = re.compile(r"(?:.*\s)?\[step=(\d+)(?:/(\d+))?\]\s*$")
+# an indented metric: '    train/CrossEntropyLoss=10.88' (thousands commas as printed)
+_FIELD = re.compile(r"\s+([A-Za-z][\w/ ().-]*?)\s*=\s*([-+]?(?:[\d,]*\.?\d+(?:[eE][-+]?\d+)?"
+                    r"|nan|inf))\s*$", re.IGNORECASE)
+
+
+def block_header(text: str) -> tuple[int, int | None] | None:
+    """(step, planned steps) of a block's header line, else None."""
+    m = _HEADER.match(text)
+    if m is None:
+        return None
+    return int(m.group(1)), int(m.group(2)) if m.group(2) else None
+
+
+def block_field(text: str) -> tuple[str, float | None] | None:
+    """(schema field, value) of an indented metric line the reader knows; ('', None) for
+    one it does not (still part of the block); None for a line that is no metric."""
+    m = _FIELD.match(text)
+    if m is None:
+        return None
+    key, value = m.group(1).lower(), to_float(m.group(2))
+    if key == "train/crossentropyloss":
+        return "loss", value
+    if key.startswith("eval/") and key.endswith("/crossentropyloss"):
+        return "val_loss", value
+    if key.startswith("optim/learning_rate"):
+        return "lr", value
+    if key == "optim/total_grad_norm":
+        return "grad_norm", value
+    if key == "throughput/device/tokens_per_second":
+        return "tokens_per_s", value
+    if key == "throughput/device/batches_per_second" and value:
+        return "step_ms", 1000.0 / value
+    return "", None
