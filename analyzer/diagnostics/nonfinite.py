@@ -101,7 +101,13 @@ def _segment_finding(run: Run, config: DiagnosticsConfig, seg: int, steps: np.nd
     never = last_ok is None
     last_step = int(steps[-1]) if len(steps) else first
     lr_txt = f", learning rate {lr:.3g}" if lr is not None else ""
-    if never and first <= config.warmup_steps:
+    if n_bad == 0 and not never:  # only evals: every logged training loss is finite
+        n_ev = len(ev_bad)
+        msg = (f"The val loss was NaN/Inf at {n_ev} eval{'s' if n_ev > 1 else ''} from step "
+               f"{first}, while every logged training loss stayed finite: the model's outputs "
+               "on the eval batches went non-finite (fp16 overflow without the training "
+               "loop's loss scaling, an empty or corrupt eval set).")
+    elif never and first <= config.warmup_steps:
         msg = (f"The loss was not finite from the first logged step ({first}) on: "
                "the run never trained, so the cause is in the setup, not the dynamics.")
     elif never:

@@ -76,6 +76,7 @@ class Parser(StdoutParser):
         self._total = 0                        # the training bar's length (the largest)
         self._step: int | None = None
         self._gap = 1
+        self._end_step: int | None = None  # where the train_runtime dict said it completed
 
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
         # a '\r' progress stream leaves only its last part in the cleaned line: the bars
@@ -96,7 +97,8 @@ class Parser(StdoutParser):
 
     def parse_line(self, text: str, lineno: int) -> bool:
         bar = self._bars.get(lineno)
-        if bar is not None and int(bar.group(2)) >= self._total:
+        if bar is not None and not self._ended and int(bar.group(2)) >= self._total:
+            # (after the run's train_runtime dict, a bar is an evaluation's)
             self._total = int(bar.group(2))
             self._bar = bar
         m = _DICT.search(text)
@@ -146,7 +148,14 @@ class Parser(StdoutParser):
             self.metric(step, key, x)
 
     def _eval(self, values: dict[str, float | None]) -> None:
+        """An eval dict: at the training bar's count when a bar came since the last dict
+        (a log whose dicts are printed before their bars), else at the last dict's step."""
         step = self._step if self._step is not None else 0
+        bar, self._bar = self._bar, None
+        if bar is not None and int(bar.group(1)) > step:
+            step = int(bar.group(1))
+        if self._ended and self._end_step is not None:  # an evaluation after the training
+            step = max(step, self._end_step)
         val = None
         for key, x in values.items():
             if self._target(key) == "val_loss" and val is None:
@@ -166,6 +175,7 @@ class Parser(StdoutParser):
         for key, x in values.items():
             self.metric(step, key, x)
         self._end("completed", None, step)
+        self._end_step = step
 
 
 MAPS_TAGS = True  # its Parser takes a tag_map (the CLI's --map)

@@ -61,6 +61,16 @@ def test_never_finite_with_nan_val_loss():
     assert "setup" in f.message or "never" in f.message
 
 
+def test_a_nan_val_loss_beside_finite_training_losses_says_so():
+    """A Trainer's 'eval_loss': nan while every training loss is finite: the message is
+    about the val loss, never 'NaN/Inf at 0 logged iterations'."""
+    r = run(iters(range(0, 1000, 100), 2.0), [ev(500, None, NAN)])
+    (f,) = nonfinite_loss(r, CFG)
+    assert f.evidence["first_nonfinite_step"] == 500 and f.evidence["nonfinite_iters"] == 0
+    assert f.message.startswith("The val loss was NaN/Inf at 1 eval from step 500")
+    assert "0 logged iterations" not in f.message
+
+
 def test_log_starting_mid_run_does_not_claim_the_run_never_trained():
     r = run([ev(16000, None, None)], iters(range(16219, 16256), NAN))
     (f,) = nonfinite_loss(r, CFG)

@@ -127,6 +127,25 @@ def test_the_final_bar_says_where_the_run_completed(tmp_path):
     assert s["last_step"] == 69 and s["reached_step"] is None
 
 
+def test_dicts_printed_above_their_bars_and_an_evaluation_after_the_run(tmp_path):
+    """A paste whose bars come below their dicts: an eval dict after a bar is at the bar's
+    count; after the run's train_runtime dict, a bar (an evaluation's) counts no step."""
+    p = tmp_path / "train.log"
+    p.write_text("  {'loss': 0.3141, 'grad_norm': 0.018, 'learning_rate': 4.8e-05, 'epoch': 0.18}\n"
+                 "    7%|▋         | 1000/13605 [1:49:30<22:57:14,  6.56s/it]\n"
+                 "  {'loss': 0.0152, 'grad_norm': 0.006, 'learning_rate': 4.6e-05, 'epoch': 0.37}\n"
+                 "   88%|████████▊ | 12000/13605 [27:54:35<3:02:12,  6.81s/it]\n"
+                 "  {'eval_loss': 0.5, 'eval_runtime': 3468.0, 'epoch': 4.41}\n"
+                 "  100%|██████████| 13605/13605 [30:56:55<00:00,  8.19s/it]\n"
+                 "  {'train_runtime': 111415.7, 'train_loss': 0.0218, 'epoch': 5.0}\n"
+                 "  100%|██████████| 25000/25000 [58:03<00:00,  7.18it/s]\n"
+                 "  Evaluation Results: {'eval_loss': 0.0138, 'eval_runtime': 3483.8, "
+                 "'epoch': 4.99}\n", encoding="utf-8")
+    r = load(p)
+    assert r.evals["step"].tolist()[0] == 12000
+    assert r.end["step"] == 13605 and max(r.evals["step"]) == 13605
+
+
 def test_stream_equals_whole_file_and_events_are_valid():
     lines = BARS.split("\n")[:-1]
     whole = hf_trainer.Parser("x")

@@ -315,8 +315,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:params'): 'misread when added (fourteenth hunt)',
     ('generic/mac-trainer-readme-indented-elided-eval-loss-nan-at-12000-then-loss-0-grad-norm-nan-13605-steps.log',
      'fact:first_step'): 'misread when added (fourteenth hunt)',
-    ('generic/mac-trainer-readme-indented-elided-eval-loss-nan-at-12000-then-loss-0-grad-norm-nan-13605-steps.log',
-     'problem:nan_onset@12000'): 'misread when added (fourteenth hunt)',
     ('generic/muice-qwen15-05b-lora-rtx3070-fullwidth-indented-dicts-epoch-evals-overfit-after-epoch-7-train-metrics.log',
      'fact:best_val_step'): 'misread when added (fourteenth hunt)',
     ('generic/muice-qwen15-05b-lora-rtx3070-fullwidth-indented-dicts-epoch-evals-overfit-after-epoch-7-train-metrics.log',
