@@ -19,11 +19,12 @@ import re
 # '模型参数总量: 10,738,229', '总参数量：1.2M', 'LLM总参数量：25.830 百万' (minimind: in millions)
 # (parameter count, full-width colon too); minGPT's 'number of parameters: 9.590272e+06'
 _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]"
-                     r"param(?:eter)?s|(?:the )?number of (?:model )?param(?:eter)?s"
+                     r"param(?:eter)?s|(?:the )?number (?:of )?(?:model )?param(?:eter)?s"
                      r"(?: in (?:the )?model)?|param(?:eter)? count|"
                      r"(?:model )?#\s*params|param(?:eter)?s|(?:LLM\s*)?(?:模型|总)?参数(?:总|数)?量)"
                      r"\s*[:=：]\s*(?:total\s*=\s*)?"
-                     r"(\d[\d,]*(?:\.\d+)?(?:e\+?\d+)?)\s*([KMB]\b|百万|万|亿)?", re.IGNORECASE)
+                     r"(\d[\d,]*(?:\.\d+)?(?:e\+?\d+)?)\s*([KMB]\b|billion\b|million\b|百万|万|亿)?",
+                     re.IGNORECASE)
 # the count before the word: '13443137 parameters' (a Scala port), '1.5M trainable parameters';
 # not when a word follows ('12 parameters were frozen')
 _PARAMS_FIRST = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?"
@@ -49,7 +50,8 @@ _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\
                          re.IGNORECASE)
 # what may come before the count's wording: indentation, a list bullet, a comment's '# '
 _LEAD = re.compile(r"\s*(?:[-*•#]\s+)?")
-_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "百万": 1e6, "万": 1e4, "亿": 1e8}
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "BILLION": 1e9, "MILLION": 1e6, "百万": 1e6, "万": 1e4,
+          "亿": 1e8}
 # the command that started the run: 'python train.py config/x.py --device=cpu', 'python -m
 # scripts.base_train --depth=12', 'torchrun --nproc_per_node=8 train_gpt.py'
 COMMAND = re.compile(r"(?:^|[\s/])\w[\w.-]*\.py\b|\bpython[\d.]*\s+-m\s+\w|^\s*(?:\$\s*)?"

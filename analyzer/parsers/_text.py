@@ -60,6 +60,11 @@ _INDENTED_STAMP = re.compile(r" +\[?\d\d[-/]?\d\d[-/]")  # (cheap: _TIMESTAMP de
 _INDENTED_RANK = re.compile(r" +\[rank\d+\]:")  # a notebook's indented torchrun output
 # a program's tag before its logging timestamp (torchtitan: '[titan] 2025-10-30 14:32:58,897
 # - root - INFO - step:  1  loss: ...'): cut only where a timestamp follows it
+# Ray's prefix of a worker's output ('(run_maxtext_train pid=78967, ip=10.130.0.11) ', '(pid=4242) ',
+# Ray Train's '(RayTrainWorker pid=1234) ') and its '[repeated 9x across cluster]' after a
+# line it printed once for several workers
+_RAY = re.compile(r"\((?:[\w.-]+ )?pid=\d+(?:, ip=[\d.]+)?\) ")
+_RAY_REPEATED = re.compile(r"\s*\[repeated \d+x across cluster\]$")
 _TAG_STAMP = re.compile(r"\[[\w.-]{1,20}\] (?=\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T])")
 
 
@@ -148,6 +153,8 @@ def _strip_prefixes(line: str) -> str:
     line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
     if line[:1] == "`" and line[1:2] != "`":  # a pasted line in markdown's inline code
         line = line[1:-1] if line.endswith("`") and len(line) > 1 else line[1:]
+    if line[:1] == "(" and (m := _RAY.match(line)) is not None:
+        line = _RAY_REPEATED.sub("", line[m.end():])
     if line[:1] in "[GRr":  # torchrun's rank prefix of a worker's output, or a script's
         m = _RANK.match(line)
         line = line[m.end():] if m is not None else line

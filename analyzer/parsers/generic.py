@@ -55,6 +55,7 @@ from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
 from analyzer.parsers.generic_blocks import block_field, block_header
 from analyzer.parsers.generic_clock import Clocks
+from analyzer.parsers.generic_keras import epoch_line, progress_line
 from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import BAR, epoch_step, line_fields
 from analyzer.parsers.generic_table import header_roles, is_rule, row_values
@@ -120,6 +121,7 @@ def detect(head: list[str]) -> float:
     hits = evals = rows = 0
     roles = None  # a table's columns (see generic_table)
     in_block = False  # under a step block's header (generic_blocks)
+    keras = False  # an 'Epoch 3/25' line seen (generic_keras)
     for raw in head:
         text = clean_line(raw)
         if in_block and (field := block_field(text)) is not None:
@@ -128,6 +130,12 @@ def detect(head: list[str]) -> float:
                 return 0.55
             continue
         in_block = block_header(text) is not None
+        if keras and (k := progress_line(text)) is not None and "loss" in k:
+            hits += 1  # a Keras epoch's summary line (generic_keras)
+            if hits >= 3:
+                return 0.55
+            continue
+        keras = keras or epoch_line(text) is not None
         got = line_fields(text)
         if got is None and roles is not None and row_values(text, roles) is not None:
             rows += 1
@@ -193,6 +201,7 @@ class Parser(Clocks, StdoutParser):
         # a step block being read (generic_blocks): step, planned steps, the header's raw
         # line (its timestamp), the fields so far
         self._block_step: tuple[int, int | None, str, dict[str, float | None]] | None = None
+        self._keras_epoch: tuple[int, int] | None = None  # Keras' 'Epoch 3/25' (generic_keras)
 
     def finish(self) -> list[dict]:
         self._out = out = []
@@ -246,6 +255,12 @@ class Parser(Clocks, StdoutParser):
         header = block_header(text)
         if header is not None:
             self._block_step = (*header, self.raw_line, {})
+            return True
+        if (epoch := epoch_line(text)) is not None:
+            self._keras_epoch = epoch
+            return True
+        if self._keras_epoch is not None and (k := progress_line(text)) is not None:
+            self._keras_progress(k)
             return True
         got = self._fields(text)
         if got is not None and self._second_line(got):
@@ -393,6 +408,20 @@ class Parser(Clocks, StdoutParser):
             self._train_line(step, {k: v for k, v in f.items() if k != "val_loss"})
         if "val_loss" in f:
             self.evaluation(step, val_loss=f["val_loss"])
+
+    def _keras_progress(self, k: dict[str, float | None]) -> None:
+        """A Keras epoch's progress line: once finished (count = total), the epoch as the
+        run's step, its batches' time as the step time, its seconds moving the clock."""
+        if "eta" in k or k["count"] != k["total"]:
+            return  # (the epoch is not done: its summary comes later)
+        epoch, epochs = self._keras_epoch
+        self.planned_steps(epochs)
+        self._trained = True
+        seconds = k.get("epoch_s")
+        self.iteration(epoch, loss=k.get("loss"), lr=k.get("lr"), step_ms=k.get("step_ms"),
+                       clock_s=self.elapsed + seconds if seconds is not None else None)
+        if "val_loss" in k:
+            self.evaluation(epoch, val_loss=k["val_loss"])
 
     def _megatron_val(self, m: re.Match) -> bool:
         """Megatron's validation line (see _MEGATRON_VAL): an eval at its iteration, or the

@@ -50,7 +50,7 @@ _STEP_AVG = {"step avg", "step avg ms", "avg step", "avg step time", "step time 
 _CLOCK = {"time", "train time", "training time", "elapsed", "elapsed time", "total time",
           "wall", "wall time", "wallclock", "time ms", "train time ms", "elapsed ms"}
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
-        "tokens per second",
+        "tokens per second", "tokens/s/device", "tokens/sec/device",  # (MaxText: per chip)
         "tokens per sec", "throughput", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 # iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
@@ -116,6 +116,8 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
     if key in _TIME_MS:
         return "dt_ms", num if not unit or unit.startswith("ms") else None
     if key.endswith(" s") and key[:-2] + " ms" in _TIME_MS:  # the same labels in seconds
+        return "dt_ms", num * 1000.0 if not unit else None
+    if key in ("seconds", "secs", "sec"):  # the label is the unit (MaxText's 'seconds: 5.658')
         return "dt_ms", num * 1000.0 if not unit else None
     if key in _TIME or not key:
         return "dt_ms", ms_of(num, "ms" if key.startswith("ms/") and not unit else unit)

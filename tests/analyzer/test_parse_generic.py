@@ -267,6 +267,49 @@ def test_step_blocks_of_indented_metrics_under_a_header():
         assert r.meta["max_iters"] == 739328
 
 
+KERAS = """\
+Total params: 3,387,266
+Epoch 1/3
+  1/391 [..............................] - ETA: 0s - loss: 5.6
+391/391 [==============================] - 45s 115ms/step - loss: 2.9473 - val_loss: 3.1022
+Epoch 2/3
+generated text:
+this movie is a good horror movie
+ 391/391 ━━━━━━━━━━━━━━━━━━━━ 44s 112ms/step - loss: 2.5001 - perplexity: 12.1 - val_loss: 2.9
+Epoch 3/3
+391/391 - 1232s - loss: 2.1755 - val_loss: 2.8 - 1232s/epoch - 3151ms/step
+"""
+
+
+def test_keras_fit_output_an_epoch_a_step():
+    """Keras' model.fit: the 'Epoch i/N' line, then its finished progress line (any of the
+    three layouts): the epoch is the step, ms/step the step time, the seconds the clock;
+    an unfinished ('ETA') line is no step."""
+    assert generic.detect(KERAS.splitlines()) > 0
+    r = run(generic, KERAS)
+    assert r.iters["step"].tolist() == [1, 2, 3] and r.meta["max_iters"] == 3
+    assert r.iters["loss"].tolist() == [2.9473, 2.5001, 2.1755]
+    assert r.iters["step_ms"].tolist() == [115.0, 112.0, 3151.0]
+    assert r.iters["time"].tolist() == [45.0, 89.0, 1321.0]
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[1, 3.1022], [2, 2.9], [3, 2.8]]
+    assert r.meta["model"]["n_params"] == 3387266
+
+
+def test_maxtext_lines_behind_rays_prefix():
+    """MaxText's 'completed step: N, seconds: S, ..., Tokens/s/device: T, loss: L', as a Ray
+    worker prints it ('(name pid=…, ip=…) ' before, '[repeated 9x across cluster]' after)."""
+    text = "".join(f"(run_maxtext_train pid=78967, ip=10.130.0.11) completed step: {s}, seconds: "
+                   f"{1.116 + s / 1000:.3f}, TFLOP/s/device: 138.799, Tokens/s/device: 14683.240, "
+                   f"total_weights: 131072, loss: {9 - s / 10:.3f}"
+                   + (" [repeated 9x across cluster]" if s % 2 else "") + "\n" for s in range(4))
+    r = run(generic, "number parameters: 4.069 billion\n" + text)
+    assert r.iters["step"].tolist() == [0, 1, 2, 3]
+    assert r.iters["dt_ms"].tolist() == pytest.approx([1116.0, 1117.0, 1118.0, 1119.0])
+    assert r.iters["tokens_per_s"].tolist() == [14683.24] * 4
+    assert r.iters["loss"].tolist() == [9.0, 8.9, 8.8, 8.7]
+    assert r.meta["model"]["n_params"] == 4_069_000_000
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""
