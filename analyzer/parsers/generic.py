@@ -57,54 +57,12 @@ from analyzer.parsers.generic_blocks import block_field, block_header
 from analyzer.parsers.generic_clock import Clocks
 from analyzer.parsers.generic_keras import epoch_line, progress_line
 from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
-from analyzer.parsers.generic_lines import BAR, epoch_step, line_fields
+from analyzer.parsers.generic_lines import (BAR, CKPT, GUARD_STOP, MEGATRON_VAL, SPLIT_LOSS,
+                                            STEPLESS_TEST, STEPLESS_VAL, TIME_BELOW,
+                                            TRAIN_TIME, epoch_step, line_fields)
 from analyzer.parsers.generic_table import header_roles, is_rule, row_values
 
 NAME = "generic"
-
-# an epoch summary's training time on the line before it ('Training epoch time: 87.690s', then
-# 'Validation epoch time: 13.019s' and 'Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch
-# time = 100.710s'): that epoch's training alone, its step_ms
-_TRAIN_TIME = re.compile(r"(?:train|training)(?: epoch)? time\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(ms|s)$",
-                         re.IGNORECASE)
-
-# an eval line with no step ('val loss 3.5919', build-nanogpt forks): run at the top of the
-# step after the last one printed, whose time (one iteration to the next) includes it
-_STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?(?:\d[\d.]*"
-                           r"(?:[eE][-+]?\d+)?|nan|inf))$", re.IGNORECASE)
-
-# a stepless test/train loss line of an eval block printed after its step's line (minGPT-style
-# trainers, as makemore's 'step 500 train loss: … test loss: …' after step 500's line: 'test
-# loss: 6.40', then the same as a tensor, 'test_loss:  tensor(6.3983)'): the eval of the step
-# the log is at, its most precise value
-_STEPLESS_TEST = re.compile(r"(test|train)[ _]loss\s*[:=]?\s*(tensor\(\s*)?([-+]?(?:\d+(?:\.(\d*))?"
-                            r"(?:[eE][-+]?\d+)?|nan|inf))(?(2)\s*(?:\)|,[^()]*\))|)$",
-                            re.IGNORECASE)
-
-# (its groups as _STEPLESS_TEST's: split, an empty one for its tensor, value, decimals)
-_SPLIT_LOSS = re.compile(r"(train|val|test)\s+()([-+]?\d+(?:\.(\d*))?(?:[eE][-+]?\d+)?|nan|inf)$")
-
-# a stepless time line under its step's line (tt-train: 'Step: 396, Loss: 1.36e+15', then
-# 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
-_TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
-                         r"(\d+(?:\.\d+)?)\s*(ms|s)\b(?:[,;]|$)", re.IGNORECASE)
-
-# a trainer's own guard stopping the run ('recurrent-state explosion hard stop: health={…}'):
-# the run's end when no training follows it (as a traceback's), failed with that message
-_GUARD_STOP = re.compile(r"(?:.*\W)?(?:hard[ -]stop|aborting training|training aborted)\b",
-                         re.IGNORECASE)
-
-# Megatron-LM's eval block: ' validation loss at iteration 1000 | lm loss value: 6.439325E+00 |
-# lm loss PPL: 6.259840E+02 |', and after training ' validation loss at the end of training
-# for val data | lm loss value: 8.165035E+00 | ...' (another eval, on other batches: the last
-# val; its 'for test data' twin is a test loss, no val)
-_MEGATRON_VAL = re.compile(r"validation loss at (?:iteration\s+(\d+)|the end of training for "
-                           r"(val|valid|validation) data)\s*\|\s*(?:[\w -]*?\s)?loss value\s*:\s*"
-                           r"([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf))", re.IGNORECASE)
-
-# nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
-# model to out/model.pt'
-_CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
 
 
 def _same(a: float | None, b: float | None) -> bool:
@@ -178,7 +136,7 @@ class Parser(Clocks, StdoutParser):
         self._resumed_at: int | None = None  # said by the last resume line, before its bar
         self._bar_offset = 0
         self._bar_last: int | None = None  # the last bar's own count
-        # an eval block's losses (see _STEPLESS_TEST): step, and per loss (value, decimals)
+        # an eval block's losses (see STEPLESS_TEST): step, and per loss (value, decimals)
         self._block: tuple[int, dict[str, tuple[float | None, int]]] | None = None
         # a cumulative clock beside a step average: (step, clock ms) of the last line timed
         self._clock: tuple[int, float] | None = None
@@ -271,9 +229,9 @@ class Parser(Clocks, StdoutParser):
             self._flush_pending()
         if got is None and self._time_line(text):
             return True
-        if got is None and (m := _MEGATRON_VAL.search(text)) is not None:
+        if got is None and (m := MEGATRON_VAL.search(text)) is not None:
             return self._megatron_val(m)
-        if got is None and (m := _TRAIN_TIME.match(text)) is not None:
+        if got is None and (m := TRAIN_TIME.match(text)) is not None:
             self._train_ms = ms_of(float(m.group(1)), m.group(2).lower())
             return True
         if got is None and (m := RESUMED.search(text)) is not None and self.segment >= 0:
@@ -282,7 +240,7 @@ class Parser(Clocks, StdoutParser):
             return True
         self._untimed = False
         self._flush_below(None)
-        if got is None and (m := _STEPLESS_TEST.match(text) or _SPLIT_LOSS.match(text)):
+        if got is None and (m := STEPLESS_TEST.match(text) or SPLIT_LOSS.match(text)):
             if self.last_iter_step is None or self.new_run_pending:
                 return False
             self._block_loss(m.group(1), m.group(3), m.group(4))
@@ -290,14 +248,14 @@ class Parser(Clocks, StdoutParser):
         if got is not None:
             self._flush_block()
         if got is None:
-            m = _STEPLESS_VAL.match(text)
+            m = STEPLESS_VAL.match(text)
             if m and self.last_iter_step is not None and not self.new_run_pending:
                 self.evaluation(self.last_iter_step + 1, val_loss=to_float(m.group(1)))
                 return True
-            if self.last_iter_step is not None and _GUARD_STOP.match(text):
+            if self.last_iter_step is not None and GUARD_STOP.match(text):
                 self._exception = text.strip()  # (cleared if training goes on after it)
                 return True
-            m = _CKPT.match(text)
+            m = CKPT.match(text)
             if m:  # nanoGPT's line, which forks keep (makemore's wording too)
                 self.checkpoint(self.last_eval_step if self.last_eval_step is not None
                                 else self.last_iter_step, m.group(1).strip())
@@ -424,7 +382,7 @@ class Parser(Clocks, StdoutParser):
             self.evaluation(epoch, val_loss=k["val_loss"])
 
     def _megatron_val(self, m: re.Match) -> bool:
-        """Megatron's validation line (see _MEGATRON_VAL): an eval at its iteration, or the
+        """Megatron's validation line (see MEGATRON_VAL): an eval at its iteration, or the
         end-of-training eval at the last step (a second eval there, never a repeat of the
         loop's last one)."""
         if m.group(1) is not None:
@@ -474,7 +432,7 @@ class Parser(Clocks, StdoutParser):
 
     def _time_line(self, text: str) -> bool:
         """A stepless step time right under an untimed iteration line: that step's time."""
-        below = _TIME_BELOW.match(text)
+        below = TIME_BELOW.match(text)
         if below is None or (self._below is None and not self._untimed):
             return False
         self._time_below = True  # (the first such line: its step was read without it)

@@ -167,3 +167,50 @@ def _step_line(step: int, total: str | None, rest: str, epoch: bool = False,
         # 'step  251/1840 | time: 8,566ms | step avg: 34.13ms'; the parser decides)
         return None
     return step, int(total) if total else None, fields, False
+
+
+# -- the generic reader's other lines (generic.Parser reads them with its state) --------------
+
+# an epoch summary's training time on the line before it ('Training epoch time: 87.690s', then
+# 'Validation epoch time: 13.019s' and 'Epoch: 1, Train loss: 7.566, Val loss: 6.309, Epoch
+# time = 100.710s'): that epoch's training alone, its step_ms
+TRAIN_TIME = re.compile(r"(?:train|training)(?: epoch)? time\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(ms|s)$",
+                         re.IGNORECASE)
+
+# an eval line with no step ('val loss 3.5919', build-nanogpt forks): run at the top of the
+# step after the last one printed, whose time (one iteration to the next) includes it
+STEPLESS_VAL = re.compile(r"(?:val|valid|validation|eval) loss\s*[:=]?\s*([-+]?(?:\d[\d.]*"
+                           r"(?:[eE][-+]?\d+)?|nan|inf))$", re.IGNORECASE)
+
+# a stepless test/train loss line of an eval block printed after its step's line (minGPT-style
+# trainers, as makemore's 'step 500 train loss: … test loss: …' after step 500's line: 'test
+# loss: 6.40', then the same as a tensor, 'test_loss:  tensor(6.3983)'): the eval of the step
+# the log is at, its most precise value
+STEPLESS_TEST = re.compile(r"(test|train)[ _]loss\s*[:=]?\s*(tensor\(\s*)?([-+]?(?:\d+(?:\.(\d*))?"
+                            r"(?:[eE][-+]?\d+)?|nan|inf))(?(2)\s*(?:\)|,[^()]*\))|)$",
+                            re.IGNORECASE)
+
+# (its groups as STEPLESS_TEST's: split, an empty one for its tensor, value, decimals)
+SPLIT_LOSS = re.compile(r"(train|val|test)\s+()([-+]?\d+(?:\.(\d*))?(?:[eE][-+]?\d+)?|nan|inf)$")
+
+# a stepless time line under its step's line (tt-train: 'Step: 396, Loss: 1.36e+15', then
+# 'Full step time 224.98 ms, cache entries: 90'); 'dataloader step time' lines after it are not
+TIME_BELOW = re.compile(r"(?:[A-Za-z]+ )?(?:step|iter|iteration) time\s*[:=]?\s*"
+                         r"(\d+(?:\.\d+)?)\s*(ms|s)\b(?:[,;]|$)", re.IGNORECASE)
+
+# a trainer's own guard stopping the run ('recurrent-state explosion hard stop: health={…}'):
+# the run's end when no training follows it (as a traceback's), failed with that message
+GUARD_STOP = re.compile(r"(?:.*\W)?(?:hard[ -]stop|aborting training|training aborted)\b",
+                         re.IGNORECASE)
+
+# Megatron-LM's eval block: ' validation loss at iteration 1000 | lm loss value: 6.439325E+00 |
+# lm loss PPL: 6.259840E+02 |', and after training ' validation loss at the end of training
+# for val data | lm loss value: 8.165035E+00 | ...' (another eval, on other batches: the last
+# val; its 'for test data' twin is a test loss, no val)
+MEGATRON_VAL = re.compile(r"validation loss at (?:iteration\s+(\d+)|the end of training for "
+                           r"(val|valid|validation) data)\s*\|\s*(?:[\w -]*?\s)?loss value\s*:\s*"
+                           r"([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf))", re.IGNORECASE)
+
+# nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
+# model to out/model.pt'
+CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
