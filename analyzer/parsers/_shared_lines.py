@@ -20,6 +20,9 @@ from analyzer.parsers._text import MAX_LINE, clean_line, is_elision, literal
 # (exitcode: 1) local_rank: 0 (pid: 3643914) of binary: /usr/bin/python3', 'train_gpt.py FAILED'
 _LAUNCHER_REPORT = re.compile(r"\bFAILED\s*$|\bfailed \(exitcode: |\bexitcode\s*: ")
 _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
+# a traceback's frame, perhaps glued to another rank's code line ('pretrain(…,  File
+# "/x/pretrain_gpt.py", line 276, in <module>'): its script's name is no launch's command
+_FRAME_ANYWHERE = re.compile(r'File "[^"]*", line \d+')
 _FRAME = 'File "'
 CUT_TRACEBACK = "a Python traceback (its exception line is not in the log)"
 # IPython's traceback (a notebook cell's output) names its exception in its first line:
@@ -230,7 +233,7 @@ class SharedLines:
             return None
         if (self._exception is not None and (not self._ended or self._new_run is not None)
                 and COMMAND.search(t) and not _PY_WARNING.match(t)
-                and not _LAUNCHER_REPORT.search(t)):
+                and not _LAUNCHER_REPORT.search(t) and not _FRAME_ANYWHERE.search(t)):
             self._launch_failed()  # and the command is read below as the next run's
         elif self.segment >= 0 and is_launch(t):
             self.header_line()  # the next data (or error) is another launch's

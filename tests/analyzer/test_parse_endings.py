@@ -487,3 +487,18 @@ def test_a_ctrl_c_after_the_lectures_final_eval_interrupts_no_training():
     assert r.end["status"] == "failed" and r.end["step"] == 199
     r = run(nanogpt, _lecture(200) + tb)
     assert r.end["status"] == "interrupted"
+
+
+def test_ranks_tracebacks_glued_together_are_no_new_launch():
+    """Eight ranks' tracebacks interleaved after Ctrl-C: a code line glued to another rank's
+    frame ('pretrain(…,  File "/x/pretrain_gpt.py", line 276') names a script, but it is a
+    frame, not the command of a new launch: one run, interrupted at its last step."""
+    text = ("step 10 | loss 2.0\nstep 20 | loss 1.9\n"
+            "Traceback (most recent call last):\nTraceback (most recent call last):\n"
+            '  File "/x/pretrain_gpt.py", line 276, in <module>\n'
+            'pretrain(provider, model_provider,  File "/x/pretrain_gpt.py", line 276, in <module>\n'
+            "KeyboardInterrupt\nKeyboardInterrupt\n"
+            "[INFO] [launch.py:295:sigkill_handler] Main process received SIGTERM, exiting\n")
+    r = run(generic, text)
+    assert r.n_segments == 1 and r.iters["step"].tolist() == [10, 20]
+    assert r.end["status"] == "interrupted" and r.end["step"] == 20
