@@ -366,6 +366,8 @@ class StdoutParser(SharedLines):
             self._start_segment("run_start" if fresh else "resume", step)
         if kind != "other":  # a banner counts only between the data and the next step (a
             self._banner = False  # checkpoint line between is no step)
+            if self._banner_params is not None:  # a count between the same run's data
+                self._late_params()  # ('Model Parameters: 0.388 B' after step 0): its own
             self._banner_params, self._launched = None, False
         if kind == "eval" and step is not None and step not in self._eval_steps:
             self._eval_steps.append(step)

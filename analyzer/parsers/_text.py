@@ -23,9 +23,10 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 # '2023-01-01 12:00:00 ', '[2023-01-01T12:00:00.123Z] ', '2026-02-01 20:37:26,202 - ',
 # '[2024-04-02 01:59:46][INFO]...' (a bracketed stamp may be followed by the next bracket)
 # '10/21/2024 18:23:05 - ' (Hugging Face's example scripts: '%m/%d/%Y %H:%M:%S')
-_TIMESTAMP = re.compile(r"\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?"
-                        r"(?:Z|[+-]\d\d:?\d\d)?"
-                        r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|\s+|$))")
+# 'Time: 2023-12-11 16:39:18, Epoch: 0, Step: 5, …' (DeepSpeed-Chat's labelled stamp)
+_TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T]\d\d:\d\d:\d\d"
+                        r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+                        r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
 _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # Python's logging after the timestamp, in the formats people configure: 'name - LEVEL - ',
 # 'LEVEL - name -   ' (Hugging Face's scripts),
@@ -56,7 +57,7 @@ _QUOTE = re.compile(r">(?: |$)")
 _DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
 _ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")
 _PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
-_INDENTED_STAMP = re.compile(r" +\[?\d\d[-/]?\d\d[-/]")  # (cheap: _TIMESTAMP decides)
+_INDENTED_STAMP = re.compile(r" +(?:Time: *)?\[?\d\d[-/]?\d\d[-/]")  # (_TIMESTAMP decides)
 _INDENTED_RANK = re.compile(r" +\[rank\d+\]:")  # a notebook's indented torchrun output
 # a program's tag before its logging timestamp (torchtitan: '[titan] 2025-10-30 14:32:58,897
 # - root - INFO - step:  1  loss: ...'): cut only where a timestamp follows it
@@ -143,6 +144,7 @@ def _may_be_prefixed(line: str) -> bool:
     """A cheap test (most lines of a big log start with a letter) for a logging level or a
     tqdm bar at the start of a line that starts with a letter or a space."""
     return ((line[0] in "DIWEC" and _LEVEL_START.match(line) is not None) or "%|" in line[:60]
+            or line.startswith("Time: ")
             or (line[0] == " " and (_INDENTED_STAMP.match(line) is not None
                                     or _INDENTED_RANK.match(line) is not None))
             or (line[0] in "GRr" and _RANK.match(line) is not None)
@@ -185,7 +187,7 @@ def _strip_prefixes(line: str) -> str:
 
 # the date and time of a line's leading timestamp (as _TIMESTAMP strips it), after the
 # decoration a paste may put before it: indentation, '> ' quotes, a backtick
-_STAMP_AT = re.compile(r"[\s>`]*(?:\[rank\d+\]: ?)?(?:\[[\w.-]{1,20}\] )?\[?(?:(\d{4})-(\d\d)-(\d\d)|(\d\d)/(\d\d)/(\d{4}))[ T]"
+_STAMP_AT = re.compile(r"[\s>`]*(?:\[rank\d+\]: ?)?(?:\[[\w.-]{1,20}\] )?(?:Time:\s*)?\[?(?:(\d{4})-(\d\d)-(\d\d)|(\d\d)/(\d\d)/(\d{4}))[ T]"
                        r"(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?")
 
 

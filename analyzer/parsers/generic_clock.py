@@ -43,8 +43,8 @@ class Clocks:
         ('2026-05-27 00:56:11,576 - INFO - Epoch 1, Step 500, Loss: 4.5514' every 100
         steps): the time since the last stamped training line over the steps between. None
         over an interval that holds an eval or a checkpoint, or that is short against the
-        stamps' resolution (under 20 of their units: whole seconds give a time only over
-        20 s or more), and for good once the stamps stood still while steps advanced."""
+        stamps' resolution (under 10 of their units: whole seconds give a time only over
+        10 s or more, each interval within 10%), and for good once the stamps stood still while steps advanced."""
         got = None if self._stamps_off else line_stamp(self.raw_line)
         if got is None:
             return None
@@ -57,6 +57,6 @@ class Clocks:
         if span == 0:
             self._stamps_off = True
             return None
-        if dirty or span < 20 * resolution:
+        if dirty or span < 10 * resolution:
             return None
         return span / (step - prev[0]) * 1000.0

@@ -310,6 +310,22 @@ def test_maxtext_lines_behind_rays_prefix():
     assert r.meta["model"]["n_params"] == 4_069_000_000
 
 
+def test_deepspeed_chat_lines_with_a_labelled_stamp_and_a_count_after_the_first_step():
+    """DeepSpeed-Chat: 'Time: <stamp>, Epoch: 0, Step: 5, Rank: 0, loss = X' every 5 steps
+    (the step time from the stamps: 10 s over 5 steps), and 'Model Parameters: 0.388 B'
+    printed after step 0: the run's count."""
+    text = ("    Time: 2023-12-11 16:39:18, Epoch: 0, Step: 0, Rank: 0, loss = 6.8125\n"
+            "    Model Parameters: 0.388 B, Latency: 2.08s, TFLOPs: 9.34, Samples/sec: 7.68\n"
+            "    Time: 2023-12-11 16:39:28, Epoch: 0, Step: 5, Rank: 0, loss = 7.7890625\n"
+            "    Time: 2023-12-11 16:39:38, Epoch: 0, Step: 10, Rank: 0, loss = 8.59375\n"
+            "    Time: 2023-12-11 16:39:49, Epoch: 0, Step: 15, Rank: 0, loss = 7.203125\n")
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [0, 5, 10, 15]
+    assert r.iters["loss"].tolist() == [6.8125, 7.7890625, 8.59375, 7.203125]
+    assert r.iters["step_ms"].tolist()[1:] == [2000.0, 2000.0, 2200.0]
+    assert r.meta["n_params"] == 388_000_000
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""
