@@ -30,7 +30,7 @@ from analyzer.parsers._text import to_float
 NAME = "hf_trainer"
 
 # '{'loss': ...}' or "{'eval_loss': ...}": the dicts the Trainer prints
-_DICT = re.compile(r"\{'(?:loss|eval_\w+|train_runtime|learning_rate|grad_norm|epoch)'"
+_DICT = re.compile(r"\{'(?:loss|eval_[\w./-]+|train_runtime|learning_rate|grad_norm|epoch)'"
                    r"[^{}]*\}")
 _PAIR = re.compile(r"'([^']{1,100})':\s*'?([-+\w.]{1,40})'?")
 # ' 37%|███▋ | 1272/3414 [12:39<23:44,  1.50it/s]' (rate '?it/s' before the first step)

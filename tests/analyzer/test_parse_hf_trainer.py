@@ -146,6 +146,18 @@ def test_dicts_printed_above_their_bars_and_an_evaluation_after_the_run(tmp_path
     assert r.end["step"] == 13605 and max(r.evals["step"]) == 13605
 
 
+def test_an_eval_dict_whose_first_key_has_a_hyphen_is_read(tmp_path):
+    """'eval_rouge-1' first (a generation eval): the dict is still the eval's, its loss read."""
+    p = tmp_path / "train.log"
+    p.write_text("{'loss': 4.1, 'learning_rate': 5e-05, 'epoch': 0.1}\n"
+                 "{'eval_rouge-1': 29.97, 'eval_bleu-4': 0.025, 'eval_loss': 3.9, "
+                 "'eval_runtime': 104.8, 'epoch': 0.1}\n"
+                 "{'loss': 3.8, 'learning_rate': 5e-05, 'epoch': 0.2}\n", encoding="utf-8")
+    r = load(p)
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[1, 3.9]]
+    assert "eval_rouge-1" in set(r.metrics["name"]) and r.stats.skipped == 0
+
+
 def test_stream_equals_whole_file_and_events_are_valid():
     lines = BARS.split("\n")[:-1]
     whole = hf_trainer.Parser("x")
