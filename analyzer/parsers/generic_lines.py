@@ -36,8 +36,11 @@ _EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?
 
 # the count within an epoch after it: a step counter, 'Batch 6950' (Keras-style tutorials),
 # '(100/24681)' (minimind's 'Epoch:[0/19](100/24681) loss:3.5'); it may restart each epoch
+# ... and the step in parentheses of Raschka's "LLMs from scratch" ('Ep 1 (Step 000005): Train
+# loss 8.066, Val loss 8.332')
 _IN_EPOCH = re.compile(r"\[?(?:" + _WORD + r"|batch)\s*[:=#]?\s*(\d+)(?:\s*/\s*(\d+))?\]?"
-                       r"\s*(?:[|:,;]|\s)\s*|\((\d+)\s*/\s*(\d+)\)\s*", re.IGNORECASE)
+                       r"\s*(?:[|:,;]|\s)\s*|\((\d+)\s*/\s*(\d+)\)\s*|"
+                       r"\((?:" + _WORD + r")\s*[:=#]?\s*(\d+)\)\s*[:,]?\s*", re.IGNORECASE)
 
 # a step counter: after an epoch it is the line's step; right after the line's step, a second
 # counter (litgpt's optimizer 'step 1' after its 'iter 4': the first one printed advances on
@@ -77,7 +80,8 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
         inner = _IN_EPOCH.match(text, ep.end())
         if inner is None:
             return _epoch_line(ep)
-        count, total = inner.group(1) or inner.group(3), inner.group(2) or inner.group(4)
+        count = inner.group(1) or inner.group(3) or inner.group(5)
+        total = inner.group(2) or inner.group(4)
         got = _step_line(int(count), total, text[inner.end():], worded=True)
         if got is not None:  # (the parser makes the count a step of the run: see epoch_step)
             got[2]["epoch"] = float(ep.group(1))

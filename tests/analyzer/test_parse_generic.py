@@ -326,6 +326,19 @@ def test_deepspeed_chat_lines_with_a_labelled_stamp_and_a_count_after_the_first_
     assert r.meta["n_params"] == 388_000_000
 
 
+def test_llms_from_scratch_epoch_and_step_in_parentheses():
+    """Raschka's 'LLMs from scratch': 'Ep 1 (Step 000005): Train loss 8.066, Val loss 8.332',
+    the step counting on across epochs: each line an eval at its step."""
+    text = ("Ep 1 (Step 000000): Train loss 9.817, Val loss 9.924\n"
+            "Ep 1 (Step 000005): Train loss 8.066, Val loss 8.332\n"
+            "Ep 2 (Step 000010): Train loss 6.619, Val loss 7.042\n")
+    assert generic.detect(text.splitlines()) > 0
+    r = run(generic, text)
+    assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [
+        [0, 9.817, 9.924], [5, 8.066, 8.332], [10, 6.619, 7.042]]
+    assert r.n_segments == 1
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""
