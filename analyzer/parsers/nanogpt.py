@@ -57,7 +57,7 @@ _MFU = re.compile(r"\bmfu[:=]?\s*(\S+)%")
 # 5.6153"'); the step in brackets and a colon after 'val loss' ('Step [ 500]: train loss
 # 2.1740, val loss: 2.2213', a copy of the lecture's gpt.py); a unit after a loss ('step 250:
 # train loss 2.5833 BPC, val loss 2.7931 BPC', a fork reporting bits per character)
-_EVAL = re.compile(r"\s*[\"'`]?[Ss]tep +\[? *(\d+)\]?: (?:train loss ([^,;\s]+)(?: [A-Za-z]{1,8})?,"
+_EVAL = re.compile(r"\s*[\"'`]?[Ss]tep +\[? *(\d+)\]?: +(?:train loss ([^,;\s]+)(?: [A-Za-z]{1,8})?,"
                    r"(?: [^,;:]*,)*? )?"
                    r"val loss:? ([^,;\s\"'`]+)(.*)$")
 # an eval line's time per iteration since the previous eval ('ms/iter 496.84', 'time 412ms')
@@ -69,7 +69,7 @@ _TPS_SCALE = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6}
 _GLUED = re.compile(r"(?<=\S)iter \d+: loss ")
 # eval lines joined into one ('step 0: train loss 4.2207, val loss 4.2290, step 500: train loss
 # 1.7598, val loss 1.9107, …': a log kept in a string, its line breaks lost): where each starts
-_JOINED_EVAL = re.compile(r"[Ss]tep +\d+: (?:train loss [^,;\s]+, )?val loss \S")
+_JOINED_EVAL = re.compile(r"[Ss]tep +\d+: +(?:train loss [^,;\s]+, )?val loss \S")
 _CKPT = re.compile(r"saving checkpoint to (.+)$")
 # a fork's closing word on its best val ('Training complete. Best model saved at: x.pth with
 # val loss 1.4881', 'Best val loss: 1.48'): the run's minimum, its eval perhaps not in the log

@@ -720,3 +720,16 @@ def test_lecture_eval_lines_with_the_step_in_brackets_and_a_colon_after_val_loss
     r = run(nanogpt, text)
     assert list(r.evals["step"]) == list(range(0, 5000, 500))
     assert r.evals["val_loss"].iloc[-1] == pytest.approx(1.85)
+
+
+def test_an_eval_line_padded_after_the_steps_colon():
+    """The lecture's gpt.py with the step padded to a width ('step 0:    train loss …',
+    'step 500:  train loss …'): every eval is read, not only those of 4-digit steps."""
+    from analyzer.parsers import nanogpt as ng
+    from tests.analyzer._parse_util import run as run_
+    text = ("step 0:    train loss 4.2221, val loss 4.2306\n"
+            "step 500:  train loss 1.7453, val loss 1.9068\n"
+            "step 1000: train loss 1.3902, val loss 1.5966\n")
+    r = run_(ng, text)
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[0, 4.2306], [500, 1.9068],
+                                                             [1000, 1.5966]]

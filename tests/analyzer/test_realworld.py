@@ -377,8 +377,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (sixteenth hunt)',
     ('generic/llama3-8b-lora-zh-notes-3080-20g-run-clm-sft-eval-loss-nan-at-first-eval-step-500-bar-899-of-12496.log',
      'problem:nan_onset@500'): 'misread when added (sixteenth hunt)',
-    ('nanogpt/gpt-from-scratch-readme-mps-padded-eval-steps-overfit-after-3000-model-saved.log',
-     'fact:first_step'): 'misread when added (sixteenth hunt)',
     ('nanogpt/learngpt-py-docstring-conda-prompt-eval-only-layernorm-attn-variant-val-flat-after-3000-sample.log',
      'false_alarm'): 'misread when added (sixteenth hunt)',
     ('nanogpt/solgpt-out-logtxt-trailing-spaces-log-interval-1-resumes-at-1200-2600-loss-jump-at-2251-evals-7-min.log',
