@@ -88,6 +88,9 @@ class Parser(StdoutParser):
         self._val: float | None = None
         self._pending = False
         self._said_step: int | None = None  # 'Evaluating ... at step N' since the last step
+        # an excerpt that opens on an eval (no header, no step yet): the eval ran at the top
+        # of the first step printed after it, which says its number
+        self._early: list[tuple[str, float | None]] = []
 
     def on_segment(self) -> None:
         self._said_step = None
@@ -95,6 +98,7 @@ class Parser(StdoutParser):
     def finish(self) -> list[dict]:
         self._out = out = []
         self._flush_val()
+        self._flush_early(0)
         return out + super().finish()
 
     def peek_step(self, text: str) -> int | None:
@@ -123,7 +127,10 @@ class Parser(StdoutParser):
             return True
         m = _HELLA.match(text)
         if m:
-            self.metric(self._eval_at(), "hellaswag", to_float(m.group(3)))
+            if self._opens_on_eval():
+                self._early.append(("hellaswag", to_float(m.group(3))))
+            else:
+                self.metric(self._eval_at(), "hellaswag", to_float(m.group(3)))
             return True
         if _SAMPLE.match(text):
             self._in_sample = True
@@ -138,7 +145,24 @@ class Parser(StdoutParser):
     def _flush_val(self) -> None:
         if self._pending:
             self._pending = False
-            self.evaluation(self._eval_at(), val_loss=self._val)
+            if self._opens_on_eval():
+                self._early.append(("val", self._val))
+            else:
+                self.evaluation(self._eval_at(), val_loss=self._val)
+
+    def _opens_on_eval(self) -> bool:
+        """No step, header or 'at step N' yet: the log is an excerpt that opens mid-run."""
+        return (self.last_iter_step is None and self.segment < 0 and self._said_step is None
+                and not self._header_seen)
+
+    def _flush_early(self, step: int) -> None:
+        """The evals an excerpt opened on, at ``step`` (the first step printed after them)."""
+        early, self._early = self._early, []
+        for kind, value in early:
+            if kind == "val":
+                self.evaluation(step, val_loss=value)
+            else:
+                self.metric(step, kind, value)
 
     def _eval_at(self) -> int:
         return self._said_step if self._said_step is not None else self._next_step()
@@ -152,6 +176,8 @@ class Parser(StdoutParser):
 
     def _step(self, step: int, rest: str) -> bool:
         self._said_step = None
+        if self._early:
+            self._flush_early(step)
         m = _STEP_FULL.match(f"step {step} |{rest}")
         values = [to_float(g) for g in m.groups()] if m else [None]
         if None not in values:

@@ -236,3 +236,25 @@ def test_a_resume_line_in_any_wording_continues_the_run():
     assert [s["kind"] for s in r.segments] == ["run_start", "resume"]
     s = summarize(r)
     assert (s["runs"], s["first_step"], s["last_step"]) == (1, 100, 111)
+
+
+def test_an_excerpt_opening_on_an_eval_puts_it_at_the_first_step_after_it():
+    """A stdout excerpt whose first lines are an eval (no header, no step yet): the eval ran
+    at the top of the first step printed after it, not at step 0; and the evals' share of
+    the time is the run's (one eval against an interval of steps), not the excerpt's, which
+    opens and closes on one."""
+    from analyzer.diagnostics import DiagnosticsConfig
+    from analyzer.diagnostics.timing import eval_spikes
+    from analyzer.parsers import buildnanogpt as bn
+    from tests.analyzer._parse_util import run as run_
+    line = "step {s} | loss: 3.5 | lr 6.0000e-05 | norm: 0.68 | dt: {dt:.2f}ms | tok/sec: 48373.07\n"
+    text = ("validation loss: 3.5626\nHellaSwag accuracy: 2638/10042=0.2627\n"
+            + "".join(line.format(s=s, dt=10000.0 if s in (100, 350) else 100.0)
+                      for s in range(100, 351))
+            .replace("step 350 |", "validation loss: 3.5576\nstep 350 |"))
+    r = run_(bn, text)
+    assert r.iters["step"].iloc[0] == 100
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[100, 3.5626], [350, 3.5576]]
+    assert r.metrics[["step", "name"]].values.tolist() == [[100, "hellaswag"]]
+    (f,) = eval_spikes(r, DiagnosticsConfig())
+    assert f.evidence["eval_overhead_frac"] == pytest.approx(9900 / (250 * 100 + 9900))

@@ -347,8 +347,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:loss_spike@4'): 'misread when added (fifteenth hunt)',
     ('generic/megatron-deepspeed-moe-example-gpt3-125m-8-gpus-nccl-init-evals-every-100-keyboardinterrupt-at-2130-interleaved-rank-tracebacks.log',
      'fact:params'): 'misread when added (fifteenth hunt)',
-    ('build-nanogpt/agndm-smaller-30m-4gpu-stdout-tail-18750-19072-final-eval-multiline-samples.log',
-     'fact:first_step'): 'misread when added (sixteenth hunt)',
     ('generic/arc24-notes-trl-sft-iterable-dataset-bar-glued-traceback-at-5-of-100-batch-has-no-data-crash-printed-twice.log',
      'fact:last_step'): 'misread when added (sixteenth hunt)',
     ('generic/arc24-notes-trl-sft-iterable-dataset-bar-glued-traceback-at-5-of-100-batch-has-no-data-crash-printed-twice.log',
