@@ -6,6 +6,13 @@
         throughput/device/tokens_per_second=16,222
         throughput/device/batches_per_second=0.0619
 
+and MosaicML Composer's (llm-foundry), its fields as ``key: value``, perhaps behind Slurm's
+rank label (``0: ``)::
+
+    [epoch=1][batch=3/5]:
+             Train loss/train/total: 8.3177
+             Train throughput/batches_per_sec: 0.0014
+
 The generic reader collects a block's fields (``block_field``) until a line that is not one
 of them, then reads it as the step's line. Pure functions; the state is the reader's.
 """
@@ -15,11 +22,17 @@ import re
 
 from analyzer.parsers._text import to_float
 
-# the header: '[step=2/739328]' ending the line (after the logger's prefix)
-_HEADER = re.compile(r"(?:.*\s)?\[step=(\d+)(?:/(\d+))?\]\s*$")
-# an indented metric: '    train/CrossEntropyLoss=10.88' (thousands commas as printed)
-_FIELD = re.compile(r"\s+([A-Za-z][\w/ ().-]*?)\s*=\s*([-+]?(?:[\d,]*\.?\d+(?:[eE][-+]?\d+)?"
-                    r"|nan|inf))\s*$", re.IGNORECASE)
+# the header: '[step=2/739328]' ending the line (after the logger's prefix), Composer's
+# '[batch=3/5]:' ('[epoch=1][batch=3/5]:')
+_HEADER = re.compile(r"(?:.*\s)?\[step=(\d+)(?:/(\d+))?\]\s*$|"
+                     r"(?:\d{1,5}:\s*)?(?:\[epoch=\d+\])?\[batch=(\d+)/(\d+)\]:\s*$")
+# an indented metric: '    train/CrossEntropyLoss=10.88' (thousands commas as printed),
+# '         Train loss/train/total: 10.9736'
+_FIELD = re.compile(r"(?:\d{1,5}:)?\s+([A-Za-z][\w/ ().-]*?)\s*[=:]\s*"
+                    r"([-+]?(?:[\d,]*\.?\d+(?:[eE][-+]?\d+)?|nan|inf))\s*$", re.IGNORECASE)
+# Composer's names of the fields read
+_COMPOSER = {"train loss/train/total": "loss", "train throughput/tokens_per_sec": "tokens_per_s",
+             "eval metrics/eval/languagecrossentropy": "val_loss"}
 
 
 def block_header(text: str) -> tuple[int, int | None] | None:
@@ -27,7 +40,8 @@ def block_header(text: str) -> tuple[int, int | None] | None:
     m = _HEADER.match(text)
     if m is None:
         return None
-    return int(m.group(1)), int(m.group(2)) if m.group(2) else None
+    step, total = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    return int(step), int(total) if total else None
 
 
 def block_field(text: str) -> tuple[str, float | None] | None:
@@ -49,4 +63,10 @@ def block_field(text: str) -> tuple[str, float | None] | None:
         return "tokens_per_s", value
     if key == "throughput/device/batches_per_second" and value:
         return "step_ms", 1000.0 / value
+    if key in _COMPOSER:
+        return _COMPOSER[key], value
+    if key == "train throughput/batches_per_sec" and value:
+        return "step_ms", 1000.0 / value
+    if key.startswith("train lr-"):  # 'Train lr-DecoupledAdamW/group0: 6.0e-05'
+        return "lr", value
     return "", None

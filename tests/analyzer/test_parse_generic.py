@@ -339,6 +339,24 @@ def test_llms_from_scratch_epoch_and_step_in_parentheses():
     assert r.n_segments == 1
 
 
+def test_composer_batch_blocks():
+    """MosaicML Composer (llm-foundry): '[batch=N/T]:' ('[epoch=1][batch=N/T]:', perhaps
+    behind Slurm's '0: ' label), then 'Train loss/train/total: X' and the like indented."""
+    text = ("0: [batch=1/100]:\n"
+            "0:\t Train time/batch: 0\n"
+            "0:\t Train loss/train/total: 10.9736\n"
+            "0:\t Train throughput/batches_per_sec: 0.5\n"
+            "[epoch=1][batch=2/100]:\n"
+            "         Train LanguageCrossEntropy: 10.9724\n"
+            "         Train loss/train/total: 10.9724\n"
+            "         Train lr-DecoupledAdamW/group0: 0.0006\n")
+    assert generic.detect(text.splitlines()) > 0
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1, 2] and r.meta["max_iters"] == 100
+    assert r.iters["loss"].tolist() == [10.9736, 10.9724]
+    assert r.iters["step_ms"].iloc[0] == 2000.0 and r.iters["lr"].iloc[1] == 0.0006
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""
