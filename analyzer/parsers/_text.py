@@ -30,9 +30,11 @@ _TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T
 _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # Python's logging after the timestamp, in the formats people configure: 'name - LEVEL - ',
 # 'LEVEL - name -   ' (Hugging Face's scripts),
-# 'LEVEL - ' (only after a timestamp: alone it may be a message), '[LEVEL][module:line] - ' (ezpz, wordplay), 'LEVEL     | module:fn:12 - '
+# 'LEVEL - ' (only after a timestamp: alone it may be a message), '[LEVEL][module:line] - ' (ezpz,
+# wordplay; '[I][wordplay/trainer:850] ', its level a letter), 'LEVEL     | module:fn:12 - '
 # (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all)
-_LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|\[" + _LEVEL + r"\](?:\[[\w.<>-]+(?::\d+)?\])?"
+_LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[" + _LEVEL
+                      + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:")
 _LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - ", "INFO: "

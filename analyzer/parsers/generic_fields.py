@@ -56,7 +56,8 @@ _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 # iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
 # inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
 _ITS = {"it/sec", "it/s", "its/sec", "iter/s", "iter/sec", "iters/sec", "iters/s",
-        "iterations/sec", "iterations/s", "iterations per second"}
+        "iterations/sec", "iterations/s", "iterations per second", "steps/s", "steps/sec",
+        "steps per second"}
 
 
 def read_fields(rest: str) -> dict[str, float | None]:
@@ -64,7 +65,7 @@ def read_fields(rest: str) -> dict[str, float | None]:
     'val_loss' / 'train_loss' for an eval); a field whose number is not finite is kept as
     NaN so that a NaN loss is seen."""
     out: dict[str, float | None] = {}
-    dt_key = None
+    dt_key, guessed = None, False
     parts = _SPLIT.split(_KEY_UNIT.sub(_unit_suffix, _QUALIFIER.sub("", rest.strip())))
     for i, part in enumerate(parts):
         m = _PART.match(part.strip())
@@ -77,6 +78,7 @@ def read_fields(rest: str) -> dict[str, float | None]:
             continue
         if not unit and "=" in part and i < len(parts) - 1 and key in _TIME:
             unit = "ms"  # 'dt=85.28 dtf=…': nanoGPT's ms; only the last field can be cut short
+            guessed = True
         name, value = _field(key, num, unit)
         # the first value wins, but a part that gave none ('(50.00%)' read as a time without
         # its unit) does not hide the labelled field after it
@@ -85,6 +87,10 @@ def read_fields(rest: str) -> dict[str, float | None]:
             dt_key = key if name == "dt_ms" else dt_key
     if "step_avg_ms" in out and out.get("dt_ms") is not None and dt_key in _CLOCK:
         out["clock_ms"] = out.pop("dt_ms")  # perhaps a clock, beside its running average
+    if guessed and out.get("dt_ms") is not None and 0 < out["dt_ms"] < 0.5:
+        # a unitless dt under half a millisecond is no training step's time in ms: it is in
+        # seconds ('dt=0.0206855 dtf=0.020356', wordplay since 2025; 'dt=85.28' before)
+        out["dt_ms"] *= 1000.0
     return out
 
 

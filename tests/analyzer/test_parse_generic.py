@@ -357,6 +357,17 @@ def test_composer_batch_blocks():
     assert r.iters["step_ms"].iloc[0] == 2000.0 and r.iters["lr"].iloc[1] == 0.0006
 
 
+def test_a_unitless_dt_under_half_a_millisecond_is_in_seconds():
+    """wordplay printed 'dt=85.2848' (ms) in 2024 and 'dt=0.0206855' (s) in 2025: a step of
+    20 microseconds is no step, so a unitless dt under 0.5 is seconds; 85.28 stays ms."""
+    new = run(generic, "".join(f"step={s} loss=4.2 dt=0.0206855 dtf=0.020356 sps=48.3\n"
+                               for s in range(10, 60, 10)))
+    assert new.iters["dt_ms"].tolist() == pytest.approx([20.6855] * 5)
+    old = run(generic, "".join(f"step={s} loss=3.2 dt=85.2848 dtf=4.6529 sps=93.8\n"
+                               for s in range(10, 60, 10)))
+    assert old.iters["dt_ms"].tolist() == [85.2848] * 5
+
+
 def test_a_step_printed_twice_the_second_line_timed_is_one_step():
     """build-nanogpt notes printing each step untimed, then again with its dt: one step each,
     not a resume per line; from the second pair on the steps have their times."""

@@ -97,6 +97,11 @@ def test_decode_lines(data, lines):
     ("[default3]: iteration       10/ 3125000 | lm loss: 1.010967E+01",
      "iteration       10/ 3125000 | lm loss: 1.010967E+01"),
     ("[titan] no stamp after the tag", "[titan] no stamp after the tag"),
+    # ezpz's one-letter level before the module ('[I][wordplay/trainer:850] '), never a
+    # bracketed letter alone
+    ("    [2025-07-24 17:55:58,090243][I][wordplay/trainer:850] step=460 loss=4.24269",
+     "step=460 loss=4.24269"),
+    ("[I] is a list item", "[I] is a list item"),
     ("```python", "```python"),
 ])
 def test_clean_line(raw, clean):

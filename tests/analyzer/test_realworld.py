@@ -395,18 +395,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:crashed'): 'misread when added (seventeenth hunt)',
     ('nanogpt/pr55-multinode-ddp-two-torchrun-commands-nccl-watchdog-error-wrapped-line-crash-before-step-0.log',
      'runs'): 'misread when added (seventeenth hunt)',
-    ('generic/wordplay-bootcamp-mac-cpu-bf16-loss-flat-4.2-autoreload-traceback-mid-log-resume-at-510.log',
-     'fact:final_train_loss'): 'misread when added (seventeenth hunt)',
-    ('generic/wordplay-bootcamp-mac-cpu-bf16-loss-flat-4.2-autoreload-traceback-mid-log-resume-at-510.log',
-     'fact:first_step'): 'misread when added (seventeenth hunt)',
-    ('generic/wordplay-bootcamp-mac-cpu-bf16-loss-flat-4.2-autoreload-traceback-mid-log-resume-at-510.log',
-     'fact:last_step'): 'misread when added (seventeenth hunt)',
-    ('generic/wordplay-bootcamp-mac-cpu-bf16-loss-flat-4.2-autoreload-traceback-mid-log-resume-at-510.log',
-     'fact:step_ms'): 'misread when added (seventeenth hunt)',
-    ('generic/wordplay-bootcamp-mac-cpu-bf16-loss-flat-4.2-autoreload-traceback-mid-log-resume-at-510.log',
-     'format'): 'misread when added (seventeenth hunt)',
-    ('generic/wordplay-bootcamp-mac-cpu-bf16-loss-flat-4.2-autoreload-traceback-mid-log-resume-at-510.log',
-     'runs'): 'misread when added (seventeenth hunt)',
 }
 
 
