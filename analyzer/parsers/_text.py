@@ -189,7 +189,8 @@ def _strip_prefixes(line: str) -> str:
 
 # the date and time of a line's leading timestamp (as _TIMESTAMP strips it), after the
 # decoration a paste may put before it: indentation, '> ' quotes, a backtick
-_STAMP_AT = re.compile(r"[\s>`]*(?:\[rank\d+\]: ?)?(?:\[[\w.-]{1,20}\] )?(?:Time:\s*)?\[?(?:(\d{4})-(\d\d)-(\d\d)|(\d\d)/(\d\d)/(\d{4}))[ T]"
+_STAMP_AT = re.compile(r"[\s>`]*(?:\[rank\d+\]: ?)?(?:\[[\w.-]{1,20}\] )?(?:Time:\s*)?\[?"
+                       r"(?:(\d{4})-(\d\d)-(\d\d)|(\d\d)/(\d\d)/(\d{4}))[ T]"
                        r"(\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?")
 
 

@@ -2,7 +2,7 @@
 line, whose last state (the ``\\r`` redraws are cut by ``clean_line``) sums the epoch up::
 
     Epoch 1/6
-    18802/18802 - 1232s - loss: 2.1755 - perplexity: 52.7088 - val_loss: 1.5022 - 1232s/epoch - 66ms/step
+    18802/18802 - 1232s - loss: 2.1755 - val_loss: 1.5022 - 1232s/epoch - 66ms/step
      2445/2445 ━━━━━━━━━━━━━━━━━━━━ 216s 66ms/step - loss: 5.0008 - val_loss: 4.2176
     391/391 [==============================] - 45s 115ms/step - loss: 2.9473
 

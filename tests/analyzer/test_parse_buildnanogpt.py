@@ -247,7 +247,8 @@ def test_an_excerpt_opening_on_an_eval_puts_it_at_the_first_step_after_it():
     from analyzer.diagnostics.timing import eval_spikes
     from analyzer.parsers import buildnanogpt as bn
     from tests.analyzer._parse_util import run as run_
-    line = "step {s} | loss: 3.5 | lr 6.0000e-05 | norm: 0.68 | dt: {dt:.2f}ms | tok/sec: 48373.07\n"
+    line = ("step {s} | loss: 3.5 | lr 6.0000e-05 | norm: 0.68 | dt: {dt:.2f}ms | "
+            "tok/sec: 48373.07\n")
     text = ("validation loss: 3.5626\nHellaSwag accuracy: 2638/10042=0.2627\n"
             + "".join(line.format(s=s, dt=10000.0 if s in (100, 350) else 100.0)
                       for s in range(100, 351))

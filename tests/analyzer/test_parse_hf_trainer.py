@@ -19,6 +19,13 @@ HF = Path(__file__).parent.parent / "data" / "formats" / "hf_trainer"
 STATE = HF / "llm-training_trainer_state.json"
 
 
+def _loaded(tmp_path: Path, text: str):
+    """The Run of ``text`` written as a log file."""
+    p = tmp_path / "train.log"
+    p.write_text(text, encoding="utf-8")
+    return load(p)
+
+
 def test_real_trainer_state():
     history = json.loads(STATE.read_text())["log_history"]
     run = load(STATE)
@@ -115,12 +122,11 @@ def test_the_final_bar_says_where_the_run_completed(tmp_path):
     """The training bar's last count (69/69) after the last logging step's dict (60): the
     run completed at 69, the summary's last step."""
     from analyzer.stats import summarize
-    p = tmp_path / "train.log"
-    p.write_text(" 72%|███████▏  | 50/69 [48:50<18:13, 57.57s/it]{'loss': 1.0789, 'epoch': 2.18}\n"
+    r = _loaded(tmp_path,
+                " 72%|███████▏  | 50/69 [48:50<18:13, 57.57s/it]{'loss': 1.0789, 'epoch': 2.18}\n"
                  " 87%|████████▋ | 60/69 [59:04<09:11, 61.33s/it]{'loss': 0.7682, 'epoch': 2.63}\n"
                  "100%|██████████| 69/69 [1:07:25<00:00, 58.63s/it]\n"
-                 "{'train_runtime': 4045.3, 'train_loss': 2.27, 'epoch': 3.0}\n", encoding="utf-8")
-    r = load(p)
+                 "{'train_runtime': 4045.3, 'train_loss': 2.27, 'epoch': 3.0}\n")
     assert r.iters["step"].tolist() == [50, 60]
     assert r.end["status"] == "completed" and r.end["step"] == 69
     s = summarize(r)
@@ -130,8 +136,8 @@ def test_the_final_bar_says_where_the_run_completed(tmp_path):
 def test_dicts_printed_above_their_bars_and_an_evaluation_after_the_run(tmp_path):
     """A paste whose bars come below their dicts: an eval dict after a bar is at the bar's
     count; after the run's train_runtime dict, a bar (an evaluation's) counts no step."""
-    p = tmp_path / "train.log"
-    p.write_text("  {'loss': 0.3141, 'grad_norm': 0.018, 'learning_rate': 4.8e-05, 'epoch': 0.18}\n"
+    r = _loaded(tmp_path,
+                "  {'loss': 0.3141, 'grad_norm': 0.018, 'learning_rate': 4.8e-05, 'epoch': 0.18}\n"
                  "    7%|▋         | 1000/13605 [1:49:30<22:57:14,  6.56s/it]\n"
                  "  {'loss': 0.0152, 'grad_norm': 0.006, 'learning_rate': 4.6e-05, 'epoch': 0.37}\n"
                  "   88%|████████▊ | 12000/13605 [27:54:35<3:02:12,  6.81s/it]\n"
@@ -140,20 +146,17 @@ def test_dicts_printed_above_their_bars_and_an_evaluation_after_the_run(tmp_path
                  "  {'train_runtime': 111415.7, 'train_loss': 0.0218, 'epoch': 5.0}\n"
                  "  100%|██████████| 25000/25000 [58:03<00:00,  7.18it/s]\n"
                  "  Evaluation Results: {'eval_loss': 0.0138, 'eval_runtime': 3483.8, "
-                 "'epoch': 4.99}\n", encoding="utf-8")
-    r = load(p)
+                 "'epoch': 4.99}\n")
     assert r.evals["step"].tolist()[0] == 12000
     assert r.end["step"] == 13605 and max(r.evals["step"]) == 13605
 
 
 def test_an_eval_dict_whose_first_key_has_a_hyphen_is_read(tmp_path):
     """'eval_rouge-1' first (a generation eval): the dict is still the eval's, its loss read."""
-    p = tmp_path / "train.log"
-    p.write_text("{'loss': 4.1, 'learning_rate': 5e-05, 'epoch': 0.1}\n"
+    r = _loaded(tmp_path, "{'loss': 4.1, 'learning_rate': 5e-05, 'epoch': 0.1}\n"
                  "{'eval_rouge-1': 29.97, 'eval_bleu-4': 0.025, 'eval_loss': 3.9, "
                  "'eval_runtime': 104.8, 'epoch': 0.1}\n"
-                 "{'loss': 3.8, 'learning_rate': 5e-05, 'epoch': 0.2}\n", encoding="utf-8")
-    r = load(p)
+                 "{'loss': 3.8, 'learning_rate': 5e-05, 'epoch': 0.2}\n")
     assert r.evals[["step", "val_loss"]].values.tolist() == [[1, 3.9]]
     assert "eval_rouge-1" in set(r.metrics["name"]) and r.stats.skipped == 0
 
