@@ -124,9 +124,9 @@ def test_the_final_bar_says_where_the_run_completed(tmp_path):
     from analyzer.stats import summarize
     r = _loaded(tmp_path,
                 " 72%|███████▏  | 50/69 [48:50<18:13, 57.57s/it]{'loss': 1.0789, 'epoch': 2.18}\n"
-                 " 87%|████████▋ | 60/69 [59:04<09:11, 61.33s/it]{'loss': 0.7682, 'epoch': 2.63}\n"
-                 "100%|██████████| 69/69 [1:07:25<00:00, 58.63s/it]\n"
-                 "{'train_runtime': 4045.3, 'train_loss': 2.27, 'epoch': 3.0}\n")
+                " 87%|████████▋ | 60/69 [59:04<09:11, 61.33s/it]{'loss': 0.7682, 'epoch': 2.63}\n"
+                "100%|██████████| 69/69 [1:07:25<00:00, 58.63s/it]\n"
+                "{'train_runtime': 4045.3, 'train_loss': 2.27, 'epoch': 3.0}\n")
     assert r.iters["step"].tolist() == [50, 60]
     assert r.end["status"] == "completed" and r.end["step"] == 69
     s = summarize(r)
@@ -138,15 +138,15 @@ def test_dicts_printed_above_their_bars_and_an_evaluation_after_the_run(tmp_path
     count; after the run's train_runtime dict, a bar (an evaluation's) counts no step."""
     r = _loaded(tmp_path,
                 "  {'loss': 0.3141, 'grad_norm': 0.018, 'learning_rate': 4.8e-05, 'epoch': 0.18}\n"
-                 "    7%|▋         | 1000/13605 [1:49:30<22:57:14,  6.56s/it]\n"
-                 "  {'loss': 0.0152, 'grad_norm': 0.006, 'learning_rate': 4.6e-05, 'epoch': 0.37}\n"
-                 "   88%|████████▊ | 12000/13605 [27:54:35<3:02:12,  6.81s/it]\n"
-                 "  {'eval_loss': 0.5, 'eval_runtime': 3468.0, 'epoch': 4.41}\n"
-                 "  100%|██████████| 13605/13605 [30:56:55<00:00,  8.19s/it]\n"
-                 "  {'train_runtime': 111415.7, 'train_loss': 0.0218, 'epoch': 5.0}\n"
-                 "  100%|██████████| 25000/25000 [58:03<00:00,  7.18it/s]\n"
-                 "  Evaluation Results: {'eval_loss': 0.0138, 'eval_runtime': 3483.8, "
-                 "'epoch': 4.99}\n")
+                "    7%|▋         | 1000/13605 [1:49:30<22:57:14,  6.56s/it]\n"
+                "  {'loss': 0.0152, 'grad_norm': 0.006, 'learning_rate': 4.6e-05, 'epoch': 0.37}\n"
+                "   88%|████████▊ | 12000/13605 [27:54:35<3:02:12,  6.81s/it]\n"
+                "  {'eval_loss': 0.5, 'eval_runtime': 3468.0, 'epoch': 4.41}\n"
+                "  100%|██████████| 13605/13605 [30:56:55<00:00,  8.19s/it]\n"
+                "  {'train_runtime': 111415.7, 'train_loss': 0.0218, 'epoch': 5.0}\n"
+                "  100%|██████████| 25000/25000 [58:03<00:00,  7.18it/s]\n"
+                "  Evaluation Results: {'eval_loss': 0.0138, 'eval_runtime': 3483.8, "
+                "'epoch': 4.99}\n")
     assert r.evals["step"].tolist()[0] == 12000
     assert r.end["step"] == 13605 and max(r.evals["step"]) == 13605
 
