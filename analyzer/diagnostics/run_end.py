@@ -47,6 +47,11 @@ _CAUSES: list[tuple[str, re.Pattern[str], str]] = [
      "the job: one rank hung or died, or the ranks ran different code paths (a desync). "
      "Look at the rank the desync report names (TORCH_NCCL_DESYNC_DEBUG=1 gives one; "
      "NCCL_DEBUG=INFO says more), then resume from the last checkpoint."),
+    ("nccl_abort", re.compile(r"taking the entire process down", re.IGNORECASE),
+     "An NCCL operation failed or timed out and PyTorch took the process down: across nodes "
+     "most often the ranks cannot reach each other (set NCCL_SOCKET_IFNAME to the network "
+     "interface they share, open the firewall between them, try NCCL_IB_DISABLE=1 to rule "
+     "out InfiniBand); NCCL_DEBUG=INFO says which operation failed."),
     ("crash", re.compile(r"Segmentation fault|Bus error|Aborted|CUDA ERROR|cuBLAS|cuDNN|NCCL"
                          r"|illegal memory|CUBLAS_STATUS|cudaError", re.IGNORECASE),
      "The process crashed in native code: check the driver/library versions and the "

@@ -41,7 +41,9 @@ NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S
                           r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access|"
                           # a collective that never completed (a rank hung or died): NCCL's
                           # watchdog aborts the process group, and the job with it
-                          r"Watchdog caught collective operation timeout")
+                          r"Watchdog caught collective operation timeout|"
+                          # its older words for the same abort (an NCCL error, async mode)
+                          r"we are taking the entire process down")
 # a script's word that it went on to the end after an error it printed (a harness's 'Stage
 # completed successfully' under a side task's traceback): that error killed nothing
 SUCCESS = re.compile(r"\b(?:completed|finished|exited|ended|done) successfully\b|"

@@ -44,6 +44,8 @@ def test_completed_or_still_running(r):
     ("failed", "[E515 18:36:47.341808597 ProcessGroupNCCL.cpp:632] [Rank 0] Watchdog caught "
      "collective operation timeout: WorkNCCL(SeqNum=241, OpType=ALLREDUCE)",
      "collective_timeout", "desync"),
+    ("failed", "[E ProcessGroupNCCL.cpp:460] To avoid data inconsistency, we are taking the "
+     "entire process down.", "nccl_abort", "NCCL_SOCKET_IFNAME"),
     ("interrupted", "slurmstepd: error: *** JOB 1 ON n CANCELLED AT 2024-01-01T00:00:00 DUE TO "
      "TIME LIMIT ***", "time_limit", "allocation"),
     ("interrupted", "KeyboardInterrupt (^C)", "keyboard_interrupt", "Ctrl-C"),

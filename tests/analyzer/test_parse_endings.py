@@ -45,6 +45,8 @@ ENDINGS = [
     ("[rank0]:[E515 18:36:47.341808597 ProcessGroupNCCL.cpp:632] [Rank 0] Watchdog caught "
      "collective operation timeout: WorkNCCL(SeqNum=241, OpType=ALLREDUCE) ran for 600086 "
      "milliseconds before timing out.\n", "failed", "collective operation timeout"),
+    ("[E ProcessGroupNCCL.cpp:460] To avoid data inconsistency, we are taking the entire "
+     "process down.\n", "failed", "entire process down"),
     ("slurmstepd: error: *** JOB 123 ON node7 CANCELLED AT 2024-05-01T10:00:00 DUE TO TIME "
      "LIMIT ***\n", "interrupted", "TIME LIMIT"),
     ("srun: error: node7: task 0: Killed\n", "failed", "Killed"),

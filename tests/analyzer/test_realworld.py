@@ -391,10 +391,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (seventeenth hunt)',
     ('nanogpt/pr55-multinode-ddp-two-torchrun-commands-nccl-watchdog-error-wrapped-line-crash-before-step-0.log',
      'format'): 'misread when added (seventeenth hunt)',
-    ('nanogpt/pr55-multinode-ddp-two-torchrun-commands-nccl-watchdog-error-wrapped-line-crash-before-step-0.log',
-     'problem:crashed'): 'misread when added (seventeenth hunt)',
-    ('nanogpt/pr55-multinode-ddp-two-torchrun-commands-nccl-watchdog-error-wrapped-line-crash-before-step-0.log',
-     'runs'): 'misread when added (seventeenth hunt)',
 }
 
 
