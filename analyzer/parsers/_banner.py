@@ -44,6 +44,10 @@ _SIZE_PARAMS = re.compile(r"model\b[^:=]{0,60}?size\s*:\s*(\d[\d,]*(?:\.\d+)?)\s
 # params: 6,245,533,696 || trainable%: 0.0312': the model's count is all of them
 _PEFT = re.compile(r"trainable params\s*:\s*[\d,]+\s*\|\|\s*all params\s*:\s*(\d[\d,]*)()",
                    re.IGNORECASE)
+# Unsloth's banner, after its ASCII art: 'Trainable parameters = 50,462,720 of 1,150,511,104
+# (4.39% trained)': the model's count is the second
+_UNSLOTH = re.compile(r".{0,40}?\btrainable parameters\s*=\s*[\d,]+\s+of\s+(\d[\d,]*)()",
+                      re.IGNORECASE)
 # 'size of model 1294480', 'size of model (intrinsic dimensions adapted): 503440': only a bare
 # number ending the line ('size of model: 124 MB' is bytes)
 _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\d,]*)()\s*$",
@@ -96,7 +100,8 @@ def param_count(text: str) -> int | None:
     start = _LEAD.match(text).end()
     m = (_PARAMS.match(text, start) or _PARAMS_FIRST.match(text, start)
          or _MODEL_SIZE.match(text, start) or _PARAMS_SENTENCE.match(text, start)
-         or _SIZE_PARAMS.match(text, start) or _PEFT.match(text, start))
+         or _SIZE_PARAMS.match(text, start) or _PEFT.match(text, start)
+         or _UNSLOTH.match(text, start))
     if m is None:
         return None
     n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)

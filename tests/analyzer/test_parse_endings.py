@@ -179,6 +179,9 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
     (generic, "trainable params: 1,949,696 || all params: 6,245,533,696 || trainable%: 0.0312",
      6_245_533_696),
     (generic, "Model llama3 8B size: 8,030,261,248 total parameters", 8_030_261_248),  # torchtitan
+    # Unsloth's banner after its ASCII art: the second count is the model's
+    (generic, ' "-____-"     Trainable parameters = 50,462,720 of 1,150,511,104 (4.39% trained)',
+     1_150_511_104),
 ])
 def test_a_parameter_count_in_any_wording(mod, line, n):
     r = run(mod, line + "\n" + (BODIES.get(mod) or "step 1 | loss 2.0\nstep 2 | loss 1.9\n"))
@@ -261,6 +264,7 @@ def test_no_parameter_count_from_prose_or_bytes():
     from analyzer.parsers._banner import param_count
     for line in ("12 parameters were frozen", "3 parameters", "size of model: 124 MB",
                  "model vocab size: 50304", "Model size: 350M",
+                 "Number of trainable parameters = 83,886,080",
                  "num decayed parameter tensors: 26, with 10,740,096 parameters"):
         assert param_count(line) is None, line
 

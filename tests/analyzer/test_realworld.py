@@ -384,8 +384,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ('generic/ia4devs-readme-unsloth-llama3-8b-4bit-windows-60-steps-hf-dicts-bar-padding-train-runtime-364s.log',
      'fact:step_ms'): 'misread when added (seventeenth hunt)',
     ('generic/tarot-readme-ja-colab-unsloth-tinyllama-20-examples-30-epochs-trainer-table-every-10-steps-loss-to-0.04.log',
-     'fact:params'): 'misread when added (seventeenth hunt)',
-    ('generic/tarot-readme-ja-colab-unsloth-tinyllama-20-examples-30-epochs-trainer-table-every-10-steps-loss-to-0.04.log',
      'fact:step_ms'): 'misread when added (seventeenth hunt)',
     ('llmc/issue74-m1max-train_gpt2py-omp-error15-zsh-abort-then-kmp-duplicate-lib-rerun-stops-after-loading-weights.log',
      'runs'): 'misread when added (seventeenth hunt)',
