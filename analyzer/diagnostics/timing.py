@@ -95,9 +95,8 @@ def _overhead(prep: Prepared, n_evals: int, eval_dt: float, st: stats.Throughput
         # against an interval of normal steps is the run's share
         extra = max(0.0, eval_dt - st.median_step_ms)
         return extra / (interval * st.median_step_ms + extra)
-    if n_evals > 1 or (interval is None and span >= 100) or interval is not None:
-        return frac
-    return None
+    # (an interval known here means 4 evals or more over a span of at least one interval)
+    return frac if interval is not None or n_evals > 1 or span >= 100 else None
 
 
 def _timed_evals(prep: Prepared, config: DiagnosticsConfig, which: str) -> Finding | None:

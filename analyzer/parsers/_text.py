@@ -24,7 +24,8 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 # '[2024-04-02 01:59:46][INFO]...' (a bracketed stamp may be followed by the next bracket)
 # '10/21/2024 18:23:05 - ' (Hugging Face's example scripts: '%m/%d/%Y %H:%M:%S')
 # 'Time: 2023-12-11 16:39:18, Epoch: 0, Step: 5, …' (DeepSpeed-Chat's labelled stamp)
-_TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T]\d\d:\d\d:\d\d"
+_DATE = r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T]"  # the date of every stamp read here
+_TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?" + _DATE + r"\d\d:\d\d:\d\d"
                         r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
                         r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
 _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
@@ -68,7 +69,7 @@ _INDENTED_RANK = re.compile(r" +\[rank\d+\]:")  # a notebook's indented torchrun
 # line it printed once for several workers
 _RAY = re.compile(r"\((?:[\w.-]+ )?pid=\d+(?:, ip=[\d.]+)?\) ")
 _RAY_REPEATED = re.compile(r"\s*\[repeated \d+x across cluster\]$")
-_TAG_STAMP = re.compile(r"\[[\w.-]{1,20}\] (?=\[?(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T])")
+_TAG_STAMP = re.compile(r"\[[\w.-]{1,20}\] (?=\[?" + _DATE + ")")
 
 
 def split_lines(data: bytes | bytearray | memoryview) -> list[str]:

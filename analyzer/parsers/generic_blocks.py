@@ -37,6 +37,8 @@ _COMPOSER = {"train loss/train/total": "loss", "train throughput/tokens_per_sec"
 
 def block_header(text: str) -> tuple[int, int | None] | None:
     """(step, planned steps) of a block's header line, else None."""
+    if "[step=" not in text and "[batch=" not in text:  # (every line of a log asks)
+        return None
     m = _HEADER.match(text)
     if m is None:
         return None

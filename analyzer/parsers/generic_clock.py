@@ -44,7 +44,8 @@ class Clocks:
         steps): the time since the last stamped training line over the steps between. None
         over an interval that holds an eval or a checkpoint, or that is short against the
         stamps' resolution (under 10 of their units: whole seconds give a time only over
-        10 s or more, each interval within 10%), and for good once the stamps stood still while steps advanced."""
+        10 s or more, each interval within 10%), and for good once the stamps stood still
+        while steps advanced."""
         got = None if self._stamps_off else line_stamp(self.raw_line)
         if got is None:
             return None

@@ -150,10 +150,7 @@ class Parser(StdoutParser):
     def _eval(self, values: dict[str, float | None]) -> None:
         """An eval dict: at the training bar's count when a bar came since the last dict
         (a log whose dicts are printed before their bars), else at the last dict's step."""
-        step = self._step if self._step is not None else 0
-        bar, self._bar = self._bar, None
-        if bar is not None and int(bar.group(1)) > step:
-            step = int(bar.group(1))
+        step = self._past_bar(self._step if self._step is not None else 0)
         if self._ended and self._end_step is not None:  # an evaluation after the training
             step = max(step, self._end_step)
         val = None
@@ -165,13 +162,16 @@ class Parser(StdoutParser):
         if val is not None:
             self.evaluation(step, val_loss=val)
 
+    def _past_bar(self, step: int) -> int:
+        """``step``, or the count of a training bar printed since the last dict when it went
+        past it (the bar is used up)."""
+        bar, self._bar = self._bar, None
+        return max(step, int(bar.group(1))) if bar is not None else step
+
     def _final(self, values: dict[str, float | None]) -> None:
         """The train_runtime dict: the run completed, at the training bar's last count when
         it went past the last logging step ('69/69' after the dict of step 60)."""
-        step = self._step if self._step is not None else 0
-        bar, self._bar = self._bar, None
-        if bar is not None and int(bar.group(1)) > step:
-            step = int(bar.group(1))
+        step = self._past_bar(self._step if self._step is not None else 0)
         for key, x in values.items():
             self.metric(step, key, x)
         self._end("completed", None, step)
