@@ -17,6 +17,7 @@ import sys
 import threading
 
 from analyzer.cli.common import EXAMPLES, exit_status
+from analyzer.cli.memory import keep_freed_memory
 
 __all__ = ["EXAMPLES", "build_parser", "main", "run"]
 
@@ -70,6 +71,8 @@ def run() -> None:
     Nothing is left to do at exit: output files are written and renamed inside the
     commands. Skipped while another thread runs (its work must finish), and an exception
     main() does not handle leaves through the normal exit with its traceback."""
+    if os.environ.get("GPTSCOPE_MALLOC", "1") != "0":
+        keep_freed_memory()
     status = main()
     try:
         sys.stdout.flush()

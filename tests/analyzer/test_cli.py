@@ -292,6 +292,7 @@ def test_run_exits_without_teardown_only_when_alone(monkeypatch):
 
     import analyzer.cli as cli_mod
     calls = []
+    monkeypatch.setenv("GPTSCOPE_MALLOC", "0")  # leave this process's allocator alone
     monkeypatch.setattr(cli_mod, "main", lambda: 1)
     monkeypatch.setattr(cli_mod.os, "_exit", lambda status: calls.append(("_exit", status)))
     monkeypatch.setattr(cli_mod.threading, "active_count", lambda: 1)
@@ -304,3 +305,27 @@ def test_run_exits_without_teardown_only_when_alone(monkeypatch):
         cli_mod.run()
     assert calls == [] and e.value.code == 1
     assert threading.active_count() >= 1
+
+
+def test_the_command_keeps_freed_memory_unless_told_not_to(monkeypatch):
+    """run() raises glibc's trim and mmap thresholds for the command's process (a 1M-line
+    summary faulted in fresh pages for every big array); GPTSCOPE_MALLOC=0 leaves them."""
+    import analyzer.cli as cli_mod
+    calls = []
+    monkeypatch.setattr(cli_mod, "keep_freed_memory", lambda: calls.append("kept"))
+    monkeypatch.setattr(cli_mod, "main", lambda: 0)
+    monkeypatch.setattr(cli_mod.threading, "active_count", lambda: 2)  # no os._exit here
+    for env, expected in (("1", ["kept"]), ("0", [])):
+        monkeypatch.setenv("GPTSCOPE_MALLOC", env)
+        calls.clear()
+        with pytest.raises(SystemExit):
+            cli_mod.run()
+        assert calls == expected
+
+
+def test_keep_freed_memory_takes_on_glibc(repo_root):
+    import platform
+    code = "from analyzer.cli.memory import keep_freed_memory; print(keep_freed_memory())"
+    r = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True,
+                       text=True, check=True)
+    assert r.stdout.strip() == str(platform.libc_ver()[0] == "glibc")
