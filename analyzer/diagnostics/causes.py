@@ -122,7 +122,9 @@ def lr_evidence(run: Run, s: SegmentSeries, onset: int) -> dict[str, Any] | None
     if warm and abs(onset - warm) <= max(2, NEAR_STEPS * warm):
         out.update(warmup_iters=int(warm), steps_from_warmup_end=int(onset - warm))
     before = int(np.searchsorted(s.lr_steps, onset, "right"))
-    if before:
+    # (a learning rate logged after the onset too: the highest of a log that ends at the
+    # onset, mid warm-up, may be no peak at all)
+    if 0 < before < len(s.lr):
         at, peak = float(s.lr[before - 1]), float(s.lr.max())
         if at >= PEAK_LR * peak:
             out.update(lr=at, peak_lr=peak)

@@ -52,6 +52,10 @@ _UNSLOTH = re.compile(r".{0,40}?\btrainable parameters\s*=\s*[\d,]+\s+of\s+(\d[\
 # number ending the line ('size of model: 124 MB' is bytes)
 _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\d,]*)()\s*$",
                          re.IGNORECASE)
+# 'Model Size:    162.20M' (a modded-nanogpt fork): a count only with decimals and its K/M/B
+# suffix ending the line ('model size: 124 MB' is bytes, 'model size: 768' a width, 'Model
+# size: 350M' the name of a preset)
+_SIZE_SUFFIX = re.compile(r"model size\s*[:=]\s*(\d+\.\d+)\s*([KMB])\s*$", re.IGNORECASE)
 # what may come before the count's wording: indentation, a list bullet, a comment's '# '
 _LEAD = re.compile(r"\s*(?:[-*•#]\s+)?")
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "BILLION": 1e9, "MILLION": 1e6, "百万": 1e6, "万": 1e4,
@@ -101,11 +105,11 @@ def param_count(text: str) -> int | None:
     m = (_PARAMS.match(text, start) or _PARAMS_FIRST.match(text, start)
          or _MODEL_SIZE.match(text, start) or _PARAMS_SENTENCE.match(text, start)
          or _SIZE_PARAMS.match(text, start) or _PEFT.match(text, start)
-         or _UNSLOTH.match(text, start))
+         or _UNSLOTH.match(text, start) or _SIZE_SUFFIX.match(text, start))
     if m is None:
         return None
     n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)
-    if m.re in (_PARAMS_FIRST, _PARAMS_SENTENCE, _SIZE_PARAMS) and n < 1000:
+    if m.re in (_PARAMS_FIRST, _PARAMS_SENTENCE, _SIZE_PARAMS, _SIZE_SUFFIX) and n < 1000:
         return None  # ('3 parameters' in prose is no model)
     return round(n) if n >= 1 else None
 

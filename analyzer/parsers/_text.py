@@ -286,9 +286,12 @@ def literal(text: str) -> Any:
 
 # (the key ends in a non-space and one \s* takes the spaces before the number: a pattern
 # where several quantifiers could share a run of spaces backtracks cubically on long runs)
-_FIELD = re.compile(r"(?P<key>[A-Za-z](?:[\w/ .-]*?[\w/.-])?)?\s*(?:[:=]\s*)?\(?"
-                    r"(?P<num>[-+]?(?:nan|inf|(?:\d[\d,]*)?\.?\d+(?:[eE][-+]?\d+)?))"
+_NUM = r"(?P<num>[-+]?(?:nan|inf|(?:\d[\d,]*)?\.?\d+(?:[eE][-+]?\d+)?))"
+_FIELD = re.compile(r"(?P<key>[A-Za-z](?:[\w/ .-]*?[\w/.-])?)?\s*(?:[:=]\s*)?\(?" + _NUM +
                     r"(?P<unit>.*)$", re.IGNORECASE)
+# a label with its colon: the whole label, digits in it too ('bf16_mfu: 2.74', not 'bf' 16)
+_LABELLED = re.compile(r"(?P<key>[A-Za-z][\w/ .-]*?)\s*[:=]\s*\(?" + _NUM + r"(?P<unit>.*)$",
+                       re.IGNORECASE)
 
 
 def pipe_fields(text: str) -> dict[str, tuple[float | None, str]]:
@@ -303,7 +306,7 @@ def pipe_fields(text: str) -> dict[str, tuple[float | None, str]]:
         part = part.strip()
         if not part:
             continue
-        m = _FIELD.match(part)
+        m = _LABELLED.match(part) or _FIELD.match(part)
         if m is None and ":" in part:  # a label before the field: 'elapsed_time: dt=465.2ms'
             m = _FIELD.match(part.split(":", 1)[1].strip())
         if m is None:

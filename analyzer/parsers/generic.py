@@ -56,7 +56,7 @@ from analyzer.parsers._text import clean_line, to_float
 from analyzer.parsers.generic_blocks import block_field, block_header
 from analyzer.parsers.generic_clock import Clocks
 from analyzer.parsers.generic_keras import epoch_line, progress_line
-from analyzer.parsers.generic_fields import ms_of, read_fields, train_and_val
+from analyzer.parsers.generic_fields import fill_repeat, ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import (BAR, CKPT, GUARD_STOP, MEGATRON_VAL, SPLIT_LOSS,
                                             STEPLESS_TEST, STEPLESS_VAL, TIME_BELOW,
                                             TRAIN_TIME, epoch_step, line_fields)
@@ -307,6 +307,8 @@ class Parser(Clocks, StdoutParser):
             fields["step_ms"] = f["step_ms"]
         elif fields["dt_ms"] is None and "clock_ms" not in f:
             fields["step_ms"] = self._stamp_ms(step)
+        if fill_repeat(self._out, step, fields):
+            return
         self._untimed = fields["dt_ms"] is None and "clock_ms" not in f
         self._untimed_loss = fields["loss"]
         stamp, self._stamp_read = self._stamp_read, None

@@ -17,8 +17,10 @@ _SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|(?<![:=\s])\s{2,}|\t|\s+(?=[A-Za-z_][\w
                     r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
                     r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
 # a time's unit in parentheses after its label ('dt(ms)=588.26', Megatron's 'elapsed time per
-# iteration (s): 7.2310'): the label's unit
-_KEY_UNIT = re.compile(r"\s*\((ms|s|sec|secs)\)(?=\s*[:=])", re.IGNORECASE)
+# iteration (s): 7.2310'), or after 'in' (NeMo's 'train_step_timing in s=14.60'): the label's
+# unit
+_KEY_UNIT = re.compile(r"\s*\((ms|s|sec|secs)\)(?=\s*[:=])|\s+in\s+(ms|s)(?=\s*[:=])",
+                       re.IGNORECASE)
 # a qualifier in parentheses between a label and its colon ('loss train (curr): 1.585'); one
 # naming an eval is kept (the part is then unread: never a train loss by mistake)
 # nor a unit ('tok/s (k): 141' stays unread; a time's unit in parentheses: see _KEY_UNIT)
@@ -31,7 +33,8 @@ _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
 _LOSS = {"loss", "lm loss"}  # the step's own loss
 # a named train loss: the step's loss too, unless the line has a bare 'loss' as well (then it
 # is the latest eval's train loss, which such lines repeat beside their val loss)
-_TRAIN = {"train loss", "training loss", "train", "trl", "tr loss", "loss train", "train/loss"}
+_TRAIN = {"train loss", "training loss", "train", "trl", "tr loss", "loss train", "train/loss",
+          "reduced train loss", "train loss step"}  # (NeMo's, Lightning's per-step value)
 _VAL = re.compile(r"^(?:val|valid|validation|eval|evaluation|test|dev)(?:[ /]?loss)?$|"
                   r"^(?:loss[ /])?(?:val|valid|validation|eval)$")
 _LR = {"lr", "learning rate", "lr0"}
@@ -39,8 +42,9 @@ _NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total
 _TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
          "ms/iter", "ms/step", "time per iteration", "time per step"}
 # the unit in the key; Megatron-style 'elapsed time per iteration (ms): 430.0'
-_TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms", "time per iteration ms",
-            "elapsed time per iteration ms", "time per step ms"}
+_TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms", "iter time ms",
+            "time per iteration ms", "elapsed time per iteration ms", "time per step ms",
+            "train step timing ms"}  # (NeMo's 'train_step_timing in s=14.60')
 # a running average of the step time ('step avg: 34.13ms', modded-nanogpt's ports): beside it,
 # a plain 'time' may be the cumulative clock ('time: 8,566ms', grows step after step), never
 # one step's time; the parser tells (generic.Parser._clock_or_time) and takes the clock's
@@ -51,7 +55,7 @@ _CLOCK = {"time", "train time", "training time", "elapsed", "elapsed time", "tot
           "wall", "wall time", "wallclock", "time ms", "train time ms", "elapsed ms"}
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
         "tokens per second", "tokens/s/device", "tokens/sec/device",  # (MaxText: per chip)
-        "tokens per sec", "throughput", "tok per sec"}
+        "tokens per sec", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 # iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
 # inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
@@ -95,7 +99,7 @@ def read_fields(rest: str) -> dict[str, float | None]:
 
 
 def _unit_suffix(m: re.Match) -> str:
-    return "_ms" if m.group(1).lower() == "ms" else "_s"
+    return "_ms" if (m.group(1) or m.group(2)).lower() == "ms" else "_s"
 
 
 def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
@@ -111,7 +115,10 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return "grad_norm", num
     if key == "mfu" or (not key and "mfu" in unit):
         return "mfu", num / 100.0 if "%" in unit or num > 1 else num
-    if key in _TPS or (not key and unit.startswith(("tok/s", "tokens/s", "tok/sec"))):
+    # a bare 'throughput' is tokens/s only with that unit (NeMo's 'throughput=0.108' counts
+    # samples per second)
+    if key in _TPS or (key in ("", "throughput") and unit.startswith(("tok/s", "tokens/s",
+                                                                       "tok/sec"))):
         return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
     if key in _ITS:
         return ("step_ms", 1000.0 / num) if num > 0 else (None, None)
@@ -150,3 +157,21 @@ def is_timed(fields: dict[str, float | None]) -> bool:
     """Does a line carry a time of its step (a per-step time, or a cumulative clock)?"""
     dt = fields.get("dt_ms")
     return (dt is not None and math.isfinite(dt)) or fields.get("clock_ms") is not None
+
+
+def fill_repeat(out: list[dict], step: int, fields: dict[str, float | None]) -> bool:
+    """A training line of the step whose iteration event was the last one out (metrics
+    aside): the same step printed again, by another logger (DeepSpeed's 'steps: 2 loss:
+    11.4175 iter time (s): 2.441' beside GPT-NeoX's 'iteration 2/ 2140 | … | lm_loss: …') or
+    by another rank, with the same loss as far as both print it. It fills what the first
+    line left empty; True when it was one."""
+    last = next((e for e in reversed(out[-4:]) if e.get("type") != "metric"), None)
+    if last is None or last.get("type") != "iter" or last.get("step") != step:
+        return False
+    a, b = last.get("loss"), fields.get("loss")
+    if a is not None and b is not None and not math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-4):
+        return False  # another loss at the same step: another run's line (a restart)
+    for key, value in fields.items():
+        if value is not None and last.get(key) is None:
+            last[key] = value
+    return True

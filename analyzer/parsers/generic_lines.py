@@ -12,8 +12,9 @@ import re
 from analyzer.parsers._text import to_float
 from analyzer.parsers.generic_fields import is_timed, read_fields
 
-# a step's counter word ('update=11': a research fork counts its optimizer updates)
-_WORD = r"(?:(?:global[ _]?)?step|iter(?:ation)?|it|update)"
+# a step's counter word ('update=11': a research fork counts its optimizer updates; DeepSpeed's
+# engine prints 'steps: 2 loss: 11.4175 iter time (s): 2.441 samples/sec: 6.554')
+_WORD = r"(?:(?:global[ _]?)?steps?|iter(?:ation)?|it|update)"
 
 # the step at the start of a line: 'step 12', 'step12', 'iter 12:', '12 |', 'Step 12/100', '[12]'
 # (MaxText's 'completed step: 2, seconds: 5.658, …, loss: 11.689': a verb before the word)
@@ -28,6 +29,11 @@ _HEAD = re.compile(r"\s*(?:(?:completed|finished)\s+(?=step|iter))?"
 # 'GPU 0 …')
 _TAG = re.compile(r"\s*(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*\s+(?=(?i:" + _WORD
                   + r")\s*[:=#]?\s*\d)")
+
+# fields before the step's counter (GPT-NeoX: ' samples/sec: 1.702 | iteration        1/   55000 |
+# elapsed time per iteration (ms): 18806.7 | … | lm_loss: 2.275809E+00 |'): read after it
+_LEAD = re.compile(r"\s*((?:[A-Za-z][\w/ .-]{0,40}:\s*[-+]?\d[\d.]*(?:[eE][-+]?\d+)?\s*\|\s*)"
+                   r"{1,3})(?=" + _WORD + r"\s*[:=#]?\s*\d)", re.IGNORECASE)
 
 # an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
 # finer counter after it is the step
@@ -50,11 +56,21 @@ _COUNTER = re.compile(r"\[?" + _WORD + r"\s*[:=#]?\s*\d+"
 
 # a tqdm bar whose postfix carries the step's fields ('Training:  10%|▉  | 499/5000 [06:28<57:55,
 # 1.30it/s, loss=0.9962, lr=0.000300, tok/s=27851.7, dt(ms)=588.26]'): the count n is the step
-BAR = re.compile(r"\s*(?:(?P<desc>[^|%]{0,60}?):?\s*)?\d{1,3}%\|[^|]{0,200}\|\s*(?P<n>\d+)/(?P<total>\d+)"
-                  r"\s*\[(?P<inside>[^\]]{0,400})\]\s*$")
+# (a log line glued after the bar's ']' is no part of it: NeMo's '...][NeMo I 2024-06-17 …')
+BAR = re.compile(r"\s*(?:(?P<desc>[^|%]{0,60}?):?\s*)?\d{1,3}%\|[^|]{0,200}\|\s*"
+                 r"(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<inside>[^\]]{0,400})\]")
 
-# a bar counting within an epoch (Lightning's 'Epoch 0: ...'), or an eval's bar: no step
+# an eval's bar, or one counting something else within an epoch: no step
 _BAR_NOT_STEPS = re.compile(r"epoch|val|eval|test|valid", re.IGNORECASE)
+# Lightning's training bar, 'Epoch 3: 45%|...| 450/1000 [..., v_num=0, loss=3.21]' (NeMo's
+# 'Epoch 0: :  65%|', 'global_step=12.00'): its count restarts each epoch, the bar's total
+# being the epoch's length. Another script's epoch bar, without Lightning's fields, is left
+# alone (its epoch summaries are the steps: tinystories-lm's 'epoch 1: 100%|…| 4793/4793')
+_BAR_EPOCH = re.compile(r"\s*epoch\s+(\d+)[\s:]*$", re.IGNORECASE)
+_LIGHTNING = re.compile(r"(?:^|,)\s*(?:v_num|global_step)=")
+# tqdm's rate, 'it/s' or (under one per second) 's/it': a step time when the postfix has none,
+# if printed to two significant digits at least ('0.02it/s' is anything from 40 to 67 s)
+_BAR_RATE = re.compile(r"(?:^|,)\s*(\d+\.?\d*)\s*(it/s|s/it)\s*(?:,|$)")
 
 # a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
 _INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
@@ -76,6 +92,8 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
     if count is not None:
         return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False
     ep = _EPOCH.match(text)
+    if ep is not None and "%|" in text and (bar := _bar_line(text)) is not None:
+        return bar  # Lightning's 'Epoch 0:  45%|...| 450/1000 [..., loss=3.21]'
     if ep is not None:
         inner = _IN_EPOCH.match(text, ep.end())
         if inner is None:
@@ -92,6 +110,8 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
     if tag is not None:
         text = text[tag.end():]
     m = _HEAD.match(text)
+    if m is None and (lead := _LEAD.match(text)) is not None:
+        m = _HEAD.match(f"{text[lead.end():]} | {lead.group(1).rstrip(' |')}")
     if m is None and "%|" in text:
         return _bar_line(text)
     if m is None:
@@ -124,13 +144,37 @@ def epoch_step(at: tuple[int, int, int, int | None] | None, epoch: int, count: i
 
 def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """A tqdm bar with the step's fields in its postfix (``key=value`` after the elapsed time
-    and the rate): its count is the steps done. A bar within an epoch or of an eval is not."""
+    and the rate): its count is the steps done (in Lightning's 'Epoch N' bar, the steps of
+    that epoch). A bar within an epoch or of an eval is not. The postfix's per-step train
+    loss ('reduced_train_loss', 'train_loss') is the step's, not Lightning's 'loss', a running
+    mean over the last batches; tqdm's rate is the step time when nothing else times it."""
     m = BAR.match(text)
-    if m is None or _BAR_NOT_STEPS.search(m.group("desc") or ""):
+    if m is None:
         return None
-    postfix = ", ".join(p for p in m.group("inside").split(",") if "=" in p)
+    epoch = _BAR_EPOCH.match(m.group("desc") or "")
+    if epoch is not None and not _LIGHTNING.search(m.group("inside")):
+        return None
+    if epoch is None and _BAR_NOT_STEPS.search(m.group("desc") or ""):
+        return None
+    parts = m.group("inside").split(",")
+    postfix = ", ".join(p for p in parts if "=" in p)
     got = _step_line(int(m.group("n")), m.group("total"), postfix)
-    return None if got is None or "loss" not in got[2] else got
+    if got is None or "loss" not in got[2]:
+        return None
+    fields = got[2]
+    if "train_loss" in fields:
+        fields["loss"] = fields.pop("train_loss")
+    if "val_loss" in fields:  # the latest validation's, repeated until the next one
+        fields["train_loss"] = None
+    rate = _BAR_RATE.search(",".join(p for p in parts if "=" not in p))
+    if rate is not None and fields.get("dt_ms") is None and "step_ms" not in fields:
+        digits = rate.group(1).replace(".", "").lstrip("0")
+        value = float(rate.group(1))
+        if len(digits) >= 2 and value > 0:
+            fields["step_ms"] = 1000.0 * (value if rate.group(2) == "s/it" else 1.0 / value)
+    if epoch is not None:
+        fields["epoch"] = float(epoch.group(1))
+    return got
 
 
 def _epoch_line(ep: re.Match) -> tuple[int, int | None, dict[str, float | None], bool] | None:
@@ -210,9 +254,11 @@ GUARD_STOP = re.compile(r"(?:.*\W)?(?:hard[ -]stop|aborting training|training ab
 # Megatron-LM's eval block: ' validation loss at iteration 1000 | lm loss value: 6.439325E+00 |
 # lm loss PPL: 6.259840E+02 |', and after training ' validation loss at the end of training
 # for val data | lm loss value: 8.165035E+00 | ...' (another eval, on other batches: the last
-# val; its 'for test data' twin is a test loss, no val)
-MEGATRON_VAL = re.compile(r"validation loss at (?:iteration\s+(\d+)|the end of training for "
-                           r"(val|valid|validation) data)\s*\|\s*(?:[\w -]*?\s)?loss value\s*:\s*"
+# val; its 'for test data' twin is a test loss, no val); older Megatron's '| LM loss: 4.50E+00 |'
+# and GPT-NeoX's ' validation results at iteration 1000 | lm_loss value: 2.34E+00 |'
+MEGATRON_VAL = re.compile(r"validation (?:loss|results) at (?:iteration\s+(\d+)|the end of "
+                           r"training for (val|valid|validation) data)\s*\|\s*(?:[\w -]*?[\s_])?"
+                           r"loss(?: value)?\s*:\s*"
                            r"([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf))", re.IGNORECASE)
 
 # nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving

@@ -118,6 +118,8 @@ class Parser(StdoutParser):
         if "val_loss" in kv:
             if not self._trained and n > 0 and train_time is not None:
                 self._val_step(n, train_time)
+            elif train_time is not None:
+                self._time_untimed(n, train_time)
             # a fork times its evals: 'val_time: 790ms' (the clock, train_time, stops for them)
             self.evaluation(n, val_loss=to_float(kv["val_loss"]), eval_ms=_ms(kv.get("val_time")))
             self._val_time, self._val_n = train_time, n
@@ -141,6 +143,16 @@ class Parser(StdoutParser):
         step the val line follows is an iteration with that step time and no loss."""
         self._data(n, "iter")
         self.iteration(n, step_ms=self._step_ms(n, train_time))
+
+    def _time_untimed(self, n: int, train_time: float) -> None:
+        """A val line's clock right after a training line of its step that had none (a
+        fork's 'step:20/1000, …, avg_train_loss:nan time:182/1147s' before 'step:20/1000, …,
+        val_loss:nan train_time:11.47s'): that line's step time, from the clocks of the val
+        lines (the training lines print none)."""
+        last = next((e for e in reversed(self._out[-3:]) if e.get("type") == "iter"), None)
+        if (last is not None and last.get("step") == n and last.get("step_ms") is None
+                and self._train_time is None):
+            last["step_ms"] = self._step_ms(n, train_time)
 
     def _step_ms(self, n: int, train_time: float) -> float | None:
         """One step's time from the cumulative clock: the difference to the previous line

@@ -168,6 +168,8 @@ class Parser(StdoutParser):
             values = [f.get(k, (None, ""))[0] for k in ("loss", "dt", "tok/sec", "mfu")]
             if values[2] is None:  # a fork's name for it
                 values[2] = (f.get("tps") or f.get("tok/s") or (None, ""))[0]
+            if values[3] is None:  # nanochat since late 2025: 'bf16_mfu: 2.74'
+                values[3] = f.get("bf16_mfu", (None, ""))[0]
             values[1] = ms(f.get("dt"))  # a number without 'ms' is a cut line
         loss, dt, tps, mfu = values
         if loss is None:

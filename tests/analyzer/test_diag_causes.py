@@ -188,3 +188,15 @@ def test_an_eval_at_the_onsets_step_is_a_cause_only_when_it_ran_before_that_step
     assert spike_cause_with_eval_at(149.5).evidence["favoured"] == "boundary"
     f = spike_cause_with_eval_at(150.0)
     assert f.evidence["favoured"] != "boundary" and "eval" not in f.message
+
+
+def test_the_learning_rate_is_no_peak_when_the_log_ends_at_the_onset():
+    """A log that ends at its spike, mid warm-up: its highest learning rate so far is no
+    peak; with learning rates logged after the onset it is."""
+    loss = [2.0] * 20 + [9.0]
+    lr = [1e-5 * (i + 1) for i in range(21)]
+    f = only(spike_causes(S.run(S.iters(range(21), loss, lr=lr)), CFG))
+    assert "peak_lr" not in f.evidence
+    loss, lr = losses(), [1e-3] * N
+    f = only(spike_causes(S.run(S.iters(range(N), loss, lr=lr)), CFG))
+    assert f.evidence["peak_lr"] == 1e-3

@@ -184,3 +184,20 @@ def test_a_train_loss_that_rises_while_the_val_loss_falls_is_no_divergence():
     evals = [ev(500, 2.0, 1.0), ev(1500, 1.0, 1.1), ev(2500, 0.9, 1.2)]
     (f,) = loss_trend_divergence(run(iters(steps, losses), evals), DiagnosticsConfig())
     assert f.code == "loss_divergence" and f.severity == "error"
+
+
+def test_a_jump_the_log_ends_on_is_a_spike():
+    """GPT-NeoX's bf16 run: 2.28 at step 1, 11.05 at step 2, and the log ends."""
+    (f,) = loss_spikes(run(iters([1, 2], [2.275809, 11.05449])), CFG)
+    assert f.code == "loss_spike" and f.severity == "warning" and f.steps == (2, 2)
+    assert "last one logged: 4.9x the highest before it (2.2758)" in f.message
+    assert "Too soon to tell" in f.message
+
+
+@pytest.mark.parametrize("steps, loss", [
+    ([1, 2], [2.28, 4.0]),                        # under twice the highest before it
+    ([1, 2, 3], [2.28, 9.0, float("nan")]),       # not the last logged: a NaN follows it
+    ([1, 2, 3], [11.0, 9.0, 12.0]),               # not above twice the highest before
+])
+def test_no_last_jump(steps, loss):
+    assert "loss_spike" not in codes(loss_spikes(run(iters(steps, loss)), CFG))

@@ -182,6 +182,7 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
     # Unsloth's banner after its ASCII art: the second count is the model's
     (generic, ' "-____-"     Trainable parameters = 50,462,720 of 1,150,511,104 (4.39% trained)',
      1_150_511_104),
+    (modded, "Model Size:    162.20M", 162_200_000),  # a fork's report block
 ])
 def test_a_parameter_count_in_any_wording(mod, line, n):
     r = run(mod, line + "\n" + (BODIES.get(mod) or "step 1 | loss 2.0\nstep 2 | loss 1.9\n"))

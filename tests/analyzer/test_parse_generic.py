@@ -532,9 +532,11 @@ def test_tqdm_bars_with_the_fields_in_their_postfix_and_a_resume_counting_from_z
     assert r.iters["loss"].tolist() == [0.9962, 0.9962, 0.5026, 0.5026, 0.0070, 0.0070]
     assert r.iters["dt_ms"].iloc[0] == 588.26 and r.iters["tokens_per_s"].iloc[0] == 27851.7
     assert [s["kind"] for s in r.segments] == ["run_start", "resume"]
-    # a bar counting within an epoch (Lightning), or an eval's bar, gives no step
+    # Lightning's bar counts within its epoch (test_lightning_and_nemo_epoch_bars); an eval's
+    # bar gives no step
     assert generic_lines.line_fields("Epoch 0:  50%|█    | 25/50 [00:01<00:01, 20.0it/s, "
-                                "loss=2.3, v_num=0]") is None
+                                "loss=2.3, v_num=0]") == (25, 50, {"loss": 2.3, "step_ms": 50.0,
+                                                                   "epoch": 0.0}, False)
     assert generic_lines.line_fields("Validation: 100%|██| 5/5 [00:01<00:00, loss=2.3]") is None
 
 
@@ -699,3 +701,73 @@ def test_what_is_no_table_header():
                  "I tried another precision. It can go further but the loss still spikes.",
                  "the step where the val loss was best"):
         assert header_roles(line) is None, line
+
+
+NEOX = (" samples/sec: 1.702 | iteration        1/   55000 | elapsed time per iteration (ms): "
+        "18806.7 | learning rate: 1.212E-09 | approx flops per GPU: 5.7TFLOPS | lm_loss: "
+        "2.275809E+00 | number of skipped iterations:   0 | number of nan iterations:   0 |\n"
+        "after 1 iterations memory (MB) | allocated: 19278.6 | max allocated: 27906.7\n"
+        " samples/sec: 2.721 | iteration        2/   55000 | elapsed time per iteration (ms): "
+        "11761.2 | learning rate: 2.424E-09 | lm_loss: 2.105449E+00 |\n")
+
+
+def test_gpt_neox_lines_put_the_rate_before_the_iteration():
+    r = run(generic, NEOX + " validation results at iteration 2 | lm_loss value: 2.3E+00 | "
+            "lm_loss_ppl value: 9.9E+00 |\n")
+    assert list(r.iters["step"]) == [1, 2] and list(r.iters["dt_ms"]) == [18806.7, 11761.2]
+    assert list(r.iters["loss"]) == [2.275809, 2.105449]
+    assert list(r.iters["lr"]) == [1.212e-09, 2.424e-09] and r.iters["tokens_per_s"].isna().all()
+    assert list(zip(r.evals["step"], r.evals["val_loss"])) == [(2, 2.3)]
+
+
+def test_older_megatron_validation_line():
+    text = ("iteration 900/3000 | elapsed time per iteration (ms): 11092.2 | lm loss 4.1E+00 |\n"
+            " validation loss at iteration 1000 | LM loss: 4.503653E+00 | LM PPL: 9.03E+01\n")
+    assert list(zip(run(generic, text).evals["step"], run(generic, text).evals["val_loss"])) == [
+        (1000, 4.503653)]
+
+
+def test_deepspeeds_steps_line_and_a_second_line_of_the_same_step_are_one_iteration():
+    """DeepSpeed's engine prints 'steps: N loss: X iter time (s): Y' beside GPT-NeoX's line of
+    the same step: one iteration, the second line filling what the first lacks."""
+    text = ("steps: 1 loss: 2.2758 iter time (s): 13.338 samples/sec: 1.200\n" + NEOX.replace(
+        "2.105449E+00", "1.1E+01") + "steps: 3 loss: 9.5 iter time (s): 2.441 samples/sec: 6.5\n")
+    r = run(generic, text)
+    assert r.n_segments == 1 and list(r.iters["step"]) == [1, 2, 3]
+    assert list(r.iters["loss"]) == [2.2758, 11.0, 9.5]
+    assert list(r.iters["dt_ms"]) == [13338.0, 11761.2, 2441.0]
+    assert r.iters["lr"].iloc[0] == 1.212e-09  # from the NeoX line of step 1
+
+
+def test_lightning_and_nemo_epoch_bars():
+    """Lightning's 'Epoch N' bar counts the epoch's steps; NeMo's per-step loss is the step's,
+    not Lightning's running 'loss'; its time comes from 'train_step_timing in s', else from
+    tqdm's rate (to two digits at least); a val loss in the postfix is one eval while it stays
+    the same; a NeMo line glued after the bar is no part of it; 'throughput' is no tokens/s."""
+    bar = ("    Epoch {e}:   0%|          | {n}/300 [59:12<1573:03:24, {rate}, loss=7.75, "
+           "v_num=3-16, reduced_train_loss={l}, global_step={g}.0, throughput=0.108{extra}]{glue}")
+    lines = [bar.format(e=0, n=n, rate="18.79s/it", l=7.5 + n / 1000, g=n - 1, extra="", glue="")
+             for n in (189, 190)]
+    lines.append(bar.format(e=0, n=191, rate="0.02it/s", l=7.91, g=190,
+                            extra=", train_step_timing in s=14.60, val_loss=0.212",
+                            glue="[NeMo I 2024-06-17 08:36:41 nlp_overrides:480] Removing ckpt"))
+    lines.append(bar.format(e=0, n=192, rate="0.02it/s", l=7.9, g=191,
+                            extra=", val_loss=0.212", glue=""))
+    lines.append(bar.format(e=1, n=1, rate="0.02it/s", l=7.8, g=300, extra="", glue=""))
+    r = run(generic, "\n".join(lines) + "\n")
+    assert list(r.iters["step"]) == [189, 190, 191, 192, 301] and r.n_segments == 1
+    assert list(r.iters["loss"]) == [7.689, 7.69, 7.91, 7.9, 7.8]
+    assert list(r.iters["step_ms"][:2]) == [18790.0, 18790.0]
+    assert r.iters["dt_ms"].iloc[2] == 14600.0 and r.iters["step_ms"].iloc[3:].isna().all()
+    assert list(zip(r.evals["step"], r.evals["val_loss"])) == [(191, 0.212)]
+    assert r.iters["tokens_per_s"].isna().all()
+
+
+def test_an_epoch_bar_without_lightnings_fields_is_no_step():
+    # another script's epoch bar: its epoch summaries are the steps
+    text = ("epoch 1: 100%|██████████| 4793/4793 [02:04<00:00, 38.35it/s, loss=6.452]\n"
+            "Epoch 1 - 0:2:17.4 | train_loss=8.993473 | val_loss=6.757787\n"
+            "epoch 2: 100%|██████████| 4793/4793 [02:04<00:00, 38.54it/s, loss=5.849]\n"
+            "Epoch 2 - 0:2:16.8 | train_loss=6.185053 | val_loss=5.947635\n")
+    r = run(generic, text)
+    assert list(r.iters["step"]) == [1, 2] and list(r.iters["loss"]) == [8.993473, 6.185053]

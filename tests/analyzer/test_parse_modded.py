@@ -258,3 +258,20 @@ def test_a_forks_comma_after_the_step_and_its_average_train_loss():
     r = run(modded, text)
     assert r.iters["loss"].tolist() == [5.2522, 4.4059]
     assert r.evals["val_loss"].tolist() == [7.0619, 4.5649]
+
+
+def test_a_forks_untimed_training_lines_take_the_val_lines_clock():
+    """A fork prints no train_time on its training lines, only on the val line after each
+    ('avg_train_loss:… time:182/1147s' then 'val_loss:… train_time:11.47s'): the training
+    line's step time is the val clocks' difference; none across the reset at step 10."""
+    text = ("step:0/1000, tokens seen: 0.00M, val_loss:10.9830 train_time:0.21s step_avg:nanms\n"
+            "step:10/1000, tokens seen:0.59M, avg_train_loss:10.0153 time:125/nans "
+            "step_avg:nanms\n"
+            "step:10/1000, tokens seen: 0.66M, val_loss:10.5120 train_time:0.00s step_avg:nanms\n"
+            "step:20/1000, tokens seen:1.25M, avg_train_loss:9.5 time:182/1147s step_avg:1147ms\n"
+            "step:20/1000, tokens seen: 1.31M, val_loss:9.4 train_time:11.47s step_avg:1147ms\n"
+            "step:30/1000, tokens seen:1.90M, avg_train_loss:9.1 time:239/1146s step_avg:1146ms\n"
+            "step:30/1000, tokens seen: 1.97M, val_loss:9.0 train_time:22.92s step_avg:1146ms\n")
+    it = of_type(events(modded, text), "iter")
+    assert [(i["step"], i["loss"]) for i in it] == [(10, 10.0153), (20, 9.5), (30, 9.1)]
+    assert [i["step_ms"] for i in it] == [None, pytest.approx(1147.0), pytest.approx(1145.0)]

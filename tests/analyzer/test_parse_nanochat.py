@@ -262,3 +262,14 @@ def test_a_val_line_glued_to_the_end_of_the_last_step_line_is_read():
     assert list(r.iters["step"]) == [21700, 21800, 21900]
     assert (int(r.evals["step"].iloc[-1]), r.evals["val_loss"].iloc[-1]) == (22000, 1.057228)
     assert r.stats.skipped == 0
+
+
+def test_bf16_mfu_is_the_mfu():
+    """nanochat since late 2025 prints 'bf16_mfu: 2.74' (and a fork adds fields after it)."""
+    text = ("step 00001/01980 (0.05%) | loss: 10.395864 | lrm: 0.05 | dt: 433.35ms | "
+            "tok/sec: 302,459 | bf16_mfu: 2.74 | epoch: 1 pq: 0 rg: 2 | total time: 0.00m\n"
+            "step 00002/01980 (0.10%) | loss: 10.393162 | lrm: 0.07 | dt: 429.64ms | "
+            "tok/sec: 305,075 | bf16_mfu: 2.77 | epoch: 1 pq: 0 rg: 3 | total time: 0.01m\n")
+    it = of_type(events(nanochat, text), "iter")
+    assert [i["mfu"] for i in it] == pytest.approx([0.0274, 0.0277])
+    assert [i["step_ms"] for i in it] == [433.35, 429.64]

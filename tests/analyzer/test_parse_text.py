@@ -146,6 +146,9 @@ def test_pipe_fields():
     assert f["ms"][0] == 4230.95 and f["% bf16 mfu"][0] == 31.9 and f["tok/s"][0] == 123917
     f = pipe_fields("loss: 3.6 | dt: 659.50ms | tok/sec: 794,972 | mfu: 49.69 | total time: 2.62m")
     assert f["dt"] == (659.5, "ms") and f["tok/sec"][0] == 794972 and f["total time"][0] == 2.62
+    # a label with digits in it is one label (nanochat's 'bf16_mfu', not 'bf' 16)
+    f = pipe_fields("loss: 10.39 | dt: 433.35ms | bf16_mfu: 2.74 | epoch: 1 pq: 0 rg: 2")
+    assert f["bf16_mfu"] == (2.74, "") and f["dt"] == (433.35, "ms")
     f = pipe_fields(" loss     nan (+nanz)| norm    nan (")     # a line cut short
     assert math.isnan(f["loss"][0]) and math.isnan(f["norm"][0])
     # a build-nanogpt fork labels its field: 'elapsed_time: dt=465.2185ms' is the dt

@@ -106,8 +106,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ('modded-nanogpt/pgolf-pr1140-ab-runner-two-arms-terminated-at-step6-then-death-signal-15-in-warmup-metrics-table.log',
      'problem:loss_spike@2'): 'misread when added (seventh hunt)',
     ('modded-nanogpt/pr95-tinystories-hyp-sweep-lr10-val-every-10-nan-from-420-runs-to-1000-eval-dominates-wall-time.log',
-     'fact:step_ms'): 'misread when added (seventh hunt)',
-    ('modded-nanogpt/pr95-tinystories-hyp-sweep-lr10-val-every-10-nan-from-420-runs-to-1000-eval-dominates-wall-time.log',
      'problem:costly_eval'): 'misread when added (seventh hunt)',
     ('build-nanogpt/chintan-t4-colab-step-glued-alternating-dt-ckpt-every-500-tail-4000-4999-samples.log',
      'fact:step_ms'): 'misread when added (eighth hunt)',
