@@ -68,8 +68,10 @@ def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
         if not (loss[i] >= factor * low or low <= loss[i - 1] * (1 + config.short_spike_rel / 2)):
             continue
         # only where the rest of those points is calm: a loss that jumps up and down by
-        # half anyway (a noisy fine-tune) has no spike to tell apart
-        others = np.delete(rises[1:stop + 1], [i - 1])
+        # half anyway (a noisy fine-tune) has no spike to tell apart; the jump going on up
+        # a step more is part of it (3.13 -> 4.12 -> 4.76 -> 3.84)
+        mine = [i - 1] + ([i] if i < stop and loss[i + 1] > loss[i] else [])
+        others = np.delete(rises[1:stop + 1], mine)
         out[i] = not (others >= 1 + config.short_spike_rel / 2).any()
     return out
 

@@ -33,11 +33,13 @@ _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # 'LEVEL - name -   ' (Hugging Face's scripts),
 # 'LEVEL - ' (only after a timestamp: alone it may be a message), '[LEVEL][module:line] - ' (ezpz,
 # wordplay; '[I][wordplay/trainer:850] ', its level a letter), 'LEVEL     | module:fn:12 - '
-# (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all)
-_LOGGING = re.compile(r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[" + _LEVEL
+# (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all); Hydra's
+# '[name][LEVEL] - ' after its bracketed stamp, and a rank tag after any of them ('[RANK 0] ')
+_LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\] - |"
+                      r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[" + _LEVEL
                       + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
-                      + _LEVEL + r":[\w.<>-]+:")
+                      + _LEVEL + r":[\w.<>-]+:)(?:\[RANK \d+\] )?")
 _LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - ", "INFO: "
 # glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')

@@ -72,6 +72,12 @@ _LIGHTNING = re.compile(r"(?:^|,)\s*(?:v_num|global_step)=")
 # if printed to two significant digits at least ('0.02it/s' is anything from 40 to 67 s)
 _BAR_RATE = re.compile(r"(?:^|,)\s*(\d+\.?\d*)\s*(it/s|s/it)\s*(?:,|$)")
 
+# torchtune's bar, '1|52|Loss: 2.3697006702423096:   0%|▏   | 52/25880 [00:24<3:55:01,  1.83it/s]'
+# (epoch|global step|loss, then the epoch's count; a paste may cut the bar's end, or its
+# 'epoch|step' before '|Loss'): the global step, else the count
+_TORCHTUNE = re.compile(r"\s*(?:\d+\|(\d+))?\|Loss: ([^:|\s]+):\s+\d{1,3}%\|[^|]{0,200}\|\s*"
+                        r"(\d+)/(\d+)\s*(?:\[([^\]]{0,200})\]?)?")
+
 # a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
 _INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
                           re.IGNORECASE)
@@ -88,6 +94,8 @@ _COUNT_LOSS = re.compile(r"\s*(\d+)\s*/\s*(\d+):\s+([-+]?\d+\.\d+(?:[eE][-+]?\d+
 def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
     by_epoch: an epoch summary (see _epoch_line)."""
+    if "|Loss: " in text and (tune := _torchtune_bar(text)) is not None:
+        return tune
     count = _COUNT_LOSS.match(text)
     if count is not None:
         return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False
@@ -166,15 +174,38 @@ def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool
         fields["loss"] = fields.pop("train_loss")
     if "val_loss" in fields:  # the latest validation's, repeated until the next one
         fields["train_loss"] = None
-    rate = _BAR_RATE.search(",".join(p for p in parts if "=" not in p))
-    if rate is not None and fields.get("dt_ms") is None and "step_ms" not in fields:
-        digits = rate.group(1).replace(".", "").lstrip("0")
-        value = float(rate.group(1))
-        if len(digits) >= 2 and value > 0:
-            fields["step_ms"] = 1000.0 * (value if rate.group(2) == "s/it" else 1.0 / value)
+    if fields.get("dt_ms") is None and "step_ms" not in fields:
+        ms = _bar_rate(parts)
+        if ms is not None:
+            fields["step_ms"] = ms
     if epoch is not None:
         fields["epoch"] = float(epoch.group(1))
     return got
+
+
+def _torchtune_bar(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
+    """torchtune's training bar (see _TORCHTUNE): its step and loss, tqdm's rate the step
+    time (see _bar_rate)."""
+    m = _TORCHTUNE.match(text)
+    loss = to_float(m.group(2)) if m is not None else None
+    if loss is None:
+        return None
+    fields: dict[str, float | None] = {"loss": loss}
+    ms = _bar_rate((m.group(5) or "").split(","))
+    if ms is not None:
+        fields["step_ms"] = ms
+    return int(m.group(1) or m.group(3)), None, fields, False
+
+
+def _bar_rate(parts: list[str]) -> float | None:
+    """tqdm's rate among a bar's parts, in ms per step (see _BAR_RATE)."""
+    rate = _BAR_RATE.search(",".join(p for p in parts if "=" not in p))
+    if rate is None:
+        return None
+    digits, value = rate.group(1).replace(".", "").lstrip("0"), float(rate.group(1))
+    if len(digits) < 2 or value <= 0:
+        return None
+    return 1000.0 * (value if rate.group(2) == "s/it" else 1.0 / value)
 
 
 def _epoch_line(ep: re.Match) -> tuple[int, int | None, dict[str, float | None], bool] | None:

@@ -44,7 +44,7 @@ NAME = "nanogpt"
 # Lenient on the numbers (parsed with float()/int() afterwards), strict on the words, so
 # that the vectorised reader in _fast.py reads exactly the same lines the same way.
 _ITER = re.compile(r"iter (\S+): loss ([^,\s]+),? ?(.*)$")
-_TIME = re.compile(r"\btime (\S+?)ms\b")
+_TIME = re.compile(r"\btime (\S+?)(ms|s)\b")  # (a fork prints seconds: 'time 40.45s')
 # a line cut short ends in a number without its unit ('time 13'): that field is dropped
 _ITER_STD = re.compile(r"iter (\d+): loss (\S+), time ([\d.]+)ms, mfu (-?[\d.]+)%$")  # one match
 _LR = re.compile(r"\blr[:=]?\s*([^\s,%]+)")
@@ -71,6 +71,9 @@ _GLUED = re.compile(r"(?<=\S)iter \d+: loss ")
 # 1.7598, val loss 1.9107, …': a log kept in a string, its line breaks lost): where each starts
 _JOINED_EVAL = re.compile(r"[Ss]tep +\d+: +(?:train loss [^,;\s]+, )?val loss \S")
 _CKPT = re.compile(r"saving checkpoint to (.+)$")
+# a fork's eval with no step ('eval: train loss 3.0947, val loss 3.0770', an Intel trainer):
+# nanoGPT's eval runs at the top of the iteration printed next, which it is given
+_EVAL_STEPLESS = re.compile(r"eval: +train loss ([^,;\s]+), val loss ([^,;\s]+)$")
 # a fork's closing word on its best val ('Training complete. Best model saved at: x.pth with
 # val loss 1.4881', 'Best val loss: 1.48'): the run's minimum, its eval perhaps not in the log
 _STATED_BEST = re.compile(r"(?:.*\W)?[Bb]est\b.*?\bval(?:idation)? loss(?: of| is|:|=)?\s*"
@@ -139,6 +142,7 @@ class Parser(StdoutParser):
         self._seg_first: int | None = None     # first step of the segment (ours)
         self._ema_started = False              # running MFU printed yet (ours)
         self._timed_evals = False              # eval lines only, with their step time
+        self._stepless: tuple[float | None, float | None] | None = None  # its losses
         _nanogpt_header(self.header)
 
     @property
@@ -188,8 +192,14 @@ class Parser(StdoutParser):
         if m:
             self._eval(int(m.group(1)), m)
             return True
+        m = _EVAL_STEPLESS.match(text)
+        if m:
+            self._flush_stepless_eval(None)  # (two in a row: the first at the step after)
+            self._stepless = (to_float(m.group(1)), to_float(m.group(2)))
+            return True
         m = _CKPT.match(text)
         if m:
+            self._flush_stepless_eval(None)
             step = self.last_eval_step if self.last_eval_step is not None else self.last_iter_step
             self.checkpoint(step, m.group(1).strip(), self._last_val)
             return True
@@ -198,6 +208,23 @@ class Parser(StdoutParser):
             self.metric(self.last_eval_step, "min_val_loss", to_float(m.group(1)))
             return True
         return self._ours_line(text) or self._header(text)
+
+    def _flush_stepless_eval(self, step: int | None) -> None:
+        """The stepless eval waiting for its step: ``step`` (the iteration printed after
+        it), or with none (a checkpoint, another eval, the end), the step after the last
+        iteration."""
+        if self._stepless is None:
+            return
+        (train, val), self._stepless = self._stepless, None
+        if step is None:
+            step = self.last_iter_step + 1 if self.last_iter_step is not None else 0
+        self._last_val = val
+        self.evaluation(step, train_loss=train, val_loss=val)
+
+    def finish(self) -> list[dict[str, Any]]:
+        self._flush_stepless_eval(None)
+        held, self._out = self._out, []
+        return held + super().finish()
 
     def _eval(self, step: int, m: re.Match) -> None:
         mt = _EVAL_TIME.search(m.group(4))
@@ -241,12 +268,15 @@ class Parser(StdoutParser):
             mt = _TIME.search(rest)
             loss = to_float(m.group(2)) if m else None
             dt = to_float(mt.group(1)) if mt else None
+            if dt is not None and mt.group(2) == "s":
+                dt *= 1000.0
             mm, ml = _MFU.search(rest), _LR.search(rest)
             mfu_pct = to_float(mm.group(1)) if mm else None
             lr = to_float(ml.group(1)) if ml else None
             tps = _tokens_per_s(rest)
         if step is None or loss is None:
             return False
+        self._flush_stepless_eval(step)
         self._data(step, "iter")  # opens a new segment first, if this step starts one
         self._timed_evals = False  # iteration lines: they give the step times
         measured = mfu_pct is not None and mfu_pct >= 0

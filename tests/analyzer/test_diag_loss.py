@@ -201,3 +201,10 @@ def test_a_jump_the_log_ends_on_is_a_spike():
 ])
 def test_no_last_jump(steps, loss):
     assert "loss_spike" not in codes(loss_spikes(run(iters(steps, loss)), CFG))
+
+
+def test_a_short_logs_jump_that_rises_one_step_more_is_one_spike():
+    """3.13 -> 4.12 -> 4.76 -> 3.84: the jump goes on up a step, then recovers."""
+    loss = [3.1103, 3.1276, 4.1207, 4.7583, 3.8427, 3.4503, 3.4179, 3.3471, 3.2343, 3.1085]
+    (f,) = [f for f in loss_spikes(run(iters(range(10), loss)), CFG) if f.code == "loss_spike"]
+    assert f.steps[0] == 2 and f.severity == "warning"

@@ -771,3 +771,20 @@ def test_an_epoch_bar_without_lightnings_fields_is_no_step():
             "Epoch 2 - 0:2:16.8 | train_loss=6.185053 | val_loss=5.947635\n")
     r = run(generic, text)
     assert list(r.iters["step"]) == [1, 2] and list(r.iters["loss"]) == [8.993473, 6.185053]
+
+
+@pytest.mark.parametrize("line, step, loss, step_ms", [
+    ("  1|52|Loss: 2.3697006702423096:   0%|▏    | 52/25880 [00:24<3:55:01,  1.83it/s]", 52,
+     2.3697006702423096, 1000 / 1.83),
+    ("2|1700|Loss: 1.5:  5%|          | 75/1625 [01:00<20:00,  6.87s/it]", 1700, 1.5, 6870.0),
+    # a paste that cut the bar's end, or the 'epoch|step' before '|Loss'
+    ("1|228|Loss: 0.8158286809921265:   1%|          | 228/25880 [11:59<1:48:16,  3.95it/s",
+     228, 0.8158286809921265, 1000 / 3.95),
+    ("|Loss: nan:   0%|                         | 3/3073 [00:15<4:04:50,  4.79s/it]", 3,
+     math.nan, 4790.0),
+])
+def test_torchtunes_bar(line, step, loss, step_ms):
+    got = generic_lines.line_fields(line)
+    assert got is not None and got[0] == step
+    assert got[2]["loss"] == pytest.approx(loss, nan_ok=True)
+    assert got[2]["step_ms"] == pytest.approx(step_ms)

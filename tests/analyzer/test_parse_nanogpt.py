@@ -80,6 +80,25 @@ def test_eval_then_iteration_at_the_same_step_is_eval_inclusive():
     assert [(c["step"], c["path"], c["val_loss"]) for c in ck] == [(100, "out-kirin", 2.1)]
 
 
+def test_a_forks_stepless_eval_is_at_the_iteration_printed_next_and_seconds_are_seconds():
+    """An Intel fork prints 'eval: train loss X, val loss Y' at the top of the iteration it
+    runs in, and times in seconds: the eval is at the next printed iteration (whose time
+    holds it), even when the log prints every 5th; one with no iteration after it is at
+    the step after the last."""
+    text = ("eval: train loss 3.0947, val loss 3.0770\n"
+            "iter 0: loss 3.1103, time 111.79s\n"
+            "iter 5: loss 3.1276, time 41.66s\n"
+            "eval: train loss 3.6313, val loss 3.4743\n"
+            "iter 10: loss 3.4503, time 109.39s\n"
+            "iter 15: loss 3.4179, time 40.84s\n"
+            "eval: train loss 3.1855, val loss 3.1305\n")
+    evs = events(nanogpt, text)
+    assert [(i["step"], i["dt_ms"], i["eval_inclusive"]) for i in of_type(evs, "iter")] == [
+        (0, 111790.0, True), (5, 41660.0, False), (10, 109390.0, True), (15, 40840.0, False)]
+    assert [(e["step"], e["train_loss"], e["val_loss"]) for e in of_type(evs, "eval")] == [
+        (0, 3.0947, 3.077), (10, 3.6313, 3.4743), (16, 3.1855, 3.1305)]
+
+
 @pytest.mark.parametrize("line, step, train, val", [
     ("step 0: train loss 4.3818, val loss 4.3924; best val loss to now: 4.3924", 0, 4.3818, 4.3924),
     ("    Step 4500: train loss 1.3756, val loss 1.5976", 4500, 1.3756, 1.5976),  # indented

@@ -103,6 +103,11 @@ def test_decode_lines(data, lines):
      "step=460 loss=4.24269"),
     ("[I] is a list item", "[I] is a list item"),
     ("```python", "```python"),
+    # Hydra's '[stamp][name][LEVEL] - ', and a rank tag after the logging prefix
+    ("[2023-08-03 17:34:50,662][trainer][INFO] - [RANK 0] iter 0: loss 3.1103, time 111.79s",
+     "iter 0: loss 3.1103, time 111.79s"),
+    ("[2023-08-03 17:34:50,662][trainer][INFO] - eval: train loss 3.0947, val loss 3.0770",
+     "eval: train loss 3.0947, val loss 3.0770"),
 ])
 def test_clean_line(raw, clean):
     assert clean_line(raw) == clean
