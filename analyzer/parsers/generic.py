@@ -493,5 +493,10 @@ class Parser(Clocks, StdoutParser):
         'loss=… train_loss=… val_loss=…'): the eval counts once, when its values change."""
         if (train, val) == self._carried:
             return
-        self.evaluation(step, train_loss=train, val_loss=val)
+        # the values change on the first line after the eval, which ran at the top of a
+        # step since the line before (wordplay evaluates at step 100, its next line is
+        # step=110): at the line before's step, unless the run had none or just started
+        last = self.last_iter_step
+        at = last if self._carried is not None and last is not None and last < step else step
+        self.evaluation(at, train_loss=train, val_loss=val)
         self._carried = (train, val)  # after the eval: a new segment it opens resets it

@@ -27,8 +27,10 @@ _HEAD = re.compile(r"\s*(?:(?:completed|finished)\s+(?=step|iter))?"
 # 'RESULT_UPDATE_PASS update=11 loss=5.58'): a fork's label for its line, capitals, digits and
 # '_', never a field; only before a counter word (a bare number after capitals is no step:
 # 'GPU 0 …')
-_TAG = re.compile(r"\s*(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*\s+(?=(?i:" + _WORD
-                  + r")\s*[:=#]?\s*\d)")
+# ... or a bracketed tag ('[METRICS (1 step stale)] step: 9  |  time: …  |  loss: 6.47', a JAX
+# port of modded-nanogpt)
+_TAG = re.compile(r"\s*(?:(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*|\[[A-Za-z][\w ().-]{0,40}\])\s+"
+                  r"(?=(?i:" + _WORD + r")\s*[:=#]?\s*\d)")
 
 # fields before the step's counter (GPT-NeoX: ' samples/sec: 1.702 | iteration        1/   55000 |
 # elapsed time per iteration (ms): 18806.7 | … | lm_loss: 2.275809E+00 |'): read after it

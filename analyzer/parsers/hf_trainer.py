@@ -120,8 +120,8 @@ class Parser(StdoutParser):
 
     def _train(self, values: dict[str, float | None]) -> None:
         bar, self._bar = self._bar, None
-        if bar is not None:
-            step = int(bar.group(1))
+        if bar is not None:  # (a bar still at 0 has not been updated yet: the Trainer logs
+            step = max(int(bar.group(1)), 1)  # after its first optimizer step at the earliest)
         else:
             step = (self._step + self._gap) if self._step is not None else 1
         if self._step is not None and step > self._step:

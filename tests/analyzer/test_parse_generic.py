@@ -89,7 +89,9 @@ def test_a_unitless_dt_at_the_end_of_a_key_value_line_is_cut_short():
 
 def test_logging_prefixes_and_a_glued_tqdm_bar_are_removed_before_reading():
     # wordplay (a nanoGPT fork) on DDP: each step line carries the latest eval's losses,
-    # which count as one eval until they change
+    # which count as one eval until they change; a change shows on the first line after the
+    # eval, which ran at the top of the iteration after the line before (wordplay's trainer
+    # increments its counter in the step): at that line's step
     bar = " {p}%|▉ | {s}/100 [00:05<00:19,  4.61it/s]"
     lines = [bar.format(p=s, s=s - 1) + f"[2024-04-02 01:59:46][INFO][trainer:837] - step={s} "
              f"loss={3 - s / 100:.4f} dt={80 + s}.5 train_loss=4.2922 val_loss="
@@ -102,7 +104,7 @@ def test_logging_prefixes_and_a_glued_tqdm_bar_are_removed_before_reading():
     assert r.iters["loss"].tolist() == [2.95, 2.9, 2.85, 2.8]
     assert r.iters["dt_ms"].tolist() == [85.5, 90.5, 95.5, 100.5]
     assert r.evals[["step", "train_loss", "val_loss"]].values.tolist() == [
-        [5, 4.2922, 4.2905], [15, 4.2922, 3.5]]
+        [5, 4.2922, 4.2905], [10, 4.2922, 3.5]]
     assert r.meta["model"]["n_params"] == 10_650_000
     assert r.stats.skipped == 0
 
@@ -788,3 +790,13 @@ def test_torchtunes_bar(line, step, loss, step_ms):
     assert got is not None and got[0] == step
     assert got[2]["loss"] == pytest.approx(loss, nan_ok=True)
     assert got[2]["step_ms"] == pytest.approx(step_ms)
+
+
+def test_a_bracketed_tag_before_the_step():
+    # a JAX port of modded-nanogpt tags its lines; its time is a wall-clock date (no step time)
+    text = ("[METRICS (1 step stale)] step: 9  |  time: 2025-08-20 13:50:50.485907  |  loss: 6.47\n"
+            "[METRICS (1 step stale)] step: 19  |  time: 2025-08-20 13:50:50.516435  |  loss: 6.04\n"
+            "[METRICS (latest)] step: 20  |  val_loss: 5.9\n")
+    r = run(generic, text)
+    assert list(r.iters["step"]) == [9, 19] and list(r.iters["loss"]) == [6.47, 6.04]
+    assert r.iters["dt_ms"].isna().all() and list(r.evals["val_loss"]) == [5.9]

@@ -204,3 +204,12 @@ def test_hostile_lines_cost_linear_time(line):
     p.finish()
     lightning.Parser().feed(["step,loss", line], 1)
     assert time.perf_counter() - t < 1.0  # ~0.1 s here; quadratic patterns took seconds
+
+
+def test_a_dict_after_a_bar_still_at_0_is_step_1(tmp_path):
+    """The bar prints 0/N before the first optimizer step; the first dict comes after that
+    step, before the bar's next update (TRL's GRPO logs every step)."""
+    r = _loaded(tmp_path, "  0%|          | 0/11208 [00:00<?, ?it/s]\n"
+                "{'loss': 0.0, 'grad_norm': 8.59, 'learning_rate': 2.67e-09, 'epoch': 0.0}\n"
+                "  0%|          | 1/11208 [02:02<381:05:58, 122.42s/it]\n")
+    assert r.iters["step"].tolist() == [1]

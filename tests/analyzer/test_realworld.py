@@ -366,8 +366,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ('generic/llama-factory-webui-colab-elyza-llama2-7b-qlora-no-bars-callback-lines-doubled-every-5-steps-final-loss-0-artifact-gradio-keyboardinterrupt-after-training.log',
      'fact:step_ms'): 'misread when added (sixteenth hunt)',
     ('generic/llama3-8b-lora-zh-notes-3080-20g-run-clm-sft-eval-loss-nan-at-first-eval-step-500-bar-899-of-12496.log',
-     'fact:first_step'): 'misread when added (sixteenth hunt)',
-    ('generic/llama3-8b-lora-zh-notes-3080-20g-run-clm-sft-eval-loss-nan-at-first-eval-step-500-bar-899-of-12496.log',
      'fact:last_step'): 'misread when added (sixteenth hunt)',
     ('generic/llama3-8b-lora-zh-notes-3080-20g-run-clm-sft-eval-loss-nan-at-first-eval-step-500-bar-899-of-12496.log',
      'fact:step_ms'): 'misread when added (sixteenth hunt)',
