@@ -119,6 +119,7 @@ class StdoutParser(SharedLines):
         # the current segment's run_start said no max_iters: a run opened by its first eval
         # learns its N from the step line after (see planned_steps)
         self._start_lacks_total = False
+        self._run_first: int | None = None  # the step the current run's data started at
 
     # ----------------------------------------------------------------- the interface
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
@@ -362,7 +363,13 @@ class StdoutParser(SharedLines):
             # a step that does not advance is a new run when it starts from 0 or comes after
             # a line that looked like a run's header (a banner, a seed, a command); else a
             # restart from a checkpoint
-            fresh = step == 0 or self._banner
+            # ... or when, after some progress, it goes back to where this run's data
+            # started, one of its first steps (each of a benchmark's variants from step 2
+            # again: no checkpoint is that early; a log that opens mid-run may resume from
+            # below where it opened)
+            first, last = self._run_first, self.last_iter_step
+            fresh = step == 0 or self._banner or (first is not None and step <= first <= 10
+                                                  and last is not None and last > first)
             self._start_segment("run_start" if fresh else "resume", step)
         if kind != "other":  # a banner counts only between the data and the next step (a
             self._banner = False  # checkpoint line between is no step)
@@ -378,6 +385,7 @@ class StdoutParser(SharedLines):
             self._emit("resume", step, from_step=step if step is not None else 0,
                        checkpoint=self._resume_from)
         else:
+            self._run_first = step
             # a run started by its step going back to 0 keeps the header object of the run
             # before: a parameter count printed between the two is this run's, not that one's
             reused = self.header is self.seg_header and self.segment > 0

@@ -24,7 +24,9 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 # '[2024-04-02 01:59:46][INFO]...' (a bracketed stamp may be followed by the next bracket)
 # '10/21/2024 18:23:05 - ' (Hugging Face's example scripts: '%m/%d/%Y %H:%M:%S')
 # 'Time: 2023-12-11 16:39:18, Epoch: 0, Step: 5, …' (DeepSpeed-Chat's labelled stamp)
-_DATE = r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4})[ T]"  # the date of every stamp read here
+# ... and rich's default '[02/04/26 16:01:45] INFO     message' (a two-digit year, the level
+# padded)
+_DATE = r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4}|\d\d/\d\d/\d\d)[ T]"  # every stamp read here
 _TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?" + _DATE + r"\d\d:\d\d:\d\d"
                         r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
                         r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
@@ -40,7 +42,8 @@ _LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\] - |"
                       + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:)(?:\[RANK \d+\] )?")
-_LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: )")  # after a timestamp: "INFO - ", "INFO: "
+_LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: | {2,}| (?=\S))")  # after a timestamp: "INFO - ",
+# "INFO: ", rich's "INFO     ", "INFO "
 # glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')
 # torchrun's '[rank0]:' before each line of a worker's output (a traceback, a warning)

@@ -80,6 +80,12 @@ _BAR_RATE = re.compile(r"(?:^|,)\s*(\d+\.?\d*)\s*(it/s|s/it)\s*(?:,|$)")
 _TORCHTUNE = re.compile(r"\s*(?:\d+\|(\d+))?\|Loss: ([^:|\s]+):\s+\d{1,3}%\|[^|]{0,200}\|\s*"
                         r"(\d+)/(\d+)\s*(?:\[([^\]]{0,200})\]?)?")
 
+# PyTorch's quickstart line, 'loss: 2.298730  [   64/60000]' (and a fork's 'avg loss:
+# 11.0153952  [2/300939], dt: 374.26ms, tok/sec: 5472.15'): the count in brackets is the step
+_LOSS_COUNT = re.compile(r"\s*(?:(?:avg|average|mean|train|training) )?loss:\s*([-+]?\d[\d.]*"
+                         r"(?:[eE][-+]?\d+)?|nan|inf)\s+\[\s*(\d+)\s*/\s*(\d+)\]\s*[,;]?\s*(.*)$",
+                         re.IGNORECASE)
+
 # a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
 _INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
                           re.IGNORECASE)
@@ -98,6 +104,10 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
     by_epoch: an epoch summary (see _epoch_line)."""
     if "|Loss: " in text and (tune := _torchtune_bar(text)) is not None:
         return tune
+    if "/" in text and (m := _LOSS_COUNT.match(text)) is not None:
+        fields = read_fields(m.group(4))
+        fields["loss"] = to_float(m.group(1))
+        return int(m.group(2)), int(m.group(3)), fields, False
     count = _COUNT_LOSS.match(text)
     if count is not None:
         return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False

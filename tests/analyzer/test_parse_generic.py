@@ -800,3 +800,24 @@ def test_a_bracketed_tag_before_the_step():
     r = run(generic, text)
     assert list(r.iters["step"]) == [9, 19] and list(r.iters["loss"]) == [6.47, 6.04]
     assert r.iters["dt_ms"].isna().all() and list(r.evals["val_loss"]) == [5.9]
+
+
+def test_pytorch_quickstart_loss_and_bracketed_count():
+    got = generic_lines.line_fields("loss: 2.298730  [   64/60000]")
+    assert got == (64, 60000, {"loss": 2.29873}, False)
+    got = generic_lines.line_fields("avg loss: 11.0153952  [2/300939], dt: 374.26ms, "
+                                    "tok/sec: 5472.15")
+    assert got == (2, 300939, {"loss": 11.0153952, "dt_ms": 374.26, "tokens_per_s": 5472.15},
+                   False)
+
+
+def test_a_step_going_back_to_where_the_run_started_is_a_new_run():
+    """A benchmark's variants one after another, each from step 2 again (no checkpoint is
+    that early): one run each. A log that opens mid-run and goes back below where it opened
+    resumes (a checkpoint before the excerpt)."""
+    blocks = ["".join(f"step {s} | loss {11 - s / 1000 + v / 1e4:.4f} | dt {100 + v}.0ms\n"
+                      for s in (2, 202, 402)) for v in range(3)]
+    r = run(generic, blocks[0] + "+ tf32:\n" + blocks[1] + blocks[2])
+    assert [s["kind"] for s in r.segments] == ["run_start"] * 3
+    mid = "".join(f"step {s} | loss 4.0 | dt 100.0ms\n" for s in (600, 650, 500, 550))
+    assert [s["kind"] for s in run(generic, mid).segments] == ["run_start", "resume"]

@@ -103,6 +103,9 @@ def test_decode_lines(data, lines):
      "step=460 loss=4.24269"),
     ("[I] is a list item", "[I] is a list item"),
     ("```python", "```python"),
+    # rich's handler: '[%x %X]' (a two-digit year) and the level padded
+    ("[02/04/26 16:01:45] INFO     avg loss: 11.0153952  [2/300939], dt: 374.26ms",
+     "avg loss: 11.0153952  [2/300939], dt: 374.26ms"),
     # Hydra's '[stamp][name][LEVEL] - ', and a rank tag after the logging prefix
     ("[2023-08-03 17:34:50,662][trainer][INFO] - [RANK 0] iter 0: loss 3.1103, time 111.79s",
      "iter 0: loss 3.1103, time 111.79s"),
