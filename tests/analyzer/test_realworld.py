@@ -465,6 +465,20 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:first_step'): 'misread when added (hunts 22-25)',
     ('llmc/llm-mojo-port-rtx-pro-6000-fp32-tinyshakespeare-lr0014-nanz-fields-spike-at-29-norm-28-val-best-at-100-then-rises.log',
      'problem:loss_spike@29'): 'misread when added (hunts 22-25)',
+    ('build-nanogpt/arc-notes-dynamic-batching-config3-config4-max-autotune-2.5s-stall-steps-bs-sl-tokens-fields.log',
+     'problem:loss_spike@4'): 'misread when added (hunts 26-29)',
+    ('llmc/llm-mojo-port-rtx-pro-6000-fp32-tinyshakespeare-lr0018-spike-at-34-norm-10-val-best-at-75-then-rises.log',
+     'fact:first_step'): 'misread when added (hunts 26-29)',
+    ('llmc/llm-mojo-port-rtx-pro-6000-fp32-tinyshakespeare-lr0018-spike-at-34-norm-10-val-best-at-75-then-rises.log',
+     'problem:loss_spike@34'): 'misread when added (hunts 26-29)',
+    ('modded-nanogpt/pr183-switchbank-moe-medium-tail-from-400-train-step-aux-lines-ema-alpha-nan-field-final-val-uptick.log',
+     'fact:final_train_loss'): 'misread when added (hunts 26-29)',
+    ('modded-nanogpt/pr347-candidate09-wrapper-setup-failure-triton-kernels-modulenotfound-tracebacks-sigterm-no-steps.log',
+     'format'): 'misread when added (hunts 26-29)',
+    ('nanochat/mparrett-mps-d4-mqar-bracket-three-seeds-own-step-format-seed1-never-learns.log',
+     'fact:params'): 'misread when added (hunts 26-29)',
+    ('nanochat/mparrett-mps-d4-mqar-bracket-three-seeds-own-step-format-seed1-never-learns.log',
+     'fact:step_ms'): 'misread when added (hunts 26-29)',
 }
 
 
