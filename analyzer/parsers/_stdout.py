@@ -15,11 +15,12 @@ events with the same rules for every format:
   value); otherwise it starts the new segment. A format opts in with ``peek_step``. Header
   lines that come after the last data event and are never followed by data (other ranks'
   block-buffered output flushed at exit) are ignored. A step that does not advance is a new
-  run (``run_start``) when it starts from 0 or follows a line no format knows that looks like
-  a run's header (``_banner``: a settings banner, a seed, a command, a parameter count, a
-  config echo: benchmarks and seed loops print their own) or the markdown a log was pasted
-  into (a code fence, a heading: a second paste), else a ``resume``; the first
-  segment is always a ``run_start``.
+  run (``run_start``) when it starts from 0, or goes back after some progress to where the
+  run's data started within its first 10 steps (no checkpoint is that early), or follows a
+  line no format knows that looks like a run's header (``_banner``: a settings banner, a
+  seed, a command, a parameter count, a config echo: benchmarks and seed loops print their
+  own) or the markdown a log was pasted into (a code fence, a heading: a second paste), else
+  a ``resume``; the first segment is always a ``run_start``.
 - **Time.** Foreign logs carry no clock: an event's ``time`` is the seconds elapsed since the
   start of the log, summed from the printed per-step times (``dt_ms``, else ``step_ms``). A
   log that prints every Nth step shows one step's time per line, so a line counts for the N
@@ -360,13 +361,7 @@ class StdoutParser(SharedLines):
         elif self._new_run is not None:
             self._start_segment(self._new_run, step)
         elif step is not None and kind != "other" and self._backwards(step, kind):
-            # a step that does not advance is a new run when it starts from 0 or comes after
-            # a line that looked like a run's header (a banner, a seed, a command); else a
-            # restart from a checkpoint
-            # ... or when, after some progress, it goes back to where this run's data
-            # started, one of its first steps (each of a benchmark's variants from step 2
-            # again: no checkpoint is that early; a log that opens mid-run may resume from
-            # below where it opened)
+            # a new run or a restart from a checkpoint (see the module docstring)
             first, last = self._run_first, self.last_iter_step
             fresh = step == 0 or self._banner or (first is not None and step <= first <= 10
                                                   and last is not None and last > first)
