@@ -149,10 +149,15 @@ def _mid_run(run: Run, warmup_steps: int) -> list[int]:
 
 
 def _warmup(rows: _Layout, first: np.ndarray, warmup_steps: int,
-            mid_run: list[int]) -> np.ndarray:
+            mid_run: list[int], own_time: np.ndarray | None = None) -> np.ndarray:
+    """``own_time``: rows timed by the step's own measured time (``step_ms`` alone: tqdm's
+    rate, NeMo's step timing), never by the time since the line before. A mid-run segment's
+    first row is warm-up only when timed since the line before (that time may hold a
+    process start); its own measured time is a step like the others (a one-bar log)."""
     if mid_run:
         late = np.isin(rows.segment, mid_run)
-        return _warmup(rows, first, warmup_steps, []) & ~late | first
+        first_late = first & late & (own_time if own_time is not None else False)
+        return _warmup(rows, first, warmup_steps, []) & ~late | (first & ~first_late)
     step, starts = rows.step, rows.starts
     if starts is not None and len(starts) == 1:  # one segment: no grouping needed
         first_step = np.nanmin(step) if np.isfinite(step).any() else 0
@@ -180,7 +185,8 @@ class RowMasks:
         self.starts = rows.starts
         self.first = _first_rows(rows)
         self.eval_inclusive = _eval_inclusive(run, rows)
-        self.warmup = (_warmup(rows, self.first, warmup_steps, _mid_run(run, warmup_steps))
+        own = it["dt_ms"].isna().to_numpy() & it["step_ms"].notna().to_numpy()
+        self.warmup = (_warmup(rows, self.first, warmup_steps, _mid_run(run, warmup_steps), own)
                        if len(it)
                        else np.zeros(0, bool))
         self.step_time = _step_time(it)

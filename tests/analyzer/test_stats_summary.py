@@ -82,6 +82,20 @@ def test_a_log_starting_mid_run_loses_only_its_first_line_to_warm_up(tmp_path):
         assert (t["warmup_iters"], t["steady_iters"]) == (warm, t["iters"] - warm), name
 
 
+def test_a_mid_run_first_line_timed_by_its_own_step_time_is_steady(tmp_path):
+    """A one-bar excerpt (torchtune's bar at step 52 with tqdm's rate): its line's time is
+    that step's own (no time since a line before it), so it is a steady step; a nanoGPT
+    excerpt's first dt is still set aside (a time since the line before)."""
+    import analyzer
+    bar = "1|52|Loss: 2.3697006702423096:   0%|▏   | 52/25880 [00:24<3:55:01,  1.83it/s]\n"
+    (tmp_path / "bar.log").write_text("INFO: Loss is initialized.\n" + bar)
+    t = summarize(analyzer.load(tmp_path / "bar.log"))["throughput"]
+    assert t["steady_iters"] == 1 and t["median_step_ms"] == pytest.approx(1000 / 1.83)
+    (tmp_path / "ng.log").write_text(_nanogpt(range(3000, 3002)))
+    t = summarize(analyzer.load(tmp_path / "ng.log"))["throughput"]
+    assert (t["warmup_iters"], t["steady_iters"]) == (1, 1)
+
+
 def test_a_trainers_stated_minimum_below_every_eval_is_the_best_val_without_a_step():
     # nanochat's 'Minimum validation bpb' (the metric min_val_bpb) covers evals an excerpt
     # may not hold (realworld t600 notes: only the last eval, 1.946162; minimum 1.944503)
