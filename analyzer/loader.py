@@ -190,10 +190,11 @@ def generic_reads(data: Any, path: Path) -> Run | None:
 
 # what says that a file with no training line is a training job's output: a training script
 # or binary (in a command or a traceback's frame: 'python train.py', 'File "/x/train.py"',
-# './train_gpt2cu', llm.c's '--input_bin'), the GPU's own out-of-memory error, or NCCL's
+# './train_gpt2cu', llm.c's '--input_bin'), the GPU's own out-of-memory error (TensorFlow's
+# ResourceExhaustedError too), or NCCL's
 # watchdog timing a collective out (a distributed job hung before its first line of data)
 _TRAINING_JOB = re.compile(r"\btrain\w*\.(?:py|cu|c)\b|[/\s]train_gpt2\w*|--input_bin\b|"
-                           r"CUDA out of memory|OutOfMemoryError|"
+                           r"CUDA out of memory|OutOfMemoryError|ResourceExhaustedError|"
                            r"Watchdog caught collective operation timeout", re.IGNORECASE)
 
 

@@ -20,7 +20,8 @@ _CAUSES: list[tuple[str, re.Pattern[str], str]] = [
      "or gradient clipping."),
     # (MPS says 'Invalid buffer size: 12.28 GB' when an allocation is larger than it can give)
     ("out_of_memory", re.compile(r"out of memory|OutOfMemoryError(?!: out of resource)|\boom|"
-                                 r"Invalid buffer size: \d", re.IGNORECASE),
+                                 r"Invalid buffer size: \d|ResourceExhaustedError",
+                                 re.IGNORECASE),
      "Out of memory: lower the micro-batch size (and raise gradient accumulation to keep the "
      "batch), shorten the context, or use activation checkpointing; then resume from the "
      "last checkpoint."),

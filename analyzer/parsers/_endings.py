@@ -28,8 +28,10 @@ INTERRUPT = re.compile(r"\bKeyboardInterrupt\b")
 # Not Triton's 'OutOfMemoryError: out of resource: triton_mm Required: 131072 Hardware
 # limit:101376' while inductor autotunes: a kernel config over the shared-memory limit, which
 # it skips ('Ignoring this choice.'); the run goes on
+# TensorFlow's is 'ResourceExhaustedError: OOM when allocating tensor with shape[…]'
 OOM = re.compile(r"\bout of memory\b|OutOfMemoryError(?!: out of resource)|\boom[-_ ]kill|"
-                 r"\bInvalid buffer size: \d", re.IGNORECASE)  # the last: MPS cannot allocate
+                 r"\bInvalid buffer size: \d|ResourceExhaustedError|\bOOM when allocating\b",
+                 re.IGNORECASE)  # ('Invalid buffer size': MPS cannot allocate)
 KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
                     r"(?: \(core dumped\))?(?![A-Za-z])")
 # a C assert, or glog's CHECK ('F0316 10:24:11.964540 … x.cc:86] Check failed: sequence_length

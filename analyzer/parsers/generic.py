@@ -41,9 +41,9 @@ a train and a val loss (litgpt's ``loss train: 2.846, val: 2.861 | iter time: 11
 held until the next: the same val beside another train loss shows the log repeats its latest
 val on training lines (each line an iteration, the val one eval); otherwise it is an eval.
 
-Unknown labels are ignored; a line without a step or without any loss is not a training line
-(skipped and counted). The fields found are listed in ``run.stats.fields``, so that a report
-can say what the reader understood. The format is reported as ``generic``.
+Unknown labels are ignored; a line without a step or any loss is skipped and counted. The
+fields found are listed in ``run.stats.fields``. The format is reported as ``generic``; the
+other line shapes it reads are in generic_lines.py (see docs/parsers.md).
 """
 from __future__ import annotations
 
@@ -121,6 +121,7 @@ class Parser(Clocks, StdoutParser):
     def __init__(self, run_id: str = "log") -> None:
         super().__init__(run_id)
         self._carried: tuple[float | None, float | None] | None = None  # eval on step lines
+        self._repeated = False  # (its values seen again on a line after their eval)
         self._trained = False  # a training line seen (else an eval line's time is a step's)
         # a step time printed on the line after its step's: once the log shows it (an
         # untimed iteration, then such a line), each untimed iteration waits for that line
@@ -170,7 +171,7 @@ class Parser(Clocks, StdoutParser):
         return out + super().finish()
 
     def on_segment(self) -> None:
-        self._carried, self._trained, self._clock = None, False, None
+        self._carried, self._repeated, self._trained, self._clock = None, False, False, None
         self._stamp, self._stamp_dirty = None, False
 
     def evaluation(self, step: int | None, **losses: float | None) -> None:
@@ -492,11 +493,12 @@ class Parser(Clocks, StdoutParser):
         """A step line that repeats the latest eval's losses beside its own (wordplay's
         'loss=… train_loss=… val_loss=…'): the eval counts once, when its values change."""
         if (train, val) == self._carried:
+            self._repeated = True
             return
-        # the values change on the first line after the eval, which ran at the top of a
-        # step since the line before (wordplay evaluates at step 100, its next line is
-        # step=110): at the line before's step, unless the run had none or just started
+        # repeated values change on the line after their eval, which ran since the line
+        # before (wordplay: at step 100, seen at step=110); values that change on every
+        # line are each line's own eval (a notebook's 'estimated validation loss')
         last = self.last_iter_step
-        at = last if self._carried is not None and last is not None and last < step else step
+        at = last if self._repeated and last is not None and last < step else step
         self.evaluation(at, train_loss=train, val_loss=val)
         self._carried = (train, val)  # after the eval: a new segment it opens resets it

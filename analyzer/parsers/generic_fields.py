@@ -30,7 +30,11 @@ _QUALIFIER = re.compile(r"\s*\((?![^)]*\b(?:val|valid|validation|eval|test|dev)\
 _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
                    r"(?P<num>[-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+))"
                    r"\s*(?P<unit>.*)$", re.IGNORECASE)
-_LOSS = {"loss", "lm loss"}  # the step's own loss
+_LOSS = {"loss", "lm loss", "last seen loss"}  # the step's own loss
+# a printed tensor's value, and a dict printed whole after its label (a notebook's
+# 'iter 0 losses {'train': tensor(4.7305), 'val': tensor(4.7241)}')
+_TENSOR = re.compile(r"tensor\(\s*([-+]?[\d.]+(?:e[-+]?\d+)?|nan|inf)(?:,[^()]*)?\)")
+_DICT = re.compile(r"[A-Za-z_ ]*[:=]?\s*\{([^{}]*)\}\s*$")
 # a named train loss: the step's loss too, unless the line has a bare 'loss' as well (then it
 # is the latest eval's train loss, which such lines repeat beside their val loss)
 _TRAIN = {"train loss", "training loss", "train", "trl", "tr loss", "loss train", "train/loss",
@@ -70,12 +74,17 @@ def read_fields(rest: str) -> dict[str, float | None]:
     NaN so that a NaN loss is seen."""
     out: dict[str, float | None] = {}
     dt_key, guessed = None, False
+    if "tensor(" in rest:  # printed tensors: 'loss: tensor(2.3016, device='cuda:0')'
+        rest = _TENSOR.sub(r"\1", rest)
+    if "{" in rest and (d := _DICT.match(rest)) is not None:  # "losses {'train': 4.73, …}"
+        rest = d.group(1).replace("'", "").replace('"', "")
     parts = _SPLIT.split(_KEY_UNIT.sub(_unit_suffix, _QUALIFIER.sub("", rest.strip())))
     for i, part in enumerate(parts):
         m = _PART.match(part.strip())
         if m is None:
             continue
         key = " ".join((m.group("key") or "").lower().replace("_", " ").split()).rstrip(" :=")
+        key = key[len("estimated "):] if key.startswith("estimated ") else key  # (an eval's)
         num = to_float(m.group("num"))
         unit = m.group("unit").strip().lower()
         if num is None:

@@ -86,6 +86,10 @@ _LOSS_COUNT = re.compile(r"\s*(?:(?:avg|average|mean|train|training) )?loss:\s*(
                          r"(?:[eE][-+]?\d+)?|nan|inf)\s+\[\s*(\d+)\s*/\s*(\d+)\]\s*[,;]?\s*(.*)$",
                          re.IGNORECASE)
 
+# gpt-2-simple (and OpenAI's gpt-2 train.py forks): '[10 | 28.79] loss=3.60 avg=3.60', the step
+# and the seconds since training began (a clock: the step time is its difference)
+_GPT2_SIMPLE = re.compile(r"\s*\[(\d+) \| (\d+(?:\.\d+)?)\] (loss=.*)$")
+
 # a count within an epoch ('batch 20', 'iter 5', '20/500'): an epoch line with one is no summary
 _INNER_COUNT = re.compile(r"\b(?:batch|step|iter(?:ation)?|it)\b\s*[:=#]?\s*\d|\d\s*/\s*\d",
                           re.IGNORECASE)
@@ -104,6 +108,10 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
     by_epoch: an epoch summary (see _epoch_line)."""
     if "|Loss: " in text and (tune := _torchtune_bar(text)) is not None:
         return tune
+    if text.lstrip().startswith("[") and (m := _GPT2_SIMPLE.match(text)) is not None:
+        fields = read_fields(m.group(3))
+        fields["clock_ms"] = float(m.group(2)) * 1000.0
+        return int(m.group(1)), None, fields, False
     if "/" in text and (m := _LOSS_COUNT.match(text)) is not None:
         fields = read_fields(m.group(4))
         fields["loss"] = to_float(m.group(1))

@@ -509,3 +509,18 @@ def test_ranks_tracebacks_glued_together_are_no_new_launch():
     r = run(generic, text)
     assert r.n_segments == 1 and r.iters["step"].tolist() == [10, 20]
     assert r.end["status"] == "interrupted" and r.end["step"] == 20
+
+
+def test_tensorflows_resource_exhausted_is_an_oom_launch(tmp_path):
+    """gpt-2-simple in Jupyter: IPython's traceback header names TensorFlow's OOM, and the
+    paste stops there; no step was logged."""
+    from analyzer import loader as load_mod
+    from analyzer.diagnostics import run_all
+    p = tmp_path / "oom.log"
+    p.write_text("Loading dataset...\ndataset has 338025 tokens\nTraining...\n" + "-" * 75
+                 + "\nResourceExhaustedError                    Traceback (most recent call "
+                 "last)\n~/x/session.py in _do_call(self, fn, *args)\n")
+    r = load_mod.load(p)
+    assert r.end["status"] == "failed" and not len(r.iters)
+    (f,) = [f for f in run_all(r) if f.code == "run_failed"]
+    assert "out of memory" in f.message

@@ -821,3 +821,28 @@ def test_a_step_going_back_to_where_the_run_started_is_a_new_run():
     assert [s["kind"] for s in r.segments] == ["run_start"] * 3
     mid = "".join(f"step {s} | loss 4.0 | dt 100.0ms\n" for s in (600, 650, 500, 550))
     assert [s["kind"] for s in run(generic, mid).segments] == ["run_start", "resume"]
+
+
+def test_gpt2_simple_lines_step_and_clock():
+    """'[10 | 28.79] loss=3.60 avg=3.60': the step, then seconds since training began."""
+    text = ("[10 | 28.79] loss=3.60 avg=3.60\n[20 | 50.75] loss=3.30 avg=3.45\n"
+            "[30 | 73.39] loss=3.25 avg=3.38\n")
+    r = run(generic, text)
+    assert list(r.iters["step"]) == [10, 20, 30] and list(r.iters["loss"]) == [3.6, 3.3, 3.25]
+    assert list(r.iters["step_ms"][1:]) == pytest.approx([2196.0, 2264.0])
+
+
+def test_a_printed_dict_of_tensors_and_estimated_losses():
+    # a notebook prints estimate_loss()'s dict; another its 'estimated' losses on each line
+    r = run(generic, "iter 0 losses {'train': tensor(4.7305), 'val': tensor(4.7241)}\n"
+                     "iter 300 losses {'train': tensor(2.7305), 'val': tensor(2.7641)}\n")
+    assert list(zip(r.evals["step"], r.evals["train_loss"], r.evals["val_loss"])) == [
+        (0, 4.7305, 4.7241), (300, 2.7305, 2.7641)]
+    text = "".join(f"Step: {s:<7d}, last seen loss: {4 - s / 100}, estimated training loss: "
+                   f"{3.9 - s / 100}, estimated validation loss: {3.95 - s / 100}\n"
+                   for s in (0, 40, 80))
+    r = run(generic, text)
+    assert list(r.iters["loss"]) == [4.0, 3.6, 3.2]
+    # values that change on every line are each line's own eval, at its step
+    assert list(r.evals["step"]) == [0, 40, 80]
+    assert list(r.evals["val_loss"]) == pytest.approx([3.95, 3.55, 3.15])
