@@ -56,6 +56,9 @@ _HEADER = re.compile(r"=+$|Running (?:[Pp]ython|Triton)|Model parameters:|\s*(?:
                      r"(?:Training|Validation) DataLoader:|Compiling model|Sampling steps|"
                      r"Resetting Model|Processes:")
 _INFO = re.compile(r"peak memory (?:consumption|allocated)")
+# modded-nanogpt's script in a traceback frame ('File "train_gpt.py", line 41'; build-nanogpt's is
+# train_gpt2.py)
+_SCRIPT = re.compile(r"File \"(?:[^\"]*/)?train_gpt\.py\"")
 
 
 def detect(head: list[str]) -> float:
@@ -66,8 +69,8 @@ def detect(head: list[str]) -> float:
         m = _STEP.match(line)
         if m and re.search(r"\b(?:val_loss|train_loss|train_time):", m.group(3)):
             return 0.95
-        if _TORCH.match(line) and score < 0.3:
-            score = 0.3
+        if (_TORCH.match(line) or _SCRIPT.search(line)) and score < 0.3:
+            score = 0.3  # (a traceback through its script: a launch that died at start-up)
     return score
 
 

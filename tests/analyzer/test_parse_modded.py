@@ -275,3 +275,16 @@ def test_a_forks_untimed_training_lines_take_the_val_lines_clock():
     it = of_type(events(modded, text), "iter")
     assert [(i["step"], i["loss"]) for i in it] == [(10, 10.0153), (20, 9.5), (30, 9.1)]
     assert [i["step_ms"] for i in it] == [None, pytest.approx(1147.0), pytest.approx(1145.0)]
+
+
+def test_a_launch_dying_in_moddeds_script_is_detected_as_modded():
+    """torchrun's banner, then a traceback through modded-nanogpt's train_gpt.py and no step:
+    modded's (build-nanogpt's script is train_gpt2.py)."""
+    from analyzer.parsers import scores
+    head = ["W0727 22:35:28.165000 84470 torch/distributed/run.py:852] Setting OMP_NUM_THREADS "
+            "environment variable for each process to be 1 in default",
+            "Traceback (most recent call last):",
+            '  File "train_gpt.py", line 41, in <module>',
+            "ModuleNotFoundError: No module named 'triton_kernels'"]
+    assert scores(head)[0][1] == "modded"
+    assert modded.detect(['  File "/x/train_gpt2.py", line 41, in <module>']) == 0.0

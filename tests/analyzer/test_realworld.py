@@ -467,8 +467,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:loss_spike@34'): 'misread when added (hunts 26-29)',
     ('modded-nanogpt/pr183-switchbank-moe-medium-tail-from-400-train-step-aux-lines-ema-alpha-nan-field-final-val-uptick.log',
      'fact:final_train_loss'): 'misread when added (hunts 26-29)',
-    ('modded-nanogpt/pr347-candidate09-wrapper-setup-failure-triton-kernels-modulenotfound-tracebacks-sigterm-no-steps.log',
-     'format'): 'misread when added (hunts 26-29)',
     ('nanochat/mparrett-mps-d4-mqar-bracket-three-seeds-own-step-format-seed1-never-learns.log',
      'fact:params'): 'misread when added (hunts 26-29)',
     ('nanochat/mparrett-mps-d4-mqar-bracket-three-seeds-own-step-format-seed1-never-learns.log',
