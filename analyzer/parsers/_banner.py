@@ -16,12 +16,15 @@ import re
 # 'Parameters: 123.9M', '    Model parameters: 124.44M' (in a
 # summary block), 'model #params: 9481' (makemore), '- params: total=173,455,906,
 # non_embedding=...' (a bullet list: the total, never a part); in Chinese '模型参数量: 30.55M',
-# '模型参数总量: 10,738,229', '总参数量：1.2M', 'LLM总参数量：25.830 百万' (minimind: in millions)
+# '模型参数总量: 10,738,229', '总参数量：1.2M', 'LLM总参数量：25.830 百万' (minimind: in millions;
+# also 'LLM可训练总参数量：', '所加载Model可训练参数：', 'The total number of parameters in the
+# YuanMeng model is: 25.830 million')
 # (parameter count, full-width colon too); minGPT's 'number of parameters: 9.590272e+06'
 _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]"
-                     r"param(?:eter)?s|(?:the )?number (?:of )?(?:model )?param(?:eter)?s"
-                     r"(?: in (?:the )?model)?|param(?:eter)? count|"
-                     r"(?:model )?#\s*params|param(?:eter)?s|(?:LLM\s*)?(?:模型|总)?参数(?:总|数)?量)"
+                     r"param(?:eter)?s|(?:the )?(?:total )?number (?:of )?(?:model )?param(?:eter)?s"
+                     r"(?: in (?:the )?(?:[\w-]+ )?model)?(?: is)?|param(?:eter)? count|"
+                     r"(?:model )?#\s*params|param(?:eter)?s|"
+                     r"(?:LLM\s*|所加载Model)?(?:可训练总?参数量?|(?:模型|总)?参数(?:总|数)?量))"
                      r"\s*[:=：]\s*(?:total\s*=\s*)?"
                      r"(\d[\d,]*(?:\.\d+)?(?:e\+?\d+)?)\s*([KMB]\b|billion\b|million\b|百万|万|亿)?",
                      re.IGNORECASE)

@@ -142,6 +142,7 @@ class Parser(Clocks, StdoutParser):
         # a cumulative clock beside a step average: (step, clock ms) of the last line timed
         self._clock: tuple[int, float] | None = None
         self._clocked = False  # the log's 'time' beside its step average is a clock
+        self._grown: list[tuple[int, float]] = []  # step times that only grew (see Clocks)
         self._lossy = False  # a step line with a loss seen: loss-less ones are then no steps
         # a timed line with a train and a val loss (litgpt: 'iter 3050700 step 610140 | loss
         # train: 2.846, val: 2.861 | iter time: 112.20 ms'): an eval, or a training line that
@@ -270,7 +271,7 @@ class Parser(Clocks, StdoutParser):
         train_ms, self._train_ms = self._train_ms, None
         if total is not None:
             self.planned_steps(total)
-        if "clock_ms" in f:
+        if "clock_ms" in f or self._grown_clock(step, f):
             f = self._clock_or_time(step, f)
         for name in f:
             if name not in self.stats.fields and name not in ("clock_ms", "step_avg_ms"):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from analyzer.parsers._text import line_stamp
 
 
+GROWN_LINES = 8  # lines of a step time that only grew before it is read as a clock
+
+
 class Clocks:
     """Methods of generic.Parser (a StdoutParser) that turn clocks into step times; the
     state they use (``_clock``, ``_clocked``, ``_stamp``...) is set up by its __init__."""
@@ -22,6 +25,38 @@ class Clocks:
         self._data(step, "eval" if "val_loss" in f and "loss" not in f else "iter")
         train = "loss" in f or "val_loss" not in f
         return dict(f, clock_ms=clock, step_ms=self._clock_step(step, clock, train))
+
+    def _grown_clock(self, step: int, f: dict[str, float | None]) -> bool:
+        """A step time that only grows, line after line ('iter 0 | … | 23s', 'iter 50 | … |
+        29s', 36s, 42s, … : seconds since the start): after GROWN_LINES lines rising to 3x
+        the first, by about as much per step each time, it is a clock, read as one from then on (``clock_ms``, so _clock_or_time
+        takes its differences); the rows of it still in this block are retimed."""
+        dt = f.get("dt_ms")
+        if dt is None or "val_loss" in f or not dt > 0:
+            return False
+        if self._clocked and self._grown:  # (a clock found this way: every later line)
+            f["clock_ms"] = f.pop("dt_ms")
+            return True
+        seen = self._grown
+        if seen and (step <= seen[-1][0] or dt <= seen[-1][1]):
+            seen.clear()
+        seen.append((step, dt))
+        if len(seen) < GROWN_LINES or seen[-1][1] < 3 * seen[0][1]:
+            return False
+        rates = sorted((b - a) / (s - r) for (r, a), (s, b) in zip(seen, seen[1:]))
+        mid = rates[len(rates) // 2]  # a clock grows by about one step time per step (more
+        if sum(mid / 2 <= x <= 2 * mid for x in rates) < 0.75 * len(rates):  # over an eval)
+            return False
+        self._clocked, self._clock = True, seen[-2]
+        clock = dict(seen[:-1])
+        retimed = {s: (b - a) / (s - r) for (r, a), (s, b) in zip(seen, seen[1:-1])}
+        for e in self._out:  # (the first: its time since the start is no step's)
+            if e.get("type") == "iter" and e.get("step") in clock and e.get("dt_ms"):
+                e["dt_ms"], e["step_ms"] = None, retimed.get(e["step"])
+                e["time"] = clock[e["step"]] / 1000.0
+        self.elapsed = self._clock[1] / 1000.0
+        f["clock_ms"] = f.pop("dt_ms")
+        return True
 
     def _clock_step(self, step: int, clock: float, train: bool) -> float | None:
         """One step's time from a cumulative clock: its difference to the last timed line's

@@ -61,6 +61,7 @@ _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "t
         "tokens per second", "tokens/s/device", "tokens/sec/device",  # (MaxText: per chip)
         "tokens per sec", "tok per sec"}
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
+_HUMAN = {"K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9}  # a number printed with its suffix alone
 # iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
 # inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
 _ITS = {"it/sec", "it/s", "its/sec", "iter/s", "iter/sec", "iters/sec", "iters/s",
@@ -86,7 +87,10 @@ def read_fields(rest: str) -> dict[str, float | None]:
         key = " ".join((m.group("key") or "").lower().replace("_", " ").split()).rstrip(" :=")
         key = key[len("estimated "):] if key.startswith("estimated ") else key  # (an eval's)
         num = to_float(m.group("num"))
-        unit = m.group("unit").strip().lower()
+        unit = m.group("unit").strip()
+        if num is not None and unit in _HUMAN:  # nanotron's '4.71K', '43.2K'
+            num, unit = num * _HUMAN[unit], ""
+        unit = unit.lower()
         if num is None:
             continue
         if not unit and "=" in part and i < len(parts) - 1 and key in _TIME:

@@ -19,7 +19,7 @@ _WORD = r"(?:(?:global[ _]?)?steps?|iter(?:ation)?|it|update)"
 # the step at the start of a line: 'step 12', 'step12', 'iter 12:', '12 |', 'Step 12/100', '[12]'
 # (MaxText's 'completed step: 2, seconds: 5.658, …, loss: 11.689': a verb before the word)
 _HEAD = re.compile(r"\s*(?:(?:completed|finished)\s+(?=step|iter))?"
-                   r"(?P<eval>(?:eval(?:uation)?|val(?:idation)?)\s+(?=step|iter))?"
+                   r"(?P<eval>(?:eval(?:uation)?|val(?:idation)?)\s+(?=step|iter|\d))?"
                    r"\[?(?P<word>" + _WORD + r")?\s*[:=#]?\s*(?P<step>\d+)"
                    r"(?:\s*/\s*(?P<total>\d+))?\]?\s*(?:[|:,;]|\s)\s*(?P<rest>.*)$", re.IGNORECASE)
 

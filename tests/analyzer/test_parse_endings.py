@@ -183,6 +183,11 @@ def test_stray_lines_read_fast_and_line_by_line_agree(insert):
     (generic, ' "-____-"     Trainable parameters = 50,462,720 of 1,150,511,104 (4.39% trained)',
      1_150_511_104),
     (modded, "Model Size:    162.20M", 162_200_000),  # a fork's report block
+    # minimind's forks and rewrites, in millions
+    (generic, "LLM可训练总参数量：25.830 百万", 25_830_000),
+    (generic, "所加载Model可训练参数：25.830 百万", 25_830_000),
+    (generic, "The total number of parameters in the YuanMeng model is: 25.830 million",
+     25_830_000),
 ])
 def test_a_parameter_count_in_any_wording(mod, line, n):
     r = run(mod, line + "\n" + (BODIES.get(mod) or "step 1 | loss 2.0\nstep 2 | loss 1.9\n"))

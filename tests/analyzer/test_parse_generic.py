@@ -846,3 +846,31 @@ def test_a_printed_dict_of_tensors_and_estimated_losses():
     # values that change on every line are each line's own eval, at its step
     assert list(r.evals["step"]) == [0, 40, 80]
     assert list(r.evals["val_loss"]) == pytest.approx([3.95, 3.55, 3.15])
+
+
+def test_nanotrons_iteration_line_with_suffixed_numbers():
+    text = "".join(f"08/31/2024 14:37:31 [INFO|DP=0|PP=0|TP=0]: iteration: {i} / 15 | "
+                   f"consumed_tokens: {i * 512 / 1000:.2f}K | elapsed_time_per_iteration_ms: "
+                   f"{t} | tokens_per_sec: 43.2K | lm_loss: {5.3 - i / 100:.2f} | lr: 0.0003\n"
+                   for i, t in ((1, "4.71K"), (2, "11.8"), (3, "9.12")))
+    r = run(generic, text)
+    assert list(r.iters["step"]) == [1, 2, 3] and list(r.iters["loss"]) == [5.29, 5.28, 5.27]
+    assert list(r.iters["dt_ms"]) == [4710.0, 11.8, 9.12]
+    assert list(r.iters["tokens_per_s"]) == [43200.0] * 3
+
+
+def test_a_time_that_only_grows_is_a_clock():
+    """'iter N | loss … | lr … | 23s': seconds since the start; after eight lines growing by
+    about the same per step it is read as a clock (the lines before retimed). A step time
+    that drifts up unevenly, or goes back down, stays a step time."""
+    secs = [23, 29, 36, 42, 49, 67, 74, 80, 87, 93, 100]
+    text = "".join(f"iter {50 * k:6d} | loss {3 - k / 10:.4f} | lr 6.00e-04 | {t}s\n"
+                   for k, t in enumerate(secs))
+    r = run(generic, text + "  eval 500: train 1.2 | val 1.3 | 2.2 bpc\n")
+    assert r.iters["dt_ms"].isna().all()
+    assert list(r.iters["step_ms"][1:]) == pytest.approx(
+        [(b - a) * 1000 / 50 for a, b in zip(secs, secs[1:])])
+    assert list(zip(r.evals["step"], r.evals["val_loss"])) == [(500, 1.3)]
+    noisy = [2762, 3500, 4800, 6000, 8300, 8400, 8500, 8600, 9000, 5000]
+    text = "".join(f"iter {2 * k}: loss 2.0, time {t}ms\n" for k, t in enumerate(noisy))
+    assert list(run(generic, text).iters["dt_ms"]) == noisy

@@ -106,6 +106,11 @@ def test_decode_lines(data, lines):
     # rich's handler: '[%x %X]' (a two-digit year) and the level padded
     ("[02/04/26 16:01:45] INFO     avg loss: 11.0153952  [2/300939], dt: 374.26ms",
      "avg loss: 11.0153952  [2/300939], dt: 374.26ms"),
+    # nanotron's level with its ranks; a script's name and level after a bracketed stamp
+    ("08/31/2024 14:37:31 [INFO|DP=0|PP=0|TP=0]: iteration: 1 / 15 | lm_loss: 5.32",
+     "iteration: 1 / 15 | lm_loss: 5.32"),
+    ("[2023-08-30 16:04:47,404][pretrain.py][INFO] Epoch:[0/2](0/293491) loss:11.271",
+     "Epoch:[0/2](0/293491) loss:11.271"),
     # Hydra's '[stamp][name][LEVEL] - ', and a rank tag after the logging prefix
     ("[2023-08-03 17:34:50,662][trainer][INFO] - [RANK 0] iter 0: loss 3.1103, time 111.79s",
      "iter 0: loss 3.1103, time 111.79s"),
