@@ -150,10 +150,8 @@ def _mid_run(run: Run, warmup_steps: int) -> list[int]:
 
 def _warmup(rows: _Layout, first: np.ndarray, warmup_steps: int,
             mid_run: list[int], own_time: np.ndarray | None = None) -> np.ndarray:
-    """``own_time``: rows timed by the step's own measured time (``step_ms`` alone: tqdm's
-    rate, NeMo's step timing), never by the time since the line before. A mid-run segment's
-    first row is warm-up only when timed since the line before (that time may hold a
-    process start); its own measured time is a step like the others (a one-bar log)."""
+    """A mid-run segment's first row is warm-up only when timed since the line before (it
+    may hold a process start), not by its own step time (``own_time``: a one-bar log)."""
     if mid_run:
         late = np.isin(rows.segment, mid_run)
         first_late = first & late & (own_time if own_time is not None else False)
@@ -482,7 +480,8 @@ def summarize(run: Run, warmup_steps: int = 10,
     out: dict[str, Any] = {
         "source": run.source, "format": run.format, "segments": run.n_segments,
         "runs": max(1, sum(1 for sg in run.segments if sg.get("kind") == "run_start")),
-        "first_step": _first_step(it, ev),
+        # (llm.c's val lines print no step: its log starts at its first training step)
+        "first_step": _first_step(it, ev if run.format != "llmc" or not len(it) else ev[:0]),
         "last_step": last_step,
         # the highest step logged, when a resume went back below it (steps after the
         # checkpoint were done again: the run is at last_step, not here)

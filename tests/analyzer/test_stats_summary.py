@@ -143,3 +143,18 @@ def test_after_a_resume_that_went_back_the_last_step_is_where_the_run_is():
     # without a step going back there is nothing reached beyond the last step
     s = summarize(parse(buildnanogpt, "".join(f"{i} train 5.0\n" for i in range(10))))
     assert (s["last_step"], s["reached_step"]) == (9, None)
+
+
+def test_an_llmc_logs_first_step_is_its_first_training_step():
+    """llm.c prints 'val loss X' with no step before 'step 1/N': the val is at step 0 for the
+    charts, but the log's first step is 1. A log of evals only still starts at its eval."""
+    from analyzer.parsers import llmc
+    from tests.analyzer._parse_util import run as parse
+    text = ("val loss 11.008389\n"
+            "step    1/150 | loss 11.008743 (+nanz)| norm 15.7121 (+nanz)| lr 4.4e-05 | "
+            "6655.00 ms | 10.0% bf16 MFU | 78781 tok/s\n"
+            "step    2/150 | loss 10.219490 (+nanz)| norm 6.5691 (+nanz)| lr 8.8e-05 | "
+            "6679.08 ms | 10.0% bf16 MFU | 78497 tok/s\n")
+    r = parse(llmc, text)
+    assert list(r.evals["step"]) == [0] and summarize(r)["first_step"] == 1
+    assert summarize(parse(llmc, "val loss 11.008389\n"))["first_step"] == 0
