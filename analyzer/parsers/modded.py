@@ -56,9 +56,9 @@ _HEADER = re.compile(r"=+$|Running (?:[Pp]ython|Triton)|Model parameters:|\s*(?:
                      r"(?:Training|Validation) DataLoader:|Compiling model|Sampling steps|"
                      r"Resetting Model|Processes:")
 _INFO = re.compile(r"peak memory (?:consumption|allocated)")
-# modded-nanogpt's script in a traceback frame ('File "train_gpt.py", line 41'; build-nanogpt's is
-# train_gpt2.py)
-_SCRIPT = re.compile(r"File \"(?:[^\"]*/)?train_gpt\.py\"")
+# modded-nanogpt's script in a traceback frame ('File "train_gpt.py", line 41', a record's copy
+# 'train_gpt_ablate.py'; build-nanogpt's is train_gpt2.py)
+_SCRIPT = re.compile(r"File \"(?:[^\"]*/)?train_gpt(?:_[\w-]+)?\.py\"")
 
 
 def detect(head: list[str]) -> float:

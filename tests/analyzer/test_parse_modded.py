@@ -288,3 +288,4 @@ def test_a_launch_dying_in_moddeds_script_is_detected_as_modded():
             "ModuleNotFoundError: No module named 'triton_kernels'"]
     assert scores(head)[0][1] == "modded"
     assert modded.detect(['  File "/x/train_gpt2.py", line 41, in <module>']) == 0.0
+    assert modded.detect(['  File "/x/train_gpt_ablate.py", line 2450, in <module>']) == 0.3

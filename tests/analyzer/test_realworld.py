@@ -89,8 +89,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'false_alarm'): 'misread when added (seventh hunt)',
     ('build-nanogpt/pr30-logtxt-lines-two-runs-before-after-ddp-sync-fix-dots-prose-between.log',
      'format'): 'misread when added (seventh hunt)',
-    ('modded-nanogpt/pgolf-dgxspark-torchrun-4-ranks-cuda-is-required-interleaved-tracebacks-no-steps.log',
-     'format'): 'misread when added (seventh hunt)',
     ('nanochat/colab-notes-two-d12-runs-tails-step-line-wrapped-at-lrm-indented-trailing-spaces.log',
      'runs'): 'misread when added (seventh hunt)',
     ('nanochat/colab-notes-two-d12-runs-tails-step-line-wrapped-at-lrm-indented-trailing-spaces.log',
