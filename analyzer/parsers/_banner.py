@@ -21,7 +21,8 @@ import re
 # YuanMeng model is: 25.830 million')
 # (parameter count, full-width colon too); minGPT's 'number of parameters: 9.590272e+06'
 _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]"
-                     r"param(?:eter)?s|(?:the )?(?:total )?number (?:of )?(?:model )?param(?:eter)?s"
+                     r"param(?:eter)?s|"
+                     r"(?:the )?(?:total )?number (?:of )?(?:model )?param(?:eter)?s"
                      r"(?: in (?:the )?(?:[\w-]+ )?model)?(?: is)?|param(?:eter)? count|"
                      r"(?:model )?#\s*params|param(?:eter)?s|"
                      r"(?:LLM\s*|所加载Model)?(?:可训练总?参数量?|(?:模型|总)?参数(?:总|数)?量))"

@@ -29,8 +29,9 @@ class Clocks:
     def _grown_clock(self, step: int, f: dict[str, float | None]) -> bool:
         """A step time that only grows, line after line ('iter 0 | … | 23s', 'iter 50 | … |
         29s', 36s, 42s, … : seconds since the start): after GROWN_LINES lines rising to 3x
-        the first, by about as much per step each time, it is a clock, read as one from then on (``clock_ms``, so _clock_or_time
-        takes its differences); the rows of it still in this block are retimed."""
+        the first, by about as much per step each time, it is a clock, read as one from then
+        on (``clock_ms``: _clock_or_time takes its differences); its rows still in this
+        block are retimed."""
         dt = f.get("dt_ms")
         if dt is None or "val_loss" in f or not dt > 0:
             return False
@@ -41,18 +42,18 @@ class Clocks:
         if seen and (step <= seen[-1][0] or dt <= seen[-1][1]):
             seen.clear()
         seen.append((step, dt))
+        del seen[:-4 * GROWN_LINES]  # (bounded work on a step time that keeps rising)
         if len(seen) < GROWN_LINES or seen[-1][1] < 3 * seen[0][1]:
             return False
-        rates = sorted((b - a) / (s - r) for (r, a), (s, b) in zip(seen, seen[1:]))
-        mid = rates[len(rates) // 2]  # a clock grows by about one step time per step (more
-        if sum(mid / 2 <= x <= 2 * mid for x in rates) < 0.75 * len(rates):  # over an eval)
-            return False
+        rates = {s: (b - a) / (s - r) for (r, a), (s, b) in zip(seen, seen[1:])}
+        mid = sorted(rates.values())[len(rates) // 2]  # a clock grows by about one step
+        if sum(mid / 2 <= x <= 2 * mid for x in rates.values()) < 0.75 * len(rates):
+            return False  # time per step (more over an eval)
         self._clocked, self._clock = True, seen[-2]
         clock = dict(seen[:-1])
-        retimed = {s: (b - a) / (s - r) for (r, a), (s, b) in zip(seen, seen[1:-1])}
-        for e in self._out:  # (the first: its time since the start is no step's)
+        for e in self._out:  # (the first has no step time: its time since the start is none)
             if e.get("type") == "iter" and e.get("step") in clock and e.get("dt_ms"):
-                e["dt_ms"], e["step_ms"] = None, retimed.get(e["step"])
+                e["dt_ms"], e["step_ms"] = None, rates.get(e["step"])
                 e["time"] = clock[e["step"]] / 1000.0
         self.elapsed = self._clock[1] / 1000.0
         f["clock_ms"] = f.pop("dt_ms")
