@@ -17,7 +17,7 @@ import sys
 import threading
 
 from analyzer.cli.common import EXAMPLES, exit_status
-from analyzer.cli.memory import keep_freed_memory
+from analyzer.cli.memory import keep_freed_memory, skip_cyclic_gc
 
 __all__ = ["EXAMPLES", "build_parser", "main", "run"]
 
@@ -73,6 +73,8 @@ def run() -> None:
     main() does not handle leaves through the normal exit with its traceback."""
     if os.environ.get("GPTSCOPE_MALLOC", "1") != "0":
         keep_freed_memory()
+    if os.environ.get("GPTSCOPE_GC", "auto") != "on":
+        skip_cyclic_gc(sys.argv[1:])
     status = main()
     try:
         sys.stdout.flush()

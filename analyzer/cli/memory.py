@@ -12,6 +12,7 @@ inside other programs) leave the allocator alone.
 from __future__ import annotations
 
 import ctypes
+import gc
 import sys
 
 M_TRIM_THRESHOLD = -1
@@ -31,3 +32,19 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
         bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def skip_cyclic_gc(argv: list[str]) -> bool:
+    """Turn Python's cyclic garbage collector off for a one-shot command (every verb but
+    ``watch``, which runs until stopped); True if it did.
+
+    Why: importing pandas, numpy and pyarrow creates ~250,000 long-lived objects, and the
+    collector walks them ~170 times while they load (28 ms of the 0.55 s summary of a
+    1M-line log, on Python 3.11) to free nothing. The command's own tables are numpy
+    arrays, freed by reference counting the moment they are dropped; a cycle left over
+    lives until the process exits a second later."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in (None, "watch"):
+        return False
+    gc.disable()
+    return True

@@ -293,6 +293,7 @@ def test_run_exits_without_teardown_only_when_alone(monkeypatch):
     import analyzer.cli as cli_mod
     calls = []
     monkeypatch.setenv("GPTSCOPE_MALLOC", "0")  # leave this process's allocator alone
+    monkeypatch.setenv("GPTSCOPE_GC", "on")  # and its garbage collector
     monkeypatch.setattr(cli_mod, "main", lambda: 1)
     monkeypatch.setattr(cli_mod.os, "_exit", lambda status: calls.append(("_exit", status)))
     monkeypatch.setattr(cli_mod.threading, "active_count", lambda: 1)
@@ -313,6 +314,7 @@ def test_the_command_keeps_freed_memory_unless_told_not_to(monkeypatch):
     import analyzer.cli as cli_mod
     calls = []
     monkeypatch.setattr(cli_mod, "keep_freed_memory", lambda: calls.append("kept"))
+    monkeypatch.setattr(cli_mod, "skip_cyclic_gc", lambda argv: None)  # (pytest's own gc)
     monkeypatch.setattr(cli_mod, "main", lambda: 0)
     monkeypatch.setattr(cli_mod.threading, "active_count", lambda: 2)  # no os._exit here
     for env, expected in (("1", ["kept"]), ("0", [])):
@@ -321,6 +323,37 @@ def test_the_command_keeps_freed_memory_unless_told_not_to(monkeypatch):
         with pytest.raises(SystemExit):
             cli_mod.run()
         assert calls == expected
+
+
+def test_run_skips_the_cyclic_gc_unless_told(monkeypatch):
+    """A one-shot command runs without the cyclic collector (it walked pandas' objects ~170
+    times while they imported, to free nothing); GPTSCOPE_GC=on keeps it."""
+    import analyzer.cli as cli_mod
+    calls = []
+    monkeypatch.setattr(cli_mod, "keep_freed_memory", lambda: None)
+    monkeypatch.setattr(cli_mod, "skip_cyclic_gc", calls.append)
+    monkeypatch.setattr(cli_mod, "main", lambda: 0)
+    monkeypatch.setattr(cli_mod.threading, "active_count", lambda: 2)  # no os._exit here
+    monkeypatch.setattr(cli_mod.sys, "argv", ["analyzer", "summary", "train.log"])
+    for env, expected in (("auto", [["summary", "train.log"]]), ("on", [])):
+        monkeypatch.setenv("GPTSCOPE_GC", env)
+        calls.clear()
+        with pytest.raises(SystemExit):
+            cli_mod.run()
+        assert calls == expected
+
+
+@pytest.mark.parametrize("argv, off", [(["summary", "train.log"], True),
+                                       (["diagnose", "--json", "x.log"], True),
+                                       (["watch", "train.log"], False), (["--help"], False),
+                                       ([], False)])
+def test_skip_cyclic_gc_spares_watch(argv, off, repo_root):
+    """`watch` runs until stopped: it keeps the collector; so does a bare --help."""
+    code = ("import gc, sys; from analyzer.cli.memory import skip_cyclic_gc; "
+            "print(skip_cyclic_gc(sys.argv[1:]), gc.isenabled())")
+    r = subprocess.run([sys.executable, "-c", code, *argv], cwd=repo_root,
+                       capture_output=True, text=True, check=True)
+    assert r.stdout.split() == [str(off), str(not off)]
 
 
 def test_keep_freed_memory_takes_on_glibc(repo_root):
