@@ -220,7 +220,7 @@ def _read_claimed(path: Path, format: str | None, tag_map: dict[str, str] | None
     """A run that a format reads whole from its path, formats with ``claims_path``: a
     TensorBoard event file (binary) or directory of them, a directory holding a
     trainer_state.json or a Lightning metrics.csv."""
-    for name, mod in registry.parsers().items():
+    for name, mod in registry.path_readers().items():
         claims = getattr(mod, "claims_path", None)
         if claims is None or (format and format != name) or not claims(path):
             continue

@@ -65,7 +65,7 @@ def follower(path: str | os.PathLike) -> Any:
     from analyzer import parsers as registry
     from analyzer.follow import Follower
     p = Path(path)
-    for mod in registry.parsers().values():
+    for mod in registry.path_readers().values():
         claims = getattr(mod, "claims_path", None)
         if claims is not None and claims(p):
             return Rereader(p)

@@ -38,6 +38,13 @@ MODULES: tuple[str, ...] = ("jsonl", "nanogpt", "buildnanogpt", "llmc", "modded"
                             "hf_state", "hf_trainer",  # Hugging Face trainer_state.json, stdout
                             "lightning",  # Lightning CSVLogger metrics.csv
                             "generic")  # any step + labelled numbers: the last resort
+# The formats that read a whole path (claims_path/parse_path): only these are imported to
+# ask whether a path is theirs, so a text log does not import every parser to find out.
+PATH_MODULES: tuple[str, ...] = ("tensorboard", "hf_state", "lightning")
+# Last-resort formats and the most confidence their detect() ever gives: not imported or
+# asked when another format is at least that sure (the generic reader's many line
+# patterns take ~10 ms to compile; tests check the ceiling on every fixture).
+LAST_RESORT: dict[str, float] = {"generic": 0.55}
 
 # How many lines detection looks at first, and how far it looks when nothing was confident:
 # an original modded-nanogpt record starts with the whole training script, for instance.
@@ -73,6 +80,14 @@ def parsers() -> dict[str, ModuleType]:
     return out
 
 
+def path_readers() -> dict[str, ModuleType]:
+    """The available modules that read whole paths (``claims_path``), by format NAME."""
+    out = {mod.NAME: mod for mod in map(_import, PATH_MODULES) if mod is not None}
+    out.update((name, mod) for name, mod in _extra.items()
+               if name not in out and hasattr(mod, "claims_path"))
+    return out
+
+
 def register(mod: ModuleType) -> None:
     """Offer one more format: any object with the parser module interface (a plugin, or a
     test's fake format). It is tried after the built-in formats."""
@@ -90,13 +105,13 @@ def names() -> list[str]:
 
 def get(name: str) -> ModuleType:
     """The parser module of a format, by its NAME (or module name); KeyError if unknown."""
-    mods = parsers()
-    if name in mods:
-        return mods[name]
-    mod = _import(name) if name in MODULES else None
-    if mod is None:
-        raise KeyError(f"unknown format {name!r} (known: {', '.join(mods)})")
-    return mod
+    for module in MODULES:  # (imported in order until found: generic, last, rarely is)
+        mod = _import(module)
+        if mod is not None and name in (mod.NAME, module):
+            return mod
+    if name in _extra:
+        return _extra[name]
+    raise KeyError(f"unknown format {name!r} (known: {', '.join(parsers())})")
 
 
 def scores(head: list[str]) -> list[tuple[float, str]]:
@@ -105,20 +120,34 @@ def scores(head: list[str]) -> list[tuple[float, str]]:
     A detector that fails counts as 0: one parser's bug must not stop the others from
     reading a log.
     """
-    out = []
-    for order, (name, mod) in enumerate(parsers().items()):
-        try:
-            score = float(mod.detect(head))
-        except Exception:  # noqa: BLE001 - see the docstring
-            score = 0.0
-        out.append((score, order, name))
+    out = [(_score(mod, head), order, name) for order, (name, mod) in enumerate(parsers().items())]
     out.sort(key=lambda t: (-t[0], t[1]))
     return [(score, name) for score, _, name in out]
 
 
 def detect(head: list[str], min_confidence: float = MIN_CONFIDENCE) -> str | None:
-    """The most likely format of a file from its first lines, or None below min_confidence."""
-    ranked = scores(head)
-    if ranked and ranked[0][0] >= min_confidence:
-        return ranked[0][1]
-    return None
+    """The most likely format of a file from its first lines, or None below min_confidence
+    (``scores``' winner; a LAST_RESORT format is only asked when it could win)."""
+    best, name, seen = 0.0, None, set()
+    for module in MODULES:
+        if LAST_RESORT.get(module, 1.0) <= best:
+            seen.add(module)  # (its NAME: a last resort is named as its module)
+            continue  # it loses ties to the earlier formats, and it cannot score higher
+        mod = _import(module)
+        if mod is None:
+            continue
+        seen.add(mod.NAME)
+        if (score := _score(mod, head)) > best:
+            best, name = score, mod.NAME
+    for mod in _extra.values():
+        if mod.NAME not in seen and (score := _score(mod, head)) > best:
+            best, name = score, mod.NAME
+    return name if name is not None and best >= min_confidence else None
+
+
+def _score(mod: ModuleType, head: list[str]) -> float:
+    """A detector's confidence; 0 if it fails (see ``scores``)."""
+    try:
+        return float(mod.detect(head))
+    except Exception:  # noqa: BLE001 - one parser's bug must not stop the others
+        return 0.0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -269,6 +271,42 @@ def test_ties_go_to_the_earlier_format(fake):
         assert registry.detect(["STEP 1 LOSS 2"] * 5) == "fake"
     finally:
         registry.unregister("twin")
+
+
+def _heads() -> list[list[str]]:
+    """The first lines of every fixture log, as detection gets them (and '# '-stripped)."""
+    from analyzer.loader import head_lines
+    from tests.analyzer._snapshot import fixtures
+    out = []
+    for p in fixtures():
+        if p.is_file():
+            head = head_lines(p.read_bytes(), 256 << 10, registry.HEAD_LINES)
+            out += [head, [t[2:] if t.startswith("# ") else t for t in head]]
+    return out
+
+
+def test_detect_is_the_best_score_without_asking_a_beaten_last_resort():
+    """detect() skips a LAST_RESORT format once another is as sure as it can ever be: the
+    answer is still scores()' winner on every fixture, and the last resort's detector never
+    goes above its ceiling (else skipping it would change answers)."""
+    heads = _heads()
+    assert len(heads) > 900
+    for head in heads:
+        ranked = registry.scores(head)
+        want = ranked[0][1] if ranked[0][0] >= registry.MIN_CONFIDENCE else None
+        assert registry.detect(head) == want
+        for name, ceiling in registry.LAST_RESORT.items():
+            assert registry.get(name).detect(head) <= ceiling
+
+
+def test_a_nanogpt_log_is_read_without_importing_the_generic_reader(tmp_path, repo_root):
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"iter {i}: loss 2.5, time 90.00ms, mfu 30.00%\n" for i in range(9)))
+    code = ("import sys, analyzer; r = analyzer.load(sys.argv[1]); "
+            "print(r.format, len(r.iters), 'analyzer.parsers.generic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(log)], cwd=repo_root, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["nanogpt", "9", "False"]
 
 
 # -- RunBuilder --------------------------------------------------------------------------------
