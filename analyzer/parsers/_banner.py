@@ -60,8 +60,9 @@ _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\
 # suffix ending the line ('model size: 124 MB' is bytes, 'model size: 768' a width, 'Model
 # size: 350M' the name of a preset)
 _SIZE_SUFFIX = re.compile(r"model size\s*[:=]\s*(\d+\.\d+)\s*([KMB])\s*$", re.IGNORECASE)
-# what may come before the count's wording: indentation, a list bullet, a comment's '# '
-_LEAD = re.compile(r"\s*(?:[-*•#]\s+)?")
+# what may come before the count's wording: indentation, a list bullet, a comment's '# ', the
+# C function printing it (llama.cpp's 'llm_load_print_meta: model params     = 8.03 B')
+_LEAD = re.compile(r"\s*(?:[-*•#]\s+)?(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+:\s+(?=[A-Za-z]))?")
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "BILLION": 1e9, "MILLION": 1e6, "百万": 1e6, "万": 1e4,
           "亿": 1e8}
 # the command that started the run: 'python train.py config/x.py --device=cpu', 'python -m

@@ -38,8 +38,27 @@ RESUMED = re.compile(r"\bresum(?:ed|ing)\b.{0,60}?\bfrom (?:step|iter(?:ation)?)
                      r"(\d+)\b", re.IGNORECASE)
 
 
+# a float16 loss scaler skipping a step: DeepSpeed's (and ColossalAI's) '[deepspeed] OVERFLOW!
+# Rank 0 Skipping step. Attempted loss scale: 65536, reducing to 32768', apex's and Megatron's
+# 'Gradient overflow.  Skipping step, loss scaler 0 reducing loss scale to 32768.0'
+_NUM = r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+LOSS_SCALE_DROP = re.compile(r"overflow.{0,80}?(?:attempted loss scale:\s*" + _NUM + r",\s*"
+                             r"reducing to|reducing loss scale to)\s*" + _NUM, re.IGNORECASE)
+
+
 class SharedLines:
     """The shared lines' reading, for StdoutParser (see the module docstring)."""
+
+    def _loss_scale(self, text: str) -> None:
+        """An fp16 overflow that made the loss scaler skip a step: its scale before (when
+        printed) and after, as 'loss_scale' metrics at the last step read, the evidence the
+        NaN and spike findings look for (diagnostics.causes.fp16_evidence)."""
+        m = LOSS_SCALE_DROP.search(text)
+        if m is None or self.segment < 0:
+            return
+        for value in m.groups():
+            if value is not None:
+                self.metric(self.last_iter_step, "loss_scale", float(value))
 
     def _launch_failed(self) -> None:
         """An error, then a command: the launch before the command ended with that error,

@@ -440,6 +440,8 @@ class StdoutParser(SharedLines):
             self._held = (text, lineno)
             return
         self._read(text, lineno)
+        if "verflow" in text or "VERFLOW" in text:  # (perhaps glued after a step's bar)
+            self._loss_scale(text)
 
     def _read(self, text: str, lineno: int) -> None:
         note = bool(self._notes) and lineno in self._notes

@@ -60,6 +60,10 @@ _CLOCK = {"time", "train time", "training time", "elapsed", "elapsed time", "tot
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
         "tokens per second", "tokens/s/device", "tokens/sec/device",  # (MaxText: per chip)
         "tokens per sec", "tok per sec"}
+# a step's time as a clock duration ('dt=00:00:53', llama.cpp's finetune; '1:02:03.5'): only
+# under a step time's own label (a bare 'time=14:05:22' may be the time of day)
+_HMS = re.compile(r"(dt|step time|iter time|iteration time|time per (?:step|iteration))\s*[:=]\s*"
+                  r"(?:(\d+):)?([0-5]?\d):([0-5]\d(?:\.\d+)?)$", re.IGNORECASE)
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 _HUMAN = {"K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9}  # a number printed with its suffix alone
 # iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
@@ -81,6 +85,12 @@ def read_fields(rest: str) -> dict[str, float | None]:
         rest = d.group(1).replace("'", "").replace('"', "")
     parts = _SPLIT.split(_KEY_UNIT.sub(_unit_suffix, _QUALIFIER.sub("", rest.strip())))
     for i, part in enumerate(parts):
+        if ":" in part and (hms := _HMS.match(part.strip())) is not None:
+            h, mnt, sec = hms.group(2, 3, 4)
+            if out.get("dt_ms") is None:
+                out["dt_ms"] = ((int(h or 0) * 60 + int(mnt)) * 60 + float(sec)) * 1000.0
+                dt_key = hms.group(1).lower()
+            continue
         m = _PART.match(part.strip())
         if m is None:
             continue

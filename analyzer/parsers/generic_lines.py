@@ -29,7 +29,10 @@ _HEAD = re.compile(r"\s*(?:(?:completed|finished)\s+(?=step|iter))?"
 # 'GPU 0 …')
 # ... or a bracketed tag ('[METRICS (1 step stale)] step: 9  |  time: …  |  loss: 6.47', a JAX
 # port of modded-nanogpt)
-_TAG = re.compile(r"\s*(?:(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*|\[[A-Za-z][\w ().-]{0,40}\])\s+"
+# ... or the C function that prints it (llama.cpp's 'train_opt_callback: iter=     1 sample=9/8472
+# … loss=15.399460 dt=00:00:53'): snake_case with a colon, never naming an eval
+_TAG = re.compile(r"\s*(?:(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*|\[[A-Za-z][\w ().-]{0,40}\]|"
+                  r"(?!\w*(?:val|eval|test))[a-z][a-z0-9]*(?:_[a-z0-9]+)+:)\s+"
                   r"(?=(?i:" + _WORD + r")\s*[:=#]?\s*\d)")
 
 # fields before the step's counter (GPT-NeoX: ' samples/sec: 1.702 | iteration        1/   55000 |
@@ -68,7 +71,9 @@ _BAR_NOT_STEPS = re.compile(r"epoch|val|eval|test|valid", re.IGNORECASE)
 # 'Epoch 0: :  65%|', 'global_step=12.00'): its count restarts each epoch, the bar's total
 # being the epoch's length. Another script's epoch bar, without Lightning's fields, is left
 # alone (its epoch summaries are the steps: tinystories-lm's 'epoch 1: 100%|…| 4793/4793')
-_BAR_EPOCH = re.compile(r"\s*epoch\s+(\d+)[\s:]*$", re.IGNORECASE)
+# ColossalAI's '[Epoch 0 / Train]:   0%|…| 2/8614 [00:00<1:00:07,  2.39it/s, loss=nan, …]' says
+# it counts training steps within the epoch, as Lightning's does
+_BAR_EPOCH = re.compile(r"\s*\[?epoch\s+(\d+)(\s*/\s*train(?:ing)?\])?[\s:]*$", re.IGNORECASE)
 _LIGHTNING = re.compile(r"(?:^|,)\s*(?:v_num|global_step)=")
 # tqdm's rate, 'it/s' or (under one per second) 's/it': a step time when the postfix has none,
 # if printed to two significant digits at least ('0.02it/s' is anything from 40 to 67 s)
@@ -180,7 +185,7 @@ def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool
     if m is None:
         return None
     epoch = _BAR_EPOCH.match(m.group("desc") or "")
-    if epoch is not None and not _LIGHTNING.search(m.group("inside")):
+    if epoch is not None and not (epoch.group(2) or _LIGHTNING.search(m.group("inside"))):
         return None
     if epoch is None and _BAR_NOT_STEPS.search(m.group("desc") or ""):
         return None

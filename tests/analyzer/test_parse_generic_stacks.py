@@ -1,0 +1,83 @@
+"""The generic reader on consoles of other stacks: llama.cpp's finetune, ColossalAI's bars, the
+fp16 loss scaler's overflow lines (analyzer/parsers/generic*.py, _shared_lines.py)."""
+from __future__ import annotations
+
+import pytest
+
+from analyzer.diagnostics import run_all
+from analyzer.parsers import generic
+from analyzer.parsers._banner import param_count
+from analyzer.parsers.generic_fields import read_fields
+from tests.analyzer._parse_util import run
+
+
+def test_llama_cpp_finetune_lines_behind_their_function_name():
+    """llama.cpp's 'train_opt_callback: iter=     1 sample=9/8472 sched=0.01 loss=15.39
+    dt=00:00:53 eta=15:05:22 |->': the C function's name is no field, the step time is a
+    clock duration, and the '^C' the log ends with interrupted it."""
+    text = ("llm_load_print_meta: model params     = 8.03 B\n"
+            "main: begin training\n"
+            "train_opt_callback: iter=     0 sample=1/8472 sched=0.000000 loss=0.000000 |->\n"
+            + "".join(f"train_opt_callback: iter=     {i} sample={8 * i + 1}/8472 sched=0.0{i}0000"
+                      f" loss={15.4 - i:.6f} dt=00:00:5{i} eta=15:05:22 |{'-' * i}>\n"
+                      for i in range(1, 5))
+            + "save_checkpoint_lora_file: saving to checkpoint-LATEST.gguf\n^C\n")
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [0, 1, 2, 3, 4]
+    assert r.iters["loss"].tolist()[1:] == [14.4, 13.4, 12.4, 11.4]
+    assert r.iters["dt_ms"].tolist()[1:] == [51000.0, 52000.0, 53000.0, 54000.0]
+    assert r.meta["model"]["n_params"] == 8_030_000_000
+    assert r.end["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("part, ms", [("dt=00:00:53", 53000.0), ("dt=1:02:03.5", 3723500.0),
+                                      ("step time: 00:01", 1000.0)])
+def test_a_step_time_printed_as_a_clock_duration(part, ms):
+    assert read_fields(f"loss=2.5 {part}")["dt_ms"] == ms
+
+
+def test_a_bare_time_of_day_is_no_step_time():
+    assert read_fields("loss=2.5 time=14:05:22").get("dt_ms") is None
+
+
+@pytest.mark.parametrize("line, n", [("llm_load_print_meta: model params     = 6.74 B", 6.74e9),
+                                     ("num_parameters: 124475904(474 MB)", 124475904),
+                                     ("  model_params:  24496708", 24496708)])
+def test_a_parameter_count_behind_a_function_name_and_a_snake_case_label(line, n):
+    assert param_count(line) == n
+
+
+def test_a_function_name_before_an_eval_word_is_no_tag():
+    """'val_callback: iter 5 loss 2.0' is not read as a training step of iteration 5."""
+    r = run(generic, "".join(f"val_callback: iter {i} loss 2.0\n" for i in range(5)))
+    assert not len(r.iters)
+
+
+def test_colossalai_epoch_train_bar_with_a_glued_overflow_message():
+    """'[Epoch 0 / Train]:   0%|…| 2/8614 [00:00<1:00:07,  2.39it/s, loss=nan, …][deepscale]
+    OVERFLOW! Rank 0 Skipping step. Attempted loss scale: …, reducing to …': a training bar
+    counting steps within the epoch, and the fp16 loss scaler halving its scale each step:
+    the NaN's cause is fp16 overflow."""
+    bars = []
+    for n, loss in ((1, "265.25"), (2, "nan"), (3, "nan")):
+        scale = 2 ** (33 - n)
+        bars.append(f"[Epoch 0 / Train]:   0%|{' ' * 40}| {n}/8614 [00:0{n}<1:00:07,  2.39it/s, "
+                    f"loss={loss}, lr=2.5e-05, throughput=4.98][deepscale] OVERFLOW! Rank 0 "
+                    f"Skipping step. Attempted loss scale: {scale}, reducing to {scale / 2}\n")
+    r = run(generic, "".join(bars))
+    assert r.iters["step"].tolist() == [1, 2, 3]
+    assert r.iters["loss"].tolist()[0] == 265.25
+    assert r.iters["step_ms"].tolist()[0] == pytest.approx(1000 / 2.39)
+    scales = r.metrics[r.metrics["name"] == "loss_scale"]
+    assert scales["step"].tolist() == [1, 1, 2, 2, 3, 3]
+    assert scales["value"].tolist()[:3] == [2.0 ** 32, 2.0 ** 31, 2.0 ** 31]
+    cause = [f for f in run_all(r) if f.code == "spike_cause"]
+    assert cause and "fp16 overflow" in cause[0].message
+
+
+def test_apex_and_megatron_overflow_lines_give_the_new_scale():
+    text = ("step 1 | loss 3.5\n"
+            "Gradient overflow.  Skipping step, loss scaler 0 reducing loss scale to 32768.0\n"
+            "step 2 | loss 3.4\nstep 3 | loss 3.3\n")
+    r = run(generic, text)
+    assert r.metrics[["step", "name", "value"]].values.tolist() == [[1, "loss_scale", 32768.0]]
