@@ -45,7 +45,12 @@ NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S
                           # watchdog aborts the process group, and the job with it
                           r"Watchdog caught collective operation timeout|"
                           # its older words for the same abort (an NCCL error, async mode)
-                          r"we are taking the entire process down")
+                          r"we are taking the entire process down|"
+                          # llm.c's checks before they exit ('Error: Token out of vocabulary
+                          # at train_gpt2.cu:675', 'Error: Failed to open file … at x.c:12')
+                          r"^Error: .+ at \S+\.(?:cu|cuh|c|cpp|h):\d+$|"
+                          # MPI's report of a rank that exited with an error (the job aborts)
+                          r"mpiexec detected that one or more processes exited with non-zero")
 # a script's word that it went on to the end after an error it printed (a harness's 'Stage
 # completed successfully' under a side task's traceback): that error killed nothing
 SUCCESS = re.compile(r"\b(?:completed|finished|exited|ended|done) successfully\b|"

@@ -186,6 +186,10 @@ class SharedLines:
         self.launcher_failed = self.launcher_failed or "ChildFailedError" in t
         if self._ignoring:
             self._ignoring = False
+        elif self._exception is not None and INTERRUPT.search(self._exception):
+            # a Ctrl-C stopped the run: what fails after it comes from the shutdown it
+            # started (DeepSpeed's launcher's NameError in its own sigkill_handler)
+            return
         elif "ChildFailedError" not in t or self._exception in (None, CUT_TRACEBACK):
             self._exception = t
 

@@ -34,14 +34,15 @@ _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # Python's logging after the timestamp, in the formats people configure: 'name - LEVEL - ',
 # 'LEVEL - name -   ' (Hugging Face's scripts),
 # 'LEVEL - ' (only after a timestamp: alone it may be a message), '[LEVEL][module:line] - ' (ezpz,
-# wordplay; '[I][wordplay/trainer:850] ', its level a letter), 'LEVEL     | module:fn:12 - '
+# wordplay; '[I][wordplay/trainer:850] ', its level a letter; ezpz's torchtitan
+# '[I][components/metrics:437:log] ', with the function), 'LEVEL     | module:fn:12 - '
 # (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all); Hydra's
 # '[name][LEVEL] - ' (or '[pretrain.py][INFO] ') after its bracketed stamp, nanotron's
 # '[INFO|DP=0|PP=0|TP=0]: ', and a rank tag after any of them ('[RANK 0] ')
 _LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\](?: - | )|"
                       r"\[" + _LEVEL + r"(?:\|[A-Z]+=\d+)+\]: |"
                       r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[" + _LEVEL
-                      + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+)?\])?"
+                      + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+(?::\w+)?)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:)(?:\[RANK \d+\] )?")
 _LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: | {2,}| (?=\S))")  # after a timestamp: "INFO - ",

@@ -76,7 +76,7 @@ def detect(head: list[str]) -> float:
     lines alone count less (nanoGPT's own evals alone are nanoGPT's, 0.5), and two of them
     are enough (a course's 'step: 100, train loss: 6.863, val loss: 6.944' every 100 of 200
     steps)."""
-    hits = evals = rows = 0
+    hits = evals = rows = timed = 0
     roles = None  # a table's columns (see generic_table)
     in_block = False  # under a step block's header (generic_blocks)
     keras = False  # an 'Epoch 3/25' line seen (generic_keras)
@@ -107,9 +107,11 @@ def detect(head: list[str]) -> float:
             hits += 1  # a training line (perhaps repeating the latest eval beside its loss)
             if hits >= 3:
                 return 0.55
-        elif "val_loss" in got[2]:  # (a step line without a loss counts for nothing)
+        elif "val_loss" in got[2]:
             evals += 1
-    if hits or rows:
+        else:  # a named step with its time and no loss (Megatron's skipped iterations)
+            timed += 1
+    if hits or rows or timed >= 3:
         return 0.25
     return 0.3 if evals >= 3 else 0.2 if evals == 2 else 0.0
 

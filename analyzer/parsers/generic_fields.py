@@ -30,7 +30,9 @@ _QUALIFIER = re.compile(r"\s*\((?![^)]*\b(?:val|valid|validation|eval|test|dev)\
 _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
                    r"(?P<num>[-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+))"
                    r"\s*(?P<unit>.*)$", re.IGNORECASE)
-_LOSS = {"loss", "lm loss", "last seen loss"}  # the step's own loss
+_LOSS = {"loss", "lm loss", "lm-loss", "last seen loss", "main model loss"}  # the step's own
+# loss (BigScience's Megatron-DeepSpeed printed 'lm-loss: 1.244238E+01'; MaxText with
+# multi-token prediction 'main_model_loss: 11.550')
 # a printed tensor's value, and a dict printed whole after its label (a notebook's
 # 'iter 0 losses {'train': tensor(4.7305), 'val': tensor(4.7241)}')
 _TENSOR = re.compile(r"tensor\(\s*([-+]?[\d.]+(?:e[-+]?\d+)?|nan|inf)(?:,[^()]*)?\)")

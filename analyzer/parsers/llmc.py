@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import re
 
+from analyzer.parsers._endings import NATIVE_ERROR, TRACEBACK
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, literal, pipe_fields, to_float, to_int
 
@@ -239,6 +240,9 @@ class Parser(StdoutParser):
         return True
 
     def _generation(self, text: str) -> bool:
+        if NATIVE_ERROR.search(text) or text.startswith(TRACEBACK):
+            self._generating = 0  # the job dies while sampling (MPI aborts it): an ending
+            return False
         if text.strip() == "---":
             self._generating = 2 if self._generating == 1 else 0
         return True

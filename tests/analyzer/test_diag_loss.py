@@ -110,6 +110,18 @@ def test_a_spike_in_a_short_log(losses, code, severity, step):
     assert len(fs) == 1 and fs[0].severity == severity and fs[0].steps[0] == step
 
 
+def test_an_early_jump_far_above_the_start_that_decays_slowly_is_a_spike():
+    """BigScience's 12.44 -> 44.24 at iteration 3, back near 12.4 only by iteration 31: far
+    above the loss of a model at initialization, so a spike however slowly it decays; a jump
+    of that size that never comes back is no spike (the divergence diagnostic's)."""
+    back = [12.44, 12.45, 44.24, 48.14, 40.0, 35.0, 30.0, 26.0, 22.0, 19.0, 16.0, 14.0, 12.3, 11.9]
+    fs = loss_spikes(run(iters(range(1, len(back) + 1), back)), CFG)
+    assert [f.steps[0] for f in fs if f.code == "loss_spike"] == [3]
+    never = back[:10] + [18.0, 17.5, 17.0, 16.8]
+    assert not [f for f in loss_spikes(run(iters(range(1, 15), never)), CFG)
+                if f.code == "loss_spike"]
+
+
 def test_a_short_log_falling_fast_has_no_spike():
     losses = [10.9, 9.6, 8.8, 9.1, 7.9, 7.2, 7.4, 6.9]
     assert loss_spikes(run(iters(range(len(losses)), losses)), CFG) == []

@@ -529,3 +529,17 @@ def test_tensorflows_resource_exhausted_is_an_oom_launch(tmp_path):
     assert r.end["status"] == "failed" and not len(r.iters)
     (f,) = [f for f in run_all(r) if f.code == "run_failed"]
     assert "out of memory" in f.message
+
+
+def test_an_error_in_the_shutdown_a_ctrl_c_started_does_not_replace_it():
+    """The ranks' KeyboardInterrupt, then DeepSpeed's launcher failing in its own
+    sigkill_handler (NameError): the run was interrupted."""
+    from analyzer.parsers import generic
+    text = ("step 1 | loss 3.5\nstep 2 | loss 3.4\n"
+            "Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+            "KeyboardInterrupt\n"
+            "Traceback (most recent call last):\n  File \"/opt/conda/bin/deepspeed\", line 6\n"
+            "NameError: free variable 'kill_cmd' referenced before assignment in enclosing "
+            "scope\n")
+    r = run(generic, text)
+    assert r.end["status"] == "interrupted" and "KeyboardInterrupt" in r.end["error"]

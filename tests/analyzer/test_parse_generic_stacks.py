@@ -81,3 +81,39 @@ def test_apex_and_megatron_overflow_lines_give_the_new_scale():
             "step 2 | loss 3.4\nstep 3 | loss 3.3\n")
     r = run(generic, text)
     assert r.metrics[["step", "name", "value"]].values.tolist() == [[1, "loss_scale", 32768.0]]
+
+
+def test_torchtitan_lines_behind_ezpz_logging_prefix():
+    """ezpz's '[stamp][I][components/metrics:437:log] ' (file, line and function) before
+    torchtitan's 'step:  2  loss: 14.4458  grad_norm: …  tps: 6,697  tflops: 62.15  mfu: …%'."""
+    text = "".join(f"  [2025-09-11 14:09:4{s},954794][I][components/metrics:437:log] step:  {s}  "
+                   f"loss: {11 - s / 10:.4f}  grad_norm:  3.2105  memory:  8.44GiB(13.20%)  "
+                   f"tps: 6,697  tflops: 62.15  mfu: 20.84%\n" for s in range(1, 5))
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1, 2, 3, 4]
+    assert r.iters["loss"].tolist() == [10.9, 10.8, 10.7, 10.6]
+    assert r.iters["tokens_per_s"].tolist() == [6697.0] * 4
+
+
+@pytest.mark.parametrize("key", ["lm-loss", "main_model_loss"])
+def test_other_names_of_the_steps_loss(key):
+    """BigScience's Megatron-DeepSpeed 'lm-loss: 1.244238E+01'; MaxText's 'main_model_loss'
+    (multi-token prediction)."""
+    assert read_fields(f"learning rate: 1.875E-05 | {key}: 1.244238E+01 |")["loss"] == 12.44238
+
+
+def test_megatron_iterations_all_skipped_print_no_loss_and_are_still_read(tmp_path):
+    """fp16 warm-up: every iteration skipped (learning rate 0, the loss scale halving), so
+    Megatron prints no 'lm loss'; the timed iteration lines are the run, read by the generic
+    reader even where another format claims the file first."""
+    import analyzer
+    lines = ["Killing subprocess 8864"] + [
+        f" iteration        {i}/    1000 | consumed samples:         {1024 * i} | elapsed time "
+        f"per iteration (ms): {150891.7 if i == 1 else 123896.3 + i:.1f} | learning rate: "
+        f"0.000E+00 | global batch size:  1024 | loss scale: {2.0 ** (33 - i)} | number of "
+        f"skipped iterations:   1 | number of nan iterations:   0 |" for i in range(1, 5)]
+    log = tmp_path / "slurm.out"
+    log.write_text("\n".join(lines) + "\n")
+    r = analyzer.load(log)
+    assert r.format == "generic" and r.iters["step"].tolist() == [1, 2, 3, 4]
+    assert r.iters["dt_ms"].tolist()[1] == pytest.approx(123898.3)

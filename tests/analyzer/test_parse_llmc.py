@@ -344,3 +344,21 @@ def test_a_ports_padded_step_and_timing_list():
     r = run(llmc, text)
     assert r.iters["step"].tolist() == [0, 1, 2]
     assert r.iters["step_ms"].tolist() == [78.0, 78.1, 78.2]
+
+
+def test_the_job_dying_while_sampling_fails_the_run():
+    """llm.c's own check exits ('Error: Token out of vocabulary at train_gpt2.cu:675', before
+    the buffered val line) during sampling, and MPI aborts the job: its report is no sample."""
+    text = ("step    1/2 | loss 7.0 (+nanz)| norm 1.0 (+nanz)| lr 3.00e-04 | 114.76 ms | "
+            "36.8% bf16 MFU | 142929 tok/s\n"
+            "step    2/2 | loss 6.9 (+nanz)| norm 1.0 (+nanz)| lr 3.00e-04 | 114.50 ms | "
+            "36.9% bf16 MFU | 142943 tok/s\n"
+            "Error: Token out of vocabulary at train_gpt2.cu:675\n"
+            "val loss 6.471338\ngenerating:\n---\n" + "-" * 74 + "\n"
+            "Primary job  terminated normally, but 1 process returned\n"
+            "a non-zero exit code. Per user-direction, the job has been aborted.\n"
+            "mpiexec detected that one or more processes exited with non-zero status, thus "
+            "causing\nthe job to be terminated. The first process to do so was:\n")
+    r = run(llmc, text)
+    assert r.end["status"] == "failed" and r.end["step"] == 2
+    assert "mpiexec" in r.end["error"]

@@ -275,8 +275,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:first_step'): 'misread when added (thirteenth hunt)',
     ('generic/tinystories-rtx5090-notes-iter-time-per-100-iter-interval-tok-s-lr-capital-step-evals-500-1000.log',
      'fact:step_ms'): 'misread when added (thirteenth hunt)',
-    ('generic/bigscience-meg-ds-3d-perf-n16-ds-off-jean-zay-64-gpus-spike-at-3-then-loss-climbs-from-31-to-62.log',
-     'problem:loss_spike@3'): 'misread when added (fourteenth hunt)',
     ('generic/bigscience-meg-gpt2-base-n64-pp64-256-ranks-glued-memory-lines-spike-at-30-slurm-time-limit.log',
      'problem:loss_spike@30'): 'misread when added (fourteenth hunt)',
     ('generic/chatglm3-6b-lora-windows-py-comment-glued-bars-rouge-evals-104s-of-557s-costly-eval-steps-10-200.log',
