@@ -79,7 +79,30 @@ def _nonfinite_loss(prep: Prepared) -> list[Finding]:
             findings.append(_segment_finding(
                 run, prep.config, int(seg), prep.take(prep.step, rows).astype(float),
                 prep.take(loss_all, rows), prep.take(lr_all, rows), bad, ev_bad))
+        elif (stepless := _stepless_bad_evals(run, int(seg))) is not None:
+            findings.append(stepless)
     return findings
+
+
+def _stepless_bad_evals(run: Run, seg: int) -> Finding | None:
+    """Non-finite val losses of evals that print no step (the Trainer's closing '***** eval
+    metrics *****' block, 'eval_loss = nan'): said without a step rather than at a guessed
+    one."""
+    ev = run.evals[(run.evals["segment"] == seg) & run.evals["step"].isna()]
+    val = ev["val_loss"].astype(float)
+    n_bad = int((val.isna() & ev["train_loss"].isna() | np.isinf(val)).sum())
+    if not n_bad:
+        return None
+    which = "evals that print" if n_bad > 1 else "eval that prints"
+    return Finding(
+        code="nonfinite_loss", severity="error", segment=seg, steps=None,
+        message=(f"The val loss was NaN/Inf at {n_bad} {which} no step: the model's outputs on the eval batches went non-finite "
+                 "(fp16 overflow, weights already NaN after training, an empty or corrupt "
+                 "eval set)."),
+        evidence={"nonfinite_evals": n_bad, "first_nonfinite_step": None},
+        suggestion=("Look at the training losses logged before the eval (finite?), and "
+                    "evaluate once in float32 on a few batches: a finite loss there points at "
+                    "fp16 overflow, a NaN one at the weights or the eval data."))
 
 
 def _segment_finding(run: Run, config: DiagnosticsConfig, seg: int, steps: np.ndarray,

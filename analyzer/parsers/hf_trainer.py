@@ -37,6 +37,10 @@ _PAIR = re.compile(r"'([^']{1,100})':\s*'?([-+\w.]{1,40})'?")
 _BAR = re.compile(r"(\d{1,15})/(\d{1,15}) \[([\d:]{1,20})<[^,\]]{0,20},\s*([\d.]{1,20}|\?)"
                   r"(it/s|s/it)")
 _BAR_LINE = re.compile(r"\s*\d+%\|")  # the training bar has no label before its percentage
+# the Trainer's log_metrics() block (run_clm.py and the other example scripts print it at the
+# end): '***** eval metrics *****', then '  eval_loss               =        nan' lines
+_BLOCK = re.compile(r"\*{5} (train|eval|predict|test) metrics \*{5}$")
+_BLOCK_ROW = re.compile(r"\s+([\w./-]{1,100})\s*=\s*(\S{1,40})$")
 _ITER_KEYS = frozenset(_scalars.ITER_TARGETS)
 _WINDOW = 2000  # characters before a dict searched for its progress bar (bars are ~200)
 
@@ -47,7 +51,8 @@ def detect(head: list[str]) -> float:
     for line in head:
         line = line[-_WINDOW:]  # a dict ends its line; bounded work on a hostile one
         m = _DICT.search(line)
-        if m and ("'epoch'" in line or "'learning_rate'" in line or "'eval_loss'" in line):
+        if m and ("'epoch'" in line or "'learning_rate'" in line or "'eval_loss'" in line) \
+                or _BLOCK.match(line.strip()):
             hits += 1
             if hits >= 2:
                 return 0.9
@@ -77,6 +82,7 @@ class Parser(StdoutParser):
         self._step: int | None = None
         self._gap = 1
         self._end_step: int | None = None  # where the train_runtime dict said it completed
+        self._block: tuple[str, dict[str, float | None]] | None = None  # a metrics block
 
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
         # a '\r' progress stream leaves only its last part in the cleaned line: the bars
@@ -96,6 +102,16 @@ class Parser(StdoutParser):
         return super().feed(lines, first_lineno)
 
     def parse_line(self, text: str, lineno: int) -> bool:
+        if self._block is not None:
+            row = _BLOCK_ROW.match(text)
+            if row is not None:
+                self._block[1][row.group(1)] = to_float(row.group(2))
+                return True
+            self._end_block()
+        block = _BLOCK.match(text.strip())
+        if block is not None:
+            self._block = (block.group(1), {})
+            return True
         bar = self._bars.get(lineno)
         if bar is not None and not self._ended and int(bar.group(2)) >= self._total:
             # (after the run's train_runtime dict, a bar is an evaluation's)
@@ -112,6 +128,25 @@ class Parser(StdoutParser):
         else:
             self._train(values)
         return True
+
+    def finish(self) -> list[dict[str, Any]]:
+        if self._block is not None:  # the log ends with the block
+            self._out = out = []
+            self._end_block()
+            return out + super().finish()
+        return super().finish()
+
+    def _end_block(self) -> None:
+        """A log_metrics() block read whole: an eval's is one more evaluation (the metrics
+        of the training block repeat the train_runtime dict printed before it)."""
+        kind, values = self._block
+        self._block = None
+        self._bar = None  # the bar before the block is the evaluation's own
+        if kind == "eval" and values and self._step is not None:
+            self._eval(values)
+        elif kind == "eval" and values:  # no step logged: the eval of no known step
+            val = next((x for k, x in values.items() if self._target(k) == "val_loss"), None)
+            self.evaluation(None, val_loss=val)
 
     def _target(self, key: str) -> str:
         if key in self.tag_map:

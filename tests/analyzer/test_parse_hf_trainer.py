@@ -213,3 +213,23 @@ def test_a_dict_after_a_bar_still_at_0_is_step_1(tmp_path):
                 "{'loss': 0.0, 'grad_norm': 8.59, 'learning_rate': 2.67e-09, 'epoch': 0.0}\n"
                 "  0%|          | 1/11208 [02:02<381:05:58, 122.42s/it]\n")
     assert r.iters["step"].tolist() == [1]
+
+
+def test_the_eval_metrics_block_of_an_example_script(tmp_path):
+    """run_clm.py's closing '***** eval metrics *****' block ('  eval_loss = nan'): one more
+    evaluation, at the last logged step; the eval's own progress bar before it is no step."""
+    block = ("***** eval metrics *****\n  epoch                   =        3.0\n"
+             "  eval_loss               =     {}\n  eval_runtime            = 0:00:07.21\n"
+             "  perplexity              =     {}\n")
+    dicts = "".join(f"{{'loss': {3 - s / 10}, 'learning_rate': 5e-05, 'epoch': {s / 10}}}\n"
+                    for s in range(1, 4))
+    r = _loaded(tmp_path, dicts + "100%|██████████| 2/2 [00:00<00:00,  2.55it/s]\n"
+                + block.format("2.4512", "11.60"))
+    assert r.format == "hf_trainer" and r.iters["step"].tolist() == [1, 2, 3]
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[3, 2.4512]]
+    alone = _loaded(tmp_path, "100%|██████████| 2/2 [00:00<00:00,  2.55it/s]\n"
+                    + block.format("nan", "nan"))
+    assert alone.format == "hf_trainer" and not len(alone.iters)
+    assert alone.evals["step"].isna().all() and alone.evals["val_loss"].isna().all()
+    found = [f for f in run_all(alone) if f.code == "nonfinite_loss"]
+    assert found and found[0].steps is None and "no step" in found[0].message
