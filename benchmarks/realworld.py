@@ -58,6 +58,8 @@ PROBLEM_FINDINGS: dict[str, tuple[tuple[str, ...], str, str | None, tuple[str, .
     "loss_spike": (("loss_spike",), "info", "within", ()),
     "divergence": (("loss_divergence", "loss_spike"), "warning", "within", ()),
     "low_mfu": (("low_mfu",), "info", None, ()),
+    # an MFU no device reaches (over 100%: nanoGPT divides by an A100's peak on any GPU)
+    "implausible_mfu": (("mfu_implausible",), "warning", None, ()),
 }
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 STEP_TIME_TOLERANCE = 0.10  # the issue's bar: a steady step time within 10%

@@ -50,7 +50,10 @@ NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S
                           # at train_gpt2.cu:675', 'Error: Failed to open file … at x.c:12')
                           r"^Error: .+ at \S+\.(?:cu|cuh|c|cpp|h):\d+$|"
                           # MPI's report of a rank that exited with an error (the job aborts)
-                          r"mpiexec detected that one or more processes exited with non-zero")
+                          r"mpiexec detected that one or more processes exited with non-zero|"
+                          # an exception hook's last word (OLMo's '[olmo.util:158, rank=0]
+                          # Uncaught OLMoThreadError: generator thread data thread 3 failed')
+                          r"(?:^|\] )Uncaught [A-Za-z_][\w.]*(?:Error|Exception)\b")
 # a script's word that it went on to the end after an error it printed (a harness's 'Stage
 # completed successfully' under a side task's traceback): that error killed nothing
 SUCCESS = re.compile(r"\b(?:completed|finished|exited|ended|done) successfully\b|"

@@ -25,6 +25,10 @@ _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 _FRAME_ANYWHERE = re.compile(r'File "[^"]*", line \d+')
 _FRAME = 'File "'
 CUT_TRACEBACK = "a Python traceback (its exception line is not in the log)"
+# the exceptions that only say a worker died (torchrun's ChildFailedError; the bare 'Exception:'
+# of torch.multiprocessing.spawn, its message '-- Process 3 terminated with the following
+# error:' and the worker's traceback on the lines after): an error before them is the cause
+_WRAPPER = re.compile(r".*ChildFailedError|Exception:?\s*$")
 # IPython's traceback (a notebook cell's output) names its exception in its first line:
 # 'KeyboardInterrupt                         Traceback (most recent call last)'
 _IPYTHON_TRACEBACK = re.compile(r"([A-Za-z_][\w.]*)\s+Traceback \(most recent call last\)$")
@@ -42,8 +46,17 @@ RESUMED = re.compile(r"\bresum(?:ed|ing)\b.{0,60}?\bfrom (?:step|iter(?:ation)?)
 # Rank 0 Skipping step. Attempted loss scale: 65536, reducing to 32768', apex's and Megatron's
 # 'Gradient overflow.  Skipping step, loss scaler 0 reducing loss scale to 32768.0'
 _NUM = r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+# fairseq's 'NOTE: gradient overflow detected, ignoring gradient, setting loss scale to: 2.0'
 LOSS_SCALE_DROP = re.compile(r"overflow.{0,80}?(?:attempted loss scale:\s*" + _NUM + r",\s*"
-                             r"reducing to|reducing loss scale to)\s*" + _NUM, re.IGNORECASE)
+                             r"reducing to|reducing loss scale to|setting loss scale to:?)\s*"
+                             + _NUM, re.IGNORECASE)
+
+
+def _refines(before: int, count: int) -> bool:
+    """A count that states a rounded one before it exactly (makemore's 'number of
+    parameters: 0.20M', then 'model #params: 204544'): more digits, within the rounding."""
+    digits = len(str(before).rstrip("0"))
+    return len(str(count).rstrip("0")) > digits and abs(count - before) <= 0.05 * count
 
 
 class SharedLines:
@@ -91,6 +104,8 @@ class SharedLines:
             self._exception = None  # the run completed and the script went on past the error
             return None
         reason = self._ending_line(t)
+        if reason is False and ("verflow" in t or "VERFLOW" in t) and LOSS_SCALE_DROP.search(t):
+            return None  # read: its loss_scale metrics (see _loss_scale)
         return self._between_runs(t) if reason is False else reason
 
     def _ending_line(self, t: str) -> str | None | bool:
@@ -190,7 +205,7 @@ class SharedLines:
             # a Ctrl-C stopped the run: what fails after it comes from the shutdown it
             # started (DeepSpeed's launcher's NameError in its own sigkill_handler)
             return
-        elif "ChildFailedError" not in t or self._exception in (None, CUT_TRACEBACK):
+        elif not _WRAPPER.match(t) or self._exception in (None, CUT_TRACEBACK):
             self._exception = t
 
     def _ipython_line(self, t: str) -> str:
@@ -265,7 +280,8 @@ class SharedLines:
         if n is not None and self.segment >= 0:  # after data: perhaps the next run's
             self._banner_params = n
         if n is not None and self.segment < 0:  # a parameter count before any data
-            if self.header.model.get("n_params") is None:
+            if self.header.model.get("n_params") is None \
+                    or _refines(self.header.model["n_params"], n):
                 # (not a header line by itself: a log with nothing else is no run)
                 self.header.model["n_params"] = n
             return None

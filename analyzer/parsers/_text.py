@@ -45,7 +45,11 @@ _LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\](?: - | )|"
                       + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+(?::\w+)?)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:)(?:\[RANK \d+\] )?")
-_LEVEL_DASH = re.compile(_LEVEL + r"(?: - |: | {2,}| (?=\S))")  # after a timestamp: "INFO - ",
+_LEVEL_DASH = re.compile(r"(?:[\w.-]+:\d+ +[\w.]+:\d+ +)?" + _LEVEL
+                         + r"(?: \| [\w.]+ \| | +\[[\w.]+:\d+, rank=\d+\] | - |: | {2,}|"
+                         r" (?=\S))")  # after a stamp: OLMo's "INFO     [olmo.train:816, rank=0] ",
+# fairseq's "INFO | fairseq.trainer | ", OLMo's "host:0  olmo.train:908  INFO    " (its host and
+# rank, then the module and line), "INFO - ",
 # "INFO: ", rich's "INFO     ", "INFO "
 # glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')
@@ -63,7 +67,8 @@ _TQDM = re.compile(r"\s*(?:[\w ./-]{1,40}: ?)?\d{1,3}%\|[^|]{0,100}\|\s*\d+/\d+\
                    r"\[[^\]]{0,80}\]")
 # a line that starts with a letter or a space may still carry a prefix: a level, a bar
 _LEVEL_START = re.compile(_LEVEL + r"[:\s|]")
-_QUOTE = re.compile(r">(?: |$)")
+# ... and the HTML a paste in an issue's <details> block may be glued to ('<code>iter 1 step 0:')
+_QUOTE = re.compile(r">(?: |$)|(?:</?(?:code|pre|samp|br)\s*/?>)+")
 # '...', '… …', '[…]', '[...]', '... (truncated) ...', '(...)'
 _DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
 _ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")

@@ -24,7 +24,8 @@ from analyzer.parsers._text import to_float
 
 # the header: '[step=2/739328]' ending the line (after the logger's prefix), Composer's
 # '[batch=3/5]:' ('[epoch=1][batch=3/5]:')
-_HEADER = re.compile(r"(?:.*\s)?\[step=(\d+)(?:/(\d+))?\]\s*$|"
+# (OLMo's later '[step=1/739328,epoch=0]' adds the epoch)
+_HEADER = re.compile(r"(?:.*\s)?\[step=(\d+)(?:/(\d+))?(?:,epoch=\d+)?\]\s*$|"
                      r"(?:\d{1,5}:\s*)?(?:\[epoch=\d+\])?\[batch=(\d+)/(\d+)\]:\s*$")
 # an indented metric: '    train/CrossEntropyLoss=10.88' (thousands commas as printed),
 # '         Train loss/train/total: 10.9736'

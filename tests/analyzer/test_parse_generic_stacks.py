@@ -117,3 +117,49 @@ def test_megatron_iterations_all_skipped_print_no_loss_and_are_still_read(tmp_pa
     r = analyzer.load(log)
     assert r.format == "generic" and r.iters["step"].tolist() == [1, 2, 3, 4]
     assert r.iters["dt_ms"].tolist()[1] == pytest.approx(123898.3)
+
+
+def test_olmo_step_blocks_behind_its_host_and_module_prefix():
+    """OLMo's 'stamp host:0  olmo.train:908  INFO    [step=1/739328,epoch=0]' headers (the
+    epoch in the brackets), and its exception hook's CRITICAL 'Uncaught OLMoThreadError' as
+    the error that ended the run."""
+    block = ("2024-08-06 09:59:{:02d}.181 intern-studio-160750:0  olmo.train:908  INFO    "
+             "[step={}/739328,epoch=0]\n    optim/total_grad_norm=231.7\n"
+             "    train/CrossEntropyLoss={}\n    throughput/device/batches_per_second=0.0254\n")
+    text = "".join(block.format(s, s, 12.18 / s) for s in range(1, 4))
+    text += ("[2024-04-18 19:10:41] CRITICAL [olmo.util:158, rank=0] Uncaught OLMoThreadError: "
+             "generator thread data thread 3 failed\n")
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1, 2, 3]
+    assert r.iters["loss"].tolist() == pytest.approx([12.18, 6.09, 4.06])
+    assert r.end["status"] == "failed" and r.end["error"].startswith("Uncaught OLMoThreadError")
+
+
+def test_a_log_glued_to_html_of_an_issues_details_block():
+    r = run(generic, "<details>\n<br>\n"
+            + "".join(f"{'<code>' if i == 1 else ''}iter {i} step {i - 1}: loss {3.5 - i / 10:.4f},"
+                      f" iter time: 167.67ms\n" for i in range(1, 5)) + "</code></details>\n")
+    assert r.iters["step"].tolist()[0] == 1 and len(r.iters) == 4
+
+
+def test_an_exact_parameter_count_refines_a_rounded_one_before_it():
+    """makemore: 'number of parameters: 0.20M', then 'model #params: 204544'."""
+    r = run(generic, "number of parameters: 0.20M\nmodel #params: 204544\n"
+            + "".join(f"step {i} | loss {3 - i / 10:.4f} | step time 12.3ms\n" for i in range(4)))
+    assert r.meta["model"]["n_params"] == 204544
+    other = run(generic, "number of parameters: 0.20M\nembedding params: 12544\n"
+                + "".join(f"step {i} | loss 3.0 | step time 12.3ms\n" for i in range(4)))
+    assert other.meta["model"]["n_params"] == 200000
+
+
+def test_an_error_before_torch_spawns_wrapper_exception_is_the_cause():
+    """fairseq's OOM warning, then torch.multiprocessing.spawn's bare 'Exception:' whose worker
+    traceback is cut: the run failed out of memory."""
+    text = ("step 1 | loss 3.5\n"
+            "WARNING | OOM: Ran out of memory with exception: CUDA out of memory. Tried to "
+            "allocate 8.10 GiB\n"
+            "Traceback (most recent call last):\n  File \"/opt/conda/bin/fairseq-train\", line 11\n"
+            "Exception: \n\n-- Process 3 terminated with the following error:\n"
+            "Traceback (most recent call last):\n  File \"spawn.py\", line 19, in _wrap\n")
+    r = run(generic, text)
+    assert r.end["status"] == "failed" and "out of memory" in r.end["error"]

@@ -370,8 +370,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
     ('nanogpt/pr55-multinode-ddp-two-torchrun-commands-nccl-watchdog-error-wrapped-line-crash-before-step-0.log',
      'format'): 'misread when added (seventeenth hunt)',
     ('generic/fairseq-issue515-comment-transformer-lm-gpt-fp16-4-gpus-gradient-overflow-notes-loss-scale-64-to-8-no-steps.log',
-     'format'): 'misread when added (hunts 18-21)',
-    ('generic/fairseq-issue515-comment-transformer-lm-gpt-fp16-4-gpus-gradient-overflow-notes-loss-scale-64-to-8-no-steps.log',
      'runs'): 'misread when added (hunts 18-21)',
     ('generic/nemo-launcher-gcp-a3high-llama3-8b-sft-tail-f-sanity-bars-glued-nemo-lines-one-bar-13-of-20-step-timing-14.6s.log',
      'fact:step_ms'): 'misread when added (hunts 18-21)',
