@@ -551,6 +551,10 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (hunts 38-45)',
     ('nanochat/issue590-rtx3060-laptop-chat-sft-header-backslash-command-wandb-cut-before-steps.log',
      'runs'): 'misread when added (hunts 38-45)',
+    ('generic/fairseq-fsdp-readme-13b-1xv100-cpu-offload-json-elided-overflow-notes-loss-jump-at-3-valid-at-10.log',
+     'problem:loss_spike@3'): 'misread when added (hunts 46-49)',
+    ('generic/litgpt-issue592-lora-llama7b-iter-step-perp-field-opt-step-every-16-one-eval-80s-val-time.log',
+     'problem:costly_eval'): 'misread when added (hunts 46-49)',
 }
 
 
