@@ -220,3 +220,25 @@ def test_a_short_logs_jump_that_rises_one_step_more_is_one_spike():
     loss = [3.1103, 3.1276, 4.1207, 4.7583, 3.8427, 3.4503, 3.4179, 3.3471, 3.2343, 3.1085]
     (f,) = [f for f in loss_spikes(run(iters(range(10), loss)), CFG) if f.code == "loss_spike"]
     assert f.steps[0] == 2 and f.severity == "warning"
+
+
+@pytest.mark.parametrize("seed, noise", [(0, 0.02), (1, 0.3), (2, 0.0)])
+def test_spike_points_agree_with_pandas_rolling_statistics(seed, noise):
+    """_spike_points computes the rolling mean and std only where a spike may be: the mask,
+    and the statistics where it is set, are pandas' rolling ones over every point."""
+    import pandas as pd
+
+    from analyzer.diagnostics.loss import _short_spikes, _spike_points
+    rng = np.random.default_rng(seed)
+    loss = decaying(3000, noise=noise, seed=seed)
+    loss[rng.integers(20, 3000, 15)] *= rng.uniform(1.1, 3.0, 15)  # jumps of every size
+    loss[5] *= 2.5  # one among the first points
+    spike, mean, std = _spike_points(loss, CFG)
+    roll = pd.Series(loss).shift(1).rolling(CFG.loss_window, min_periods=CFG.loss_min_history)
+    m, s = roll.mean().to_numpy(), roll.std().to_numpy()
+    with np.errstate(invalid="ignore"):
+        want = ((loss > m + CFG.loss_spike_sigma * s) & (loss > m * (1 + CFG.loss_spike_rel)))
+    assert (spike == (want | _short_spikes(loss, CFG))).all()
+    assert spike.any() or noise == 0.0
+    assert np.allclose(mean[spike], m[spike], rtol=1e-12, equal_nan=True)  # (NaN: too early)
+    assert np.allclose(std[spike], s[spike], rtol=1e-12, equal_nan=True)
