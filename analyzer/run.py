@@ -26,7 +26,8 @@ import pandas as pd
 # summed from the printed step times (an event printed after an iteration line has that
 # line's time), and the parser writes an anomaly event for every non-finite loss it reads.
 STDOUT_FORMATS = frozenset({"nanogpt", "buildnanogpt", "llmc", "modded", "nanochat",
-                            "generic", "hf_trainer", "fairseq"})
+                            "generic", "hf_trainer", "fairseq",
+                            "metrics_jsonl"})
 ITER_COLUMNS = ["segment", "step", "time", "loss", "lr", "grad_norm", "dt_ms", "step_ms",
                 "eval_inclusive", "tokens_per_s", "mfu", "mfu_smoothed", "step_ms_min",
                 "step_ms_max", "slowest_rank"]

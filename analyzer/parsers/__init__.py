@@ -38,6 +38,7 @@ MODULES: tuple[str, ...] = ("jsonl", "nanogpt", "buildnanogpt", "llmc", "modded"
                             "hf_state", "hf_trainer",  # Hugging Face trainer_state.json, stdout
                             "lightning",  # Lightning CSVLogger metrics.csv
                             "fairseq",  # fairseq-train's console
+                            "metrics_jsonl",  # other trainers' metrics as JSON lines
                             "generic")  # any step + labelled numbers: the last resort
 # The formats that read a whole path (claims_path/parse_path): only these are imported to
 # ask whether a path is theirs, so a text log does not import every parser to find out.
