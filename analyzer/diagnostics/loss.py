@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from analyzer import orderstats
 from analyzer.diagnostics.config import DiagnosticsConfig
@@ -35,6 +36,9 @@ def _segments(run: Run, config: DiagnosticsConfig
     return prep.once("loss_segments", build)
 
 
+_BLOCK = 8192  # candidate windows gathered at once (8192 x 50 floats: 3.3 MB)
+
+
 def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarray, ...]:
     """Boolean spike mask plus the rolling mean and std each loss was compared with (of the
     ``loss_window`` points before it, once ``loss_min_history`` exist), given where the mask
@@ -43,7 +47,8 @@ def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarr
     Why not pandas' rolling mean and std over all points: on a 1M-point run that took 30 ms
     of a 0.1 s diagnostics pass, and a loss above both bars is rare. A running sum finds the
     points above the practical bar (``loss_spike_rel`` over the mean), with a margin far
-    above its rounding; only their windows are then averaged exactly."""
+    above its rounding; only their windows are then averaged exactly, a block at a time (a
+    noisy loss, with candidates everywhere, takes pandas' rolling statistics again)."""
     n, w = len(loss), config.loss_window
     mean, std = np.full(n, np.nan), np.full(n, np.nan)
     spike = _short_spikes(loss, config)
@@ -61,12 +66,17 @@ def _spike_points(loss: np.ndarray, config: DiagnosticsConfig) -> tuple[np.ndarr
                                 )[max(first - w, 0):] / w
     bar = rough * (1 + config.loss_spike_rel)
     near = np.flatnonzero(loss[first:] > bar - 1e-6 * (np.abs(bar) + 1.0)) + first
-    full = near[near >= w]  # a whole window before them: all at once
-    if len(full):
-        windows = np.lib.stride_tricks.sliding_window_view(loss, w)[full - w]
-        mean[full], std[full] = windows.mean(axis=1), windows.std(axis=1, ddof=1)
-    for i in near[near < w].tolist():  # the run's first points: fewer before them
-        mean[i], std[i] = loss[:i].mean(), loss[:i].std(ddof=1)
+    if len(near) > n // 16:  # a noisy loss: the rolling statistics of all points cost less
+        roll = pd.Series(loss).shift(1).rolling(w, min_periods=first)
+        mean[near], std[near] = roll.mean().to_numpy()[near], roll.std().to_numpy()[near]
+    else:
+        full = near[near >= w]  # a whole window before them, a block of them at a time
+        for a in range(0, len(full), _BLOCK):
+            rows = full[a:a + _BLOCK]
+            windows = np.lib.stride_tricks.sliding_window_view(loss, w)[rows - w]
+            mean[rows], std[rows] = windows.mean(axis=1), windows.std(axis=1, ddof=1)
+        for i in near[near < w].tolist():  # the run's first points: fewer before them
+            mean[i], std[i] = loss[:i].mean(), loss[:i].std(ddof=1)
     x, m, sd = loss[near], mean[near], std[near]
     spike[near] |= (x > m + config.loss_spike_sigma * sd) & (x > m * (1 + config.loss_spike_rel))
     return spike, mean, std

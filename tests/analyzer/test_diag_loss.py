@@ -222,7 +222,7 @@ def test_a_short_logs_jump_that_rises_one_step_more_is_one_spike():
     assert f.steps[0] == 2 and f.severity == "warning"
 
 
-@pytest.mark.parametrize("seed, noise", [(0, 0.02), (1, 0.3), (2, 0.0)])
+@pytest.mark.parametrize("seed, noise", [(0, 0.02), (1, 0.3), (2, 0.0), (3, 1.5)])
 def test_spike_points_agree_with_pandas_rolling_statistics(seed, noise):
     """_spike_points computes the rolling mean and std only where a spike may be: the mask,
     and the statistics where it is set, are pandas' rolling ones over every point."""
