@@ -82,6 +82,8 @@ _INDENTED_RANK = re.compile(r" +\[rank\d+\]:")  # a notebook's indented torchrun
 # line it printed once for several workers
 _RAY = re.compile(r"\((?:[\w.-]+ )?pid=\d+(?:, ip=[\d.]+)?\) ")
 _RAY_REPEATED = re.compile(r"\s*\[repeated \d+x across cluster\]$")
+# Metaflow's task after its stamp: '[1761840227122170/train_model/4 (pid 79246)] '
+_METAFLOW = re.compile(r"\[\d+/[\w.-]+/\d+ \(pid \d+\)\] ")
 _TAG_STAMP = re.compile(r"\[[\w.-]{1,20}\] (?=\[?" + _DATE + ")")
 
 
@@ -197,7 +199,8 @@ def _strip_prefixes(line: str) -> str:
         if m is None:
             break
         line = line[m.end():]
-    m = _LOGGING.match(line) or (_LEVEL_DASH.match(line) if stamped else None)
+    m = _LOGGING.match(line) or ((_LEVEL_DASH.match(line) or _METAFLOW.match(line))
+                                 if stamped else None)
     return line[m.end():] if m else line
 
 

@@ -163,3 +163,14 @@ def test_an_error_before_torch_spawns_wrapper_exception_is_the_cause():
             "Traceback (most recent call last):\n  File \"spawn.py\", line 19, in _wrap\n")
     r = run(generic, text)
     assert r.end["status"] == "failed" and "out of memory" in r.end["error"]
+
+
+def test_mlx_lm_lines_behind_metaflows_task_prefix():
+    """Metaflow's 'stamp [run-id/step/task (pid N)] ' before MLX-LM's 'Iter 10: Train loss …'."""
+    pre = "2025-10-30 17:04:{:02d}.375 [1761840227122170/train_model/4 (pid 79246)] "
+    text = pre.format(0) + "Iter 1: Val loss 2.699, Val took 2.702s\n" + "".join(
+        pre.format(i) + f"Iter {10 * i}: Train loss {2.2 - i / 10:.3f}, Learning Rate 1.000e-05,"
+        f" It/sec 1.293, Tokens/sec 267.606\n" for i in range(1, 4))
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [10, 20, 30]
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[1, 2.699]]
