@@ -174,3 +174,14 @@ def test_mlx_lm_lines_behind_metaflows_task_prefix():
     r = run(generic, text)
     assert r.iters["step"].tolist() == [10, 20, 30]
     assert r.evals[["step", "val_loss"]].values.tolist() == [[1, 2.699]]
+
+
+def test_megatron_lines_behind_a_launchers_host_and_rank():
+    """'[lrdn3321:3]: [stamp] iteration 50/ 242204 | … | lm loss: …' (a Megatron run on
+    Leonardo: the launcher tags each line with its node and rank)."""
+    text = "".join(f"[lrdn3321:3]: [2025-03-31 05:5{i}:07] iteration {50 * i:8d}/  242204 | "
+                   f"consumed samples: {50400 * i:12d} | elapsed time per iteration (ms): 1283.2 "
+                   f"| learning rate: 8.0E-06 | lm loss: {6.0 - i / 10:.6E} |\n" for i in range(1, 4))
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [50, 100, 150]
+    assert r.iters["dt_ms"].tolist() == [1283.2] * 3
