@@ -13,7 +13,9 @@ fill different columns. Columns are mapped like TensorBoard tags
 (``analyzer.parsers._scalars``): ``train_loss``/``train_loss_step`` -> loss, ``val_loss`` ->
 val_loss, ``lr-<optimizer>`` -> lr, ``grad_norm``...; the others (``epoch``, ``*_epoch``
 averages, accuracies) are named metrics. No times, so no throughput, unless a column maps
-to ``dt_ms``. A version directory with a ``metrics.csv`` in it counts as the run.
+to ``dt_ms``, or a script's CSV of the same shape has a cumulative clock column
+(``CLOCK_COLUMNS``, seconds): a row's clock is then its values' time, as TensorBoard's wall
+times are. A version directory with a ``metrics.csv`` in it counts as the run.
 """
 from __future__ import annotations
 
@@ -72,6 +74,10 @@ def _number(text: str) -> float | None:
         return None
 
 
+# a script's metrics CSV may carry its clock ('step,train_loss,val_loss,…,elapsed_sec')
+CLOCK_COLUMNS = ("elapsed_sec", "elapsed_s", "elapsed", "time_elapsed", "wall_time_s")
+
+
 class Parser:
     """Streaming: the header, then each row becomes points of its non-empty columns; the
     events come out at ``finish()`` (alignment needs every column's steps)."""
@@ -80,7 +86,8 @@ class Parser:
         self.run_id, self.tag_map = run_id, tag_map
         self.stats = ParseStats()
         self.names: list[str] | None = None
-        self._points: dict[str, tuple[list[int], list[float]]] = {}
+        self._points: dict[str, tuple[list[int], list[float], list[float]]] = {}
+        self._clock: str | None = None  # the clock column, if the header has one
 
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
         for i, line in enumerate(lines):
@@ -97,6 +104,7 @@ class Parser:
                 self.stats.skip(lineno, "not a metrics.csv header (no 'step' column)", line)
             else:
                 self.stats.parsed += 1
+                self._clock = next((c for c in CLOCK_COLUMNS if c in self.names), None)
             return
         cells = next(csv.reader([line[:100_000]]), [])
         if len(cells) != len(self.names):
@@ -110,19 +118,22 @@ class Parser:
             self.stats.skip(lineno, "no integer step", line)
             return
         self.stats.parsed += 1
+        clock = _number(row[self._clock]) if self._clock else None
         for name, cell in row.items():
-            if name == "step" or not cell.strip():
+            if name in ("step", self._clock) or not cell.strip():
                 continue
             x = _number(cell)
             if x is None:
                 continue
-            steps, values = self._points.setdefault(name, ([], []))
+            steps, values, times = self._points.setdefault(name, ([], [], []))
             steps.append(int(step))
             values.append(x)
+            times.append(math.nan if clock is None else clock)
 
     def tables(self) -> _scalars.Tables:
-        series = {k: _scalars.Series(np.asarray(s, np.int64), np.asarray(v, np.float64))
-                  for k, (s, v) in self._points.items()}
+        series = {k: _scalars.Series(np.asarray(s, np.int64), np.asarray(v, np.float64),
+                                     np.asarray(t, np.float64) if self._clock else None)
+                  for k, (s, v, t) in self._points.items()}
         return _scalars.tables(series, self.tag_map)
 
     def finish(self) -> list[dict[str, Any]]:

@@ -86,3 +86,23 @@ def test_map_a_column(tmp_path):
     p.write_text("step,objective\n1,3.0\n2,2.5\n")
     assert len(load(p).iters) == 0
     assert load(p, tag_map={"objective": "loss"}).iters["loss"].tolist() == [3.0, 2.5]
+
+
+def test_a_scripts_metrics_csv_with_a_cumulative_clock_column(tmp_path):
+    """'step,train_loss,val_loss,…,elapsed_sec' (a script's CSV, Lightning's shape): the
+    clock gives each row its time and the steps between rows their mean time; an eval
+    logged in an interval makes its step eval-inclusive."""
+    rows = ["step,train_loss,val_loss,lr,elapsed_sec"]
+    t = 1.0
+    for step in range(0, 60, 10):
+        t += 6.5 + (30.0 if step == 30 else 0.0)  # the eval at 20 ran in the next interval
+        rows.append(f"{step},{4 - step / 100},{3.9 if step == 20 else ''},0.001,{t}")
+    log = tmp_path / "metrics.csv"
+    log.write_text("\n".join(rows) + "\n")
+    r = load(log)
+    assert r.format == "lightning" and r.iters["step"].tolist() == [0, 10, 20, 30, 40, 50]
+    assert r.iters["dt_ms"].tolist()[1:] == pytest.approx([650.0, 650.0, 3650.0, 650.0, 650.0])
+    assert "elapsed_sec" not in set(r.metrics["name"])
+    plain = tmp_path / "plain.csv"
+    plain.write_text("\n".join(",".join(r.split(",")[:4]) for r in rows) + "\n")
+    assert load(plain).iters["dt_ms"].isna().all()

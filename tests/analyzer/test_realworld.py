@@ -559,8 +559,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (hunts 50-53)',
     ('generic/leonardo-slurm-train-err-oumi-llama3.2-1b-a100-64gb-dataparallel-cuda-oom-at-step-0-of-1000-hf-bar.log',
      'format'): 'misread when added (hunts 50-53)',
-    ('generic/tiny-gpt-attnres-metrics-csv-hf-stream-elapsed-sec-column-evals-every-250-to-25000.log',
-     'fact:step_ms'): 'misread when added (hunts 50-53)',
     ('generic/twcc-8xv100-deepspeed-zero3-llama2-7b-step-lines-tokens-per-s-slurm-cancelled-at-78-of-100.log',
      'fact:step_ms'): 'misread when added (hunts 50-53)',
     ('generic/unsloth-blog-zh-4090-r1-distill-qwen-32b-qlora-medical-cot-elided-dicts-bar-9288-steps-28h.log',
