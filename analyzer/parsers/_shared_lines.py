@@ -52,6 +52,14 @@ LOSS_SCALE_DROP = re.compile(r"overflow.{0,80}?(?:attempted loss scale:\s*" + _N
                              + _NUM, re.IGNORECASE)
 
 
+def loss_scale_drop(text: str) -> re.Match | None:
+    """LOSS_SCALE_DROP's match in a line, looked for only where 'overflow' is (any line may
+    ask, glued after a step's bar too)."""
+    if "verflow" not in text and "VERFLOW" not in text:
+        return None
+    return LOSS_SCALE_DROP.search(text)
+
+
 def _refines(before: int, count: int) -> bool:
     """A count that states a rounded one before it exactly (makemore's 'number of
     parameters: 0.20M', then 'model #params: 204544'): more digits, within the rounding."""
@@ -66,7 +74,7 @@ class SharedLines:
         """An fp16 overflow that made the loss scaler skip a step: its scale before (when
         printed) and after, as 'loss_scale' metrics at the last step read, the evidence the
         NaN and spike findings look for (diagnostics.causes.fp16_evidence)."""
-        m = LOSS_SCALE_DROP.search(text)
+        m = loss_scale_drop(text)
         if m is None or self.segment < 0:
             return
         for value in m.groups():
@@ -104,7 +112,7 @@ class SharedLines:
             self._exception = None  # the run completed and the script went on past the error
             return None
         reason = self._ending_line(t)
-        if reason is False and ("verflow" in t or "VERFLOW" in t) and LOSS_SCALE_DROP.search(t):
+        if reason is False and loss_scale_drop(t) is not None:
             return None  # read: its loss_scale metrics (see _loss_scale)
         return self._between_runs(t) if reason is False else reason
 

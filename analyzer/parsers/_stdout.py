@@ -440,8 +440,7 @@ class StdoutParser(SharedLines):
             self._held = (text, lineno)
             return
         self._read(text, lineno)
-        if "verflow" in text or "VERFLOW" in text:  # (perhaps glued after a step's bar)
-            self._loss_scale(text)
+        self._loss_scale(text)  # (an overflow may be glued after a step's bar)
 
     def _read(self, text: str, lineno: int) -> None:
         note = bool(self._notes) and lineno in self._notes

@@ -35,6 +35,7 @@ from typing import Any
 
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
+from analyzer.run import as_step
 
 NAME = "fairseq"
 
@@ -128,10 +129,9 @@ class Parser(StdoutParser):
         return self._train(values)
 
     def _train(self, values: dict[str, Any]) -> bool:
-        updates = values.get("num_updates")
-        if not isinstance(updates, (int, float)) or updates != updates:
+        step = as_step(values.get("num_updates"))
+        if step is None:
             return False
-        step = int(updates)
         wall, train_wall = _num(values.get("wall")), _num(values.get("train_wall"))
         step_ms = None
         if self._prev is not None and step > self._prev[0] and train_wall is not None:
@@ -150,8 +150,8 @@ class Parser(StdoutParser):
         """A validation's loss, at its num_updates (else the last step's); False without."""
         if _num(loss) is None:
             return False
-        step = int(updates) if isinstance(updates, (int, float)) and updates == updates \
-            else self.last_iter_step
+        step = as_step(updates)
+        step = self.last_iter_step if step is None else step
         self.evaluation(step, val_loss=_num(loss))
         return True
 

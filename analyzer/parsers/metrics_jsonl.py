@@ -32,6 +32,7 @@ from typing import Any
 
 from analyzer.parsers import _scalars
 from analyzer.parsers._stdout import StdoutParser
+from analyzer.run import as_step
 
 NAME = "metrics_jsonl"
 
@@ -70,9 +71,9 @@ def _object(line: str) -> dict[str, Any] | None:
 def _step(obj: dict[str, Any]) -> int | None:
     for key in STEP_KEYS:
         value = obj.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                and math.isfinite(value) and value == int(value) and value >= 0:
-            return int(value)
+        step = None if isinstance(value, bool) else as_step(value)
+        if step is not None and step >= 0:
+            return step
     return None
 
 
