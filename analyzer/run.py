@@ -61,6 +61,9 @@ class ParseStats:
     fields: list[str] = field(default_factory=list)
     # what the evals' val_loss measures when it is not a loss in nats: 'bpb' (nanochat)
     val_unit: str | None = None
+    # the log's eval lines print no step (llm.c's stdout 'val loss 4.32'): the reader numbered
+    # them, so a summary's step range is that of the printed training steps
+    eval_steps_inferred: bool = False
 
     def skip(self, lineno: int, reason: str, text: str = "") -> None:
         self.skipped += 1
@@ -76,6 +79,7 @@ class ParseStats:
         self.samples += other.samples[:max(0, self.max_samples - len(self.samples))]
         self.fields += [f for f in other.fields if f not in self.fields]
         self.val_unit = self.val_unit or other.val_unit
+        self.eval_steps_inferred = self.eval_steps_inferred or other.eval_steps_inferred
 
 
 @dataclass

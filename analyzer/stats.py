@@ -465,13 +465,15 @@ def summarize(run: Run, warmup_steps: int = 10,
     if runs and not (keep := it["segment"].isin(runs).to_numpy()).all():
         it = it[keep]
     ev = run.evals[run.evals["segment"].isin(runs)] if runs else run.evals
-    steps = pd.concat([it["step"], ev["step"]]).dropna()
     last_seg = it
     if len(it) and not (last := (it["segment"] == it["segment"].max()).to_numpy()).all():
         last_seg = it[last]
     val = ev[ev["val_loss"].notna()]
     best_val, best_step = best_val_of(val, run, runs)
-    last_step = _last_step(it, ev)
+    # eval lines that print no step (llm.c's stdout) do not widen the printed step range
+    printed = ev[:0] if run.stats.eval_steps_inferred and len(it) else ev
+    steps = pd.concat([it["step"], printed["step"]]).dropna()
+    last_step = _last_step(it, printed)
     end = run.end or {}
     if (end.get("status") == "completed" and isinstance(end.get("step"), int)
             and last_step is not None and end["step"] > last_step):
@@ -480,8 +482,7 @@ def summarize(run: Run, warmup_steps: int = 10,
     out: dict[str, Any] = {
         "source": run.source, "format": run.format, "segments": run.n_segments,
         "runs": max(1, sum(1 for sg in run.segments if sg.get("kind") == "run_start")),
-        # (llm.c's val lines print no step: its log starts at its first training step)
-        "first_step": _first_step(it, ev if run.format != "llmc" or not len(it) else ev[:0]),
+        "first_step": _first_step(it, printed),
         "last_step": last_step,
         # the highest step logged, when a resume went back below it (steps after the
         # checkpoint were done again: the run is at last_step, not here)

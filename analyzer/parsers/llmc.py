@@ -134,6 +134,7 @@ class Parser(StdoutParser):
         m = _VAL.match(text)
         if m:
             self.evaluation(self._eval_at(), val_loss=to_float(m.group(1)))
+            self.stats.eval_steps_inferred = True
             return True
         m = _HELLA.search(text)
         if m:

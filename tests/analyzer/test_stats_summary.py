@@ -158,3 +158,22 @@ def test_an_llmc_logs_first_step_is_its_first_training_step():
     r = parse(llmc, text)
     assert list(r.evals["step"]) == [0] and summarize(r)["first_step"] == 1
     assert summarize(parse(llmc, "val loss 11.008389\n"))["first_step"] == 0
+
+
+def test_an_llmc_logs_last_step_is_its_last_printed_step():
+    """train_gpt2.c prints 'val loss X' after its last 'step 19:' line, an eval the reader
+    numbers 20 (the updates done before it): the log's printed steps end at 19. The log
+    file's 's:20 tel:' prints its step, and that step counts."""
+    from analyzer.parsers import llmc
+    from tests.analyzer._parse_util import run as parse
+    stdout = ("val loss 5.325522\n"
+              + "".join(f"step {s}: train loss {4.5 - s / 100:.6f} (took 2500.0 ms)\n"
+                        for s in range(20))
+              + "val loss 4.186637\ngenerating:\n---\n")
+    r = parse(llmc, stdout)
+    s = summarize(r)
+    assert list(r.evals["step"]) == [0, 20]
+    assert (s["first_step"], s["last_step"], s["reached_step"]) == (0, 19, None)
+    logfile = "".join(f"s:{s} trl:{4.5 - s / 100:.4f} lr:0.000100 norm:0.25\n"
+                      for s in range(20)) + "s:20 tel:4.1866\n"
+    assert summarize(parse(llmc, logfile))["last_step"] == 20
