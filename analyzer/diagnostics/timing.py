@@ -281,15 +281,19 @@ def throughput_drop(run: Run, config: DiagnosticsConfig) -> list[Finding]:
             continue
         tokens = unit == "tokens_per_s"
         what = "tokens/s" if tokens else "steps/s"
+        # fast again only for the last few points (fewer than a drop needs): a schedule's
+        # cool-down (a modded-nanogpt record's last steps), not a recovery to judge by
+        brief = not to_end and n - b * size < w
         # From step time alone, a lasting slowdown is most often a batch-size or sequence-
         # length schedule (modded-nanogpt records); a temporary one is not.
-        severe = tokens or not to_end
+        severe = tokens or not (to_end or brief)
         findings.append(Finding(
             code="throughput_drop", severity="warning" if severe else "info", segment=int(seg),
             steps=(int(steps[a]), int(last)),
             message=(f"Throughput fell from ~{typical:,.3g} to ~{during:,.3g} {what} between "
                      f"steps {steps[a]} and {last}"
                      + (" and stayed there to the end of the log." if to_end else
+                        " and was back up only in the log's last steps." if brief else
                         " and then recovered.")
                      + ("" if severe else " Measured from step time alone, this is expected "
                         "when the batch size or sequence length grows on a schedule.")),

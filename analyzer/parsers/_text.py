@@ -25,8 +25,8 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 # '10/21/2024 18:23:05 - ' (Hugging Face's example scripts: '%m/%d/%Y %H:%M:%S')
 # 'Time: 2023-12-11 16:39:18, Epoch: 0, Step: 5, …' (DeepSpeed-Chat's labelled stamp)
 # ... and rich's default '[02/04/26 16:01:45] INFO     message' (a two-digit year, the level
-# padded)
-_DATE = r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4}|\d\d/\d\d/\d\d)[ T]"  # every stamp read here
+# padded), and nanotron's '12/21 01:39:51 [INFO|...' (month and day, no year)
+_DATE = r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4}|\d\d/\d\d/\d\d|\d\d/\d\d)[ T]"  # every stamp
 _TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?" + _DATE + r"\d\d:\d\d:\d\d"
                         r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
                         r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
@@ -38,9 +38,9 @@ _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # '[I][components/metrics:437:log] ', with the function), 'LEVEL     | module:fn:12 - '
 # (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all); Hydra's
 # '[name][LEVEL] - ' (or '[pretrain.py][INFO] ') after its bracketed stamp, nanotron's
-# '[INFO|DP=0|PP=0|TP=0]: ', and a rank tag after any of them ('[RANK 0] ')
+# '[INFO|DP=0|PP=0|TP=0]: ' (newer ones add the host: '[INFO|DP=0|TP=0|lrdn0007]: '), and a rank tag after any of them ('[RANK 0] ')
 _LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\](?: - | )|"
-                      r"\[" + _LEVEL + r"(?:\|[A-Z]+=\d+)+\]: |"
+                      r"\[" + _LEVEL + r"(?:\|[A-Z]+=\d+)+(?:\|[\w.-]+)?\]: |"
                       r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[" + _LEVEL
                       + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+(?::\w+)?)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
@@ -74,7 +74,7 @@ _QUOTE = re.compile(r">(?: |$)|(?:</?(?:code|pre|samp|br)\s*/?>)+")
 _DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
 _ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")
 _PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
-_INDENTED_STAMP = re.compile(r" +(?:Time: *)?\[?\d\d[-/]?\d\d[-/]")  # (_TIMESTAMP decides)
+_INDENTED_STAMP = re.compile(r" +(?:Time: *)?\[?\d\d[-/]?\d\d[-/ ]")  # (_TIMESTAMP decides)
 _INDENTED_RANK = re.compile(r" +\[rank\d+\]:")  # a notebook's indented torchrun output
 # a program's tag before its logging timestamp (torchtitan: '[titan] 2025-10-30 14:32:58,897
 # - root - INFO - step:  1  loss: ...'): cut only where a timestamp follows it

@@ -148,6 +148,18 @@ def test_step_time_staircase_is_info():
     assert "schedule" in f.message
 
 
+def test_step_time_ramp_back_down_in_the_last_few_steps_is_no_recovery():
+    # a modded-nanogpt record timed every 25 steps: 17 ms, then a ramp to ~33 ms per step
+    # while its window grows, and its last two intervals fast again (the schedule's end)
+    dts = [17.3] * 14 + [17.3 + 16 * i / 33 for i in range(33)] + [21.5, 20.0]
+    (f,) = throughput_drop(run(iters(range(25, 25 * (len(dts) + 1), 25), 2.0, dts)), CFG)
+    assert f.severity == "info" and "only in the log's last steps" in f.message
+    # the same fast stretch lasting as long as a drop must is a recovery, worth a warning
+    dts = [17.3] * 14 + [33.0] * 33 + [17.3] * 12
+    (f,) = throughput_drop(run(iters(range(25, 25 * (len(dts) + 1), 25), 2.0, dts)), CFG)
+    assert f.severity == "warning" and f.message.endswith("and then recovered.")
+
+
 @pytest.mark.parametrize("tok, why", [
     ([100_000.0] * 1000, "flat"),
     ([100_000.0 * (1 + 0.1 * np.sin(i / 7)) for i in range(1000)], "wobble of 10%"),

@@ -109,6 +109,9 @@ def test_decode_lines(data, lines):
     # nanotron's level with its ranks; a script's name and level after a bracketed stamp
     ("08/31/2024 14:37:31 [INFO|DP=0|PP=0|TP=0]: iteration: 1 / 15 | lm_loss: 5.32",
      "iteration: 1 / 15 | lm_loss: 5.32"),
+    # ... newer nanotron: month and day without a year, the host after the ranks
+    ("12/21 01:39:51 [INFO|DP=0|TP=0|lrdn0007]: iteration: 211364 / 1500000 | lm_loss: 2.04",
+     "iteration: 211364 / 1500000 | lm_loss: 2.04"),
     ("[2023-08-30 16:04:47,404][pretrain.py][INFO] Epoch:[0/2](0/293491) loss:11.271",
      "Epoch:[0/2](0/293491) loss:11.271"),
     # Hydra's '[stamp][name][LEVEL] - ', and a rank tag after the logging prefix
