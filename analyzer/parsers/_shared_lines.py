@@ -18,6 +18,11 @@ from analyzer.parsers._text import MAX_LINE, clean_line, is_elision, literal
 
 # torchrun's report on the launch that failed names the script, but starts nothing: 'failed
 # (exitcode: 1) local_rank: 0 (pid: 3643914) of binary: /usr/bin/python3', 'train_gpt.py FAILED'
+# a script's early stop at the loss it aimed for ('🎉 Target loss achieved at step 3533!',
+# '✓ Target loss < 0.99 achieved at step 1680!'): the run completed there, perhaps after its
+# last logged step (a script logging every 100 steps checks the target at each)
+_TARGET_REACHED = re.compile(r"\btarget\b.{0,40}?\b(?:achieved|reached)\b.{0,20}?"
+                             r"\bat (?:step|iter|iteration) (\d+)\b", re.IGNORECASE)
 _LAUNCHER_REPORT = re.compile(r"\bFAILED\s*$|\bfailed \(exitcode: |\bexitcode\s*: ")
 _PY_WARNING = re.compile(r"\S+\.py:\d+: \w*Warning: |\w*Warning: ")
 # a traceback's frame, perhaps glued to another rank's code line ('pretrain(…,  File
@@ -129,6 +134,10 @@ class SharedLines:
                 self._ended = False
             self._end("interrupted", t)
             self._signal_end = SLURM_CANCEL.search(t) is None
+            return None
+        m = _TARGET_REACHED.search(t)
+        if m and self.last_iter_step is not None and int(m.group(1)) >= self.last_iter_step:
+            self._end("completed", None, int(m.group(1)))
             return None
         if ASSERTION.search(t):
             self._assertion = t

@@ -543,3 +543,16 @@ def test_an_error_in_the_shutdown_a_ctrl_c_started_does_not_replace_it():
             "scope\n")
     r = run(generic, text)
     assert r.end["status"] == "interrupted" and "KeyboardInterrupt" in r.end["error"]
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_a_scripts_early_stop_at_its_target_loss_completes_the_run_there(mod):
+    """'Target loss achieved at step N' (a course script checking its target every step but
+    logging every 100): the run completed at N, its last step, though no line logs N."""
+    r = run(mod, BODIES[mod] + "\n🎉 Target loss achieved at step 3533!\nFinal loss: 0.0891\n")
+    assert (r.end["status"], r.end["step"]) == ("completed", 3533)
+    from analyzer.stats import summarize
+    assert summarize(r)["last_step"] == 3533
+    # a target named for a step before the last one read ends nothing: it is not this run's
+    r = run(mod, BODIES[mod] + "target loss reached at step 0 in the previous run\n")
+    assert r.end is None or r.end.get("status") != "completed"

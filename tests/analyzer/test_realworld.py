@@ -151,8 +151,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (eighth hunt)',
     ('build-nanogpt/erav4-s12-notebook-cell-every-100-steps-target-loss-reached-at-3533-early-stop-samples.log',
      'fact:final_train_loss'): 'misread when added (ninth hunt)',
-    ('build-nanogpt/erav4-s12-notebook-cell-every-100-steps-target-loss-reached-at-3533-early-stop-samples.log',
-     'fact:last_step'): 'misread when added (ninth hunt)',
     ('generic/jax-nanochat-notebook-cell-val-every-500-one-batch-noisy-patience-6-early-stop-at-23500.log',
      'fact:final_train_loss'): 'misread when added (ninth hunt)',
     ('generic/jax-nanochat-notebook-cell-val-every-500-one-batch-noisy-patience-6-early-stop-at-23500.log',
