@@ -36,8 +36,10 @@ _PARAMS_FIRST = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?
 # a model's count in a sentence ('Model built with 18.86M parameters') or with no colon
 # ('Total parameters 2,779,683,840', litgpt): only ending the line, after the model's word or
 # a total's (nanoGPT's 'num decayed parameter tensors: 26, with 10,740,096 parameters' is a
-# part of the model, never its count)
-_PARAMS_SENTENCE = re.compile(r"(?:model\b[^:=]{0,40}?\bwith|total param(?:eter)?s)\s+"
+# part of the model, never its count), also after another figure ('Effective Tera Flops per
+# GPU: 41.31 and total parameters 52.005 B', Megatron-DeepSpeed's throughput line)
+_PARAMS_SENTENCE = re.compile(r"(?:model\b[^:=]{0,40}?\bwith|(?:.{0,80}?\band )?"
+                              r"total param(?:eter)?s)\s+"
                               r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?(?:\s+param(?:eter)?s)?\s*$",
                               re.IGNORECASE)
 # torchtitan's 'Model llama3 8B size: 8,030,261,248 total parameters' (the word 'parameters'

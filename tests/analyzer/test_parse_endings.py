@@ -290,6 +290,10 @@ def test_parameter_counts_in_a_comment_and_in_chinese():
     assert param_count("Model built with 18.86M parameters") == 18_860_000
     assert param_count("Total parameters 2,779,683,840") == 2_779_683_840
     assert param_count("model was trained with 3 parameters") is None
+    # ... and after another figure on the line (Megatron-DeepSpeed's throughput print)
+    assert param_count("Effective Tera Flops per GPU: 41.31 and total parameters 52.005 B") \
+        == 52_005_000_000
+    assert param_count("we tried it and total parameters 3 here") is None
 
 
 def test_a_parameter_count_after_the_runs_data_is_the_runs(tmp_path):

@@ -639,8 +639,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:last_step'): 'misread when added (hunts 58-61)',
     ('generic/bigscience-hf-ds-gpt2-25b-zero3-4-nodes-v100-committed-slurm-out-4-ranks-no-loss-printed-16-steps-train-runtime-919s.log',
      'fact:step_ms'): 'misread when added (hunts 58-61)',
-    ('generic/bigscience-meg-ds-zero-52b-perf-n16-old-format-no-consumed-samples-spike-at-3-ends-after-3.log',
-     'fact:params'): 'misread when added (hunts 58-61)',
     ('generic/leonardo-megatron-lm-docstring-1.71b-252-gpus-node-rank-prefix-timestamps-iterations-50-350-every-50.log',
      'fact:params'): 'misread when added (hunts 58-61)',
     ('generic/llm-action-alpaca-readme-llama-7b-deepspeed-two-runs-1-gpu-800-steps-then-8-gpus-100-steps-last-dict-train-runtime-only.log',
