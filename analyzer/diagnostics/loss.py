@@ -109,10 +109,14 @@ def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
             continue
         # only where the rest of those points is calm: a loss that jumps up and down by
         # half anyway (a noisy fine-tune) has no spike to tell apart; the jump going on up
-        # a step more is part of it (3.13 -> 4.12 -> 4.76 -> 3.84)
+        # a step more is part of it (3.13 -> 4.12 -> 4.76 -> 3.84). A loss far above every
+        # other of those points stands out all the same (5.30 -> 153318.95 -> 5.75 among
+        # losses of 5.0-6.1 that move by up to 16% a line)
         mine = [i - 1] + ([i] if i < stop and loss[i + 1] > loss[i] else [])
         others = np.delete(rises[1:stop + 1], mine)
-        out[i] = not (others >= 1 + config.short_spike_rel / 2).any()
+        rest = np.delete(head, [i] + ([i + 1] if i + 1 < len(head) and mine[-1] == i else []))
+        out[i] = not (others >= 1 + config.short_spike_rel / 2).any() or \
+            bool(loss[i] >= config.loss_above_start ** 2 * rest.max())
     return out
 
 
@@ -159,24 +163,34 @@ def _above_start(run: Run, seg: int, steps: np.ndarray, loss: np.ndarray,
                     "check the data at that step."))]
 
 
+_LAST_JUMP_POINTS = 3  # a jump this close to the log's end is too recent to judge
+
+
 def _last_jump(seg: int, steps: np.ndarray, loss: np.ndarray,
                config: DiagnosticsConfig) -> list[Finding]:
-    """The segment's last logged loss ``loss_above_start`` times the highest before it: a
-    jump the log ends on (a GPT-NeoX bf16 run, 2.28 at step 1 and 11.05 at step 2), which
-    the other checks cannot judge without points after it."""
-    if len(loss) < 2 or not np.isfinite(loss[-1]):
+    """The segment's last few logged losses all ``loss_above_start`` times the highest
+    before them: a jump the log ends on (a GPT-NeoX bf16 run, 2.28 at step 1 and 11.05 at
+    step 2; a BigScience 52B run, 12.52 -> 40.75 -> 39.00 at steps 2-4), which the other
+    checks cannot judge without points after it."""
+    n = len(loss)
+    if n < 2 or not np.isfinite(loss[-1]):
         return []
-    high = float(np.nanmax(loss[:-1])) if np.isfinite(loss[:-1]).any() else math.nan
-    if not (high > 0 and loss[-1] >= config.loss_above_start * high):
+    for i in range(max(1, n - _LAST_JUMP_POINTS), n):  # the earliest jump still up at the end
+        before = loss[:i][np.isfinite(loss[:i])]
+        high = float(before.max()) if len(before) else math.nan
+        if high > 0 and float(np.nanmin(loss[i:])) >= config.loss_above_start * high:
+            break
+    else:
         return []
-    step = int(steps[-1])
+    step = int(steps[i])
+    where = "the last one logged" if i == n - 1 else f"and stayed there to step {steps[-1]}"
     return [Finding(
         code="loss_spike", severity="warning", segment=seg, steps=(step, step),
-        message=(f"The training loss jumped to {loss[-1]:.4f} at step {step}, the last one "
-                 f"logged: {loss[-1] / high:.1f}x the highest before it ({high:.4f}). Too "
-                 f"soon to tell whether it recovers."),
-        evidence={"step": step, "loss": float(loss[-1]), "highest_before": high,
-                  "ratio": float(loss[-1] / high)},
+        message=(f"The training loss jumped to {loss[i]:.4f} at step {step}, {where}: "
+                 f"{loss[i] / high:.1f}x the highest before it ({high:.4f}). Too soon to "
+                 f"tell whether it recovers."),
+        evidence={"step": step, "loss": float(loss[i]), "highest_before": high,
+                  "ratio": float(loss[i] / high)},
         suggestion=("Watch the next steps; if the loss stays up, lower the learning rate or "
                     "lengthen its warm-up, clip gradients, and check the data at that step."))]
 
@@ -356,18 +370,39 @@ def _val_fell(run: Run, seg: int, since: int) -> tuple[float, float] | None:
     return float(val[0]), float(val[-1])
 
 
-def _train_fell(run: Run, seg: int, since: int) -> bool:
-    """The train loss fell by a tenth or more from step ``since`` to the segment's end: the
-    evals' own train loss where they print one (nanoGPT's eval lines), else the median of
-    the last few logged losses at ``since`` and at the end."""
+def _train_change(run: Run, seg: int, since: int) -> float | None:
+    """The train loss at the segment's end over that at step ``since``: the evals' own train
+    loss where they print one (nanoGPT's eval lines), else the median of the last few logged
+    losses at ``since`` and at the end; None when there is nothing to compare."""
     ev = run.evals[(run.evals["segment"] == seg) & (run.evals["step"] >= since)]
     tr = ev["train_loss"].to_numpy(dtype=float) if "train_loss" in ev else np.empty(0)
     tr = tr[np.isfinite(tr)]
     if len(tr) >= 2:
-        return bool(tr[-1] < 0.9 * tr[0])
+        return float(tr[-1] / tr[0]) if tr[0] > 0 else None
     it = run.iters[(run.iters["segment"] == seg) & np.isfinite(run.iters["loss"])]
     at, end = it[it["step"] <= since]["loss"].tail(5), it["loss"].tail(5)
-    return bool(len(at) and len(end) and end.median() < 0.9 * at.median())
+    if not len(at) or not len(end) or not at.median() > 0:
+        return None
+    return float(end.median() / at.median())
+
+
+def _train_fell(run: Run, seg: int, since: int) -> bool:
+    """The train loss fell by a tenth or more from step ``since`` to the segment's end."""
+    change = _train_change(run, seg, since)
+    return change is not None and change < 0.9
+
+
+def _worse_than_start(run: Run, seg: int, val: np.ndarray, best_step: int,
+                      config: DiagnosticsConfig) -> bool:
+    """The val loss got better, then ended clearly (a third of divergence_rel) above where it
+    started, with the train loss climbing as much since the best step: both losses say the
+    model is now worse than untrained (an unstable run: 8.94 -> 13.09 from an initial 10.86,
+    train 8.66 -> 12.76), a rise smaller than a divergence's bar from the best."""
+    rel = 1 + config.divergence_rel / 3
+    if not (val[-1] > val[0] * rel and val.min() < val[0]):
+        return False
+    change = _train_change(run, seg, best_step)
+    return change is not None and change > rel
 
 
 def _val_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
@@ -384,17 +419,21 @@ def _val_divergence(run: Run, config: DiagnosticsConfig) -> list[Finding]:
         if len(val) < 2 or not np.isfinite(val).all() or val.min() <= 0:
             continue
         best = int(np.argmin(val))
-        if best == len(val) - 1 or val[-1] < val[best] * (1 + 2 * config.divergence_rel):
+        if best == len(val) - 1:
             continue
         steps = ev["step"].to_numpy(dtype=int)
+        if val[-1] < val[best] * (1 + 2 * config.divergence_rel) \
+                and not _worse_than_start(run, int(seg), val, int(steps[best]), config):
+            continue
         if best > 0 and _train_fell(run, int(seg), int(steps[best])):
             continue  # better at first, then worse while the train loss falls: overfitting
         findings.append(Finding(
             code="loss_divergence", severity="error", segment=int(seg),
             steps=(int(steps[best]), int(steps[-1])),
             message=(f"The val loss diverged: best {val[best]:.4f} at step {steps[best]}, "
-                     f"{val[-1]:.4f} at step {steps[-1]} ({val[-1] / val[best]:.1f}x): the "
-                     "model got worse, not just noisier."),
+                     f"{val[-1]:.4f} at step {steps[-1]} ({val[-1] / val[best]:.1f}x"
+                     + (f", above its first {val[0]:.4f}" if best and val[-1] > val[0] else "")
+                     + "): the model got worse, not just noisier."),
             evidence={"best_step": int(steps[best]), "best_val_loss": float(val[best]),
                       "last_step": int(steps[-1]), "last_val_loss": float(val[-1])},
             suggestion=("Keep the checkpoint from the best step; restart from it with a lower "

@@ -155,6 +155,26 @@ def test_overfitting_far_beyond_its_best_is_not_a_val_divergence():
     assert f.code == "loss_divergence" and f.steps == (200, 4900)
 
 
+def test_eval_losses_that_both_climb_above_their_start_diverged():
+    """Eval lines only (no iteration lines): val 10.86 -> 8.94 at step 50, then both losses
+    climb for good to 13.09 and 12.76, above the untrained model's: diverged, though only
+    1.5x the best val (below the 1.6x a rise from the best alone needs)."""
+    from tests.analyzer._synth import ev
+    climb = [ev(0, 10.87, 10.86), ev(50, 8.66, 8.94)] + [
+        ev(s, 8.66 + 4.1 * (s - 50) / 1950, 8.94 + 4.15 * (s - 50) / 1950)
+        for s in range(100, 2001, 50)]
+    (f,) = loss_trend_divergence(run([], climb), CFG)
+    assert f.code == "loss_divergence" and f.steps == (50, 2000)
+    assert "above its first 10.8600" in f.message
+    # the same val curve while the train loss falls is overfitting, not a divergence
+    overfit = [ev(e["step"], 8.66 - 3 * (e["step"] - 50) / 1950 if e["step"] >= 50 else 10.87,
+                  e["val_loss"]) for e in climb]
+    assert loss_trend_divergence(run([], overfit), CFG) == []
+    # and a val loss that rises less, staying below its start, is no divergence
+    mild = [ev(e["step"], e["train_loss"], min(e["val_loss"], 10.5)) for e in climb]
+    assert loss_trend_divergence(run([], mild), CFG) == []
+
+
 @pytest.mark.parametrize("train, found", [(16.7401, True), (10.5, False)])
 def test_a_lone_train_loss_far_above_the_untrained_models_is_a_spike(train, found):
     """One train line (a parameter-golf key-line log): 16.74 at step 2 against the step-0
@@ -206,7 +226,15 @@ def test_a_jump_the_log_ends_on_is_a_spike():
     assert "Too soon to tell" in f.message
 
 
+def test_a_jump_that_stays_up_for_the_logs_last_points_is_a_spike():
+    """BigScience's 52B run ended by its time limit: 12.52, 12.52, 40.75, 39.00."""
+    (f,) = loss_spikes(run(iters([1, 2, 3, 4], [12.522, 12.518, 40.752, 38.996])), CFG)
+    assert f.code == "loss_spike" and f.steps == (3, 3)
+    assert "and stayed there to step 4: 3.3x the highest before it (12.5220)" in f.message
+
+
 @pytest.mark.parametrize("steps, loss", [
+    ([1, 2, 3, 4, 5], [2.0, 9.0, 9.1, 9.2, 9.3]),  # up for longer than the log's last points
     ([1, 2], [2.28, 4.0]),                        # under twice the highest before it
     ([1, 2, 3], [2.28, 9.0, float("nan")]),       # not the last logged: a NaN follows it
     ([1, 2, 3], [11.0, 9.0, 12.0]),               # not above twice the highest before
@@ -242,3 +270,19 @@ def test_spike_points_agree_with_pandas_rolling_statistics(seed, noise):
     assert spike.any() or noise == 0.0
     assert np.allclose(mean[spike], m[spike], rtol=1e-12, equal_nan=True)  # (NaN: too early)
     assert np.allclose(std[spike], s[spike], rtol=1e-12, equal_nan=True)
+
+
+def test_a_huge_jump_in_a_short_noisy_log_is_a_spike():
+    """A short SFT log whose losses move by up to 16% between lines (too noisy to tell a
+    jump of half from noise) still has a spike in 5.30 -> 153318.95 -> 5.75."""
+    loss = [5.6332, 5.3049, 153318.95, 5.7517, 5.6231, 5.0968, 5.8938, 6.1305, 5.9105,
+            5.4063, 5.2371, 5.4602, 5.5166, 5.0093]
+    (f,) = [f for f in loss_spikes(run(iters(range(1, 15), loss)), CFG)
+            if f.code == "loss_spike"]
+    assert f.steps == (3, 4)
+    # a jump of half in the same noise is not told apart from it
+    small = loss[:2] + [8.0] + loss[3:]
+    assert "loss_spike" not in codes(loss_spikes(run(iters(range(1, 15), small)), CFG))
+    # nor is a rise from a logged 0 (llama.cpp's first iteration prints loss=0)
+    zero = [0.0] + loss[:2] + loss[3:]
+    assert loss_spikes(run(iters(range(1, 14), zero)), CFG) == []
