@@ -665,6 +665,10 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:params'): 'misread when added (hunts 58-61)',
     ('generic/textgen-webui-training-pro-notes-tr-llama32-1b-lora-step-prefixed-dicts-grad-norm-inf-every-step-loss-flat-2.44-683-steps.log',
      'problem:nan_grad@3'): 'misread when added (hunts 58-61)',
+    ('generic/tinyllama-trl-sft-mps-py-comment-dicts-loss-0-grad-norm-nan-from-step-2-of-5-245s-per-step.log',
+     'fact:step_ms'): 'misread when added (hunts 66-69)',
+    ('nanogpt/issue84-windows-powershell-prompt-glued-overriding-bfloat16-unsupported-runtimeerror-no-steps.log',
+     'format'): 'misread when added (hunts 66-69)',
 }
 
 
