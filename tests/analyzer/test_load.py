@@ -285,17 +285,17 @@ def _heads() -> list[list[str]]:
     return out
 
 
-def test_detect_is_the_best_score_without_asking_a_beaten_last_resort():
-    """detect() skips a LAST_RESORT format once another is as sure as it can ever be: the
-    answer is still scores()' winner on every fixture, and the last resort's detector never
-    goes above its ceiling (else skipping it would change answers)."""
+def test_detect_is_the_best_score_without_asking_a_beaten_format():
+    """detect() skips a format once an earlier one is as sure as it can ever be (CEILINGS):
+    the answer is still scores()' winner on every fixture, and no detector ever goes above
+    its ceiling (else skipping it would change answers)."""
     heads = _heads()
     assert len(heads) > 900
     for head in heads:
         ranked = registry.scores(head)
         want = ranked[0][1] if ranked[0][0] >= registry.MIN_CONFIDENCE else None
         assert registry.detect(head) == want
-        for name, ceiling in registry.LAST_RESORT.items():
+        for name, ceiling in registry.CEILINGS.items():
             assert registry.get(name).detect(head) <= ceiling
 
 
