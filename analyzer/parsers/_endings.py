@@ -37,7 +37,7 @@ KILLED = re.compile(r"(?<![A-Za-z])(?:Killed|Segmentation fault|Bus error)"
 # a C assert, or glog's CHECK ('F0316 10:24:11.964540 … x.cc:86] Check failed: sequence_length
 # <= 1024 (2048 vs. 1024)', the prefix stripped by clean_line): the process aborts
 ASSERTION = re.compile(r"Assertion [`'].*[`'] failed\.?$|^Check failed: \S")
-CUDA_ERROR = re.compile(r"\[CUDA ERROR\] at file (\S+?):?$")
+CUDA_ERROR = re.compile(r"\[(CUDA|CUDNN) ERROR\] at file (\S+?):?$")  # llm.c's checks
 # a native library's fatal error with its message on the line: '[cuBLAS ERROR]: 13 x.cuh 216'
 NATIVE_ERROR = re.compile(r"\[(?:cuBLAS|cuDNN|NCCL|CUDA|cuBLASLt) ERROR\]:?\s*\S.*|"
                           r"CUBLAS_STATUS_\w+|cudaError\w*:|an illegal memory access|"

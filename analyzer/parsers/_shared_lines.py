@@ -145,7 +145,7 @@ class SharedLines:
             return None
         m = CUDA_ERROR.match(t)
         if m:
-            self._cuda_error = f"CUDA ERROR at {m.group(1)}"
+            self._cuda_error = f"{m.group(1)} ERROR at {m.group(2)}"
             return None
         if NATIVE_ERROR.search(t):  # the process dies with it, unless training goes on
             self._exception = t

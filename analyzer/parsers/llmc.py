@@ -101,11 +101,16 @@ def detect(head: list[str]) -> float:
     score = 0.0
     for raw in head:
         line = clean_line(raw)
-        if (_STEP_CU.match(line) and "|" in line) or _STEP_C.match(line) or \
+        # (train_gpt2.c's step line is its own even indented in a paste; an indented
+        # 'step N/M | ...' is a fork of something else as often)
+        if (_STEP_CU.match(line) and "|" in line) or _STEP_C.match(line.lstrip()) or \
                 _STEP_COLON.match(line) or _LOGFILE.match(line):
             return 0.95
+        line = line.lstrip()
         if "| Parameter" in line or line.startswith(("[GPT-2]", "Multi-GPU support is disabled",
-                                                     "[CUDA ERROR]", "train_gpt2cu:")):
+                                                     "[CUDA ERROR]", "[CUDNN ERROR]",
+                                                     "train_gpt2cu:")) \
+                or _NUM_PARAMS.match(line):  # train_gpt2cu's 'num_parameters: N => bytes:'
             score = 0.85
     return score
 
@@ -126,11 +131,17 @@ class Parser(StdoutParser):
     def parse_line(self, text: str, lineno: int) -> bool:
         if self._generating:
             return self._generation(text)
+        text = text.lstrip()  # a paste indented in a markdown block (never a traceback's)
         if text.startswith("step"):
             return self._step(text)
         m = _LOGFILE.match(text)
         if m:
             return self._logfile(int(m.group(1)), m.group(2), m.group(3), m.group(4))
+        if text.startswith("Error: "):
+            # llm.c's own checks print 'Error: <what>' and exit(1) ('must forward with
+            # targets before backward'; those with a file and line are native errors anyway)
+            self._exception = text
+            return True
         m = _VAL.match(text)
         if m:
             self.evaluation(self._eval_at(), val_loss=to_float(m.group(1)))

@@ -362,3 +362,31 @@ def test_the_job_dying_while_sampling_fails_the_run():
     r = run(llmc, text)
     assert r.end["status"] == "failed" and r.end["step"] == 2
     assert "mpiexec" in r.end["error"]
+
+
+def test_a_cpu_run_pasted_indented_that_dies_on_llmcs_own_error():
+    """llm.c issue 81: train_gpt2's output indented two spaces in a markdown block, its
+    step 0, then its own check's 'Error: ...' (it exits): llm.c, failed at step 0."""
+    fmt = llmc
+    text = ("```yaml\n  [GPT-2]\n  max_seq_len: 1024\n  num_parameters: 124439808\n"
+            "  val loss 5.252006\n  step 0: train loss 5.356172 (took 26772.736942 ms)\n"
+            "  Error: must forward with targets before backward\n```\n")
+    assert fmt.detect(text.splitlines()) == 0.95
+    r = run(fmt, text)
+    assert list(r.iters["step"]) == [0] and list(r.evals["val_loss"]) == [5.252006]
+    assert (r.end["status"], r.end["step"]) == ("failed", 0)
+    assert r.end["error"] == "Error: must forward with targets before backward"
+
+
+def test_a_cudnn_error_before_the_first_step_names_cudnn():
+    """llm.c issue 492: train_gpt2cu's header, then cuDNN's check with its text on the
+    next line, before any step."""
+    fmt = llmc
+    text = ("num_parameters: 124475904 => bytes: 248951808\n"
+            "allocated 237 MiB for model parameters\n"
+            "[CUDNN ERROR] at file cudnn_att.cpp:141:\n"
+            "[cudnn_frontend] Error: No execution plans built successfully.\n")
+    assert fmt.detect(text.splitlines()) == 0.85
+    r = run(fmt, text)
+    assert r.end["status"] == "failed"
+    assert r.end["error"].startswith("CUDNN ERROR at cudnn_att.cpp:141: [cudnn_frontend]")
