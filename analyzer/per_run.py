@@ -19,6 +19,17 @@ def last_loss(iters: pd.DataFrame) -> float | None:
     return float(loss[-1]) if len(loss) and np.isfinite(loss[-1]) else None
 
 
+def final_train_loss(iters: pd.DataFrame, evals: pd.DataFrame) -> float | None:
+    """``last_loss`` of the iterations; for a log of evals only (nanoGPT's eval lines, the
+    'Ep 1 (Step 000050): Train loss 0.617, Val loss 0.628' of LLMs-from-scratch), the
+    train loss of its last eval that prints one."""
+    if len(iters):
+        return last_loss(iters)
+    if "train_loss" not in evals:
+        return None
+    return last_loss(evals[evals["train_loss"].notna()].rename(columns={"train_loss": "loss"}))
+
+
 # the trainer's own statement of a run's best val, by the evals' unit (nanochat's 'Minimum
 # validation bpb', a nanoGPT fork's 'Best model saved … with val loss 1.4881'), and how far
 # below the evals' minimum it must be to say more than its rounding (nanochat prints 4 or 6
@@ -85,7 +96,7 @@ def runs_in_file(run: Run) -> list[dict[str, Any]]:
             "run": k, "segments": len(segs), "iters_logged": len(it), "evals": len(ev),
             "first_step": int(steps.min()) if len(steps) else None,
             "last_step": int(steps.max()) if len(steps) else None,
-            "final_train_loss": last_loss(it) if len(it) else None,
+            "final_train_loss": final_train_loss(it, ev),
             "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
             "best_val_loss": best_val, "best_val_step": best_step})
     return out

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from analyzer import hidden_evals, orderstats
-from analyzer.per_run import (best_val_of, last_loss, last_run_segments,  # noqa: F401
-                              only_segments, run_groups, runs_in_file)
+from analyzer.per_run import (best_val_of, final_train_loss, last_loss,  # noqa: F401
+                              last_run_segments, only_segments, run_groups, runs_in_file)
 from analyzer.run import STDOUT_FORMATS, Run
 
 
@@ -489,7 +489,8 @@ def summarize(run: Run, warmup_steps: int = 10,
         "reached_step": int(steps.max()) if len(steps) and int(steps.max()) > last_step
         else None,
         "iters_logged": len(it), "evals": len(ev), "checkpoints": len(run.checkpoints),
-        "final_train_loss": last_loss(last_seg) if len(it) else None,
+        "final_train_loss": final_train_loss(last_seg, ev[ev["segment"] == ev["segment"].max()]
+                                             if len(ev) else ev),
         "final_train_loss_smoothed": _final_loss(_by_step(last_seg)) if len(it) else None,
         "final_val_loss": float(val["val_loss"].iloc[-1]) if len(val) else None,
         "val_unit": run.stats.val_unit or "loss",  # 'bpb': nanochat's bits per byte

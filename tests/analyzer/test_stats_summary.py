@@ -177,3 +177,20 @@ def test_an_llmc_logs_last_step_is_its_last_printed_step():
     logfile = "".join(f"s:{s} trl:{4.5 - s / 100:.4f} lr:0.000100 norm:0.25\n"
                       for s in range(20)) + "s:20 tel:4.1866\n"
     assert summarize(parse(llmc, logfile))["last_step"] == 20
+
+
+def test_a_log_of_evals_only_has_the_train_loss_of_its_last_eval():
+    """nanoGPT eval lines without iteration lines: the final train loss is the last eval's
+    (what the log says of the training loss), per run too; a log with iterations keeps the
+    last iteration's."""
+    from analyzer.parsers import nanogpt
+    from tests.analyzer._parse_util import run as parse
+    text = ("step 0: train loss 10.8687, val loss 10.8612\n"
+            "step 50: train loss 8.6614, val loss 8.9377\n"
+            "step 0: train loss 10.8687, val loss 10.8612\n"
+            "step 50: train loss 7.7211, val loss 7.3998\n")
+    s = summarize(parse(nanogpt, text))
+    assert s["final_train_loss"] == 7.7211
+    assert [r["final_train_loss"] for r in s["per_run"]] == [8.6614, 7.7211]
+    with_iters = text + "iter 50: loss 7.5000, time 10.00ms, mfu 1.00%\n"
+    assert summarize(parse(nanogpt, with_iters))["final_train_loss"] == 7.5
