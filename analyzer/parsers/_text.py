@@ -73,6 +73,7 @@ _QUOTE = re.compile(r">(?: |$)|(?:</?(?:code|pre|samp|br)\s*/?>)+")
 # '...', '… …', '[…]', '[...]', '... (truncated) ...', '(...)'
 _DOTS = r"[\[(]?(?:\.{3,}|…)[\])]?"
 _ELISION = re.compile(_DOTS + r"(?:\s*\(?[a-z ]*\)?\s*" + _DOTS + ")*")
+_TRIPLE_QUOTES = ("\'\'\'", '"""')
 _PLAIN = re.compile(r"[A-Za-z ]")  # a line starting like this needs no prefix stripping
 _INDENTED_STAMP = re.compile(r" +(?:Time: *)?\[?\d\d[-/]?\d\d[-/ ]")  # (_TIMESTAMP decides)
 _INDENTED_RANK = re.compile(r" +\[rank\d+\]:")  # a notebook's indented torchrun output
@@ -166,12 +167,15 @@ def _may_be_prefixed(line: str) -> bool:
             or line.startswith("Time: ")
             or (line[0] == " " and (_INDENTED_STAMP.match(line) is not None
                                     or _INDENTED_RANK.match(line) is not None))
+            or (line[0] in " '\"" and line.lstrip(" ")[:3] in _TRIPLE_QUOTES)
             or (line[0] in "GRr" and _RANK.match(line) is not None)
             or (line[0] in "IWEF" and line[1:2].isdigit() and _GLOG.match(line) is not None))
 
 
 def _strip_prefixes(line: str) -> str:
     line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
+    if line.lstrip(" ")[:3] in _TRIPLE_QUOTES:  # a log pasted into a Python string, its
+        line = line.lstrip(" ")[3:]  # opening quotes glued to its first line
     if line[:1] == "`" and line[1:2] != "`":  # a pasted line in markdown's inline code
         line = line[1:-1] if line.endswith("`") and len(line) > 1 else line[1:]
     if line[:1] == "(" and (m := _RAY.match(line)) is not None:

@@ -103,6 +103,11 @@ def test_decode_lines(data, lines):
      "step=460 loss=4.24269"),
     ("[I] is a list item", "[I] is a list item"),
     ("```python", "```python"),
+    # a log pasted into a Python string: the opening quotes glued to its first line
+    ("    \'\'\'Ep 1 (Step 000000): Train loss 2.523, Val loss 2.522",
+     "Ep 1 (Step 000000): Train loss 2.523, Val loss 2.522"),
+    ('"""iter 0: loss 4.2, time 10.0ms', "iter 0: loss 4.2, time 10.0ms"),
+    ("x = \'\'\'", "x = \'\'\'"),
     # rich's handler: '[%x %X]' (a two-digit year) and the level padded
     ("[02/04/26 16:01:45] INFO     avg loss: 11.0153952  [2/300939], dt: 374.26ms",
      "avg loss: 11.0153952  [2/300939], dt: 374.26ms"),
