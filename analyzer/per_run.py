@@ -21,10 +21,10 @@ def last_loss(iters: pd.DataFrame) -> float | None:
 
 def final_train_loss(iters: pd.DataFrame, evals: pd.DataFrame) -> float | None:
     """``last_loss`` of the iterations; for a log of evals only (nanoGPT's eval lines, the
-    'Ep 1 (Step 000050): Train loss 0.617, Val loss 0.628' of LLMs-from-scratch), the
-    train loss of its last eval that prints one."""
-    if len(iters):
-        return last_loss(iters)
+    'Ep 1 (Step 000050): Train loss 0.617, Val loss 0.628' of LLMs-from-scratch) or whose
+    iterations log no loss, the train loss of its last eval that prints one."""
+    if len(iters) and iters["loss"].notna().any():
+        return last_loss(iters)  # (iterations with no loss: an eval line's train loss had it)
     if "train_loss" not in evals:
         return None
     return last_loss(evals[evals["train_loss"].notna()].rename(columns={"train_loss": "loss"}))

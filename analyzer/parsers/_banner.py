@@ -29,9 +29,10 @@ _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]p
                      r"\s*[:=：]\s*(?:total\s*=\s*)?"
                      r"(\d[\d,]*(?:\.\d+)?(?:e\+?\d+)?)\s*([KMB]\b|billion\b|million\b|百万|万|亿)?",
                      re.IGNORECASE)
-# the count before the word: '13443137 parameters' (a Scala port), '1.5M trainable parameters';
+# the count before the word: '13443137 parameters' (a Scala port), '1.5M trainable parameters',
+# 'model: 6.52M params (4.43M non-embedding)';
 # not when a word follows ('12 parameters were frozen')
-_PARAMS_FIRST = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?"
+_PARAMS_FIRST = re.compile(r"(?:model\s*:\s*)?(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+(?:trainable\s+)?"
                            r"param(?:eter)?s\b(?!\s+[a-z])", re.IGNORECASE)
 # a model's count in a sentence ('Model built with 18.86M parameters') or with no colon
 # ('Total parameters 2,779,683,840', litgpt): only ending the line, after the model's word or

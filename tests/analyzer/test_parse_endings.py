@@ -294,6 +294,7 @@ def test_parameter_counts_in_a_comment_and_in_chinese():
     assert param_count("Effective Tera Flops per GPU: 41.31 and total parameters 52.005 B") \
         == 52_005_000_000
     assert param_count("we tried it and total parameters 3 here") is None
+    assert param_count("model: 6.52M params (4.43M non-embedding)") == 6_520_000
 
 
 def test_a_parameter_count_after_the_runs_data_is_the_runs(tmp_path):

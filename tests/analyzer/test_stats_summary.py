@@ -194,3 +194,14 @@ def test_a_log_of_evals_only_has_the_train_loss_of_its_last_eval():
     assert [r["final_train_loss"] for r in s["per_run"]] == [8.6614, 7.7211]
     with_iters = text + "iter 50: loss 7.5000, time 10.00ms, mfu 1.00%\n"
     assert summarize(parse(nanogpt, with_iters))["final_train_loss"] == 7.5
+
+
+def test_iterations_that_log_no_loss_take_the_evals_train_loss():
+    """'iter 250 | train loss 2.4694 | val loss 2.4669 | 169s elapsed' (a script's eval
+    line with a clock): iterations without a loss, the train loss on the eval."""
+    from analyzer.parsers import generic
+    from tests.analyzer._parse_util import run as parse
+    text = "".join(f"iter {s:5d} | train loss {2.5 - s / 1000:.4f} | val loss "
+                   f"{2.6 - s / 1000:.4f} | {s // 2}s elapsed\n" for s in range(250, 1001, 250))
+    r = parse(generic, text)
+    assert r.iters["loss"].isna().all() and summarize(r)["final_train_loss"] == 1.5
