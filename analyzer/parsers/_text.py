@@ -174,8 +174,8 @@ def _may_be_prefixed(line: str) -> bool:
 
 def _strip_prefixes(line: str) -> str:
     line = line.lstrip("\ufeff")  # a byte-order mark at the start of a file
-    if line.lstrip(" ")[:3] in _TRIPLE_QUOTES:  # a log pasted into a Python string, its
-        line = line.lstrip(" ")[3:]  # opening quotes glued to its first line
+    if line[:1] in " '\"" and line.lstrip(" ")[:3] in _TRIPLE_QUOTES:  # a log pasted into
+        line = line.lstrip(" ")[3:]  # a Python string: its opening quotes glued to its first line
     if line[:1] == "`" and line[1:2] != "`":  # a pasted line in markdown's inline code
         line = line[1:-1] if line.endswith("`") and len(line) > 1 else line[1:]
     if line[:1] == "(" and (m := _RAY.match(line)) is not None:
