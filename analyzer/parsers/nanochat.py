@@ -16,6 +16,23 @@ Lines read::
     Total training time: 179.44m                        the run completed
     Minimum validation bpb: 0.7533                      metric 'min_val_bpb' (see below)
 
+and nanochat's ``report.md`` (``python -m nanochat.report generate``), which has no step lines:
+one ``## `` section per stage, each training stage (``Base model training``, ``Midtraining``,
+``Chat SFT``, ``Chat RL``) a run of its own, read from its ``- key: value`` summary lines::
+
+    - depth: 20                                 config (the script's lowercase arguments)
+    - Number of parameters: 560,988,160         the model's size (later stages: the same model)
+    - Calculated number of iterations: 21,400   the stage's steps (``Number of iterations``)
+    - Final validation bpb: 0.8120              metric 'val_bpb' at the last step
+    - Minimum validation bpb: 0.8120            metric 'min_val_bpb' at the last step
+    - Training loss: 0.5317                     an eval at the last step (train and val loss,
+    - Validation loss: 1.0115                   in nats)
+    - MFU %: 48.04%                             metric 'mfu_pct' (0.00 is "not measured")
+
+A section is written when its script has finished, so each stage run is completed. The base
+stage's bpb stays a metric in a report: its SFT evals are losses in nats, and a run's val
+figures are never two units mixed (see below).
+
 Meaning and conventions:
 
 - steps are the printed numbers (the step counter's meaning changed between versions: older
@@ -83,6 +100,12 @@ _NOISE = re.compile(r"\[GC rank|HTTP Request: |Evaluating: |Saved (?:optimizer s
                     r"|Peak memory usage|Downloading https?:|Downloaded to ")
 
 
+# report.md: its title, the stages that train (each a run) and a section's summary lines
+_REPORT_TITLE = "# nanochat training report"
+_STAGES = ("Base model training", "Midtraining", "Chat SFT", "Chat RL")
+_REPORT_KV = re.compile(r"- ([^:]+): ?(.*)$")
+_ARG = re.compile(r"[a-z_][a-z0-9_]*")  # a script argument ('depth'), not a result line
+
 # header lines only nanochat's base_train prints (an excerpt may start below its first lines)
 _OWN_HEADER = ("Estimated FLOPs per token:", "Tokens / micro-batch / rank:",
                "Total training FLOPs estimate:", "Tokens : Scaling params ratio:")
@@ -90,9 +113,12 @@ _OWN_HEADER = ("Estimated FLOPs per token:", "Tokens / micro-batch / rank:",
 
 def detect(head: list[str]) -> float:
     """Confidence that these first lines are nanochat training output."""
-    score = 0.0
+    score, stage = 0.0, False
     for raw in head:
         line = clean_line(raw)
+        if line == _REPORT_TITLE or stage and line.startswith("timestamp: "):
+            return 0.95  # a report.md (an excerpt may start at a stage's section)
+        stage = line.startswith("## ") and line[3:].strip() in _STAGES
         if _STEP.match(line) and "loss:" in line or _METRIC.match(line):
             return 0.95
         # a paste indented: nanochat's own zero-padded 'step 00500' lines alone (a fork's
@@ -112,7 +138,15 @@ class Parser(StdoutParser):
     def __init__(self, run_id: str = "log") -> None:
         super().__init__(run_id)
         self._val_kind: str | None = None  # 'loss' or 'bpb': what this run's evals hold
+        self._report = False  # inside a report.md
+        self._stage: dict[str, str] | None = None  # the summary lines of a training stage
+        self._report_params: int | None = None  # the model's size, as the base stage said
         _constant_peak(self.header)
+
+    def finish(self) -> list[dict]:
+        self._out = last = []
+        self._end_stage()  # the report's last training section
+        return last + super().finish()
 
     def header_line(self) -> Header:
         return _constant_peak(super().header_line())
@@ -124,6 +158,10 @@ class Parser(StdoutParser):
     def parse_line(self, text: str, lineno: int) -> bool:
         # a log pasted indented (a notes file's code block); a traceback's indented lines
         # never get here (StdoutParser skips them)
+        if self._report or text.startswith("#"):
+            report = self._report_line(text)
+            if report is not None:
+                return report
         text = text.lstrip()
         glued = _GLUED_METRIC.search(text) if _STEP.match(text) else None
         if glued is not None:  # both lines, in their order
@@ -156,6 +194,60 @@ class Parser(StdoutParser):
             self.metric(max(ends, default=None), "min_val_bpb", to_float(m.group(1)))
             return True
         return self._header(text) or bool(_NOISE.match(text))
+
+    def _report_line(self, text: str) -> bool | None:
+        """A line of a report.md; None: not one (the line is read as stdout)."""
+        heading = text.startswith("## ")
+        if text == _REPORT_TITLE or heading and (self._report or text[3:].strip() in _STAGES):
+            self._end_stage()
+            self._report = True
+            if text[3:].strip() in _STAGES:
+                self.header_line()  # after another stage's data: the next run
+                self._stage = {}
+            return True
+        if not self._report:
+            return None
+        m = _REPORT_KV.match(text) if self._stage is not None else None
+        if m:
+            self._stage.setdefault(m.group(1).strip(), m.group(2).strip())
+        return True  # the rest of a report (environment, evals, tables) is no training data
+
+    def _end_stage(self) -> None:
+        """Emit the training stage whose section just ended: a run, completed."""
+        stage, self._stage = self._stage, None
+        if not stage:
+            return
+        h = self.header
+        for key, value in stage.items():
+            if _ARG.fullmatch(key) and value:
+                number = to_float(value.replace(",", ""))
+                h.config[key] = literal(value) if number is None else (
+                    int(number) if number.is_integer() else number)
+        params = to_int(stage.get("Number of parameters"))
+        self._report_params = params = params or self._report_params
+        h.model.update({k: v for k, v in (("n_params", params),
+                                         ("n_layer", to_int(stage.get("depth"))),
+                                         ("block_size", to_int(stage.get("max_seq_len"))))
+                        if v is not None})
+        h.world_size = to_int(stage.get("DDP world size")) or h.world_size
+        h.tokens_per_iter = to_int(stage.get("total_batch_size")) or h.tokens_per_iter
+        steps = to_int(stage.get("Calculated number of iterations")
+                       or stage.get("Number of iterations"))
+        if steps is not None:
+            h.max_iters = steps
+        train, val = (to_float(stage.get(k)) for k in ("Training loss", "Validation loss"))
+        if train is not None or val is not None:
+            self._val_kind = "loss"
+            self.evaluation(steps, train_loss=train, val_loss=val)
+        for key, name in (("Final validation bpb", "val_bpb"),
+                          ("Minimum validation bpb", "min_val_bpb")):
+            if (value := to_float(stage.get(key))) is not None:
+                self.metric(steps, name, value)
+        mfu = to_float(stage.get("MFU %", "").rstrip("%"))
+        if mfu:  # (0.00: no peak known, or no GPU)
+            self.metric(steps, "mfu_pct", mfu)
+        self._data(steps, "other")  # (a stage with no figures is still a run)
+        self._end("completed", None, steps)
 
     def _total(self, total: str | None) -> None:
         self.step_total(int(total) if total else None)  # another N: another run

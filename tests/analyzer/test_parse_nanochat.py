@@ -273,3 +273,82 @@ def test_bf16_mfu_is_the_mfu():
     it = of_type(events(nanochat, text), "iter")
     assert [i["mfu"] for i in it] == pytest.approx([0.0274, 0.0277])
     assert [i["step_ms"] for i in it] == [433.35, 429.64]
+
+
+REPORT = """\
+# nanochat training report
+
+Generated: 2025-11-11 09:15:44
+
+## Environment
+
+### Hardware
+- GPUs: 8x NVIDIA H100 80GB HBM3
+
+## Base model training
+timestamp: 2025-11-11 12:19:38
+
+- run: dummy
+- depth: 20
+- max_seq_len: 2048
+- total_batch_size: 524,288
+- Number of parameters: 560,988,160
+- Calculated number of iterations: 21,400
+- DDP world size: 8
+- Minimum validation bpb: 0.8120
+- Final validation bpb: 0.8125
+- MFU %: 48.04%
+- Total training time: 172.57m
+
+
+## Base model evaluation
+timestamp: 2025-11-11 12:23:59
+
+- Model: base_model (step 21400)
+- CORE metric: 0.1910
+
+## Midtraining
+timestamp: 2025-11-11 12:34:01
+
+- Number of iterations: 809
+- Minimum validation bpb: 0.3953
+
+## Chat SFT
+timestamp: 2025-11-11 12:44:16
+
+- source: mid
+- Number of iterations: 701
+- Training loss: 0.5317
+- Validation loss: 1.0115
+
+## Summary
+
+| Metric          | BASE     | MID      | SFT      | RL       |
+|-----------------|----------|----------|----------|----------|
+| CORE            | 0.1910   | -        | -        | -        |
+
+Total wall clock time: 3h35m
+"""
+
+
+def test_a_report_md_reads_each_training_stage_as_a_completed_run():
+    # report.md has no step lines: each stage's summary is read at its last step, and the
+    # base stage's bpb stays a metric (the SFT's val loss is in nats: one unit per run's evals)
+    assert nanochat.detect(REPORT.splitlines()) == 0.95
+    assert nanochat.detect(REPORT.splitlines()[10:]) == 0.95  # an excerpt from a stage on
+    evs = events(nanochat, REPORT)
+    starts = of_type(evs, "run_start")
+    assert [(s["step"], s["max_iters"], s["model"].get("n_params")) for s in starts] == [
+        (21400, 21400, 560_988_160), (809, 809, 560_988_160), (701, 701, 560_988_160)]
+    base = starts[0]
+    assert (base["world_size"], base["tokens_per_iter"], base["model"]["n_layer"],
+            base["config"]["run"], base["config"]["depth"]) == (8, 524288, 20, "dummy", 20)
+    assert [(m["step"], m["name"], m["value"]) for m in of_type(evs, "metric")] == [
+        (21400, "val_bpb", 0.8125), (21400, "min_val_bpb", 0.812), (21400, "mfu_pct", 48.04),
+        (809, "min_val_bpb", 0.3953)]
+    assert [(e["step"], e["train_loss"], e["val_loss"]) for e in of_type(evs, "eval")] == [
+        (701, 0.5317, 1.0115)]
+    assert [(e["step"], e["status"]) for e in of_type(evs, "run_end")] == [
+        (21400, "completed"), (809, "completed"), (701, "completed")]
+    r = run(nanochat, REPORT)
+    assert r.stats.skipped == 0 and r.stats.val_unit is None
