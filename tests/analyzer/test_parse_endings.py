@@ -561,3 +561,21 @@ def test_a_scripts_early_stop_at_its_target_loss_completes_the_run_there(mod):
     # a target named for a step before the last one read ends nothing: it is not this run's
     r = run(mod, BODIES[mod] + "target loss reached at step 0 in the previous run\n")
     assert r.end is None or r.end.get("status") != "completed"
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_each_ranks_recompile_warning_naming_a_source_line_is_no_new_launch(mod):
+    """torch._dynamo's recompile-limit warning, printed by every rank before its traceback,
+    names the compiled function's file and line ('(/workspace/pg/train_qat.py:175)'): a
+    source location, not the command of another launch. One run, failed."""
+    def rank(r: int) -> str:
+        pre = f"[rank{r}]:W0428 16:57:50.753000 3324{r} torch/_dynamo/convert_frame.py:1358] [0/8]"
+        return (f"{pre} torch._dynamo hit config.recompile_limit (8)\n"
+                f"{pre}    function: 'forward' (/workspace/pg/train_qat.py:175)\n"
+                f"[rank{r}]: Traceback (most recent call last):\n"
+                f'[rank{r}]:   File "/workspace/pg/train_qat.py", line 489, in <module>\n'
+                f"[rank{r}]: torch._dynamo.exc.FailOnRecompileLimitHit: recompile_limit "
+                f"reached with fullgraph=True\n")
+    r = run(mod, BODIES[mod] + rank(4) + rank(2) + rank(1))
+    assert r.n_segments == 1 and len(r.iters) == 2
+    assert r.end["status"] == "failed" and "FailOnRecompileLimitHit" in r.end["error"]

@@ -787,22 +787,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:loss_spike@2'): 'misread when added (hunts 82-85)',
     ('modded-nanogpt/pgolf-pr1451-moe-bigram-slurm-quicktest-120s-cap-then-cancelled-due-to-time-limit-in-gptq.log',
      'problem:timelimit'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'runs'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'fact:first_step'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'fact:last_step'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'fact:final_val'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'fact:best_val'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'fact:best_val_step'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'fact:final_train_loss'): 'misread when added (hunts 82-85)',
-    ('generic/pgolf-pr1512-qat-run1-no-step-prefix-minutes-clock-recompile-limit-crash-in-eval-at-2000.log',
-     'fact:params'): 'misread when added (hunts 82-85)',
 }
 
 
