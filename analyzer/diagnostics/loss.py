@@ -96,7 +96,8 @@ def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
         rises[1:] = head[1:] / head[:-1]
     for i in range(1, stop):
         after = loss[i + 1:i + 4]
-        if not len(after) or loss[i] < factor * loss[i - 1]:
+        # (a loss equal to the one before is no jump: a loss stuck at 0.0 is 0 >= factor * 0)
+        if not len(after) or loss[i] <= loss[i - 1] or loss[i] < factor * loss[i - 1]:
             continue
         # back near the point before also counts: a jump can decay over a few steps, as
         # when a resume restarts a finished schedule's learning rate

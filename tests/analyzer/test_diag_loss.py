@@ -286,3 +286,12 @@ def test_a_huge_jump_in_a_short_noisy_log_is_a_spike():
     # nor is a rise from a logged 0 (llama.cpp's first iteration prints loss=0)
     zero = [0.0] + loss[:2] + loss[3:]
     assert loss_spikes(run(iters(range(1, 14), zero)), CFG) == []
+
+
+def test_a_loss_stuck_at_zero_has_no_spikes():
+    """A broken fine-tune logging loss 0.0 at every step (axolotl issue 2357): equal losses
+    are no jump, though 0 >= (1 + rel) * 0 (five 'jumps 0.0000 -> 0.0000' were reported)."""
+    assert loss_spikes(run(iters(range(1, 12), [0.0] * 11)), CFG) == []
+    # a real jump from a low loss is still one
+    low = [0.02, 0.021, 0.019, 0.2, 0.02, 0.021, 0.02, 0.019, 0.02, 0.02, 0.021]
+    assert "loss_spike" in codes(loss_spikes(run(iters(range(1, 12), low)), CFG))
