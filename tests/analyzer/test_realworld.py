@@ -787,6 +787,22 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:loss_spike@2'): 'misread when added (hunts 82-85)',
     ('modded-nanogpt/pgolf-pr1451-moe-bigram-slurm-quicktest-120s-cap-then-cancelled-due-to-time-limit-in-gptq.log',
      'problem:timelimit'): 'misread when added (hunts 82-85)',
+    ('generic/gpt-neo-finetune-example-committed-gpt-neo-27b-zero2-cpu-offload-35-overflow-skips-scale-to-1-dicts-every-50-2013-steps-4s-samples.log',
+     'fact:first_step'): 'misread when added (hunts 86-89)',
+    ('nanogpt/tictacgpt-zh-translation-mps-tqdm-bars-between-eval-lines-val-best-0.0521-at-3000-up-to-0.1125-train-near-0-overfit.log',
+     'problem:overfitting@3000'): 'misread when added (hunts 86-89)',
+    ('generic/d2l-seq2seq-gru-blog-indented-bare-epoch-loss-pairs-every-10-to-300-plateau-0.020-tokens-per-sec-summary.log',
+     'format'): 'misread when added (hunts 86-89)',
+    ('generic/d2l-seq2seq-gru-blog-indented-bare-epoch-loss-pairs-every-10-to-300-plateau-0.020-tokens-per-sec-summary.log',
+     'runs'): 'misread when added (hunts 86-89)',
+    ('generic/d2l-seq2seq-gru-blog-indented-bare-epoch-loss-pairs-every-10-to-300-plateau-0.020-tokens-per-sec-summary.log',
+     'fact:first_step'): 'misread when added (hunts 86-89)',
+    ('generic/d2l-seq2seq-gru-blog-indented-bare-epoch-loss-pairs-every-10-to-300-plateau-0.020-tokens-per-sec-summary.log',
+     'fact:last_step'): 'misread when added (hunts 86-89)',
+    ('generic/d2l-seq2seq-gru-blog-indented-bare-epoch-loss-pairs-every-10-to-300-plateau-0.020-tokens-per-sec-summary.log',
+     'fact:final_train_loss'): 'misread when added (hunts 86-89)',
+    ('llmc/ychen-npu-record001-llmc-baseline-stdout-every-100-with-trl-tel-lines-tail-19201-19560-eval-step-2895ms-final-val-3.2513.log',
+     'fact:first_step'): 'misread when added (hunts 86-89)',
 }
 
 
