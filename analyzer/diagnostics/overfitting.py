@@ -13,7 +13,11 @@ from analyzer.run import Run
 
 def _train_at(prep: Prepared, seg: int, evals: pd.DataFrame) -> np.ndarray:
     """Train loss at each eval: the eval's own train_loss, else the median of the logged
-    iteration losses since the previous eval (one batch alone is too noisy to compare)."""
+    iteration losses in the second half of the steps since the previous eval (one batch
+    alone is too noisy to compare; the whole interval would be the loss of long before when
+    the log is dense early: a first eval at 1000 after steps 1-10 logged one by one and then
+    every 200 took the warm-up's ~5.7 as the train loss there, not ~3.7); all of them when
+    that half logged none."""
     train = evals["train_loss"].to_numpy(dtype=float, copy=True)
     if not np.isnan(train).any():
         return train
@@ -24,7 +28,8 @@ def _train_at(prep: Prepared, seg: int, evals: pd.DataFrame) -> np.ndarray:
     for i, step in enumerate(evals["step"].to_numpy(dtype=float)):
         if np.isnan(train[i]):
             a, b = np.searchsorted(steps, [prev, step], "right")
-            window = loss[a:b]
+            half = a + int(np.searchsorted(steps[a:b], step - (step - max(prev, 0)) / 2, "right"))
+            window = loss[half:b] if half < b else loss[a:b]
             window = window[np.isfinite(window)]
             if len(window):
                 train[i] = float(orderstats.median(window))

@@ -61,6 +61,25 @@ def test_train_loss_from_iterations_when_evals_have_only_val():
     assert f.evidence["best_step"] == 250 and f.evidence["train_fall"] > 0.5
 
 
+def test_train_loss_at_an_eval_is_the_loss_near_it_not_the_warm_ups():
+    """parameter-golf's log: steps 1-10 logged one by one (~5.7), then every 200; the train
+    loss bottoms at 400 and climbs with the val loss (3.94 -> 4.03 -> 4.11 at 1000-3000).
+    Over the whole interval the warm-up's ten lines made the train loss at the first eval
+    5.65, so the rising train loss read as 'kept falling (5.6526 -> 4.1279)'."""
+    steps = list(range(1, 11)) + list(range(200, 3001, 200))
+    losses = [6.5, 6.2, 6.0, 5.9, 5.8, 5.7, 5.65, 5.6, 5.6, 5.5,
+              3.80, 3.46, 3.55, 3.69, 3.92, 4.19, 4.04, 4.05, 4.01, 3.99,
+              3.97, 4.07, 4.18, 4.13, 4.19]
+    evs = [ev(0, None, 7.97), ev(1000, None, 3.9442), ev(2000, None, 4.0346),
+           ev(3000, None, 4.1099)]
+    assert overfitting(run(iters(steps, losses), evs), CFG) == []
+    # the same evals over a train loss that does fall near them are overfitting
+    falling = losses[:10] + [3.8, 3.6, 3.5, 3.4, 3.3, 3.2, 3.1, 3.0, 2.9, 2.8,
+                             2.7, 2.6, 2.5, 2.4, 2.3]
+    (f,) = overfitting(run(iters(steps, falling), evs), CFG)
+    assert f.evidence["best_step"] == 1000 and 3.2 < f.evidence["train_fall"] + 2.4 < 3.5
+
+
 def test_each_segment_on_its_own():
     resumed = [start(step=1250)] + [ev(1250 + i * 250, t, v) for i, (t, v) in
                                     enumerate(HEALTHY)]
