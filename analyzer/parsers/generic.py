@@ -276,7 +276,8 @@ class Parser(Clocks, StdoutParser):
         if "clock_ms" in f or self._grown_clock(step, f):
             f = self._clock_or_time(step, f)
         for name in f:
-            if name not in self.stats.fields and name not in ("clock_ms", "step_avg_ms"):
+            if name not in self.stats.fields and name not in ("clock_ms", "step_avg_ms",
+                                                              "eval_ms"):
                 self.stats.fields.append(name)
         if by_epoch:  # an epoch summary: the epoch's eval, then the epoch as a step (its
             # time includes the eval; the training time printed before it does not: then that
@@ -329,7 +330,8 @@ class Parser(Clocks, StdoutParser):
             # the eval follows is an iteration with that step time (no loss)
             self.iteration(step, step_ms=f["dt_ms"] if f.get("dt_ms") is not None
                            else f["step_ms"])
-        self.evaluation(step, train_loss=f.get("loss"), val_loss=f["val_loss"])
+        self.evaluation(step, train_loss=f.get("loss"), val_loss=f["val_loss"],
+                        eval_ms=f.get("eval_ms"))
 
     def _val_beside(self, step: int, f: dict[str, float | None]) -> bool:
         """A timed line with a train loss and a val loss (see _pending)."""

@@ -70,6 +70,10 @@ _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 _HUMAN = {"K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9}  # a number printed with its suffix alone
 # iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
 # inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
+# an eval's own duration, printed on its line (MLX's 'Iter 20: Val loss 0.930, Val took
+# 60.917s'): the eval event's eval_ms, which the costly-eval check weighs against training
+_EVAL_TIME = {"val took", "eval took", "validation took", "valid took", "evaluation took",
+              "val time", "eval time", "validation time", "evaluation time"}
 _ITS = {"it/sec", "it/s", "its/sec", "iter/s", "iter/sec", "iters/sec", "iters/s",
         "iterations/sec", "iterations/s", "iterations per second", "steps/s", "steps/sec",
         "steps per second"}
@@ -147,6 +151,8 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
     if key in _ITS:
         return ("step_ms", 1000.0 / num) if num > 0 else (None, None)
+    if key in _EVAL_TIME:
+        return "eval_ms", ms_of(num, unit)
     if key in _STEP_AVG:
         return "step_avg_ms", num if key.endswith("ms") and not unit else ms_of(num, unit)
     if key == "epoch time":  # the time of what the line counts (see generic_lines._step_line)

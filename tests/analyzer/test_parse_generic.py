@@ -672,6 +672,22 @@ def test_mlx_iterations_per_second_give_the_step_time():
     assert read_fields("It/sec 0, loss 2.0") == {"loss": 2.0}  # no rate: no time
 
 
+
+def test_an_eval_lines_own_duration_is_its_eval_time():
+    """MLX times each validation apart ('Val took 60.917s'): the eval's eval_ms, which the
+    costly-eval check weighs (16 evals of ~61 s beside 20-iteration windows of ~100 s)."""
+    text = "".join(f"Iter {i}: Val loss {1 - i / 1000:.3f}, Val took 60.917s\n"
+                   f"Iter {i + 10}: Train loss 0.8, Learning Rate 1e-05, It/sec 0.2\n"
+                   f"Iter {i + 20}: Train loss 0.7, Learning Rate 1e-05, It/sec 0.2\n"
+                   for i in range(0, 100, 20))
+    r = run(generic, text)
+    assert list(r.evals["step"]) == [0, 20, 40, 60, 80]
+    assert list(r.evals["eval_ms"]) == [60917.0] * 5
+    assert "eval_ms" not in r.stats.fields
+    assert read_fields("Val loss 0.930, Val took 60.917s") == {"val_loss": 0.93,
+                                                                "eval_ms": 60917.0}
+    assert read_fields("eval loss 2.1, eval time 350ms")["eval_ms"] == 350.0
+
 def test_a_table_of_steps_and_losses_under_its_header():
     """A trainer's own table (a JAX notebook: 'Step  Train  Val  Best', other output between
     its rows) and Hugging Face's notebook table in markdown ('No log' before the first train

@@ -543,8 +543,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (hunts 38-45)',
     ('generic/fairseq-fsdp-readme-13b-1xv100-cpu-offload-json-elided-overflow-notes-loss-jump-at-3-valid-at-10.log',
      'problem:loss_spike@3'): 'misread when added (hunts 46-49)',
-    ('generic/litgpt-issue592-lora-llama7b-iter-step-perp-field-opt-step-every-16-one-eval-80s-val-time.log',
-     'problem:costly_eval'): 'misread when added (hunts 46-49)',
     ('generic/akaws-slm-metrics-jsonl-llama-125m-8xh100-two-smoke-starts-then-run-resumed-twice-at-7520-usd-clock.log',
      'runs'): 'misread when added (hunts 50-53)',
     ('generic/leonardo-slurm-train-err-oumi-llama3.2-1b-a100-64gb-dataparallel-cuda-oom-at-step-0-of-1000-hf-bar.log',
