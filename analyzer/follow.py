@@ -27,7 +27,7 @@ import numpy as np
 
 from analyzer import parsers as registry
 from analyzer.loader import (EVENTS_FILE, UnknownFormat, detect_lines, failed_launch,
-                             generic_reads, head_lines, log_run_id)
+                             head_lines, log_run_id, other_reads)
 from analyzer.parsers._text import split_lines
 from analyzer.run import Run, RunBuilder
 from gptscope.schema import SCHEMA_VERSION
@@ -234,10 +234,11 @@ class Follower:
         return Update(LazyEvents(pieces), reset=reset, error=self.error, format=self.format)
 
     def _to_generic(self, fd: int | None) -> bool:
-        """As load(): a detected format that has read no iteration where the generic reader
-        reads some is replaced by it (the file is read again from the top). Asked again
-        each time the file has doubled, so a long header is not re-read at every poll."""
-        if (self.forced_format or self.format in (None, "generic") or self._builder is None
+        """As load(): a detected format that has read no iteration where another format
+        (the generic reader last) reads some is replaced by it (the file is read again from
+        the top). Asked again each time the file has doubled, so a long header is not
+        re-read at every poll."""
+        if (self.forced_format or self.format is None or self._builder is None
                 or self._builder.iters.n or self.offset < self._generic_at):
             return False
         self._generic_at = 2 * self.offset
@@ -246,9 +247,10 @@ class Follower:
                 data = f.read(self.offset)
         else:
             data = os.pread(fd, self.offset, 0)
-        if generic_reads(data, self.path) is None:
+        other = other_reads(data, self.path, self.format)
+        if other is None:
             return False
-        self.forced_format = "generic"
+        self.forced_format = other[0]
         self._start_over()
         return True
 

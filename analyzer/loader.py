@@ -137,8 +137,8 @@ def load(path: str | os.PathLike, format: str | None = None,
         raise LoadError(p, f"--map does not apply to the {mod.NAME} format (only "
                            "to TensorBoard, Hugging Face Trainer and Lightning runs)")
     run = read(mod, data, log_run_id(p), tag_map)
-    if format is None and not len(run.iters) and mod.NAME != "generic":
-        run = generic_reads(data, p) or run
+    if format is None and not len(run.iters):
+        run = (other_reads(data, p, mod.NAME) or (None, run))[1]
     run.source = str(p)
     return run
 
@@ -176,16 +176,25 @@ def _generic() -> Any:
         return None
 
 
-def generic_reads(data: Any, path: Path) -> Run | None:
-    """For a detected format that read no iteration (a fork that kept nanoGPT's header and
-    eval lines but prints its own step lines): the generic reader's Run if it reads any
-    (load() and the Follower both fall back to it), else None."""
-    generic = _generic()
+def other_reads(data: Any, path: Path, detected: str) -> tuple[str, Run] | None:
+    """For a detected format that read no iteration: (name, Run) of the first other format
+    that reads some, else None (load() and the Follower both fall back to it). Asked in
+    the order of their confidence over the long head, the generic reader last: a fork that
+    kept nanoGPT's header and eval lines but prints its own step lines is the generic
+    reader's; a weak first guess (torchrun's banner, 0.25 for build-nanogpt, in front of
+    ~400 NCCL lines) gives way to the Trainer dicts further down."""
     head = head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)
-    if generic is None or generic.detect(head) <= 0:
-        return None
-    alt = read(generic, data, log_run_id(path))
-    return alt if len(alt.iters) else None
+    names = [name for score, name in registry.scores(head)
+             if score >= registry.MIN_CONFIDENCE and name not in (detected, "generic")
+             and hasattr(registry.get(name), "Parser")]
+    generic = _generic()
+    if generic is not None and detected != "generic" and generic.detect(head) > 0:
+        names.append(generic.NAME)
+    for name in names:
+        alt = read(registry.get(name), data, log_run_id(path))
+        if len(alt.iters):
+            return name, alt
+    return None
 
 
 # what says that a file with no training line is a training job's output: a training script

@@ -358,3 +358,26 @@ def test_evals_alone_do_not_keep_a_format_that_reads_no_step(tmp_path):
     f.poll()
     f.finish()
     assert (f.format, len(f.run.iters)) == (want.format, len(want.iters)) == ("generic", 1)
+
+
+def test_a_weak_first_guess_gives_way_to_the_format_further_down_as_in_load(tmp_path):
+    """torchrun's banner (build-nanogpt's weak 0.25), then more noise than the detection's
+    first lines, then Hugging Face Trainer dicts: the guess reads no step, so the format
+    that does is asked next, by its confidence over the long head; following the file
+    gives the same Run."""
+    import analyzer
+    from analyzer.follow import Follower
+    path = tmp_path / "output.log"
+    head = ("W0117 11:46:44.811000 torch/distributed/run.py:793] Setting OMP_NUM_THREADS "
+            "environment variable for each process to be 1 in default\n"
+            + "".join(f"node1:1:{i} [0] NCCL INFO Channel {i:02d}/32 : 0 1 2 3 4 5\n"
+                      for i in range(400)))
+    dicts = "".join(f"{{'loss': {10.5 - i:.4f}, 'grad_norm': 1.2, 'learning_rate': 0.0003, "
+                    f"'epoch': {0.24 * (i + 1):.2f}}}\n" for i in range(4))
+    path.write_text(head + dicts)
+    want = analyzer.load(path)
+    assert want.format == "hf_trainer" and list(want.iters["loss"]) == [10.5, 9.5, 8.5, 7.5]
+    f = Follower(path)
+    f.poll()
+    f.finish()
+    assert (f.format, len(f.run.iters)) == ("hf_trainer", 4)
