@@ -54,7 +54,9 @@ NAMES: tuple[tuple[str, str], ...] = (
     ("tokens_per_s", "tokens_per_s"), ("train/tokens_per_s", "tokens_per_s"),
     ("throughput/tokens_per_sec", "tokens_per_s"), ("tok/sec", "tokens_per_s"),
     ("train/dt_ms", "dt_ms"), ("dt_ms", "dt_ms"), ("train/step_ms", "step_ms"),
-    ("step_ms", "step_ms"), ("eval/train_loss", "eval_train_loss"),
+    ("step_ms", "step_ms"), ("train/step_time_ms", "step_ms"), ("step_time_ms", "step_ms"),
+    ("tokens_per_second", "tokens_per_s"), ("train/tokens_per_second", "tokens_per_s"),
+    ("eval/train_loss", "eval_train_loss"),
 )
 _RANK = {name: i for i, (name, _) in enumerate(NAMES)}
 _TARGET = dict(NAMES)

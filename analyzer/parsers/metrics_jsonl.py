@@ -20,7 +20,8 @@ Meaning and conventions:
 - time: a cumulative clock (``CLOCK_KEYS``: LLaMA-Factory's ``elapsed_time`` as "0:01:03" or
   "9 days, 21:49:18", or seconds) is the event's time, and its difference over the steps
   since the previous iteration that iteration's ``dt_ms``, eval-inclusive when an eval was
-  logged in between (the clock runs on through evals).
+  logged in between (the clock runs on through evals). A timestamp (``wall_time`` as seconds
+  since 1970) counts from the first one.
 - a record with no loss at ``total_steps`` (LLaMA-Factory's last) says training completed.
 """
 from __future__ import annotations
@@ -38,7 +39,9 @@ NAME = "metrics_jsonl"
 
 STEP_KEYS = ("current_steps", "global_step", "step", "iter", "iteration", "num_updates",
              "trainer/global_step", "train/global_step", "it")
-CLOCK_KEYS = ("elapsed_time", "elapsed_sec", "elapsed_s", "elapsed", "time_elapsed")
+CLOCK_KEYS = ("elapsed_time", "elapsed_sec", "elapsed_s", "elapsed", "time_elapsed",
+              "elapsed_seconds", "wallclock", "wall_seconds", "wall_time")
+_EPOCH = 1e8  # a clock above this many seconds (3 years) is a timestamp: counted from its first
 _DAYS = re.compile(r"(?:(\d+) days?, )?(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
 _LOSSES = frozenset({"loss", "val_loss"})
 
@@ -96,6 +99,7 @@ class Parser(StdoutParser):
         super().__init__(run_id)
         self._clock_at: tuple[int, float] | None = None  # the last iteration's step and clock
         self._eval_since = False  # an eval logged since the last iteration
+        self._epoch0: float | None = None  # the first timestamp, when the clock is one
 
     def on_segment(self) -> None:
         self._clock_at, self._eval_since = None, False
@@ -114,6 +118,9 @@ class Parser(StdoutParser):
                     and not isinstance(value, bool):
                 fields[target] = float(value)
         clock = next((s for k in CLOCK_KEYS if (s := _seconds(obj.get(k))) is not None), None)
+        if clock is not None and clock > _EPOCH:
+            self._epoch0 = clock if self._epoch0 is None else self._epoch0
+            clock -= self._epoch0
         if "val_loss" in fields:
             self.evaluation(step, val_loss=fields["val_loss"])
             self._eval_since = True

@@ -72,3 +72,23 @@ def test_detection_leaves_our_events_and_other_json_alone(tmp_path):
 def test_lines_without_a_step_are_skipped_and_counted():
     r = run(metrics_jsonl, _llama_factory() + '{"loss": 2.0}\n[1, 2]\n')
     assert len(r.iters) == 6 and r.stats.skipped == 2
+
+
+def test_a_course_scripts_wallclock_step_time_and_tokens_per_second():
+    """CS336-style metrics.jsonl: 'wallclock' / 'wall_seconds' are cumulative seconds (the
+    step time is their difference), 'step_time_ms' and 'tokens_per_second' the step's own;
+    a 'wall_time' of seconds since 1970 counts from its first value."""
+    rows = [{"step": s, "train_loss": 5.0 - s / 100, "wallclock": 0.32 * s,
+             "step_time_ms": 318.0 + s % 3, "tokens_per_second": 49641.4} for s in (10, 20, 30)]
+    r = run(metrics_jsonl, "".join(json.dumps(x) + "\n" for x in rows))
+    assert list(r.iters["step_ms"]) == [319.0, 320.0, 318.0]
+    assert list(r.iters["dt_ms"].round(6))[1:] == [320.0, 320.0]
+    assert list(r.iters["tokens_per_s"]) == [49641.4] * 3
+    seconds = [{"kind": "train", "step": s, "loss": 3.0, "wall_seconds": 98.64 + s / 10}
+               for s in (0, 10)]
+    r = run(metrics_jsonl, "".join(json.dumps(x) + "\n" for x in seconds))
+    assert r.iters["dt_ms"].round(6).tolist()[1] == 100.0
+    stamps = [{"step": s, "loss": 2.9, "wall_time": 1.7e9 + s / 5} for s in (20, 30)]
+    r = run(metrics_jsonl, "".join(json.dumps(x) + "\n" for x in stamps))
+    assert r.iters["dt_ms"].round(6).tolist()[1] == 200.0  # (2 s over 10 steps)
+    assert r.stats.lines == 2 and r.iters["time"].tolist() == [0.0, 2.0]
