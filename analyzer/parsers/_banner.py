@@ -43,10 +43,14 @@ _PARAMS_SENTENCE = re.compile(r"(?:model\b[^:=]{0,40}?\bwith|(?:.{0,80}?\band )?
                               r"total param(?:eter)?s)\s+"
                               r"(\d[\d,]*(?:\.\d+)?)\s*([KMB])?(?:\s+param(?:eter)?s)?\s*$",
                               re.IGNORECASE)
-# torchtitan's 'Model llama3 8B size: 8,030,261,248 total parameters' (the word 'parameters'
-# is needed: 'model vocab size: 50304' is no count)
-_SIZE_PARAMS = re.compile(r"model\b[^:=]{0,60}?size\s*:\s*(\d[\d,]*(?:\.\d+)?)\s*([KMB])?\s+"
-                          r"(?:total\s+)?param(?:eter)?s\s*$", re.IGNORECASE)
+# torchtitan's 'Model llama3 8B size: 8,030,261,248 total parameters', a lecture fork's 'Model
+# size is 10.788929 M paramaters' (the word 'parameters', however spelt, is needed: 'model vocab
+# size: 50304' is no count)
+_SIZE_PARAMS = re.compile(r"model\b[^:=]{0,60}?size\s*(?::|\bis\b)\s*(\d[\d,]*(?:\.\d+)?)\s*"
+                          r"([KMB])?\s+(?:total\s+)?param(?:[ea]ter)?s\s*$", re.IGNORECASE)
+# Megatron-LM's 'Total number of parameters in billions: 6.44' (the unit in the words)
+_PARAMS_IN_UNITS = re.compile(r"(?:the )?total number of param(?:eter)?s in (billions|millions)"
+                              r"\s*:\s*(\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
 # PEFT's print_trainable_parameters() (LoRA fine-tunes): 'trainable params: 1,949,696 || all
 # params: 6,245,533,696 || trainable%: 0.0312': the model's count is all of them
 _PEFT = re.compile(r"trainable params\s*:\s*[\d,]+\s*\|\|\s*all params\s*:\s*(\d[\d,]*)()",
@@ -111,6 +115,9 @@ def param_count(text: str) -> int | None:
     """The parameter count a line states, in any wording ('Total params: 1.5M' -> 1500000);
     None when it states none."""
     start = _LEAD.match(text).end()
+    if (units := _PARAMS_IN_UNITS.match(text, start)) is not None:
+        scale = 1e9 if units.group(1).lower() == "billions" else 1e6
+        return round(float(units.group(2)) * scale)
     m = (_PARAMS.match(text, start) or _PARAMS_FIRST.match(text, start)
          or _MODEL_SIZE.match(text, start) or _PARAMS_SENTENCE.match(text, start)
          or _SIZE_PARAMS.match(text, start) or _PEFT.match(text, start)

@@ -118,6 +118,11 @@ def test_lines_unlike_a_run_header(line):
     ("    Model parameters: 124.44M", 124_440_000),
     ("- params: total=173,455,906, non_embedding=71,056,930", 173_455_906),
     ("model #params: 9481", 9481), ("params: non_embedding=5, total=7", None),
+    # Megatron-LM's unit in words; a lecture fork's 'is' and its spelling
+    ("Total number of parameters in billions: 6.44", 6_440_000_000),
+    ("Total number of parameters in millions: 124.5", 124_500_000),
+    ("Model size is 10.788929 M paramaters", 10_788_929),
+    ("model vocab size is 50304", None), ("Model size is 3 paramaters", None),
 ])
 def test_param_count(line, n):
     assert _banner.param_count(line) == n

@@ -871,10 +871,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'problem:loss_spike@31219'): 'misread when added (hunts 94-97)',
     ('generic/mdk-docs-ja-megatron-lm-core-r0.8-gpt3-7b-mpi-singularity-1-node-then-2-nodes-two-runs-skipped-calibration-iterations-every-10-to-100.log',
      'fact:first_step'): 'misread when added (hunts 94-97)',
-    ('generic/mdk-docs-ja-megatron-lm-core-r0.8-gpt3-7b-mpi-singularity-1-node-then-2-nodes-two-runs-skipped-calibration-iterations-every-10-to-100.log',
-     'fact:params'): 'misread when added (hunts 94-97)',
-    ('nanogpt/vincentracine-readme-mac-uv-lecture-gpt-10.79m-eval-only-every-500-to-4500-generating-sample.log',
-     'fact:params'): 'misread when added (hunts 94-97)',
 }
 
 
