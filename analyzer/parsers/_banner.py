@@ -23,7 +23,7 @@ import re
 _PARAMS = re.compile(r"(?:model[_ ]param(?:eter)?s|num[_ ]param(?:eter)?s|n[_ ]params|total[_ ]"
                      r"param(?:eter)?s|"
                      r"(?:the )?(?:total )?number (?:of )?(?:model )?param(?:eter)?s"
-                     r"(?: in (?:the )?(?:[\w-]+ )?model)?(?: is)?|param(?:eter)? count|"
+                     r"(?: in (?:the )?(?:[\w-]+ )?model)?(?: is)?|param(?:eter)?[ _]?count|"
                      r"(?:model )?#\s*params|param(?:eter)?s|"
                      r"(?:LLM\s*|所加载Model)?(?:可训练总?参数量?|(?:模型|总)?参数(?:总|数)?量))"
                      r"\s*[:=：]\s*(?:total\s*=\s*)?"

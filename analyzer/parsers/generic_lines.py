@@ -311,9 +311,10 @@ GUARD_STOP = re.compile(r"(?:.*\W)?(?:hard[ -]stop|aborting training|training ab
 # lm loss PPL: 6.259840E+02 |', and after training ' validation loss at the end of training
 # for val data | lm loss value: 8.165035E+00 | ...' (another eval, on other batches: the last
 # val; its 'for test data' twin is a test loss, no val); older Megatron's '| LM loss: 4.50E+00 |'
-# and GPT-NeoX's ' validation results at iteration 1000 | lm_loss value: 2.34E+00 |'
-MEGATRON_VAL = re.compile(r"validation (?:loss|results) at (?:iteration\s+(\d+)|the end of "
-                           r"training for (val|valid|validation) data)\s*\|\s*(?:[\w -]*?[\s_])?"
+# and GPT-NeoX's ' validation results at iteration 1000 | lm_loss value: 2.34E+00 |'; BLOOM's
+# Megatron-DeepSpeed ' valid loss at iteration 45000 | lm loss value: 2.327091E+00 |'
+MEGATRON_VAL = re.compile(r"valid(?:ation)? (?:loss|results) at (?:iteration\s+(\d+)|the end "
+                           r"of training for (val|valid|validation) data)\s*\|\s*(?:[\w -]*?[\s_])?"
                            r"loss(?: value)?\s*:\s*"
                            r"([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf))", re.IGNORECASE)
 

@@ -745,6 +745,16 @@ def test_older_megatron_validation_line():
         (1000, 4.503653)]
 
 
+
+def test_blooms_valid_loss_line_behind_a_rank_prefix():
+    """Megatron-DeepSpeed as BLOOM ran it says 'valid loss', not 'validation loss'."""
+    text = ("[default7]: iteration    45000/  115311 | consumed samples:     84279936 | elapsed "
+            "time per iteration (s): 111.00 | lm loss: 2.334545E+00 | grad norm: 0.130 |\n"
+            "[default7]:valid loss at iteration 45000 | lm loss value: 2.327091E+00 | "
+            "lm loss PPL: 1.024808E+01 |\n")
+    r = run(generic, text)
+    assert list(zip(r.evals["step"], r.evals["val_loss"])) == [(45000, 2.327091)]
+
 def test_deepspeeds_steps_line_and_a_second_line_of_the_same_step_are_one_iteration():
     """DeepSpeed's engine prints 'steps: N loss: X iter time (s): Y' beside GPT-NeoX's line of
     the same step: one iteration, the second line filling what the first lacks."""

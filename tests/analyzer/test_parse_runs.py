@@ -123,6 +123,7 @@ def test_lines_unlike_a_run_header(line):
     ("Total number of parameters in millions: 124.5", 124_500_000),
     ("Model size is 10.788929 M paramaters", 10_788_929),
     ("model vocab size is 50304", None), ("Model size is 3 paramaters", None),
+    ("  ParameterCount: 124439808", 124439808), ("param_count = 42,000", 42000),
 ])
 def test_param_count(line, n):
     assert _banner.param_count(line) == n
