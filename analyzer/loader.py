@@ -201,10 +201,13 @@ def other_reads(data: Any, path: Path, detected: str) -> tuple[str, Run] | None:
 # or binary (in a command or a traceback's frame: 'python train.py', 'File "/x/train.py"',
 # './train_gpt2cu', llm.c's '--input_bin'), the GPU's own out-of-memory error (TensorFlow's
 # ResourceExhaustedError too), or NCCL's
-# watchdog timing a collective out (a distributed job hung before its first line of data)
+# watchdog timing a collective out (a distributed job hung before its first line of data),
+# or the start-up of OpenAI's gpt-2 train.py forks (nshepperd's, gpt-2-simple's: 'dataset has
+# 42736 tokens', then 'Training...' alone on its line)
 _TRAINING_JOB = re.compile(r"\btrain\w*\.(?:py|cu|c)\b|[/\s]train_gpt2\w*|--input_bin\b|"
                            r"CUDA out of memory|OutOfMemoryError|ResourceExhaustedError|"
-                           r"Watchdog caught collective operation timeout", re.IGNORECASE)
+                           r"Watchdog caught collective operation timeout|"
+                           r"^dataset has \d+ tokens$|^Training\.\.\.$", re.IGNORECASE)
 
 
 def failed_launch(data: Any, path: Path) -> Run | None:

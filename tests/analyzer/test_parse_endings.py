@@ -242,6 +242,21 @@ def test_a_distributed_job_that_hung_before_its_first_step_failed(tmp_path):
     assert f.evidence["cause"] == "collective_timeout"
 
 
+
+def test_a_gpt2_train_py_killed_before_its_first_step_failed(tmp_path):
+    """nshepperd's gpt-2 train.py (and gpt-2-simple) start with 'dataset has N tokens' and a
+    bare 'Training...': killed by the OOM killer before its first step, a failed launch rather
+    than no training log."""
+    from analyzer import loader as load_mod
+    p = tmp_path / "issue.log"
+    p.write_text("I am training the smallest GPT2.\n```\nLoading dataset...\n"
+                 "dataset has 42736 tokens\nTraining...\nKilled\n\n```\n")
+    r = load_mod.load(p)
+    assert (r.end["status"], r.end["error"], len(r.iters)) == ("failed", "Killed", 0)
+    p.write_text("Loading dataset...\nTraining the tokenizer...\nDone\n")  # no such job
+    with pytest.raises(load_mod.UnknownFormat):
+        load_mod.load(p)
+
 def test_a_traceback_cut_before_its_exception_line_is_a_failure():
     # a Windows note pastes the traceback's first frame only, then closes its code fence
     head = "tokens per iteration will be: 16,384\nnumber of parameters: 10.65M\n"

@@ -909,12 +909,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (hunts 98-101)',
     ('generic/lmgnu-llmcpp-engine-log-quadtrix-cpu-timestamped-pipe-lines-cumulative-ms-constant-60pct-bf16-mfu-no-val-stops-at-2690-of-10000.log',
      'fact:params'): 'misread when added (hunts 98-101)',
-    ('generic/nshepperd-gpt2-issue61-117m-dataset-bar-training-then-killed-before-first-step.log',
-     'format'): 'misread when added (hunts 98-101)',
-    ('generic/nshepperd-gpt2-issue61-117m-dataset-bar-training-then-killed-before-first-step.log',
-     'runs'): 'misread when added (hunts 98-101)',
-    ('generic/nshepperd-gpt2-issue61-117m-dataset-bar-training-then-killed-before-first-step.log',
-     'problem:killed'): 'misread when added (hunts 98-101)',
 }
 
 
