@@ -28,6 +28,10 @@ import pandas as pd
 STDOUT_FORMATS = frozenset({"nanogpt", "buildnanogpt", "llmc", "modded", "nanochat",
                             "generic", "hf_trainer", "fairseq",
                             "metrics_jsonl"})
+# the formats read from named series (analyzer/parsers/_scalars.py): a non-finite loss the
+# series holds gets an anomaly row too, and a step where only another series (the lr of a
+# val-only row) has a point has no loss at all, never a NaN one
+SCALAR_FORMATS = frozenset({"lightning", "tensorboard", "hf_trainer_state"})
 ITER_COLUMNS = ["segment", "step", "time", "loss", "lr", "grad_norm", "dt_ms", "step_ms",
                 "eval_inclusive", "tokens_per_s", "mfu", "mfu_smoothed", "step_ms_min",
                 "step_ms_max", "slowest_rank"]

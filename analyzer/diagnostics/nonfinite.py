@@ -3,7 +3,9 @@
 In a Run a non-finite loss is NaN in the ``loss`` column (our JSONL writes null, foreign
 parsers give float nan). NaN also means "not logged" for formats whose iteration lines may
 carry no loss (some modded-nanogpt records). For a stdout log a NaN counts as non-finite only
-where its parser reported one (an anomaly event: run.STDOUT_FORMATS); otherwise only when the
+where its parser reported one (an anomaly event: run.STDOUT_FORMATS, and the series formats,
+run.SCALAR_FORMATS, whose tables write one for every non-finite loss the series holds: a
+metrics CSV's val-only row has no train loss, not a NaN one); otherwise only when the
 segment shows the loss is normally logged: an anomaly event, a finite loss somewhere, or an
 eval whose losses are non-finite too.
 """
@@ -15,7 +17,7 @@ import pandas as pd
 from analyzer.diagnostics.config import DiagnosticsConfig
 from analyzer.diagnostics.prepared import Prepared, prepared
 from analyzer.findings import Finding
-from analyzer.run import STDOUT_FORMATS, Run
+from analyzer.run import SCALAR_FORMATS, STDOUT_FORMATS, Run
 
 
 def _dtype(run: Run) -> str | None:
@@ -48,7 +50,7 @@ def _segment_mask(run: Run, seg: int, steps: np.ndarray, loss: np.ndarray) -> np
     an = an[(an["segment"] == seg) & (an["kind"] == "nonfinite_loss")]
     if len(an):
         bad |= np.isin(steps, an["step"].dropna().to_numpy(dtype="int64"))
-    if run.format in STDOUT_FORMATS:
+    if run.format in STDOUT_FORMATS or run.format in SCALAR_FORMATS:
         # its parser writes an anomaly event for every non-finite loss it reads: a NaN
         # without one is a loss the line did not print (a modded val line's iteration)
         return bad

@@ -155,3 +155,24 @@ def test_reported_formats_are_the_stdout_parsers():
              if isinstance(getattr(m, "Parser", None), type)
              and issubclass(m.Parser, StdoutParser)}
     assert STDOUT_FORMATS == names
+
+
+def test_a_metrics_csvs_val_only_rows_are_no_nan_loss(tmp_path):
+    """A script's metrics CSV: train rows every 200 steps, val rows every 100 with a blank
+    train_loss but the lr filled in. The lr makes those steps iterations, with no loss: not
+    'NaN at 50 logged iterations'. A real 'nan' in the train_loss column still is one."""
+    import analyzer
+    from analyzer.diagnostics import run_all
+    rows = ["step,train_loss,val_loss,lr,wall_cum_s"]
+    for s in range(0, 2001, 100):
+        if s % 200 == 0:
+            rows.append(f"{s},{6 - s / 1000:.4f},,0.0003,{s * 2.4:.1f}")
+        rows.append(f"{s},,{6.1 - s / 1000:.4f},0.0003,{s * 2.4:.1f}")
+    p = tmp_path / "metrics.csv"
+    p.write_text("\n".join(rows) + "\n")
+    r = analyzer.load(p)
+    assert r.format == "lightning"
+    assert "nonfinite_loss" not in [f.code for f in run_all(r)]
+    p.write_text("\n".join(rows + ["2200,nan,,0.0003,5280.0"]) + "\n")
+    (f,) = [f for f in run_all(analyzer.load(p)) if f.code == "nonfinite_loss"]
+    assert f.steps[0] == 2200
