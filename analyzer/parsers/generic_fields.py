@@ -153,6 +153,9 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return ("step_ms", 1000.0 / num) if num > 0 else (None, None)
     if key in _EVAL_TIME:
         return "eval_ms", ms_of(num, unit)
+    if key in _ELAPSED:
+        word = unit.split()[0] if unit.split() else ""
+        return "clock_ms", (num * _MINUTES[word] if word in _MINUTES else ms_of(num, unit))
     if key in _STEP_AVG:
         return "step_avg_ms", num if key.endswith("ms") and not unit else ms_of(num, unit)
     if key == "epoch time":  # the time of what the line counts (see generic_lines._step_line)
@@ -166,6 +169,13 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
     if key in _TIME or not key:
         return "dt_ms", ms_of(num, "ms" if key.startswith("ms/") and not unit else unit)
     return None, None
+
+
+# a cumulative clock by its name ('elapsed time: 6.56 min', a Colab project's lines every 10
+# steps): the clock_ms the step time is taken from (its differences), only with a unit
+_ELAPSED = {"elapsed time", "time elapsed", "elapsed", "wall time", "wallclock"}
+_MINUTES = {"min": 60_000.0, "mins": 60_000.0, "minutes": 60_000.0, "m": 60_000.0,
+            "h": 3_600_000.0, "hours": 3_600_000.0, "hr": 3_600_000.0}
 
 
 def ms_of(num: float, unit: str) -> float | None:

@@ -688,6 +688,23 @@ def test_an_eval_lines_own_duration_is_its_eval_time():
                                                                 "eval_ms": 60917.0}
     assert read_fields("eval loss 2.1, eval time 350ms")["eval_ms"] == 350.0
 
+
+def test_an_elapsed_clock_in_minutes_times_the_steps_and_says_what_dt_covers():
+    """A Colab project's lines every 10 steps: 'elapsed time: 4.89 min' is a cumulative
+    clock (a step time from its differences), and the 'dt' beside it is the whole 10-step
+    interval's (44.3 s where the clock moved 0.74 min): 4,434 ms a step, not 44,343."""
+    text = "".join(f"step: {s}, train loss: {5 - s / 100:.4f}, val loss: {5.1 - s / 100:.4f}, "
+                   f"elapsed time: {4.15 + s * 0.0739:.4f} min, dt: 44343.00 ms\n"
+                   for s in range(10, 110, 10))
+    r = run(generic, text)
+    assert list(r.iters["step"]) == list(range(10, 110, 10))
+    assert r.iters["step_ms"].iloc[3] == pytest.approx(4434.3)
+    clock_only = text.replace(", dt: 44343.00 ms", "")
+    assert run(generic, clock_only).iters["step_ms"].iloc[3] == pytest.approx(4434.0, rel=1e-3)
+    # a dt that is one step's time beside the clock stays as it is
+    one = text.replace("dt: 44343.00 ms", "dt: 4430.00 ms")
+    assert run(generic, one).iters["step_ms"].iloc[3] == 4430.0
+
 def test_a_table_of_steps_and_losses_under_its_header():
     """A trainer's own table (a JAX notebook: 'Step  Train  Val  Best', other output between
     its rows) and Hugging Face's notebook table in markdown ('No log' before the first train

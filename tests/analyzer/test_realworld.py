@@ -437,8 +437,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:final_train_loss'): 'misread when added (hunts 26-29)',
     ('nanochat/mparrett-mps-d4-mqar-bracket-three-seeds-own-step-format-seed1-never-learns.log',
      'fact:params'): 'misread when added (hunts 26-29)',
-    ('nanochat/mparrett-mps-d4-mqar-bracket-three-seeds-own-step-format-seed1-never-learns.log',
-     'fact:step_ms'): 'misread when added (hunts 26-29)',
     ('generic/torchtune-docs-qlora-llama2-7b-two-runs-eager-then-compile-one-bar-each-unclosed-prose-between.log',
      'fact:step_ms'): 'a second run in one file read as the same run (hunts 22-25): its step time mixes both',
     ('generic/llms-from-scratch-rs-issue405-rust-port-ep-step-unpadded-f32-losses-plateau-near-6-steps-0-55.log',
@@ -1033,10 +1031,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'runs'): 'misread when added (hunts 106-109)',
     ('generic/ohlora-v2-polyglot-ko-1.3b-lora-sft-callback-csv-unnamed-index-every-10-steps-time-only-at-epoch-start-60-epochs-loss-2.80-to-0.02.log',
      'fact:final_train_loss'): 'misread when added (hunts 106-109)',
-    ('generic/vatsadev-nanopoor-colab-t4-first-run-minutes-clock-mfu-fraction-0.005-every-10-steps-slow-intervals-570-steps.log',
-     'fact:step_ms'): 'misread when added (hunts 106-109)',
-    ('generic/vatsadev-nanopoor-t4-lr-sweep-six-runs-bare-lr-headers-dt-per-10-steps-first-interval-compile.log',
-     'fact:step_ms'): 'misread when added (hunts 106-109)',
 }
 
 
