@@ -154,9 +154,16 @@ class SharedLines:
             oom = self._exception if self._exception and OOM.search(self._exception) else None
             self._end("failed", self._assertion or oom or t)
             return None
+        if t.startswith("Root Cause (first observed failure)"):
+            self._root_cause = True  # torchrun names the worker that failed first below
+            return None
         m = WORKER_SIGNAL.search(t)
-        if m and (self._exception is None or "ChildFailedError" in self._exception):
-            self._exception = m.group(0)
+        # the first signal of torchrun's report, unless its root cause names another: the
+        # workers listed before it may only have got the agent's own SIGTERM ('Sending
+        # process 1005483 closing signal SIGTERM') after one aborted (SIGABRT)
+        if m and (self._exception is None or "ChildFailedError" in self._exception or (
+                self._root_cause and WORKER_SIGNAL.fullmatch(self._exception))):
+            self._exception, self._root_cause = m.group(0), False
             return None
         if t.startswith("Exception ignored in"):
             # Python's report of an error in a __del__ or a callback, which it ignored: the

@@ -105,6 +105,7 @@ class StdoutParser(SharedLines):
         self.launcher_failed = False  # torchrun said a worker failed (its report box follows)
         self._cuda_error: str | None = None    # '[CUDA ERROR] at file x' awaiting its message
         self._assertion: str | None = None
+        self._root_cause = False  # inside torchrun's 'Root Cause (first observed failure):'
         self._reported: set[tuple[int | None, str]] = set()  # anomalies the log reported
         self._last_iter_text: str | None = None  # the last line read as an iteration
         self.raw_line = ""  # the line being read as written (its timestamp: see generic)

@@ -594,3 +594,20 @@ def test_each_ranks_recompile_warning_naming_a_source_line_is_no_new_launch(mod)
     r = run(mod, BODIES[mod] + rank(4) + rank(2) + rank(1))
     assert r.n_segments == 1 and len(r.iters) == 2
     assert r.end["status"] == "failed" and "FailOnRecompileLimitHit" in r.end["error"]
+
+
+@pytest.mark.parametrize("mod", list(BODIES), ids=lambda m: m.NAME)
+def test_torchruns_root_cause_names_the_signal_not_the_agents_sigterm(mod):
+    """torchrun lists the workers it sent SIGTERM itself under 'Failures:' before its 'Root
+    Cause': the run aborted (SIGABRT), it was not interrupted by a SIGTERM from outside."""
+    report = TORCHRUN_FAILED.replace(
+        "Root Cause", "Failures:\n[1]:\n  exitcode  : -15 (pid: 1005509)  (SIGTERM)\n"
+        "  traceback : Signal 15 (SIGTERM) received by PID 1005509\n"
+        "------------------------------------------------------------\nRoot Cause").replace(
+        "-9 (pid: 929)", "-6 (pid: 929)  (SIGABRT)").replace("Signal 9 (SIGKILL)",
+                                                           "Signal 6 (SIGABRT)")
+    r = run(mod, BODIES[mod] + report)
+    assert (r.end["status"], r.end["error"]) == ("failed", "Signal 6 (SIGABRT) received by PID 929")
+    # with no root-cause block the first signal still says it
+    r = run(mod, BODIES[mod] + TORCHRUN_FAILED)
+    assert r.end["error"] == "Signal 9 (SIGKILL) received by PID 929"

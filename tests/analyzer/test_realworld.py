@@ -1049,8 +1049,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'format'): 'misread when added (hunts 110-113)',
     ('generic/torchtitan-autoresearch-qwen3-14b-8xb200-mxfp8-optimizer-in-backward-grad-norm-zero-mfu-na-loss-up-at-3-4-then-sigabrt.log',
      'problem:loss_spike@3'): 'misread when added (hunts 110-113)',
-    ('generic/torchtitan-autoresearch-qwen3-14b-8xb200-mxfp8-optimizer-in-backward-grad-norm-zero-mfu-na-loss-up-at-3-4-then-sigabrt.log',
-     'problem:crashed'): 'misread when added (hunts 110-113)',
     ('generic/torchtitan-autoresearch-qwen3-14b-8xb200-hsdp-2x4-memory-98pct-27-alloc-retries-mfu-10.6pct-steps-1-and-10.log',
      'problem:low_mfu'): 'misread when added (hunts 110-113)',
     ('generic/turing-techblog-megatron-deepspeed-mdx-gpt2-13b-1-node-tp2-pp4-10-iterations-all-skipped-81.6s-per-iteration-end-val-11.74.log',
