@@ -14,8 +14,10 @@ Meaning: the dict's keys are mapped like TensorBoard tags (``analyzer.parsers._s
 (``epoch``, ``eval_runtime``, the final ``train_loss`` average...) are named metrics. A dict
 carries no step: it is the progress bar's count (optimizer steps) when a training bar was
 printed since the previous dict, else the previous step plus the previous interval (1 at
-first), so a log whose bars were cleared counts logging steps. The bar's rate (``it/s``,
-``s/it``) gives ``dt_ms`` and its elapsed time the event time. An eval dict belongs to the
+first; the logging interval when the log prints it: '--logging-steps 10', the
+TrainingArguments repr's 'logging_steps=10,'), so a log whose bars were cleared counts
+logging steps. The bar's rate (``it/s``, ``s/it``) gives ``dt_ms`` and its elapsed time the
+event time. An eval dict belongs to the
 step of the dict before it. The ``train_runtime`` dict ends the run ('completed').
 """
 from __future__ import annotations
@@ -42,6 +44,10 @@ _BAR_LINE = re.compile(r"\s*\d+%\|")  # the training bar has no label before its
 _BLOCK = re.compile(r"\*{5} (train|eval|predict|test) metrics \*{5}$")
 _BLOCK_ROW = re.compile(r"\s+([\w./-]{1,100})\s*=\s*(\S{1,40})$")
 _ITER_KEYS = frozenset(_scalars.ITER_TARGETS)
+# the logging interval as a command line or TrainingArguments' repr prints it (a whole number
+# of steps; a fraction, a ratio of the total in newer versions, says nothing here)
+_LOGGING_STEPS = re.compile(r"(?:--logging[_-]steps[= ]|\blogging_steps\s*[=:]\s*)"
+                            r"(\d+)\b(?![.\d])")
 _WINDOW = 2000  # characters before a dict searched for its progress bar (bars are ~200)
 
 
@@ -119,6 +125,10 @@ class Parser(StdoutParser):
             self._bar = bar
         m = _DICT.search(text)
         if m is None:
+            every = _LOGGING_STEPS.search(text)
+            if every is not None and int(every.group(1)) > 0 and self._step is None:
+                self._gap = int(every.group(1))  # (the first dict's step too)
+                return True
             return bar is not None or _BAR_LINE.match(text) is not None
         values = {k: to_float(v) for k, v in _PAIR.findall(m.group(0))}
         if "train_runtime" in values:
@@ -158,7 +168,7 @@ class Parser(StdoutParser):
         if bar is not None:  # (a bar still at 0 has not been updated yet: the Trainer logs
             step = max(int(bar.group(1)), 1)  # after its first optimizer step at the earliest)
         else:
-            step = (self._step + self._gap) if self._step is not None else 1
+            step = (self._step if self._step is not None else 0) + self._gap
         if self._step is not None and step > self._step:
             self._gap = step - self._step
         self._step = step

@@ -233,3 +233,18 @@ def test_the_eval_metrics_block_of_an_example_script(tmp_path):
     assert alone.evals["step"].isna().all() and alone.evals["val_loss"].isna().all()
     found = [f for f in run_all(alone) if f.code == "nonfinite_loss"]
     assert found and found[0].steps is None and "no step" in found[0].message
+
+
+@pytest.mark.parametrize("setting", ["Command: deepspeed --module training.trainer "
+                                     "--logging-steps 10 --save-steps 200 --lr 5e-6",
+                                     "logging_steps=10,", "  --logging_steps=10 \\"])
+def test_dicts_without_bars_count_the_printed_logging_interval(tmp_path, setting):
+    """No progress bar (cleared, or disabled): the dicts are the logging steps the command
+    line or TrainingArguments' repr names, not 1, 2, 3 (dolly issue 202)."""
+    dicts = "".join(f"{{'loss': {2 - k / 10}, 'learning_rate': 5e-06, 'epoch': {k / 100}}}\n"
+                    for k in range(1, 6))
+    r = _loaded(tmp_path, setting + "\n" + dicts)
+    assert r.iters["step"].tolist() == [10, 20, 30, 40, 50]
+    # a fraction (a ratio of the total steps, newer transformers) says no interval
+    r = _loaded(tmp_path, "logging_steps=0.1,\n" + dicts)
+    assert r.iters["step"].tolist() == [1, 2, 3, 4, 5]
