@@ -114,6 +114,8 @@ def _short_spikes(loss: np.ndarray, config: DiagnosticsConfig) -> np.ndarray:
         # other of those points stands out all the same (5.30 -> 153318.95 -> 5.75 among
         # losses of 5.0-6.1 that move by up to 16% a line)
         mine = [i - 1] + ([i] if i < stop and loss[i + 1] > loss[i] else [])
+        # (the log's last point has nothing after it to say whether its rise was noise)
+        mine += [stop - 1] if stop == len(loss) - 1 and stop - 1 not in mine else []
         others = np.delete(rises[1:stop + 1], mine)
         rest = np.delete(head, [i] + ([i + 1] if i + 1 < len(head) and mine[-1] == i else []))
         out[i] = not (others >= 1 + config.short_spike_rel / 2).any() or \

@@ -295,3 +295,15 @@ def test_a_loss_stuck_at_zero_has_no_spikes():
     # a real jump from a low loss is still one
     low = [0.02, 0.021, 0.019, 0.2, 0.02, 0.021, 0.02, 0.019, 0.02, 0.02, 0.021]
     assert "loss_spike" in codes(loss_spikes(run(iters(range(1, 12), low)), CFG))
+
+
+def test_a_warm_up_jump_is_a_spike_though_the_logs_last_point_rises_too():
+    """torchtitan's 10-step smoke test: 12.55 -> 10.61 -> 15.82 at step 3, then down to 5.66
+    and 6.92 at the last step. That last rise (+22%) has nothing after it to call the log
+    noisy; the jump at 3 (+49%, above the first loss) is a spike."""
+    loss = [12.55223, 10.60813, 15.82324, 12.13735, 10.1, 8.9, 7.8, 6.9, 5.66325, 6.92163]
+    found = [f for f in loss_spikes(run(iters(range(1, 11), loss)), CFG) if f.code == "loss_spike"]
+    assert [f.steps[0] for f in found] == [3]
+    # the same rise before the end still marks a noisy log
+    noisy = loss[:8] + [5.66325, 6.92163, 6.0]
+    assert "loss_spike" not in codes(loss_spikes(run(iters(range(1, 12), noisy)), CFG))

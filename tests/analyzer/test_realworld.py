@@ -1015,8 +1015,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'format'): 'misread when added (hunts 106-109)',
     ('generic/torchtitan-autoresearch-qwen3-14b-8xb200-inductor-cudagraphs-overwritten-output-runtimeerror-before-step-1.log',
      'format'): 'misread when added (hunts 106-109)',
-    ('generic/torchtitan-autoresearch-qwen3-14b-8xb200-no-color-log-freq-1-steps-1-10-warmup-spike-at-3.log',
-     'problem:loss_spike@3'): 'misread when added (hunts 106-109)',
     ('generic/turing-techblog-megatron-deepspeed-mdx-gpt2-1.3b-1-gpu-10-iterations-all-skipped-fp16-loss-scale-halving-lr-0-end-val-11.25-wandb-summary.log',
      'fact:final_train_loss'): 'misread when added (hunts 106-109)',
     ('generic/turing-techblog-megatron-deepspeed-mdx-gpt2-1.3b-1-gpu-10-iterations-all-skipped-fp16-loss-scale-halving-lr-0-end-val-11.25-wandb-summary.log',
