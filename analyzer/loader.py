@@ -183,13 +183,12 @@ def other_reads(data: Any, path: Path, detected: str) -> tuple[str, Run] | None:
     kept nanoGPT's header and eval lines but prints its own step lines is the generic
     reader's; a weak first guess (torchrun's banner, 0.25 for build-nanogpt, in front of
     ~400 NCCL lines) gives way to the Trainer dicts further down."""
-    head = head_lines(data, 256 << 10, registry.LONG_HEAD_LINES)
-    names = [name for score, name in registry.scores(head)
+    ranked = registry.scores(head_lines(data, 256 << 10, registry.LONG_HEAD_LINES))
+    names = [name for score, name in ranked
              if score >= registry.MIN_CONFIDENCE and name not in (detected, "generic")
              and hasattr(registry.get(name), "Parser")]
-    generic = _generic()
-    if generic is not None and detected != "generic" and generic.detect(head) > 0:
-        names.append(generic.NAME)
+    if detected != "generic":  # the last resort, when it reads anything at all
+        names += [name for score, name in ranked if name == "generic" and score > 0]
     for name in names:
         alt = read(registry.get(name), data, log_run_id(path))
         if len(alt.iters):

@@ -28,7 +28,7 @@ def _train_at(prep: Prepared, seg: int, evals: pd.DataFrame) -> np.ndarray:
     for i, step in enumerate(evals["step"].to_numpy(dtype=float)):
         if np.isnan(train[i]):
             a, b = np.searchsorted(steps, [prev, step], "right")
-            half = a + int(np.searchsorted(steps[a:b], step - (step - max(prev, 0)) / 2, "right"))
+            half = int(np.searchsorted(steps, (step + max(prev, 0)) / 2, "right"))  # a..b
             window = loss[half:b] if half < b else loss[a:b]
             window = window[np.isfinite(window)]
             if len(window):

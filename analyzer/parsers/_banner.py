@@ -74,7 +74,8 @@ _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "BILLION": 1e9, "MILLION": 1e6, "百万"
           "亿": 1e8}
 # the command that started the run: 'python train.py config/x.py --device=cpu', 'python -m
 # scripts.base_train --depth=12', 'torchrun --nproc_per_node=8 train_gpt.py'; a script's name
-# followed by ':LINE' is a source location in a warning ('(/workspace/train_qat.py:175)'), no command
+# followed by ':LINE' is a source location in a warning ('(/workspace/train_qat.py:175)'), no
+# command
 COMMAND = re.compile(r"(?:^|[\s/])\w[\w.-]*\.py\b(?!:\d)|\bpython[\d.]*\s+-m\s+\w|^\s*(?:\$\s*)?"
                      r"(?:torchrun|deepspeed|accelerate\s+launch|mpirun|srun)\s")
 ARG = re.compile(r"(?:^|\s)--(\w+)[= ]([^\s-][^\s]*|-\d\S*)")

@@ -68,12 +68,17 @@ _HMS = re.compile(r"(dt|step time|iter time|iteration time|time per (?:step|iter
                   r"(?:(\d+):)?([0-5]?\d):([0-5]\d(?:\.\d+)?)$", re.IGNORECASE)
 _SCALE = {"k": 1e3, "m": 1e6, "g": 1e9}
 _HUMAN = {"K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9}  # a number printed with its suffix alone
-# iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
-# inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
 # an eval's own duration, printed on its line (MLX's 'Iter 20: Val loss 0.930, Val took
 # 60.917s'): the eval event's eval_ms, which the costly-eval check weighs against training
 _EVAL_TIME = {"val took", "eval took", "validation took", "valid took", "evaluation took",
               "val time", "eval time", "validation time", "evaluation time"}
+# a cumulative clock by its name ('elapsed time: 6.56 min', a Colab project's lines every 10
+# steps): the clock_ms the step time is taken from (its differences), only with a unit
+_ELAPSED = {"elapsed time", "time elapsed", "elapsed", "wall time", "wallclock"}
+_MINUTES = {"min": 60_000.0, "mins": 60_000.0, "minutes": 60_000.0, "m": 60_000.0,
+            "h": 3_600_000.0, "hours": 3_600_000.0, "hr": 3_600_000.0}
+# iterations per second over the lines' window (MLX's 'It/sec 2.027'): the step time is its
+# inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
 _ITS = {"it/sec", "it/s", "its/sec", "iter/s", "iter/sec", "iters/sec", "iters/s",
         "iterations/sec", "iterations/s", "iterations per second", "steps/s", "steps/sec",
         "steps per second"}
@@ -154,7 +159,7 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
     if key in _EVAL_TIME:
         return "eval_ms", ms_of(num, unit)
     if key in _ELAPSED:
-        word = unit.split()[0] if unit.split() else ""
+        word = (unit.split() or [""])[0]
         return "clock_ms", (num * _MINUTES[word] if word in _MINUTES else ms_of(num, unit))
     if key in _STEP_AVG:
         return "step_avg_ms", num if key.endswith("ms") and not unit else ms_of(num, unit)
@@ -170,12 +175,6 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return "dt_ms", ms_of(num, "ms" if key.startswith("ms/") and not unit else unit)
     return None, None
 
-
-# a cumulative clock by its name ('elapsed time: 6.56 min', a Colab project's lines every 10
-# steps): the clock_ms the step time is taken from (its differences), only with a unit
-_ELAPSED = {"elapsed time", "time elapsed", "elapsed", "wall time", "wallclock"}
-_MINUTES = {"min": 60_000.0, "mins": 60_000.0, "minutes": 60_000.0, "m": 60_000.0,
-            "h": 3_600_000.0, "hours": 3_600_000.0, "hr": 3_600_000.0}
 
 
 def ms_of(num: float, unit: str) -> float | None:

@@ -17,8 +17,8 @@ printed since the previous dict, else the previous step plus the previous interv
 first; the logging interval when the log prints it: '--logging-steps 10', the
 TrainingArguments repr's 'logging_steps=10,'), so a log whose bars were cleared counts
 logging steps. The bar's rate (``it/s``, ``s/it``) gives ``dt_ms`` and its elapsed time the
-event time. An eval dict belongs to the
-step of the dict before it. The ``train_runtime`` dict ends the run ('completed').
+event time. An eval dict belongs to the step of the dict before it. The ``train_runtime``
+dict ends the run ('completed').
 """
 from __future__ import annotations
 

@@ -197,11 +197,11 @@ class Parser(StdoutParser):
 
     def _report_line(self, text: str) -> bool | None:
         """A line of a report.md; None: not one (the line is read as stdout)."""
-        heading = text.startswith("## ")
-        if text == _REPORT_TITLE or heading and (self._report or text[3:].strip() in _STAGES):
+        stage = text.startswith("## ") and text[3:].strip() in _STAGES
+        if text == _REPORT_TITLE or stage or self._report and text.startswith("## "):
             self._end_stage()
             self._report = True
-            if text[3:].strip() in _STAGES:
+            if stage:
                 self.header_line()  # after another stage's data: the next run
                 self._stage = {}
             return True
