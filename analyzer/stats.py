@@ -22,6 +22,7 @@ no printing.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
@@ -277,6 +278,9 @@ class ThroughputStats:
     eval_overhead_s: float | None   # time eval-inclusive steps took beyond a normal step
     eval_overhead_frac: float | None  # of wall_s
     warmup_overhead_s: float | None
+    # 'steps': median_step_ms is the median of the steady steps' times; 'total': no step is
+    # timed, and it is the mean of the run's own total (train_runtime less its evals)
+    step_ms_basis: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -398,6 +402,10 @@ def throughput_stats(run: Run, warmup_steps: int = 10,
         eval_s = eval_ms / 1e3 if eval_ms is not None else None
     p10, p90 = ((float(q) for q in orderstats.quantiles(t_ok, [0.1, 0.9], overwrite=True))
                 if len(t_ok) else (None, None))
+    basis = "steps" if med is not None else None
+    if med is None and (total := _total_step_ms(run)) is not None:
+        med, wall, eval_s = total
+        basis = "total"
     return ThroughputStats(
         iters=len(it), steady_iters=int(ok.sum()), eval_iters=int((evi & has_t).sum()),
         warmup_iters=int((wu & has_t).sum()), median_step_ms=med,
@@ -406,7 +414,32 @@ def throughput_stats(run: Run, warmup_steps: int = 10,
         median_mfu=_median(m.mfu[fair], own=True),
         wall_s=wall, eval_overhead_s=eval_s,
         eval_overhead_frac=(eval_s / wall) if wall and eval_s is not None else None,
-        warmup_overhead_s=warm_s)
+        warmup_overhead_s=warm_s, step_ms_basis=basis)
+
+
+def _total_step_ms(run: Run) -> tuple[float, float, float | None] | None:
+    """(ms per step, wall s, eval s) from the trainer's own account of its time, for a log
+    that times no step: a Hugging Face Trainer's ``train_runtime`` (a metric) over the
+    steps its run_end says it took, less the evals' own times (``eval_runtime``), which
+    the runtime includes. None when the log does not say both, or the evals take it all."""
+    if run.segments and run.segments[-1].get("end"):
+        return None  # an earlier run of the file (per_run.only_segments): Run.end is not its
+    if (runs := last_run_segments(run)) and len(runs) < run.n_segments:
+        run = only_segments(run, runs)  # the file's last run: the one Run.end is of
+    metrics = run.metrics
+    runtime = metrics["value"][metrics["name"] == "train_runtime"].dropna()
+    steps = (run.end or {}).get("steps")
+    if not len(runtime) or not isinstance(steps, int) or steps <= 0:
+        return None
+    wall = float(runtime.iloc[-1])
+    logged = run.evals["eval_ms"].dropna() / 1e3
+    if not len(logged):  # a trainer_state.json: the eval_runtime series is a metric
+        logged = metrics["value"][metrics["name"] == "eval_runtime"].dropna()
+    eval_s = float(logged.sum()) if len(logged) else None
+    train_s = wall - (eval_s or 0.0)
+    if not (math.isfinite(train_s) and train_s > 0):
+        return None
+    return train_s * 1e3 / steps, wall, eval_s
 
 
 def _final_loss(iters: pd.DataFrame) -> float | None:

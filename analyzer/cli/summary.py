@@ -50,10 +50,7 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
         f"{_num(s['final_val_loss'])}, best val {_num(s['best_val_loss'])}"
         + (f" at step {s['best_val_step']}" if s["best_val_step"] is not None else "")
         + (f" (val in {s['val_unit']})" if s.get("val_unit", "loss") != "loss" else ""),
-        f"speed     {_num(t['median_step_ms'], '{:,.1f}')} ms/step median (p10 "
-        f"{_num(t['p10_step_ms'], '{:,.1f}')}, p90 {_num(t['p90_step_ms'], '{:,.1f}')}) over "
-        f"{t['steady_iters']} steady steps; {t['eval_iters']} eval and {t['warmup_iters']} "
-        f"warm-up steps left out",
+        _speed(t),
         f"          tokens/s {_num(t['median_tokens_per_s'], '{:,.0f}')}, MFU "
         + format_mfu(t["median_mfu"], s.get("mfu_basis")),
     ]
@@ -68,6 +65,16 @@ def format_summary(s: dict[str, Any], counts: dict[str, int]) -> str:
     lines.append("findings  " + (", ".join(f"{n} {k}" for k, n in counts.items() if n)
                                  if total else "none") + " (see `diagnose`)")
     return "\n".join(lines)
+
+
+def _speed(t: dict[str, Any]) -> str:
+    if t.get("step_ms_basis") == "total":  # no step timed: the trainer's own total
+        return (f"speed     {_num(t['median_step_ms'], '{:,.1f}')} ms/step on average (the "
+                "trainer's train_runtime less its evals, over its steps; no step is timed)")
+    return (f"speed     {_num(t['median_step_ms'], '{:,.1f}')} ms/step median (p10 "
+            f"{_num(t['p10_step_ms'], '{:,.1f}')}, p90 {_num(t['p90_step_ms'], '{:,.1f}')}) "
+            f"over {t['steady_iters']} steady steps; {t['eval_iters']} eval and "
+            f"{t['warmup_iters']} warm-up steps left out")
 
 
 def format_runs(per_run: list[dict[str, Any]]) -> list[str]:

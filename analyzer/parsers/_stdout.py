@@ -402,14 +402,18 @@ class StdoutParser(SharedLines):
         self._eval_steps.clear()
         self.on_segment()
 
-    def _end(self, status: str, error: str | None, step: int | None = None) -> None:
-        """The run ended; ``step``: where, when the log says (else the last iteration)."""
+    def _end(self, status: str, error: str | None, step: int | None = None,
+             wall_s: float | None = None, steps: int | None = None) -> None:
+        """The run ended; ``step``: where, when the log says (else the last iteration);
+        ``wall_s`` and ``steps``: the run's own account of its time and of the steps it
+        took, when it prints one (a Trainer's train_runtime)."""
         if self._ended:
             return
         self._data(None, "other")
         step = step if step is not None else self.last_iter_step
-        self._emit("run_end", step, status=status, error=error, steps=step,
-                   wall_s=self.elapsed)
+        self._emit("run_end", step, status=status, error=error,
+                   steps=steps if steps is not None else step,
+                   wall_s=wall_s if wall_s is not None else self.elapsed)
         self._ended = True
         self._completed_at = step if status == "completed" else None
 

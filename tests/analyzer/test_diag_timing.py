@@ -384,6 +384,12 @@ def test_evals_the_trainer_timed_itself_are_their_cost():
     (f,) = eval_spikes(run(iters(range(1, 1571), 2.0, None, step_ms=60.0), cheap),
                        CFG)
     assert f.severity == "info"
+    # one eval of 1,000 steps' time in a long run (a 13,605-step fine-tune's one eval, ~4%
+    # of its time) is info: the share is measured, and the ratio alone says nothing more
+    once = [ev(12000, None, 3.3, eval_ms=60_000.0)]
+    (f,) = eval_spikes(run(iters(range(1, 20001), 2.0, None, step_ms=60.0), once), CFG)
+    assert f.severity == "info" and f.evidence["max_ratio"] == 1000.0
+    assert 0.04 < f.evidence["eval_overhead_frac"] < 0.05
 
 
 def test_one_eval_in_an_excerpt_shorter_than_its_interval_is_not_most_of_the_time():
@@ -397,3 +403,26 @@ def test_one_eval_in_an_excerpt_shorter_than_its_interval_is_not_most_of_the_tim
                    [(498, 929.1), (499, 928.5), (500, 25602.0), (501, 928.8)])
     (f,) = eval_spikes(parse(buildnanogpt, text), CFG)
     assert f.severity == "info" and 0.09 < f.evidence["eval_overhead_frac"] < 0.11
+
+
+def test_the_trainers_total_times_its_own_run_only():
+    """No step timed: the run's train_runtime metric over its run_end's steps is the step
+    time (less the evals' own times); an earlier run of the same file, ended before it,
+    never takes the last run's total."""
+    from analyzer.per_run import only_segments, run_groups
+    from gptscope.schema import make_event
+    from tests.analyzer._synth import start
+
+    def one(first: int, runtime: float) -> list:
+        return (iters(range(first, first + 10), 2.0, None)
+                + [ev(first + 5, None, 2.1, eval_ms=4000.0),
+                   make_event("metric", "r", first + 9, 0.0, name="train_runtime",
+                              value=runtime),
+                   make_event("run_end", "r", first + 9, 0.0, status="completed", error=None,
+                              steps=10, wall_s=runtime)])
+    r = run(one(1, 24.0), start(), one(1, 104.0))
+    t = stats.throughput_stats(r)
+    assert t.step_ms_basis == "total" and t.median_step_ms == pytest.approx(10_000.0)
+    first, last = run_groups(r)
+    assert stats.throughput_stats(only_segments(r, last)).median_step_ms == pytest.approx(10_000)
+    assert stats.throughput_stats(only_segments(r, first)).median_step_ms is None

@@ -248,3 +248,63 @@ def test_dicts_without_bars_count_the_printed_logging_interval(tmp_path, setting
     # a fraction (a ratio of the total steps, newer transformers) says no interval
     r = _loaded(tmp_path, "logging_steps=0.1,\n" + dicts)
     assert r.iters["step"].tolist() == [1, 2, 3, 4, 5]
+
+
+def _dicts(n: int, first: int = 1) -> str:
+    """n Trainer dicts without step or bar, for steps first, first + 1, ..."""
+    return "".join(f"{{'loss': {2 - k / 100}, 'learning_rate': 5e-05, 'epoch': {k / 100}}}\n"
+                   for k in range(first, first + n))
+
+
+def test_train_runtime_less_the_evals_is_the_step_time_when_no_step_is_timed(tmp_path):
+    """No bar, no clock: the Trainer's train_runtime over its steps, less the evals' own
+    eval_runtime (inside it), is the step time; an evaluate() after the training is not in
+    the runtime (judybot's gpt2-medium log: (1245.23 - 24.87) s / 447 steps)."""
+    evals = "{'eval_loss': 1.5, 'eval_runtime': 12.5, 'eval_steps_per_second': 2.0, 'epoch': 0.02}\n"
+    final = ("{'train_runtime': 130.0, 'train_samples_per_second': 4.0, "
+             "'train_steps_per_second': 0.033, 'train_loss': 1.9, 'epoch': 0.04}\n")
+    after = "{'eval_loss': 1.4, 'eval_runtime': 500.0, 'epoch': 0.04}\n"
+    r = _loaded(tmp_path, _dicts(2) + evals + _dicts(2, first=3) + final + after)
+    assert r.iters["step"].tolist() == [1, 2, 3, 4]
+    assert r.evals["eval_ms"].tolist()[0] == 12500.0 and math.isnan(r.evals["eval_ms"].iloc[1])
+    assert r.end["status"] == "completed" and r.end["wall_s"] == 130.0 and r.end["steps"] == 4
+    from analyzer.stats import summarize
+    t = summarize(r)["throughput"]
+    assert t["step_ms_basis"] == "total" and t["median_step_ms"] == pytest.approx(29375.0)
+    assert t["wall_s"] == 130.0 and t["eval_overhead_frac"] == pytest.approx(12.5 / 130)
+    # a timed log keeps its medians
+    timed = _loaded(tmp_path, "".join(
+        f" {k}%|█| {k}/9 [00:{k:02d}<00:30,  2.00s/it]{{'loss': 1.{k}, 'epoch': 0.{k}}}\n"
+        for k in range(1, 9)) + final)
+    assert summarize(timed)["throughput"]["step_ms_basis"] == "steps"
+    assert summarize(timed)["throughput"]["median_step_ms"] == 2000.0
+
+
+def test_steps_per_second_counts_steps_that_no_logging_interval_names(tmp_path):
+    """Dicts with no bar and no printed interval count 1, 2, 3; the Trainer's own
+    train_steps_per_second x train_runtime says how many steps ran (chatmd: 1272 dicts,
+    0.822 steps/s for 15,476 s: 12,721 steps, 1.2 s each), unless it agrees with the count
+    within its rounding (5 steps at 0.004 steps/s for 1229 s)."""
+    final = ("{{'train_runtime': {}, 'train_samples_per_second': 9.9, "
+             "'train_steps_per_second': {}, 'train_loss': 1.9, 'epoch': 20.0}}\n")
+    r = _loaded(tmp_path, _dicts(10) + final.format(1547.6, 0.822))
+    assert r.end["steps"] == 1272 and r.end["step"] == 10
+    from analyzer.stats import summarize
+    assert summarize(r)["throughput"]["median_step_ms"] == pytest.approx(1547600 / 1272)
+    r = _loaded(tmp_path, _dicts(5) + final.format(1228.98, 0.004))
+    assert r.end["steps"] == 5
+
+
+def test_the_train_metrics_block_ends_the_run_with_its_runtime(tmp_path):
+    """run_clm.py's '***** train metrics *****' block alone (no train_runtime dict): the run
+    completed, its runtime a clock ('0:03:40.69'), as the eval block's eval_runtime."""
+    block = ("***** train metrics *****\n  epoch                    =        3.0\n"
+             "  train_loss               =     5.6865\n"
+             "  train_runtime            = 0:03:40.69\n"
+             "  train_steps_per_second   =      1.074\n"
+             "***** eval metrics *****\n  eval_loss = 5.6\n  eval_runtime = 0:00:30.50\n")
+    r = _loaded(tmp_path, _dicts(3) + block)
+    assert r.end["status"] == "completed" and r.end["wall_s"] == pytest.approx(220.69)
+    assert r.iters["step"].tolist() == [1, 2, 3] and r.end["steps"] == 237
+    # the eval after the training is not in its runtime: no eval_ms
+    assert r.evals["val_loss"].tolist() == [5.6] and r.evals["eval_ms"].isna().all()
