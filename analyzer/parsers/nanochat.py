@@ -76,6 +76,9 @@ _STEP_FULL = re.compile(r" loss: (\S+) \| lrm: \S+ \| dt: (\S+)ms \| tok/sec: (\
                         r"(?: \|.*)?$")
 _OLD_STEP = re.compile(r"Step (\d+)(?:/(\d+))? \| Training loss: (\S+?)\s*\|(.*)$")
 _PADDED = re.compile(r"[Ss]tep \d{5}\b")
+# a step line's loss field as nanochat prints it: '| loss: 4.377713', '| Training loss: 3.2'
+# (torchtune's 'Step 1 | loss:2.085 lr:2e-05 …' has the colon but not the space after it)
+_LOSS_FIELD = re.compile(r"\|\s*(?:[A-Z]\w* )?loss: ")
 _METRIC = re.compile(r"[Ss]tep (\d+) \| ([A-Za-z][\w /-]*?): (\S+)")
 _GPU = re.compile(r"GPU: (.+?) \| Peak FLOPS \((\w+)\): (\S+)")
 _CKPT = re.compile(r"Saved model parameters to: (\S+)")
@@ -119,12 +122,13 @@ def detect(head: list[str]) -> float:
         if line == _REPORT_TITLE or stage and line.startswith("timestamp: "):
             return 0.95  # a report.md (an excerpt may start at a stage's section)
         stage = line.startswith("## ") and line[3:].strip() in _STAGES
-        if _STEP.match(line) and "loss:" in line or _METRIC.match(line):
+        if _STEP.match(line) and _LOSS_FIELD.search(line) or _METRIC.match(line):
             return 0.95
         # a paste indented: nanochat's own zero-padded 'step 00500' lines alone (a fork's
         # indented 'step 1000 | loss: …' is build-nanogpt's)
         text = line.lstrip()
-        if _PADDED.match(text) and (_STEP.match(text) and "loss:" in text or _METRIC.match(text)):
+        if _PADDED.match(text) and (_STEP.match(text) and _LOSS_FIELD.search(text)
+                                    or _METRIC.match(text)):
             return 0.95
         if line.startswith(("Autodetected device type", "COMPUTE_DTYPE") + _OWN_HEADER) or \
                 (line.startswith("GPU: ") and "Peak FLOPS" in line):

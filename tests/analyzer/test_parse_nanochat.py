@@ -93,6 +93,10 @@ def test_detect():
     assert nanochat.detect(SFT.splitlines()) > 0.9
     assert nanochat.detect(["step     0 | loss: 10.9 | lr 8e-07 | norm: 15.3 | dt: 23.8ms"]) == 0
     assert nanochat.detect(["step:1/6000 train_loss:11.0091 train_time:24179ms"]) == 0
+    # torchtune's old console: a capital 'Step N |', but 'loss:2.08' without nanochat's space
+    assert nanochat.detect(["Step 1 | loss:2.085338592529297 lr:2e-05 "
+                            "tokens_per_second_per_gpu:57.828881833956174"]) == 0
+    assert nanochat.detect(["Step 10/20 | Training loss: 3.2104 | lrm: 1.0"]) > 0.9
 
 
 # --------------------------------------------------------------------- the real logs

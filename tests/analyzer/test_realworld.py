@@ -1047,8 +1047,6 @@ KNOWN_MISSES: dict[tuple[str, str], str] = {
      'fact:step_ms'): 'misread when added (hunts 114-117)',
     ('generic/llamafactory-issue8868-qwen-vl-custom-loss-info-banner-swanlab-two-bars-290s-per-step-head-before-oom.log',
      'fact:params'): 'misread when added (hunts 114-117)',
-    ('generic/torchtune-pr1358-codellama-7b-full-finetune-old-step-pipe-loss-colon-lines-tokens-per-second-steps-1-12.log',
-     'format'): 'misread when added (hunts 114-117)',
     ('generic/twcc-8xv100-deepspeed-zero3-sbatch-out-step-lines-stops-at-55-of-100-no-end-marker.log',
      'fact:step_ms'): 'misread when added (hunts 114-117)',
     ('generic/twcc-8xv100-deepspeed-qr-sbatch-out-100-steps-training-done-49.9s.log',
