@@ -46,7 +46,10 @@ _VAL = re.compile(r"^(?:val|valid|validation|eval|evaluation|test|dev)(?:[ /]?lo
 _LR = {"lr", "learning rate", "lr0"}
 _NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total"}
 _TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
-         "ms/iter", "ms/step", "time per iteration", "time per step"}
+         "ms/iter", "ms/step", "ms/batch", "time per iteration", "time per step", "time/batch"}
+# labels whose unitless number is seconds: char-rnn's 'time/batch = 0.025' (TensorFlow port;
+# the Lua original prints the 's')
+_TIME_S = {"time/batch"}
 # the unit in the key; Megatron-style 'elapsed time per iteration (ms): 430.0'
 _TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms", "iter time ms",
             "time per iteration ms", "elapsed time per iteration ms", "time per step ms",
@@ -172,7 +175,9 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
     if key in ("seconds", "secs", "sec"):  # the label is the unit (MaxText's 'seconds: 5.658')
         return "dt_ms", num * 1000.0 if not unit else None
     if key in _TIME or not key:
-        return "dt_ms", ms_of(num, "ms" if key.startswith("ms/") and not unit else unit)
+        if not unit:
+            unit = "ms" if key.startswith("ms/") else "s" if key in _TIME_S else unit
+        return "dt_ms", ms_of(num, unit)
     return None, None
 
 
@@ -181,7 +186,7 @@ def ms_of(num: float, unit: str) -> float | None:
     """A time in ms from its unit; no unit (a cut line, or a count) is no time."""
     if unit.startswith("ms"):
         return num
-    if unit.startswith(("s ", "sec")) or unit == "s":
+    if unit.startswith(("s ", "sec", "s/")) or unit == "s":  # ('4.2893 s/iter': LiBai)
         return num * 1000.0
     return None
 

@@ -917,3 +917,13 @@ def test_a_time_that_only_grows_is_a_clock():
     noisy = [2762, 3500, 4800, 6000, 8300, 8400, 8500, 8600, 9000, 5000]
     text = "".join(f"iter {2 * k}: loss 2.0, time {t}ms\n" for k, t in enumerate(noisy))
     assert list(run(generic, text).iters["dt_ms"]) == noisy
+
+
+@pytest.mark.parametrize(("rest", "ms"), [
+    (", train_loss = 7.367, time/batch = 0.025", 25.0),        # char-rnn-tensorflow: seconds
+    (", train_loss = 1.4694, time/batch = 0.4320s", 432.0),     # karpathy/char-rnn (Lua)
+    ("| lr 20.0000 | ms/batch 11.43 | loss 17.74", 11.43),      # pytorch/examples
+    ("  total_loss: 10.36  time: 4.2893 s/iter", 4289.3),       # LiBai's 's/iter'
+])
+def test_per_batch_times_of_char_rnn_and_pytorch_examples(rest, ms):
+    assert read_fields(rest)["dt_ms"] == pytest.approx(ms)
