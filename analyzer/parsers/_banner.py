@@ -59,6 +59,10 @@ _PEFT = re.compile(r"trainable params\s*:\s*[\d,]+\s*\|\|\s*all params\s*:\s*(\d
 # (4.39% trained)': the model's count is the second
 _UNSLOTH = re.compile(r".{0,40}?\btrainable parameters\s*=\s*[\d,]+\s+of\s+(\d[\d,]*)()",
                       re.IGNORECASE)
+# all of the model's tensors, in the wording of nanoGPT's configure_optimizers ('num parameter
+# tensors: 62, with 356,464 parameters', a fork's total before its 'num decayed …' parts)
+_ALL_TENSORS = re.compile(r"num parameter tensors\s*:\s*\d+,\s*with\s+(\d[\d,]*)()\s+"
+                          r"param(?:eter)?s\s*$", re.IGNORECASE)
 # 'size of model 1294480', 'size of model (intrinsic dimensions adapted): 503440': only a bare
 # number ending the line ('size of model: 124 MB' is bytes)
 _MODEL_SIZE = re.compile(r"size of (?:the )?model(?: \([^)]*\))?\s*[:=]?\s*(\d[\d,]*)()\s*$",
@@ -122,7 +126,8 @@ def param_count(text: str) -> int | None:
     m = (_PARAMS.match(text, start) or _PARAMS_FIRST.match(text, start)
          or _MODEL_SIZE.match(text, start) or _PARAMS_SENTENCE.match(text, start)
          or _SIZE_PARAMS.match(text, start) or _PEFT.match(text, start)
-         or _UNSLOTH.match(text, start) or _SIZE_SUFFIX.match(text, start))
+         or _UNSLOTH.match(text, start) or _SIZE_SUFFIX.match(text, start)
+         or _ALL_TENSORS.match(text, start))
     if m is None:
         return None
     n = float(m.group(1).replace(",", "")) * _SCALE.get((m.group(2) or "").upper(), 1)

@@ -11,9 +11,10 @@ from analyzer.parsers._text import to_float
 # loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks), and a
 # comma with no space before a labelled field ('loss: 9.52,dt:303.48ms, tokens/sec: ...'), and
 # a single space between a number and the next 'label: number' (makemore's eval line 'train
-# loss: 0.1003 test loss: 0.0901'); never the spaces after a label's colon (a padded value,
-# 'Loss:  9.457475' under 'Loss: 10.955374')
-_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|(?<![:=\s])\s{2,}|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
+# loss: 0.1003 test loss: 0.0901'); never the spaces after a label (a padded value, 'Loss:
+# 9.457475' under 'Loss: 10.955374', pytorch/examples' 'loss  7.64' of a '{:5.2f}')
+_SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|(?<![:=\sA-Za-z])\s{2,}|"
+                    r"(?<=[A-Za-z])\s{2,}(?![-+]?(?:\d|\.\d))|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
                     r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
                     r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
 # a time's unit in parentheses after its label ('dt(ms)=588.26', Megatron's 'elapsed time per

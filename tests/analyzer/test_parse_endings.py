@@ -305,6 +305,9 @@ def test_parameter_counts_in_a_comment_and_in_chinese():
     assert param_count("Model built with 18.86M parameters") == 18_860_000
     assert param_count("Total parameters 2,779,683,840") == 2_779_683_840
     assert param_count("model was trained with 3 parameters") is None
+    # all of a model's tensors in configure_optimizers' wording (a fork prints the total
+    # before its decayed / non-decayed parts, which are never the count)
+    assert param_count("num parameter tensors: 62, with 356,464 parameters") == 356_464
     # ... and after another figure on the line (Megatron-DeepSpeed's throughput print)
     assert param_count("Effective Tera Flops per GPU: 41.31 and total parameters 52.005 B") \
         == 52_005_000_000

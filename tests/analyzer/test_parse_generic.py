@@ -924,6 +924,11 @@ def test_a_time_that_only_grows_is_a_clock():
     (", train_loss = 1.4694, time/batch = 0.4320s", 432.0),     # karpathy/char-rnn (Lua)
     ("| lr 20.0000 | ms/batch 11.43 | loss 17.74", 11.43),      # pytorch/examples
     ("  total_loss: 10.36  time: 4.2893 s/iter", 4289.3),       # LiBai's 's/iter'
+    ("| ms/batch 275.91 | loss  7.64 | ppl  2081.71", 275.91),   # '{:5.2f}' pads the values
 ])
 def test_per_batch_times_of_char_rnn_and_pytorch_examples(rest, ms):
     assert read_fields(rest)["dt_ms"] == pytest.approx(ms)
+    if "loss  7.64" in rest:  # the padded loss after its label is its value, not a lone number
+        assert read_fields(rest)["loss"] == 7.64
+        assert read_fields("valid loss  5.56 | valid ppl   260.55")["val_loss"] == 5.56
+        assert read_fields("loss: 2.3  12.3ms") == {"loss": 2.3, "dt_ms": 12.3}
