@@ -55,12 +55,13 @@ _LEVEL_DASH = re.compile(r"(?:[\w.-]+:\d+ +[\w.]+:\d+ +)?" + _LEVEL
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')
 # torchrun's '[rank0]:' before each line of a worker's output (a traceback, a warning)
 # ... and the rank a DDP script prints before its own lines ('GPU/rank 0 step 500: train
-# loss 1.6010, ...' in AMD's ROCm blog; 'rank 1: iter 10: ...', '[Rank 0] step 3 | ...')
+# loss 1.6010, ...' in AMD's ROCm blog; 'rank 1: iter 10: ...', '[Rank 0] step 3 | ...', the
+# PyTorch DDP pipeline tutorial's '[RANK 0]: | epoch   1 | …')
 # (never build-nanogpt's own 'rank 0 sample 1: ...', which its parser reads)
 # ... and torchrun's '--tee' prefix of a local rank's lines ('[default3]: iteration 10/ ...')
 # ... and a launcher's host and rank ('[lrdn3321:3]: ', a Megatron run on Leonardo)
 _RANK = re.compile(r"\[rank\d+\]: ?|(?:GPU/[Rr]ank ?\d+ +|[Rr]ank ?\d+: +)(?=\S)|"
-                   r"\[[Rr]ank ?\d+\]:? ?|\[default\d+\]: ?|\[[A-Za-z][\w.-]*:\d+\]: ")
+                   r"\[(?:[Rr]ank|RANK) ?\d+\]:? ?|\[default\d+\]: ?|\[[A-Za-z][\w.-]*:\d+\]: ")
 _GLOG = re.compile(r"[IWEF]\d{4}(?:\d{4})? \d\d:\d\d:\d\d\.\d+\s+\d+\s+[\w./<>-]+:\d+\] ?")
 # a tqdm bar glued before a log line (the bar ends without a newline, the logger writes on):
 # ' 9%|▉         | 9/100 [00:05<00:19,  4.61it/s]', with an optional 'desc: ' before it

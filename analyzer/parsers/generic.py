@@ -57,8 +57,8 @@ from analyzer.parsers.generic_blocks import block_field, block_header
 from analyzer.parsers.generic_clock import Clocks
 from analyzer.parsers.generic_keras import epoch_line, progress_line
 from analyzer.parsers.generic_fields import fill_repeat, ms_of, read_fields, train_and_val
-from analyzer.parsers.generic_lines import (BAR, CKPT, GUARD_STOP, MEGATRON_VAL, SPLIT_LOSS,
-                                            STEPLESS_TEST, STEPLESS_VAL, TIME_BELOW,
+from analyzer.parsers.generic_lines import (BAR, CKPT, END_OF_EPOCH, GUARD_STOP, MEGATRON_VAL,
+                                            SPLIT_LOSS, STEPLESS_TEST, STEPLESS_VAL, TIME_BELOW,
                                             TRAIN_TIME, epoch_step, line_fields)
 from analyzer.parsers.generic_table import header_roles, is_rule, row_values
 
@@ -256,6 +256,12 @@ class Parser(Clocks, StdoutParser):
             if m and self.last_iter_step is not None and not self.new_run_pending:
                 self.evaluation(self.last_iter_step + 1, val_loss=to_float(m.group(1)))
                 return True
+            m = END_OF_EPOCH.match(text)
+            if m and self.last_iter_step is not None and not self.new_run_pending:
+                val = read_fields(m.group(1)).get("val_loss")
+                if val is not None:  # after the epoch's last printed batch
+                    self.evaluation(self.last_iter_step, val_loss=val)
+                    return True
             if self.last_iter_step is not None and GUARD_STOP.match(text):
                 self._exception = text.strip()  # (cleared if training goes on after it)
                 return True

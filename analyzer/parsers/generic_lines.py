@@ -42,7 +42,9 @@ _LEAD = re.compile(r"\s*((?:[A-Za-z][\w/ .-]{0,40}:\s*[-+]?\d[\d.]*(?:[eE][-+]?\
 
 # an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
 # finer counter after it is the step
-_EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?"
+# (pytorch/examples' word_language_model opens its line with a pipe: '| epoch   1 |   200/ 2983
+# batches | lr 20.00 | ms/batch 45.20 | loss  7.64 | ppl  2081.71')
+_EPOCH = re.compile(r"\s*(?:\|\s*)?\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?"
                     r"(?:\s*(?:[|:,;]|\s)\s*|(?=\())", re.IGNORECASE)
 
 # the count within an epoch after it: a step counter, 'Batch 6950' (Keras-style tutorials),
@@ -51,7 +53,13 @@ _EPOCH = re.compile(r"\s*\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?
 # loss 8.066, Val loss 8.332')
 _IN_EPOCH = re.compile(r"\[?(?:" + _WORD + r"|batch)\s*[:=#]?\s*(\d+)(?:\s*/\s*(\d+))?\]?"
                        r"\s*(?:[|:,;]|\s)\s*|\((\d+)\s*/\s*(\d+)\)\s*|"
-                       r"\((?:" + _WORD + r")\s*[:=#]?\s*(\d+)\)\s*[:,]?\s*", re.IGNORECASE)
+                       r"\((?:" + _WORD + r")\s*[:=#]?\s*(\d+)\)\s*[:,]?\s*|"
+                       r"(\d+)\s*/\s*(\d+) batch(?:es)?\s*(?:[|:,;]|\s)\s*", re.IGNORECASE)
+
+# the eval at an epoch's end in pytorch/examples' word_language_model (and the PyTorch
+# transformer tutorials): '| end of epoch   1 | time: 891.63s | valid loss  5.56 | valid ppl
+# 260.55' (its time is the whole epoch's, never a step's)
+END_OF_EPOCH = re.compile(r"\s*(?:\|\s*)?end of epoch\s+\d+\s*\|(.*)$", re.IGNORECASE)
 
 # a step counter: after an epoch it is the line's step; right after the line's step, a second
 # counter (litgpt's optimizer 'step 1' after its 'iter 4': the first one printed advances on
@@ -131,8 +139,8 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
         inner = _IN_EPOCH.match(text, ep.end())
         if inner is None:
             return _epoch_line(ep)
-        count = inner.group(1) or inner.group(3) or inner.group(5)
-        total = inner.group(2) or inner.group(4)
+        count = inner.group(1) or inner.group(3) or inner.group(5) or inner.group(6)
+        total = inner.group(2) or inner.group(4) or inner.group(7)
         got = _step_line(int(count), total, text[inner.end():], worded=True)
         if got is not None:  # (the parser makes the count a step of the run: see epoch_step)
             got[2]["epoch"] = float(ep.group(1))

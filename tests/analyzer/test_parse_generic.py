@@ -932,3 +932,28 @@ def test_per_batch_times_of_char_rnn_and_pytorch_examples(rest, ms):
         assert read_fields(rest)["loss"] == 7.64
         assert read_fields("valid loss  5.56 | valid ppl   260.55")["val_loss"] == 5.56
         assert read_fields("loss: 2.3  12.3ms") == {"loss": 2.3, "dt_ms": 12.3}
+
+
+def test_pytorch_examples_word_language_model_console():
+    """pytorch/examples' word_language_model (and the PyTorch transformer tutorials): '|
+    epoch E |  B/ N batches |' counts batches within an epoch of N, the values are padded,
+    and '| end of epoch E | time: … | valid loss …' is the epoch's eval (its time is the
+    epoch's, never a step's); a DDP tutorial prints every line once per '[RANK r]: '."""
+    line = ("| epoch {e:3d} | {b:5d}/{n:5d} batches | lr 20.00 | ms/batch {ms:5.2f} | "
+            "loss {loss:5.2f} | ppl {ppl:8.2f}\n")
+    end = ("-" * 89 + "\n| end of epoch {e:3d} | time: 891.63s | valid loss {v:5.2f} | "
+           "valid ppl {p:8.2f}\n" + "-" * 89 + "\n")
+    text = "".join(line.format(e=1, b=b, n=600, ms=45.2 + b / 1000, loss=7 - b / 1000,
+                               ppl=1000.0) for b in (200, 400, 600))
+    text += end.format(e=1, v=5.56, p=260.55)
+    text += "".join(line.format(e=2, b=b, n=600, ms=45.0, loss=5.5 - b / 1000, ppl=300.0)
+                    for b in (200, 400))
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [200, 400, 600, 800, 1000]
+    assert r.iters["loss"].tolist() == [6.8, 6.6, 6.4, 5.3, 5.1]
+    assert r.iters["dt_ms"].tolist()[:2] == [45.4, 45.6]
+    assert r.evals[["step", "val_loss"]].values.tolist() == [[600, 5.56]]
+    ranked = run(generic, "".join(f"[RANK {k}]: {x}\n" for x in text.splitlines()
+                                  for k in (0, 1)))
+    assert ranked.format == "generic" and ranked.evals["val_loss"].tolist() == [5.56]
+    assert ranked.iters["loss"].iloc[-1] == 5.1
