@@ -25,11 +25,13 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 # '10/21/2024 18:23:05 - ' (Hugging Face's example scripts: '%m/%d/%Y %H:%M:%S')
 # 'Time: 2023-12-11 16:39:18, Epoch: 0, Step: 5, …' (DeepSpeed-Chat's labelled stamp)
 # ... and rich's default '[02/04/26 16:01:45] INFO     message' (a two-digit year, the level
-# padded), and nanotron's '12/21 01:39:51 [INFO|...' (month and day, no year)
+# padded), and nanotron's '12/21 01:39:51 [INFO|...' (month and day, no year), and
+# detectron2's logger (LiBai's too), the logger's name inside the stamp's bracket:
+# '[09/19 14:39:40 lb.utils.events]:  eta: 22:07:15  iteration: 87/18660  total_loss: …'
 _DATE = r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4}|\d\d/\d\d/\d\d|\d\d/\d\d)[ T]"  # every stamp
 _TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?" + _DATE + r"\d\d:\d\d:\d\d"
                         r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
-                        r"(?:\](?=\[)|\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
+                        r"(?:\](?=\[)|\s+[\w.]+\]:\s*|\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
 _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # Python's logging after the timestamp, in the formats people configure: 'name - LEVEL - ',
 # 'LEVEL - name -   ' (Hugging Face's scripts),
@@ -38,10 +40,11 @@ _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # '[I][components/metrics:437:log] ', with the function), 'LEVEL     | module:fn:12 - '
 # (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all); Hydra's
 # '[name][LEVEL] - ' (or '[pretrain.py][INFO] ') after its bracketed stamp, nanotron's
-# '[INFO|DP=0|PP=0|TP=0]: ' (newer ones add the host: '[INFO|DP=0|TP=0|lrdn0007]: '), and a rank tag after any of them ('[RANK 0] ')
+# '[INFO|DP=0|PP=0|TP=0]: ' (newer ones add the host: '[INFO|DP=0|TP=0|lrdn0007]: '), and a
+# rank tag after any of them ('[RANK 0] '); PaddleNLP pads its level: '[    INFO] - '
 _LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\](?: - | )|"
                       r"\[" + _LEVEL + r"(?:\|[A-Z]+=\d+)+(?:\|[\w.-]+)?\]: |"
-                      r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[" + _LEVEL
+                      r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[ *" + _LEVEL
                       + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+(?::\w+)?)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:)(?:\[RANK \d+\] )?")

@@ -31,7 +31,8 @@ _QUALIFIER = re.compile(r"\s*\((?![^)]*\b(?:val|valid|validation|eval|test|dev)\
 _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
                    r"(?P<num>[-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+))"
                    r"\s*(?P<unit>.*)$", re.IGNORECASE)
-_LOSS = {"loss", "lm loss", "lm-loss", "last seen loss", "main model loss"}  # the step's own
+_LOSS = {"loss", "lm loss", "lm-loss", "last seen loss", "main model loss",  # the step's own
+         "total loss"}  # (detectron2's event writer: LiBai's 'total_loss: 10.36')
 # loss (BigScience's Megatron-DeepSpeed printed 'lm-loss: 1.244238E+01'; MaxText with
 # multi-token prediction 'main_model_loss: 11.550')
 # a printed tensor's value, and a dict printed whole after its label (a notebook's
@@ -47,7 +48,8 @@ _VAL = re.compile(r"^(?:val|valid|validation|eval|evaluation|test|dev)(?:[ /]?lo
 _LR = {"lr", "learning rate", "lr0"}
 _NORM = {"norm", "grad norm", "gnorm", "gradient norm", "grad", "grad norm total"}
 _TIME = {"dt", "time", "step time", "iter time", "t", "iteration time", "time/step", "iter dt",
-         "ms/iter", "ms/step", "ms/batch", "time per iteration", "time per step", "time/batch"}
+         "ms/iter", "ms/step", "ms/batch", "time per iteration", "time per step", "time/batch",
+         "batch cost", "avg batch cost"}  # (PaddleNLP's 'avg_batch_cost: 2.10704 sec')
 # labels whose unitless number is seconds: char-rnn's 'time/batch = 0.025' (TensorFlow port;
 # the Lua original prints the 's')
 _TIME_S = {"time/batch"}

@@ -43,8 +43,9 @@ _LEAD = re.compile(r"\s*((?:[A-Za-z][\w/ .-]{0,40}:\s*[-+]?\d[\d.]*(?:[eE][-+]?\
 # an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
 # finer counter after it is the step
 # (pytorch/examples' word_language_model opens its line with a pipe: '| epoch   1 |   200/ 2983
-# batches | lr 20.00 | ms/batch 45.20 | loss  7.64 | ppl  2081.71')
-_EPOCH = re.compile(r"\s*(?:\|\s*)?\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?"
+# batches | lr 20.00 | ms/batch 45.20 | loss  7.64 | ppl  2081.71'; PaddleFleetX with its
+# phase: '[train] epoch: 0, batch: 0, loss: 10.992407799, avg_batch_cost: 5.51734 sec, …')
+_EPOCH = re.compile(r"\s*(?:\|\s*|\[train(?:ing)?\]\s*)?\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?"
                     r"(?:\s*(?:[|:,;]|\s)\s*|(?=\())", re.IGNORECASE)
 
 # the count within an epoch after it: a step counter, 'Batch 6950' (Keras-style tutorials),
@@ -116,9 +117,16 @@ _COUNT_LOSS = re.compile(r"\s*(\d+)\s*/\s*(\d+):\s+([-+]?\d+\.\d+(?:[eE][-+]?\d+
                          re.IGNORECASE)
 
 
+# detectron2's event writer (LiBai's) opens with the time left: ' eta: 22:07:15  iteration:
+# 87/18660  total_loss: 10.36  time: 4.2893 s/iter' ('eta: 1 day, 2:03:04')
+_ETA = re.compile(r"\s*eta:\s*(?:\d+ days?, )?\d+(?::\d\d)+\s+(?=[A-Za-z])")
+
+
 def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
     by_epoch: an epoch summary (see _epoch_line)."""
+    if text.lstrip().startswith("eta:") and (eta := _ETA.match(text)) is not None:
+        text = text[eta.end():]
     if "|Loss: " in text and (tune := _torchtune_bar(text)) is not None:
         return tune
     if text.lstrip().startswith("[") and (m := _GPT2_SIMPLE.match(text)) is not None:

@@ -957,3 +957,25 @@ def test_pytorch_examples_word_language_model_console():
                                   for k in (0, 1)))
     assert ranked.format == "generic" and ranked.evals["val_loss"].tolist() == [5.56]
     assert ranked.iters["loss"].iloc[-1] == 5.1
+
+
+def test_paddlenlp_and_detectron2_style_loggers():
+    """PaddleNLP pads its level ('[    INFO] - ') and PaddleFleetX names its phase ('[train]
+    epoch: 0, batch: 3, …'), its step time 'avg_batch_cost: 0.71 sec'; detectron2's event
+    writer (LiBai) puts the logger inside the stamp's bracket and opens with the time left
+    ('eta: 22:07:15'), its loss 'total_loss'."""
+    paddle = "".join(
+        f"[2022-09-21 05:43:5{k},797] [    INFO] - [train] epoch: 0, batch: {k}, loss: "
+        f"{11 - k / 10:.9f}, avg_batch_cost: {0.71 + k / 1000:.5f} sec, speed: 1.41 step/s, "
+        f"ips_total: 92267 tokens/s, learning rate: 4.16667e-08\n" for k in range(5))
+    r = run(generic, paddle)
+    assert r.iters["step"].tolist() == [0, 1, 2, 3, 4]
+    assert r.iters["loss"].tolist() == [11.0, 10.9, 10.8, 10.7, 10.6]
+    assert r.iters["dt_ms"].tolist()[:2] == pytest.approx([710.0, 711.0])
+    libai = "".join(
+        f"[09/19 14:39:{40 + k} lb.utils.events]:  eta: 22:07:15  iteration: {87 + k}/18660  "
+        f"total_loss: {loss}  time: 4.2893 s/iter  lr: 1.00e-05  max_mem: 60000M\n"
+        for k, loss in enumerate(["10.36", "10.30", "nan"]))
+    r = run(generic, libai)
+    assert r.iters["step"].tolist() == [87, 88, 89] and r.iters["dt_ms"].iloc[0] == 4289.3
+    assert r.iters["loss"].tolist()[:2] == [10.36, 10.30] and math.isnan(r.iters["loss"].iloc[2])
