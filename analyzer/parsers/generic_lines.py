@@ -21,7 +21,8 @@ _WORD = r"(?:(?:global[ _]?)?steps?|iter(?:ation)?|it|update)"
 _HEAD = re.compile(r"\s*(?:(?:completed|finished)\s+(?=step|iter))?"
                    r"(?P<eval>(?:eval(?:uation)?|val(?:idation)?)\s+(?=step|iter|\d))?"
                    r"\[?(?P<word>" + _WORD + r")?\s*[:=#]?\s*(?P<step>\d+)"
-                   r"(?:\s*/\s*(?P<total>\d+))?\]?\s*(?:[|:,;]|\s)\s*(?P<rest>.*)$", re.IGNORECASE)
+                   r"(?:\s*/\s*(?P<total>\d+))?\]?\s*(?:[|:,;]|\s)\s*(?:-\s+(?=[A-Za-z]))?"
+                   r"(?P<rest>.*)$", re.IGNORECASE)  # ('Step 9910 - Loss: 0.0362, …')
 
 # a tag before the step's counter ('2D1 update=1101/4769 stage=C … loss=2.997812',
 # 'RESULT_UPDATE_PASS update=11 loss=5.58'): a fork's label for its line, capitals, digits and

@@ -979,3 +979,15 @@ def test_paddlenlp_and_detectron2_style_loggers():
     r = run(generic, libai)
     assert r.iters["step"].tolist() == [87, 88, 89] and r.iters["dt_ms"].iloc[0] == 4289.3
     assert r.iters["loss"].tolist()[:2] == [10.36, 10.30] and math.isnan(r.iters["loss"].iloc[2])
+
+
+def test_a_dash_between_the_step_and_its_fields():
+    """'Step 9910 - Loss: 0.0362, Load Balancing Loss: 0.1082' (a DeepSeek-MoE trainer's
+    logging line): the dash separates, it is no sign; the first loss is the step's."""
+    text = "".join(f"2025-02-21 12:15:{k:02d},126 - INFO - Step {9910 + 10 * k} - Loss: "
+                   f"0.0{362 + k}, Load Balancing Loss: 0.1082\n" for k in range(4))
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [9910, 9920, 9930, 9940]
+    assert r.iters["loss"].tolist() == [0.0362, 0.0363, 0.0364, 0.0365]
+    # a dash glued to a number is its sign, never the separator
+    assert generic_lines.line_fields("step 10 | lr -3.5e-4")[2] == {"lr": -3.5e-4}
