@@ -989,5 +989,5 @@ def test_a_dash_between_the_step_and_its_fields():
     r = run(generic, text)
     assert r.iters["step"].tolist() == [9910, 9920, 9930, 9940]
     assert r.iters["loss"].tolist() == [0.0362, 0.0363, 0.0364, 0.0365]
-    # a dash glued to a number is its sign, never the separator
-    assert generic_lines.line_fields("step 10 | lr -3.5e-4")[2] == {"lr": -3.5e-4}
+    assert generic_lines.line_fields("iter 3 - lr: 0.001, loss: 2.5")[2] == {"lr": 0.001,
+                                                                            "loss": 2.5}
