@@ -55,7 +55,7 @@ from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
 from analyzer.parsers.generic_blocks import block_field, block_header
 from analyzer.parsers.generic_clock import Clocks
-from analyzer.parsers.generic_keras import epoch_line, progress_line
+from analyzer.parsers.generic_keras import epoch_line, headerless_line, progress_line
 from analyzer.parsers.generic_fields import fill_repeat, ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import (BAR, CKPT, END_OF_EPOCH, GUARD_STOP, MEGATRON_VAL,
                                             SPLIT_LOSS, STEPLESS_TEST, STEPLESS_VAL, TIME_BELOW,
@@ -88,7 +88,8 @@ def detect(head: list[str]) -> float:
                 return 0.55
             continue
         in_block = block_header(text) is not None
-        if keras and (k := progress_line(text)) is not None and "loss" in k:
+        if (keras and (k := progress_line(text)) is not None and "loss" in k
+                or not keras and headerless_line(text) is not None):
             hits += 1  # a Keras epoch's summary line (generic_keras)
             if hits >= 3:
                 return 0.55
@@ -223,6 +224,13 @@ class Parser(Clocks, StdoutParser):
             return True
         if self._keras_epoch is not None and (k := progress_line(text)) is not None:
             self._keras_progress(k)
+            return True
+        if self._keras_epoch is None and (k := headerless_line(text)) is not None:
+            seconds = k.get("epoch_s")  # (a finished fit's seconds move the clock)
+            self._trained = True
+            self.iteration(int(k["count"]), loss=k["loss"], lr=k.get("lr"),
+                           step_ms=k["step_ms"],
+                           clock_s=self.elapsed + seconds if seconds is not None else None)
             return True
         got = self._fields(text)
         if got is not None and self._second_line(got):

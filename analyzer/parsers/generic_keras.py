@@ -37,7 +37,7 @@ def progress_line(text: str) -> dict[str, float | None] | None:
     if m is None:
         return None
     out: dict[str, float | None] = {"count": float(m.group(1)), "total": float(m.group(2))}
-    for part in re.split(r"\s+-\s+|\s+(?=\d[\d.]*ms/step)", m.group(3).strip()):
+    for part in re.split(r"\s+-\s+|\s+(?=\d[\d.]*m?s/step)", m.group(3).strip()):
         part = part.strip()
         if part.startswith("ETA"):
             out["eta"] = 1.0
@@ -56,3 +56,23 @@ def progress_line(text: str) -> dict[str, float | None] | None:
         else:
             return None  # not Keras' wording: some other 'n/N ...' line
     return out if "loss" in out or "eta" in out else None
+
+
+# a fit of one epoch prints no 'Epoch 1/1' line in Keras 3 (keras-hub's examples): its
+# progress line alone, with Keras' bar and a time per step, is a training line whose count
+# is the step (an unfinished one, '2/500 ━━━━ 41s 84ms/step - loss: 3.7188', shows the time
+# left, never the time spent)
+_BAR = re.compile(r"\s*\d+/\d+\s+(?:\[[=>.]+\]|[━─═]+)\s")
+
+
+def headerless_line(text: str) -> dict[str, float | None] | None:
+    """A Keras progress line outside any 'Epoch N/M' (see above): progress_line's fields,
+    if it has Keras' bar, a time per step and a loss; else None."""
+    if _BAR.match(text) is None:
+        return None
+    k = progress_line(text)
+    if k is None or "loss" not in k or "step_ms" not in k:
+        return None
+    if k["count"] != k["total"]:
+        k.pop("epoch_s", None)
+    return k

@@ -991,3 +991,23 @@ def test_a_dash_between_the_step_and_its_fields():
     assert r.iters["loss"].tolist() == [0.0362, 0.0363, 0.0364, 0.0365]
     assert generic_lines.line_fields("iter 3 - lr: 0.001, loss: 2.5")[2] == {"lr": 0.001,
                                                                             "loss": 2.5}
+
+
+def test_keras_fits_without_an_epoch_line_and_whole_second_steps():
+    """Keras 3 prints no 'Epoch 1/1' for a one-epoch fit (keras-hub's examples): its
+    progress line alone is a training line at its count; an unfinished one ('2/500', its
+    seconds the time left) too. Under an 'Epoch' line, '44s 1s/step' is a whole-second
+    step time, not a line to drop."""
+    text = ("   2/500 ━━━━━━━━━━━━━━━━━━━━  41s 84ms/step - accuracy: 0.2828 - loss: 3.7188\n"
+            "W0000 00:00:1700000000.000000   123 graph_launch.cc:671] Fallback to op-by-op\n"
+            " 500/500 ━━━━━━━━━━━━━━━━━━━━ 80s 81ms/step - accuracy: 0.2930 - loss: 3.6158\n")
+    assert generic.detect(text.splitlines()) > 0
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [2, 500] and r.iters["loss"].tolist() == [3.7188, 3.6158]
+    assert r.iters["step_ms"].tolist() == [84.0, 81.0]
+    epochs = "".join(f"Epoch {e}/3\n43/43 [==============================] - 44s {t}/step - "
+                     f"loss: {4.5 - e / 10:.4f}\n" for e, t in ((1, "1s"), (2, "980ms"),
+                                                                 (3, "1s")))
+    r = run(generic, epochs)
+    assert r.iters["step"].tolist() == [1, 2, 3]
+    assert r.iters["step_ms"].tolist() == [1000.0, 980.0, 1000.0]
