@@ -49,11 +49,13 @@ _ITER_KEYS = frozenset(_scalars.ITER_TARGETS)
 _LOGGING_STEPS = re.compile(r"(?:--logging[_-]steps[= ]|\blogging_steps\s*[=:]\s*)"
                             r"(\d+)\b(?![.\d])")
 _WINDOW = 2000  # characters before a dict searched for its progress bar (bars are ~200)
+_RUNNING = "***** Running training *****"  # the Trainer's banner before its first step
+_MAX_BAR_STEPS = 100_000  # bar steps kept before a first dict (a bar redrawn per step)
 
 
 def detect(head: list[str]) -> float:
     """Confidence that these first lines are a Trainer's stdout: its logging dicts."""
-    hits = 0
+    hits, banner = 0, False
     for line in head:
         line = line[-_WINDOW:]  # a dict ends its line; bounded work on a hostile one
         m = _DICT.search(line)
@@ -62,7 +64,9 @@ def detect(head: list[str]) -> float:
             hits += 1
             if hits >= 2:
                 return 0.9
-    return 0.6 if hits else 0.0
+        elif _RUNNING in line:
+            banner = True
+    return 0.6 if hits or banner else 0.0
 
 
 def _seconds(clock: str) -> float | None:
@@ -110,6 +114,10 @@ class Parser(StdoutParser):
         self._gap = 1
         self._end_step: int | None = None  # where the train_runtime dict said it completed
         self._block: tuple[str, dict[str, float | None]] | None = None  # a metrics block
+        self._running = False  # the Trainer's '***** Running training *****' banner seen
+        # (step, dt_ms, clock_s) of the training bars before any dict: the steps of a log cut
+        # (or crashed) before its first logging step, emitted only if no dict ever comes
+        self._bar_steps: list[tuple[int, float | None, float | None]] = []
 
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
         # a '\r' progress stream leaves only its last part in the cleaned line: the bars
@@ -147,6 +155,10 @@ class Parser(StdoutParser):
             # (after the run's train_runtime dict, a bar is an evaluation's)
             self._total = int(bar.group(2))
             self._bar = bar
+            if self._running and self._step is None:
+                self._bar_step(bar)
+        if _RUNNING in text:
+            self._running = True
         m = _DICT.search(text)
         if m is None:
             every = _LOGGING_STEPS.search(text)
@@ -164,11 +176,43 @@ class Parser(StdoutParser):
         return True
 
     def finish(self) -> list[dict[str, Any]]:
+        self._out = out = []
+        self._flush_bar_steps()
         if self._block is not None:  # the log ends with the block
-            self._out = out = []
             self._end_block()
-            return out + super().finish()
-        return super().finish()
+        return out + super().finish()
+
+    def _end(self, status: str, error: str | None, step: int | None = None,
+             wall_s: float | None = None, steps: int | None = None) -> None:
+        self._flush_bar_steps()  # (a crash before the first logging step ends those steps)
+        super()._end(status, error, step, wall_s=wall_s, steps=steps)
+
+    def _read(self, text: str, lineno: int) -> None:
+        if self._bar_steps and "Traceback" in text:
+            self._flush_bar_steps()  # the steps the traceback ends (it needs a run to end)
+        super()._read(text, lineno)
+
+    def _bar_step(self, bar: re.Match) -> None:
+        """A training bar before any dict: its count, the time per step its rate says and
+        its elapsed clock, kept in case no dict ever comes (see _flush_bar_steps)."""
+        count = int(bar.group(1))
+        if count <= 0 or (self._bar_steps and count <= self._bar_steps[-1][0]) \
+                or len(self._bar_steps) >= _MAX_BAR_STEPS:
+            return
+        rate = float(bar.group(4)) if bar.group(4) != "?" else 0.0
+        dt = (1000.0 / rate if bar.group(5) == "it/s" else 1000.0 * rate) if rate > 0 else None
+        self._bar_steps.append((count, dt, _seconds(bar.group(3))))
+
+    def _flush_bar_steps(self) -> None:
+        """The bars' steps as iterations without a loss, for a log whose Trainer printed its
+        banner and bars but no dict (an issue's paste up to an out-of-memory error at step
+        9): a dict, once one comes, says the steps instead (see _train)."""
+        if self._step is None and not self._ended:
+            steps, self._bar_steps = self._bar_steps, []
+            for count, dt, clock in steps:
+                self.iteration(count, dt_ms=dt, clock_s=clock)
+            if steps:
+                self._step = steps[-1][0]
 
     def _end_block(self) -> None:
         """A log_metrics() block read whole: an eval's is one more evaluation (the metrics
@@ -191,6 +235,7 @@ class Parser(StdoutParser):
         return _scalars.default_target(key)[0]
 
     def _train(self, values: dict[str, float | None]) -> None:
+        self._bar_steps = []  # (the dicts say the steps)
         bar, self._bar = self._bar, None
         if bar is not None:  # (a bar still at 0 has not been updated yet: the Trainer logs
             step = max(int(bar.group(1)), 1)  # after its first optimizer step at the earliest)

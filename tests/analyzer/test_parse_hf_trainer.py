@@ -308,3 +308,24 @@ def test_the_train_metrics_block_ends_the_run_with_its_runtime(tmp_path):
     assert r.iters["step"].tolist() == [1, 2, 3] and r.end["steps"] == 237
     # the eval after the training is not in its runtime: no eval_ms
     assert r.evals["val_loss"].tolist() == [5.6] and r.evals["eval_ms"].isna().all()
+
+
+def test_a_paste_cut_before_the_first_dict_has_its_bars_steps(tmp_path):
+    """The Trainer's banner, then bars and no dict (an issue's paste up to an error at step
+    9): the bars' counts are the steps, their rates the step times; once a dict comes, the
+    dicts say the steps (the bars before it are no steps of their own)."""
+    banner = ("[INFO|trainer.py:2432] 2025-08-08 07:25:52,030 >> ***** Running training *****\n"
+              "[INFO|trainer.py:2440] 2025-08-08 07:25:52,030 >>   Total optimization steps = 352\n")
+    bars = ("  0%|          | 0/352 [00:00<?, ?it/s]\n"
+            "  0%|          | 1/352 [04:50<28:17:51, 290.23s/it]\n"
+            "  1%|          | 2/352 [09:48<28:38:54, 294.67s/it]\n")
+    r = _loaded(tmp_path, banner + bars)
+    assert r.format == "hf_trainer" and r.iters["step"].tolist() == [1, 2]
+    assert r.iters["dt_ms"].tolist() == pytest.approx([290230.0, 294670.0])
+    assert r.iters["loss"].isna().all()
+    crashed = _loaded(tmp_path, banner + bars + "Traceback (most recent call last):\n"
+                      '  File "train.py", line 3, in <module>\n'
+                      "torch.OutOfMemoryError: CUDA out of memory.\n")
+    assert crashed.iters["step"].tolist() == [1, 2] and crashed.end["status"] == "failed"
+    later = _loaded(tmp_path, banner + bars.replace("352", "4") + _dicts(1, first=2))
+    assert later.iters["step"].tolist() == [2] and later.iters["loss"].tolist() == [1.98]
