@@ -48,11 +48,11 @@ _LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\](?: - | )|"
                       + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+(?::\w+)?)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
                       + _LEVEL + r":[\w.<>-]+:)(?:\[RANK \d+\] )?")
-_LEVEL_DASH = re.compile(r"(?:[\w.-]+:\d+ +[\w.]+:\d+ +)?" + _LEVEL
-                         + r"(?: \| [\w.]+ \| | +\[[\w.]+:\d+, rank=\d+\] | - |: | {2,}|"
+_LEVEL_DASH = re.compile(r"(?:[\w.-]+:\d+[ \t]+[\w.]+:\d+[ \t]+)?" + _LEVEL
+                         + r"(?: \| [\w.]+ \| | +\[[\w.]+:\d+, rank=\d+\] | - |: | {2,}|\t|"
                          r" (?=\S))")  # after a stamp: OLMo's "INFO     [olmo.train:816, rank=0] ",
 # fairseq's "INFO | fairseq.trainer | ", OLMo's "host:0  olmo.train:908  INFO    " (its host and
-# rank, then the module and line), "INFO - ",
+# rank, then the module and line; OLMo-core separates them with tabs), "INFO - ",
 # "INFO: ", rich's "INFO     ", "INFO "
 # glog (C++ trainers: InfiniTrain, ...): 'E20260315 22:09:46.334327 140220588404736 main.cc:386] '
 # (the classic form has no year: 'I0315 22:09:46.334327 ...')

@@ -185,3 +185,22 @@ def test_megatron_lines_behind_a_launchers_host_and_rank():
     r = run(generic, text)
     assert r.iters["step"].tolist() == [50, 100, 150]
     assert r.iters["dt_ms"].tolist() == [1283.2] * 3
+
+
+def test_olmo_core_tab_separated_prefix_and_a_crash_before_any_step(tmp_path):
+    """OLMo-core's logging separates stamp, host:rank, module:line and level by tabs: its
+    traceback is read, and a job dying before its first step (gloo's 'Connection closed
+    by peer' at an epoch's reshuffle) is a failed launch."""
+    from analyzer.loader import load
+    from analyzer.parsers._text import clean_line
+    pre = "2025-06-16 16:58:45.345\tg3053:1\t__main__:308\tERROR\t"
+    assert clean_line(pre + "Traceback (most recent call last):") == \
+        "Traceback (most recent call last):"
+    p = tmp_path / "olmo.log"
+    p.write_text(pre.replace("__main__:308", "olmo_core.train.trainer:648")
+                 + "Training failed due to:\n" + pre + "Traceback (most recent call last):\n"
+                 '  File "/x/src/olmo_core/train/trainer.py", line 646, in fit\n'
+                 "    self._fit_epoch()\n"
+                 "RuntimeError: [gloo/transport/tcp/pair.cc:534] Connection closed by peer\n")
+    r = load(p)
+    assert r.end["status"] == "failed" and r.end["error"].startswith("RuntimeError: [gloo")
