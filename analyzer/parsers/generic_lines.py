@@ -46,7 +46,8 @@ _LEAD = re.compile(r"\s*((?:[A-Za-z][\w/ .-]{0,40}:\s*[-+]?\d[\d.]*(?:[eE][-+]?\
 # (pytorch/examples' word_language_model opens its line with a pipe: '| epoch   1 |   200/ 2983
 # batches | lr 20.00 | ms/batch 45.20 | loss  7.64 | ppl  2081.71'; PaddleFleetX with its
 # phase: '[train] epoch: 0, batch: 0, loss: 10.992407799, avg_batch_cost: 5.51734 sec, …')
-_EPOCH = re.compile(r"\s*(?:\|\s*|\[train(?:ing)?\]\s*)?\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?"
+_EPOCH = re.compile(r"\s*(?:\|\s*|\[train(?:ing)?\]\s*)?"
+                    r"\[?(?:ep|epoch)\s*[:=#]?\s*\[?(\d+)(?:\s*/\s*(\d+))?\]?"
                     r"(?:\s*(?:[|:,;]|\s)\s*|(?=\())", re.IGNORECASE)
 
 # the count within an epoch after it: a step counter, 'Batch 6950' (Keras-style tutorials),

@@ -81,10 +81,13 @@ def _seconds(clock: str) -> float | None:
     return total
 
 
-def _eval_ms(values: dict[str, float | None]) -> float | None:
-    """An eval's own time: its ``eval_runtime`` (seconds), in ms."""
-    runtime = values.get("eval_runtime")
-    return runtime * 1000.0 if runtime is not None and runtime >= 0 else None
+def _bar_ms(bar: re.Match) -> float | None:
+    """A bar's rate (``1.50it/s``, ``2.00s/it``) as ms per step; None before the first step
+    ('?it/s') or at a rate of 0."""
+    rate = to_float(bar.group(4))
+    if rate is None or not rate > 0:
+        return None
+    return 1000.0 / rate if bar.group(5) == "it/s" else 1000.0 * rate
 
 
 def _steps_taken(step: int | None, runtime: float | None, per_s: float | None) -> int | None:
@@ -192,6 +195,14 @@ class Parser(StdoutParser):
             self._flush_bar_steps()  # the steps the traceback ends (it needs a run to end)
         super()._read(text, lineno)
 
+    def _eval_ms(self, values: dict[str, float | None]) -> float | None:
+        """An eval's own time, its ``eval_runtime`` (seconds) in ms; None after the training
+        (an evaluate() then is not in the training's runtime)."""
+        runtime = values.get("eval_runtime")
+        if self._ended or runtime is None or not runtime >= 0:
+            return None
+        return runtime * 1000.0
+
     def _bar_step(self, bar: re.Match) -> None:
         """A training bar before any dict: its count, the time per step its rate says and
         its elapsed clock, kept in case no dict ever comes (see _flush_bar_steps)."""
@@ -199,9 +210,7 @@ class Parser(StdoutParser):
         if count <= 0 or (self._bar_steps and count <= self._bar_steps[-1][0]) \
                 or len(self._bar_steps) >= _MAX_BAR_STEPS:
             return
-        rate = float(bar.group(4)) if bar.group(4) != "?" else 0.0
-        dt = (1000.0 / rate if bar.group(5) == "it/s" else 1000.0 * rate) if rate > 0 else None
-        self._bar_steps.append((count, dt, _seconds(bar.group(3))))
+        self._bar_steps.append((count, _bar_ms(bar), _seconds(bar.group(3))))
 
     def _flush_bar_steps(self) -> None:
         """The bars' steps as iterations without a loss, for a log whose Trainer printed its
@@ -224,8 +233,7 @@ class Parser(StdoutParser):
             self._eval(values)
         elif kind == "eval" and values:  # no step logged: the eval of no known step
             val = next((x for k, x in values.items() if self._target(k) == "val_loss"), None)
-            self.evaluation(None, val_loss=val,
-                            eval_ms=None if self._ended else _eval_ms(values))
+            self.evaluation(None, val_loss=val, eval_ms=self._eval_ms(values))
         elif kind == "train" and values.get("train_runtime") is not None and not self._ended:
             self._final(values)  # a log that prints the block but not the dict
 
@@ -246,9 +254,8 @@ class Parser(StdoutParser):
         self._step = step
         fields: dict[str, Any] = {}
         if bar is not None and bar.group(4) != "?":
-            rate = float(bar.group(4))
-            if rate > 0:
-                fields["dt_ms"] = 1000.0 / rate if bar.group(5) == "it/s" else 1000.0 * rate
+            if (ms := _bar_ms(bar)) is not None:
+                fields["dt_ms"] = ms
             # the event's time is the bar's own clock
             fields["clock_s"] = _seconds(bar.group(3))
         metrics = []
@@ -276,9 +283,8 @@ class Parser(StdoutParser):
                 val = x
             else:
                 self.metric(step, key, x)
-        if val is not None:  # (an evaluate() after the training is not in its runtime)
-            self.evaluation(step, val_loss=val,
-                            eval_ms=None if self._ended else _eval_ms(values))
+        if val is not None:
+            self.evaluation(step, val_loss=val, eval_ms=self._eval_ms(values))
 
     def _past_bar(self, step: int) -> int:
         """``step``, or the count of a training bar printed since the last dict when it went
