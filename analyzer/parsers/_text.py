@@ -41,13 +41,15 @@ _LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
 # (loguru), and basicConfig's default 'LEVEL:name:' (which has no timestamp at all); Hydra's
 # '[name][LEVEL] - ' (or '[pretrain.py][INFO] ') after its bracketed stamp, nanotron's
 # '[INFO|DP=0|PP=0|TP=0]: ' (newer ones add the host: '[INFO|DP=0|TP=0|lrdn0007]: '), and a
-# rank tag after any of them ('[RANK 0] '); PaddleNLP pads its level: '[    INFO] - '
+# rank tag after any of them ('[RANK 0] '); PaddleNLP pads its level: '[    INFO] - ';
+# InternLM's 'LEVEL file.py:317 in function -- ', with no timestamp
 _LOGGING = re.compile(r"(?:\[[\w.]+\]\[" + _LEVEL + r"\](?: - | )|"
                       r"\[" + _LEVEL + r"(?:\|[A-Z]+=\d+)+(?:\|[\w.-]+)?\]: |"
                       r"[\w.]+ - " + _LEVEL + r" - |" + _LEVEL + r" - [\w.]+ - +|(?:\[ *" + _LEVEL
                       + r"\]|\[[DIWEC]\](?=\[))(?:\[[\w./<>-]+(?::\d+(?::\w+)?)?\])?"
                       r"(?:\s+-\s+|\s*)|" + _LEVEL + r"\s*\|\s*[\w.<>-]+(?::[\w.<>-]+)*:\d+ - |"
-                      + _LEVEL + r":[\w.<>-]+:)(?:\[RANK \d+\] )?")
+                      + _LEVEL + r":[\w.<>-]+:|" + _LEVEL + r" [\w.-]+\.py:\d+ in [\w<>]+ -- )"
+                      r"(?:\[RANK \d+\] )?")
 _LEVEL_DASH = re.compile(r"(?:[\w.-]+:\d+[ \t]+[\w.]+:\d+[ \t]+)?" + _LEVEL
                          + r"(?: \| [\w.]+ \| | +\[[\w.]+:\d+, rank=\d+\] | - |: | {2,}|\t|"
                          r" (?=\S))")  # after a stamp: OLMo's "INFO     [olmo.train:816, rank=0] ",

@@ -53,7 +53,7 @@ import re
 from analyzer.parsers._shared_lines import RESUMED
 from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
-from analyzer.parsers.generic_blocks import block_field, block_header
+from analyzer.parsers.generic_blocks import block_field, block_header, metric_line
 from analyzer.parsers.generic_clock import Clocks
 from analyzer.parsers.generic_keras import epoch_line, headerless_line, progress_line
 from analyzer.parsers.generic_fields import fill_repeat, ms_of, read_fields, train_and_val
@@ -88,6 +88,9 @@ def detect(head: list[str]) -> float:
                 return 0.55
             continue
         in_block = block_header(text) is not None
+        if (metric := metric_line(text)) is not None:
+            hits += metric[1][0] == "loss"
+            continue
         if (keras and (k := progress_line(text)) is not None and "loss" in k
                 or not keras and headerless_line(text) is not None):
             hits += 1  # a Keras epoch's summary line (generic_keras)
@@ -208,6 +211,8 @@ class Parser(Clocks, StdoutParser):
         return got[0]
 
     def parse_line(self, text: str, lineno: int) -> bool:
+        if (metric := metric_line(text)) is not None:
+            return self._metric_line(*metric)
         if self._block_step is not None:
             field = block_field(text)
             if field is not None:
@@ -375,6 +380,17 @@ class Parser(Clocks, StdoutParser):
             self._carried_eval(step, None, f["val_loss"])
         else:
             self._eval_line(step, f)
+
+    def _metric_line(self, step: int, field: tuple[str, float | None]) -> bool:
+        """Composer's one-metric line (generic_blocks.metric_line): a field of its batch's
+        block, which the first line of another batch (or any other line) ends."""
+        if self._block_step is not None and self._block_step[0] != step:
+            self._flush_step_block()
+        if self._block_step is None:
+            self._block_step = (step, None, self.raw_line, {})
+        if field[0] and field[0] not in self._block_step[3]:
+            self._block_step[3][field[0]] = field[1]
+        return True
 
     def _flush_step_block(self) -> None:
         """A step block read whole (generic_blocks): its step's line, and its eval."""

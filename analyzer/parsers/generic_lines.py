@@ -38,8 +38,10 @@ _TAG = re.compile(r"\s*(?:(?=[A-Z0-9_]*[A-Z])[A-Z0-9][A-Z0-9_]*|\[[A-Za-z][\w ()
 
 # fields before the step's counter (GPT-NeoX: ' samples/sec: 1.702 | iteration        1/   55000 |
 # elapsed time per iteration (ms): 18806.7 | … | lm_loss: 2.275809E+00 |'): read after it
+# ... or as 'key=value,' (InternLM: 'tflops=93.48,step=9,loss=7.5025,…')
 _LEAD = re.compile(r"\s*((?:[A-Za-z][\w/ .-]{0,40}:\s*[-+]?\d[\d.]*(?:[eE][-+]?\d+)?\s*\|\s*)"
-                   r"{1,3})(?=" + _WORD + r"\s*[:=#]?\s*\d)", re.IGNORECASE)
+                   r"{1,3}|(?:[A-Za-z][\w/.-]{0,40}=[-+]?\d[\d.]*(?:[eE][-+]?\d+)?,){1,3})"
+                   r"(?=" + _WORD + r"\s*[:=#]?\s*\d)", re.IGNORECASE)
 
 # an epoch before the step ('Ep 1 | iter 4 | step 1: loss train (curr): 1.585', litgpt): the
 # finer counter after it is the step
@@ -162,7 +164,7 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
         text = text[tag.end():]
     m = _HEAD.match(text)
     if m is None and (lead := _LEAD.match(text)) is not None:
-        m = _HEAD.match(f"{text[lead.end():]} | {lead.group(1).rstrip(' |')}")
+        m = _HEAD.match(f"{text[lead.end():]} | {lead.group(1).rstrip(' |,')}")
     if m is None and "%|" in text:
         return _bar_line(text)
     if m is None:

@@ -204,3 +204,54 @@ def test_olmo_core_tab_separated_prefix_and_a_crash_before_any_step(tmp_path):
                  "RuntimeError: [gloo/transport/tcp/pair.cc:534] Connection closed by peer\n")
     r = load(p)
     assert r.end["status"] == "failed" and r.end["error"].startswith("RuntimeError: [gloo")
+
+
+def test_composer_one_metric_lines_group_by_batch():
+    """Composer before 0.13: '[metric][batch=N]: key: value ' one metric a line; a batch's
+    lines are one step (the train cross-entropy its loss), and a NaN there is found."""
+    text = "".join(f"[metric][batch={b}]: time/epoch: 0 \n"
+                   f"[metric][batch={b}]: metrics/train/LanguageCrossEntropy: {loss} \n"
+                   f"[metric][batch={b}]: metrics/train/Perplexity: 9.1 \n"
+                   for b, loss in ((10, "2.5"), (20, "2.25"), (30, "nan")))
+    assert generic.detect(text.splitlines()) > 0
+    for chunk in (None, 1):
+        r = run(generic, text, chunk=chunk)
+        assert r.iters["step"].tolist() == [10, 20, 30]
+        assert r.iters["loss"].tolist()[:2] == [2.5, 2.25]
+    assert any(f.code == "nonfinite_loss" for f in run_all(r))
+
+
+def test_trax_step_lines():
+    """Trax's loop: 'Step N: Ran K train steps in X secs' (the step time, over the K steps),
+    then 'Step N: train CrossEntropyLoss |  v' and 'eval' lines (the val loss); accuracies
+    are no loss."""
+    text = ("Step      1: Ran 1 train steps in 8.65 secs\n"
+            "Step      1: train CrossEntropyLoss |  10.41287422\n"
+            "Step      1: eval  CrossEntropyLoss |  10.41270351\n"
+            "Step      1: eval          Accuracy |  0.00000000\n"
+            "\n"
+            "Step     10: Ran 9 train steps in 61.40 secs\n"
+            "Step     10: train CrossEntropyLoss |  10.41241550\n"
+            "Step     10: eval  CrossEntropyLoss |  10.41329861\n"
+            "Step     10: eval          Accuracy |  0.00000000\n")
+    assert generic.detect(text.splitlines()) > 0
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1, 10]
+    assert r.iters["loss"].tolist() == [10.41287422, 10.41241550]
+    assert r.iters["step_ms"].tolist() == pytest.approx([8650.0, 61400.0 / 9])
+    assert r.evals["val_loss"].tolist() == [10.41270351, 10.41329861]
+
+
+def test_internlm_record_line_fields_before_the_step():
+    """InternLM's 'INFO train.py:317 in record_current_batch_training_metrics -- tflops=93.48,
+    step=9,loss=7.5025,…': its logger's prefix (no timestamp) and 'key=value,' fields before
+    the step."""
+    line = ("INFO train.py:317 in record_current_batch_training_metrics -- tflops=93.48,"
+            "step={s},loss={l},tgs (tokens/gpu/second)=2104.89,lr=2.2e-06,loss_scale=65536.0,"
+            "grad_norm=20.6,micro_num=4,fwd_bwd_time=6.15\n")
+    text = "".join(line.format(s=s, l=8 - s / 10) for s in range(9, 12))
+    assert generic.detect(text.splitlines()) > 0
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [9, 10, 11]
+    assert r.iters["loss"].tolist() == pytest.approx([7.1, 7.0, 6.9])
+    assert r.iters["lr"].tolist() == [2.2e-06] * 3
