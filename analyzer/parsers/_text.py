@@ -29,10 +29,12 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 # detectron2's logger (LiBai's too), the logger's name inside the stamp's bracket:
 # '[09/19 14:39:40 lb.utils.events]:  eta: 22:07:15  iteration: 87/18660  total_loss: …'
 _DATE = r"(?:\d{4}-\d\d-\d\d|\d\d/\d\d/\d{4}|\d\d/\d\d/\d\d|\d\d/\d\d)[ T]"  # every stamp
+_LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
+# (OpenNMT-py's level inside the stamp's bracket: '[2018-11-26 14:47:26,759 INFO] ')
 _TIMESTAMP = re.compile(r"(?:Time:\s*)?\[?" + _DATE + r"\d\d:\d\d:\d\d"
                         r"(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
-                        r"(?:\](?=\[)|\s+[\w.]+\]:\s*|\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
-_LEVEL = r"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)"
+                        r"(?:\](?=\[)|\s+[\w.]+\]:\s*|\s+" + _LEVEL + r"\]\s*|"
+                        r"\]?(?:\s+-\s+|\s*\|\s*|,\s+|\s+|$))")
 # Python's logging after the timestamp, in the formats people configure: 'name - LEVEL - ',
 # 'LEVEL - name -   ' (Hugging Face's scripts),
 # 'LEVEL - ' (only after a timestamp: alone it may be a message), '[LEVEL][module:line] - ' (ezpz,

@@ -6,6 +6,12 @@ from analyzer.parsers._text import line_stamp
 
 
 GROWN_LINES = 8  # lines of a step time that only grew before it is read as a clock
+# ... or fewer, when it is in whole seconds and keeps to the step counter as a clock started
+# with the training does (OpenNMT-py's '… 1320/1445 tok/s;  19995 sec' at Step 5350, 20179
+# sec at 5400: 3.7 s a step both ways). A step's own time that grew for a few lines can keep
+# to the counter by chance ('iter time: 242.43ms' at iter 470, 0.5 ms more each line): one
+# printed to the millisecond is never taken for a clock this way
+SINCE_START_LINES = 4
 
 
 class Clocks:
@@ -37,8 +43,8 @@ class Clocks:
     def _grown_clock(self, step: int, f: dict[str, float | None]) -> bool:
         """A step time that only grows, line after line ('iter 0 | … | 23s', 'iter 50 | … |
         29s', 36s, 42s, … : seconds since the start): after GROWN_LINES lines rising to 3x
-        the first, by about as much per step each time, it is a clock, read as one from then
-        on (``clock_ms``: _clock_or_time takes its differences); its rows still in this
+        the first, or SINCE_START_LINES lines each about its step times the growth per step,
+        by about as much per step each time, it is a clock, read as one from then on (``clock_ms``: _clock_or_time takes its differences); its rows still in this
         block are retimed."""
         dt = f.get("dt_ms")
         if dt is None or "val_loss" in f or not dt > 0:
@@ -51,12 +57,16 @@ class Clocks:
             seen.clear()
         seen.append((step, dt))
         del seen[:-4 * GROWN_LINES]  # (bounded work on a step time that keeps rising)
-        if len(seen) < GROWN_LINES or seen[-1][1] < 3 * seen[0][1]:
+        if len(seen) < SINCE_START_LINES:
             return False
         rates = {s: (b - a) / (s - r) for (r, a), (s, b) in zip(seen, seen[1:])}
         mid = sorted(rates.values())[len(rates) // 2]  # a clock grows by about one step
         if sum(mid / 2 <= x <= 2 * mid for x in rates.values()) < 0.75 * len(rates):
             return False  # time per step (more over an eval)
+        grown = len(seen) >= GROWN_LINES and seen[-1][1] >= 3 * seen[0][1]
+        if not (grown or all(t % 1000 == 0 and (s == 0 or mid / 2 <= t / s <= 2 * mid)
+                             for s, t in seen)):
+            return False
         self._clocked, self._clock = True, seen[-2]
         clock = dict(seen[:-1])
         for e in self._out:  # (the first has no step time: its time since the start is none)

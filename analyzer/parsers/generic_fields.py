@@ -32,7 +32,8 @@ _PART = re.compile(r"(?P<key>[A-Za-z][A-Za-z_/ .-]*?)?\s*[:=]?\s*\(?"
                    r"(?P<num>[-+]?(?:nan|inf|\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+))"
                    r"\s*(?P<unit>.*)$", re.IGNORECASE)
 _LOSS = {"loss", "lm loss", "lm-loss", "last seen loss", "main model loss",  # the step's own
-         "total loss"}  # (detectron2's event writer: LiBai's 'total_loss: 10.36')
+         "total loss",  # (detectron2's event writer: LiBai's 'total_loss: 10.36')
+         "xent"}  # (OpenNMT-py's training cross-entropy: 'acc:  51.25; ppl:  8.43; xent: 2.13')
 # loss (BigScience's Megatron-DeepSpeed printed 'lm-loss: 1.244238E+01'; MaxText with
 # multi-token prediction 'main_model_loss: 11.550')
 # a printed tensor's value, and a dict printed whole after its label (a notebook's

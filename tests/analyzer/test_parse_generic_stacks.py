@@ -255,3 +255,22 @@ def test_internlm_record_line_fields_before_the_step():
     assert r.iters["step"].tolist() == [9, 10, 11]
     assert r.iters["loss"].tolist() == pytest.approx([7.1, 7.0, 6.9])
     assert r.iters["lr"].tolist() == [2.2e-06] * 3
+
+
+def test_opennmt_steps_xent_loss_and_seconds_since_start():
+    """OpenNMT-py: '[stamp INFO] Step N/T; acc; ppl; xent: X; lr; src/tgt tok/s;  S sec':
+    the level inside the stamp's bracket, xent the loss, and the bare seconds at the end a
+    clock since the training began (whole seconds, about step x the time per step): the
+    step time is its difference over the steps between."""
+    text = "".join(f"[2018-11-26 14:47:{s % 60:02d},759 INFO] Step {s}/50000; acc:  51.25; "
+                   f"ppl:  8.43; xent: {3 - s / 10000:.2f}; lr: 0.00066; 1320/1445 tok/s;  "
+                   f"{round(s * 3.7 + (s // 50) % 3)} sec\n" for s in range(5350, 5800, 50))
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == list(range(5350, 5800, 50))
+    assert r.iters["loss"].iloc[0] == float(f"{3 - 5350 / 10000:.2f}")
+    assert r.iters["step_ms"].dropna().between(3600, 3800).all()
+    # a step's own time that only grew a little for a few lines, to the millisecond, stays
+    # the step's time
+    own = "".join(f"iter {s} step 0: loss 11.01, iter time: {s / 2:.2f}ms\n"
+                  for s in range(470, 476))
+    assert run(generic, own).iters["dt_ms"].tolist() == [s / 2 for s in range(470, 476)]
