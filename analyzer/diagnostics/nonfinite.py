@@ -81,9 +81,36 @@ def _nonfinite_loss(prep: Prepared) -> list[Finding]:
             findings.append(_segment_finding(
                 run, prep.config, int(seg), prep.take(prep.step, rows).astype(float),
                 prep.take(loss_all, rows), prep.take(lr_all, rows), bad, ev_bad))
-        elif (stepless := _stepless_bad_evals(run, int(seg))) is not None:
+        elif (stepless := _stepless_bad_evals(run, int(seg))
+              or _stepless_report(run, int(seg), prep.take(prep.step, rows))) is not None:
             findings.append(stepless)
     return findings
+
+
+_NAMES = {"nan": "NaN", "inf": "Inf", "-inf": "-Inf"}
+
+
+def _stepless_report(run: Run, seg: int, steps: np.ndarray) -> Finding | None:
+    """A non-finite loss the trainer reported at a step it does not print (TensorFlow's
+    NanTensorHook: 'Model diverged with loss = NaN.'): said after the last logged step,
+    never at a guessed one."""
+    an = run.anomalies
+    an = an[(an["segment"] == seg) & an["step"].isna() & (an["kind"] == "nonfinite_loss")]
+    if an.empty:
+        return None
+    stopped = bool((an["action"] == "stop").any())
+    last = int(steps.max()) if len(steps) else None
+    after = f"after step {last}, the last logged," if last is not None else "before any logged step"
+    return Finding(
+        code="nonfinite_loss", severity="error", segment=seg, steps=None,
+        message=(f"The trainer reported a {_NAMES.get(an['value'].iloc[0], 'non-finite')} loss "
+                 f"{after} at a step "
+                 "the log does not print" + (", and stopped the run there." if stopped else ".")),
+        evidence={"reports": len(an), "last_logged_step": last, "stopped": stopped,
+                  "first_nonfinite_step": None},
+        suggestion=("Log every step around that point (the hook's every_n_iter) to see the "
+                    "step and the losses before it; then lower the learning rate or clip "
+                    "gradients, and check float16 loss scaling."))
 
 
 def _stepless_bad_evals(run: Run, seg: int) -> Finding | None:

@@ -58,8 +58,9 @@ from analyzer.parsers.generic_clock import Clocks
 from analyzer.parsers.generic_keras import epoch_line, headerless_line, progress_line
 from analyzer.parsers.generic_fields import fill_repeat, ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import (BAR, CKPT, END_OF_EPOCH, GUARD_STOP, MEGATRON_VAL,
-                                            SPLIT_LOSS, STEPLESS_TEST, STEPLESS_VAL, TIME_BELOW,
-                                            TRAIN_TIME, epoch_step, line_fields)
+                                            SPLIT_LOSS, STEPLESS_TEST, STEPLESS_VAL, TF_CKPT,
+                                            TF_FINAL, TF_HOOK, TF_NAN, TIME_BELOW, TRAIN_TIME,
+                                            epoch_step, line_fields)
 from analyzer.parsers.generic_table import header_roles, is_rule, row_values
 
 NAME = "generic"
@@ -90,6 +91,9 @@ def detect(head: list[str]) -> float:
         in_block = block_header(text) is not None
         if (metric := metric_line(text)) is not None:
             hits += metric[1][0] == "loss"
+            continue
+        if "loss = " in text and TF_HOOK.match(text):
+            hits += 1
             continue
         if (keras and (k := progress_line(text)) is not None and "loss" in k
                 or not keras and headerless_line(text) is not None):
@@ -223,6 +227,9 @@ class Parser(Clocks, StdoutParser):
         header = block_header(text)
         if header is not None:
             self._block_step = (*header, self.raw_line, {})
+            return True
+        if ("loss = " in text or "Saving checkpoints for" in text
+                or "Loss for final step" in text) and self._tf_hook(text):
             return True
         if (epoch := epoch_line(text)) is not None:
             self._keras_epoch = epoch
@@ -380,6 +387,29 @@ class Parser(Clocks, StdoutParser):
             self._carried_eval(step, None, f["val_loss"])
         else:
             self._eval_line(step, f)
+
+    def _tf_hook(self, text: str) -> bool:
+        """TensorFlow's hook lines (generic_lines.TF_HOOK): a loss line's seconds are those
+        since the hook's last line, per step over the steps between; the step's line again
+        (absl's copy beside TF's logger, another rank's) is the first one's; a NaN the hook
+        stopped the run on is a non-finite loss at a step the log does not print."""
+        if (m := TF_HOOK.match(text)) is not None:
+            step, prev = int(m.group(2)), self.last_iter_step
+            if step == prev and self._new_run is None:
+                return True  # another rank's line of the step (Horovod: each prints its own)
+            ms = None
+            if m.group(3) is not None and prev is not None and step > prev:
+                ms = float(m.group(3)) * 1000.0 / (step - prev)
+            self._train_line(step, {"loss": to_float(m.group(1)), "step_ms": ms})
+        elif TF_NAN.match(text):
+            self.anomaly(None, "nonfinite_loss", "nan", "stop")
+        elif (m := TF_CKPT.match(text)) is not None:
+            self.checkpoint(int(m.group(1)), m.group(2))
+        elif TF_FINAL.match(text) and self.last_iter_step is not None:
+            self.completed()
+        else:
+            return False
+        return True
 
     def _metric_line(self, step: int, field: tuple[str, float | None]) -> bool:
         """Composer's one-metric line (generic_blocks.metric_line): a field of its batch's

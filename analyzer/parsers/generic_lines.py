@@ -341,3 +341,17 @@ MEGATRON_VAL = re.compile(r"valid(?:ation)? (?:loss|results) at (?:iteration\s+(
 # nanoGPT's 'saving checkpoint to out'; makemore's 'test loss 0.09 is the best so far, saving
 # model to out/model.pt'
 CKPT = re.compile(r"(?:.*,\s*)?saving (?:checkpoint|model) to (.+)$")
+
+# TensorFlow's hooks (Estimator, TPUEstimator, tensor2tensor, mesh-tf, BERT's pretraining): the
+# LoggingTensorHook's 'loss = 0.13671875, step = 1056400 (52.297 sec)' (other tensors may sit
+# between: 'loss = 2.3, learning_rate = 0.001, step = 100'), its seconds those since its last
+# line, every_n_iter steps before; the NanTensorHook stopping the run, 'Model diverged with
+# loss = NaN.' (at a step it does not print); the checkpoint hook's 'Saving checkpoints for
+# 31622 into /x/model.ckpt.'; and Estimator.train's last line, 'Loss for final step: 0.1347.'
+TF_HOOK = re.compile(r"\s*loss = ([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf)), "
+                     r"(?:[\w/.]+ = [^,]+, )*step = (\d+)(?: \((\d+(?:\.\d+)?) sec\))?\s*$",
+                     re.IGNORECASE)
+TF_NAN = re.compile(r"\s*Model diverged with loss = NaN\.?\s*$")
+TF_CKPT = re.compile(r"\s*Saving checkpoints for (\d+) into (.+?)\.?\s*$")
+TF_FINAL = re.compile(r"\s*Loss for final step: ")
+

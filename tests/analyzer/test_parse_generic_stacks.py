@@ -274,3 +274,33 @@ def test_opennmt_steps_xent_loss_and_seconds_since_start():
     own = "".join(f"iter {s} step 0: loss 11.01, iter time: {s / 2:.2f}ms\n"
                   for s in range(470, 476))
     assert run(generic, own).iters["dt_ms"].tolist() == [s / 2 for s in range(470, 476)]
+
+
+def test_tensorflow_hook_lines():
+    """TF Estimator's hooks: 'loss = X, step = N (S sec)' every 100 steps (S per step over
+    the 100, absl's copy of the line no second step), 'Saving checkpoints for N into …', and
+    'Loss for final step: X.' ending the run."""
+    text = ""
+    for i, s in enumerate(range(1000, 1400, 100)):
+        line = f"loss = {2 - i / 10}, step = {s} ({40.7 + i:.3f} sec)"
+        text += (f"INFO:tensorflow:{line}\n"
+                 f"I0606 09:26:1{i}.654364 46912496659904 basic_session_run_hooks.py:262] {line}\n"
+                 "INFO:tensorflow:global_step/sec: 2.45667\n")
+    text += ("INFO:tensorflow:Saving checkpoints for 1300 into gs://b/model.ckpt.\n"
+             "INFO:tensorflow:Loss for final step: 1.7.\n")
+    assert generic.detect(text.splitlines()) > 0
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1000, 1100, 1200, 1300]
+    assert r.iters["step_ms"].tolist()[1:] == pytest.approx([417.0, 427.0, 437.0])
+    assert r.checkpoints["step"].tolist() == [1300] and r.end["status"] == "completed"
+
+
+def test_tensorflow_nan_hook_is_a_nonfinite_loss_at_no_step():
+    """'Model diverged with loss = NaN.' (TF's NanTensorHook) names no step: the finding says
+    it came after the last logged step, never at a guessed one."""
+    text = ("INFO:tensorflow:loss = 1.8717, step = 31601 (182.200 sec)\n"
+            "INFO:tensorflow:loss = 1.8716, step = 31701 (182.100 sec)\n"
+            "ERROR:tensorflow:Model diverged with loss = NaN.\n")
+    found = [f for f in run_all(run(generic, text)) if f.code == "nonfinite_loss"]
+    assert len(found) == 1 and found[0].steps is None and found[0].severity == "error"
+    assert "after step 31701" in found[0].message
