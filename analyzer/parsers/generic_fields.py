@@ -11,12 +11,15 @@ from analyzer.parsers._text import to_float
 # loss=3.2386 dt=85.28 val_loss=4.29': the key=value layout of logging-based forks), and a
 # comma with no space before a labelled field ('loss: 9.52,dt:303.48ms, tokens/sec: ...'), and
 # a single space between a number and the next 'label: number' (makemore's eval line 'train
-# loss: 0.1003 test loss: 0.0901'); never the spaces after a label (a padded value, 'Loss:
-# 9.457475' under 'Loss: 10.955374', pytorch/examples' 'loss  7.64' of a '{:5.2f}')
+# loss: 0.1003 test loss: 0.0901'), and a single space before a rate printed as a number and
+# its unit ('lr=1.2e-04 0.52 step/s', a BabyLM trainer); never the spaces after a label (a
+# padded value, 'Loss: 9.457475' under 'Loss: 10.955374', pytorch/examples' 'loss  7.64' of a
+# '{:5.2f}')
 _SPLIT = re.compile(r"\s*\|\s*|,\s+|;\s*|(?<![:=\sA-Za-z])\s{2,}|"
                     r"(?<=[A-Za-z])\s{2,}(?![-+]?(?:\d|\.\d))|\t|\s+(?=[A-Za-z_][\w/.-]*=)|"
                     r",(?=[A-Za-z_][\w/ .-]*[:=])|(?<=\d)\s+(?=[A-Za-z][\w/.-]*"
-                    r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))")
+                    r"(?: [A-Za-z][\w/.-]*)?:\s*[-+]?(?:\d|\.\d|nan|inf))|"
+                    r"(?<=\d)\s+(?=\d*\.?\d+\s*(?:steps?|its?|iters?)/s(?:ec)?\b)")
 # a time's unit in parentheses after its label ('dt(ms)=588.26', Megatron's 'elapsed time per
 # iteration (s): 7.2310'), or after 'in' (NeMo's 'train_step_timing in s=14.60'): the label's
 # unit
@@ -88,7 +91,7 @@ _MINUTES = {"min": 60_000.0, "mins": 60_000.0, "minutes": 60_000.0, "m": 60_000.
 # inverse, the training step's alone (MLX times its evals apart: 'Val took 0.034s')
 _ITS = {"it/sec", "it/s", "its/sec", "iter/s", "iter/sec", "iters/sec", "iters/s",
         "iterations/sec", "iterations/s", "iterations per second", "steps/s", "steps/sec",
-        "steps per second"}
+        "steps per second", "step/s", "step/sec"}
 
 
 def read_fields(rest: str) -> dict[str, float | None]:
@@ -161,7 +164,7 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
     if key in _TPS or (key in ("", "throughput") and unit.startswith(("tok/s", "tokens/s",
                                                                        "tok/sec"))):
         return "tokens_per_s", num * _SCALE.get(unit[:1], 1.0)
-    if key in _ITS:
+    if key in _ITS or (not key and unit in _ITS):  # ('0.52 step/s': the unit alone)
         return ("step_ms", 1000.0 / num) if num > 0 else (None, None)
     if key in _EVAL_TIME:
         return "eval_ms", ms_of(num, unit)

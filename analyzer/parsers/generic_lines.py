@@ -75,8 +75,12 @@ _COUNTER = re.compile(r"\[?" + _WORD + r"\s*[:=#]?\s*\d+"
 # a tqdm bar whose postfix carries the step's fields ('Training:  10%|▉  | 499/5000 [06:28<57:55,
 # 1.30it/s, loss=0.9962, lr=0.000300, tok/s=27851.7, dt(ms)=588.26]'): the count n is the step
 # (a log line glued after the bar's ']' is no part of it: NeMo's '...][NeMo I 2024-06-17 …')
-BAR = re.compile(r"\s*(?:(?P<desc>[^|%]{0,60}?):?\s*)?\d{1,3}%\|[^|]{0,200}\|\s*"
-                 r"(?P<n>\d+)/(?P<total>\d+)\s*\[(?P<inside>[^\]]{0,400})\]")
+# ... and its forms without the bar's glyphs (a narrow terminal: '[Epoch 0 / Train]:   0%
+# 411/788222 [28:13<880:51:13,  4.03s/it, loss=nan, …]') or without a total (an iterable of
+# unknown length, Lightning's 'Epoch 0: : 7it [04:10, 35.84s/it, v_num=0, train_loss=0.793]':
+# the count is then the group 'count')
+BAR = re.compile(r"\s*(?:(?P<desc>[^|%]{0,60}?):?\s*)?(?:\d{1,3}%(?:\|[^|]{0,200}\|)?\s*"
+                 r"(?P<n>\d+)/(?P<total>\d+)|(?P<count>\d+)it)\s*\[(?P<inside>[^\]]{0,400})\]")
 
 # an eval's bar, or one counting something else within an epoch: no step
 _BAR_NOT_STEPS = re.compile(r"epoch|val|eval|test|valid", re.IGNORECASE)
@@ -145,7 +149,7 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
     if count is not None:
         return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False
     ep = _EPOCH.match(text)
-    if ep is not None and "%|" in text and (bar := _bar_line(text)) is not None:
+    if ep is not None and _barred(text) and (bar := _bar_line(text)) is not None:
         return bar  # Lightning's 'Epoch 0:  45%|...| 450/1000 [..., loss=3.21]'
     if ep is not None:
         inner = _IN_EPOCH.match(text, ep.end())
@@ -165,7 +169,7 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
     m = _HEAD.match(text)
     if m is None and (lead := _LEAD.match(text)) is not None:
         m = _HEAD.match(f"{text[lead.end():]} | {lead.group(1).rstrip(' |,')}")
-    if m is None and "%|" in text:
+    if m is None and _barred(text):
         return _bar_line(text)
     if m is None:
         lead = _TIME_FIRST.match(text)
@@ -195,6 +199,11 @@ def epoch_step(at: tuple[int, int, int, int | None] | None, epoch: int, count: i
     return offset + count, (epoch, count, offset, gap)
 
 
+def _barred(text: str) -> bool:
+    """Might the line hold a tqdm bar (see BAR)? A cheap test before the pattern."""
+    return "%|" in text or "it [" in text or ("% " in text and "/" in text)
+
+
 def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """A tqdm bar with the step's fields in its postfix (``key=value`` after the elapsed time
     and the rate): its count is the steps done (in Lightning's 'Epoch N' bar, the steps of
@@ -211,7 +220,7 @@ def _bar_line(text: str) -> tuple[int, int | None, dict[str, float | None], bool
         return None
     parts = m.group("inside").split(",")
     postfix = ", ".join(p for p in parts if "=" in p)
-    got = _step_line(int(m.group("n")), m.group("total"), postfix)
+    got = _step_line(int(m.group("n") or m.group("count")), m.group("total"), postfix)
     if got is None or "loss" not in got[2]:
         return None
     fields = got[2]

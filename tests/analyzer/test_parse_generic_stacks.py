@@ -304,3 +304,29 @@ def test_tensorflow_nan_hook_is_a_nonfinite_loss_at_no_step():
     found = [f for f in run_all(run(generic, text)) if f.code == "nonfinite_loss"]
     assert len(found) == 1 and found[0].steps is None and found[0].severity == "error"
     assert "after step 31701" in found[0].message
+
+
+def test_bars_without_glyphs_or_without_a_total():
+    """tqdm bars in a narrow terminal ('0% 411/788222 [28:13<…, 4.03s/it, loss=nan]') and
+    Lightning's over an iterable of unknown length ('Epoch 0: : 7it [04:10, 35.84s/it,
+    v_num=0, train_loss=0.793]') are steps like the full bars."""
+    narrow = ("[Epoch 0 / Train]:   0% 411/788222 [28:13<880:51:13,  4.03s/it, loss=nan, "
+              "lr=2.5e-5, 1.8909 Tflops]\n")
+    r = run(generic, narrow)
+    assert r.iters["step"].tolist() == [411]
+    assert r.iters["step_ms"].tolist() == pytest.approx([4030.0])
+    unsized = "".join(f"Epoch 0: : {n}it [0{n}:00, 3{n}.50s/it, v_num=0, train_loss={9 - n}.5]\n"
+                      for n in range(1, 6))
+    assert generic.detect(unsized.splitlines()) > 0
+    r = run(generic, unsized)
+    assert r.iters["step"].tolist() == [1, 2, 3, 4, 5]
+    assert r.iters["loss"].tolist() == [8.5, 7.5, 6.5, 5.5, 4.5]
+
+
+def test_a_rate_in_steps_per_second_after_a_number():
+    """'lr=1.20e-04 0.52 step/s eta=…' (a BabyLM trainer): the rate, printed as a number and
+    its unit after the last field, is the step time."""
+    text = "".join(f"  step {s}/12777 loss={5 - s / 1000:.4f} lr=1.20e-04 0.52 step/s eta=6.5h\n"
+                   for s in range(200, 1200, 200))
+    r = run(generic, text)
+    assert r.iters["step_ms"].tolist() == pytest.approx([1000 / 0.52] * 5)
