@@ -59,7 +59,8 @@ def detect(head: list[str]) -> float:
     for line in head:
         line = line[-_WINDOW:]  # a dict ends its line; bounded work on a hostile one
         m = _DICT.search(line)
-        if m and ("'epoch'" in line or "'learning_rate'" in line or "'eval_loss'" in line) \
+        if m and ("'epoch'" in line or "'learning_rate'" in line or "'eval_loss'" in line
+                  or "'grad_norm'" in line) \
                 or _BLOCK.match(line.strip()):
             hits += 1
             if hits >= 2:
@@ -121,6 +122,10 @@ class Parser(StdoutParser):
         # (step, dt_ms, clock_s) of the training bars before any dict: the steps of a log cut
         # (or crashed) before its first logging step, emitted only if no dict ever comes
         self._bar_steps: list[tuple[int, float | None, float | None]] = []
+        # a paste's first dict with no bar before it, and the first bar after it (see
+        # _flush_held)
+        self._held_dict: dict[str, float | None] | None = None
+        self._held_bar: re.Match | None = None
 
     def feed(self, lines: list[str], first_lineno: int) -> list[dict[str, Any]]:
         # a '\r' progress stream leaves only its last part in the cleaned line: the bars
@@ -160,6 +165,10 @@ class Parser(StdoutParser):
             self._bar = bar
             if self._running and self._step is None:
                 self._bar_step(bar)
+            if self._held_dict is not None and self._held_bar is None:
+                self._held_bar = bar
+            elif self._held_dict is not None:
+                self._flush_held(self._held_bar)
         if _RUNNING in text:
             self._running = True
         m = _DICT.search(text)
@@ -169,6 +178,7 @@ class Parser(StdoutParser):
                 self._gap = int(every.group(1))  # (the first dict's step too)
                 return True
             return bar is not None or _BAR_LINE.match(text) is not None
+        self._flush_held(None)
         values = {k: to_float(v) for k, v in _PAIR.findall(m.group(0))}
         if "train_runtime" in values:
             self._final(values)
@@ -180,6 +190,7 @@ class Parser(StdoutParser):
 
     def finish(self) -> list[dict[str, Any]]:
         self._out = out = []
+        self._flush_held(self._held_bar)
         self._flush_bar_steps()
         if self._block is not None:  # the log ends with the block
             self._end_block()
@@ -187,6 +198,7 @@ class Parser(StdoutParser):
 
     def _end(self, status: str, error: str | None, step: int | None = None,
              wall_s: float | None = None, steps: int | None = None) -> None:
+        self._flush_held(self._held_bar)
         self._flush_bar_steps()  # (a crash before the first logging step ends those steps)
         super()._end(status, error, step, wall_s=wall_s, steps=steps)
 
@@ -242,7 +254,26 @@ class Parser(StdoutParser):
             return self.tag_map[key]
         return _scalars.default_target(key)[0]
 
-    def _train(self, values: dict[str, float | None]) -> None:
+    def _flush_held(self, bar: re.Match | None) -> None:
+        """The held first dict at ``bar``'s count. A bar redrawn after a dict shows the
+        dict's step when more bars follow it before the next dict ('{loss…}', 2564/10485,
+        2565/10485, '{loss…}'), or when the log ends; a lone bar between two dicts is the
+        second one's (a bar printed before each dict): then the first is placed as a first
+        dict without a bar is."""
+        if self._held_dict is None:
+            return
+        values, self._held_dict, self._held_bar = self._held_dict, None, None
+        keep, self._bar = self._bar, bar
+        self._train(values, hold=False)
+        self._bar = keep if keep is not bar else None
+
+    def _train(self, values: dict[str, float | None], hold: bool = True) -> None:
+        """A training dict: at the count of the bar printed since the last dict, else the
+        last dict's step and the logging interval. A log's first dict with no bar before
+        it (a paste starting at the dict) waits for the bar after it (``hold``)."""
+        if hold and self._bar is None and self._step is None:
+            self._held_dict = values
+            return
         self._bar_steps = []  # (the dicts say the steps)
         bar, self._bar = self._bar, None
         if bar is not None:  # (a bar still at 0 has not been updated yet: the Trainer logs

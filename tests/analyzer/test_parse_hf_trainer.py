@@ -14,6 +14,7 @@ from analyzer.diagnostics import run_all
 from analyzer.loader import load
 from analyzer.parsers import hf_trainer
 from gptscope.schema import validate
+from tests.analyzer._parse_util import run
 
 HF = Path(__file__).parent.parent / "data" / "formats" / "hf_trainer"
 STATE = HF / "llm-training_trainer_state.json"
@@ -329,3 +330,24 @@ def test_a_paste_cut_before_the_first_dict_has_its_bars_steps(tmp_path):
     assert crashed.iters["step"].tolist() == [1, 2] and crashed.end["status"] == "failed"
     later = _loaded(tmp_path, banner + bars.replace("352", "4") + _dicts(1, first=2))
     assert later.iters["step"].tolist() == [2] and later.iters["loss"].tolist() == [1.98]
+
+
+def test_a_paste_starting_at_a_dict_takes_the_step_of_the_bar_redrawn_after_it():
+    """A paste that starts at a dict (its bar cut off above): the bars redrawn after it show
+    its step ('{loss}', 2564/10485, 2565/10485, '{loss}'); a lone bar between two dicts is
+    the second one's (a bar before each dict), as before."""
+    bar = " 24%|##4       | {n}/10485 [3:15:13<10:06:35,  4.59s/it]\n"
+    text = ("{'loss': 0.6623, 'learning_rate': 0.000176, 'epoch': 0.24}\n"
+            + bar.format(n=2564) + bar.format(n=2565)
+            + "{'loss': 0.8022, 'learning_rate': 0.000176, 'epoch': 0.24}\n")
+    assert run(hf_trainer, text).iters["step"].tolist() == [2564, 2565]
+    lone = ("{'loss': 0.31, 'learning_rate': 4.8e-05, 'epoch': 0.18}\n" + bar.format(n=1000)
+            + "{'loss': 0.02, 'learning_rate': 4.6e-05, 'epoch': 0.37}\n")
+    assert run(hf_trainer, lone).iters["step"].tolist() == [1, 1000]
+
+
+def test_dicts_of_loss_and_grad_norm_alone_are_the_trainers():
+    """A paste cut down to '{'loss': 1.46,  'grad_norm':    14.98}' lines is still read."""
+    text = "".join(f"{{'loss': 1.{i}6,  'grad_norm':    {10 + i}.98}}\n" for i in range(5))
+    assert hf_trainer.detect(text.splitlines()) > 0
+    assert run(hf_trainer, text).iters["loss"].tolist() == [1.06, 1.16, 1.26, 1.36, 1.46]
