@@ -130,6 +130,13 @@ _COUNT_LOSS = re.compile(r"\s*(\d+)\s*/\s*(\d+):\s+([-+]?\d+\.\d+(?:[eE][-+]?\d+
 _ETA = re.compile(r"\s*eta:\s*(?:\d+ days?, )?\d+(?::\d\d)+\s+(?=[A-Za-z])")
 
 
+# Transformer-XL's eval line (kimiyoung's and NVIDIA's): '| Eval  12 at step    48000 | time:
+# 5132.39s | valid loss  4.16 | valid ppl    64.240' (the count of evals, then the step; its
+# time is the whole interval since the last eval's end, never the eval's own)
+_EVAL_AT = re.compile(r"\s*\|?\s*(?:eval(?:uation)?|valid(?:ation)?)\s+\d+\s+at step\s+(\d+)\s*"
+                      r"\|(?:\s*time:\s*[\d.]+\s*m?s\s*\|)?(.*)$", re.IGNORECASE)
+
+
 def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
     by_epoch: an epoch summary (see _epoch_line)."""
@@ -145,6 +152,8 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
         fields = read_fields(m.group(4))
         fields["loss"] = to_float(m.group(1))
         return int(m.group(2)), int(m.group(3)), fields, False
+    if " at step " in text and (m := _EVAL_AT.match(text)) is not None:
+        return _step_line(int(m.group(1)), None, m.group(2), worded=True, eval_line=True)
     count = _COUNT_LOSS.match(text)
     if count is not None:
         return int(count.group(1)), int(count.group(2)), {"loss": to_float(count.group(3))}, False

@@ -330,3 +330,18 @@ def test_a_rate_in_steps_per_second_after_a_number():
                    for s in range(200, 1200, 200))
     r = run(generic, text)
     assert r.iters["step_ms"].tolist() == pytest.approx([1000 / 0.52] * 5)
+
+
+def test_transformer_xl_eval_at_step_line():
+    """Transformer-XL's '| Eval  12 at step    48000 | time: 5132.39s | valid loss  4.16 |
+    valid ppl    64.240': an eval at step 48000 (the 12 is its count); its time is the
+    interval's, no step's time and no eval's."""
+    text = ("| Eval  12 at step    48000 | time: 5132.39s | valid loss  4.16 | valid ppl 64.240\n"
+            + "".join(f"| epoch   1 step    {s} |    200 batches | lr 0.00025 | ms/batch 1271.37 "
+                      f"| loss  4.13 | ppl    62.24\n" for s in range(48200, 49000, 200))
+            + "| Eval  13 at step    49000 | time: 5132.39s | loss  4.15 | ppl 63.9\n")
+    r = run(generic, text)
+    assert r.evals["step"].tolist() == [48000, 49000]
+    assert r.evals["val_loss"].tolist() == [4.16, 4.15]
+    assert r.iters["step"].tolist() == [48200, 48400, 48600, 48800]
+    assert r.iters["dt_ms"].tolist() == [1271.37] * 4
