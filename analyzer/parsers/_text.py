@@ -142,6 +142,7 @@ def clean_line(line: str) -> str:
 
     - ``\\r`` progress: only the last non-empty ``\\r``-separated part is kept (what stayed
       on screen); ``evaluating 10/1256\\revaluating 20/1256\\rHellaSwag: ...`` gives the result;
+      a literal ``^M`` (a carriage return as ``cat -v`` shows it, pasted) is one too;
     - ANSI escape sequences are removed;
     - a markdown inline-code backtick around the line, leading ``> `` quote marks,
       timestamps (indented ones too) and Python-logging prefixes (``name - LEVEL - ``,
@@ -151,6 +152,8 @@ def clean_line(line: str) -> str:
       written right after;
     - trailing whitespace is removed; leading whitespace is kept (tracebacks need it).
     """
+    if "^M" in line:  # a carriage return as a pager or `cat -v` shows it, pasted as text
+        line = line.replace("^M", "\r")
     if "\r" in line:
         parts = [p for p in line.split("\r") if p.strip()]
         line = parts[-1] if parts else ""

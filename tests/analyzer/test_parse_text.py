@@ -222,3 +222,11 @@ def test_spaced_exponent_joins_only_a_bare_exponent():
 def test_line_stamp(raw, expected):
     got = line_stamp(raw)
     assert got == (pytest.approx(expected[0]), expected[1]) if expected else got is None
+
+
+def test_a_literal_caret_m_is_a_carriage_return():
+    """A paste of `cat -v` output shows each \\r as '^M' (and a cursor-up escape as '[A'
+    once its ESC is lost): the text after the last one is what stayed on screen."""
+    line = "[A^MEpoch 0: : 60%|######| 6024/10000 [4:20:05<2:51:37, reduced_train_loss=0.0252]"
+    assert clean_line(line).startswith("Epoch 0: : 60%|")
+    assert clean_line("step 1^M^Mstep 2 loss 3.1") == "step 2 loss 3.1"
