@@ -24,7 +24,8 @@ Meaning and conventions:
   evals and checkpoints left out) is it over the updates of the interval. ``wall`` (the
   cumulative clock) is the event's time. A log's first line has no interval: no step time.
 - the epoch summaries (``train | {...}``, ``| epoch 180 | loss 1.753 | ...``) repeat the
-  interval lines' figures as averages: not read as steps.
+  interval lines' figures as averages: not read as steps, unless the log has no interval
+  lines (a paste of the summaries alone: then each is its epoch's last update).
 - the fp16 scaler's overflow notes become ``loss_scale`` metrics (see _shared_lines).
 """
 from __future__ import annotations
@@ -49,6 +50,8 @@ _KV = re.compile(r"(\w+)=([^,\s]+)")
 # '| epoch 001 | valid on 'valid' subset | loss 4.190 | ppl 18.25 | num_updates 1000 | ...'
 _VALID = re.compile(r"\|?\s*epoch (\d+) \| valid on '[^']*' subset \| (.*)$")
 _PIPE_KV = re.compile(r"(\w+) ([-+\w.]+)")
+# '| epoch 043 | loss 2837.172 | ppl inf | wps 22040 | ... | num_updates 39302 | ...'
+_SUMMARY = re.compile(r"\|?\s*epoch (\d+) \| (loss .*\bnum_updates .*)$")
 _PARAMS = re.compile(r"num\. model params: ([\d,]+)")
 _STOP = re.compile(r"Stopping training due to num_updates: (\d+) >= max_update")
 _DONE = re.compile(r"done training in [\d.]+ seconds")
@@ -63,7 +66,7 @@ def detect(head: list[str]) -> float:
         if _JSON.match(body) and ('"num_updates"' in body or '"valid_loss"' in body):
             return 0.95
         m = _INNER.match(body)
-        if m and "num_updates=" in m.group(4):
+        if m and "num_updates=" in m.group(4) or _SUMMARY.match(body):
             return 0.95
         if "fairseq_cli.train" in raw or "fairseq.trainer" in raw:
             score = 0.5  # its header: another reader may read the steps better
@@ -83,6 +86,7 @@ class Parser(StdoutParser):
     def __init__(self, run_id: str = "log") -> None:
         super().__init__(run_id)
         self._prev: tuple[int, float | None, float | None] | None = None  # updates, walls
+        self._intervals = False  # an interval line seen (then summaries are no steps)
 
     def on_segment(self) -> None:
         self._prev = None
@@ -95,11 +99,16 @@ class Parser(StdoutParser):
         m = _INNER.match(body)
         if m:
             values = {k: to_float(v) for k, v in _KV.findall(m.group(4))}
+            self._intervals = True
             return self._train(values)
         m = _VALID.match(body)
-        if m:
+        if m:  # ('valid_loss 8.30118' in some versions)
             values = {k: to_float(v) for k, v in _PIPE_KV.findall(m.group(2))}
-            return self._valid(values.get("loss"), values.get("num_updates"))
+            loss = values.get("loss", values.get("valid_loss"))
+            return self._valid(loss, values.get("num_updates"))
+        m = _SUMMARY.match(body)
+        if m and not self._intervals:
+            return self._train({k: to_float(v) for k, v in _PIPE_KV.findall(m.group(2))})
         m = _PARAMS.search(body)
         if m:
             self.header_line().model["n_params"] = int(m.group(1).replace(",", ""))
@@ -126,6 +135,7 @@ class Parser(StdoutParser):
             return self._valid(values.get("valid_loss"), values.get("valid_num_updates"))
         if name == "train" or "train_loss" in values:
             return True  # the epoch summary: averages of the lines before
+        self._intervals = True
         return self._train(values)
 
     def _train(self, values: dict[str, Any]) -> bool:

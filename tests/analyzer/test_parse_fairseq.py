@@ -87,3 +87,22 @@ def test_bad_lines_are_skipped_and_counted(line):
     r = run(fairseq, JSON_LOG + line + "\n")
     assert len(r.iters) == 4 and len(r.evals) == 1
     assert r.stats.skipped == 1 and r.stats.samples[-1][0] == JSON_LOG.count("\n") + 1
+
+
+def test_a_paste_of_epoch_summaries_alone_reads_them_as_steps():
+    """No interval lines: each '| epoch 043 | loss … | num_updates 39302 | …' summary is its
+    epoch's last update, its cumulative train_wall timing the updates between; the old
+    valid line's 'valid_loss' is its loss. Interval lines, once seen, say the steps."""
+    text = "".join(f"| epoch 0{e} | loss {2900 - e} | ppl inf | num_updates {39302 + (e - 43) * 914}"
+                   f" | lr 2.5e-05 | gnorm 17.3 | wall {9326 + (e - 43) * 217} | train_wall "
+                   f"{8854 + (e - 43) * 206}\n| epoch 0{e} | valid on 'valid' subset | valid_loss "
+                   f"{2400 - e} | num_updates {39302 + (e - 43) * 914} | best 2322.05\n"
+                   for e in (43, 44, 45))
+    assert fairseq.detect(text.splitlines()) > 0.9
+    r = run(fairseq, text)
+    assert r.iters["step"].tolist() == [39302, 40216, 41130]
+    assert r.iters["step_ms"].tolist()[1:] == pytest.approx([206000 / 914] * 2)
+    assert r.evals["val_loss"].tolist() == [2357.0, 2356.0, 2355.0]
+    inner = ("| epoch 001:     10 / 1000 loss=9.812, ppl=899.1, num_updates=10, wall=50\n"
+             "| epoch 001 | loss 9.7 | ppl 830.1 | num_updates 1000 | wall 900\n")
+    assert run(fairseq, inner).iters["step"].tolist() == [10]
