@@ -8,6 +8,7 @@ from analyzer.diagnostics import run_all
 from analyzer.parsers import generic
 from analyzer.parsers._banner import param_count
 from analyzer.parsers.generic_fields import read_fields
+from analyzer.stats import summarize
 from tests.analyzer._parse_util import run
 
 
@@ -345,3 +346,14 @@ def test_transformer_xl_eval_at_step_line():
     assert r.evals["val_loss"].tolist() == [4.16, 4.15]
     assert r.iters["step"].tolist() == [48200, 48400, 48600, 48800]
     assert r.iters["dt_ms"].tolist() == [1271.37] * 4
+
+
+def test_nemo_train_step_timing_is_the_steps_own_time():
+    """NeMo's 'train_step_timing in s=1.900' times the training step alone: a one-bar excerpt
+    at step 2000 has that steady step time (never a warm-up guess from the line before)."""
+    text = ("Epoch 0: :   0%|          | 2000/603000 [1:04:49<324:40:55, reduced_train_loss=2.750,"
+            " global_step=2e+3, consumed_samples=2.05e+6, train_step_timing in s=1.900, "
+            "val_loss=2.800]\n")
+    r = run(generic, text)
+    assert r.iters["step_ms"].tolist() == [1900.0] and r.iters["dt_ms"].isna().all()
+    assert summarize(r)["throughput"]["median_step_ms"] == 1900.0
