@@ -55,7 +55,7 @@ from analyzer.parsers._stdout import StdoutParser
 from analyzer.parsers._text import clean_line, to_float
 from analyzer.parsers.generic_blocks import block_field, block_header, metric_line
 from analyzer.parsers.generic_clock import Clocks
-from analyzer.parsers.generic_keras import epoch_line, headerless_line, progress_line
+from analyzer.parsers.generic_keras import epoch_line, epoch_loss, headerless_line, progress_line
 from analyzer.parsers.generic_fields import fill_repeat, ms_of, read_fields, train_and_val
 from analyzer.parsers.generic_lines import (BAR, CKPT, END_OF_EPOCH, GUARD_STOP, MEGATRON_VAL,
                                             SPLIT_LOSS, STEPLESS_TEST, STEPLESS_VAL, TF_CKPT,
@@ -98,6 +98,11 @@ def detect(head: list[str]) -> float:
         if (keras and (k := progress_line(text)) is not None and "loss" in k
                 or not keras and headerless_line(text) is not None):
             hits += 1  # a Keras epoch's summary line (generic_keras)
+            if hits >= 3:
+                return 0.55
+            continue
+        if keras and (loss := epoch_loss(text)) is not None:
+            hits += loss[0] == "loss"  # an epoch's train loss alone on its line
             if hits >= 3:
                 return 0.55
             continue
@@ -237,6 +242,8 @@ class Parser(Clocks, StdoutParser):
         if self._keras_epoch is not None and (k := progress_line(text)) is not None:
             self._keras_progress(k)
             return True
+        if self._keras_epoch is not None and (loss := epoch_loss(text)) is not None:
+            return self._epoch_loss(*loss)
         if self._keras_epoch is None and (k := headerless_line(text)) is not None:
             seconds = k.get("epoch_s")  # (a finished fit's seconds move the clock)
             self._trained = True
@@ -448,6 +455,19 @@ class Parser(Clocks, StdoutParser):
                        clock_s=self.elapsed + seconds if seconds is not None else None)
         if "val_loss" in k:
             self.evaluation(epoch, val_loss=k["val_loss"])
+
+    def _epoch_loss(self, name: str, value: float | None) -> bool:
+        """An epoch's train or val loss alone on its line, after Keras' epoch line (see
+        generic_keras.epoch_loss): the epoch is the step; a val loss with no train loss
+        before it is the epoch's eval alone."""
+        epoch, epochs = self._keras_epoch
+        self.planned_steps(epochs)
+        if name == "loss":
+            self._trained = True
+            self.iteration(epoch, loss=value)
+        else:
+            self.evaluation(epoch, val_loss=value)
+        return True
 
     def _megatron_val(self, m: re.Match) -> bool:
         """Megatron's validation line (see MEGATRON_VAL): an eval at its iteration, or the

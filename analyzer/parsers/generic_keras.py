@@ -7,7 +7,9 @@ line, whose last state (the ``\\r`` redraws are cut by ``clean_line``) sums the 
     391/391 [==============================] - 45s 115ms/step - loss: 2.9473
 
 The epoch is the run's step (the only counter printed), ``ms/step`` its batches' step time
-and the seconds the epoch's wall time. Pure functions; the generic reader keeps the epoch.
+and the seconds the epoch's wall time. Scripts that print Keras' epoch line and then the
+epoch's losses on lines of their own (``Train Loss: 6.2136``, ``Val Loss: 5.3156``) are read
+the same way (``epoch_loss``). Pure functions; the generic reader keeps the epoch.
 """
 from __future__ import annotations
 
@@ -22,12 +24,23 @@ _TIME = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)(?:/(step|epoch))?$")
 _PAIR = re.compile(r"([A-Za-z_][\w]*)\s*:\s*([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf))$",
                    re.IGNORECASE)
 _MS = {"ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}
+# an epoch's loss on its own line, after its 'Epoch 3/25' line: 'Train Loss: 6.2136'
+_EPOCH_LOSS = re.compile(r"\s*(train(?:ing)?|val(?:id(?:ation)?)?|eval(?:uation)?)\s+loss\s*[:=]\s*"
+                         r"([-+]?(?:\d[\d.]*(?:[eE][-+]?\d+)?|nan|inf))\s*$", re.IGNORECASE)
 
 
 def epoch_line(text: str) -> tuple[int, int] | None:
     """(epoch, epochs) of an 'Epoch 3/25' line."""
     m = _EPOCH.match(text)
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def epoch_loss(text: str) -> tuple[str, float | None] | None:
+    """('loss' or 'val_loss', value) of an epoch's loss printed alone on its line."""
+    m = _EPOCH_LOSS.match(text)
+    if m is None:
+        return None
+    return ("loss" if m.group(1).lower().startswith("train") else "val_loss"), to_float(m.group(2))
 
 
 def progress_line(text: str) -> dict[str, float | None] | None:

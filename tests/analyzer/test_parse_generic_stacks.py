@@ -357,3 +357,15 @@ def test_nemo_train_step_timing_is_the_steps_own_time():
     r = run(generic, text)
     assert r.iters["step_ms"].tolist() == [1900.0] and r.iters["dt_ms"].isna().all()
     assert summarize(r)["throughput"]["median_step_ms"] == 1900.0
+
+
+def test_keras_epoch_lines_then_losses_on_lines_of_their_own():
+    """A script printing Keras' 'Epoch 1/10' and then 'Train Loss: 6.2136' and 'Val Loss:
+    5.3156' on lines of their own (behind Python logging's prefix): the epoch is the step."""
+    pre = "2026-01-28 14:56:35,256 - src.training.trainer - INFO - "
+    text = "".join(f"{pre}Epoch {e}/10\n{pre}Train Loss: {7 - e}.5\n{pre}Val Loss: {7 - e}.9\n"
+                   f"{pre}Perplexity: 203.48\n" for e in range(1, 4))
+    assert generic.detect(text.splitlines()) > 0
+    r = run(generic, text)
+    assert r.iters["step"].tolist() == [1, 2, 3] and r.iters["loss"].tolist() == [6.5, 5.5, 4.5]
+    assert r.evals["val_loss"].tolist() == [6.9, 5.9, 4.9] and r.meta["max_iters"] == 10
