@@ -137,6 +137,12 @@ _EVAL_AT = re.compile(r"\s*\|?\s*(?:eval(?:uation)?|valid(?:ation)?)\s+\d+\s+at 
                       r"\|(?:\s*time:\s*[\d.]+\s*m?s\s*\|)?(.*)$", re.IGNORECASE)
 
 
+# Hugging Face's Flax examples: 'Step... (500 | Loss: 2.31, Learning Rate: 0.0005)' and 'Step...
+# (1000 | Eval Loss: 3.2 | Eval Perplexity: 24.5)'; their notebooks, per epoch: 'Train... (1/10 |
+# Loss: 6.935, Learning Rate: 0.0005)', 'Eval... (1/10 | Loss: 7.108 | Perplexity: 1223.4)'
+_FLAX = re.compile(r"\s*(Step|Train|Eval)\.\.\.\s*\((\d+)(?:/(\d+))?\s*\|\s*(.*?)\)?\s*$")
+
+
 def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bool] | None:
     """(step, total, fields, by_epoch) of a training or eval line, None for any other line.
     by_epoch: an epoch summary (see _epoch_line)."""
@@ -152,6 +158,9 @@ def line_fields(text: str) -> tuple[int, int | None, dict[str, float | None], bo
         fields = read_fields(m.group(4))
         fields["loss"] = to_float(m.group(1))
         return int(m.group(2)), int(m.group(3)), fields, False
+    if "... (" in text and (m := _FLAX.match(text)) is not None:
+        return _step_line(int(m.group(2)), m.group(3), m.group(4), worded=True,
+                          eval_line=m.group(1) == "Eval")
     if " at step " in text and (m := _EVAL_AT.match(text)) is not None:
         return _step_line(int(m.group(1)), None, m.group(2), worded=True, eval_line=True)
     count = _COUNT_LOSS.match(text)

@@ -369,3 +369,23 @@ def test_keras_epoch_lines_then_losses_on_lines_of_their_own():
     r = run(generic, text)
     assert r.iters["step"].tolist() == [1, 2, 3] and r.iters["loss"].tolist() == [6.5, 5.5, 4.5]
     assert r.evals["val_loss"].tolist() == [6.9, 5.9, 4.9] and r.meta["max_iters"] == 10
+
+
+def test_flax_example_lines():
+    """Hugging Face's Flax examples: 'Step... (500 | Loss: 2.31, Learning Rate: 0.0005)', the
+    eval 'Step... (1000 | Eval Loss: 3.2 | Eval Perplexity: 24.5)'; their notebooks' epochs:
+    'Train... (1/10 | Loss: …)' and 'Eval... (1/10 | Loss: … | Perplexity: …)'."""
+    steps = ("Step... (500 | Loss: 2.31, Learning Rate: 0.0005)\n"
+             "Step... (1000 | Loss: 2.2, Learning Rate: 0.0004)\n"
+             "Step... (1000 | Eval Loss: 3.2 | Eval Perplexity: 24.5)\n"
+             "Step... (1500 | Loss: 2.1, Learning Rate: 0.0003)\n")
+    assert generic.detect(steps.splitlines()) > 0
+    r = run(generic, steps)
+    assert r.iters["step"].tolist() == [500, 1000, 1500] and r.iters["lr"].iloc[0] == 0.0005
+    assert list(zip(r.evals["step"], r.evals["val_loss"])) == [(1000, 3.2)]
+    epochs = "".join(f"Train... ({e}/10 | Loss: {7 - e / 10}, Learning Rate: 0.0005)\n"
+                     f"Eval... ({e}/10 | Loss: {7.5 - e / 10} | Perplexity: 1200.0)\n"
+                     for e in (1, 2, 3))
+    r = run(generic, epochs)
+    assert r.iters["step"].tolist() == [1, 2, 3] and r.meta["max_iters"] == 10
+    assert r.evals["val_loss"].tolist() == [7.4, 7.3, 7.2]
