@@ -73,7 +73,8 @@ _CLOCK = {"time", "train time", "training time", "elapsed", "elapsed time", "tot
           "wall", "wall time", "wallclock", "time ms", "train time ms", "elapsed ms"}
 _TPS = {"tok/s", "tok/sec", "tokens/s", "tokens/sec", "token/s", "token/sec", "tps",
         "tokens per second", "tokens/s/device", "tokens/sec/device",  # (MaxText: per chip)
-        "tokens per sec", "tok per sec"}
+        "tokens per sec", "tok per sec",
+        "tokens per second per gpu"}  # (torchtune's 'tokens_per_second_per_gpu:1234.5')
 # a step's time as a clock duration ('dt=00:00:53', llama.cpp's finetune; '1:02:03.5'): only
 # under a step time's own label (a bare 'time=14:05:22' may be the time of day)
 _HMS = re.compile(r"(dt|step time|iter time|iteration time|time per (?:step|iteration))\s*[:=]\s*"

@@ -389,3 +389,11 @@ def test_flax_example_lines():
     r = run(generic, epochs)
     assert r.iters["step"].tolist() == [1, 2, 3] and r.meta["max_iters"] == 10
     assert r.evals["val_loss"].tolist() == [7.4, 7.3, 7.2]
+
+
+def test_torchtune_tokens_per_second_per_gpu():
+    """torchtune's 'Step 3 | loss:1.8564 lr:2e-05 tokens_per_second_per_gpu:1234.5' prints
+    its throughput per GPU: the tokens/s."""
+    text = "".join(f"Step {s} | loss:1.{s}564 lr:2e-05 tokens_per_second_per_gpu:1234.5\n"
+                   for s in range(1, 5))
+    assert run(generic, text).iters["tokens_per_s"].tolist() == [1234.5] * 4
