@@ -100,12 +100,12 @@ def _stepless_report(run: Run, seg: int, steps: np.ndarray) -> Finding | None:
         return None
     stopped = bool((an["action"] == "stop").any())
     last = int(steps.max()) if len(steps) else None
-    after = f"after step {last}, the last logged," if last is not None else "before any logged step"
+    where = f"after step {last}, the last one logged" if last is not None else "before any step"
+    name = _NAMES.get(an["value"].iloc[0], "non-finite")
     return Finding(
         code="nonfinite_loss", severity="error", segment=seg, steps=None,
-        message=(f"The trainer reported a {_NAMES.get(an['value'].iloc[0], 'non-finite')} loss "
-                 f"{after} at a step "
-                 "the log does not print" + (", and stopped the run there." if stopped else ".")),
+        message=(f"The trainer reported a {name} loss {where}, at a step the log does not "
+                 "print" + (", and stopped the run there." if stopped else ".")),
         evidence={"reports": len(an), "last_logged_step": last, "stopped": stopped,
                   "first_nonfinite_step": None},
         suggestion=("Log every step around that point (the hook's every_n_iter) to see the "

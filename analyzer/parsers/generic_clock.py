@@ -44,8 +44,9 @@ class Clocks:
         """A step time that only grows, line after line ('iter 0 | … | 23s', 'iter 50 | … |
         29s', 36s, 42s, … : seconds since the start): after GROWN_LINES lines rising to 3x
         the first, or SINCE_START_LINES lines each about its step times the growth per step,
-        by about as much per step each time, it is a clock, read as one from then on (``clock_ms``: _clock_or_time takes its differences); its rows still in this
-        block are retimed."""
+        by about as much per step each time, it is a clock, read as one from then on
+        (``clock_ms``: _clock_or_time takes its differences); its rows still in this block
+        are retimed."""
         dt = f.get("dt_ms")
         if dt is None or "val_loss" in f or not dt > 0:
             return False
