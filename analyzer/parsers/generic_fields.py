@@ -60,9 +60,10 @@ _TIME_S = {"time/batch"}
 # the unit in the key; Megatron-style 'elapsed time per iteration (ms): 430.0'
 _TIME_MS = {"dt ms", "time ms", "step ms", "step time ms", "iter ms", "iter time ms",
             "time per iteration ms", "elapsed time per iteration ms", "time per step ms"}
-# NeMo's 'train_step_timing in s=14.60': the training step's own time (its timer leaves the
-# validation out), never one since the line before
-_OWN_MS = {"train step timing ms"}
+# the field each label with its unit fills: dt_ms, but NeMo's 'train_step_timing in s=14.60'
+# is the training step's own time (its timer leaves the validation out), never one since the
+# line before
+_MS_LABELS = {**dict.fromkeys(_TIME_MS, "dt_ms"), "train step timing ms": "step_ms"}
 # a running average of the step time ('step avg: 34.13ms', modded-nanogpt's ports): beside it,
 # a plain 'time' may be the cumulative clock ('time: 8,566ms', grows step after step), never
 # one step's time; the parser tells (generic.Parser._clock_or_time) and takes the clock's
@@ -178,12 +179,10 @@ def _field(key: str, num: float, unit: str) -> tuple[str | None, float | None]:
         return "step_avg_ms", num if key.endswith("ms") and not unit else ms_of(num, unit)
     if key == "epoch time":  # the time of what the line counts (see generic_lines._step_line)
         return ("epoch_ms" if unit.startswith("ms") else "epoch_s"), ms_of(num, unit)
-    if key in _TIME_MS or key in _OWN_MS:
-        name = "step_ms" if key in _OWN_MS else "dt_ms"
-        return name, num if not unit or unit.startswith("ms") else None
-    if key.endswith(" s") and (key[:-2] + " ms" in _TIME_MS or key[:-2] + " ms" in _OWN_MS):
-        name = "step_ms" if key[:-2] + " ms" in _OWN_MS else "dt_ms"  # the same in seconds
-        return name, num * 1000.0 if not unit else None
+    if key in _MS_LABELS:
+        return _MS_LABELS[key], num if not unit or unit.startswith("ms") else None
+    if key.endswith(" s") and key[:-2] + " ms" in _MS_LABELS:  # the same labels in seconds
+        return _MS_LABELS[key[:-2] + " ms"], num * 1000.0 if not unit else None
     if key in ("seconds", "secs", "sec"):  # the label is the unit (MaxText's 'seconds: 5.658')
         return "dt_ms", num * 1000.0 if not unit else None
     if key in _TIME or not key:
